@@ -26,9 +26,12 @@ export interface CallInfo {
   switchCallId: string;
   /** Which switch adapter delivered it, e.g. "freeswitch" or "asterisk". */
   switchName: string;
-  /** Caller number as received (ANI); may be "anonymous", empty or malformed: screening judges it. */
+  /**
+   * The consumer's number as received; may be "anonymous", empty or malformed: screening judges it.
+   * Inbound: the caller (ANI). Outbound: the consumer we called.
+   */
   ani: string;
-  /** Dialled number (DNIS) as received. */
+  /** Inbound: the dialled tracking number (DNIS) as received. Outbound: the caller id we presented. */
   dnis: string;
   /** inbound: a consumer called a tracking number; outbound: the exchange called the consumer. */
   direction: 'inbound' | 'outbound';
@@ -38,7 +41,7 @@ export interface CallInfo {
   zip?: string;
   /** Optional lead id (consent lookups). */
   leadId?: string;
-  /** For outbound calls: the campaign the call was placed for (DNIS is then the consumer's number). */
+  /** For outbound calls: the campaign the call was placed for (inbound calls find it from the DNIS). */
   campaignId?: string;
   /** Any other SIP headers / channel variables worth keeping in the trace. */
   extra?: Record<string, string>;

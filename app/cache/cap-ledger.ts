@@ -1,0 +1,104 @@
+import type { Redis } from 'ioredis';
+import type { CapCounter } from '../domain/caps';
+
+/**
+ * Global, atomic buyer caps in Redis. A reservation checks every counter of a target and takes all of them
+ * or none, in one script, so two nodes can never both take the last slot.
+ * - concurrency: a sorted set of call ids scored by lease expiry; release removes the call id (idempotent),
+ *   and a lease left by a crashed node expires instead of holding the slot forever.
+ * - hourly/daily/monthly: counters that expire after their period.
+ */
+const RESERVE_SCRIPT = `
+local now = tonumber(ARGV[1])
+local leaseUntil = tonumber(ARGV[2])
+local callId = ARGV[3]
+local n = #KEYS
+for i = 1, n do
+  local limit = tonumber(ARGV[3 + i])
+  local kind = ARGV[3 + n + i]
+  local used
+  if kind == 'concurrency' then
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+    if redis.call('ZSCORE', KEYS[i], callId) then return 0 end
+    used = redis.call('ZCARD', KEYS[i])
+  else
+    used = tonumber(redis.call('GET', KEYS[i]) or '0')
+  end
+  if used >= limit then return i end
+end
+for i = 1, n do
+  local kind = ARGV[3 + n + i]
+  if kind == 'concurrency' then
+    redis.call('ZADD', KEYS[i], leaseUntil, callId)
+  else
+    redis.call('INCR', KEYS[i])
+    redis.call('EXPIRE', KEYS[i], tonumber(ARGV[3 + 2 * n + i]))
+  end
+end
+return 0`;
+
+const RELEASE_SCRIPT = `
+local callId = ARGV[1]
+local n = #KEYS
+for i = 1, n do
+  local kind = ARGV[1 + i]
+  if kind == 'concurrency' then
+    redis.call('ZREM', KEYS[i], callId)
+  else
+    local v = tonumber(redis.call('GET', KEYS[i]) or '0')
+    if v > 0 then redis.call('DECR', KEYS[i]) end
+  end
+end
+return 1`;
+
+type CapClient = Redis & {
+  callxCapReserve(...args: Array<string | number>): Promise<number>;
+  callxCapRelease(...args: Array<string | number>): Promise<number>;
+};
+
+export type Reservation = { ok: true; counters: CapCounter[] } | { ok: false; full: CapCounter };
+
+/** A concurrency lease outlives any sane call; a crashed node's slots come back after it. */
+export const CONCURRENCY_LEASE_MS = 4 * 3600 * 1000;
+
+export class CapLedger {
+  private readonly client: CapClient;
+  constructor(redis: Redis) {
+    if (!('callxCapReserve' in redis)) {
+      redis.defineCommand('callxCapReserve', { lua: RESERVE_SCRIPT });
+      redis.defineCommand('callxCapRelease', { lua: RELEASE_SCRIPT });
+    }
+    this.client = redis as CapClient;
+  }
+
+  async reserve(callId: string, counters: CapCounter[], nowMs: number): Promise<Reservation> {
+    if (counters.length === 0) return { ok: true, counters };
+    const n = counters.length;
+    const failed = await this.client.callxCapReserve(
+      n,
+      ...counters.map((c) => c.key),
+      nowMs,
+      nowMs + CONCURRENCY_LEASE_MS,
+      callId,
+      ...counters.map((c) => c.limit),
+      ...counters.map((c) => c.kind),
+      ...counters.map((c) => c.ttlSec),
+    );
+    return failed === 0 ? { ok: true, counters } : { ok: false, full: counters[failed - 1]! };
+  }
+
+  /** Gives back what a reservation took (a bridge that failed, a caller who left before the bridge). */
+  async release(callId: string, counters: CapCounter[]): Promise<void> {
+    if (counters.length === 0) return;
+    await this.client.callxCapRelease(counters.length, ...counters.map((c) => c.key), callId, ...counters.map((c) => c.kind));
+  }
+
+  /** Ends a bridged call: only the concurrency slot comes back; the call still counts toward its period caps. */
+  async endCall(callId: string, counters: CapCounter[]): Promise<void> {
+    await this.release(callId, counters.filter((c) => c.kind === 'concurrency'));
+  }
+
+  async concurrentCalls(targetId: string, nowMs: number): Promise<number> {
+    return this.client.zcount(`cap:${targetId}:conc`, nowMs, '+inf');
+  }
+}

@@ -1,0 +1,58 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+/**
+ * Every setting comes from an environment variable, validated here; README.md lists them all.
+ * A bad value stops start-up with a message naming the variable.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(1).max(65535);
+const switchList = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(['freeswitch', 'asterisk'])));
+
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/postgres'),
+  DATABASE_SCHEMA: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier').optional(),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z.string().min(1).default('callx:'),
+  HTTP_HOST: z.string().default('0.0.0.0'),
+  HTTP_PORT: port.default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ID: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
+  MIGRATE_ON_START: bool.default(true),
+  RECORDER_ENABLED: bool.default(true),
+  SWITCHES: switchList.default([]),
+
+  FS_OUTBOUND_HOST: z.string().default('0.0.0.0'),
+  FS_OUTBOUND_PORT: port.default(8084),
+  FS_ESL_HOST: z.string().default('127.0.0.1'),
+  FS_ESL_PORT: port.default(8021),
+  FS_ESL_PASSWORD: z.string().min(1).default('ClueCon'),
+  FS_SOFIA_PROFILE: z.string().min(1).default('external'),
+  FS_BUYER_GATEWAY: z.string().min(1).optional(),
+
+  ARI_URL: z.string().url().default('http://127.0.0.1:8088'),
+  ARI_USERNAME: z.string().min(1).default('callx'),
+  ARI_PASSWORD: z.string().min(1).default('change-me'),
+  ARI_APP: z.string().min(1).default('callx'),
+  ARI_BUYER_TRUNK: z.string().min(1).optional(),
+});
+
+export type Config = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as a shell `FOO=` usually means.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,85 @@
+import type { RoutingMode } from './model';
+
+/** One bid in an auction: a standing bid from a buyer target, or a real-time bid that answered in time. */
+export interface Bid {
+  targetId: string;
+  buyerAccountId: string;
+  bidCents: number;
+  /** 0..1 */
+  qualityScore: number;
+  priority: number;
+  weight: number;
+  destination: string;
+  answerTimeoutSec: number;
+  /** 'standing' or the real-time bidder's name */
+  source: string;
+}
+
+export interface RankedBid extends Bid {
+  rank: number;
+  /** bid x quality, the auction's ordering key */
+  score: number;
+  /** what the buyer pays if this rank takes the call */
+  priceCents: number;
+}
+
+export interface AuctionInput {
+  bids: Bid[];
+  routing: RoutingMode;
+  floorCents: number;
+  /** Random source in [0,1) for weighted routing; pass a seeded one in tests. */
+  random: () => number;
+}
+
+/**
+ * Ranks bids for failover order and prices each rank.
+ * - first_price: ranked by bid x quality; each pays its own bid.
+ * - second_price: ranked the same; each pays the least that would have kept its rank against the next one
+ *   (next score / own quality, rounded up to a cent), never below the floor nor above its own bid.
+ * - priority_weight: lower priority number first; within a priority a weighted random order; each pays its bid.
+ * Ties (same score) break on higher bid, then lower target id, so the order never depends on input order.
+ */
+export function runAuction(input: AuctionInput): RankedBid[] {
+  const bids = input.bids.filter((b) => b.bidCents >= input.floorCents);
+  if (input.routing === 'priority_weight') return rankByPriorityWeight(bids, input.random);
+
+  const scored = bids.map((b) => ({ b, score: b.bidCents * b.qualityScore }));
+  scored.sort((x, y) => y.score - x.score || y.b.bidCents - x.b.bidCents || compareIds(x.b.targetId, y.b.targetId));
+  return scored.map(({ b, score }, i) => {
+    let price = b.bidCents;
+    if (input.routing === 'second_price') {
+      const next = scored[i + 1];
+      const quality = b.qualityScore > 0 ? b.qualityScore : 1;
+      const needed = next ? Math.ceil(next.score / quality - 1e-9) : input.floorCents;
+      price = Math.min(b.bidCents, Math.max(input.floorCents, needed));
+    }
+    return { ...b, rank: i + 1, score, priceCents: price };
+  });
+}
+
+function rankByPriorityWeight(bids: Bid[], random: () => number): RankedBid[] {
+  const byPriority = new Map<number, Bid[]>();
+  for (const b of bids) {
+    const group = byPriority.get(b.priority);
+    if (group) group.push(b);
+    else byPriority.set(b.priority, [b]);
+  }
+  const ordered: Bid[] = [];
+  for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
+    // Sort first so the weighted draw sees a stable order whatever the input order.
+    const pool = byPriority.get(priority)!.slice().sort((x, y) => compareIds(x.targetId, y.targetId));
+    while (pool.length > 0) {
+      const total = pool.reduce((sum, b) => sum + Math.max(0, b.weight), 0);
+      let index = 0;
+      if (total > 0) {
+        let point = random() * total;
+        index = pool.findIndex((b) => (point -= Math.max(0, b.weight)) < 0);
+        if (index < 0) index = pool.length - 1;
+      }
+      ordered.push(pool.splice(index, 1)[0]!);
+    }
+  }
+  return ordered.map((b, i) => ({ ...b, rank: i + 1, score: b.bidCents * b.qualityScore, priceCents: b.bidCents }));
+}
+
+const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,0 +1,74 @@
+/**
+ * The exchange's configuration as the call path sees it: plain, immutable data loaded into an in-memory
+ * snapshot. Money is integer cents; never a float.
+ */
+
+export type RoutingMode = 'first_price' | 'second_price' | 'priority_weight';
+
+export interface Campaign {
+  id: string;
+  sellerAccountId: string;
+  name: string;
+  active: boolean;
+  routing: RoutingMode;
+  floorCents: number;
+  requireConsent: boolean;
+  /** 'A': only A passes; 'B': A or B pass; undefined: no attestation required. */
+  minAttestation?: 'A' | 'B';
+  noBuyerPrompt: string;
+  bidDeadlineMs: number;
+}
+
+export interface TrackingNumber {
+  did: string; // E.164
+  campaignId: string;
+  sellerAccountId: string;
+}
+
+export interface Targeting {
+  states?: string[];
+  excludeStates?: string[];
+  areaCodes?: string[];
+  zips?: string[];
+}
+
+/** Open hours in the buyer's zone: per weekday (0 = Sunday), [startMinute, endMinute) intervals. */
+export interface Schedule {
+  timeZone: string;
+  hours: Partial<Record<0 | 1 | 2 | 3 | 4 | 5 | 6, Array<[number, number]>>>;
+}
+
+export interface Caps {
+  concurrency?: number;
+  hourly?: number;
+  daily?: number;
+  monthly?: number;
+}
+
+export interface BuyerTarget {
+  id: string;
+  buyerAccountId: string;
+  campaignId: string;
+  name: string;
+  active: boolean;
+  bidCents: number;
+  destination?: string;
+  answerTimeoutSec: number;
+  targeting: Targeting;
+  schedule?: Schedule;
+  caps: Caps;
+  /** 0..1 */
+  qualityScore: number;
+  priority: number;
+  weight: number;
+  convertOnSeconds: number;
+}
+
+export interface Account {
+  id: string;
+  kind: 'buyer' | 'seller' | 'platform';
+  name: string;
+  active: boolean;
+  balanceCents: number;
+  creditLimitCents: number;
+}

@@ -1,0 +1,116 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { Pool } from 'pg';
+import type { Config } from './config';
+import type { Logger } from './observability/logger';
+import { createMetrics, type Metrics } from './observability/metrics';
+import { createPool } from './store/db';
+import { migrate } from './store/migrate';
+import { createRedis, isRedisReady, type Redis } from './cache/redis';
+import { COMPLIANCE_LOADED_KEY, ComplianceLookups } from './cache/compliance-lookups';
+import { loadComplianceCache } from './store/compliance-repo';
+import { CapLedger } from './cache/cap-ledger';
+import { SnapshotSource } from './exchange/snapshot-source';
+import { Router } from './exchange/router';
+import { CallFlow } from './exchange/call-flow';
+import { RedisCallJournal } from './exchange/call-journal';
+import { CallRecorder } from './store/call-recorder';
+import { opsRoutes, type ReadinessCheck } from './api/ops-routes';
+import type { SwitchAdapter } from './switch/port';
+
+/**
+ * One exchange node: everything wired, nothing global. main.ts builds one from the environment; tests and
+ * benchmarks build as many as they like, each with its own schema and Redis prefix.
+ */
+export interface ExchangeNode {
+  config: Config;
+  pool: Pool;
+  redis: Redis;
+  metrics: Metrics;
+  snapshots: SnapshotSource;
+  router: Router;
+  flow: CallFlow;
+  caps: CapLedger;
+  recorder?: CallRecorder;
+  switches: SwitchAdapter[];
+  /** the HTTP port actually bound (HTTP_PORT=0 picks a free one) */
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+export type SwitchFactory = (node: Omit<ExchangeNode, 'switches' | 'httpPort' | 'stop'>) => SwitchAdapter[];
+
+export async function startExchangeNode(config: Config, logger: Logger, makeSwitches: SwitchFactory = () => []): Promise<ExchangeNode> {
+  const metrics = createMetrics();
+  const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA }, logger.child({ mod: 'postgres' }));
+  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'main');
+  const subscriber = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'config-subscriber');
+
+  if (config.MIGRATE_ON_START) await migrate(pool, logger.child({ mod: 'migrate' }));
+  // Redis may have restarted empty (it is a cache here): reload the compliance lists before taking calls,
+  // and again whenever the connection comes back without them.
+  const ensureComplianceLoaded = async (): Promise<void> => {
+    if (await redis.exists(COMPLIANCE_LOADED_KEY)) return;
+    const counts = await loadComplianceCache(pool, redis);
+    logger.info(counts, 'compliance lists loaded into redis');
+  };
+  await ensureComplianceLoaded();
+  redis.on('ready', () => {
+    ensureComplianceLoaded().catch((err: Error) => logger.error({ err: err.message }, 'reloading compliance lists failed'));
+  });
+  const snapshots = new SnapshotSource(pool, subscriber, config.REDIS_PREFIX, logger.child({ mod: 'snapshot' }));
+  await snapshots.start();
+
+  const caps = new CapLedger(redis);
+  const router = new Router({ snapshots, compliance: new ComplianceLookups(redis), caps, logger: logger.child({ mod: 'router' }) });
+  const flow = new CallFlow({ router, journal: new RedisCallJournal(redis), caps, logger: logger.child({ mod: 'call' }), metrics });
+
+  let recorder: CallRecorder | undefined;
+  // The recorder blocks on stream reads, so it gets a connection of its own.
+  const recorderRedis = config.RECORDER_ENABLED ? redis.duplicate() : undefined;
+  if (recorderRedis) {
+    recorder = new CallRecorder(pool, recorderRedis, logger.child({ mod: 'recorder' }), {
+      consumer: config.NODE_ID,
+      onWritten: (n) => metrics.recorderWrites.inc(n),
+    });
+    await recorder.start();
+  }
+
+  const core = { config, pool, redis, metrics, snapshots, router, flow, caps, recorder };
+  const switches = makeSwitches(core);
+  for (const sw of switches) await sw.start(flow.handle);
+
+  const checks: ReadinessCheck[] = [
+    { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
+    { name: 'redis', check: () => isRedisReady(redis) },
+    ...switches.map((sw) => ({ name: sw.name, check: () => sw.isConnected() })),
+  ];
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0)));
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.HTTP_PORT, config.HTTP_HOST, () => resolve());
+  });
+  const httpPort = (server.address() as AddressInfo).port;
+  logger.info({ httpPort, switches: switches.map((s) => s.name) }, 'exchange node started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      // Stop taking calls, let the ones in progress finish their journal entries, then close the rest.
+      for (const sw of switches) await sw.stop().catch((err: Error) => logger.warn({ err: err.message, switch: sw.name }, 'switch stop failed'));
+      await flow.settle();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await recorder?.stop();
+      recorderRedis?.disconnect();
+      await snapshots.stop();
+      subscriber.disconnect();
+      await redis.quit().catch(() => redis.disconnect());
+      await pool.end();
+    })());
+
+  return { ...core, switches, httpPort, stop };
+}

@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import type { BridgeOutcome, CallInfo, CallLeg, HangupCause, LegEnd } from '../switch/port';
+import type { CapLedger } from '../cache/cap-ledger';
+import type { CallIdentity, CallJournal, JournalEntry } from './call-journal';
+import type { Decision, ReservedBid, Router } from './router';
+import { PROMPTS } from './router';
+import type { RejectReason } from './trace';
+
+export interface CallFlowDeps {
+  router: Router;
+  journal: CallJournal;
+  caps: CapLedger;
+  logger: Logger;
+  metrics?: Metrics;
+  clock?: () => Date;
+  newCallId?: () => string;
+}
+
+/** How the switch should end a rejected call: a cause the carrier understands. */
+const REJECT_CAUSE: Record<RejectReason, HangupCause> = {
+  unknown_number: 'UNALLOCATED_NUMBER',
+  campaign_inactive: 'CALL_REJECTED',
+  screened_out: 'CALL_REJECTED',
+  no_eligible_buyer: 'NORMAL_TEMPORARY_FAILURE',
+  caller_gone: 'ORIGINATOR_CANCEL',
+  internal_error: 'NORMAL_TEMPORARY_FAILURE',
+};
+
+/**
+ * One call's life through the exchange, start to end: decide (router), then bridge down the ranked list,
+ * journaling each step. Knows nothing of ESL or ARI: it drives a CallLeg. Never throws: every failure
+ * ends the call with a reason and a journal entry.
+ */
+export class CallFlow {
+  private readonly clock: () => Date;
+  private readonly newCallId: () => string;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly deps: CallFlowDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.newCallId = deps.newCallId ?? randomUUID;
+  }
+
+  /** The switch adapters' InboundCallHandler. */
+  readonly handle = (leg: CallLeg, info: CallInfo): void => {
+    const p = this.run(leg, info).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  };
+
+  /** Calls still being set up or bridged on this node. */
+  get active(): number {
+    return this.inFlight.size;
+  }
+
+  /** Waits for calls in progress (graceful shutdown). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  async run(leg: CallLeg, info: CallInfo): Promise<void> {
+    const callId = this.newCallId();
+    const startedAt = this.clock();
+    const log = this.deps.logger.child({ callId, switchCallId: info.switchCallId, switch: info.switchName });
+    const identity: CallIdentity = {
+      callId,
+      direction: info.direction,
+      ani: info.ani,
+      dnis: info.dnis,
+      startedAt: startedAt.toISOString(),
+      switchName: info.switchName,
+      switchCallId: info.switchCallId,
+    };
+    const ended = new Promise<LegEnd>((resolve) => leg.onEnded(resolve));
+    this.deps.metrics?.activeCalls.inc();
+    try {
+      let decision: Decision;
+      try {
+        decision = await this.deps.router.decide(callId, info, startedAt);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'routing decision failed');
+        await this.safely(log, 'play error prompt', () => leg.playAndHangup(PROMPTS.error, REJECT_CAUSE.internal_error));
+        await this.finish(identity, ended, log, { outcome: 'failed', endReason: 'internal_error', rejectReason: 'internal_error' });
+        return;
+      }
+      this.deps.metrics?.decisionSeconds.observe(decision.trace.decisionUs / 1e6);
+      await this.journal(log, decisionEntry(identity, info, decision));
+
+      if (decision.outcome === 'reject') {
+        log.info({ reason: decision.reason, detail: decision.trace.rejectDetail }, 'call rejected');
+        if (!leg.ended) await this.safely(log, 'play reject prompt', () => leg.playAndHangup(decision.prompt, REJECT_CAUSE[decision.reason]));
+        await this.finish(identity, ended, log, { outcome: 'rejected', endReason: `rejected:${decision.reason}`, rejectReason: decision.reason });
+        return;
+      }
+      await this.bridgeDownTheList(leg, info, identity, decision, ended, log);
+    } finally {
+      this.deps.metrics?.activeCalls.dec();
+    }
+  }
+
+  private async bridgeDownTheList(
+    leg: CallLeg,
+    info: CallInfo,
+    identity: CallIdentity,
+    decision: Extract<Decision, { outcome: 'route' }>,
+    ended: Promise<LegEnd>,
+    log: Logger,
+  ): Promise<void> {
+    const ranked = [decision.winner.bid, ...decision.fallbacks];
+    let current: ReservedBid | undefined = decision.winner;
+    let attemptNo = 0;
+    while (current) {
+      if (leg.ended) {
+        // The caller left during the decision or between attempts: give the slot back at once.
+        await this.release(log, identity.callId, current);
+        await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone' });
+        return;
+      }
+      attemptNo += 1;
+      const bid = current.bid;
+      const attemptStartedAt = this.clock();
+      let outcome: BridgeOutcome;
+      try {
+        outcome = await leg.bridge({ uri: bid.destination }, { answerTimeoutSec: bid.answerTimeoutSec, callerIdNumber: info.ani, tags: { callx_call_id: identity.callId, callx_target_id: bid.targetId } });
+      } catch (err) {
+        outcome = { status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: (err as Error).message };
+      }
+      this.deps.metrics?.bridgeAttempts.inc({ status: outcome.status });
+      await this.journal(log, {
+        ...identity,
+        type: 'attempt',
+        attemptNo,
+        targetId: bid.targetId,
+        buyerAccountId: bid.buyerAccountId,
+        destination: bid.destination,
+        attemptStartedAt: attemptStartedAt.toISOString(),
+        attemptEndedAt: this.clock().toISOString(),
+        status: outcome.status,
+        cause: 'cause' in outcome ? outcome.cause : undefined,
+        priceCents: bid.priceCents,
+      });
+
+      if (outcome.status === 'bridged') {
+        log.info({ targetId: bid.targetId, attemptNo, priceCents: bid.priceCents }, 'call bridged');
+        const end = await ended;
+        await this.deps.caps.endCall(identity.callId, current.counters).catch((err: Error) => log.error({ err: err.message }, 'failed to release concurrency slot; its lease will expire'));
+        await this.finish(identity, Promise.resolve(end), log, {
+          outcome: 'bridged',
+          endReason: end.hungUpBy === 'buyer' ? 'buyer_hangup' : end.hungUpBy === 'caller' ? 'caller_hangup' : 'hangup',
+          winner: bid,
+        });
+        return;
+      }
+
+      await this.release(log, identity.callId, current);
+      if (outcome.status === 'caller_gone') {
+        await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone' });
+        return;
+      }
+      log.info({ targetId: bid.targetId, status: outcome.status, cause: outcome.cause }, 'bridge attempt failed; trying the next buyer');
+      current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(bid) + 1, this.clock(), decision.trace);
+    }
+    // Nobody took the call: tell the caller, end it with a reason.
+    if (!leg.ended) await this.safely(log, 'play no-buyer prompt', () => leg.playAndHangup(decision.campaign.noBuyerPrompt, 'NORMAL_TEMPORARY_FAILURE'));
+    await this.finish(identity, ended, log, { outcome: 'no_buyer_answered', endReason: 'all_buyers_failed', rejectReason: 'no_eligible_buyer' });
+  }
+
+  private async finish(
+    identity: CallIdentity,
+    ended: Promise<LegEnd>,
+    log: Logger,
+    how: { outcome: string; endReason: string; rejectReason?: string; winner?: { targetId: string; buyerAccountId: string; priceCents: number } },
+  ): Promise<void> {
+    const end = await ended;
+    const started = new Date(identity.startedAt).getTime();
+    const durationSec = Math.max(0, Math.round((end.endedAt.getTime() - started) / 1000));
+    const billableSec = end.bridgedAt ? Math.max(0, Math.round((end.endedAt.getTime() - end.bridgedAt.getTime()) / 1000)) : 0;
+    this.deps.metrics?.callsTotal.inc({ direction: identity.direction, outcome: how.outcome, reason: how.rejectReason ?? '' });
+    await this.journal(log, {
+      ...identity,
+      type: 'ended',
+      outcome: how.outcome,
+      rejectReason: how.rejectReason,
+      endReason: how.endReason,
+      endedAt: end.endedAt.toISOString(),
+      answeredAt: end.answeredAt?.toISOString(),
+      bridgedAt: end.bridgedAt?.toISOString(),
+      hangupCause: String(end.cause),
+      hungUpBy: end.hungUpBy,
+      durationSec,
+      billableSec,
+      winnerTargetId: how.winner?.targetId,
+      winnerBuyerId: how.winner?.buyerAccountId,
+      priceCents: how.winner?.priceCents,
+    });
+  }
+
+  private async release(log: Logger, callId: string, reserved: ReservedBid): Promise<void> {
+    await this.deps.caps.release(callId, reserved.counters).catch((err: Error) => log.error({ err: err.message, targetId: reserved.bid.targetId }, 'failed to release cap reservation'));
+  }
+
+  /** The journal is the record of truth until the recorder copies it; a failed append is retried, then logged loudly. */
+  private async journal(log: Logger, entry: JournalEntry): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.journal.append(entry);
+        return;
+      } catch (err) {
+        if (attempt >= 3) {
+          log.error({ err: (err as Error).message, entry }, 'call journal append failed; entry logged here instead');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
+  }
+
+  private async safely(log: Logger, what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, `${what} failed`);
+    }
+  }
+}
+
+function decisionEntry(identity: CallIdentity, info: CallInfo, d: Decision): JournalEntry {
+  const screening = d.trace.screening;
+  return {
+    ...identity,
+    type: 'decided',
+    campaignId: d.campaign?.id,
+    sellerAccountId: d.campaign?.sellerAccountId,
+    attestation: info.attestation,
+    zip: info.zip,
+    leadId: info.leadId,
+    outcome: d.outcome === 'route' ? 'routed' : 'rejected',
+    rejectReason: d.outcome === 'reject' ? d.reason : undefined,
+    winnerTargetId: d.outcome === 'route' ? d.winner.bid.targetId : undefined,
+    winnerBuyerId: d.outcome === 'route' ? d.winner.bid.buyerAccountId : undefined,
+    priceCents: d.outcome === 'route' ? d.winner.bid.priceCents : undefined,
+    decidedAt: d.trace.decidedAt,
+    trace: d.trace,
+    audit: screening ? { decision: screening.pass ? 'pass' : 'block', reasons: screening.checks, checkedAt: d.trace.decidedAt } : undefined,
+  };
+}

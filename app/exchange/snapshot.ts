@@ -1,0 +1,39 @@
+import type { Account, BuyerTarget, Campaign, TrackingNumber } from '../domain/model';
+import type { ConfigRows } from '../store/config-repo';
+import { normalizeE164 } from '../domain/phone';
+
+/**
+ * An immutable, indexed copy of the routing config. The call path reads only this (and Redis); a refresh
+ * builds a new snapshot and swaps it in whole, so a decision never sees half an update.
+ */
+export class ConfigSnapshot {
+  readonly campaigns = new Map<string, Campaign>();
+  readonly trackingNumbers = new Map<string, TrackingNumber>();
+  readonly targetsByCampaign = new Map<string, BuyerTarget[]>();
+  readonly targets = new Map<string, BuyerTarget>();
+  readonly accounts = new Map<string, Account>();
+
+  constructor(rows: ConfigRows, readonly loadedAt: Date, readonly version: number) {
+    for (const a of rows.accounts) this.accounts.set(a.id, a);
+    for (const c of rows.campaigns) this.campaigns.set(c.id, c);
+    for (const n of rows.trackingNumbers) this.trackingNumbers.set(n.did, n);
+    for (const t of rows.targets) {
+      this.targets.set(t.id, t);
+      const list = this.targetsByCampaign.get(t.campaignId);
+      if (list) list.push(t);
+      else this.targetsByCampaign.set(t.campaignId, [t]);
+    }
+  }
+
+  static empty(): ConfigSnapshot {
+    return new ConfigSnapshot({ accounts: [], campaigns: [], trackingNumbers: [], targets: [] }, new Date(0), 0);
+  }
+
+  /** The tracking number for a dialled number as a switch hands it over (with or without +1). */
+  findTrackingNumber(dnis: string): TrackingNumber | undefined {
+    const direct = this.trackingNumbers.get(dnis);
+    if (direct) return direct;
+    const e164 = normalizeE164(dnis);
+    return e164 ? this.trackingNumbers.get(e164) : undefined;
+  }
+}

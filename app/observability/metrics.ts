@@ -1,0 +1,21 @@
+import client from 'prom-client';
+
+/**
+ * The exchange's Prometheus metrics, on a registry of their own (tests build several apps in one process).
+ */
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    callsTotal: new client.Counter({ name: 'callx_calls_total', help: 'Calls handled, by direction and outcome', labelNames: ['direction', 'outcome', 'reason'] as const, registers: [registry] }),
+    decisionSeconds: new client.Histogram({ name: 'callx_routing_decision_seconds', help: 'Time to decide a call (screening, discovery, auction)', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registers: [registry] }),
+    bridgeAttempts: new client.Counter({ name: 'callx_bridge_attempts_total', help: 'Bridge attempts by status', labelNames: ['status'] as const, registers: [registry] }),
+    activeCalls: new client.Gauge({ name: 'callx_active_calls', help: 'Calls in progress on this node', registers: [registry] }),
+    journalBacklog: new client.Gauge({ name: 'callx_journal_pending', help: 'Call journal entries not yet written to Postgres', registers: [registry] }),
+    recorderWrites: new client.Counter({ name: 'callx_recorder_entries_total', help: 'Call journal entries written to Postgres', registers: [registry] }),
+    dependencyUp: new client.Gauge({ name: 'callx_dependency_up', help: '1 when a dependency (postgres, redis, a switch) is connected', labelNames: ['dependency'] as const, registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,72 @@
+import type { Pool } from 'pg';
+import type { Redis } from 'ioredis';
+import { complianceKeys, COMPLIANCE_LOADED_KEY } from '../cache/compliance-lookups';
+
+/**
+ * Writers of the compliance lists. Postgres is the record of truth; Redis holds the copy screening reads.
+ * Every writer commits to Postgres first, then updates Redis, so a failure leaves Redis at worst behind
+ * Postgres, and `loadComplianceCache` (run at start-up when Redis lost its copy) puts it right.
+ */
+export type DncListId = 'global' | 'registry' | `campaign:${string}`;
+
+const redisKeyForList = (listId: DncListId): string =>
+  listId === 'global' ? complianceKeys.dncGlobal : listId === 'registry' ? complianceKeys.dncRegistry : complianceKeys.dncCampaign(listId.slice('campaign:'.length));
+
+export async function addDncNumbers(pool: Pool, redis: Redis, listId: DncListId, numbers: string[], source: string): Promise<void> {
+  if (numbers.length === 0) return;
+  await pool.query(
+    `INSERT INTO dnc_entries (list_id, number, source) SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING`,
+    [listId, numbers, source],
+  );
+  await redis.sadd(redisKeyForList(listId), ...numbers);
+}
+
+export async function removeDncNumber(pool: Pool, redis: Redis, listId: DncListId, number: string): Promise<void> {
+  await pool.query('DELETE FROM dnc_entries WHERE list_id = $1 AND number = $2', [listId, number]);
+  await redis.srem(redisKeyForList(listId), number);
+}
+
+export async function blockNumber(pool: Pool, redis: Redis, number: string, reason: string): Promise<void> {
+  await pool.query('INSERT INTO blocked_numbers (number, reason) VALUES ($1, $2) ON CONFLICT (number) DO UPDATE SET reason = EXCLUDED.reason', [number, reason]);
+  await redis.sadd(complianceKeys.blocked, number);
+}
+
+export async function recordConsent(pool: Pool, redis: Redis, c: { campaignId: string; number: string; leadId: string; source: string; consentedAt: Date }): Promise<void> {
+  await pool.query('INSERT INTO consent_records (campaign_id, number, lead_id, source, consented_at) VALUES ($1,$2,$3,$4,$5)', [c.campaignId, c.number, c.leadId, c.source, c.consentedAt]);
+  await redis.sadd(complianceKeys.consent(c.campaignId), c.number);
+}
+
+/**
+ * Rebuilds the Redis copy of every compliance list from Postgres, in pages, then sets the marker that
+ * screening checks. Until the marker is there, screening refuses calls rather than miss a DNC entry.
+ */
+export async function loadComplianceCache(pool: Pool, redis: Redis, pageSize = 50_000): Promise<{ dnc: number; blocked: number; consent: number }> {
+  const counts = { dnc: 0, blocked: 0, consent: 0 };
+  let after: [string, string] = ['', ''];
+  for (;;) {
+    const { rows } = await pool.query<{ list_id: DncListId; number: string }>(
+      'SELECT list_id, number FROM dnc_entries WHERE (list_id, number) > ($1, $2) ORDER BY list_id, number LIMIT $3',
+      [after[0], after[1], pageSize],
+    );
+    if (rows.length === 0) break;
+    const byKey = new Map<string, string[]>();
+    for (const r of rows) {
+      const key = redisKeyForList(r.list_id);
+      const list = byKey.get(key);
+      if (list) list.push(r.number);
+      else byKey.set(key, [r.number]);
+    }
+    for (const [key, numbers] of byKey) await redis.sadd(key, ...numbers);
+    counts.dnc += rows.length;
+    const last = rows[rows.length - 1]!;
+    after = [last.list_id, last.number];
+  }
+  const blocked = await pool.query<{ number: string }>('SELECT number FROM blocked_numbers');
+  if (blocked.rows.length) await redis.sadd(complianceKeys.blocked, ...blocked.rows.map((r) => r.number));
+  counts.blocked = blocked.rows.length;
+  const consent = await pool.query<{ campaign_id: string; number: string }>('SELECT DISTINCT campaign_id, number FROM consent_records WHERE revoked_at IS NULL');
+  for (const r of consent.rows) await redis.sadd(complianceKeys.consent(r.campaign_id), r.number);
+  counts.consent = consent.rows.length;
+  await redis.set(COMPLIANCE_LOADED_KEY, new Date().toISOString());
+  return counts;
+}

@@ -1,0 +1,64 @@
+import type { Pool } from 'pg';
+import type { Account, BuyerTarget, Campaign, Schedule, Targeting, TrackingNumber } from '../domain/model';
+
+/** Everything the call path needs from Postgres, read in one go to build a snapshot. */
+export interface ConfigRows {
+  accounts: Account[];
+  campaigns: Campaign[];
+  trackingNumbers: TrackingNumber[];
+  targets: BuyerTarget[];
+}
+
+export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
+  const [accounts, campaigns, numbers, targets] = await Promise.all([
+    pool.query('SELECT id, kind, name, active, balance_cents, credit_limit_cents FROM accounts'),
+    pool.query('SELECT * FROM campaigns'),
+    pool.query('SELECT did, campaign_id, seller_account_id FROM tracking_numbers WHERE active'),
+    pool.query('SELECT * FROM buyer_targets'),
+  ]);
+  return {
+    accounts: accounts.rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      name: r.name,
+      active: r.active,
+      balanceCents: Number(r.balance_cents),
+      creditLimitCents: Number(r.credit_limit_cents),
+    })),
+    campaigns: campaigns.rows.map((r) => ({
+      id: r.id,
+      sellerAccountId: r.seller_account_id,
+      name: r.name,
+      active: r.active,
+      routing: r.routing,
+      floorCents: Number(r.floor_cents),
+      requireConsent: r.require_consent,
+      minAttestation: r.min_attestation ?? undefined,
+      noBuyerPrompt: r.no_buyer_prompt,
+      bidDeadlineMs: r.bid_deadline_ms,
+    })),
+    trackingNumbers: numbers.rows.map((r) => ({ did: r.did, campaignId: r.campaign_id, sellerAccountId: r.seller_account_id })),
+    targets: targets.rows.map((r) => ({
+      id: r.id,
+      buyerAccountId: r.buyer_account_id,
+      campaignId: r.campaign_id,
+      name: r.name,
+      active: r.active,
+      bidCents: Number(r.bid_cents),
+      destination: r.destination ?? undefined,
+      answerTimeoutSec: r.answer_timeout_sec,
+      targeting: (r.targeting ?? {}) as Targeting,
+      schedule: (r.schedule ?? undefined) as Schedule | undefined,
+      caps: {
+        concurrency: r.cap_concurrency ?? undefined,
+        hourly: r.cap_hourly ?? undefined,
+        daily: r.cap_daily ?? undefined,
+        monthly: r.cap_monthly ?? undefined,
+      },
+      qualityScore: Number(r.quality_score),
+      priority: r.priority,
+      weight: r.weight,
+      convertOnSeconds: r.convert_on_seconds,
+    })),
+  };
+}

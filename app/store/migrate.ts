@@ -1,0 +1,50 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Pool } from 'pg';
+import type { Logger } from '../observability/logger';
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'migrations');
+
+export interface MigrationResult {
+  applied: string[];
+  alreadyApplied: string[];
+}
+
+/**
+ * Applies migrations/NNN_name.sql in name order, each in its own transaction, recording each in
+ * schema_migrations. Safe to run from several nodes at once (an advisory lock serialises them) and to
+ * re-run (applied files are skipped).
+ */
+export async function migrate(pool: Pool, logger: Logger, dir: string = MIGRATIONS_DIR): Promise<MigrationResult> {
+  const files = (await fs.readdir(dir)).filter((f) => /^\d+_[\w-]+\.sql$/.test(f)).sort();
+  const client = await pool.connect();
+  const result: MigrationResult = { applied: [], alreadyApplied: [] };
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext(current_schema()))');
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
+    for (const file of files) {
+      if (done.has(file)) {
+        result.alreadyApplied.push(file);
+        continue;
+      }
+      const sql = await fs.readFile(path.join(dir, file), 'utf8');
+      try {
+        await client.query('BEGIN');
+        await client.query(sql);
+        await client.query('INSERT INTO schema_migrations (name) VALUES ($1)', [file]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${file} failed: ${(err as Error).message}`);
+      }
+      result.applied.push(file);
+      logger.info({ migration: file }, 'migration applied');
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext(current_schema()))').catch(() => undefined);
+    client.release();
+  }
+  return result;
+}

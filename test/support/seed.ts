@@ -1,0 +1,57 @@
+import type { Pool } from 'pg';
+
+/** Test data writers: rows in Postgres (and the Redis mirrors screening reads), with sensible defaults. */
+export async function seedAccount(pool: Pool, a: { id: string; kind: 'buyer' | 'seller'; balanceCents?: number; creditLimitCents?: number; active?: boolean }): Promise<void> {
+  await pool.query('INSERT INTO accounts (id, kind, name, balance_cents, credit_limit_cents, active) VALUES ($1,$2,$3,$4,$5,$6)', [
+    a.id, a.kind, `${a.kind} ${a.id}`, a.balanceCents ?? 1_000_000, a.creditLimitCents ?? 0, a.active ?? true,
+  ]);
+}
+
+export interface CampaignSeed {
+  id: string;
+  sellerId: string;
+  dids: string[];
+  routing?: 'first_price' | 'second_price' | 'priority_weight';
+  floorCents?: number;
+  requireConsent?: boolean;
+  minAttestation?: 'A' | 'B';
+  active?: boolean;
+}
+
+export async function seedCampaign(pool: Pool, c: CampaignSeed): Promise<void> {
+  await pool.query(
+    'INSERT INTO campaigns (id, seller_account_id, name, routing, floor_cents, require_consent, min_attestation, active) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)',
+    [c.id, c.sellerId, `campaign ${c.id}`, c.routing ?? 'second_price', c.floorCents ?? 0, c.requireConsent ?? false, c.minAttestation ?? null, c.active ?? true],
+  );
+  for (const did of c.dids) await pool.query('INSERT INTO tracking_numbers (did, campaign_id, seller_account_id) VALUES ($1,$2,$3)', [did, c.id, c.sellerId]);
+}
+
+export interface TargetSeed {
+  id: string;
+  buyerId: string;
+  campaignId: string;
+  bidCents: number;
+  destination?: string | null;
+  qualityScore?: number;
+  targeting?: object;
+  schedule?: object | null;
+  capConcurrency?: number;
+  capHourly?: number;
+  capDaily?: number;
+  capMonthly?: number;
+  priority?: number;
+  weight?: number;
+  answerTimeoutSec?: number;
+}
+
+export async function seedTarget(pool: Pool, t: TargetSeed): Promise<void> {
+  await pool.query(
+    `INSERT INTO buyer_targets (id, buyer_account_id, campaign_id, name, bid_cents, destination, quality_score, targeting, schedule,
+       cap_concurrency, cap_hourly, cap_daily, cap_monthly, priority, weight, answer_timeout_sec)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
+    [t.id, t.buyerId, t.campaignId, `target ${t.id}`, t.bidCents, t.destination === undefined ? `sip:${t.id}@buyers.example` : t.destination,
+      t.qualityScore ?? 1, JSON.stringify(t.targeting ?? {}), t.schedule ? JSON.stringify(t.schedule) : null,
+      t.capConcurrency ?? null, t.capHourly ?? null, t.capDaily ?? null, t.capMonthly ?? null, t.priority ?? 1, t.weight ?? 1, t.answerTimeoutSec ?? 20],
+  );
+}
+
