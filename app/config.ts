@@ -9,6 +9,8 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(1).max(65535);
+/** a port to listen on: 0 asks the OS for a free one (tests) */
+const listenPort = z.coerce.number().int().min(0).max(65535);
 const switchList = z
   .string()
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
@@ -20,7 +22,7 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   REDIS_PREFIX: z.string().min(1).default('callx:'),
   HTTP_HOST: z.string().default('0.0.0.0'),
-  HTTP_PORT: port.default(8080),
+  HTTP_PORT: listenPort.default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ID: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
   MIGRATE_ON_START: bool.default(true),
@@ -28,7 +30,7 @@ const EnvSchema = z.object({
   SWITCHES: switchList.default([]),
 
   FS_OUTBOUND_HOST: z.string().default('0.0.0.0'),
-  FS_OUTBOUND_PORT: port.default(8084),
+  FS_OUTBOUND_PORT: listenPort.default(8084),
   FS_ESL_HOST: z.string().default('127.0.0.1'),
   FS_ESL_PORT: port.default(8021),
   FS_ESL_PASSWORD: z.string().min(1).default('ClueCon'),

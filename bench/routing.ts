@@ -1,0 +1,174 @@
+/**
+ * Routing decision benchmark: screening + discovery + auction, with their Redis round trips (compliance
+ * lookup, cap reservation), for one campaign with 1,000 buyer targets and 100,000 DNC entries, on the real
+ * Postgres and Redis. Prints one JSON line per figure.
+ *
+ *   npm run bench:routing [-- --targets 1000 --dnc 100000 --calls 20000 --concurrency 1,16]
+ *
+ * Uses schema `bench_routing` in DATABASE_URL and Redis prefix `bench:routing:` (both recreated).
+ */
+import { Pool } from 'pg';
+import { createPool } from '../app/store/db';
+import { migrate } from '../app/store/migrate';
+import { createRedis } from '../app/cache/redis';
+import { ComplianceLookups } from '../app/cache/compliance-lookups';
+import { CapLedger } from '../app/cache/cap-ledger';
+import { addDncNumbers, loadComplianceCache } from '../app/store/compliance-repo';
+import { SnapshotSource } from '../app/exchange/snapshot-source';
+import { Router } from '../app/exchange/router';
+import { createLogger } from '../app/observability/logger';
+import type { CallInfo } from '../app/switch/port';
+
+const args = parseArgs(process.argv.slice(2));
+const TARGETS = Number(args.targets ?? 1000);
+const DNC = Number(args.dnc ?? 100_000);
+const CALLS = Number(args.calls ?? 20_000);
+const CONCURRENCY = String(args.concurrency ?? '1,16').split(',').map(Number);
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SCHEMA = 'bench_routing';
+const PREFIX = 'bench:routing:';
+const STATES = ['FL', 'GA', 'TX', 'CA', 'NY', 'OH', 'IL', 'PA', 'NC', 'AZ'];
+const AREA_CODES = ['813', '305', '404', '214', '415', '212', '614', '312', '215', '704', '602', '727', '954'];
+
+function emit(name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ name, value: Math.round(value * 100) / 100, unit, buyers: TARGETS, dnc_entries: DNC, ...extra })}\n`);
+}
+
+async function main(): Promise<void> {
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const admin = new Pool({ connectionString: DATABASE_URL, max: 1 });
+  await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  await admin.query(`CREATE SCHEMA ${SCHEMA}`);
+  await admin.end();
+  const pool = createPool({ url: DATABASE_URL, schema: SCHEMA }, logger);
+  await migrate(pool, logger);
+  const redis = createRedis(REDIS_URL, PREFIX, logger, 'bench');
+  const subscriber = createRedis(REDIS_URL, PREFIX, logger, 'bench-sub');
+  await clearPrefix(redis);
+
+  process.stderr.write(`seeding ${TARGETS} buyer targets and ${DNC} DNC entries...\n`);
+  await seed(pool, redis);
+  await loadComplianceCache(pool, redis);
+  const snapshots = new SnapshotSource(pool, subscriber, PREFIX, logger);
+  await snapshots.start();
+  const caps = new CapLedger(redis);
+  const router = new Router({ snapshots, compliance: new ComplianceLookups(redis), caps, logger });
+
+  const info = (i: number): CallInfo => ({
+    switchCallId: `b${i}`,
+    switchName: 'bench',
+    // Real-looking callers across area codes; every 50th is on the DNC list (blocked at screening).
+    ani: i % 50 === 0 ? dncNumber(i % DNC) : `+1${AREA_CODES[i % AREA_CODES.length]}${String(2000000 + (i % 7000000)).padStart(7, '0')}`,
+    dnis: '+18885550100',
+    direction: 'inbound',
+  });
+
+  // Warm up (JIT, connections, formatter caches).
+  for (let i = 0; i < 2000; i++) await decideAndRelease(router, caps, i, info(i));
+
+  for (const concurrency of CONCURRENCY) {
+    const latencies: number[] = [];
+    let evaluated = 0;
+    let routed = 0;
+    let next = 0;
+    const started = process.hrtime.bigint();
+    const cpuStart = process.cpuUsage();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < CALLS) {
+          const i = next++;
+          const t0 = process.hrtime.bigint();
+          const d = await router.decide(`call-${concurrency}-${i}`, info(i), new Date());
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1000);
+          evaluated += d.trace.buyers.length;
+          if (d.outcome === 'route') {
+            routed += 1;
+            await caps.release(`call-${concurrency}-${i}`, d.winner.counters);
+          }
+        }
+      }),
+    );
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpuStart);
+    latencies.sort((a, b) => a - b);
+    const cond = { calls: CALLS, concurrency, routed };
+    emit('routing_decision_p50_us', pct(latencies, 0.5), 'us', cond);
+    emit('routing_decision_p99_us', pct(latencies, 0.99), 'us', cond);
+    emit('routing_decisions_per_s', CALLS / seconds, 'decisions/s', cond);
+    // Bids judged per second of this process's CPU time (one core), Redis round trips included in the run.
+    emit('bid_evaluations_per_s', evaluated / ((cpu.user + cpu.system) / 1e6), 'evaluations/s/core', cond);
+  }
+
+  await snapshots.stop();
+  await clearPrefix(redis);
+  subscriber.disconnect();
+  redis.disconnect();
+  await pool.end();
+}
+
+async function decideAndRelease(router: Router, caps: CapLedger, i: number, info: CallInfo): Promise<void> {
+  const d = await router.decide(`warm-${i}`, info, new Date());
+  if (d.outcome === 'route') await caps.release(`warm-${i}`, d.winner.counters);
+}
+
+const dncNumber = (i: number): string => `+1727${String(1000000 + i).padStart(7, '0')}`;
+
+async function seed(pool: Pool, redis: ReturnType<typeof createRedis>): Promise<void> {
+  await pool.query("INSERT INTO accounts (id, kind, name) VALUES ('seller', 'seller', 'Bench seller')");
+  await pool.query("INSERT INTO campaigns (id, seller_account_id, name, routing, floor_cents) VALUES ('bench', 'seller', 'Bench', 'second_price', 500)");
+  await pool.query("INSERT INTO tracking_numbers (did, campaign_id, seller_account_id) VALUES ('+18885550100', 'bench', 'seller')");
+  const buyers = Math.max(1, Math.floor(TARGETS / 4));
+  await pool.query(
+    `INSERT INTO accounts (id, kind, name, balance_cents, credit_limit_cents)
+     SELECT 'buyer-' || g, 'buyer', 'Buyer ' || g, CASE WHEN g % 40 = 0 THEN 0 ELSE 10000000 END, 0 FROM generate_series(1, $1) g`,
+    [buyers],
+  );
+  // A realistic mix: most targets nationwide, some state- or area-code-targeted, some with business
+  // hours, every target with concurrency and daily caps (so every winner's reservation does real work).
+  const rows: unknown[][] = [];
+  for (let i = 1; i <= TARGETS; i++) {
+    const targeting = i % 5 === 0 ? { states: [STATES[i % STATES.length], STATES[(i + 3) % STATES.length]] } : i % 7 === 0 ? { areaCodes: AREA_CODES.slice(i % 5, (i % 5) + 4) } : {};
+    const schedule = i % 3 === 0 ? { timeZone: 'America/New_York', hours: Object.fromEntries([0, 1, 2, 3, 4, 5, 6].map((d) => [d, [[0, 1440]]])) } : null;
+    rows.push([`t${i}`, `buyer-${1 + (i % buyers)}`, 500 + ((i * 7919) % 5000), JSON.stringify(targeting), schedule && JSON.stringify(schedule), (i % 97) / 100 + 0.03]);
+  }
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500);
+    const values = chunk.map((_, j) => `($${j * 6 + 1}, $${j * 6 + 2}, 'bench', 'target', $${j * 6 + 3}, 'sip:' || $${j * 6 + 1} || '@buyers.example', $${j * 6 + 4}, $${j * 6 + 5}, 1000000, 10000000, $${j * 6 + 6})`);
+    await pool.query(
+      `INSERT INTO buyer_targets (id, buyer_account_id, campaign_id, name, bid_cents, destination, targeting, schedule, cap_concurrency, cap_daily, quality_score) VALUES ${values.join(',')}`,
+      chunk.flat(),
+    );
+  }
+  const numbers = Array.from({ length: DNC }, (_, i) => dncNumber(i));
+  for (let i = 0; i < numbers.length; i += 10_000) await addDncNumbers(pool, redis, 'global', numbers.slice(i, i + 10_000), 'bench');
+}
+
+async function clearPrefix(redis: ReturnType<typeof createRedis>): Promise<void> {
+  const raw = redis.duplicate({ keyPrefix: '' });
+  let cursor = '0';
+  do {
+    const [nextCursor, keys] = await raw.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+    cursor = nextCursor;
+    if (keys.length) await raw.del(...keys);
+  } while (cursor !== '0');
+  raw.disconnect();
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+}
+
+function parseArgs(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) out[a.slice(2)] = argv[i + 1] && !argv[i + 1]!.startsWith('--') ? argv[++i]! : 'true';
+  }
+  return out;
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../app/config';
+
+describe('configuration from the environment', () => {
+  it('applies documented defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ HTTP_PORT: 8080, REDIS_PREFIX: 'callx:', SWITCHES: [], FS_ESL_PORT: 8021, MIGRATE_ON_START: true });
+  });
+
+  it('parses lists, numbers and booleans', () => {
+    const c = loadConfig({ SWITCHES: 'freeswitch, asterisk', HTTP_PORT: '9000', RECORDER_ENABLED: 'false' });
+    expect(c.SWITCHES).toEqual(['freeswitch', 'asterisk']);
+    expect(c.HTTP_PORT).toBe(9000);
+    expect(c.RECORDER_ENABLED).toBe(false);
+  });
+
+  it.each([
+    [{ HTTP_PORT: 'eighty' }, 'HTTP_PORT'],
+    [{ FS_ESL_PORT: '70000' }, 'FS_ESL_PORT'],
+    [{ SWITCHES: 'freeswitch,kamailio' }, 'SWITCHES'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ DATABASE_SCHEMA: 'x; drop table calls' }, 'DATABASE_SCHEMA'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('rejects %j naming the variable', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(name));
+  });
+
+  it('a bad value stops start-up with a clear message and exit code 2', () => {
+    const main = path.join(__dirname, '..', '..', 'app', 'main.ts');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main], { env: { ...process.env, HTTP_PORT: 'nope' }, encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('invalid configuration');
+    expect(r.stderr).toContain('HTTP_PORT');
+  });
+});
