@@ -27,6 +27,7 @@ type StreamEntry = [id: string, fields: string[]];
  */
 export class CallRecorder {
   private running = false;
+  private drainClient: Redis | undefined;
   private loop: Promise<void> | undefined;
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
 
@@ -46,6 +47,7 @@ export class CallRecorder {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+    this.drainClient?.disconnect();
   }
 
   /** Entries appended but not yet written (for metrics and tests). */
@@ -53,14 +55,23 @@ export class CallRecorder {
     return this.redis.xlen(JOURNAL_STREAM);
   }
 
-  /** Writes everything currently readable, then returns. Used by tests and at shutdown. */
-  async drain(): Promise<number> {
-    await ensureGroup(this.redis);
+  /**
+   * Returns once everything appended so far is in Postgres, whoever wrote it (this node's loop may be
+   * writing a batch at the same time). Used by tests and at shutdown.
+   */
+  async drain(timeoutMs = 10_000): Promise<number> {
+    this.drainClient ??= this.redis.duplicate(); // the loop's connection may be blocked in a read
+    await ensureGroup(this.drainClient);
+    const deadline = Date.now() + timeoutMs;
     let total = 0;
     for (;;) {
-      const n = await this.step(0);
+      const n = await this.step(0, this.drainClient);
       total += n;
-      if (n === 0) return total;
+      if (n === 0) {
+        if ((await this.drainClient.xlen(JOURNAL_STREAM)) === 0) return total;
+        if (Date.now() > deadline) throw new Error('call journal did not drain in time');
+        await sleep(5);
+      }
     }
   }
 
@@ -78,30 +89,30 @@ export class CallRecorder {
   }
 
   /** One batch: our own pending entries first (left by a crash), then entries idle at other consumers, then new ones. */
-  private async step(blockMs: number): Promise<number> {
+  private async step(blockMs: number, redis: Redis = this.redis): Promise<number> {
     const count = this.opts.batchSize ?? 500;
-    let entries = await this.read('0', count, 0);
-    if (entries.length === 0) entries = await this.claimIdle(count);
-    if (entries.length === 0) entries = await this.read('>', count, blockMs);
+    let entries = await this.read(redis, '0', count, 0);
+    if (entries.length === 0) entries = await this.claimIdle(redis, count);
+    if (entries.length === 0) entries = await this.read(redis, '>', count, blockMs);
     if (entries.length === 0) return 0;
     await this.write(entries);
     const ids = entries.map(([id]) => id);
-    await this.redis.multi().xack(JOURNAL_STREAM, JOURNAL_GROUP, ...ids).xdel(JOURNAL_STREAM, ...ids).exec();
+    await redis.multi().xack(JOURNAL_STREAM, JOURNAL_GROUP, ...ids).xdel(JOURNAL_STREAM, ...ids).exec();
     this.opts.onWritten?.(entries.length);
     return entries.length;
   }
 
-  private async read(from: '0' | '>', count: number, blockMs: number): Promise<StreamEntry[]> {
+  private async read(redis: Redis, from: '0' | '>', count: number, blockMs: number): Promise<StreamEntry[]> {
     const args: Array<string | number> = ['GROUP', JOURNAL_GROUP, this.opts.consumer, 'COUNT', count];
     if (from === '>' && blockMs > 0) args.push('BLOCK', blockMs);
     args.push('STREAMS', JOURNAL_STREAM, from);
-    const res = (await (this.redis as unknown as { xreadgroup(...a: Array<string | number>): Promise<unknown> }).xreadgroup(...args)) as Array<[string, StreamEntry[]]> | null;
+    const res = (await (redis as unknown as { xreadgroup(...a: Array<string | number>): Promise<unknown> }).xreadgroup(...args)) as Array<[string, StreamEntry[]]> | null;
     // A pending entry deleted elsewhere comes back with null fields: skip it.
     return (res?.[0]?.[1] ?? []).filter(([, fields]) => Array.isArray(fields));
   }
 
-  private async claimIdle(count: number): Promise<StreamEntry[]> {
-    const res = (await this.redis.xautoclaim(JOURNAL_STREAM, JOURNAL_GROUP, this.opts.consumer, this.opts.claimIdleMs ?? 30_000, '0-0', 'COUNT', count)) as [string, StreamEntry[]];
+  private async claimIdle(redis: Redis, count: number): Promise<StreamEntry[]> {
+    const res = (await redis.xautoclaim(JOURNAL_STREAM, JOURNAL_GROUP, this.opts.consumer, this.opts.claimIdleMs ?? 30_000, '0-0', 'COUNT', count)) as [string, StreamEntry[]];
     const claimed = (res?.[1] ?? []).filter(([, fields]) => Array.isArray(fields));
     if (claimed.length > 0) this.logger.warn({ claimed: claimed.length }, 'took over call journal entries left by another node');
     return claimed;

@@ -55,4 +55,5 @@ it('a call decided and bridged by a node killed with SIGKILL is still recorded, 
   expect((await infra.pool.query('SELECT count(*)::int AS n FROM bridge_attempts')).rows[0].n).toBe(1);
   expect((await infra.pool.query('SELECT count(*)::int AS n FROM compliance_audit_log')).rows[0].n).toBe(1);
   expect(await infra.redis.xlen('journal:calls')).toBe(0);
+  await recorder.stop();
 });

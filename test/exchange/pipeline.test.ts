@@ -53,9 +53,9 @@ afterAll(async () => {
 
 describe('a routed call', () => {
   it('is bridged to the best bid and recorded with its price, trace, durations and audit entry', async () => {
-    const { leg, callId } = await place(inbound('+18135550101'), () => ({ kind: 'answer', talkMs: 1100, hungUpBy: 'caller' }));
+    const { leg, callId } = await place(inbound('+18135551101'), () => ({ kind: 'answer', talkMs: 1100, hungUpBy: 'caller' }));
     expect(leg.bridged).toEqual(['sip:alpha-t@buyers.example']);
-    expect(leg.attempts[0]!.opts.callerIdNumber).toBe('+18135550101');
+    expect(leg.attempts[0]!.opts.callerIdNumber).toBe('+18135551101');
 
     const call = await callRow(callId);
     expect(call).toMatchObject({ outcome: 'bridged', campaign_id: 'auto', seller_account_id: 'seller1', winner_target_id: 'alpha-t', winner_buyer_id: 'alpha', hung_up_by: 'caller', end_reason: 'caller_hangup', hangup_cause: 'NORMAL_CLEARING' });
@@ -82,7 +82,7 @@ describe('a routed call', () => {
   });
 
   it('fails over down the ranking when the first buyer is busy, and records both attempts', async () => {
-    const { leg, callId } = await place(inbound('+18135550102'), (uri) => (uri.includes('alpha') ? { kind: 'busy' } : { kind: 'answer', talkMs: 5, hungUpBy: 'buyer' }));
+    const { leg, callId } = await place(inbound('+18135551102'), (uri) => (uri.includes('alpha') ? { kind: 'busy' } : { kind: 'answer', talkMs: 5, hungUpBy: 'buyer' }));
     expect(leg.attempts.map((a) => a.uri)).toEqual(['sip:alpha-t@buyers.example', 'sip:bravo-t@buyers.example']);
     const call = await callRow(callId);
     expect(call).toMatchObject({ outcome: 'bridged', winner_target_id: 'bravo-t', end_reason: 'buyer_hangup' });
@@ -95,7 +95,7 @@ describe('a routed call', () => {
   });
 
   it('plays the no-buyer message and ends with a reason when every buyer fails', async () => {
-    const { leg, callId } = await place(inbound('+18135550103'), (uri) => (uri.includes('alpha') ? { kind: 'no_answer' } : { kind: 'fail' }));
+    const { leg, callId } = await place(inbound('+18135551103'), (uri) => (uri.includes('alpha') ? { kind: 'no_answer' } : { kind: 'fail' }));
     expect(leg.prompt).toEqual({ name: 'no_buyer_available', cause: 'NORMAL_TEMPORARY_FAILURE' });
     expect(await callRow(callId)).toMatchObject({ outcome: 'no_buyer_answered', end_reason: 'all_buyers_failed', winner_target_id: null, price_cents: null });
   });
@@ -103,8 +103,8 @@ describe('a routed call', () => {
 
 describe('rejected calls', () => {
   it('a DNC caller is blocked at screening, hears a message, and the block is audited with its reason', async () => {
-    await addDncNumbers(infra.pool, infra.redis, 'global', ['+18135550199'], 'test');
-    const { leg, callId } = await place(inbound('+18135550199'));
+    await addDncNumbers(infra.pool, infra.redis, 'global', ['+18135551199'], 'test');
+    const { leg, callId } = await place(inbound('+18135551199'));
     expect(leg.attempts).toHaveLength(0);
     expect(leg.prompt?.cause).toBe('CALL_REJECTED');
     expect(await callRow(callId)).toMatchObject({ outcome: 'rejected', reject_reason: 'screened_out' });
@@ -114,16 +114,16 @@ describe('rejected calls', () => {
   });
 
   it('a campaign DNC entry blocks only that campaign', async () => {
-    await addDncNumbers(infra.pool, infra.redis, 'campaign:auto', ['+18135550198'], 'test');
-    const { callId } = await place(inbound('+18135550198'));
+    await addDncNumbers(infra.pool, infra.redis, 'campaign:auto', ['+18135551198'], 'test');
+    const { callId } = await place(inbound('+18135551198'));
     expect((await traceOf(callId)).screening.reasons).toEqual(['dnc_campaign']);
   });
 
   it.each([
-    { name: 'unknown tracking number', info: inbound('+18135550104', { dnis: '+18005550000' }), reject: 'unknown_number', cause: 'UNALLOCATED_NUMBER' },
+    { name: 'unknown tracking number', info: inbound('+18135551104', { dnis: '+18005550000' }), reject: 'unknown_number', cause: 'UNALLOCATED_NUMBER' },
     { name: 'anonymous caller', info: inbound('anonymous'), reject: 'screened_out', cause: 'CALL_REJECTED', reason: 'anonymous_caller' },
     { name: 'malformed caller', info: inbound('12ab!!'), reject: 'screened_out', cause: 'CALL_REJECTED', reason: 'invalid_caller' },
-    { name: 'empty DNIS', info: inbound('+18135550105', { dnis: '' }), reject: 'unknown_number', cause: 'UNALLOCATED_NUMBER' },
+    { name: 'empty DNIS', info: inbound('+18135551105', { dnis: '' }), reject: 'unknown_number', cause: 'UNALLOCATED_NUMBER' },
   ])('$name gets a clear reason in the trace, never a crash', async ({ info, reject, cause, reason }) => {
     const { leg, callId } = await place(info);
     expect(leg.prompt?.cause).toBe(cause);
@@ -141,13 +141,13 @@ describe('the caller hanging up', () => {
     await seedTarget(infra.pool, { id: 'capped-t', buyerId: 'alpha', campaignId: 'capped', bidCents: 1000, capConcurrency: 1, capDaily: 5 });
     await node.snapshots.refreshNow();
     const leg = new ScriptedLeg('gone');
-    const run = node.flow.run(leg, inbound('+18135550106', { dnis: '+18885550101', switchCallId: 'gone' }));
+    const run = node.flow.run(leg, inbound('+18135551106', { dnis: '+18885550101', switchCallId: 'gone' }));
     leg.hangupByCaller(); // the decision is still awaiting Redis
     await run;
     await node.recorder!.drain();
     expect(leg.attempts).toHaveLength(0);
     expect(await node.caps.concurrentCalls('capped-t', Date.now())).toBe(0);
-    const daily = await infra.redis.keys('cap:capped-t:d:*');
+    const daily = await infra.redis.keys(`${infra.prefix}cap:capped-t:d:*`); // KEYS patterns are not prefixed by ioredis
     expect(daily).toHaveLength(1);
     expect(await infra.redis.get(daily[0]!.slice(infra.prefix.length))).toBe('0');
     const call = (await infra.pool.query("SELECT outcome, end_reason FROM calls WHERE switch_call_id = 'gone'")).rows[0];
@@ -160,7 +160,7 @@ describe('config changes', () => {
     await infra.pool.query("UPDATE buyer_targets SET bid_cents = 4000 WHERE id = 'bravo-t'");
     await publishConfigChanged(infra.redis, infra.prefix, 'test');
     await eventually(async () => node.snapshots.current().targets.get('bravo-t')?.bidCents === 4000, 'snapshot refresh');
-    const { leg } = await place(inbound('+18135550107'));
+    const { leg } = await place(inbound('+18135551107'));
     expect(leg.bridged).toEqual(['sip:bravo-t@buyers.example']);
   });
 });
