@@ -112,7 +112,7 @@ async function decideAndRelease(router: Router, caps: CapLedger, i: number, info
   if (d.outcome === 'route') await caps.release(`warm-${i}`, d.winner.counters);
 }
 
-const dncNumber = (i: number): string => `+1727${String(1000000 + i).padStart(7, '0')}`;
+const dncNumber = (i: number): string => `+1727${String(2000000 + i)}`;
 
 async function seed(pool: Pool, redis: ReturnType<typeof createRedis>): Promise<void> {
   await pool.query("INSERT INTO accounts (id, kind, name) VALUES ('seller', 'seller', 'Bench seller')");

@@ -14,7 +14,7 @@ export function createRedis(url: string, prefix: string, logger: Logger, name = 
   const client = new Redis(url, {
     keyPrefix: prefix,
     connectionName: name,
-    enableAutoPipelining: true,
+    // No auto-pipelining: with it ioredis re-sends whole Lua scripts (EVAL) instead of EVALSHA on every call.
     maxRetriesPerRequest: 3,
     retryStrategy: (times) => {
       const delay = backoff.next();

@@ -23,6 +23,9 @@ export type ExclusionReason =
 
 export type TargetVerdict = { eligible: true } | { eligible: false; reason: ExclusionReason; detail?: string };
 
+/** Shared: judging a thousand targets per call should not allocate a thousand "yes" objects. */
+const ELIGIBLE: TargetVerdict = Object.freeze({ eligible: true });
+
 /** Geography: a restriction the consumer's location cannot be shown to meet excludes the target. */
 export function matchTargeting(t: Targeting, geo: ConsumerGeo): TargetVerdict {
   if (t.states?.length || t.excludeStates?.length) {
@@ -44,12 +47,12 @@ export function matchTargeting(t: Targeting, geo: ConsumerGeo): TargetVerdict {
     const zip5 = geo.zip?.slice(0, 5);
     if (!zip5 || !t.zips.includes(zip5)) return { eligible: false, reason: 'geo_zip', detail: `zip ${zip5 ?? 'unknown'}` };
   }
-  return { eligible: true };
+  return ELIGIBLE;
 }
 
 /** Open hours in the buyer's own zone; no schedule means always open. */
 export function isScheduleOpen(schedule: Schedule | undefined, now: Date): TargetVerdict {
-  if (!schedule) return { eligible: true };
+  if (!schedule) return ELIGIBLE;
   let local;
   try {
     local = localParts(now, schedule.timeZone);
@@ -57,7 +60,7 @@ export function isScheduleOpen(schedule: Schedule | undefined, now: Date): Targe
     return { eligible: false, reason: 'schedule_invalid', detail: `unknown time zone ${schedule.timeZone}` };
   }
   const intervals = schedule.hours[local.weekday];
-  if (intervals?.some(([start, end]) => local.minuteOfDay >= start && local.minuteOfDay < end)) return { eligible: true };
+  if (intervals?.some(([start, end]) => local.minuteOfDay >= start && local.minuteOfDay < end)) return ELIGIBLE;
   return { eligible: false, reason: 'schedule_closed', detail: `closed at ${local.date} ${pad(local.hour)}:${pad(local.minute)} ${schedule.timeZone}` };
 }
 

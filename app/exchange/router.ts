@@ -107,8 +107,9 @@ export class Router {
 
     // 3. Discovery (standing bids), then real-time bids under the campaign's deadline
     const bids: Bid[] = [];
+    const geo = { states: location.states, areaCode: caller.ok ? caller.areaCode : undefined, zip: info.zip };
     for (const target of snapshot.targetsByCampaign.get(campaign.id) ?? []) {
-      const verdict = judgeTarget(target, snapshot.accounts.get(target.buyerAccountId), { states: location.states, areaCode: caller.ok ? caller.areaCode : undefined, zip: info.zip }, campaign.floorCents, now);
+      const verdict = judgeTarget(target, snapshot.accounts.get(target.buyerAccountId), geo, campaign.floorCents, now);
       if (!verdict.eligible) {
         trace.buyers.push({ targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', status: 'excluded', reason: verdict.reason, detail: verdict.detail });
         continue;

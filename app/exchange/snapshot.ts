@@ -1,6 +1,7 @@
 import type { Account, BuyerTarget, Campaign, TrackingNumber } from '../domain/model';
 import type { ConfigRows } from '../store/config-repo';
 import { normalizeE164 } from '../domain/phone';
+import { compareBids } from '../domain/auction';
 
 /**
  * An immutable, indexed copy of the routing config. The call path reads only this (and Redis); a refresh
@@ -23,6 +24,8 @@ export class ConfigSnapshot {
       if (list) list.push(t);
       else this.targetsByCampaign.set(t.campaignId, [t]);
     }
+    // Kept in auction order, so the per-call auction sorts an already sorted list (one pass).
+    for (const list of this.targetsByCampaign.values()) list.sort((a, b) => compareBids({ bidCents: a.bidCents, qualityScore: a.qualityScore, targetId: a.id }, { bidCents: b.bidCents, qualityScore: b.qualityScore, targetId: b.id }));
   }
 
   static empty(): ConfigSnapshot {

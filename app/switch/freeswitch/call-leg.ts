@@ -1,0 +1,332 @@
+/**
+ * The caller leg of one FreeSWITCH call under outbound-socket control, as the pipeline drives it.
+ * Commands go out with sendmsg; results come back as events of this channel:
+ * - answer: its CHANNEL_EXECUTE_COMPLETE (matched by Application-UUID = the event-uuid we sent);
+ * - bridge: CHANNEL_BRIDGE means bridged; otherwise the bridge's CHANNEL_EXECUTE_COMPLETE carries the failure in
+ *   variable_originate_disposition (continue_on_fail=true keeps the caller up for the next buyer);
+ * - the end: CHANNEL_HANGUP marks the leg gone; CHANNEL_HANGUP_COMPLETE (delivered because we linger) carries
+ *   the final variables. Every wait has a timeout, and a closed socket settles everything.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../observability/logger';
+import type { BridgeOptions, BridgeOutcome, CallLeg, Destination, HangupCause, LegEnd } from '../port';
+import type { FreeSwitchTimeouts } from './config';
+import { bridgeArgument, type DialConfig } from './dial-string';
+import type { CallEventName } from './esl-socket';
+import type { EslHeaders } from './headers';
+import { hungUpBy, outcomeFromBridgeComplete } from './outcome';
+
+/** What the leg needs from its connection (EslSocket provides it). */
+export interface LegTransport {
+  readonly isClosed: boolean;
+  execute(uuid: string, app: string, arg: string | undefined, eventUuid: string, timeoutMs: number): Promise<unknown>;
+  hangup(uuid: string, cause: string, timeoutMs: number): Promise<unknown>;
+  exit(timeoutMs: number): void;
+  close(reason: string, level?: 'warn' | 'debug'): void;
+}
+
+export class LegGoneError extends Error {
+  constructor(what: string, readonly hangupCause: HangupCause) {
+    super(`${what}: the caller leg is gone (${hangupCause})`);
+  }
+}
+
+export interface LegSettings {
+  timeouts: FreeSwitchTimeouts;
+  dial: DialConfig;
+  prompts: Record<string, string>;
+}
+
+/** Variables set once on the caller before its first bridge: keep the caller up when a buyer fails, and end
+ *  the call when a bridged buyer hangs up. */
+const FAILOVER_VARIABLES = 'continue_on_fail=true hangup_after_bridge=true';
+
+const SAFE_CAUSE = /^[A-Z_]{3,40}$/;
+
+interface ActiveBridge {
+  eventUuid: string;
+  settled: boolean;
+  settle(o: BridgeOutcome): void;
+}
+
+export class FreeSwitchCallLeg implements CallLeg {
+  private endedFlag = false;
+  private endFired = false;
+  private readonly endListeners: Array<(end: LegEnd) => void> = [];
+  private readonly execWaiters = new Map<string, (h: EslHeaders | undefined) => void>();
+  private activeBridge: ActiveBridge | undefined;
+  private failoverSet = false;
+  private answeredAt: Date | undefined;
+  private bridgedAt: Date | undefined;
+  private wasBridged = false;
+  private unbridgedFirst = false;
+  private requestedHangup = false;
+  private hangupEvent: EslHeaders | undefined;
+  private hangupWaiters: Array<() => void> = [];
+  private completeTimer: NodeJS.Timeout | undefined;
+  private lastEnd: LegEnd | undefined;
+
+  constructor(
+    readonly id: string,
+    private readonly transport: LegTransport,
+    private readonly settings: LegSettings,
+    private readonly log: Logger,
+    /** The channel data, for the answered state at hand-over (originated legs arrive answered). */
+    channelData: EslHeaders,
+  ) {
+    this.answeredAt = channelData.micros('Caller-Channel-Answered-Time');
+    // The dialplan may already have set the failover variables (ours does); then no multiset is needed.
+    this.failoverSet =
+      channelData.variable('continue_on_fail') === 'true' && channelData.variable('hangup_after_bridge') === 'true';
+  }
+
+  get ended(): boolean {
+    return this.endedFlag;
+  }
+
+  private get t(): FreeSwitchTimeouts {
+    return this.settings.timeouts;
+  }
+
+  private get goneCause(): HangupCause {
+    return this.hangupEvent?.get('Hangup-Cause') ?? 'NORMAL_CLEARING';
+  }
+
+  // ---- operations ------------------------------------------------------------------------------------------
+
+  async answer(): Promise<void> {
+    if (this.endedFlag) throw new LegGoneError('answer', this.goneCause);
+    if (this.answeredAt) return;
+    const done = await this.runApp('answer', undefined, this.t.answerMs);
+    if (!done && this.endedFlag) throw new LegGoneError('answer', this.goneCause);
+    if (!done) throw new Error(`answer: no CHANNEL_EXECUTE_COMPLETE within ${this.t.answerMs} ms`);
+    this.answeredAt ??= done.micros('Caller-Channel-Answered-Time') ?? done.eventTime();
+  }
+
+  async bridge(to: Destination, opts: BridgeOptions): Promise<BridgeOutcome> {
+    if (this.endedFlag) return { status: 'caller_gone', cause: this.goneCause };
+    if (this.activeBridge && !this.activeBridge.settled) throw new Error('bridge: another bridge is still running on this leg');
+    const arg = bridgeArgument(to, opts, this.settings.dial);
+    if (!arg.ok) {
+      this.log.warn({ uri: to.uri, reason: arg.reason }, 'bridge: destination refused');
+      return { status: 'failed', cause: 'INVALID_NUMBER_FORMAT', detail: arg.reason };
+    }
+    if (arg.dropped && arg.dropped.length > 0) this.log.warn({ dropped: arg.dropped }, 'bridge: unsafe channel variables left out');
+    const eventUuid = randomUUID();
+    const limitMs = opts.answerTimeoutSec * 1000 + this.t.bridgeMarginMs;
+    return new Promise<BridgeOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        if (active.settled) return;
+        this.log.error({ uri: to.uri, limitMs }, 'bridge: no result from the switch in time; hanging up');
+        active.settle({ status: 'failed', cause: 'RECOVERY_ON_TIMER_EXPIRE', detail: `no bridge result within ${limitMs} ms` });
+        void this.hangup('RECOVERY_ON_TIMER_EXPIRE');
+      }, limitMs);
+      const active: ActiveBridge = {
+        eventUuid,
+        settled: false,
+        settle: (o) => {
+          if (active.settled) return;
+          active.settled = true;
+          clearTimeout(timer);
+          resolve(o);
+        },
+      };
+      this.activeBridge = active;
+      const send = async (): Promise<void> => {
+        if (!this.failoverSet) {
+          await this.transport.execute(this.id, 'multiset', FAILOVER_VARIABLES, randomUUID(), this.t.commandMs);
+          this.failoverSet = true;
+        }
+        await this.transport.execute(this.id, 'bridge', arg.value, eventUuid, this.t.commandMs);
+      };
+      send().catch((err: Error) => {
+        if (this.endedFlag) active.settle({ status: 'caller_gone', cause: this.goneCause });
+        else active.settle({ status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: `bridge not sent: ${err.message}` });
+      });
+    });
+  }
+
+  async playAndHangup(prompt: string, cause: HangupCause): Promise<void> {
+    if (this.endedFlag) return;
+    const file = this.settings.prompts[prompt];
+    if (file === undefined) {
+      this.log.warn({ prompt }, 'playAndHangup: no sound file configured for this prompt; hanging up without it');
+    } else if (/[\r\n]/.test(file)) {
+      this.log.warn({ prompt }, 'playAndHangup: sound file name has a line break; hanging up without it');
+    } else {
+      const played = await this.runApp('playback', file, this.t.playbackMs).catch((err: Error) => {
+        this.log.warn({ prompt, err: err.message }, 'playAndHangup: playback not sent');
+        return undefined;
+      });
+      if (played === undefined && !this.endedFlag) this.log.warn({ prompt, file }, 'playAndHangup: playback did not finish in time');
+      else if (played) {
+        const response = played.get('Application-Response');
+        if (response && response !== 'FILE PLAYED') this.log.warn({ prompt, file, response }, 'playAndHangup: playback failed');
+      }
+    }
+    await this.hangup(cause);
+  }
+
+  async hangup(cause: HangupCause): Promise<void> {
+    if (this.endedFlag) return;
+    const safeCause = SAFE_CAUSE.test(cause) ? cause : 'NORMAL_CLEARING';
+    this.requestedHangup = true;
+    const gone = new Promise<void>((resolve) => this.hangupWaiters.push(resolve));
+    try {
+      await this.transport.hangup(this.id, safeCause, this.t.commandMs);
+    } catch (err) {
+      if (!this.endedFlag) this.log.warn({ err: (err as Error).message, cause: safeCause }, 'hangup: command failed');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      gone.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.t.hangupMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut && !this.endedFlag) {
+      this.log.error({ cause: safeCause }, `hangup: no CHANNEL_HANGUP within ${this.t.hangupMs} ms; dropping the connection`);
+      this.transport.close('hangup not confirmed by the switch');
+      this.finish(undefined, safeCause);
+    }
+  }
+
+  onEnded(listener: (end: LegEnd) => void): void {
+    this.endListeners.push(listener);
+    if (this.endFired && this.lastEnd) {
+      const end = this.lastEnd;
+      queueMicrotask(() => listener(end));
+    }
+  }
+
+  /** Runs an application and waits for its CHANNEL_EXECUTE_COMPLETE; undefined on timeout or hangup. */
+  private async runApp(app: string, arg: string | undefined, timeoutMs: number): Promise<EslHeaders | undefined> {
+    const eventUuid = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    const completed = new Promise<EslHeaders | undefined>((resolve) => {
+      this.execWaiters.set(eventUuid, resolve);
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    try {
+      await this.transport.execute(this.id, app, arg, eventUuid, this.t.commandMs);
+      return await completed;
+    } finally {
+      clearTimeout(timer);
+      this.execWaiters.delete(eventUuid);
+    }
+  }
+
+  // ---- events ----------------------------------------------------------------------------------------------
+
+  handleEvent(name: CallEventName, h: EslHeaders): void {
+    if (h.get('Unique-ID') !== this.id) return; // another channel's event (no filter on a shared listener)
+    switch (name) {
+      case 'CHANNEL_BRIDGE':
+        this.wasBridged = true;
+        this.bridgedAt = h.eventTime();
+        this.answeredAt ??= this.bridgedAt;
+        if (this.activeBridge && !this.activeBridge.settled) this.activeBridge.settle({ status: 'bridged', answeredAt: this.bridgedAt });
+        return;
+      case 'CHANNEL_UNBRIDGE':
+        // The buyer's side ended the bridge if the caller was still up when it ended.
+        if (!this.endedFlag && h.get('Answer-State') !== 'hangup') this.unbridgedFirst = true;
+        return;
+      case 'CHANNEL_EXECUTE_COMPLETE':
+        this.executeComplete(h);
+        return;
+      case 'CHANNEL_HANGUP':
+        this.channelGone(h, true);
+        return;
+      case 'CHANNEL_HANGUP_COMPLETE':
+        this.channelGone(h, false);
+        this.finish(h);
+        return;
+    }
+  }
+
+  private executeComplete(h: EslHeaders): void {
+    const appUuid = h.get('Application-UUID');
+    if (!appUuid) return;
+    const waiter = this.execWaiters.get(appUuid);
+    if (waiter) {
+      waiter(h);
+      return;
+    }
+    const b = this.activeBridge;
+    if (b && b.eventUuid === appUuid && !b.settled) {
+      const outcome = outcomeFromBridgeComplete(h, this.endedFlag);
+      if (outcome.status !== 'bridged' && outcome.status !== 'caller_gone') {
+        this.log.info({ status: outcome.status, cause: outcome.cause, detail: outcome.detail }, 'bridge attempt failed');
+      }
+      b.settle(outcome);
+    }
+  }
+
+  /** CHANNEL_HANGUP (or HANGUP_COMPLETE first): the caller leg is gone; settle everything that waits on it. */
+  private channelGone(h: EslHeaders, completeFollows: boolean): void {
+    if (this.endedFlag) return;
+    this.endedFlag = true;
+    this.hangupEvent = h;
+    const cause = this.goneCause;
+    if (this.activeBridge && !this.activeBridge.settled) this.activeBridge.settle({ status: 'caller_gone', cause });
+    for (const w of this.execWaiters.values()) w(undefined);
+    for (const w of this.hangupWaiters.splice(0)) w();
+    if (!completeFollows) return;
+    // With linger, HANGUP_COMPLETE follows with the final variables; do not wait for it forever.
+    this.completeTimer = setTimeout(() => {
+      this.log.warn(`no CHANNEL_HANGUP_COMPLETE within ${this.t.hangupCompleteMs} ms; ending the leg with what is known`);
+      this.finish(undefined);
+      this.transport.close('no CHANNEL_HANGUP_COMPLETE after hangup');
+    }, this.t.hangupCompleteMs);
+  }
+
+  /** The connection is gone: whatever was not reported yet ends here. */
+  handleClosed(reason: string): void {
+    if (!this.endedFlag) {
+      this.log.warn({ reason }, 'connection closed while the call was up');
+      this.endedFlag = true;
+      if (this.activeBridge && !this.activeBridge.settled) this.activeBridge.settle({ status: 'caller_gone', cause: 'NORMAL_TEMPORARY_FAILURE' });
+      for (const w of this.execWaiters.values()) w(undefined);
+      for (const w of this.hangupWaiters.splice(0)) w();
+    }
+    this.finish(undefined, this.hangupEvent ? undefined : 'NORMAL_TEMPORARY_FAILURE');
+  }
+
+  /** Reports the end once, from HANGUP_COMPLETE when we have it, else from CHANNEL_HANGUP or a fallback cause. */
+  private finish(complete: EslHeaders | undefined, fallbackCause?: HangupCause): void {
+    if (this.endFired) return;
+    this.endedFlag = true;
+    this.endFired = true;
+    clearTimeout(this.completeTimer);
+    for (const w of this.hangupWaiters.splice(0)) w();
+    const h = complete ?? this.hangupEvent;
+    const cause = h?.variable('hangup_cause') ?? h?.get('Hangup-Cause') ?? fallbackCause ?? 'NORMAL_CLEARING';
+    const end: LegEnd = {
+      endedAt: h?.micros('variable_end_uepoch') ?? h?.eventTime() ?? new Date(),
+      cause,
+      hungUpBy: h
+        ? hungUpBy({
+            requestedByUs: this.requestedHangup,
+            wasBridged: this.wasBridged,
+            unbridgedFirst: this.unbridgedFirst,
+            sipDisposition: h.variable('sip_hangup_disposition') ?? this.hangupEvent?.variable('sip_hangup_disposition'),
+          })
+        : this.requestedHangup
+          ? 'system'
+          : 'unknown',
+    };
+    const answeredAt = h?.micros('variable_answer_uepoch') ?? h?.micros('Caller-Channel-Answered-Time') ?? this.answeredAt;
+    const bridgedAt = h?.micros('variable_bridge_uepoch') ?? h?.micros('Caller-Channel-Bridged-Time') ?? this.bridgedAt;
+    if (answeredAt) end.answeredAt = answeredAt;
+    if (bridgedAt) end.bridgedAt = bridgedAt;
+    this.lastEnd = end;
+    this.log.info({ cause: end.cause, hungUpBy: end.hungUpBy }, 'call leg ended');
+    for (const fn of this.endListeners) {
+      try {
+        fn(end);
+      } catch (err) {
+        this.log.error({ err }, 'onEnded listener threw');
+      }
+    }
+    if (complete && !this.transport.isClosed) this.transport.exit(this.t.commandMs);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Turns the channel data FreeSWITCH sends on `connect` into the CallInfo the pipeline reads.
+ * Inbound calls come from the carrier; outbound ones were placed by `originate` and carry our callx_* variables.
+ */
+import type { CallInfo } from '../port';
+import { readAttestation } from './attestation';
+import type { EslHeaders } from './headers';
+
+/** Channel variables the adapter sets on calls it places (originate) and reads back here. */
+export const CALLX_VARS = {
+  callId: 'callx_call_id',
+  campaignId: 'callx_campaign_id',
+  leadId: 'callx_lead_id',
+  zip: 'callx_zip',
+} as const;
+
+/** SIP headers (besides the ones parsed into fields) worth keeping in the call trace. */
+const TRACE_PREFIXES = ['variable_sip_h_x-', 'variable_sip_h_p-'];
+const TRACE_VARIABLES = ['sip_call_id', 'sip_network_ip', 'sofia_profile_name', 'sip_from_host', 'sip_P-Asserted-Identity'];
+const MAX_TRACE_VALUE = 256;
+
+export function callInfoFromChannelData(h: EslHeaders): CallInfo {
+  const outbound = (h.get('Call-Direction') ?? h.get('Caller-Direction')) === 'outbound';
+  const ani = h.get('Caller-Caller-ID-Number') ?? h.get('Caller-ANI') ?? h.variable('sip_from_user') ?? '';
+  const dnis = h.get('Caller-Destination-Number') ?? h.variable('sip_req_user') ?? h.variable('sip_to_user') ?? '';
+  const { attestation, verstat } = readAttestation(h);
+  const leadId = h.sipHeader('X-Lead-Id') ?? h.variable(CALLX_VARS.leadId);
+  const zip = h.sipHeader('X-Zip') ?? h.variable(CALLX_VARS.zip);
+  const campaignId = h.variable(CALLX_VARS.campaignId);
+
+  const extra: Record<string, string> = {};
+  for (const [name, value] of h.entries()) {
+    const lower = name.toLowerCase();
+    if (TRACE_PREFIXES.some((p) => lower.startsWith(p))) extra[name.slice('variable_'.length)] = value.slice(0, MAX_TRACE_VALUE);
+  }
+  for (const v of TRACE_VARIABLES) {
+    const value = h.variable(v);
+    if (value !== undefined) extra[v] = value.slice(0, MAX_TRACE_VALUE);
+  }
+  const callId = h.variable(CALLX_VARS.callId);
+  if (callId) extra[CALLX_VARS.callId] = callId;
+  if (verstat) extra.verstat = verstat;
+
+  const info: CallInfo = {
+    switchCallId: h.get('Unique-ID') ?? h.get('Channel-Unique-ID') ?? '',
+    switchName: 'freeswitch',
+    ani,
+    dnis,
+    direction: outbound ? 'outbound' : 'inbound',
+    extra,
+  };
+  if (attestation) info.attestation = attestation;
+  if (leadId) info.leadId = leadId;
+  if (zip) info.zip = zip;
+  if (campaignId) info.campaignId = campaignId;
+  return info;
+}

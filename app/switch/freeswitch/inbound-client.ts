@@ -1,0 +1,163 @@
+/**
+ * The adapter's one inbound ESL connection (port 8021), used for `bgapi originate`. Built on the `esl`
+ * package's FreeSwitchClient, with the reconnect policy taken over:
+ * - the library retries every 200 ms forever, even after a wrong password (it emits `error`, then `connect`,
+ *   then reconnects). Here each attempt is a fresh client that is ended on any failure, and the next one waits
+ *   a Backoff delay; a rejected password is logged as such.
+ * - each attempt has its own response object, so handlers are attached once per connection and never stack.
+ * - the library subscribes to CHANNEL_EXECUTE_COMPLETE for every channel on the switch; we only need
+ *   BACKGROUND_JOB, so the rest is dropped with `nixevent` (an overflowing listener gets disconnected).
+ * - a periodic `api status` with a timeout detects a switch that stopped answering.
+ */
+import { FreeSwitchClient, FreeSwitchError, type FreeSwitchResponse } from 'esl';
+import type { Logger } from '../../observability/logger';
+import { Backoff, withTimeout } from '../../util/backoff';
+import type { FreeSwitchTimeouts } from './config';
+import { eslLibraryLogger } from './esl-logger';
+
+export class InboundNotConnectedError extends Error {
+  constructor() {
+    super('the inbound ESL connection to FreeSWITCH is down');
+  }
+}
+
+function isPasswordRejection(err: unknown): boolean {
+  if (!(err instanceof FreeSwitchError)) return false;
+  const reply = typeof err.args.reply === 'string' ? err.args.reply : '';
+  const command = typeof err.args.command === 'string' ? err.args.command : '';
+  return reply.startsWith('-ERR invalid') && command.startsWith('auth');
+}
+
+/** A short description of a library error that never includes the command (it may hold the password). */
+function describe(err: unknown): string {
+  if (err instanceof FreeSwitchError) return `${String(err.args.when ?? 'error')}${typeof err.args.reply === 'string' ? `: ${err.args.reply}` : ''}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+export class InboundEslClient {
+  private client: FreeSwitchClient | undefined;
+  private call: FreeSwitchResponse | undefined;
+  private attempt = 0;
+  private up = false;
+  private stopped = true;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private loginTimer: NodeJS.Timeout | undefined;
+  private readonly backoff: Backoff;
+
+  constructor(
+    private readonly target: { host: string; port: number; password: string },
+    private readonly timeouts: FreeSwitchTimeouts,
+    private readonly log: Logger,
+  ) {
+    this.backoff = new Backoff({ initialMs: timeouts.reconnectInitialMs, maxMs: timeouts.reconnectMaxMs });
+  }
+
+  isConnected(): boolean {
+    return this.up;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connectNow();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.dropCurrent();
+  }
+
+  /** Runs `bgapi <command>` and returns the job's result body (e.g. "+OK <uuid>\n" or "-ERR NO_ANSWER\n"). */
+  async bgapi(command: string, timeoutMs: number): Promise<string> {
+    const call = this.call;
+    if (!this.up || !call) throw new InboundNotConnectedError();
+    const res = await withTimeout(call.bgapi(command, timeoutMs), timeoutMs + 1000, `bgapi ${command.split(' ')[0]}`);
+    const body = res.body as Record<string, string | undefined>;
+    return body._body ?? '';
+  }
+
+  private connectNow(): void {
+    if (this.stopped) return;
+    const attempt = ++this.attempt;
+    const client = new FreeSwitchClient({ ...this.target, logger: eslLibraryLogger(this.log) });
+    this.client = client;
+    let settled = false;
+    this.loginTimer = setTimeout(() => fail(`no login within ${this.timeouts.inboundLoginMs} ms`, false), this.timeouts.inboundLoginMs);
+    const fail = (reason: string, passwordRejected: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(this.loginTimer);
+      this.lost(attempt, reason, passwordRejected);
+    };
+    client.on('error', (err) => {
+      if (isPasswordRejection(err)) {
+        fail('FreeSWITCH rejected the ESL password (-ERR invalid): check inbound.password and event_socket.conf.xml', true);
+      } else {
+        fail(`inbound ESL login failed: ${describe(err)}`, false);
+      }
+    });
+    // The library emits `connect` even after a failed login; only a clean login counts.
+    client.on('connect', (call) => {
+      if (settled || attempt !== this.attempt) return;
+      settled = true;
+      clearTimeout(this.loginTimer);
+      void this.loggedIn(attempt, call);
+    });
+    // Emitted when the socket errors or the switch closes it: the library would retry in 200 ms; we take over.
+    client.on('reconnecting', () => {
+      if (!settled) fail('could not reach FreeSWITCH inbound ESL', false);
+      else this.lost(attempt, 'inbound ESL connection lost', false);
+    });
+    client.connect();
+  }
+
+  private async loggedIn(attempt: number, call: FreeSwitchResponse): Promise<void> {
+    try {
+      await withTimeout(call.nixevent('CHANNEL_EXECUTE_COMPLETE'), this.timeouts.commandMs, 'nixevent');
+    } catch (err) {
+      this.lost(attempt, `inbound ESL subscription failed: ${describe(err)}`, false);
+      return;
+    }
+    if (attempt !== this.attempt || this.stopped) return;
+    this.call = call;
+    this.up = true;
+    this.backoff.reset();
+    this.log.info({ host: this.target.host, port: this.target.port }, 'inbound ESL connected');
+    this.heartbeat = setInterval(() => void this.ping(attempt, call), this.timeouts.heartbeatIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  private async ping(attempt: number, call: FreeSwitchResponse): Promise<void> {
+    try {
+      await withTimeout(call.api('status', this.timeouts.heartbeatTimeoutMs), this.timeouts.heartbeatTimeoutMs, 'api status');
+    } catch (err) {
+      this.lost(attempt, `inbound ESL heartbeat failed: ${describe(err)}`, false);
+    }
+  }
+
+  /** Ends the attempt and schedules the next one after a backoff delay. */
+  private lost(attempt: number, reason: string, passwordRejected: boolean): void {
+    if (attempt !== this.attempt) return;
+    this.attempt++; // later callbacks of this attempt are stale
+    this.dropCurrent();
+    if (this.stopped) return;
+    const delayMs = this.backoff.next();
+    const fields = { host: this.target.host, port: this.target.port, retryInMs: delayMs, attempts: this.backoff.attempts };
+    if (passwordRejected) this.log.error(fields, reason);
+    else this.log.warn(fields, reason);
+    this.retryTimer = setTimeout(() => this.connectNow(), delayMs);
+  }
+
+  private dropCurrent(): void {
+    this.up = false;
+    clearTimeout(this.loginTimer);
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    this.call = undefined;
+    const client = this.client;
+    this.client = undefined;
+    client?.end();
+  }
+}

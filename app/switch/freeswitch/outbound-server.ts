@@ -1,0 +1,117 @@
+/**
+ * The outbound socket server: FreeSWITCH's `socket <host>:<port> async full` connects here once per call.
+ * Each connection is handshaken (connect, linger, the few events the leg reads, a filter on its own uuid) and
+ * handed to the pipeline as a CallLeg. A connection that misbehaves is closed on its own; the others go on.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Logger } from '../../observability/logger';
+import type { InboundCallHandler } from '../port';
+import { FreeSwitchCallLeg, type LegSettings } from './call-leg';
+import { callInfoFromChannelData } from './channel-data';
+import { CALL_EVENTS, EslSocket } from './esl-socket';
+import type { EslHeaders } from './headers';
+
+export class OutboundSocketServer {
+  private server: Server | undefined;
+  private readonly sockets = new Set<EslSocket>();
+  private sweep: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly listenOn: { host: string; port: number },
+    private readonly settings: LegSettings,
+    private readonly log: Logger,
+  ) {}
+
+  async start(handler: InboundCallHandler): Promise<AddressInfo> {
+    const server = createServer({ noDelay: true, keepAlive: true }, (socket) => this.accept(socket, handler));
+    server.on('error', (err) => this.log.error({ err }, 'outbound socket server error'));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.listenOn.port, this.listenOn.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // One timer for all connections: close those stuck in the middle of a frame.
+    const stallMs = this.settings.timeouts.stallMs;
+    this.sweep = setInterval(() => {
+      for (const s of this.sockets) s.checkStall(stallMs);
+    }, Math.min(1000, stallMs));
+    this.sweep.unref();
+    const address = server.address() as AddressInfo;
+    this.log.info({ host: address.address, port: address.port }, 'outbound socket server listening');
+    return address;
+  }
+
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  private accept(socket: Socket, handler: InboundCallHandler): void {
+    const conn = new EslSocket(socket, this.log);
+    this.sockets.add(conn);
+    conn.onClose(() => this.sockets.delete(conn));
+    void this.handshake(conn).then(
+      (ready) => {
+        if (ready) this.handOver(conn, ready, handler);
+      },
+      (err: Error) => {
+        if (!conn.isClosed) conn.close(`handshake failed: ${err.message}`);
+      },
+    );
+  }
+
+  /**
+   * `connect` and `linger` first; once the channel's uuid is known, the filters and then the event subscription,
+   * pipelined. The filters must be in place before `event` is sent: until then the listener would receive every
+   * channel's events. Filters: this channel only, and not the EXECUTE_COMPLETE of the `socket` application itself
+   * (a '-' value drops matching events).
+   */
+  private async handshake(conn: EslSocket) {
+    const ms = this.settings.timeouts.handshakeMs;
+    const connect = conn.command('connect', {}, ms);
+    const linger = conn.command('linger', {}, ms);
+    // If connect fails first this is never awaited; mark it handled.
+    linger.catch(() => undefined);
+    const reply = await connect;
+    const data = reply.data;
+    const uuid = data?.get('Unique-ID');
+    if (!data || !uuid) {
+      conn.close('connect reply without channel data (no Unique-ID)');
+      return undefined;
+    }
+    const filter = conn.command(`filter Unique-ID ${uuid}`, {}, ms);
+    const notSocketApp = conn.command('filter Application -socket', {}, ms);
+    const events = conn.command(`event json ${CALL_EVENTS.join(' ')}`, {}, ms);
+    for (const p of [filter, notSocketApp]) p.catch(() => undefined);
+    await Promise.all([linger, filter, notSocketApp, events]);
+    return { data, uuid };
+  }
+
+  private handOver(conn: EslSocket, ready: { data: EslHeaders; uuid: string }, handler: InboundCallHandler): void {
+    const log = this.log.child({ call: ready.uuid });
+    conn.setLogger(log);
+    const info = callInfoFromChannelData(ready.data);
+    const leg = new FreeSwitchCallLeg(ready.uuid, conn, this.settings, log, ready.data);
+    conn.onEvent((name, h) => leg.handleEvent(name, h));
+    conn.onNotice((disposition) => log.debug({ disposition }, 'disconnect notice'));
+    conn.onClose((reason) => leg.handleClosed(reason));
+    log.debug({ ani: info.ani, dnis: info.dnis, direction: info.direction }, 'call handed to the pipeline');
+    try {
+      handler(leg, info);
+    } catch (err) {
+      log.error({ err }, 'call handler threw; hanging up');
+      void leg.hangup('NORMAL_TEMPORARY_FAILURE');
+    }
+  }
+
+  /** Stops accepting; live calls get `exit` (FreeSWITCH then runs the dialplan after `socket`: the fallback). */
+  async stop(): Promise<void> {
+    clearInterval(this.sweep);
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.exit(this.settings.timeouts.commandMs);
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
