@@ -33,6 +33,21 @@ export type Decision =
       trace: DecisionTrace;
     };
 
+/** A call or request that passed screening (steps 1-2), before discovery. */
+export interface ScreenedCall {
+  outcome: 'pass';
+  campaign: Campaign;
+  trace: DecisionTrace;
+}
+
+interface Screened {
+  campaign: Campaign;
+  caller: Extract<CallerParse, { ok: true }>;
+  location: ConsumerLocation;
+  trace: DecisionTrace;
+  started: bigint;
+}
+
 export interface RouterDeps {
   snapshots: SnapshotSource;
   compliance: ComplianceLookups;
@@ -56,58 +71,37 @@ export class Router {
     this.random = deps.random ?? Math.random;
   }
 
+  /**
+   * Steps 1-2 only: the campaign and the compliance screening. Used before placing a call to a consumer,
+   * so a blocked request never reaches the switch.
+   */
+  async screenRequest(callId: string, info: CallInfo, now: Date): Promise<Decision | ScreenedCall> {
+    const r = await this.campaignAndScreening(callId, info, now);
+    if ('outcome' in r) return r;
+    r.trace.decisionUs = Number((process.hrtime.bigint() - r.started) / 1000n);
+    return { outcome: 'pass', campaign: r.campaign, trace: r.trace };
+  }
+
   async decide(callId: string, info: CallInfo, now: Date): Promise<Decision> {
-    const started = process.hrtime.bigint();
+    const screened = await this.campaignAndScreening(callId, info, now);
+    if ('outcome' in screened) return screened;
+    const { campaign, caller, location, trace, started } = screened;
     const snapshot = this.deps.snapshots.current();
-    const caller = parseCaller(info.ani);
-    const trace: DecisionTrace = {
-      callId,
-      decidedAt: now.toISOString(),
-      direction: info.direction,
-      dnis: info.dnis,
-      ani: info.ani,
-      caller: caller.ok ? { ok: true, e164: caller.e164 } : { ok: false, reason: caller.reason, detail: caller.detail },
-      buyers: [],
-      outcome: 'reject',
-      decisionUs: 0,
-    };
+    const e164 = caller.e164;
     const finish = <D extends Decision>(d: D): D => {
       d.trace.decisionUs = Number((process.hrtime.bigint() - started) / 1000n);
       return d;
     };
-    const reject = (reason: RejectReason, prompt: string, detail?: string, campaign?: Campaign): Decision => {
+    const reject = (reason: RejectReason, prompt: string, detail?: string): Decision => {
       trace.outcome = 'reject';
       trace.rejectReason = reason;
       if (detail) trace.rejectDetail = detail;
       return finish({ outcome: 'reject', reason, prompt, campaign, trace });
     };
 
-    // 1. Campaign
-    let campaign: Campaign | undefined;
-    if (info.direction === 'outbound' && info.campaignId) {
-      campaign = snapshot.campaigns.get(info.campaignId);
-      if (!campaign) return reject('unknown_number', PROMPTS.unknownNumber, `unknown campaign ${info.campaignId}`);
-    } else {
-      const tn = snapshot.findTrackingNumber(info.dnis);
-      campaign = tn && snapshot.campaigns.get(tn.campaignId);
-      if (!campaign) return reject('unknown_number', PROMPTS.unknownNumber, `no campaign for ${info.dnis || '(empty DNIS)'}`);
-    }
-    trace.campaignId = campaign.id;
-    trace.routing = campaign.routing;
-    trace.floorCents = campaign.floorCents;
-    if (!campaign.active) return reject('campaign_inactive', PROMPTS.screened, `campaign ${campaign.id} is paused`, campaign);
-
-    // 2. Screening
-    const location = locateConsumer({ areaCode: caller.ok ? caller.areaCode : undefined, zip: info.zip });
-    trace.location = { ...location, areaCode: caller.ok ? caller.areaCode : undefined, zip: info.zip };
-    const screening = await this.screen(caller, campaign, info, location, now);
-    trace.screening = screening;
-    if (!screening.pass) return reject('screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
-    const e164 = (caller as Extract<CallerParse, { ok: true }>).e164;
-
     // 3. Discovery (standing bids), then real-time bids under the campaign's deadline
     const bids: Bid[] = [];
-    const geo = { states: location.states, areaCode: caller.ok ? caller.areaCode : undefined, zip: info.zip };
+    const geo = { states: location.states, areaCode: caller.areaCode, zip: info.zip };
     for (const target of snapshot.targetsByCampaign.get(campaign.id) ?? []) {
       const verdict = judgeTarget(target, snapshot.accounts.get(target.buyerAccountId), geo, campaign.floorCents, now);
       if (!verdict.eligible) {
@@ -127,7 +121,7 @@ export class Router {
       });
     }
     if (this.deps.bidders?.length) {
-      const collected = await collectBids(this.deps.bidders, { callId, campaign, callerE164: e164, location, areaCode: caller.ok ? caller.areaCode : undefined, zip: info.zip, now }, campaign.bidDeadlineMs);
+      const collected = await collectBids(this.deps.bidders, { callId, campaign, callerE164: e164, location, areaCode: caller.areaCode, zip: info.zip, now }, campaign.bidDeadlineMs);
       for (const b of collected.bids) {
         const problem = invalidBid(b);
         if (problem) trace.buyers.push({ targetId: b.targetId, buyerAccountId: b.buyerAccountId, bidCents: b.bidCents, source: b.source, status: 'excluded', reason: 'bid_error', detail: problem });
@@ -146,7 +140,7 @@ export class Router {
       trace.buyers.push(entry);
     }
     const reserved = await this.reserveNext(callId, ranked, 0, now, trace);
-    if (!reserved) return reject('no_eligible_buyer', campaign.noBuyerPrompt, `${ranked.length} ranked, ${trace.buyers.length} considered`, campaign);
+    if (!reserved) return reject('no_eligible_buyer', campaign.noBuyerPrompt, `${ranked.length} ranked, ${trace.buyers.length} considered`);
     const winnerEntry = entries.get(reserved.bid.targetId)!;
     winnerEntry.status = 'won';
     delete winnerEntry.reason;
@@ -177,6 +171,53 @@ export class Router {
       }
     }
     return undefined;
+  }
+
+  private async campaignAndScreening(callId: string, info: CallInfo, now: Date): Promise<Decision | Screened> {
+    const started = process.hrtime.bigint();
+    const snapshot = this.deps.snapshots.current();
+    const caller = parseCaller(info.ani);
+    const trace: DecisionTrace = {
+      callId,
+      decidedAt: now.toISOString(),
+      direction: info.direction,
+      dnis: info.dnis,
+      ani: info.ani,
+      caller: caller.ok ? { ok: true, e164: caller.e164 } : { ok: false, reason: caller.reason, detail: caller.detail },
+      buyers: [],
+      outcome: 'reject',
+      decisionUs: 0,
+    };
+    const reject = (reason: RejectReason, prompt: string, detail?: string, campaign?: Campaign): Decision => {
+      trace.outcome = 'reject';
+      trace.rejectReason = reason;
+      if (detail) trace.rejectDetail = detail;
+      trace.decisionUs = Number((process.hrtime.bigint() - started) / 1000n);
+      return { outcome: 'reject', reason, prompt, campaign, trace };
+    };
+
+    // 1. Campaign
+    let campaign: Campaign | undefined;
+    if (info.direction === 'outbound' && info.campaignId) {
+      campaign = snapshot.campaigns.get(info.campaignId);
+      if (!campaign) return reject('unknown_number', PROMPTS.unknownNumber, `unknown campaign ${info.campaignId}`);
+    } else {
+      const tn = snapshot.findTrackingNumber(info.dnis);
+      campaign = tn && snapshot.campaigns.get(tn.campaignId);
+      if (!campaign) return reject('unknown_number', PROMPTS.unknownNumber, `no campaign for ${info.dnis || '(empty DNIS)'}`);
+    }
+    trace.campaignId = campaign.id;
+    trace.routing = campaign.routing;
+    trace.floorCents = campaign.floorCents;
+    if (!campaign.active) return reject('campaign_inactive', PROMPTS.screened, `campaign ${campaign.id} is paused`, campaign);
+
+    // 2. Screening
+    const location = locateConsumer({ areaCode: caller.ok ? caller.areaCode : undefined, zip: info.zip });
+    trace.location = { ...location, areaCode: caller.ok ? caller.areaCode : undefined, zip: info.zip };
+    const screening = await this.screen(caller, campaign, info, location, now);
+    trace.screening = screening;
+    if (!screening.pass || !caller.ok) return reject('screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
+    return { campaign, caller, location, trace, started };
   }
 
   private async screen(caller: CallerParse, campaign: Campaign, info: CallInfo, location: ConsumerLocation, now: Date): Promise<ScreenResult> {

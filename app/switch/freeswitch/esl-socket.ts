@@ -53,6 +53,7 @@ export class EslSocket {
   private readonly guard = new FrameGuard();
   private readonly pending: Pending[] = [];
   private closedReason: string | undefined;
+  private corked = false;
   private eventHandler: (name: CallEventName, h: EslHeaders) => void = () => undefined;
   private noticeHandler: (disposition: string) => void = () => undefined;
   private closeHandlers: Array<(reason: string) => void> = [];
@@ -166,6 +167,15 @@ export class EslSocket {
         this.close(`no reply to '${line.slice(0, 60)}' within ${timeoutMs} ms`);
       }, timeoutMs);
       this.pending.push({ kind, what: line, resolve, reject, timer });
+      // Commands issued in the same turn (a pipelined handshake, multiset + bridge) leave in one packet.
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        process.nextTick(() => {
+          this.corked = false;
+          this.socket.uncork();
+        });
+      }
       void this.res.write(line, headers).catch((err: unknown) => this.close(`write failed: ${String(err)}`));
     });
   }
