@@ -17,6 +17,10 @@ import { CallFlow } from './exchange/call-flow';
 import { RedisCallJournal } from './exchange/call-journal';
 import { CallRecorder } from './store/call-recorder';
 import { opsRoutes, type ReadinessCheck } from './api/ops-routes';
+import { authenticate } from './api/auth';
+import { errorHandler } from './api/errors';
+import { outboundRoutes } from './api/outbound-routes';
+import { OutboundDialer } from './exchange/outbound-dialer';
 import type { SwitchAdapter } from './switch/port';
 
 /**
@@ -64,7 +68,8 @@ export async function startExchangeNode(config: Config, logger: Logger, makeSwit
 
   const caps = new CapLedger(redis);
   const router = new Router({ snapshots, compliance: new ComplianceLookups(redis), caps, logger: logger.child({ mod: 'router' }) });
-  const flow = new CallFlow({ router, journal: new RedisCallJournal(redis), caps, logger: logger.child({ mod: 'call' }), metrics });
+  const journal = new RedisCallJournal(redis);
+  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics });
 
   let recorder: CallRecorder | undefined;
   // The recorder blocks on stream reads, so it gets a connection of its own.
@@ -80,6 +85,7 @@ export async function startExchangeNode(config: Config, logger: Logger, makeSwit
   const core = { config, pool, redis, metrics, snapshots, router, flow, caps, recorder };
   const switches = makeSwitches(core);
   for (const sw of switches) await sw.start(flow.handle);
+  const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, logger: logger.child({ mod: 'dialer' }) });
 
   const checks: ReadinessCheck[] = [
     { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
@@ -89,6 +95,10 @@ export async function startExchangeNode(config: Config, logger: Logger, makeSwit
   const app = express();
   app.disable('x-powered-by');
   app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0)));
+  app.use('/v1', express.json({ limit: '1mb' }), authenticate(pool));
+  app.use(outboundRoutes(dialer, snapshots));
+  app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such route' } }));
+  app.use(errorHandler((err, req) => logger.error({ err: (err as Error).message, method: req.method, path: req.path }, 'API request failed')));
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -60,7 +60,7 @@ export class CallFlow {
   }
 
   async run(leg: CallLeg, info: CallInfo): Promise<void> {
-    const callId = this.newCallId();
+    const callId = info.callId ?? this.newCallId();
     const startedAt = this.clock();
     const log = this.deps.logger.child({ callId, switchCallId: info.switchCallId, switch: info.switchName });
     const identity: CallIdentity = {

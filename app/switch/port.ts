@@ -43,6 +43,8 @@ export interface CallInfo {
   leadId?: string;
   /** For outbound calls: the campaign the call was placed for (inbound calls find it from the DNIS). */
   campaignId?: string;
+  /** For outbound calls: our call id, given at originate and handed back by the adapter with the leg. */
+  callId?: string;
   /** Any other SIP headers / channel variables worth keeping in the trace. */
   extra?: Record<string, string>;
 }

@@ -132,12 +132,15 @@ export class FreeSwitchCallLeg implements CallLeg {
         },
       };
       this.activeBridge = active;
+      // multiset and bridge go out together; FreeSWITCH runs queued applications in order.
       const send = async (): Promise<void> => {
+        const sent: Array<Promise<unknown>> = [];
         if (!this.failoverSet) {
-          await this.transport.execute(this.id, 'multiset', FAILOVER_VARIABLES, randomUUID(), this.t.commandMs);
           this.failoverSet = true;
+          sent.push(this.transport.execute(this.id, 'multiset', FAILOVER_VARIABLES, randomUUID(), this.t.commandMs));
         }
-        await this.transport.execute(this.id, 'bridge', arg.value, eventUuid, this.t.commandMs);
+        sent.push(this.transport.execute(this.id, 'bridge', arg.value, eventUuid, this.t.commandMs));
+        await Promise.all(sent);
       };
       send().catch((err: Error) => {
         if (this.endedFlag) active.settle({ status: 'caller_gone', cause: this.goneCause });

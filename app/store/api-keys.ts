@@ -1,0 +1,31 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
+
+export type Role = 'admin' | 'seller' | 'buyer' | 'agent';
+
+export interface ApiPrincipal {
+  keyId: string;
+  role: Role;
+  /** the account the key acts for; undefined for admin (and platform agents) */
+  accountId?: string;
+}
+
+/** Keys are random and long, so one unsalted SHA-256 is enough to make a stolen table useless. */
+export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+/** Creates a key and returns it in clear: the only time it is ever seen. */
+export async function createApiKey(pool: Pool, k: { role: Role; accountId?: string; label?: string }): Promise<{ id: string; key: string }> {
+  const id = `key_${randomBytes(6).toString('hex')}`;
+  const key = `cx_${randomBytes(24).toString('base64url')}`;
+  await pool.query('INSERT INTO api_keys (id, key_hash, role, account_id, label) VALUES ($1, $2, $3, $4, $5)', [id, hashApiKey(key), k.role, k.accountId ?? null, k.label ?? '']);
+  return { id, key };
+}
+
+export async function findApiKey(pool: Pool, key: string): Promise<ApiPrincipal | undefined> {
+  const { rows } = await pool.query<{ id: string; role: Role; account_id: string | null }>(
+    'SELECT id, role, account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+    [hashApiKey(key)],
+  );
+  const r = rows[0];
+  return r ? { keyId: r.id, role: r.role, accountId: r.account_id ?? undefined } : undefined;
+}
