@@ -8,7 +8,8 @@ import { createMetrics, type Metrics } from './observability/metrics';
 import { createPool } from './store/db';
 import { migrate } from './store/migrate';
 import { createRedis, isRedisReady, type Redis } from './cache/redis';
-import { COMPLIANCE_LOADED_KEY, ComplianceLookups } from './cache/compliance-lookups';
+import { COMPLIANCE_LOADED_KEY } from './cache/compliance-keys';
+import { ScreenAndReserve } from './cache/screen-and-reserve';
 import { loadComplianceCache } from './store/compliance-repo';
 import { CapLedger } from './cache/cap-ledger';
 import { SnapshotSource } from './exchange/snapshot-source';
@@ -67,7 +68,7 @@ export async function startExchangeNode(config: Config, logger: Logger, makeSwit
   await snapshots.start();
 
   const caps = new CapLedger(redis);
-  const router = new Router({ snapshots, compliance: new ComplianceLookups(redis), caps, logger: logger.child({ mod: 'router' }) });
+  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, logger: logger.child({ mod: 'router' }) });
   const journal = new RedisCallJournal(redis);
   const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics });
 

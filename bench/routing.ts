@@ -11,7 +11,7 @@ import { Pool } from 'pg';
 import { createPool } from '../app/store/db';
 import { migrate } from '../app/store/migrate';
 import { createRedis } from '../app/cache/redis';
-import { ComplianceLookups } from '../app/cache/compliance-lookups';
+import { ScreenAndReserve } from '../app/cache/screen-and-reserve';
 import { CapLedger } from '../app/cache/cap-ledger';
 import { addDncNumbers, loadComplianceCache } from '../app/store/compliance-repo';
 import { SnapshotSource } from '../app/exchange/snapshot-source';
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const snapshots = new SnapshotSource(pool, subscriber, PREFIX, logger);
   await snapshots.start();
   const caps = new CapLedger(redis);
-  const router = new Router({ snapshots, compliance: new ComplianceLookups(redis), caps, logger });
+  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, logger });
 
   const info = (i: number): CallInfo => ({
     switchCallId: `b${i}`,

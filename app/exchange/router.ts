@@ -3,14 +3,16 @@ import type { CallInfo } from '../switch/port';
 import type { Campaign } from '../domain/model';
 import type { CapCounter } from '../domain/caps';
 import { parseCaller, type CallerParse } from '../domain/phone';
-import { locateConsumer, type ConsumerLocation } from '../domain/geo';
-import { checkCallingHours } from '../domain/calling-hours';
+import { locateConsumer } from '../domain/geo';
+import { checkCallingHours, type CallingHoursVerdict } from '../domain/calling-hours';
 import { screenCall, type ScreenResult } from '../domain/screening';
 import { judgeTarget } from '../domain/discovery';
 import { runAuction, type Bid, type RankedBid } from '../domain/auction';
 import { capCounters } from '../domain/caps';
-import { ComplianceLookups } from '../cache/compliance-lookups';
+import type { ComplianceFacts } from '../cache/compliance-keys';
+import { ScreenAndReserve } from '../cache/screen-and-reserve';
 import { CapLedger } from '../cache/cap-ledger';
+import type { ConfigSnapshot } from './snapshot';
 import type { SnapshotSource } from './snapshot-source';
 import { collectBids, type Bidder } from './bidders';
 import type { BuyerTraceEntry, DecisionTrace, RejectReason } from './trace';
@@ -33,24 +35,16 @@ export type Decision =
       trace: DecisionTrace;
     };
 
-/** A call or request that passed screening (steps 1-2), before discovery. */
+/** A request that passed screening (steps 1-2), before discovery. */
 export interface ScreenedCall {
   outcome: 'pass';
   campaign: Campaign;
   trace: DecisionTrace;
 }
 
-interface Screened {
-  campaign: Campaign;
-  caller: Extract<CallerParse, { ok: true }>;
-  location: ConsumerLocation;
-  trace: DecisionTrace;
-  started: bigint;
-}
-
 export interface RouterDeps {
   snapshots: SnapshotSource;
-  compliance: ComplianceLookups;
+  gate: ScreenAndReserve;
   caps: CapLedger;
   /** Real-time bidders, in addition to the standing bids of the campaign's buyer targets. */
   bidders?: readonly Bidder[];
@@ -61,9 +55,26 @@ export interface RouterDeps {
 /** Prompt names the adapters map to sound files. */
 export const PROMPTS = { unknownNumber: 'number_not_in_service', screened: 'call_cannot_be_completed', error: 'technical_difficulties' };
 
+/** How many ranked candidates the single Redis round trip may try to reserve; failover past them costs one trip each. */
+const RESERVE_IN_FIRST_TRIP = 8;
+
+const NO_FACTS: ComplianceFacts = { dnc: { global: false, campaign: false, registry: false }, blocked: false, consent: false };
+
+/** What steps 1-2 worked out before any Redis call. */
+interface Prepared {
+  campaign: Campaign;
+  caller: Extract<CallerParse, { ok: true }>;
+  callingHours?: CallingHoursVerdict;
+  /** false when a rule that needs no lookup (attestation, calling hours) already blocks the call */
+  pureRulesPass: boolean;
+  trace: DecisionTrace;
+  started: bigint;
+}
+
 /**
- * Steps 1-4 of a call: campaign, screening, discovery, auction (with the winner's caps reserved).
- * Reads only the in-memory snapshot and Redis: two Redis round trips (compliance lookups, cap reservation).
+ * Steps 1-4 of a call: campaign, screening, discovery, auction, with the winner's caps reserved.
+ * Reads the in-memory snapshot and makes one Redis round trip: the auction runs first in memory, then one
+ * script fetches the caller's compliance facts and, if they allow the call, reserves the best candidate.
  */
 export class Router {
   private readonly random: () => number;
@@ -72,35 +83,133 @@ export class Router {
   }
 
   /**
-   * Steps 1-2 only: the campaign and the compliance screening. Used before placing a call to a consumer,
-   * so a blocked request never reaches the switch.
+   * Steps 1-2 only: campaign and compliance screening. Used before placing a call to a consumer, so a
+   * blocked request never reaches the switch.
    */
   async screenRequest(callId: string, info: CallInfo, now: Date): Promise<Decision | ScreenedCall> {
-    const r = await this.campaignAndScreening(callId, info, now);
-    if ('outcome' in r) return r;
-    r.trace.decisionUs = Number((process.hrtime.bigint() - r.started) / 1000n);
-    return { outcome: 'pass', campaign: r.campaign, trace: r.trace };
+    const prepared = this.prepare(callId, info, now);
+    if ('outcome' in prepared) return prepared;
+    const { campaign, caller, trace } = prepared;
+    const r = await this.deps.gate.run({ e164: caller.e164, campaignId: campaign.id, requireConsent: campaign.requireConsent, mayReserve: false, callId, nowMs: now.getTime(), candidates: [] });
+    const screening = this.screening(prepared, info, r.facts);
+    trace.screening = screening;
+    if (!screening.pass) return this.reject(prepared.started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
+    trace.decisionUs = elapsedUs(prepared.started);
+    return { outcome: 'pass', campaign, trace };
   }
 
   async decide(callId: string, info: CallInfo, now: Date): Promise<Decision> {
-    const screened = await this.campaignAndScreening(callId, info, now);
-    if ('outcome' in screened) return screened;
-    const { campaign, caller, location, trace, started } = screened;
+    const prepared = this.prepare(callId, info, now);
+    if ('outcome' in prepared) return prepared;
+    const { campaign, caller, trace, started } = prepared;
     const snapshot = this.deps.snapshots.current();
-    const e164 = caller.e164;
-    const finish = <D extends Decision>(d: D): D => {
-      d.trace.decisionUs = Number((process.hrtime.bigint() - started) / 1000n);
-      return d;
-    };
-    const reject = (reason: RejectReason, prompt: string, detail?: string): Decision => {
-      trace.outcome = 'reject';
-      trace.rejectReason = reason;
-      if (detail) trace.rejectDetail = detail;
-      return finish({ outcome: 'reject', reason, prompt, campaign, trace });
+
+    // 3-4. Discovery and auction, in memory (skipped when a pure rule already blocks the call)
+    const ranked = prepared.pureRulesPass ? await this.rank(callId, campaign, caller, info, now, snapshot, trace) : [];
+    const candidates = ranked.slice(0, RESERVE_IN_FIRST_TRIP).map((bid) => ({ bid, counters: this.countersFor(snapshot, bid, now) }));
+
+    // 2 + reservation: one round trip
+    const r = await this.deps.gate.run({
+      e164: caller.e164,
+      campaignId: campaign.id,
+      requireConsent: campaign.requireConsent,
+      mayReserve: prepared.pureRulesPass && candidates.length > 0,
+      callId,
+      nowMs: now.getTime(),
+      candidates,
+    });
+    const screening = this.screening(prepared, info, r.facts);
+    trace.screening = screening;
+    if (!screening.pass) {
+      trace.buyers = []; // a blocked caller is offered to no buyer
+      return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
+    }
+
+    const entries = this.traceRanking(ranked, trace);
+    r.full.forEach((counter, i) => markCapReached(entries.get(candidates[i]!.bid.targetId), counter));
+    let winner: ReservedBid | undefined = r.reserved >= 0 ? candidates[r.reserved] : undefined;
+    if (!winner && ranked.length > candidates.length) winner = await this.reserveNext(callId, ranked, candidates.length, now, trace);
+    if (!winner) return this.reject(started, trace, 'no_eligible_buyer', campaign.noBuyerPrompt, `${ranked.length} ranked, ${trace.buyers.length} considered`, campaign);
+
+    const entry = entries.get(winner.bid.targetId)!;
+    entry.status = 'won';
+    delete entry.reason;
+    trace.outcome = 'route';
+    trace.winnerTargetId = winner.bid.targetId;
+    trace.priceCents = winner.bid.priceCents;
+    trace.decisionUs = elapsedUs(started);
+    return { outcome: 'route', campaign, winner, fallbacks: ranked.slice(winner.bid.rank), trace };
+  }
+
+  /**
+   * Reserves the caps of the first bid from `from` on that has room, one round trip per bid; bids skipped
+   * for a full cap are marked in the trace. Used for failover down the ranking.
+   */
+  async reserveNext(callId: string, ranked: RankedBid[], from: number, now: Date, trace: DecisionTrace): Promise<ReservedBid | undefined> {
+    const snapshot = this.deps.snapshots.current();
+    for (let i = from; i < ranked.length; i++) {
+      const bid = ranked[i]!;
+      const counters = this.countersFor(snapshot, bid, now);
+      const r = await this.deps.caps.reserve(callId, counters, now.getTime());
+      if (r.ok) return { bid, counters };
+      markCapReached(trace.buyers.find((b) => b.targetId === bid.targetId && b.rank === bid.rank), r.full);
+    }
+    return undefined;
+  }
+
+  /** Step 1 and the parts of step 2 that need no lookup. */
+  private prepare(callId: string, info: CallInfo, now: Date): Prepared | Decision {
+    const started = process.hrtime.bigint();
+    const snapshot = this.deps.snapshots.current();
+    const caller = parseCaller(info.ani);
+    const trace: DecisionTrace = {
+      callId,
+      decidedAt: now.toISOString(),
+      direction: info.direction,
+      dnis: info.dnis,
+      ani: info.ani,
+      caller: caller.ok ? { ok: true, e164: caller.e164 } : { ok: false, reason: caller.reason, detail: caller.detail },
+      buyers: [],
+      outcome: 'reject',
+      decisionUs: 0,
     };
 
-    // 3. Discovery (standing bids), then real-time bids under the campaign's deadline
+    let campaign: Campaign | undefined;
+    if (info.direction === 'outbound' && info.campaignId) {
+      campaign = snapshot.campaigns.get(info.campaignId);
+      if (!campaign) return this.reject(started, trace, 'unknown_number', PROMPTS.unknownNumber, `unknown campaign ${info.campaignId}`);
+    } else {
+      const tn = snapshot.findTrackingNumber(info.dnis);
+      campaign = tn && snapshot.campaigns.get(tn.campaignId);
+      if (!campaign) return this.reject(started, trace, 'unknown_number', PROMPTS.unknownNumber, `no campaign for ${info.dnis || '(empty DNIS)'}`);
+    }
+    trace.campaignId = campaign.id;
+    trace.routing = campaign.routing;
+    trace.floorCents = campaign.floorCents;
+    if (!campaign.active) return this.reject(started, trace, 'campaign_inactive', PROMPTS.screened, `campaign ${campaign.id} is paused`, campaign);
+
+    const areaCode = caller.ok ? caller.areaCode : undefined;
+    const location = locateConsumer({ areaCode, zip: info.zip });
+    trace.location = { source: location.source, states: location.states, timeZones: location.timeZones, areaCode, zip: info.zip };
+    const callingHours = info.direction === 'outbound' ? checkCallingHours({ now, states: location.states, timeZones: location.timeZones }) : undefined;
+    if (!caller.ok) {
+      // No number to look up: the caller rule decides (the other pure rules are kept for the record).
+      const screening = screenCall({ caller, campaign, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, callingHours } });
+      trace.screening = screening;
+      return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
+    }
+    const pure = screenCall({ caller, campaign: { ...campaign, requireConsent: false }, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, callingHours } });
+    return { campaign, caller, callingHours, pureRulesPass: pure.pass, trace, started };
+  }
+
+  private screening(p: Prepared, info: CallInfo, facts: ComplianceFacts): ScreenResult {
+    return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: info.attestation, facts: { ...facts, callingHours: p.callingHours } });
+  }
+
+  /** Discovery (standing bids, then real-time bids under the campaign's deadline) and the auction. */
+  private async rank(callId: string, campaign: Campaign, caller: Extract<CallerParse, { ok: true }>, info: CallInfo, now: Date, snapshot: ConfigSnapshot, trace: DecisionTrace): Promise<RankedBid[]> {
     const bids: Bid[] = [];
+    const location = trace.location!;
     const geo = { states: location.states, areaCode: caller.areaCode, zip: info.zip };
     for (const target of snapshot.targetsByCampaign.get(campaign.id) ?? []) {
       const verdict = judgeTarget(target, snapshot.accounts.get(target.buyerAccountId), geo, campaign.floorCents, now);
@@ -121,7 +230,8 @@ export class Router {
       });
     }
     if (this.deps.bidders?.length) {
-      const collected = await collectBids(this.deps.bidders, { callId, campaign, callerE164: e164, location, areaCode: caller.areaCode, zip: info.zip, now }, campaign.bidDeadlineMs);
+      const req = { callId, campaign, callerE164: caller.e164, location: { source: location.source as 'zip' | 'area_code' | 'unknown', states: location.states, timeZones: location.timeZones }, areaCode: caller.areaCode, zip: info.zip, now };
+      const collected = await collectBids(this.deps.bidders, req, campaign.bidDeadlineMs);
       for (const b of collected.bids) {
         const problem = invalidBid(b);
         if (problem) trace.buyers.push({ targetId: b.targetId, buyerAccountId: b.buyerAccountId, bidCents: b.bidCents, source: b.source, status: 'excluded', reason: 'bid_error', detail: problem });
@@ -130,106 +240,42 @@ export class Router {
       for (const name of collected.late) trace.buyers.push({ targetId: '', buyerAccountId: '', bidCents: 0, source: name, status: 'excluded', reason: 'bid_timeout', detail: `no answer within ${campaign.bidDeadlineMs} ms` });
       for (const f of collected.failed) trace.buyers.push({ targetId: '', buyerAccountId: '', bidCents: 0, source: f.bidder, status: 'excluded', reason: 'bid_error', detail: f.error });
     }
+    return runAuction({ bids, routing: campaign.routing, floorCents: campaign.floorCents, random: this.random });
+  }
 
-    // 4. Auction, then reserve caps down the ranking until one target has room
-    const ranked = runAuction({ bids, routing: campaign.routing, floorCents: campaign.floorCents, random: this.random });
+  /** Every ranked bid enters the trace as outranked; the winner is marked when known. */
+  private traceRanking(ranked: RankedBid[], trace: DecisionTrace): Map<string, BuyerTraceEntry> {
     const entries = new Map<string, BuyerTraceEntry>();
     for (const r of ranked) {
       const entry: BuyerTraceEntry = { targetId: r.targetId, buyerAccountId: r.buyerAccountId, bidCents: r.bidCents, source: r.source, status: 'lost', reason: 'outranked', rank: r.rank, score: r.score, priceCents: r.priceCents };
       entries.set(r.targetId, entry);
       trace.buyers.push(entry);
     }
-    const reserved = await this.reserveNext(callId, ranked, 0, now, trace);
-    if (!reserved) return reject('no_eligible_buyer', campaign.noBuyerPrompt, `${ranked.length} ranked, ${trace.buyers.length} considered`);
-    const winnerEntry = entries.get(reserved.bid.targetId)!;
-    winnerEntry.status = 'won';
-    delete winnerEntry.reason;
-    trace.outcome = 'route';
-    trace.winnerTargetId = reserved.bid.targetId;
-    trace.priceCents = reserved.bid.priceCents;
-    const fallbacks = ranked.slice(ranked.indexOf(reserved.bid) + 1);
-    return finish({ outcome: 'route', campaign, winner: reserved, fallbacks, trace });
+    return entries;
   }
 
-  /**
-   * Reserves the caps of the first bid from `from` on that has room; bids skipped for a full cap are
-   * marked in the trace. Also used by failover to move down the ranking.
-   */
-  async reserveNext(callId: string, ranked: RankedBid[], from: number, now: Date, trace: DecisionTrace): Promise<ReservedBid | undefined> {
-    const snapshot = this.deps.snapshots.current();
-    for (let i = from; i < ranked.length; i++) {
-      const bid = ranked[i]!;
-      const target = snapshot.targets.get(bid.targetId);
-      const counters = target ? capCounters(target, now) : [];
-      const r = await this.deps.caps.reserve(callId, counters, now.getTime());
-      if (r.ok) return { bid, counters };
-      const entry = trace.buyers.find((b) => b.targetId === bid.targetId && b.rank === bid.rank);
-      if (entry) {
-        entry.status = 'cap_reached';
-        entry.reason = `cap_${r.full.kind}`;
-        entry.detail = `${r.full.kind} cap ${r.full.limit} reached`;
-      }
-    }
-    return undefined;
+  private countersFor(snapshot: ConfigSnapshot, bid: RankedBid, now: Date): CapCounter[] {
+    const target = snapshot.targets.get(bid.targetId);
+    return target ? capCounters(target, now) : [];
   }
 
-  private async campaignAndScreening(callId: string, info: CallInfo, now: Date): Promise<Decision | Screened> {
-    const started = process.hrtime.bigint();
-    const snapshot = this.deps.snapshots.current();
-    const caller = parseCaller(info.ani);
-    const trace: DecisionTrace = {
-      callId,
-      decidedAt: now.toISOString(),
-      direction: info.direction,
-      dnis: info.dnis,
-      ani: info.ani,
-      caller: caller.ok ? { ok: true, e164: caller.e164 } : { ok: false, reason: caller.reason, detail: caller.detail },
-      buyers: [],
-      outcome: 'reject',
-      decisionUs: 0,
-    };
-    const reject = (reason: RejectReason, prompt: string, detail?: string, campaign?: Campaign): Decision => {
-      trace.outcome = 'reject';
-      trace.rejectReason = reason;
-      if (detail) trace.rejectDetail = detail;
-      trace.decisionUs = Number((process.hrtime.bigint() - started) / 1000n);
-      return { outcome: 'reject', reason, prompt, campaign, trace };
-    };
-
-    // 1. Campaign
-    let campaign: Campaign | undefined;
-    if (info.direction === 'outbound' && info.campaignId) {
-      campaign = snapshot.campaigns.get(info.campaignId);
-      if (!campaign) return reject('unknown_number', PROMPTS.unknownNumber, `unknown campaign ${info.campaignId}`);
-    } else {
-      const tn = snapshot.findTrackingNumber(info.dnis);
-      campaign = tn && snapshot.campaigns.get(tn.campaignId);
-      if (!campaign) return reject('unknown_number', PROMPTS.unknownNumber, `no campaign for ${info.dnis || '(empty DNIS)'}`);
-    }
-    trace.campaignId = campaign.id;
-    trace.routing = campaign.routing;
-    trace.floorCents = campaign.floorCents;
-    if (!campaign.active) return reject('campaign_inactive', PROMPTS.screened, `campaign ${campaign.id} is paused`, campaign);
-
-    // 2. Screening
-    const location = locateConsumer({ areaCode: caller.ok ? caller.areaCode : undefined, zip: info.zip });
-    trace.location = { ...location, areaCode: caller.ok ? caller.areaCode : undefined, zip: info.zip };
-    const screening = await this.screen(caller, campaign, info, location, now);
-    trace.screening = screening;
-    if (!screening.pass || !caller.ok) return reject('screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
-    return { campaign, caller, location, trace, started };
-  }
-
-  private async screen(caller: CallerParse, campaign: Campaign, info: CallInfo, location: ConsumerLocation, now: Date): Promise<ScreenResult> {
-    if (!caller.ok) {
-      // No number to look up: the caller rule decides alone (plus attestation, for the record).
-      return screenCall({ caller, campaign, direction: info.direction, attestation: info.attestation, facts: { dnc: { global: false, campaign: false, registry: false }, blocked: false, consent: false } });
-    }
-    const facts = await this.deps.compliance.lookup(caller.e164, campaign.id);
-    const callingHours = info.direction === 'outbound' ? checkCallingHours({ now, states: location.states, timeZones: location.timeZones }) : undefined;
-    return screenCall({ caller, campaign, direction: info.direction, attestation: info.attestation, facts: { ...facts, callingHours } });
+  private reject(started: bigint, trace: DecisionTrace, reason: RejectReason, prompt: string, detail?: string, campaign?: Campaign): Decision {
+    trace.outcome = 'reject';
+    trace.rejectReason = reason;
+    if (detail) trace.rejectDetail = detail;
+    trace.decisionUs = elapsedUs(started);
+    return { outcome: 'reject', reason, prompt, campaign, trace };
   }
 }
+
+function markCapReached(entry: BuyerTraceEntry | undefined, counter: CapCounter): void {
+  if (!entry) return;
+  entry.status = 'cap_reached';
+  entry.reason = `cap_${counter.kind}`;
+  entry.detail = `${counter.kind} cap ${counter.limit} reached`;
+}
+
+const elapsedUs = (started: bigint): number => Number((process.hrtime.bigint() - started) / 1000n);
 
 /** Validation shared by every bid source before it may enter the auction. */
 function invalidBid(b: Bid): string | undefined {
@@ -239,4 +285,3 @@ function invalidBid(b: Bid): string | undefined {
   if (!(b.answerTimeoutSec > 0)) return 'answer timeout must be positive';
   return undefined;
 }
-

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
-import { complianceKeys, COMPLIANCE_LOADED_KEY } from '../cache/compliance-lookups';
+import { complianceKeys, COMPLIANCE_LOADED_KEY } from '../cache/compliance-keys';
 
 /**
  * Writers of the compliance lists. Postgres is the record of truth; Redis holds the copy screening reads.

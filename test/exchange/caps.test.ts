@@ -71,3 +71,23 @@ it('counts an hourly cap across calls and gives the slot back when the bridge fa
   expect(fourth.bridged).toHaveLength(0);
   expect(fourth.prompt?.name).toBe('no_buyer_available');
 });
+
+it('moves past full buyers beyond the first reservation trip: ten buyers with one slot each take ten calls, the eleventh is refused', async () => {
+  await seedCampaign(infra.pool, { id: 'wide', sellerId: 's', dids: ['+18885550202'] });
+  for (let i = 1; i <= 10; i++) await seedTarget(infra.pool, { id: `w${String(i).padStart(2, '0')}`, buyerId: 'b', campaignId: 'wide', bidCents: 2000 - i * 10, capConcurrency: 1 });
+  for (const n of nodes) await n.snapshots.refreshNow();
+  const legs: ScriptedLeg[] = [];
+  const runs: Promise<void>[] = [];
+  for (let i = 0; i < 11; i++) {
+    const leg = new ScriptedLeg(`wide-${i}`, () => ({ kind: 'hold' }));
+    legs.push(leg);
+    runs.push(nodes[0]!.flow.run(leg, { switchCallId: leg.id, switchName: 'test', ani: `+1813557${String(1000 + i)}`, dnis: '+18885550202', direction: 'inbound' }));
+    while (leg.bridged.length === 0 && !leg.ended) await new Promise((r) => setTimeout(r, 5));
+  }
+  expect(legs.slice(0, 10).map((l) => l.bridged[0])).toEqual(Array.from({ length: 10 }, (_, i) => `sip:w${String(i + 1).padStart(2, '0')}@buyers.example`));
+  expect(legs[10]!.bridged).toEqual([]);
+  expect(legs[10]!.prompt?.name).toBe('no_buyer_available');
+  for (const l of legs) l.hangupByCaller();
+  await Promise.all(runs);
+  for (let i = 1; i <= 10; i++) expect(await nodes[0]!.caps.concurrentCalls(`w${String(i).padStart(2, '0')}`, Date.now())).toBe(0);
+});

@@ -187,7 +187,7 @@ export class FreeSwitchCallLeg implements CallLeg {
     ]);
     clearTimeout(timer);
     if (timedOut && !this.endedFlag) {
-      this.log.error({ cause: safeCause }, `hangup: no CHANNEL_HANGUP within ${this.t.hangupMs} ms; dropping the connection`);
+      this.log.error({ cause: safeCause }, `hangup: not confirmed by the switch within ${this.t.hangupMs} ms; dropping the connection`);
       this.transport.close('hangup not confirmed by the switch');
       this.finish(undefined, safeCause);
     }

@@ -53,6 +53,9 @@ function varBlock(vars: Array<[string, string]>): { text: string; dropped: strin
 const wholeSeconds = (sec: number): number => Math.max(1, Math.ceil(sec));
 
 export function bridgeArgument(to: Destination, opts: BridgeOptions, cfg: DialConfig): Built & { dropped?: string[] } {
+  if (!(Number.isFinite(opts.answerTimeoutSec) && opts.answerTimeoutSec > 0)) {
+    return { ok: false, reason: `bad answer timeout ${opts.answerTimeoutSec}` };
+  }
   const endpoint = endpointFor(to.uri, cfg, cfg.buyerGateway);
   if (!endpoint.ok) return endpoint;
   const vars: Array<[string, string]> = [
@@ -66,6 +69,9 @@ export function bridgeArgument(to: Destination, opts: BridgeOptions, cfg: DialCo
 
 /** Where FreeSWITCH should connect for an answered originated call, and the `&socket(...)` application for it. */
 export function originateCommand(req: OriginateRequest, cfg: DialConfig & { consumerGateway?: string; socketAddress: string }): Built {
+  if (!(Number.isFinite(req.answerTimeoutSec) && req.answerTimeoutSec > 0)) {
+    return { ok: false, reason: `bad answer timeout ${req.answerTimeoutSec}` };
+  }
   const endpoint = endpointFor(req.to, cfg, cfg.consumerGateway ?? cfg.buyerGateway);
   if (!endpoint.ok) return endpoint;
   if (!/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(cfg.socketAddress)) {

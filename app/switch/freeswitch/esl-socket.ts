@@ -54,7 +54,9 @@ export class EslSocket {
   private readonly pending: Pending[] = [];
   private closedReason: string | undefined;
   private corked = false;
-  private eventHandler: (name: CallEventName, h: EslHeaders) => void = () => undefined;
+  /** Events that arrive before the leg is attached (e.g. in the same packet as the subscription reply). */
+  private early: Array<[CallEventName, EslHeaders]> | undefined = [];
+  private eventHandler: (name: CallEventName, h: EslHeaders) => void = (name, h) => this.early?.push([name, h]);
   private noticeHandler: (disposition: string) => void = () => undefined;
   private closeHandlers: Array<(reason: string) => void> = [];
 
@@ -108,6 +110,9 @@ export class EslSocket {
 
   onEvent(fn: (name: CallEventName, h: EslHeaders) => void): void {
     this.eventHandler = fn;
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const [name, h] of early) fn(name, h);
   }
 
   onNotice(fn: (disposition: string) => void): void {

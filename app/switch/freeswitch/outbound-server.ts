@@ -58,6 +58,7 @@ export class OutboundSocketServer {
       },
       (err: Error) => {
         if (!conn.isClosed) conn.close(`handshake failed: ${err.message}`);
+        else this.log.info({ remote: conn.remote, err: err.message }, 'call gone before the handshake finished');
       },
     );
   }

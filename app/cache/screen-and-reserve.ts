@@ -1,0 +1,118 @@
+import type { Redis } from 'ioredis';
+import type { CapCounter } from '../domain/caps';
+import { CONCURRENCY_LEASE_MS } from './cap-ledger';
+import { COMPLIANCE_LOADED_KEY, ComplianceCacheNotLoaded, complianceKeys, type ComplianceFacts } from './compliance-keys';
+
+/**
+ * The call path's single Redis round trip: the caller's compliance facts (DNC lists, block list, consent)
+ * and, only if they let the call through, the cap reservation of the first ranked candidate with room.
+ * The auction runs in memory before this (it needs nothing from Redis), so one script answers both;
+ * a caller on a DNC list never touches a buyer's counters.
+ * Counter semantics are those of CapLedger (which releases and handles failover past these candidates).
+ */
+const SCRIPT = `
+local n = ARGV[1]
+local loaded = redis.call('EXISTS', KEYS[6])
+local g = redis.call('SISMEMBER', KEYS[1], n)
+local c = redis.call('SISMEMBER', KEYS[2], n)
+local r = redis.call('SISMEMBER', KEYS[3], n)
+local b = redis.call('SISMEMBER', KEYS[4], n)
+local consent = redis.call('SISMEMBER', KEYS[5], n)
+local result = {g, c, r, b, consent, loaded, 0}
+if loaded == 0 or ARGV[5] == '0' or g == 1 or c == 1 or r == 1 or b == 1 or (ARGV[6] == '1' and consent == 0) then
+  return result
+end
+local now = tonumber(ARGV[2])
+local leaseUntil = tonumber(ARGV[3])
+local callId = ARGV[4]
+local ki = 7
+local ai = 8
+for cand = 1, tonumber(ARGV[7]) do
+  local nc = tonumber(ARGV[ai])
+  ai = ai + 1
+  local full = 0
+  for j = 0, nc - 1 do
+    local key = KEYS[ki + j]
+    local limit = tonumber(ARGV[ai + 3 * j])
+    local kind = ARGV[ai + 3 * j + 1]
+    local used
+    if kind == 'concurrency' then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+      used = redis.call('ZCARD', key)
+    else
+      used = tonumber(redis.call('GET', key) or '0')
+    end
+    if used >= limit then
+      full = j + 1
+      break
+    end
+  end
+  if full == 0 then
+    for j = 0, nc - 1 do
+      local key = KEYS[ki + j]
+      local kind = ARGV[ai + 3 * j + 1]
+      if kind == 'concurrency' then
+        redis.call('ZADD', key, leaseUntil, callId)
+      else
+        redis.call('INCR', key)
+        redis.call('EXPIRE', key, tonumber(ARGV[ai + 3 * j + 2]))
+      end
+    end
+    result[7] = cand
+    return result
+  end
+  table.insert(result, full)
+  ki = ki + nc
+  ai = ai + 3 * nc
+end
+return result`;
+
+export interface ReserveCandidate {
+  counters: CapCounter[];
+}
+
+export interface ScreenAndReserveResult {
+  facts: ComplianceFacts;
+  /** index into the candidates of the one reserved, or -1 (blocked, not asked, or every candidate full) */
+  reserved: number;
+  /** for each candidate tried and skipped, in order: the counter that was full */
+  full: CapCounter[];
+}
+
+type Client = Redis & { callxScreenAndReserve(...args: Array<string | number>): Promise<number[]> };
+
+export class ScreenAndReserve {
+  private readonly client: Client;
+  constructor(redis: Redis) {
+    if (!('callxScreenAndReserve' in redis)) redis.defineCommand('callxScreenAndReserve', { lua: SCRIPT });
+    this.client = redis as Client;
+  }
+
+  /**
+   * @param mayReserve false when a pure rule (caller, attestation, calling hours) already blocked the call:
+   *   the facts are still fetched for the audit log, but nothing is reserved.
+   */
+  async run(p: { e164: string; campaignId: string; requireConsent: boolean; mayReserve: boolean; callId: string; nowMs: number; candidates: ReserveCandidate[] }): Promise<ScreenAndReserveResult> {
+    const keys: string[] = [
+      complianceKeys.dncGlobal,
+      complianceKeys.dncCampaign(p.campaignId),
+      complianceKeys.dncRegistry,
+      complianceKeys.blocked,
+      complianceKeys.consent(p.campaignId),
+      COMPLIANCE_LOADED_KEY,
+    ];
+    const args: Array<string | number> = [p.e164, p.nowMs, p.nowMs + CONCURRENCY_LEASE_MS, p.callId, p.mayReserve ? '1' : '0', p.requireConsent ? '1' : '0', p.candidates.length];
+    for (const cand of p.candidates) {
+      args.push(cand.counters.length);
+      for (const counter of cand.counters) {
+        keys.push(counter.key);
+        args.push(counter.limit, counter.kind, counter.ttlSec);
+      }
+    }
+    const res = await this.client.callxScreenAndReserve(keys.length, ...keys, ...args);
+    if (res[5] !== 1) throw new ComplianceCacheNotLoaded();
+    const facts: ComplianceFacts = { dnc: { global: res[0] === 1, campaign: res[1] === 1, registry: res[2] === 1 }, blocked: res[3] === 1, consent: res[4] === 1 };
+    const full = res.slice(7).map((counterIndex, i) => p.candidates[i]!.counters[counterIndex - 1]!);
+    return { facts, reserved: (res[6] ?? 0) - 1, full };
+  }
+}
