@@ -41,7 +41,7 @@ it('/ready reports each dependency, and 503 when a switch is disconnected', asyn
   switchUp = false;
   r = await get('/ready');
   expect(r.status).toBe(503);
-  expect((await r.json()).dependencies.testswitch).toBe('down');
+  expect(((await r.json()) as { dependencies: Record<string, string> }).dependencies.testswitch).toBe('down');
 });
 
 it('/metrics exposes the exchange metrics in Prometheus format', async () => {
