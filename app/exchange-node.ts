@@ -16,6 +16,7 @@ import { SnapshotSource } from './exchange/snapshot-source';
 import { Router } from './exchange/router';
 import { CallFlow } from './exchange/call-flow';
 import { RedisCallJournal } from './exchange/call-journal';
+import { CallEventBus } from './exchange/call-events';
 import { CallRecorder } from './store/call-recorder';
 import { opsRoutes, type ReadinessCheck } from './api/ops-routes';
 import { authenticate } from './api/auth';
@@ -37,6 +38,8 @@ export interface ExchangeNode {
   router: Router;
   flow: CallFlow;
   caps: CapLedger;
+  /** live call events on this node (socket.io forwards them) */
+  events: CallEventBus;
   recorder?: CallRecorder;
   switches: SwitchAdapter[];
   /** the HTTP port actually bound (HTTP_PORT=0 picks a free one) */
@@ -70,7 +73,8 @@ export async function startExchangeNode(config: Config, logger: Logger, makeSwit
   const caps = new CapLedger(redis);
   const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, logger: logger.child({ mod: 'router' }) });
   const journal = new RedisCallJournal(redis);
-  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics });
+  const events = new CallEventBus();
+  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events });
 
   let recorder: CallRecorder | undefined;
   // The recorder blocks on stream reads, so it gets a connection of its own.
@@ -83,7 +87,7 @@ export async function startExchangeNode(config: Config, logger: Logger, makeSwit
     await recorder.start();
   }
 
-  const core = { config, pool, redis, metrics, snapshots, router, flow, caps, recorder };
+  const core = { config, pool, redis, metrics, snapshots, router, flow, caps, recorder, events };
   const switches = makeSwitches(core);
   for (const sw of switches) await sw.start(flow.handle);
   const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, logger: logger.child({ mod: 'dialer' }) });

@@ -7,6 +7,7 @@ import type { CallIdentity, CallJournal, JournalEntry } from './call-journal';
 import type { Decision, ReservedBid, Router } from './router';
 import { PROMPTS } from './router';
 import type { RejectReason } from './trace';
+import type { CallEventBus } from './call-events';
 
 export interface CallFlowDeps {
   router: Router;
@@ -14,6 +15,8 @@ export interface CallFlowDeps {
   caps: CapLedger;
   logger: Logger;
   metrics?: Metrics;
+  /** live events for dashboards and agents */
+  events?: CallEventBus;
   clock?: () => Date;
   newCallId?: () => string;
 }
@@ -74,6 +77,7 @@ export class CallFlow {
     };
     const ended = new Promise<LegEnd>((resolve) => leg.onEnded(resolve));
     this.deps.metrics?.activeCalls.inc();
+    this.deps.events?.emit({ type: 'call.started', callId, at: identity.startedAt, direction: info.direction, ani: info.ani, dnis: info.dnis, switchName: info.switchName });
     try {
       let decision: Decision;
       try {
@@ -86,11 +90,25 @@ export class CallFlow {
       }
       this.deps.metrics?.decisionSeconds.observe(decision.trace.decisionUs / 1e6);
       await this.journal(log, decisionEntry(identity, info, decision));
+      this.deps.events?.emit({
+        type: 'call.decided',
+        callId,
+        at: this.clock().toISOString(),
+        campaignId: decision.campaign?.id,
+        sellerAccountId: decision.campaign?.sellerAccountId,
+        outcome: decision.outcome,
+        rejectReason: decision.outcome === 'reject' ? decision.reason : undefined,
+        screeningReasons: decision.trace.screening?.reasons ?? [],
+        winnerTargetId: decision.trace.winnerTargetId,
+        winnerBuyerId: decision.outcome === 'route' ? decision.winner.bid.buyerAccountId : undefined,
+        priceCents: decision.trace.priceCents,
+        decisionUs: decision.trace.decisionUs,
+      });
 
       if (decision.outcome === 'reject') {
         log.info({ reason: decision.reason, detail: decision.trace.rejectDetail }, 'call rejected');
         if (!leg.ended) await this.safely(log, 'play reject prompt', () => leg.playAndHangup(decision.prompt, REJECT_CAUSE[decision.reason]));
-        await this.finish(identity, ended, log, { outcome: 'rejected', endReason: `rejected:${decision.reason}`, rejectReason: decision.reason });
+        await this.finish(identity, ended, log, { outcome: 'rejected', endReason: `rejected:${decision.reason}`, rejectReason: decision.reason, sellerAccountId: decision.campaign?.sellerAccountId });
         return;
       }
       await this.bridgeDownTheList(leg, info, identity, decision, ended, log);
@@ -108,13 +126,14 @@ export class CallFlow {
     log: Logger,
   ): Promise<void> {
     const ranked = [decision.winner.bid, ...decision.fallbacks];
+    const sellerAccountId = decision.campaign.sellerAccountId;
     let current: ReservedBid | undefined = decision.winner;
     let attemptNo = 0;
     while (current) {
       if (leg.ended) {
         // The caller left during the decision or between attempts: give the slot back at once.
         await this.release(log, identity.callId, current);
-        await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone' });
+        await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId });
         return;
       }
       attemptNo += 1;
@@ -127,6 +146,7 @@ export class CallFlow {
         outcome = { status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: (err as Error).message };
       }
       this.deps.metrics?.bridgeAttempts.inc({ status: outcome.status });
+      this.deps.events?.emit({ type: 'call.attempt', callId: identity.callId, at: this.clock().toISOString(), attemptNo, targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, status: outcome.status, cause: 'cause' in outcome ? outcome.cause : undefined, sellerAccountId });
       await this.journal(log, {
         ...identity,
         type: 'attempt',
@@ -143,19 +163,21 @@ export class CallFlow {
 
       if (outcome.status === 'bridged') {
         log.info({ targetId: bid.targetId, attemptNo, priceCents: bid.priceCents }, 'call bridged');
+        this.deps.events?.emit({ type: 'call.bridged', callId: identity.callId, at: outcome.answeredAt.toISOString(), targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, priceCents: bid.priceCents, sellerAccountId });
         const end = await ended;
         await this.deps.caps.endCall(identity.callId, current.counters).catch((err: Error) => log.error({ err: err.message }, 'failed to release concurrency slot; its lease will expire'));
         await this.finish(identity, Promise.resolve(end), log, {
           outcome: 'bridged',
           endReason: end.hungUpBy === 'buyer' ? 'buyer_hangup' : end.hungUpBy === 'caller' ? 'caller_hangup' : 'hangup',
           winner: bid,
+          sellerAccountId,
         });
         return;
       }
 
       await this.release(log, identity.callId, current);
       if (outcome.status === 'caller_gone') {
-        await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone' });
+        await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId });
         return;
       }
       log.info({ targetId: bid.targetId, status: outcome.status, cause: outcome.cause }, 'bridge attempt failed; trying the next buyer');
@@ -163,20 +185,33 @@ export class CallFlow {
     }
     // Nobody took the call: tell the caller, end it with a reason.
     if (!leg.ended) await this.safely(log, 'play no-buyer prompt', () => leg.playAndHangup(decision.campaign.noBuyerPrompt, 'NORMAL_TEMPORARY_FAILURE'));
-    await this.finish(identity, ended, log, { outcome: 'no_buyer_answered', endReason: 'all_buyers_failed', rejectReason: 'no_eligible_buyer' });
+    await this.finish(identity, ended, log, { outcome: 'no_buyer_answered', endReason: 'all_buyers_failed', rejectReason: 'no_eligible_buyer', sellerAccountId });
   }
 
   private async finish(
     identity: CallIdentity,
     ended: Promise<LegEnd>,
     log: Logger,
-    how: { outcome: string; endReason: string; rejectReason?: string; winner?: { targetId: string; buyerAccountId: string; priceCents: number } },
+    how: { outcome: string; endReason: string; rejectReason?: string; sellerAccountId?: string; winner?: { targetId: string; buyerAccountId: string; priceCents: number } },
   ): Promise<void> {
     const end = await ended;
     const started = new Date(identity.startedAt).getTime();
     const durationSec = Math.max(0, Math.round((end.endedAt.getTime() - started) / 1000));
     const billableSec = end.bridgedAt ? Math.max(0, Math.round((end.endedAt.getTime() - end.bridgedAt.getTime()) / 1000)) : 0;
     this.deps.metrics?.callsTotal.inc({ direction: identity.direction, outcome: how.outcome, reason: how.rejectReason ?? '' });
+    this.deps.events?.emit({
+      type: 'call.ended',
+      callId: identity.callId,
+      at: end.endedAt.toISOString(),
+      outcome: how.outcome,
+      endReason: how.endReason,
+      durationSec,
+      billableSec,
+      hangupCause: String(end.cause),
+      sellerAccountId: how.sellerAccountId,
+      buyerAccountId: how.winner?.buyerAccountId,
+      priceCents: how.winner?.priceCents,
+    });
     await this.journal(log, {
       ...identity,
       type: 'ended',

@@ -101,6 +101,21 @@ describe('a routed call', () => {
   });
 });
 
+describe('live events', () => {
+  it('a routed call emits started, decided, attempt, bridged and ended, tagged with its seller and buyer', async () => {
+    const seen: Array<{ type: string; sellerAccountId?: string; buyerAccountId?: string }> = [];
+    const off = node.events.on((e) => seen.push(e as never));
+    try {
+      await place(inbound('+18135551108'), () => ({ kind: 'answer', talkMs: 5 }));
+    } finally {
+      off();
+    }
+    expect(seen.map((e) => e.type)).toEqual(['call.started', 'call.decided', 'call.attempt', 'call.bridged', 'call.ended']);
+    expect(seen.slice(1).every((e) => e.sellerAccountId === 'seller1')).toBe(true);
+    expect(seen.find((e) => e.type === 'call.ended')).toMatchObject({ outcome: 'bridged', buyerAccountId: 'alpha' });
+  });
+});
+
 describe('rejected calls', () => {
   it('a DNC caller is blocked at screening, hears a message, and the block is audited with its reason', async () => {
     await addDncNumbers(infra.pool, infra.redis, 'global', ['+18135551199'], 'test');
