@@ -36,6 +36,13 @@ const EnvSchema = z.object({
   FS_ESL_PASSWORD: z.string().min(1).default('ClueCon'),
   FS_SOFIA_PROFILE: z.string().min(1).default('external'),
   FS_BUYER_GATEWAY: z.string().min(1).optional(),
+  FS_CONSUMER_GATEWAY: z.string().min(1).optional(),
+  FS_ORIGINATE_SOCKET_ADDRESS: z.string().regex(/^[^\s:]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/, 'must be host:port').optional(),
+
+  PROMPT_NO_BUYER: z.string().min(1).default('ivr/ivr-call_cannot_be_completed_as_dialed.wav'),
+  PROMPT_NOT_IN_SERVICE: z.string().min(1).default('ivr/ivr-call_cannot_be_completed_as_dialed.wav'),
+  PROMPT_REJECTED: z.string().min(1).default('ivr/ivr-call_cannot_be_completed_as_dialed.wav'),
+  PROMPT_ERROR: z.string().min(1).default('ivr/ivr-call_cannot_be_completed_as_dialed.wav'),
 
   ARI_URL: z.string().url().default('http://127.0.0.1:8088'),
   ARI_USERNAME: z.string().min(1).default('callx'),

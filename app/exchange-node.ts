@@ -24,6 +24,7 @@ import { errorHandler } from './api/errors';
 import { outboundRoutes } from './api/outbound-routes';
 import { OutboundDialer } from './exchange/outbound-dialer';
 import type { SwitchAdapter } from './switch/port';
+import type { Bidder } from './exchange/bidders';
 
 /**
  * One exchange node: everything wired, nothing global. main.ts builds one from the environment; tests and
@@ -49,7 +50,16 @@ export interface ExchangeNode {
 
 export type SwitchFactory = (node: Omit<ExchangeNode, 'switches' | 'httpPort' | 'stop'>) => SwitchAdapter[];
 
-export async function startExchangeNode(config: Config, logger: Logger, makeSwitches: SwitchFactory = () => []): Promise<ExchangeNode> {
+export interface NodeOptions {
+  switches?: SwitchFactory;
+  /** real-time bidders consulted with the standing bids */
+  bidders?: readonly Bidder[];
+  /** the time source of call decisions (tests pin it to check calling hours) */
+  clock?: () => Date;
+}
+
+export async function startExchangeNode(config: Config, logger: Logger, opts: NodeOptions = {}): Promise<ExchangeNode> {
+  const makeSwitches = opts.switches ?? (() => []);
   const metrics = createMetrics();
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA }, logger.child({ mod: 'postgres' }));
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'main');
@@ -71,10 +81,10 @@ export async function startExchangeNode(config: Config, logger: Logger, makeSwit
   await snapshots.start();
 
   const caps = new CapLedger(redis);
-  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, logger: logger.child({ mod: 'router' }) });
+  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, logger: logger.child({ mod: 'router' }) });
   const journal = new RedisCallJournal(redis);
   const events = new CallEventBus();
-  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events });
+  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock });
 
   let recorder: CallRecorder | undefined;
   // The recorder blocks on stream reads, so it gets a connection of its own.
@@ -90,7 +100,7 @@ export async function startExchangeNode(config: Config, logger: Logger, makeSwit
   const core = { config, pool, redis, metrics, snapshots, router, flow, caps, recorder, events };
   const switches = makeSwitches(core);
   for (const sw of switches) await sw.start(flow.handle);
-  const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, logger: logger.child({ mod: 'dialer' }) });
+  const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, logger: logger.child({ mod: 'dialer' }), clock: opts.clock });
 
   const checks: ReadinessCheck[] = [
     { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },

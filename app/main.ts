@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.LOG_LEVEL);
-  const node = await startExchangeNode(config, logger, (core) => createSwitchAdapters(core.config, logger));
+  const node = await startExchangeNode(config, logger, { switches: (core) => createSwitchAdapters(core.config, logger) });
   let signals = 0;
   const shutdown = (signal: string): void => {
     signals += 1;

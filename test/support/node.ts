@@ -1,10 +1,10 @@
 import { loadConfig } from '../../app/config';
 import { silentLogger } from '../../app/observability/logger';
-import { startExchangeNode, type ExchangeNode, type SwitchFactory } from '../../app/exchange-node';
+import { startExchangeNode, type ExchangeNode, type NodeOptions, type SwitchFactory } from '../../app/exchange-node';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, type TestInfra } from './infra';
 
 /** An exchange node on the test file's schema and Redis prefix, HTTP on a free port. */
-export function startTestNode(infra: TestInfra, env: Record<string, string> = {}, switches?: SwitchFactory): Promise<ExchangeNode> {
+export function startTestNode(infra: Pick<TestInfra, 'schema' | 'prefix'>, env: Record<string, string> = {}, options?: SwitchFactory | NodeOptions): Promise<ExchangeNode> {
   const config = loadConfig({
     DATABASE_URL: TEST_DATABASE_URL,
     DATABASE_SCHEMA: infra.schema,
@@ -16,5 +16,5 @@ export function startTestNode(infra: TestInfra, env: Record<string, string> = {}
     NODE_ID: `test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     ...env,
   });
-  return startExchangeNode(config, silentLogger(), switches);
+  return startExchangeNode(config, silentLogger(), typeof options === 'function' ? { switches: options } : options);
 }

@@ -16,8 +16,7 @@ export class FreeSwitchAdapter implements SwitchAdapter {
   private readonly timeouts: FreeSwitchTimeouts;
   private readonly server: OutboundSocketServer;
   private readonly inbound: InboundEslClient;
-  /** The port the outbound socket server listens on (known after start; useful with port 0). */
-  port = 0;
+  private listeningPort = 0;
 
   constructor(private readonly cfg: FreeSwitchAdapterConfig) {
     this.log = cfg.logger.child({ mod: 'freeswitch' });
@@ -34,9 +33,14 @@ export class FreeSwitchAdapter implements SwitchAdapter {
     this.inbound = new InboundEslClient(cfg.inbound, this.timeouts, this.log.child({ part: 'inbound' }));
   }
 
+  /** The port the outbound socket server listens on (known after start; useful with port 0). */
+  get port(): number {
+    return this.listeningPort;
+  }
+
   async start(onInboundCall: InboundCallHandler): Promise<void> {
     const address = await this.server.start(onInboundCall);
-    this.port = address.port;
+    this.listeningPort = address.port;
     this.inbound.start();
   }
 

@@ -21,8 +21,11 @@ const MAX_TRACE_VALUE = 256;
 
 export function callInfoFromChannelData(h: EslHeaders): CallInfo {
   const outbound = (h.get('Call-Direction') ?? h.get('Caller-Direction')) === 'outbound';
-  const ani = h.get('Caller-Caller-ID-Number') ?? h.get('Caller-ANI') ?? h.variable('sip_from_user') ?? '';
-  const dnis = h.get('Caller-Destination-Number') ?? h.variable('sip_req_user') ?? h.variable('sip_to_user') ?? '';
+  const callerNumber = h.get('Caller-Caller-ID-Number') ?? h.get('Caller-ANI') ?? h.variable('sip_from_user') ?? '';
+  const destination = h.get('Caller-Destination-Number') ?? h.variable('sip_req_user') ?? h.variable('sip_to_user') ?? '';
+  // The port's `ani` is always the consumer: on a leg we placed, that is who we called, and `dnis` the caller id we showed.
+  const ani = outbound ? destination : callerNumber;
+  const dnis = outbound ? callerNumber : destination;
   const { attestation, verstat } = readAttestation(h);
   const leadId = h.sipHeader('X-Lead-Id') ?? h.variable(CALLX_VARS.leadId);
   const zip = h.sipHeader('X-Zip') ?? h.variable(CALLX_VARS.zip);
@@ -53,5 +56,6 @@ export function callInfoFromChannelData(h: EslHeaders): CallInfo {
   if (leadId) info.leadId = leadId;
   if (zip) info.zip = zip;
   if (campaignId) info.campaignId = campaignId;
+  if (callId) info.callId = callId;
   return info;
 }

@@ -1,0 +1,151 @@
+/**
+ * AriRest over `ari-client` 2.2.0, which builds its API from the switch's Swagger 1.1 description at connect time.
+ * What this wrapper makes up for:
+ * - no timeouts (a refused connection leaves its promise pending forever): every call gets one;
+ * - errors carry only the response body (`{"message": ...}` or, for Allocation failed, `{"error": ...}`), not
+ *   the status: the body text is mapped to an AriErrorKind;
+ * - results are resource objects holding the client: only plain fields are kept;
+ * - its swagger-client installs a global `log` that writes to the console: it is routed to our logger.
+ * Its WebSocket half is not used (see event-stream.ts).
+ */
+import type { AriClient } from 'ari-client';
+import type { Logger } from '../../observability/logger';
+import { withTimeout } from '../../util/backoff';
+import type { AriBridge, AriChannel } from './ari-model';
+import { AriError, type AriErrorKind, type AriRest, type OriginateParams } from './ari-rest';
+
+type AriClientModule = typeof import('ari-client');
+
+let loaded: AriClientModule | undefined;
+
+/** Loads ari-client once and silences the global console logger its swagger-client defines. */
+function loadAriClient(log: Logger): AriClientModule {
+  if (loaded) return loaded;
+  const g = globalThis as { log?: unknown };
+  const hadGlobalLog = 'log' in g;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  loaded = require('ari-client') as AriClientModule;
+  if (!hadGlobalLog && typeof g.log === 'function') {
+    g.log = (...args: unknown[]): void => log.debug({ swagger: args.map(String) }, 'swagger-client');
+  }
+  return loaded;
+}
+
+function bodyMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as { message?: unknown; error?: unknown };
+    if (typeof body.message === 'string') return body.message;
+    if (typeof body.error === 'string') return body.error;
+  } catch {
+    // not a JSON body: use the text as is
+  }
+  return text;
+}
+
+function kindOf(message: string): AriErrorKind {
+  if (/not found/i.test(message)) return 'not_found';
+  if (/not in Stasis/i.test(message)) return 'not_in_stasis';
+  if (/Allocation failed/i.test(message)) return 'allocation_failed';
+  if (/already exists/i.test(message)) return 'conflict';
+  return 'other';
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+function plainChannel(o: unknown): AriChannel {
+  const c = (o ?? {}) as Record<string, unknown>;
+  const caller = (c.caller ?? {}) as Record<string, unknown>;
+  const ch: AriChannel = { id: str(c.id), name: str(c.name), state: str(c.state), caller: { name: str(caller.name), number: str(caller.number) } };
+  if (c.dialplan && typeof c.dialplan === 'object') ch.dialplan = { ...(c.dialplan as NonNullable<AriChannel['dialplan']>) };
+  if (c.channelvars && typeof c.channelvars === 'object') ch.channelvars = { ...(c.channelvars as Record<string, string>) };
+  if (typeof c.creationtime === 'string') ch.creationtime = c.creationtime;
+  return ch;
+}
+
+function plainBridge(o: unknown): AriBridge {
+  const b = (o ?? {}) as Record<string, unknown>;
+  return { id: str(b.id), name: str(b.name), bridge_type: str(b.bridge_type), channels: Array.isArray(b.channels) ? b.channels.map(String) : [] };
+}
+
+export class AriClientRest implements AriRest {
+  private constructor(
+    private readonly client: AriClient,
+    private readonly restMs: number,
+  ) {}
+
+  /** Loads the API description; rejects if the switch does not serve it within `connectMs`. */
+  static async connect(cfg: { url: string; username: string; password: string }, restMs: number, connectMs: number, log: Logger): Promise<AriClientRest> {
+    const ari = loadAriClient(log);
+    const client = await withTimeout(Promise.resolve(ari.connect(cfg.url, cfg.username, cfg.password)), connectMs, 'loading the ARI API description');
+    return new AriClientRest(client, restMs);
+  }
+
+  private async call(operation: string, run: () => PromiseLike<unknown>): Promise<unknown> {
+    let pending: Promise<unknown>;
+    try {
+      pending = Promise.resolve(run());
+    } catch (err) {
+      throw new AriError('other', operation, (err as Error).message);
+    }
+    const timeoutMarker = `${operation} timed out after`;
+    try {
+      return await withTimeout(pending, this.restMs, operation);
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err);
+      if (text.startsWith(timeoutMarker)) throw new AriError('timeout', operation, text.slice(operation.length + 1));
+      const message = bodyMessage(text);
+      throw new AriError(kindOf(message), operation, message);
+    }
+  }
+
+  async listChannels(): Promise<AriChannel[]> {
+    const list = await this.call('GET /channels', () => this.client.channels.list());
+    return Array.isArray(list) ? list.map(plainChannel) : [];
+  }
+
+  async getChannel(id: string): Promise<AriChannel> {
+    return plainChannel(await this.call(`GET /channels/${id}`, () => this.client.channels.get({ channelId: id })));
+  }
+
+  async listBridges(): Promise<AriBridge[]> {
+    const list = await this.call('GET /bridges', () => this.client.bridges.list());
+    return Array.isArray(list) ? list.map(plainBridge) : [];
+  }
+
+  async originate(p: OriginateParams): Promise<AriChannel> {
+    const params: Record<string, string | number | Record<string, string>> = {
+      endpoint: p.endpoint,
+      app: p.app,
+      appArgs: p.appArgs,
+      timeout: p.timeoutSec,
+      channelId: p.channelId,
+    };
+    if (p.callerId !== undefined) params.callerId = p.callerId;
+    if (p.variables && Object.keys(p.variables).length > 0) params.variables = p.variables;
+    return plainChannel(await this.call(`POST /channels (${p.endpoint})`, () => this.client.channels.originate(params)));
+  }
+
+  async answer(channelId: string): Promise<void> {
+    await this.call(`POST /channels/${channelId}/answer`, () => this.client.channels.answer({ channelId }));
+  }
+
+  async hangup(channelId: string, reason: string): Promise<void> {
+    await this.call(`DELETE /channels/${channelId}`, () => this.client.channels.hangup({ channelId, reason }));
+  }
+
+  async play(channelId: string, media: string, playbackId: string): Promise<void> {
+    await this.call(`POST /channels/${channelId}/play`, () => this.client.channels.play({ channelId, media, playbackId }));
+  }
+
+  async createBridge(bridgeId: string, name: string): Promise<AriBridge> {
+    return plainBridge(await this.call('POST /bridges', () => this.client.bridges.create({ type: 'mixing', bridgeId, name })));
+  }
+
+  async addChannels(bridgeId: string, channelIds: string[]): Promise<void> {
+    await this.call(`POST /bridges/${bridgeId}/addChannel`, () => this.client.bridges.addChannel({ bridgeId, channel: channelIds.join(',') }));
+  }
+
+  async destroyBridge(bridgeId: string): Promise<void> {
+    await this.call(`DELETE /bridges/${bridgeId}`, () => this.client.bridges.destroy({ bridgeId }));
+  }
+}

@@ -1,0 +1,73 @@
+import type { ExchangeNode, NodeOptions } from '../../app/exchange-node';
+import { FreeSwitchAdapter } from '../../app/switch/freeswitch';
+import { promptFiles } from '../../app/switch/factory';
+import { silentLogger } from '../../app/observability/logger';
+import { FreeSwitchPeer } from '../peers/freeswitch';
+import { header } from '../peers/freeswitch/commands';
+import { startTestNode } from '../support/node';
+import type { TestInfra } from '../support/infra';
+import type { FarEnd, PlacedCall, SwitchHarness } from './harness';
+
+/** The FreeSWITCH peer (real ESL over TCP) and a node running the FreeSWITCH adapter. */
+export class FreeSwitchHarness implements SwitchHarness {
+  readonly switchName = 'freeswitch';
+  readonly peer = new FreeSwitchPeer({ playbackMs: 20 });
+  private node?: ExchangeNode;
+  private adapter?: FreeSwitchAdapter;
+
+  async start(infra: TestInfra, options: Omit<NodeOptions, 'switches'> = {}): Promise<ExchangeNode> {
+    const eslPort = await this.peer.listenInbound();
+    this.node = await startTestNode(infra, { FS_ESL_PORT: String(eslPort) }, {
+      ...options,
+      switches: (core) => {
+        this.adapter = new FreeSwitchAdapter({
+          outboundListen: { host: '127.0.0.1', port: 0 },
+          inbound: { host: '127.0.0.1', port: eslPort, password: 'ClueCon' },
+          sofiaProfile: 'external',
+          buyerGateway: 'buyers',
+          prompts: promptFiles(core.config),
+          logger: silentLogger(),
+          timeouts: { reconnectInitialMs: 50, reconnectMaxMs: 200 },
+        });
+        return [this.adapter];
+      },
+    });
+    return this.node;
+  }
+
+  async stop(): Promise<void> {
+    await this.node?.stop();
+    await this.peer.inbound.close();
+  }
+
+  setBuyer(destination: string, script: FarEnd): void {
+    this.peer.buyers.set(destination, script);
+  }
+
+  setConsumer(number: string, script: FarEnd): void {
+    this.peer.consumers.set(number, script);
+  }
+
+  placeCall(p: { ani: string; dnis: string; hangupAfterMs?: number; hangupAfterBridgeMs?: number }): PlacedCall {
+    const session = this.peer.placeCall({ app: { host: '127.0.0.1', port: this.adapter!.port }, ani: p.ani, dnis: p.dnis, hangupAfterMs: p.hangupAfterMs, hangupAfterBridgeMs: p.hangupAfterBridgeMs });
+    return {
+      hangup: () => session.callerHangup(),
+      finished: session.finished.then((record) => ({
+        bridgeTargets: record.bridges.map((b) => b.target ?? b.dialString),
+        bridgedTo: record.bridges.find((b) => b.result === 'SUCCESS')?.target,
+        prompts: session.commands.filter((c) => header(c, 'execute-app-name') === 'playback').map((c) => header(c, 'execute-app-arg') ?? c.body ?? ''),
+        hangupCause: record.hangupCause,
+      })),
+    };
+  }
+
+  dropControlConnection(): void {
+    this.peer.inbound.dropConnections();
+  }
+
+  originateCount(): number {
+    let n = 0;
+    for (const c of this.peer.inbound.connections) n += c.commands.filter((cmd) => /^(bg)?api originate/.test(cmd.line)).length;
+    return n;
+  }
+}

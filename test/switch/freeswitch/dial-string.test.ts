@@ -1,0 +1,62 @@
+/**
+ * Bridge arguments and originate commands: endpoints, timeouts in whole seconds, and refusal of anything that
+ * could change what FreeSWITCH executes.
+ */
+import { bridgeArgument, originateCommand } from '../../../app/switch/freeswitch/dial-string';
+
+const cfg = { sofiaProfile: 'external', buyerGateway: 'buyers' };
+
+describe('dial strings', () => {
+  it('bridges a SIP URI through the sofia profile and a number through the buyer gateway', () => {
+    expect(bridgeArgument({ uri: 'sip:buyer@10.0.0.5:5070;transport=tcp' }, { answerTimeoutSec: 20, callerIdNumber: '+12025550123' }, cfg)).toEqual({
+      ok: true,
+      value: '{origination_caller_id_number=+12025550123,originate_timeout=20}sofia/external/buyer@10.0.0.5:5070;transport=tcp',
+      dropped: [],
+    });
+    expect(bridgeArgument({ uri: '+15551230001' }, { answerTimeoutSec: 2.2, callerIdNumber: '+12025550123', tags: { call_id: 'c-1' } }, cfg)).toEqual({
+      ok: true,
+      value: '{origination_caller_id_number=+12025550123,originate_timeout=3,callx_call_id=c-1}sofia/gateway/buyers/+15551230001',
+      dropped: [],
+    });
+  });
+
+  it('refuses a timeout that is not a positive number', () => {
+    for (const answerTimeoutSec of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(bridgeArgument({ uri: '+15551230001' }, { answerTimeoutSec, callerIdNumber: '1' }, cfg).ok).toBe(false);
+    }
+  });
+
+  it('needs a gateway for numbers', () => {
+    const r = bridgeArgument({ uri: '+15551230001' }, { answerTimeoutSec: 5, callerIdNumber: '1' }, { sofiaProfile: 'external' });
+    expect(r).toEqual({ ok: false, reason: 'no gateway configured to dial the number +15551230001' });
+  });
+
+  it.each(['sip:a@b,sofia/x/y', 'sip:a b@host', 'sip:a@host|sofia/internal/1000', 'sip:{x=1}a@host', '1555\n1230001', 'user/1000', 'sip:a@host:99999'])(
+    'refuses %j',
+    (uri) => {
+      expect(bridgeArgument({ uri }, { answerTimeoutSec: 5, callerIdNumber: '1' }, cfg).ok).toBe(false);
+    },
+  );
+
+  it('leaves out caller ids and tags with unsafe characters', () => {
+    const r = bridgeArgument({ uri: '+15551230001' }, { answerTimeoutSec: 5, callerIdNumber: '1,x=2', tags: { 'bad key': 'v', ok: 'a}b' } }, cfg);
+    expect(r).toEqual({ ok: true, value: '{originate_timeout=5}sofia/gateway/buyers/+15551230001', dropped: ['origination_caller_id_number', 'callx_bad key', 'callx_ok'] });
+  });
+
+  it('builds the originate command with the socket application for the answered leg', () => {
+    const r = originateCommand(
+      { to: '+13125550199', callerIdNumber: '+18005550100', answerTimeoutSec: 30, callId: 'call-1', campaignId: 'camp-1' },
+      { ...cfg, consumerGateway: 'carrier', socketAddress: '10.0.0.2:8084' },
+    );
+    expect(r).toEqual({
+      ok: true,
+      value:
+        "originate {origination_caller_id_number=+18005550100,originate_timeout=30,ignore_early_media=true,callx_call_id=call-1,callx_campaign_id=camp-1}sofia/gateway/carrier/+13125550199 '&socket(10.0.0.2:8084 async full)'",
+    });
+    const bad = originateCommand(
+      { to: '+13125550199', callerIdNumber: '1', answerTimeoutSec: 30, callId: 'a,b', campaignId: 'c' },
+      { ...cfg, socketAddress: '10.0.0.2:8084' },
+    );
+    expect(bad.ok).toBe(false);
+  });
+});

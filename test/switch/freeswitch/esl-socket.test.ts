@@ -1,0 +1,77 @@
+/**
+ * EslSocket on a real TCP pair with a hand-written switch side: replies matched in order, -ERR, timeouts that
+ * close the connection, and events that arrive in the same packet as the subscription reply.
+ */
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { EslSocket } from '../../../app/switch/freeswitch/esl-socket';
+import { silentLogger } from '../../../app/observability/logger';
+
+const event = (obj: Record<string, string>): string => {
+  const body = JSON.stringify(obj);
+  return `Content-Length: ${Buffer.byteLength(body)}\nContent-Type: text/event-json\n\n${body}`;
+};
+
+describe('EslSocket', () => {
+  let server: Server;
+  let conn: EslSocket;
+  let fs: Socket;
+  let received = '';
+
+  beforeEach(async () => {
+    received = '';
+    const accepted = new Promise<EslSocket>((resolve) => {
+      server = createServer((s) => resolve(new EslSocket(s, silentLogger())));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    fs = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' });
+    fs.on('data', (d) => (received += d.toString()));
+    conn = await accepted;
+  });
+
+  afterEach(async () => {
+    fs.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  const waitFor = async (text: string): Promise<void> => {
+    for (let i = 0; i < 100 && !received.includes(text); i++) await new Promise((r) => setTimeout(r, 5));
+  };
+
+  it('matches replies in order and rejects -ERR replies', async () => {
+    const a = conn.command('linger', {}, 1000);
+    const b = conn.command('filter Unique-ID x', {}, 1000);
+    const c = conn.api('nosuch', 1000);
+    await waitFor('api nosuch');
+    expect(received).toBe('linger\n\nfilter Unique-ID x\n\napi nosuch\n\n');
+    fs.write('Content-Type: command/reply\nReply-Text: +OK will linger\n\n');
+    fs.write('Content-Type: command/reply\nReply-Text: -ERR invalid syntax\n\n');
+    fs.write('Content-Type: api/response\nContent-Length: 31\n\n-ERR nosuch Command not found!\n');
+    expect((await a).headers.get('Reply-Text')).toBe('+OK will linger');
+    await expect(b).rejects.toThrow("'filter Unique-ID x' failed: -ERR invalid syntax");
+    expect(await c).toBe('-ERR nosuch Command not found!\n');
+  });
+
+  it('keeps events that come in the same packet as the reply until a handler is attached', async () => {
+    const sub = conn.command('event json CHANNEL_HANGUP_COMPLETE', {}, 1000);
+    await waitFor('event json');
+    fs.write('Content-Type: command/reply\nReply-Text: +OK event listener enabled json\n\n' + event({ 'Event-Name': 'CHANNEL_HANGUP_COMPLETE', 'Unique-ID': 'u1' }));
+    await sub;
+    const seen: string[] = [];
+    conn.onEvent((name, h) => seen.push(`${name}:${h.get('unique-id')}`));
+    expect(seen).toEqual(['CHANNEL_HANGUP_COMPLETE:u1']);
+  });
+
+  it('a missing reply closes the connection and fails what was pending', async () => {
+    const reasons: string[] = [];
+    conn.onClose((r) => reasons.push(r));
+    await expect(conn.command('connect', {}, 100)).rejects.toThrow("no reply to 'connect' within 100 ms");
+    expect(conn.isClosed).toBe(true);
+    await expect(conn.command('linger', {}, 100)).rejects.toThrow('connection closed');
+    expect(reasons).toEqual(["no reply to 'connect' within 100 ms"]);
+  });
+
+  it('refuses to send a line break inside a command', async () => {
+    await expect(conn.execute('u1', 'playback', 'a.wav\n\napi hupall', 'e1', 100)).rejects.toThrow('refusing a line break');
+    expect(conn.isClosed).toBe(false);
+  });
+});
