@@ -1,0 +1,185 @@
+/**
+ * Call setup benchmark through a switch peer: an exchange node in a child process (real Postgres and
+ * Redis, the real switch adapter), driven by the peer in this process over real sockets.
+ *
+ *   npm run bench:cps [-- --cps 500,1000 --seconds 10 --concurrent 10000 --buyers 50]
+ *
+ * Prints JSON lines: esl_call_setup_cps (calls per second sustained, every call bridged), esl_call_setup_p50_ms
+ * and esl_call_setup_p99_ms (socket connect to the bridge command), per rate; esl_concurrent_calls (calls held
+ * up at once, without errors). Uses schema `bench_cps` of DATABASE_URL and the Redis prefix `bench:cps:`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { Pool } from 'pg';
+import Redis from 'ioredis';
+import { FreeSwitchPeer } from '../test/peers/freeswitch';
+import { CallDriver, percentile } from './load/call-driver';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+};
+const RATES = arg('cps', '500,1000').split(',').map(Number);
+const SECONDS = Number(arg('seconds', '10'));
+const CONCURRENT = Number(arg('concurrent', '10000'));
+const BUYERS = Number(arg('buyers', '50'));
+const TALK_MS = Number(arg('talk-ms', '1000'));
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SCHEMA = 'bench_cps';
+const PREFIX = 'bench:cps:';
+const DIDS = ['+18885550500', '+18885550501', '+18885550502'];
+
+const emit = (name: string, value: number, unit: string, extra: Record<string, unknown>): void => {
+  process.stdout.write(`${JSON.stringify({ name, value: Math.round(value * 100) / 100, unit, switch: 'freeswitch', buyers: BUYERS, ...extra })}\n`);
+};
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function seed(): Promise<void> {
+  const pool = new Pool({ connectionString: DATABASE_URL, max: 1 });
+  await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  await pool.query(`CREATE SCHEMA ${SCHEMA}`);
+  await pool.end();
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${PREFIX}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+}
+
+async function seedRows(): Promise<void> {
+  const pool = new Pool({ connectionString: DATABASE_URL, max: 1, options: `-c search_path=${SCHEMA}` });
+  await pool.query("INSERT INTO accounts (id, kind, name) VALUES ('seller', 'seller', 'Bench seller')");
+  await pool.query("INSERT INTO campaigns (id, seller_account_id, name, routing, floor_cents) VALUES ('bench', 'seller', 'Bench', 'second_price', 100)");
+  for (const did of DIDS) await pool.query("INSERT INTO tracking_numbers (did, campaign_id, seller_account_id) VALUES ($1, 'bench', 'seller')", [did]);
+  await pool.query(`INSERT INTO accounts (id, kind, name, balance_cents) SELECT 'buyer-' || g, 'buyer', 'Buyer ' || g, 100000000 FROM generate_series(1, $1) g`, [BUYERS]);
+  await pool.query(
+    `INSERT INTO buyer_targets (id, buyer_account_id, campaign_id, name, bid_cents, destination, cap_concurrency, cap_daily, quality_score)
+     SELECT 't' || g, 'buyer-' || g, 'bench', 'target', 500 + (g * 37) % 3000, '+1555123' || lpad(g::text, 4, '0'), 100000, 100000000, 0.5 + (g % 50) / 100.0
+     FROM generate_series(1, $1) g`,
+    [BUYERS],
+  );
+  await pool.end();
+}
+
+/** The recorder runs as its own process, as in a deployment that keeps call nodes for calls. */
+function startRecorder(): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'app', 'recorder-main.ts')], {
+    env: { ...process.env, DATABASE_URL, DATABASE_SCHEMA: SCHEMA, REDIS_URL, REDIS_PREFIX: PREFIX, LOG_LEVEL: 'warn', MIGRATE_ON_START: 'false' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+async function startExchange(outboundPort: number, eslPort: number, httpPort: number): Promise<ChildProcess> {
+  // BENCH_PROFILE_DIR=dir writes a CPU profile of the exchange process there (for finding where time goes).
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(__dirname, '..', 'app', 'main.ts')], {
+    env: {
+      ...process.env,
+      DATABASE_URL,
+      DATABASE_SCHEMA: SCHEMA,
+      REDIS_URL,
+      REDIS_PREFIX: PREFIX,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(httpPort),
+      LOG_LEVEL: 'warn',
+      SWITCHES: 'freeswitch',
+      FS_OUTBOUND_HOST: '127.0.0.1',
+      FS_OUTBOUND_PORT: String(outboundPort),
+      FS_ESL_PORT: String(eslPort),
+      FS_BUYER_GATEWAY: 'buyers',
+      RECORDER_ENABLED: 'false',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${httpPort}/ready`);
+      if (r.status === 200) return child;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error('the exchange did not become ready');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function main(): Promise<void> {
+  await seed();
+  const peer = new FreeSwitchPeer({ detail: 'lean', record: false });
+  peer.buyers.fallback = { kind: 'answer', afterMs: 20 };
+  const eslPort = await peer.listenInbound(0, '127.0.0.1');
+  const [outboundPort, httpPort] = [await freePort(), await freePort()];
+  const exchange = await startExchange(outboundPort, eslPort, httpPort);
+  const recorder = startRecorder();
+  await seedRows();
+  // Seeded after start (migrations ran in the child): reload through the API-less path, a config-changed message.
+  const redis = new Redis(REDIS_URL);
+  await redis.publish(`${PREFIX}config-changed`, JSON.stringify({ what: 'bench seed' }));
+  redis.disconnect();
+  await new Promise((r) => setTimeout(r, 500));
+  const app = { host: '127.0.0.1', port: outboundPort };
+
+  try {
+    // Warm-up
+    const warm = new CallDriver(peer, { app, dnis: DIDS, talkMs: 50, firstAni: 1_000_000 });
+    await warm.runRate(200, 3);
+    await warm.settle();
+    if (warm.stats.bridged === 0) throw new Error(`warm-up bridged no call: ${JSON.stringify(Object.fromEntries(warm.stats.errors))}`);
+
+    for (const cps of RATES) {
+      const driver = new CallDriver(peer, { app, dnis: DIDS, talkMs: TALK_MS, firstAni: 3_000_000 + cps * 1000 });
+      const started = Date.now();
+      await driver.runRate(cps, SECONDS);
+      const placingSec = (Date.now() - started) / 1000;
+      await driver.settle();
+      const s = driver.stats;
+      const cond = { target_cps: cps, seconds: SECONDS, calls: s.placed, bridged: s.bridged, failed: s.failed, talk_ms: TALK_MS };
+      emit('esl_call_setup_cps', s.failed === 0 ? s.placed / placingSec : (s.bridged / s.placed) * (s.placed / placingSec), 'calls/s', cond);
+      emit('esl_call_setup_p50_ms', percentile(s.setupMs, 0.5), 'ms', cond);
+      emit('esl_call_setup_p99_ms', percentile(s.setupMs, 0.99), 'ms', cond);
+      if (s.failed) process.stderr.write(`failures at ${cps} cps: ${JSON.stringify(Object.fromEntries(s.errors))}\n`);
+    }
+
+    // Concurrency: ramp up calls that stay bridged, count them, then hang them all up.
+    const hold = new CallDriver(peer, { app, dnis: DIDS, talkMs: 10 * 60_000, firstAni: 6_000_000 });
+    const sessions: Array<ReturnType<CallDriver['place']>> = [];
+    const rampCps = 500;
+    const rampStart = Date.now();
+    while (sessions.length < CONCURRENT) {
+      const due = Math.min(CONCURRENT, Math.floor(((Date.now() - rampStart) / 1000) * rampCps));
+      while (sessions.length < due) sessions.push(hold.place());
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const deadline = Date.now() + 60_000;
+    let up = 0;
+    while (Date.now() < deadline) {
+      up = [...peer.liveSessions].filter((s) => s.record.bridges.some((b) => b.result === 'SUCCESS' && b.endedAt === undefined)).length;
+      if (up + hold.stats.failed >= CONCURRENT) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    emit('esl_concurrent_calls', up, 'calls', { target: CONCURRENT, failed: hold.stats.failed, ramp_cps: rampCps });
+    for (const s of sessions) s.callerHangup();
+    await hold.settle();
+  } finally {
+    exchange.kill('SIGTERM');
+    recorder.kill('SIGTERM');
+    await Promise.all([new Promise((r) => exchange.once('exit', r)), new Promise((r) => recorder.once('exit', r))]);
+    await peer.inbound.close();
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+/**
+ * Drives calls through the FreeSWITCH peer into a running exchange at a set rate, and measures each call's
+ * setup time (TCP connect of the `socket` application to the first bridge command) and outcome.
+ * Shared by `npm run simulate` and `npm run bench:cps`.
+ */
+import { FreeSwitchPeer } from '../../test/peers/freeswitch';
+import type { CallSession } from '../../test/peers/freeswitch';
+
+export interface DriveOptions {
+  app: { host: string; port: number };
+  dnis: string[];
+  /** the caller hangs up this long after the bridge (how long each call holds a channel) */
+  talkMs: number;
+  /** first ANI; each call takes the next number */
+  firstAni?: number;
+}
+
+export interface CallStats {
+  placed: number;
+  bridged: number;
+  failed: number;
+  active: number;
+  /** setup latencies in ms, of bridged calls */
+  setupMs: number[];
+  errors: Map<string, number>;
+}
+
+export class CallDriver {
+  readonly stats: CallStats = { placed: 0, bridged: 0, failed: 0, active: 0, setupMs: [], errors: new Map() };
+  private readonly inFlight = new Set<Promise<void>>();
+  private ani: number;
+
+  constructor(readonly peer: FreeSwitchPeer, private readonly opts: DriveOptions) {
+    this.ani = opts.firstAni ?? 2_000_000;
+  }
+
+  /** Places one call; resolves when it is over. */
+  place(talkMs = this.opts.talkMs): CallSession {
+    const i = this.stats.placed++;
+    const ani = `+1813${String(this.ani++ % 8_000_000 + 2_000_000)}`;
+    const started = Date.now();
+    const session = this.peer.placeCall({ app: this.opts.app, ani, dnis: this.opts.dnis[i % this.opts.dnis.length]!, hangupAfterBridgeMs: talkMs });
+    this.stats.active++;
+    const done = session.finished.then(
+      (record) => {
+        const first = record.bridges[0];
+        if (record.bridges.some((b) => b.result === 'SUCCESS') && first) {
+          this.stats.bridged++;
+          this.stats.setupMs.push(first.startedAt - started);
+        } else {
+          this.stats.failed++;
+          const why = record.connectFailed ? 'connect_failed' : record.bridges.length ? `bridge_${record.bridges[record.bridges.length - 1]!.result}` : `hangup_${record.hangupCause ?? 'unknown'}`;
+          this.stats.errors.set(why, (this.stats.errors.get(why) ?? 0) + 1);
+        }
+      },
+      (err: Error) => {
+        this.stats.failed++;
+        this.stats.errors.set(err.message, (this.stats.errors.get(err.message) ?? 0) + 1);
+      },
+    ).finally(() => {
+      this.stats.active--;
+      this.inFlight.delete(done);
+    });
+    this.inFlight.add(done);
+    return session;
+  }
+
+  /** Places calls at `cps` for `seconds` (ticks every 10 ms so the rate is smooth), calling `onTick` each second. */
+  async runRate(cps: number, seconds: number, onTick?: (elapsedSec: number) => void): Promise<void> {
+    const start = Date.now();
+    const total = Math.round(cps * seconds);
+    let sent = 0;
+    let lastTick = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const elapsed = (Date.now() - start) / 1000;
+        const due = Math.min(total, Math.floor(elapsed * cps));
+        while (sent < due) {
+          this.place();
+          sent++;
+        }
+        if (onTick && Math.floor(elapsed) > lastTick) {
+          lastTick = Math.floor(elapsed);
+          onTick(lastTick);
+        }
+        if (sent >= total) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 10);
+    });
+  }
+
+  /** Waits for every call placed so far to finish. */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
