@@ -3,7 +3,7 @@
  * rate, printing a live progress line and a summary.
  *
  *   npm run simulate -- --cps 20 --seconds 30 [--app 127.0.0.1:8084] [--esl-port 8021] [--dnis +18885550100,...]
- *                       [--talk-ms 2000] [--buyer-answer-ms 50]
+ *                       [--talk-ms 2000] [--buyer-answer-ms 50] [--esl-password <FS_ESL_PASSWORD>]
  *
  * The exchange must run with SWITCHES=freeswitch, FS_OUTBOUND_PORT matching --app and FS_ESL_PORT matching
  * --esl-port (the peer serves the inbound ESL endpoint there). Buyers answer after --buyer-answer-ms.
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const [host, port] = arg('app', '127.0.0.1:8084').split(':');
   const eslPort = Number(arg('esl-port', '8021'));
   const dnis = arg('dnis', '+18885550100').split(',');
-  const peer = new FreeSwitchPeer({ detail: 'lean', record: false, playbackMs: 500 });
+  const peer = new FreeSwitchPeer({ detail: 'lean', record: false, playbackMs: 500, password: arg('esl-password', process.env.FS_ESL_PASSWORD ?? 'ChangeMe-ESL-Password') });
   peer.buyers.fallback = { kind: 'answer', afterMs: positive('buyer-answer-ms', '50') };
   peer.consumers.fallback = { kind: 'answer', afterMs: 500 };
   if (eslPort > 0) await peer.listenInbound(eslPort, '127.0.0.1');
