@@ -126,12 +126,12 @@ export class Router {
     }
 
     const entries = this.traceRanking(ranked, trace);
-    r.full.forEach((counter, i) => markCapReached(entries.get(candidates[i]!.bid.targetId), counter));
+    r.full.forEach((counter, i) => markCapReached(entries[i], counter)); // candidates are the first ranks
     let winner: ReservedBid | undefined = r.reserved >= 0 ? candidates[r.reserved] : undefined;
     if (!winner && ranked.length > candidates.length) winner = await this.reserveNext(callId, ranked, candidates.length, now, trace);
     if (!winner) return this.reject(started, trace, 'no_eligible_buyer', campaign.noBuyerPrompt, `${ranked.length} ranked, ${trace.buyers.length} considered`, campaign);
 
-    const entry = entries.get(winner.bid.targetId)!;
+    const entry = entries[winner.bid.rank - 1]!;
     entry.status = 'won';
     delete entry.reason;
     trace.outcome = 'route';
@@ -217,17 +217,7 @@ export class Router {
         trace.buyers.push({ targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', status: 'excluded', reason: verdict.reason, detail: verdict.detail });
         continue;
       }
-      bids.push({
-        targetId: target.id,
-        buyerAccountId: target.buyerAccountId,
-        bidCents: target.bidCents,
-        qualityScore: target.qualityScore,
-        priority: target.priority,
-        weight: target.weight,
-        destination: target.destination!,
-        answerTimeoutSec: target.answerTimeoutSec,
-        source: 'standing',
-      });
+      bids.push(snapshot.standingBids.get(target.id)!); // eligible implies a destination, so the bid exists
     }
     if (this.deps.bidders?.length) {
       const req = { callId, campaign, callerE164: caller.e164, location: { source: location.source as 'zip' | 'area_code' | 'unknown', states: location.states, timeZones: location.timeZones }, areaCode: caller.areaCode, zip: info.zip, now };
@@ -243,14 +233,14 @@ export class Router {
     return runAuction({ bids, routing: campaign.routing, floorCents: campaign.floorCents, random: this.random });
   }
 
-  /** Every ranked bid enters the trace as outranked; the winner is marked when known. */
-  private traceRanking(ranked: RankedBid[], trace: DecisionTrace): Map<string, BuyerTraceEntry> {
-    const entries = new Map<string, BuyerTraceEntry>();
-    for (const r of ranked) {
-      const entry: BuyerTraceEntry = { targetId: r.targetId, buyerAccountId: r.buyerAccountId, bidCents: r.bidCents, source: r.source, status: 'lost', reason: 'outranked', rank: r.rank, score: r.score, priceCents: r.priceCents };
-      entries.set(r.targetId, entry);
-      trace.buyers.push(entry);
+  /** Every ranked bid enters the trace as outranked, in rank order; the winner is marked when known. */
+  private traceRanking(ranked: RankedBid[], trace: DecisionTrace): BuyerTraceEntry[] {
+    const entries = new Array<BuyerTraceEntry>(ranked.length);
+    for (let i = 0; i < ranked.length; i++) {
+      const r = ranked[i]!;
+      entries[i] = { targetId: r.targetId, buyerAccountId: r.buyerAccountId, bidCents: r.bidCents, source: r.source, status: 'lost', reason: 'outranked', rank: r.rank, score: r.score, priceCents: r.priceCents };
     }
+    for (const e of entries) trace.buyers.push(e);
     return entries;
   }
 

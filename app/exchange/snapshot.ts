@@ -1,7 +1,7 @@
 import type { Account, BuyerTarget, Campaign, TrackingNumber } from '../domain/model';
 import type { ConfigRows } from '../store/config-repo';
 import { normalizeE164 } from '../domain/phone';
-import { compareBids } from '../domain/auction';
+import { compareBids, type Bid } from '../domain/auction';
 
 /**
  * An immutable, indexed copy of the routing config. The call path reads only this (and Redis); a refresh
@@ -12,6 +12,8 @@ export class ConfigSnapshot {
   readonly trackingNumbers = new Map<string, TrackingNumber>();
   readonly targetsByCampaign = new Map<string, BuyerTarget[]>();
   readonly targets = new Map<string, BuyerTarget>();
+  /** Each target's standing bid, built once per snapshot (immutable), so a call allocates none. */
+  readonly standingBids = new Map<string, Bid>();
   readonly accounts = new Map<string, Account>();
 
   constructor(rows: ConfigRows, readonly loadedAt: Date, readonly version: number) {
@@ -20,6 +22,19 @@ export class ConfigSnapshot {
     for (const n of rows.trackingNumbers) this.trackingNumbers.set(n.did, n);
     for (const t of rows.targets) {
       this.targets.set(t.id, t);
+      if (t.destination) {
+        this.standingBids.set(t.id, Object.freeze({
+          targetId: t.id,
+          buyerAccountId: t.buyerAccountId,
+          bidCents: t.bidCents,
+          qualityScore: t.qualityScore,
+          priority: t.priority,
+          weight: t.weight,
+          destination: t.destination,
+          answerTimeoutSec: t.answerTimeoutSec,
+          source: 'standing',
+        }));
+      }
       const list = this.targetsByCampaign.get(t.campaignId);
       if (list) list.push(t);
       else this.targetsByCampaign.set(t.campaignId, [t]);
