@@ -96,6 +96,7 @@ async function startExchange(outboundPort: number, eslPort: number, httpPort: nu
       FS_OUTBOUND_HOST: '127.0.0.1',
       FS_OUTBOUND_PORT: String(outboundPort),
       FS_ESL_PORT: String(eslPort),
+      FS_ESL_PASSWORD: 'ClueCon', // the peer's password
       FS_BUYER_GATEWAY: 'buyers',
       RECORDER_ENABLED: 'false',
     },

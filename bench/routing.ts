@@ -81,7 +81,7 @@ async function main(): Promise<void> {
           const t0 = process.hrtime.bigint();
           const d = await router.decide(`call-${concurrency}-${i}`, info(i), new Date());
           latencies.push(Number(process.hrtime.bigint() - t0) / 1000);
-          evaluated += d.trace.buyers.length;
+          evaluated += d.trace.ranked.targetId.length + d.trace.excluded.targetId.length;
           if (d.outcome === 'route') {
             routed += 1;
             await caps.release(`call-${concurrency}-${i}`, d.winner.counters);

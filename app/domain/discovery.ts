@@ -23,29 +23,32 @@ export type ExclusionReason =
 
 export type TargetVerdict = { eligible: true } | { eligible: false; reason: ExclusionReason; detail?: string };
 
-/** Shared: judging a thousand targets per call should not allocate a thousand "yes" objects. */
+/**
+ * Shared verdicts: judging a thousand targets per call must not allocate a thousand objects or strings.
+ * The common exclusions carry no per-target detail: the consumer's location and the time are in the trace once.
+ */
 const ELIGIBLE: TargetVerdict = Object.freeze({ eligible: true });
+const excluded = (reason: ExclusionReason): TargetVerdict => Object.freeze({ eligible: false, reason });
+const GEO_UNKNOWN = excluded('geo_unknown');
+const GEO_STATE = excluded('geo_state');
+const GEO_AREA_CODE = excluded('geo_area_code');
+const GEO_ZIP = excluded('geo_zip');
+const SCHEDULE_CLOSED = excluded('schedule_closed');
+const TARGET_INACTIVE = excluded('target_inactive');
+const BUYER_INACTIVE = excluded('buyer_inactive');
 
 /** Geography: a restriction the consumer's location cannot be shown to meet excludes the target. */
 export function matchTargeting(t: Targeting, geo: ConsumerGeo): TargetVerdict {
   if (t.states?.length || t.excludeStates?.length) {
-    if (geo.states.length === 0) return { eligible: false, reason: 'geo_unknown', detail: 'consumer state unknown' };
-    if (t.states?.length && !geo.states.some((s) => t.states!.includes(s))) {
-      return { eligible: false, reason: 'geo_state', detail: `consumer in ${geo.states.join('/')}` };
-    }
+    if (geo.states.length === 0) return GEO_UNKNOWN;
+    if (t.states?.length && !geo.states.some((s) => t.states!.includes(s))) return GEO_STATE;
     // An ambiguous location that might be in an excluded state is excluded: the buyer said no to that state.
-    if (t.excludeStates?.length && geo.states.some((s) => t.excludeStates!.includes(s))) {
-      return { eligible: false, reason: 'geo_state', detail: `consumer may be in excluded ${geo.states.join('/')}` };
-    }
+    if (t.excludeStates?.length && geo.states.some((s) => t.excludeStates!.includes(s))) return GEO_STATE;
   }
-  if (t.areaCodes?.length) {
-    if (!geo.areaCode || !t.areaCodes.includes(geo.areaCode)) {
-      return { eligible: false, reason: 'geo_area_code', detail: `area code ${geo.areaCode ?? 'unknown'}` };
-    }
-  }
+  if (t.areaCodes?.length && (!geo.areaCode || !t.areaCodes.includes(geo.areaCode))) return GEO_AREA_CODE;
   if (t.zips?.length) {
     const zip5 = geo.zip?.slice(0, 5);
-    if (!zip5 || !t.zips.includes(zip5)) return { eligible: false, reason: 'geo_zip', detail: `zip ${zip5 ?? 'unknown'}` };
+    if (!zip5 || !t.zips.includes(zip5)) return GEO_ZIP;
   }
   return ELIGIBLE;
 }
@@ -61,7 +64,7 @@ export function isScheduleOpen(schedule: Schedule | undefined, now: Date): Targe
   }
   const intervals = schedule.hours[local.weekday];
   if (intervals?.some(([start, end]) => local.minuteOfDay >= start && local.minuteOfDay < end)) return ELIGIBLE;
-  return { eligible: false, reason: 'schedule_closed', detail: `closed at ${local.date} ${pad(local.hour)}:${pad(local.minute)} ${schedule.timeZone}` };
+  return SCHEDULE_CLOSED;
 }
 
 /** A buyer must be able to pay its bid from balance plus credit. */
@@ -70,18 +73,12 @@ export function hasFunds(account: Account, bidCents: number): boolean {
 }
 
 /**
- * Everything that can be decided about one target without Redis: activity, destination, floor, funds,
- * geography and schedule, in that order (cheapest first). Caps are reserved afterwards, atomically in Redis.
+ * What can be decided about a target from the config alone (activity, destination, floor, funds): the same
+ * for every call until the config changes, so the snapshot judges it once.
  */
-export function judgeTarget(
-  target: BuyerTarget,
-  buyer: Account | undefined,
-  geo: ConsumerGeo,
-  floorCents: number,
-  now: Date,
-): TargetVerdict {
-  if (!target.active) return { eligible: false, reason: 'target_inactive' };
-  if (!buyer || !buyer.active) return { eligible: false, reason: 'buyer_inactive' };
+export function judgeTargetStatic(target: BuyerTarget, buyer: Account | undefined, floorCents: number): TargetVerdict {
+  if (!target.active) return TARGET_INACTIVE;
+  if (!buyer || !buyer.active) return BUYER_INACTIVE;
   if (!target.destination) return { eligible: false, reason: 'no_destination', detail: 'target has no destination' };
   if (target.bidCents < floorCents) {
     return { eligible: false, reason: 'below_floor', detail: `bid ${target.bidCents} < floor ${floorCents}` };
@@ -89,9 +86,21 @@ export function judgeTarget(
   if (!hasFunds(buyer, target.bidCents)) {
     return { eligible: false, reason: 'insufficient_funds', detail: `available ${buyer.balanceCents + buyer.creditLimitCents} < bid ${target.bidCents}` };
   }
+  return ELIGIBLE;
+}
+
+/** What depends on the call: the consumer's location and the time (the buyer's open hours). */
+export function judgeTargetForCall(target: BuyerTarget, geo: ConsumerGeo, now: Date): TargetVerdict {
   const geoVerdict = matchTargeting(target.targeting, geo);
   if (!geoVerdict.eligible) return geoVerdict;
   return isScheduleOpen(target.schedule, now);
 }
 
-const pad = (n: number): string => String(n).padStart(2, '0');
+/**
+ * Everything that can be decided about one target without Redis: activity, destination, floor, funds,
+ * geography and schedule, in that order (cheapest first). Caps are reserved afterwards, atomically in Redis.
+ */
+export function judgeTarget(target: BuyerTarget, buyer: Account | undefined, geo: ConsumerGeo, floorCents: number, now: Date): TargetVerdict {
+  const fixed = judgeTargetStatic(target, buyer, floorCents);
+  return fixed.eligible ? judgeTargetForCall(target, geo, now) : fixed;
+}

@@ -6,7 +6,7 @@ import { parseCaller, type CallerParse } from '../domain/phone';
 import { locateConsumer } from '../domain/geo';
 import { checkCallingHours, type CallingHoursVerdict } from '../domain/calling-hours';
 import { screenCall, type ScreenResult } from '../domain/screening';
-import { judgeTarget } from '../domain/discovery';
+import { judgeTargetForCall } from '../domain/discovery';
 import { runAuction, type Bid, type RankedBid } from '../domain/auction';
 import { capCounters } from '../domain/caps';
 import type { ComplianceFacts } from '../cache/compliance-keys';
@@ -15,7 +15,7 @@ import { CapLedger } from '../cache/cap-ledger';
 import type { ConfigSnapshot } from './snapshot';
 import type { SnapshotSource } from './snapshot-source';
 import { collectBids, type Bidder } from './bidders';
-import type { BuyerTraceEntry, DecisionTrace, RejectReason } from './trace';
+import { addExclusion, emptyExclusions, emptyRanking, type DecisionTrace, type RejectReason } from './trace';
 
 /** A ranked bid that holds its cap reservation. */
 export interface ReservedBid {
@@ -56,7 +56,7 @@ export interface RouterDeps {
 export const PROMPTS = { unknownNumber: 'number_not_in_service', screened: 'call_cannot_be_completed', error: 'technical_difficulties' };
 
 /** How many ranked candidates the single Redis round trip may try to reserve; failover past them costs one trip each. */
-const RESERVE_IN_FIRST_TRIP = 8;
+const RESERVE_IN_FIRST_TRIP = 4;
 
 const NO_FACTS: ComplianceFacts = { dnc: { global: false, campaign: false, registry: false }, blocked: false, consent: false };
 
@@ -121,19 +121,18 @@ export class Router {
     const screening = this.screening(prepared, info, r.facts);
     trace.screening = screening;
     if (!screening.pass) {
-      trace.buyers = []; // a blocked caller is offered to no buyer
+      trace.ranked = emptyRanking(); // a blocked caller is offered to no buyer
+      trace.excluded = emptyExclusions();
       return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     }
 
-    const entries = this.traceRanking(ranked, trace);
-    r.full.forEach((counter, i) => markCapReached(entries[i], counter)); // candidates are the first ranks
+    this.traceRanking(ranked, trace);
+    r.full.forEach((counter, i) => markCapReached(trace, i, counter)); // candidates are the first ranks
     let winner: ReservedBid | undefined = r.reserved >= 0 ? candidates[r.reserved] : undefined;
     if (!winner && ranked.length > candidates.length) winner = await this.reserveNext(callId, ranked, candidates.length, now, trace);
-    if (!winner) return this.reject(started, trace, 'no_eligible_buyer', campaign.noBuyerPrompt, `${ranked.length} ranked, ${trace.buyers.length} considered`, campaign);
+    if (!winner) return this.reject(started, trace, 'no_eligible_buyer', campaign.noBuyerPrompt, `${ranked.length} ranked, ${ranked.length + trace.excluded.targetId.length} considered`, campaign);
 
-    const entry = entries[winner.bid.rank - 1]!;
-    entry.status = 'won';
-    delete entry.reason;
+    trace.ranked.status[winner.bid.rank - 1] = 'won';
     trace.outcome = 'route';
     trace.winnerTargetId = winner.bid.targetId;
     trace.priceCents = winner.bid.priceCents;
@@ -152,7 +151,7 @@ export class Router {
       const counters = this.countersFor(snapshot, bid, now);
       const r = await this.deps.caps.reserve(callId, counters, now.getTime());
       if (r.ok) return { bid, counters };
-      markCapReached(trace.buyers.find((b) => b.targetId === bid.targetId && b.rank === bid.rank), r.full);
+      markCapReached(trace, bid.rank - 1, r.full);
     }
     return undefined;
   }
@@ -169,7 +168,8 @@ export class Router {
       dnis: info.dnis,
       ani: info.ani,
       caller: caller.ok ? { ok: true, e164: caller.e164 } : { ok: false, reason: caller.reason, detail: caller.detail },
-      buyers: [],
+      ranked: emptyRanking(),
+      excluded: emptyExclusions(),
       outcome: 'reject',
       decisionUs: 0,
     };
@@ -211,37 +211,40 @@ export class Router {
     const bids: Bid[] = [];
     const location = trace.location!;
     const geo = { states: location.states, areaCode: caller.areaCode, zip: info.zip };
-    for (const target of snapshot.targetsByCampaign.get(campaign.id) ?? []) {
-      const verdict = judgeTarget(target, snapshot.accounts.get(target.buyerAccountId), geo, campaign.floorCents, now);
-      if (!verdict.eligible) {
-        trace.buyers.push({ targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', status: 'excluded', reason: verdict.reason, detail: verdict.detail });
-        continue;
-      }
-      bids.push(snapshot.standingBids.get(target.id)!); // eligible implies a destination, so the bid exists
+    const book = snapshot.book(campaign);
+    for (const c of book.closed) addExclusion(trace, { targetId: c.target.id, buyerAccountId: c.target.buyerAccountId, bidCents: c.target.bidCents, source: 'standing', reason: c.reason, detail: c.detail });
+    for (const { target, bid } of book.open) {
+      const verdict = judgeTargetForCall(target, geo, now);
+      if (verdict.eligible) bids.push(bid);
+      else addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: verdict.reason });
     }
     if (this.deps.bidders?.length) {
       const req = { callId, campaign, callerE164: caller.e164, location: { source: location.source as 'zip' | 'area_code' | 'unknown', states: location.states, timeZones: location.timeZones }, areaCode: caller.areaCode, zip: info.zip, now };
       const collected = await collectBids(this.deps.bidders, req, campaign.bidDeadlineMs);
       for (const b of collected.bids) {
         const problem = invalidBid(b);
-        if (problem) trace.buyers.push({ targetId: b.targetId, buyerAccountId: b.buyerAccountId, bidCents: b.bidCents, source: b.source, status: 'excluded', reason: 'bid_error', detail: problem });
+        if (problem) addExclusion(trace, { targetId: b.targetId, buyerAccountId: b.buyerAccountId, bidCents: b.bidCents, source: b.source, reason: 'bid_error', detail: problem });
         else bids.push(b);
       }
-      for (const name of collected.late) trace.buyers.push({ targetId: '', buyerAccountId: '', bidCents: 0, source: name, status: 'excluded', reason: 'bid_timeout', detail: `no answer within ${campaign.bidDeadlineMs} ms` });
-      for (const f of collected.failed) trace.buyers.push({ targetId: '', buyerAccountId: '', bidCents: 0, source: f.bidder, status: 'excluded', reason: 'bid_error', detail: f.error });
+      for (const name of collected.late) addExclusion(trace, { targetId: '', buyerAccountId: '', bidCents: 0, source: name, reason: 'bid_timeout', detail: `no answer within ${campaign.bidDeadlineMs} ms` });
+      for (const f of collected.failed) addExclusion(trace, { targetId: '', buyerAccountId: '', bidCents: 0, source: f.bidder, reason: 'bid_error', detail: f.error });
     }
     return runAuction({ bids, routing: campaign.routing, floorCents: campaign.floorCents, random: this.random });
   }
 
   /** Every ranked bid enters the trace as outranked, in rank order; the winner is marked when known. */
-  private traceRanking(ranked: RankedBid[], trace: DecisionTrace): BuyerTraceEntry[] {
-    const entries = new Array<BuyerTraceEntry>(ranked.length);
-    for (let i = 0; i < ranked.length; i++) {
-      const r = ranked[i]!;
-      entries[i] = { targetId: r.targetId, buyerAccountId: r.buyerAccountId, bidCents: r.bidCents, source: r.source, status: 'lost', reason: 'outranked', rank: r.rank, score: r.score, priceCents: r.priceCents };
+  private traceRanking(ranked: RankedBid[], trace: DecisionTrace): void {
+    const t = trace.ranked;
+    for (const r of ranked) {
+      t.targetId.push(r.targetId);
+      t.buyerAccountId.push(r.buyerAccountId);
+      t.bidCents.push(r.bidCents);
+      t.score.push(r.score);
+      t.priceCents.push(r.priceCents);
+      t.source.push(r.source);
+      t.status.push('lost');
+      t.reason.push(null);
     }
-    for (const e of entries) trace.buyers.push(e);
-    return entries;
   }
 
   private countersFor(snapshot: ConfigSnapshot, bid: RankedBid, now: Date): CapCounter[] {
@@ -258,11 +261,10 @@ export class Router {
   }
 }
 
-function markCapReached(entry: BuyerTraceEntry | undefined, counter: CapCounter): void {
-  if (!entry) return;
-  entry.status = 'cap_reached';
-  entry.reason = `cap_${counter.kind}`;
-  entry.detail = `${counter.kind} cap ${counter.limit} reached`;
+function markCapReached(trace: DecisionTrace, index: number, counter: CapCounter): void {
+  if (index < 0 || index >= trace.ranked.status.length) return;
+  trace.ranked.status[index] = 'cap_reached';
+  trace.ranked.reason[index] = `cap_${counter.kind}`;
 }
 
 const elapsedUs = (started: bigint): number => Number((process.hrtime.bigint() - started) / 1000n);

@@ -2,6 +2,18 @@ import type { Account, BuyerTarget, Campaign, TrackingNumber } from '../domain/m
 import type { ConfigRows } from '../store/config-repo';
 import { normalizeE164 } from '../domain/phone';
 import { compareBids, type Bid } from '../domain/auction';
+import { judgeTargetStatic, type ExclusionReason } from '../domain/discovery';
+
+/**
+ * A campaign's buyer targets judged on what the config alone decides (activity, destination, floor, funds),
+ * once per snapshot: a call then only checks geography and open hours of the `open` ones.
+ */
+export interface CampaignBook {
+  /** targets that may take calls, with their standing bids, in auction order */
+  open: Array<{ target: BuyerTarget; bid: Bid }>;
+  /** targets that may not, with why */
+  closed: Array<{ target: BuyerTarget; reason: ExclusionReason; detail?: string }>;
+}
 
 /**
  * An immutable, indexed copy of the routing config. The call path reads only this (and Redis); a refresh
@@ -15,6 +27,7 @@ export class ConfigSnapshot {
   /** Each target's standing bid, built once per snapshot (immutable), so a call allocates none. */
   readonly standingBids = new Map<string, Bid>();
   readonly accounts = new Map<string, Account>();
+  private readonly books = new Map<string, CampaignBook>();
 
   constructor(rows: ConfigRows, readonly loadedAt: Date, readonly version: number) {
     for (const a of rows.accounts) this.accounts.set(a.id, a);
@@ -41,6 +54,21 @@ export class ConfigSnapshot {
     }
     // Kept in auction order, so the per-call auction sorts an already sorted list (one pass).
     for (const list of this.targetsByCampaign.values()) list.sort((a, b) => compareBids({ bidCents: a.bidCents, qualityScore: a.qualityScore, targetId: a.id }, { bidCents: b.bidCents, qualityScore: b.qualityScore, targetId: b.id }));
+  }
+
+  /** The campaign's targets split into those that may take calls and those that may not (built on first use). */
+  book(campaign: Campaign): CampaignBook {
+    let book = this.books.get(campaign.id);
+    if (!book) {
+      book = { open: [], closed: [] };
+      for (const target of this.targetsByCampaign.get(campaign.id) ?? []) {
+        const verdict = judgeTargetStatic(target, this.accounts.get(target.buyerAccountId), campaign.floorCents);
+        if (verdict.eligible) book.open.push({ target, bid: this.standingBids.get(target.id)! });
+        else book.closed.push({ target, reason: verdict.reason, detail: verdict.detail });
+      }
+      this.books.set(campaign.id, book);
+    }
+    return book;
   }
 
   static empty(): ConfigSnapshot {

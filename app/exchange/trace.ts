@@ -10,7 +10,7 @@ export type RejectReason =
   | 'caller_gone'
   | 'internal_error';
 
-/** One buyer target's fate in a decision. */
+/** One buyer target's fate in a decision, as shown to people (see traceBuyers). */
 export interface BuyerTraceEntry {
   targetId: string;
   buyerAccountId: string;
@@ -37,11 +37,85 @@ export interface DecisionTrace {
   caller: { ok: boolean; e164?: string; reason?: string; detail?: string };
   location?: { source: string; states: string[]; timeZones: string[]; areaCode?: string; zip?: string };
   screening?: ScreenResult;
-  buyers: BuyerTraceEntry[];
+  /**
+   * Bids that entered the auction, in rank order (rank = index + 1), as parallel columns: a decision over a
+   * thousand buyers then costs a few arrays, not a thousand objects, and its JSON stays small.
+   */
+  ranked: {
+    targetId: string[];
+    buyerAccountId: string[];
+    bidCents: number[];
+    score: number[];
+    priceCents: number[];
+    source: string[];
+    status: Array<'won' | 'lost' | 'cap_reached'>;
+    /** for cap_reached: which cap (cap_concurrency, cap_hourly, ...) */
+    reason: Array<string | null>;
+  };
+  /** Targets and bids kept out of the auction, and why. */
+  excluded: {
+    targetId: string[];
+    buyerAccountId: string[];
+    bidCents: number[];
+    source: string[];
+    reason: string[];
+    detail: Array<string | null>;
+  };
   outcome: 'route' | 'reject';
   rejectReason?: RejectReason;
   rejectDetail?: string;
   winnerTargetId?: string;
   priceCents?: number;
   decisionUs: number;
+}
+
+export function emptyRanking(): DecisionTrace['ranked'] {
+  return { targetId: [], buyerAccountId: [], bidCents: [], score: [], priceCents: [], source: [], status: [], reason: [] };
+}
+
+export function emptyExclusions(): DecisionTrace['excluded'] {
+  return { targetId: [], buyerAccountId: [], bidCents: [], source: [], reason: [], detail: [] };
+}
+
+export function addExclusion(trace: DecisionTrace, e: { targetId: string; buyerAccountId: string; bidCents: number; source: string; reason: string; detail?: string }): void {
+  const x = trace.excluded;
+  x.targetId.push(e.targetId);
+  x.buyerAccountId.push(e.buyerAccountId);
+  x.bidCents.push(e.bidCents);
+  x.source.push(e.source);
+  x.reason.push(e.reason);
+  x.detail.push(e.detail ?? null);
+}
+
+/** Every buyer considered, one entry each (ranked first, in rank order, then the excluded): for people and tests. */
+export function traceBuyers(trace: Pick<DecisionTrace, 'ranked' | 'excluded'>): BuyerTraceEntry[] {
+  const out: BuyerTraceEntry[] = [];
+  const r = trace.ranked;
+  for (let i = 0; i < r.targetId.length; i++) {
+    const status = r.status[i]!;
+    out.push({
+      targetId: r.targetId[i]!,
+      buyerAccountId: r.buyerAccountId[i]!,
+      bidCents: r.bidCents[i]!,
+      source: r.source[i]!,
+      status,
+      ...(status === 'lost' ? { reason: 'outranked' as const } : r.reason[i] ? { reason: r.reason[i] as BuyerTraceEntry['reason'] } : {}),
+      rank: i + 1,
+      score: r.score[i]!,
+      priceCents: r.priceCents[i]!,
+    });
+  }
+  const x = trace.excluded;
+  for (let i = 0; i < x.targetId.length; i++) {
+    out.push({
+      targetId: x.targetId[i]!,
+      buyerAccountId: x.buyerAccountId[i]!,
+      bidCents: x.bidCents[i]!,
+      source: x.source[i]!,
+      status: 'excluded',
+      reason: x.reason[i] as BuyerTraceEntry['reason'],
+      ...(x.detail[i] ? { detail: x.detail[i]! } : {}),
+    });
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import type { ExchangeNode } from '../../app/exchange-node';
+import { traceBuyers } from '../../app/exchange/trace';
 import { createTestInfra, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { ScriptedLeg } from '../support/scripted-leg';
@@ -56,7 +57,7 @@ it('holds a concurrency cap of 10 under 50 simultaneous calls across two nodes, 
   expect(outcomes).toEqual([{ outcome: 'bridged', n: 10 }, { outcome: 'rejected', n: 40 }]);
   const trace = (await infra.pool.query("SELECT d.trace FROM call_decisions d JOIN calls c ON c.id = d.call_id WHERE c.dnis = '+18885550200' AND c.outcome = 'rejected' LIMIT 1")).rows[0].trace;
   expect(trace.rejectReason).toBe('no_eligible_buyer');
-  expect(trace.buyers[0]).toMatchObject({ targetId: 'capped', status: 'cap_reached', reason: 'cap_concurrency' });
+  expect(traceBuyers(trace)[0]).toMatchObject({ targetId: 'capped', status: 'cap_reached', reason: 'cap_concurrency' });
 });
 
 it('counts an hourly cap across calls and gives the slot back when the bridge fails', async () => {

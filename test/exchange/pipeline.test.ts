@@ -2,6 +2,7 @@ import type { CallInfo } from '../../app/switch/port';
 import type { ExchangeNode } from '../../app/exchange-node';
 import { addDncNumbers } from '../../app/store/compliance-repo';
 import { publishConfigChanged } from '../../app/exchange/snapshot-source';
+import { traceBuyers } from '../../app/exchange/trace';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { ScriptedLeg, type BuyerBehaviour } from '../support/scripted-leg';
@@ -65,7 +66,7 @@ describe('a routed call', () => {
     expect(call.ended_at.getTime()).toBeGreaterThanOrEqual(call.bridged_at.getTime());
 
     const trace = await traceOf(callId);
-    const byTarget = Object.fromEntries(trace.buyers.map((b: { targetId: string }) => [b.targetId, b]));
+    const byTarget = Object.fromEntries(traceBuyers(trace).map((b) => [b.targetId, b]));
     expect(byTarget['alpha-t']).toMatchObject({ status: 'won', rank: 1, priceCents: 2500 });
     expect(byTarget['bravo-t']).toMatchObject({ status: 'lost', reason: 'outranked', rank: 2 });
     expect(byTarget['charlie-t']).toMatchObject({ status: 'excluded', reason: 'geo_state' });

@@ -1,0 +1,270 @@
+/**
+ * The Asterisk switch adapter: a Stasis application over ARI. The dialplan sends each inbound call to
+ * `Stasis(<app>)`; its StasisStart becomes a call leg handed to the pipeline. Buyer legs and consumer calls are
+ * originated into the same app, marked by their Stasis args (`buyer,...` / `outbound,...`) and by our channel
+ * ids, so they are never taken for inbound calls.
+ *
+ * Connection: the REST API (ari-client, loaded from the switch's API description) and our own events WebSocket
+ * both come back with backoff; on every (re)open the adapter reconciles with GET /channels and GET /bridges,
+ * since events missed meanwhile are not replayed. Calls already bridged keep going on the switch throughout.
+ */
+import type { Logger } from '../../observability/logger';
+import { Backoff } from '../../util/backoff';
+import type { CallLeg, CallInfo, InboundCallHandler, OriginateRequest, OriginateResult, SwitchAdapter } from '../port';
+import { AriClientRest } from './ari-client-rest';
+import { eventTime, type AriChannel, type AriEvent } from './ari-model';
+import type { AriRest } from './ari-rest';
+import { inboundCallInfo } from './call-info';
+import { AsteriskCallLeg } from './call-leg';
+import { ChannelRouter } from './channel-router';
+import { DEFAULT_TIMEOUTS, type AsteriskAdapterConfig, type AsteriskTimeouts } from './config';
+import { consumerEndpoint } from './dial';
+import { AriEventStream } from './event-stream';
+import { IdFactory, logCleanupError, type LegContext } from './leg-context';
+import { OutboundCall } from './outbound-call';
+import { reconcile } from './reconcile';
+
+/** How the REST side is built; ari-client by default, replaceable by a thin client. */
+export type RestFactory = (cfg: AsteriskAdapterConfig, timeouts: AsteriskTimeouts, log: Logger) => Promise<AriRest>;
+
+const ariClientFactory: RestFactory = (cfg, t, log) => AriClientRest.connect(cfg, t.restMs, t.connectMs, log);
+
+/** A delay that stop() can cut short. */
+class Pause {
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.timer = setTimeout(resolve, ms);
+    });
+  }
+
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.wake?.();
+  }
+}
+
+export class AsteriskAdapter implements SwitchAdapter {
+  readonly name = 'asterisk';
+  private readonly log: Logger;
+  private readonly timeouts: AsteriskTimeouts;
+  private readonly router = new ChannelRouter();
+  private readonly ids: IdFactory;
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly pause = new Pause();
+  private ctx: LegContext | undefined;
+  private events: AriEventStream | undefined;
+  private handler: InboundCallHandler | undefined;
+  private stopped = true;
+  private connecting: Promise<void> | undefined;
+  private reconciling = false;
+  private reconcileAgain = false;
+
+  constructor(
+    private readonly cfg: AsteriskAdapterConfig,
+    private readonly restFactory: RestFactory = ariClientFactory,
+  ) {
+    this.log = cfg.logger.child({ mod: 'asterisk', app: cfg.app });
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...cfg.timeouts };
+    this.ids = new IdFactory(cfg.app);
+  }
+
+  /** Connects (REST, then events) and resolves once connected, or after `startWaitMs` while it keeps trying. */
+  async start(onInboundCall: InboundCallHandler): Promise<void> {
+    this.handler = onInboundCall;
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connecting = this.connect();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = Date.now() + this.timeouts.startWaitMs;
+    await Promise.race([this.connecting, new Promise((r) => (timer = setTimeout(r, this.timeouts.startWaitMs)))]);
+    clearTimeout(timer);
+    if (this.events) await this.events.waitOpen(Math.max(0, deadline - Date.now()));
+    if (!this.isConnected()) this.log.warn({ url: this.cfg.url }, 'not connected to ARI yet; retrying in the background');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.pause.cancel();
+    await this.connecting;
+    await this.events?.stop();
+    this.events = undefined;
+    await Promise.allSettled([...this.background]);
+  }
+
+  isConnected(): boolean {
+    return this.ctx !== undefined && this.events?.isOpen() === true;
+  }
+
+  /** For metrics and tests: what the adapter tracks right now. */
+  stats(): { channels: number; bridges: number; rejectedFrames: number; connected: boolean } {
+    return {
+      channels: this.router.channelCount,
+      bridges: this.router.bridgeCount,
+      rejectedFrames: this.events?.rejectedFrames ?? 0,
+      connected: this.isConnected(),
+    };
+  }
+
+  async originate(req: OriginateRequest): Promise<OriginateResult> {
+    const ctx = this.ctx;
+    const log = this.log.child({ callId: req.callId, campaignId: req.campaignId });
+    if (!ctx || !this.isConnected()) {
+      log.warn('originate refused: not connected to the switch');
+      return { status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: 'not connected to the switch' };
+    }
+    const endpoint = consumerEndpoint(req.to, this.cfg.consumerTrunk ?? this.cfg.buyerTrunk);
+    if (!endpoint.ok) {
+      log.warn({ reason: endpoint.reason }, 'originate refused');
+      return { status: 'failed', cause: 'INVALID_NUMBER_FORMAT', detail: endpoint.reason };
+    }
+    return new OutboundCall(ctx, req, endpoint.value, (leg, info) => this.handOver(leg, info), log).run();
+  }
+
+  // ---- connection --------------------------------------------------------------------------------------------
+
+  private async connect(): Promise<void> {
+    const backoff = new Backoff({ initialMs: this.timeouts.reconnectInitialMs, maxMs: this.timeouts.reconnectMaxMs });
+    let rest: AriRest | undefined;
+    while (!this.stopped && !rest) {
+      try {
+        rest = await this.restFactory(this.cfg, this.timeouts, this.log);
+      } catch (err) {
+        const delay = backoff.next();
+        this.log.warn({ url: this.cfg.url, err: (err as Error).message, retryInMs: delay }, 'could not load the ARI API; retrying');
+        await this.pause.wait(delay);
+      }
+    }
+    if (this.stopped || !rest) return;
+    this.ctx = {
+      rest,
+      router: this.router,
+      ids: this.ids,
+      app: this.cfg.app,
+      timeouts: this.timeouts,
+      buyerTrunk: this.cfg.buyerTrunk,
+      prompts: this.cfg.prompts,
+      track: (work) => this.track(work),
+    };
+    this.events = new AriEventStream(
+      {
+        url: this.cfg.url,
+        app: this.cfg.app,
+        username: this.cfg.username,
+        password: this.cfg.password,
+        handshakeMs: this.timeouts.handshakeMs,
+        pingIntervalMs: this.timeouts.pingIntervalMs,
+        pongTimeoutMs: this.timeouts.pongTimeoutMs,
+        reconnectInitialMs: this.timeouts.reconnectInitialMs,
+        reconnectMaxMs: this.timeouts.reconnectMaxMs,
+      },
+      {
+        onEvent: (ev) => this.onEvent(ev),
+        onOpen: () => this.scheduleReconcile(),
+        onClose: () => this.log.warn({ tracked: this.router.channelCount }, 'events socket lost; calls in progress go on on the switch'),
+      },
+      this.log.child({ part: 'events' }),
+    );
+    this.events.start();
+  }
+
+  private track(work: Promise<unknown>): void {
+    const p = work.catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'background work failed'));
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
+  }
+
+  /** Reconciles after each (re)open; retried with backoff while the socket is up; never two at once. */
+  private scheduleReconcile(): void {
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return;
+    }
+    const ctx = this.ctx;
+    if (!ctx) return;
+    this.reconciling = true;
+    const run = async (): Promise<void> => {
+      const backoff = new Backoff({ initialMs: this.timeouts.reconnectInitialMs, maxMs: this.timeouts.reconnectMaxMs });
+      while (!this.stopped && this.events?.isOpen()) {
+        try {
+          const report = await reconcile({
+            rest: ctx.rest,
+            router: this.router,
+            ids: this.ids,
+            app: this.cfg.app,
+            log: this.log.child({ part: 'reconcile' }),
+            adopt: (ch, args) => this.acceptInbound(ch, args, new Date()),
+          });
+          this.log.info(report, 'reconciled with the switch');
+          break;
+        } catch (err) {
+          const delay = backoff.next();
+          this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'reconcile failed; retrying');
+          await this.pause.wait(delay);
+        }
+      }
+      this.reconciling = false;
+      if (this.reconcileAgain) {
+        this.reconcileAgain = false;
+        this.scheduleReconcile();
+      }
+    };
+    this.track(run());
+  }
+
+  // ---- events ------------------------------------------------------------------------------------------------
+
+  private onEvent(ev: AriEvent): void {
+    if (ev.type === 'StasisStart') {
+      this.stasisStart(ev);
+      return;
+    }
+    if (this.router.dispatch(ev)) return;
+    if (ev.type === 'ApplicationReplaced') this.log.error('another connection registered our Stasis app; events now go there');
+  }
+
+  private stasisStart(ev: AriEvent): void {
+    const ch = ev.channel;
+    if (!ch) return;
+    const owner = this.router.ownerOf(ch.id);
+    if (owner) {
+      owner.onEvent(ev);
+      return;
+    }
+    const args = ev.args ?? [];
+    if (args[0] === 'buyer' || args[0] === 'outbound' || this.ids.isOurs(ch.id)) {
+      // A leg we originated whose attempt already gave up: it has nobody to talk to.
+      this.log.warn({ channel: ch.id, args }, 'an originated leg entered Stasis after its attempt ended; hanging it up');
+      const ctx = this.ctx;
+      if (ctx) this.track(ctx.rest.hangup(ch.id, 'normal').catch((err: unknown) => logCleanupError(this.log, 'hanging up a stray leg', err)));
+      return;
+    }
+    this.acceptInbound(ch, args, eventTime(ev));
+  }
+
+  private acceptInbound(ch: AriChannel, args: string[], at: Date): void {
+    const ctx = this.ctx;
+    if (!ctx) return;
+    const log = this.log.child({ channel: ch.id });
+    const leg = new AsteriskCallLeg(ch.id, ctx, log, ch.state === 'Up' ? { answeredAt: at } : {});
+    this.router.addChannel(ch.id, leg);
+    if (!this.handler || this.stopped) {
+      log.warn('a call arrived while the adapter is stopping; hanging it up');
+      void leg.hangup('NORMAL_TEMPORARY_FAILURE');
+      return;
+    }
+    this.handOver(leg, inboundCallInfo(ch, args));
+  }
+
+  private handOver(leg: CallLeg, info: CallInfo): void {
+    try {
+      this.handler?.(leg, info);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, channel: leg.id }, 'the call handler threw; hanging up');
+      void leg.hangup('NORMAL_TEMPORARY_FAILURE');
+    }
+  }
+}
