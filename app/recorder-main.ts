@@ -4,6 +4,7 @@ import { createPool } from './store/db';
 import { migrate } from './store/migrate';
 import { createRedis } from './cache/redis';
 import { CallRecorder } from './store/call-recorder';
+import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
 
 /**
  * A stand-alone call recorder (`npm run recorder`): copies the call journal into Postgres in a process of its
@@ -25,12 +26,18 @@ async function main(): Promise<void> {
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA }, logger.child({ mod: 'postgres' }));
   if (config.MIGRATE_ON_START) await migrate(pool, logger.child({ mod: 'migrate' }));
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'recorder');
-  const recorder = new CallRecorder(pool, redis, logger.child({ mod: 'recorder' }), { consumer: `recorder-${config.NODE_ID}` });
+  const settings = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
+  const queues = { billing: billingQueue(settings), fraud: fraudQueue(settings) };
+  const recorder = new CallRecorder(pool, redis, logger.child({ mod: 'recorder' }), {
+    consumer: `recorder-${config.NODE_ID}`,
+    onCommitted: (entries) => enqueueForCommitted(queues, entries),
+  });
   await recorder.start();
   logger.info('call recorder started');
   const stop = (): void => {
     recorder
       .stop()
+      .then(() => Promise.all([queues.billing.close(), queues.fraud.close()]))
       .then(() => pool.end())
       .then(() => {
         redis.disconnect();

@@ -13,6 +13,13 @@ export interface RecorderOptions {
   /** entries another consumer has held this long are taken over (that node probably died) */
   claimIdleMs?: number;
   onWritten?: (count: number) => void;
+  /** after a batch smaller than batchSize, wait this long before reading again (default 20 ms) */
+  gatherMs?: number;
+  /**
+   * Called with the entries just committed, before they are acknowledged: if it throws, the entries are read
+   * and applied again (harmless) and it is called again. Billing and fraud jobs are enqueued here.
+   */
+  onCommitted?: (entries: JournalEntry[]) => Promise<void>;
 }
 
 type StreamEntry = [id: string, fields: string[]];
@@ -76,10 +83,14 @@ export class CallRecorder {
   }
 
   private async run(): Promise<void> {
+    const gatherMs = this.opts.gatherMs ?? 20;
     while (this.running) {
       try {
-        await this.step(this.opts.blockMs ?? 1000);
+        const n = await this.step(this.opts.blockMs ?? 1000);
         this.backoff.reset();
+        // A short batch means the journal is nearly caught up: let entries gather for a moment, so a busy node
+        // commits a few large transactions a second rather than hundreds of tiny ones.
+        if (n > 0 && n < (this.opts.batchSize ?? 500) && gatherMs > 0) await sleep(gatherMs);
       } catch (err) {
         const delay = this.backoff.next();
         this.logger.error({ err: (err as Error).message, retryInMs: delay }, 'call recorder failed; entries stay in the journal and will be retried');
@@ -122,27 +133,34 @@ export class CallRecorder {
     const parsed: Array<{ id: string; entry: JournalEntry }> = [];
     for (const [id, fields] of entries) {
       try {
-        parsed.push({ id, entry: JSON.parse(fields[1] ?? '') as JournalEntry });
+        const entry = JSON.parse(fields[1] ?? '') as JournalEntry | null;
+        if (!entry || typeof entry !== 'object' || typeof entry.callId !== 'string' || typeof entry.type !== 'string') {
+          await this.deadLetter(id, fields, 'not a journal entry (no callId or type)');
+          continue;
+        }
+        parsed.push({ id, entry });
       } catch (err) {
         await this.deadLetter(id, fields, `unparseable: ${(err as Error).message}`);
       }
     }
+    const written: JournalEntry[] = [];
     try {
-      await inTransaction(this.pool, async (c) => {
-        for (const { entry } of parsed) await applyEntry(c, entry);
-      });
+      await inTransaction(this.pool, (c) => applyBatch(c, parsed.map((p) => p.entry)));
+      for (const p of parsed) written.push(p.entry);
     } catch (err) {
       if (!isDataError(err)) throw err; // Postgres down or similar: retry the whole batch later
       // One bad entry must not hold back the rest: write them one by one and set the bad one aside.
       for (const { id, entry } of parsed) {
         try {
-          await inTransaction(this.pool, (c) => applyEntry(c, entry));
+          await inTransaction(this.pool, (c) => applyBatch(c, [entry]));
+          written.push(entry);
         } catch (e) {
           if (!isDataError(e)) throw e;
           await this.deadLetter(id, ['e', JSON.stringify(entry)], (e as Error).message);
         }
       }
     }
+    if (written.length > 0 && this.opts.onCommitted) await this.opts.onCommitted(written);
   }
 
   private async deadLetter(id: string, fields: string[], why: string): Promise<void> {
@@ -179,54 +197,105 @@ function isDataError(err: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
 
-const IDENTITY_SQL = `INSERT INTO calls (id, direction, ani, dnis, started_at, switch_name, switch_call_id)
-  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`;
+/** Collects one array per column, for set-based statements over `unnest` (one round trip per kind of entry). */
+function columns<E>(entries: readonly E[], pick: ReadonlyArray<(e: E) => unknown>): unknown[][] {
+  const cols: unknown[][] = pick.map(() => []);
+  for (const e of entries) for (let i = 0; i < pick.length; i++) cols[i]!.push(pick[i]!(e) ?? null);
+  return cols;
+}
 
-async function applyEntry(c: PoolClient, e: JournalEntry): Promise<void> {
-  await c.query(IDENTITY_SQL, [e.callId, e.direction, e.ani, e.dnis, e.startedAt, e.switchName, e.switchCallId]);
-  switch (e.type) {
-    case 'decided':
+type Decided = Extract<JournalEntry, { type: 'decided' }>;
+type Attempt = Extract<JournalEntry, { type: 'attempt' }>;
+type Ended = Extract<JournalEntry, { type: 'ended' }>;
+
+/**
+ * Applies a batch of entries with one statement per table and kind instead of several per entry: at hundreds
+ * of calls per second the per-statement cost was most of Postgres's CPU. Decisions are applied before ends, and
+ * each statement is idempotent and order-independent on its own (see the class comment).
+ */
+async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promise<void> {
+  const decided: Decided[] = [];
+  const attempts: Attempt[] = [];
+  const ended: Ended[] = [];
+  const identities = new Map<string, JournalEntry>();
+  for (const e of batch) {
+    identities.set(e.callId, e);
+    if (e.type === 'decided') decided.push(e);
+    else if (e.type === 'attempt') attempts.push(e);
+    else if (e.type === 'ended') ended.push(e);
+    else throw Object.assign(new Error(`unknown journal entry type ${(e as { type?: string }).type}`), { code: '22000' });
+  }
+  await c.query(
+    `INSERT INTO calls (id, direction, ani, dnis, started_at, switch_name, switch_call_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])
+     ON CONFLICT (id) DO NOTHING`,
+    columns([...identities.values()], [(e) => e.callId, (e) => e.direction, (e) => e.ani, (e) => e.dnis, (e) => e.startedAt, (e) => e.switchName, (e) => e.switchCallId]),
+  );
+  if (decided.length > 0) {
+    await c.query(
+      `UPDATE calls SET campaign_id = d.campaign_id, seller_account_id = d.seller_account_id, attestation = d.attestation,
+         zip = d.zip, lead_id = d.lead_id,
+         outcome = CASE WHEN calls.ended_at IS NULL THEN d.outcome ELSE calls.outcome END,
+         reject_reason = CASE WHEN calls.ended_at IS NULL THEN d.reject_reason ELSE calls.reject_reason END,
+         winner_target_id = CASE WHEN calls.ended_at IS NULL THEN d.winner_target_id ELSE calls.winner_target_id END,
+         winner_buyer_id = CASE WHEN calls.ended_at IS NULL THEN d.winner_buyer_id ELSE calls.winner_buyer_id END,
+         price_cents = CASE WHEN calls.ended_at IS NULL THEN d.price_cents ELSE calls.price_cents END,
+         decided_at = d.decided_at, decision_us = d.decision_us
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                   $10::text[], $11::bigint[], $12::timestamptz[], $13::integer[])
+         AS d(id, campaign_id, seller_account_id, attestation, zip, lead_id, outcome, reject_reason, winner_target_id,
+              winner_buyer_id, price_cents, decided_at, decision_us)
+       WHERE calls.id = d.id`,
+      columns(decided, [
+        (e) => e.callId, (e) => e.campaignId, (e) => e.sellerAccountId, (e) => e.attestation, (e) => e.zip, (e) => e.leadId,
+        (e) => e.outcome, (e) => e.rejectReason, (e) => e.winnerTargetId, (e) => e.winnerBuyerId, (e) => e.priceCents,
+        (e) => e.decidedAt, (e) => e.trace.decisionUs,
+      ]),
+    );
+    await c.query(
+      `INSERT INTO call_decisions (call_id, decided_at, trace)
+       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::jsonb[]) ON CONFLICT (call_id) DO NOTHING`,
+      columns(decided, [(e) => e.callId, (e) => e.decidedAt, (e) => JSON.stringify(e.trace)]),
+    );
+    const audited = decided.filter((e) => e.audit);
+    if (audited.length > 0) {
       await c.query(
-        `UPDATE calls SET campaign_id = $2, seller_account_id = $3, attestation = $4, zip = $5, lead_id = $6,
-           outcome = CASE WHEN ended_at IS NULL THEN $7 ELSE outcome END,
-           reject_reason = CASE WHEN ended_at IS NULL THEN $8 ELSE reject_reason END,
-           winner_target_id = CASE WHEN ended_at IS NULL THEN $9 ELSE winner_target_id END,
-           winner_buyer_id = CASE WHEN ended_at IS NULL THEN $10 ELSE winner_buyer_id END,
-           price_cents = CASE WHEN ended_at IS NULL THEN $11::bigint ELSE price_cents END,
-           decided_at = $12, decision_us = $13
-         WHERE id = $1`,
-        [e.callId, e.campaignId ?? null, e.sellerAccountId ?? null, e.attestation ?? null, e.zip ?? null, e.leadId ?? null,
-          e.outcome, e.rejectReason ?? null, e.winnerTargetId ?? null, e.winnerBuyerId ?? null, e.priceCents ?? null, e.decidedAt, e.trace.decisionUs],
+        `INSERT INTO compliance_audit_log (call_id, campaign_id, ani, decision, reasons, checked_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
+         ON CONFLICT (call_id) DO NOTHING`,
+        columns(audited, [(e) => e.callId, (e) => e.campaignId, (e) => e.ani, (e) => e.audit!.decision, (e) => JSON.stringify(e.audit!.reasons), (e) => e.audit!.checkedAt]),
       );
-      await c.query('INSERT INTO call_decisions (call_id, decided_at, trace) VALUES ($1, $2, $3) ON CONFLICT (call_id) DO NOTHING', [e.callId, e.decidedAt, JSON.stringify(e.trace)]);
-      if (e.audit) {
-        await c.query(
-          `INSERT INTO compliance_audit_log (call_id, campaign_id, ani, decision, reasons, checked_at)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (call_id) DO NOTHING`,
-          [e.callId, e.campaignId ?? null, e.ani, e.audit.decision, JSON.stringify(e.audit.reasons), e.audit.checkedAt],
-        );
-      }
-      return;
-    case 'attempt':
-      await c.query(
-        `INSERT INTO bridge_attempts (call_id, attempt_no, target_id, buyer_id, destination, started_at, ended_at, status, cause)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (call_id, attempt_no) DO NOTHING`,
-        [e.callId, e.attemptNo, e.targetId, e.buyerAccountId, e.destination, e.attemptStartedAt, e.attemptEndedAt, e.status, e.cause ?? null],
-      );
-      return;
-    case 'ended':
-      // The end is final: it overrides the decision's outcome and winner (failover may have moved the call
-      // to another buyer, or no buyer took it), whichever of the two entries is applied first.
-      await c.query(
-        `UPDATE calls SET outcome = $2, end_reason = $3, ended_at = $4, answered_at = $5, bridged_at = $6,
-           hangup_cause = $7, hung_up_by = $8, duration_sec = $9, billable_sec = $10,
-           winner_target_id = $11, winner_buyer_id = $12, price_cents = $13, reject_reason = $14
-         WHERE id = $1`,
-        [e.callId, e.outcome, e.endReason, e.endedAt, e.answeredAt ?? null, e.bridgedAt ?? null, e.hangupCause, e.hungUpBy,
-          e.durationSec, e.billableSec, e.winnerTargetId ?? null, e.winnerBuyerId ?? null, e.priceCents ?? null, e.rejectReason ?? null],
-      );
-      return;
-    default:
-      throw Object.assign(new Error(`unknown journal entry type ${(e as { type?: string }).type}`), { code: '22000' });
+    }
+  }
+  if (attempts.length > 0) {
+    await c.query(
+      `INSERT INTO bridge_attempts (call_id, attempt_no, target_id, buyer_id, destination, started_at, ended_at, status, cause)
+       SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[])
+       ON CONFLICT (call_id, attempt_no) DO NOTHING`,
+      columns(attempts, [
+        (e) => e.callId, (e) => e.attemptNo, (e) => e.targetId, (e) => e.buyerAccountId, (e) => e.destination,
+        (e) => e.attemptStartedAt, (e) => e.attemptEndedAt, (e) => e.status, (e) => e.cause,
+      ]),
+    );
+  }
+  if (ended.length > 0) {
+    // The end is final: it overrides the decision's outcome and winner (failover may have moved the call
+    // to another buyer, or no buyer took it), whichever of the two entries is applied first.
+    await c.query(
+      `UPDATE calls SET outcome = d.outcome, end_reason = d.end_reason, ended_at = d.ended_at, answered_at = d.answered_at,
+         bridged_at = d.bridged_at, hangup_cause = d.hangup_cause, hung_up_by = d.hung_up_by, duration_sec = d.duration_sec,
+         billable_sec = d.billable_sec, winner_target_id = d.winner_target_id, winner_buyer_id = d.winner_buyer_id,
+         price_cents = d.price_cents, reject_reason = d.reject_reason
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[],
+                   $9::integer[], $10::integer[], $11::text[], $12::text[], $13::bigint[], $14::text[])
+         AS d(id, outcome, end_reason, ended_at, answered_at, bridged_at, hangup_cause, hung_up_by, duration_sec, billable_sec,
+              winner_target_id, winner_buyer_id, price_cents, reject_reason)
+       WHERE calls.id = d.id`,
+      columns(ended, [
+        (e) => e.callId, (e) => e.outcome, (e) => e.endReason, (e) => e.endedAt, (e) => e.answeredAt, (e) => e.bridgedAt,
+        (e) => e.hangupCause, (e) => e.hungUpBy, (e) => e.durationSec, (e) => e.billableSec, (e) => e.winnerTargetId,
+        (e) => e.winnerBuyerId, (e) => e.priceCents, (e) => e.rejectReason,
+      ]),
+    );
   }
 }

@@ -67,7 +67,10 @@ export class OutboundSocketServer {
    * `connect` and `linger` first; once the channel's uuid is known, the filters and then the event subscription,
    * pipelined. The filters must be in place before `event` is sent: until then the listener would receive every
    * channel's events. Filters: this channel only, and not the EXECUTE_COMPLETE of the `socket` application itself
-   * (a '-' value drops matching events).
+   * nor of `multiset`, which nobody waits for (a '-' value drops matching events; each is several KB of JSON).
+   * The call is handed over as soon as the channel data is in: FreeSWITCH runs a connection's commands in order,
+   * so whatever the pipeline sends next (answer, bridge) runs after the subscription, and the routing decision
+   * does not wait for the subscription's round trip. `subscribed` fails if any of it is refused.
    */
   private async handshake(conn: EslSocket) {
     const ms = this.settings.timeouts.handshakeMs;
@@ -84,15 +87,19 @@ export class OutboundSocketServer {
     }
     const filter = conn.command(`filter Unique-ID ${uuid}`, {}, ms);
     const notSocketApp = conn.command('filter Application -socket', {}, ms);
+    const notMultiset = conn.command('filter Application -multiset', {}, ms);
     const events = conn.command(`event json ${CALL_EVENTS.join(' ')}`, {}, ms);
-    for (const p of [filter, notSocketApp]) p.catch(() => undefined);
-    await Promise.all([linger, filter, notSocketApp, events]);
-    return { data, uuid };
+    const subscribed = Promise.all([linger, filter, notSocketApp, notMultiset, events]).then(() => undefined);
+    return { data, uuid, subscribed };
   }
 
-  private handOver(conn: EslSocket, ready: { data: EslHeaders; uuid: string }, handler: InboundCallHandler): void {
+  private handOver(conn: EslSocket, ready: { data: EslHeaders; uuid: string; subscribed: Promise<void> }, handler: InboundCallHandler): void {
     const log = this.log.child({ call: ready.uuid });
     conn.setLogger(log);
+    // Without the subscription the leg would never learn how its bridge ended: give the call up (the leg records it).
+    ready.subscribed.catch((err: Error) => {
+      if (!conn.isClosed) conn.close(`event subscription failed: ${err.message}`);
+    });
     const info = callInfoFromChannelData(ready.data);
     const leg = new FreeSwitchCallLeg(ready.uuid, conn, this.settings, log, ready.data);
     conn.onEvent((name, h) => leg.handleEvent(name, h));

@@ -51,6 +51,8 @@ describe('FreeSWITCH adapter: malformed input', () => {
     const second = await calls.next();
     const [badCall, goodCall] = first.info.switchCallId === bad.channel.uuid ? [first, second] : [second, first];
     const badEnd = watchEnd(badCall.leg);
+    // The call is handed over before its event subscription is confirmed; the bad bytes come after it.
+    await waitFor(() => bad.subscription.enabled && good.subscription.enabled, 3000, 'event subscriptions');
     bad.write(bytes);
     const end = await badEnd.ended;
     expect(end.hungUpBy).toBe('unknown');

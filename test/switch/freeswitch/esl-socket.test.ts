@@ -70,6 +70,30 @@ describe('EslSocket', () => {
     expect(reasons).toEqual(["no reply to 'connect' within 100 ms"]);
   });
 
+  it('decodes the connect reply into channel data, as FreeSWITCH 1.10 sends it (encoded, reply headers last)', async () => {
+    const connected = conn.command('connect', {}, 1000);
+    await waitFor('connect');
+    fs.write(
+      'Event-Name: CHANNEL_DATA\nUnique-ID: u-1\nCaller-Caller-ID-Name: Jos%C3%A9%20P\nvariable_sip_h_X-Lead-Id: L%2042\n' +
+        'Content-Type: command/reply\nReply-Text: %2BOK%0A\nSocket-Mode: async\nControl: full\n\n',
+    );
+    const reply = await connected;
+    expect(reply.headers.get('Reply-Text')).toBe('+OK\n');
+    expect(reply.data?.get('caller-caller-id-name')).toBe('José P');
+    expect(reply.data?.sipHeader('X-Lead-Id')).toBe('L 42');
+    expect(reply.data?.get('Socket-Mode')).toBeUndefined();
+  });
+
+  it('reads plain events too and ignores events it did not ask for', async () => {
+    const seen: string[] = [];
+    conn.onEvent((name, h) => seen.push(`${name}:${h.get('Hangup-Cause')}`));
+    const plain = (lines: string): string => `Content-Length: ${Buffer.byteLength(lines)}\nContent-Type: text/event-plain\n\n${lines}`;
+    fs.write(plain('Event-Name: CHANNEL_PARK\nUnique-ID: u1\n\n') + plain('Event-Name: CHANNEL_HANGUP_COMPLETE\nHangup-Cause: USER%5FBUSY\n\n'));
+    for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(seen).toEqual(['CHANNEL_HANGUP_COMPLETE:USER_BUSY']);
+    expect(conn.isClosed).toBe(false);
+  });
+
   it('refuses to send a line break inside a command', async () => {
     await expect(conn.execute('u1', 'playback', 'a.wav\n\napi hupall', 'e1', 100)).rejects.toThrow('refusing a line break');
     expect(conn.isClosed).toBe(false);
