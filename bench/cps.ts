@@ -2,7 +2,11 @@
  * Call setup benchmark through a switch peer: an exchange node in a child process (real Postgres and
  * Redis, the real switch adapter), driven by the peer in this process over real sockets.
  *
- *   npm run bench:cps [-- --cps 500,1000 --seconds 10 --concurrent 10000 --buyers 50]
+ *   npm run bench:cps [-- --switch freeswitch|asterisk --cps 500,1000 --seconds 10 --warmup-seconds 5
+ *                        --concurrent 10000 --buyers 50]
+ *
+ * Asterisk prints ari_call_setup_cps, ari_call_setup_p50_ms and ari_call_setup_p99_ms (StasisStart to the first
+ * buyer originate) and ari_concurrent_calls instead of the esl_ figures.
  *
  * Prints JSON lines: esl_call_setup_cps (calls per second sustained, every call bridged), esl_call_setup_p50_ms
  * and esl_call_setup_p99_ms (socket connect to the bridge command), per rate; esl_concurrent_calls (calls held
@@ -14,7 +18,9 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import Redis from 'ioredis';
 import { FreeSwitchPeer } from '../test/peers/freeswitch';
-import { CallDriver, percentile } from './load/call-driver';
+import { AsteriskPeer } from '../test/peers/asterisk';
+import { CallDriver, percentile, type CallPlacer } from './load/call-driver';
+import { asteriskPlacer, freeswitchPlacer } from './load/placers';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -26,6 +32,11 @@ const SECONDS = Number(arg('seconds', '10'));
 const CONCURRENT = Number(arg('concurrent', '10000'));
 const BUYERS = Number(arg('buyers', '50'));
 const TALK_MS = Number(arg('talk-ms', '1000'));
+const SWITCH = arg('switch', 'freeswitch');
+if (SWITCH !== 'freeswitch' && SWITCH !== 'asterisk') throw new Error(`--switch must be freeswitch or asterisk, not '${SWITCH}'`);
+/** The figures' prefix: esl_ for FreeSWITCH, ari_ for Asterisk. */
+const FIGURE = SWITCH === 'asterisk' ? 'ari' : 'esl';
+const WARMUP_SECONDS = Number(arg('warmup-seconds', '5'));
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_cps';
@@ -33,7 +44,7 @@ const PREFIX = 'bench:cps:';
 const DIDS = ['+18885550500', '+18885550501', '+18885550502'];
 
 const emit = (name: string, value: number, unit: string, extra: Record<string, unknown>): void => {
-  process.stdout.write(`${JSON.stringify({ name, value: Math.round(value * 100) / 100, unit, switch: 'freeswitch', buyers: BUYERS, ...extra })}\n`);
+  process.stdout.write(`${JSON.stringify({ name, value: Math.round(value * 100) / 100, unit, switch: SWITCH, buyers: BUYERS, ...extra })}\n`);
 };
 
 async function freePort(): Promise<number> {
@@ -79,10 +90,10 @@ function startRecorder(): ChildProcess {
   });
 }
 
-async function startExchange(outboundPort: number, eslPort: number, httpPort: number): Promise<ChildProcess> {
+async function startExchange(switchEnv: Record<string, string>, httpPort: number): Promise<ChildProcess> {
   // BENCH_PROFILE_DIR=dir writes a CPU profile of the exchange process there (for finding where time goes).
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(__dirname, '..', 'app', 'main.ts')], {
+  const child = spawn(process.execPath, [...profile, '--max-semi-space-size=64', '--import', 'tsx', path.join(__dirname, '..', 'app', 'main.ts')], {
     env: {
       ...process.env,
       DATABASE_URL,
@@ -92,13 +103,13 @@ async function startExchange(outboundPort: number, eslPort: number, httpPort: nu
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: String(httpPort),
       LOG_LEVEL: 'warn',
-      SWITCHES: 'freeswitch',
-      FS_OUTBOUND_HOST: '127.0.0.1',
-      FS_OUTBOUND_PORT: String(outboundPort),
-      FS_ESL_PORT: String(eslPort),
-      FS_ESL_PASSWORD: 'ClueCon', // the peer's password
-      FS_BUYER_GATEWAY: 'buyers',
       RECORDER_ENABLED: 'false',
+      // A call node: billing and fraud jobs are left to `npm run worker` processes (the recorder process still
+      // enqueues them), and this bench runs none. Fraud scoring would also take the bench's synthetic traffic (one
+      // seller, no attestation, 50 ms warm-up calls) for fraud and pause its tracking numbers mid-run.
+      BILLING_WORKER_ENABLED: 'false',
+      FRAUD_WORKER_ENABLED: 'false',
+      ...switchEnv,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -115,13 +126,40 @@ async function startExchange(outboundPort: number, eslPort: number, httpPort: nu
   }
 }
 
-async function main(): Promise<void> {
-  await seed();
+/** The switch peer this process plays, and the exchange settings that point at it. */
+async function startPeer(): Promise<{ placer: CallPlacer; switchEnv: Record<string, string>; close(): Promise<void> }> {
+  if (SWITCH === 'asterisk') {
+    const peer = new AsteriskPeer({ app: 'callx', record: false, username: 'callx', password: 'bench' });
+    peer.buyers.fallback = { kind: 'answer', afterMs: 20 };
+    await peer.listen(0, '127.0.0.1');
+    return {
+      placer: asteriskPlacer(peer),
+      switchEnv: { SWITCHES: 'asterisk', ARI_URL: peer.url, ARI_USERNAME: 'callx', ARI_PASSWORD: 'bench', ARI_APP: 'callx', ARI_BUYER_TRUNK: 'buyers' },
+      close: () => peer.close(),
+    };
+  }
   const peer = new FreeSwitchPeer({ detail: 'lean', record: false });
   peer.buyers.fallback = { kind: 'answer', afterMs: 20 };
   const eslPort = await peer.listenInbound(0, '127.0.0.1');
-  const [outboundPort, httpPort] = [await freePort(), await freePort()];
-  const exchange = await startExchange(outboundPort, eslPort, httpPort);
+  const outboundPort = await freePort();
+  return {
+    placer: freeswitchPlacer(peer, { host: '127.0.0.1', port: outboundPort }),
+    switchEnv: {
+      SWITCHES: 'freeswitch',
+      FS_OUTBOUND_HOST: '127.0.0.1',
+      FS_OUTBOUND_PORT: String(outboundPort),
+      FS_ESL_PORT: String(eslPort),
+      FS_ESL_PASSWORD: 'ClueCon', // the peer's password
+      FS_BUYER_GATEWAY: 'buyers',
+    },
+    close: () => peer.inbound.close(),
+  };
+}
+
+async function main(): Promise<void> {
+  await seed();
+  const { placer, switchEnv, close } = await startPeer();
+  const exchange = await startExchange(switchEnv, await freePort());
   const recorder = startRecorder();
   await seedRows();
   // Seeded after start (migrations ran in the child): reload through the API-less path, a config-changed message.
@@ -129,31 +167,36 @@ async function main(): Promise<void> {
   await redis.publish(`${PREFIX}config-changed`, JSON.stringify({ what: 'bench seed' }));
   redis.disconnect();
   await new Promise((r) => setTimeout(r, 500));
-  const app = { host: '127.0.0.1', port: outboundPort };
 
   try {
     // Warm-up
-    const warm = new CallDriver(peer, { app, dnis: DIDS, talkMs: 50, firstAni: 1_000_000 });
+    const warm = new CallDriver(placer, { dnis: DIDS, talkMs: 50, firstAni: 1_000_000 });
     await warm.runRate(200, 3);
     await warm.settle();
     if (warm.stats.bridged === 0) throw new Error(`warm-up bridged no call: ${JSON.stringify(Object.fromEntries(warm.stats.errors))}`);
 
+    // Warm-up, not measured: the first seconds of a fresh process are JIT compilation and connection set-up.
+    if (WARMUP_SECONDS > 0) {
+      const warm = new CallDriver(placer, { dnis: DIDS, talkMs: TALK_MS, firstAni: 2_000_000 });
+      await warm.runRate(RATES[0]!, WARMUP_SECONDS);
+      await warm.settle();
+    }
     for (const cps of RATES) {
-      const driver = new CallDriver(peer, { app, dnis: DIDS, talkMs: TALK_MS, firstAni: 3_000_000 + cps * 1000 });
+      const driver = new CallDriver(placer, { dnis: DIDS, talkMs: TALK_MS, firstAni: 3_000_000 + cps * 1000 });
       const started = Date.now();
       await driver.runRate(cps, SECONDS);
       const placingSec = (Date.now() - started) / 1000;
       await driver.settle();
       const s = driver.stats;
-      const cond = { target_cps: cps, seconds: SECONDS, calls: s.placed, bridged: s.bridged, failed: s.failed, talk_ms: TALK_MS };
-      emit('esl_call_setup_cps', s.failed === 0 ? s.placed / placingSec : (s.bridged / s.placed) * (s.placed / placingSec), 'calls/s', cond);
-      emit('esl_call_setup_p50_ms', percentile(s.setupMs, 0.5), 'ms', cond);
-      emit('esl_call_setup_p99_ms', percentile(s.setupMs, 0.99), 'ms', cond);
+      const cond = { target_cps: cps, seconds: SECONDS, calls: s.placed, bridged: s.bridged, failed: s.failed, talk_ms: TALK_MS, warmup_seconds: WARMUP_SECONDS };
+      emit(`${FIGURE}_call_setup_cps`, s.failed === 0 ? s.placed / placingSec : (s.bridged / s.placed) * (s.placed / placingSec), 'calls/s', cond);
+      emit(`${FIGURE}_call_setup_p50_ms`, percentile(s.setupMs, 0.5), 'ms', cond);
+      emit(`${FIGURE}_call_setup_p99_ms`, percentile(s.setupMs, 0.99), 'ms', cond);
       if (s.failed) process.stderr.write(`failures at ${cps} cps: ${JSON.stringify(Object.fromEntries(s.errors))}\n`);
     }
 
     // Concurrency: ramp up calls that stay bridged, count them, then hang them all up.
-    const hold = new CallDriver(peer, { app, dnis: DIDS, talkMs: 10 * 60_000, firstAni: 6_000_000 });
+    const hold = new CallDriver(placer, { dnis: DIDS, talkMs: 10 * 60_000, firstAni: 6_000_000 });
     const sessions: Array<ReturnType<CallDriver['place']>> = [];
     const rampCps = 500;
     const rampStart = Date.now();
@@ -165,18 +208,18 @@ async function main(): Promise<void> {
     const deadline = Date.now() + 60_000;
     let up = 0;
     while (Date.now() < deadline) {
-      up = [...peer.liveSessions].filter((s) => s.record.bridges.some((b) => b.result === 'SUCCESS' && b.endedAt === undefined)).length;
+      up = placer.bridgedNow();
       if (up + hold.stats.failed >= CONCURRENT) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    emit('esl_concurrent_calls', up, 'calls', { target: CONCURRENT, failed: hold.stats.failed, ramp_cps: rampCps });
-    for (const s of sessions) s.callerHangup();
+    emit(`${FIGURE}_concurrent_calls`, up, 'calls', { target: CONCURRENT, failed: hold.stats.failed, ramp_cps: rampCps });
+    for (const s of sessions) s.hangup();
     await hold.settle();
   } finally {
     exchange.kill('SIGTERM');
     recorder.kill('SIGTERM');
     await Promise.all([new Promise((r) => exchange.once('exit', r)), new Promise((r) => recorder.once('exit', r))]);
-    await peer.inbound.close();
+    await close();
   }
 }
 

@@ -2,12 +2,21 @@ import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { SwitchAdapter } from './port';
 import { FreeSwitchAdapter } from './freeswitch';
+import { AsteriskAdapter } from './asterisk';
 
 /**
  * What the caller hears, per prompt name the pipeline uses, as files of the switch's stock sound pack.
- * Operators replace them with recordings of their own (PROMPT_* variables).
+ * Operators replace them with recordings of their own (PROMPT_* for FreeSWITCH, ARI_PROMPT_* for Asterisk).
  */
-export function promptFiles(config: Config): Record<string, string> {
+export function promptFiles(config: Config, switchName: 'freeswitch' | 'asterisk' = 'freeswitch'): Record<string, string> {
+  if (switchName === 'asterisk') {
+    return {
+      no_buyer_available: config.ARI_PROMPT_NO_BUYER,
+      number_not_in_service: config.ARI_PROMPT_NOT_IN_SERVICE,
+      call_cannot_be_completed: config.ARI_PROMPT_REJECTED,
+      technical_difficulties: config.ARI_PROMPT_ERROR,
+    };
+  }
   return {
     no_buyer_available: config.PROMPT_NO_BUYER,
     number_not_in_service: config.PROMPT_NOT_IN_SERVICE,
@@ -29,6 +38,17 @@ export function createSwitchAdapters(config: Config, logger: Logger): SwitchAdap
           ...(config.FS_CONSUMER_GATEWAY ? { consumerGateway: config.FS_CONSUMER_GATEWAY } : {}),
           ...(config.FS_ORIGINATE_SOCKET_ADDRESS ? { originateSocketAddress: config.FS_ORIGINATE_SOCKET_ADDRESS } : {}),
           prompts: promptFiles(config),
+          logger,
+        });
+      case 'asterisk':
+        return new AsteriskAdapter({
+          url: config.ARI_URL,
+          username: config.ARI_USERNAME,
+          password: config.ARI_PASSWORD,
+          app: config.ARI_APP,
+          buyerTrunk: config.ARI_BUYER_TRUNK,
+          consumerTrunk: config.ARI_CONSUMER_TRUNK,
+          prompts: promptFiles(config, 'asterisk'),
           logger,
         });
       default:

@@ -1,13 +1,33 @@
 /**
- * Drives calls through the FreeSWITCH peer into a running exchange at a set rate, and measures each call's
- * setup time (TCP connect of the `socket` application to the first bridge command) and outcome.
- * Shared by `npm run simulate` and `npm run bench:cps`.
+ * Drives calls through a switch peer into a running exchange at a set rate, and measures each call's setup time
+ * and outcome. Shared by `npm run simulate` and `npm run bench:cps`; the switch-specific part is a CallPlacer
+ * (bench/load/placers.ts).
  */
-import { FreeSwitchPeer } from '../../test/peers/freeswitch';
-import type { CallSession } from '../../test/peers/freeswitch';
+
+/** What became of one call the driver placed. */
+export interface PlacedOutcome {
+  bridged: boolean;
+  /** for a bridged call: from the call reaching the exchange to the exchange dialling its first buyer */
+  setupMs?: number;
+  /** for a failed call: a short reason, counted in the summary */
+  failure?: string;
+}
+
+export interface PlacedCallHandle {
+  finished: Promise<PlacedOutcome>;
+  /** the caller hangs up now */
+  hangup(): void;
+}
+
+/** Places one call through a switch peer. */
+export interface CallPlacer {
+  readonly switchName: string;
+  place(p: { ani: string; dnis: string; talkMs: number }): PlacedCallHandle;
+  /** calls up and bridged right now */
+  bridgedNow(): number;
+}
 
 export interface DriveOptions {
-  app: { host: string; port: number };
   dnis: string[];
   /** the caller hangs up this long after the bridge (how long each call holds a channel) */
   talkMs: number;
@@ -30,26 +50,24 @@ export class CallDriver {
   private readonly inFlight = new Set<Promise<void>>();
   private ani: number;
 
-  constructor(readonly peer: FreeSwitchPeer, private readonly opts: DriveOptions) {
+  constructor(readonly placer: CallPlacer, private readonly opts: DriveOptions) {
     this.ani = opts.firstAni ?? 2_000_000;
   }
 
-  /** Places one call; resolves when it is over. */
-  place(talkMs = this.opts.talkMs): CallSession {
+  /** Places one call; its handle's `finished` settles when it is over. */
+  place(talkMs = this.opts.talkMs): PlacedCallHandle {
     const i = this.stats.placed++;
     const ani = `+1813${String(this.ani++ % 8_000_000 + 2_000_000)}`;
-    const started = Date.now();
-    const session = this.peer.placeCall({ app: this.opts.app, ani, dnis: this.opts.dnis[i % this.opts.dnis.length]!, hangupAfterBridgeMs: talkMs });
+    const call = this.placer.place({ ani, dnis: this.opts.dnis[i % this.opts.dnis.length]!, talkMs });
     this.stats.active++;
-    const done = session.finished.then(
-      (record) => {
-        const first = record.bridges[0];
-        if (record.bridges.some((b) => b.result === 'SUCCESS') && first) {
+    const done = call.finished.then(
+      (outcome) => {
+        if (outcome.bridged) {
           this.stats.bridged++;
-          this.stats.setupMs.push(first.startedAt - started);
+          if (outcome.setupMs !== undefined) this.stats.setupMs.push(outcome.setupMs);
         } else {
           this.stats.failed++;
-          const why = record.connectFailed ? 'connect_failed' : record.bridges.length ? `bridge_${record.bridges[record.bridges.length - 1]!.result}` : `hangup_${record.hangupCause ?? 'unknown'}`;
+          const why = outcome.failure ?? 'unknown';
           this.stats.errors.set(why, (this.stats.errors.get(why) ?? 0) + 1);
         }
       },
@@ -62,7 +80,7 @@ export class CallDriver {
       this.inFlight.delete(done);
     });
     this.inFlight.add(done);
-    return session;
+    return call;
   }
 
   /** Places calls at `cps` for `seconds` (ticks every 10 ms so the rate is smooth), calling `onTick` each second. */

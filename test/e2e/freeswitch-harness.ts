@@ -15,9 +15,12 @@ export class FreeSwitchHarness implements SwitchHarness {
   private node?: ExchangeNode;
   private adapter?: FreeSwitchAdapter;
 
+  /** `env`: extra settings for the node (e.g. fraud thresholds) */
+  constructor(private readonly env: Record<string, string> = {}) {}
+
   async start(infra: TestInfra, options: Omit<NodeOptions, 'switches'> = {}): Promise<ExchangeNode> {
     const eslPort = await this.peer.listenInbound();
-    this.node = await startTestNode(infra, { FS_ESL_PORT: String(eslPort) }, {
+    this.node = await startTestNode(infra, { ...this.env, FS_ESL_PORT: String(eslPort) }, {
       ...options,
       switches: (core) => {
         this.adapter = new FreeSwitchAdapter({

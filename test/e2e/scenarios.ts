@@ -129,6 +129,37 @@ export function switchScenarios(name: string, makeHarness: () => SwitchHarness):
       expect(ready.status).toBe(200);
     });
 
+    it('a bridged call keeps going while the control connection drops and comes back, and is recorded when it ends', async () => {
+      const ani = nextAni();
+      let callId: string | undefined;
+      let bridged = false;
+      let endedEarly = false;
+      const off = node.events.on((e) => {
+        if (e.type === 'call.started' && e.ani === ani) callId = e.callId;
+        else if (e.callId !== callId) return;
+        else if (e.type === 'call.bridged') bridged = true;
+        else if (e.type === 'call.ended') endedEarly = true;
+      });
+      try {
+        const call = harness.placeCall({ ani, dnis: DID, hangupAfterBridgeMs: 1500 });
+        await eventually(async () => bridged, 'the call to be bridged');
+        harness.dropControlConnection();
+        await eventually(async () => !node.switches[0]!.isConnected(), 'the adapter to notice the drop', 3_000);
+        await eventually(async () => node.switches[0]!.isConnected(), 'the adapter to reconnect', 5_000);
+        expect(endedEarly).toBe(false); // the bridge outlived the connection
+        const result = await call.finished;
+        expect(result.bridgedTo).toContain(BUYER_A);
+        const row = await callRow(ani);
+        expect(row).toMatchObject({ id: callId, outcome: 'bridged', winner_target_id: 'a', hung_up_by: 'caller' });
+        expect(row.billable_sec).toBeGreaterThanOrEqual(1);
+        const attempts = (await infra.pool.query('SELECT target_id, status FROM bridge_attempts WHERE call_id = $1', [row.id])).rows;
+        expect(attempts).toEqual([{ target_id: 'a', status: 'bridged' }]);
+        await eventually(async () => (await node.caps.concurrentCalls('a', Date.now())) === 0, 'the concurrency slot to be released');
+      } finally {
+        off();
+      }
+    });
+
     describe('calls to consumers', () => {
       const CONSUMER = '+13125550199'; // Chicago
       const post = (body: object) =>

@@ -67,7 +67,7 @@ export class AsteriskAdapter implements SwitchAdapter {
     private readonly cfg: AsteriskAdapterConfig,
     private readonly restFactory: RestFactory = ariClientFactory,
   ) {
-    this.log = cfg.logger.child({ mod: 'asterisk', app: cfg.app });
+    this.log = cfg.logger.child({ mod: 'asterisk', stasisApp: cfg.app });
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...cfg.timeouts };
     this.ids = new IdFactory(cfg.app);
   }
@@ -239,7 +239,7 @@ export class AsteriskAdapter implements SwitchAdapter {
       // A leg we originated whose attempt already gave up: it has nobody to talk to.
       this.log.warn({ channel: ch.id, args }, 'an originated leg entered Stasis after its attempt ended; hanging it up');
       const ctx = this.ctx;
-      if (ctx) this.track(ctx.rest.hangup(ch.id, 'normal').catch((err: unknown) => logCleanupError(this.log, 'hanging up a stray leg', err)));
+      if (ctx) this.track(ctx.rest.hangup(ch.id, 'NORMAL_CLEARING').catch((err: unknown) => logCleanupError(this.log, 'hanging up a stray leg', err)));
       return;
     }
     this.acceptInbound(ch, args, eventTime(ev));

@@ -11,7 +11,9 @@
 import type { AriClient } from 'ari-client';
 import type { Logger } from '../../observability/logger';
 import { withTimeout } from '../../util/backoff';
+import type { HangupCause } from '../port';
 import type { AriBridge, AriChannel } from './ari-model';
+import { causeCode, hangupReason } from './causes';
 import { AriError, type AriErrorKind, type AriRest, type OriginateParams } from './ari-rest';
 
 type AriClientModule = typeof import('ari-client');
@@ -129,8 +131,10 @@ export class AriClientRest implements AriRest {
     await this.call(`POST /channels/${channelId}/answer`, () => this.client.channels.answer({ channelId }));
   }
 
-  async hangup(channelId: string, reason: string): Promise<void> {
-    await this.call(`DELETE /channels/${channelId}`, () => this.client.channels.hangup({ channelId, reason }));
+  async hangup(channelId: string, cause: HangupCause): Promise<void> {
+    const code = causeCode(cause);
+    const how = code !== undefined ? { reason_code: String(code) } : { reason: hangupReason(cause) };
+    await this.call(`DELETE /channels/${channelId}`, () => this.client.channels.hangup({ channelId, ...how }));
   }
 
   async play(channelId: string, media: string, playbackId: string): Promise<void> {

@@ -3,6 +3,7 @@
  * (ari-client-rest.ts), so a thin fetch-based client could replace it without touching the call logic.
  * Every operation settles within the configured REST timeout.
  */
+import type { HangupCause } from '../port';
 import type { AriBridge, AriChannel } from './ari-model';
 
 export type AriErrorKind =
@@ -47,7 +48,8 @@ export interface AriRest {
   listBridges(): Promise<AriBridge[]>;
   originate(p: OriginateParams): Promise<AriChannel>;
   answer(channelId: string): Promise<void>;
-  hangup(channelId: string, reason: string): Promise<void>;
+  /** Hangs up with the cause's Q.850 number (`reason_code`), or the closest `reason` word when it has none. */
+  hangup(channelId: string, cause: HangupCause): Promise<void>;
   play(channelId: string, media: string, playbackId: string): Promise<void>;
   createBridge(bridgeId: string, name: string): Promise<AriBridge>;
   addChannels(bridgeId: string, channelIds: string[]): Promise<void>;

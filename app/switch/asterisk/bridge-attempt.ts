@@ -256,7 +256,7 @@ export class BridgeAttempt implements EventOwner {
     const work: Array<Promise<void>> = [];
     if (!this.buyerDestroyed) {
       this.buyerHangupSent = true;
-      work.push(this.ctx.rest.hangup(this.buyerId, 'normal').catch((err: unknown) => logCleanupError(this.log, 'hanging up the buyer leg', err)));
+      work.push(this.ctx.rest.hangup(this.buyerId, 'NORMAL_CLEARING').catch((err: unknown) => logCleanupError(this.log, 'hanging up the buyer leg', err)));
     }
     const bridgeId = this.bridgeId;
     if (bridgeId) work.push(this.ctx.rest.destroyBridge(bridgeId).catch((err: unknown) => logCleanupError(this.log, 'destroying the bridge', err)));

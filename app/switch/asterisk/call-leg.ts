@@ -10,7 +10,7 @@ import type { BridgeOptions, BridgeOutcome, CallLeg, Destination, HangupCause, L
 import { eventTime, type AriChannel, type AriEvent } from './ari-model';
 import { isAriError } from './ari-rest';
 import { BridgeAttempt, type CallerSide } from './bridge-attempt';
-import { callerHangupCause, causeName, hangupReason } from './causes';
+import { callerHangupCause, causeName } from './causes';
 import type { EventOwner } from './channel-router';
 import { buyerEndpoint } from './dial';
 import { LegGoneError, type LegContext } from './leg-context';
@@ -151,7 +151,7 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
     if (this.requested === undefined && !this.consumerHungUp) {
       this.requested = cause;
       this.markGone();
-      this.hangupSent = this.ctx.rest.hangup(this.id, hangupReason(cause)).catch((err: unknown) => {
+      this.hangupSent = this.ctx.rest.hangup(this.id, cause).catch((err: unknown) => {
         if (isAriError(err, 'not_found')) this.vanished('hangup');
         else this.log.error({ err: (err as Error).message, cause }, 'hangup request failed');
       });

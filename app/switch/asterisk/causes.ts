@@ -46,7 +46,14 @@ export function attemptStatus(code: number | undefined): Extract<BridgeOutcome, 
   return 'failed';
 }
 
-/** ARI hangup `reason` for a cause we end a call with (the closest of the words ARI knows). */
+const CODES: Record<string, number> = Object.fromEntries(Object.entries(NAMES).map(([code, name]) => [name, Number(code)]));
+
+/** The Q.850 number of a port cause, for DELETE /channels `reason_code` (Asterisk 20.7+, 21.2+, 22). */
+export function causeCode(cause: HangupCause): number | undefined {
+  return CODES[cause];
+}
+
+/** ARI hangup `reason` for a cause without a Q.850 number (the closest of the words ARI knows). */
 const REASONS: Record<string, string> = {
   NORMAL_CLEARING: 'normal',
   USER_BUSY: 'busy',

@@ -141,6 +141,7 @@ export class OutboundCall implements EventOwner {
       dnis: this.req.callerIdNumber,
       direction: 'outbound',
       campaignId: this.req.campaignId,
+      callId: this.req.callId,
       extra: { callx_call_id: this.req.callId },
     };
     this.log.info('originate answered; handing the call over');

@@ -1,0 +1,99 @@
+import type { ExchangeNode, NodeOptions } from '../../app/exchange-node';
+import { AsteriskAdapter } from '../../app/switch/asterisk';
+import { causeCode, causeName } from '../../app/switch/asterisk/causes';
+import { promptFiles } from '../../app/switch/factory';
+import type { HangupCause } from '../../app/switch/port';
+import { createLogger, silentLogger } from '../../app/observability/logger';
+import { AsteriskPeer, type EndpointScript } from '../peers/asterisk';
+import { startTestNode } from '../support/node';
+import type { TestInfra } from '../support/infra';
+import type { FarEnd, PlacedCall, SwitchHarness } from './harness';
+
+/** What asterisk-conf/ari.conf lists in `channelvars`. */
+const CHANNELVARS = ['CALLX_ATTESTATION', 'CALLX_LEAD_ID', 'CALLX_ZIP'];
+
+/** The shared far-end words as the Asterisk peer's endpoint scripts (causes as Q.850 numbers). */
+function endpointScript(script: FarEnd): EndpointScript {
+  switch (script.kind) {
+    case 'answer':
+      return { kind: 'answer', afterMs: script.afterMs, hangupAfterMs: script.hangupAfterMs };
+    case 'busy':
+      return { kind: 'busy', afterMs: script.afterMs };
+    case 'no_answer':
+      return { kind: 'no_answer' };
+    case 'fail':
+      return { kind: 'fail', cause: causeCode(script.cause as HangupCause) ?? 41 };
+  }
+}
+
+/** The Asterisk peer (ARI over real HTTP and WebSocket) and a node running the Asterisk adapter. */
+export class AsteriskHarness implements SwitchHarness {
+  readonly switchName = 'asterisk';
+  readonly peer = new AsteriskPeer({ app: 'callx', channelvars: CHANNELVARS, playbackMs: 20 });
+  private node?: ExchangeNode;
+
+  /** `env`: extra settings for the node (e.g. fraud thresholds), as FreeSwitchHarness takes them */
+  constructor(private readonly env: Record<string, string> = {}) {}
+
+  async start(infra: TestInfra, options: Omit<NodeOptions, 'switches'> = {}): Promise<ExchangeNode> {
+    await this.peer.listen();
+    this.node = await startTestNode(infra, { ...this.env }, {
+      ...options,
+      switches: (core) => [
+        new AsteriskAdapter({
+          url: this.peer.url,
+          username: 'callx',
+          password: 'secret',
+          app: 'callx',
+          buyerTrunk: 'buyers',
+          consumerTrunk: 'consumers',
+          prompts: promptFiles(core.config, 'asterisk'),
+          logger: process.env.ARI_TEST_LOG ? createLogger(process.env.ARI_TEST_LOG) : silentLogger(),
+          timeouts: { reconnectInitialMs: 50, reconnectMaxMs: 200 },
+        }),
+      ],
+    });
+    return this.node;
+  }
+
+  async stop(): Promise<void> {
+    await this.node?.stop();
+    await this.peer.close();
+  }
+
+  setBuyer(destination: string, script: FarEnd): void {
+    this.peer.buyers.set(destination, endpointScript(script));
+  }
+
+  setConsumer(number: string, script: FarEnd): void {
+    this.peer.consumers.set(number, endpointScript(script));
+  }
+
+  placeCall(p: { ani: string; dnis: string; hangupAfterMs?: number; hangupAfterBridgeMs?: number }): PlacedCall {
+    const call = this.peer.placeCall({ ani: p.ani, dnis: p.dnis, hangupAfterMs: p.hangupAfterMs, hangupAfterBridgeMs: p.hangupAfterBridgeMs });
+    const callerId = call.channel.id;
+    return {
+      hangup: () => this.peer.hangupFarEnd(callerId),
+      finished: call.finished.then((record) => {
+        // Buyer legs the adapter originated for this caller (appArgs `buyer,<caller channel id>`), in order.
+        const legs = this.peer.originated.filter((o) => o.appArgs[0] === 'buyer' && o.appArgs[1] === callerId);
+        const bridged = legs.find((o) => record.bridgedWith.includes(o.channelId));
+        const plays = this.peer.requests.filter((r) => r.method === 'POST' && r.path.startsWith(`/ari/channels/${callerId}/play`));
+        return {
+          bridgeTargets: legs.map((o) => o.target.resource),
+          bridgedTo: bridged?.target.resource,
+          prompts: plays.map((r) => decodeURIComponent(/[?&]media=([^&]*)/.exec(r.path)?.[1] ?? '')),
+          hangupCause: record.endedBy === 'app' ? causeName(record.cause) : undefined,
+        };
+      }),
+    };
+  }
+
+  dropControlConnection(): void {
+    this.peer.dropEventSockets();
+  }
+
+  originateCount(): number {
+    return this.peer.requests.filter((r) => r.method === 'POST' && /^\/ari\/channels(\/[^/?]+)?(\?|$)/.test(r.path)).length;
+  }
+}

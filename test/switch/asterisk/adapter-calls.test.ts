@@ -1,0 +1,240 @@
+/**
+ * The Asterisk adapter driven through the Asterisk peer: a scripted handler stands in for the pipeline
+ * (answer -> bridge -> outcome), the peer's request log and event log show what happened on the switch, and
+ * after each call nothing may be left on the switch or in the adapter's tables.
+ */
+import { CallQueue, expectNothingDangles, startRig, stopRig, waitFor, watchEnd, type Rig } from './helpers';
+
+const CALLER = { ani: '+12025550123', dnis: '+18005550100' };
+
+describe('Asterisk adapter: calls', () => {
+  let rig: Rig;
+  let calls: CallQueue;
+
+  beforeEach(async () => {
+    rig = await startRig();
+    calls = rig.calls;
+  });
+
+  afterEach(async () => {
+    await stopRig(rig);
+  });
+
+  const requests = (): string[] => rig.peer.requests.map((r) => `${r.method} ${decodeURIComponent(r.path.split('?')[0] ?? '')} ${r.status}`);
+
+  it('hands the call over with its channel variables, answers, bridges, and reports the end with durations', async () => {
+    rig.peer.buyers.set('+15551230001', { kind: 'answer', afterMs: 20 });
+    const placed = rig.peer.placeCall({
+      ...CALLER,
+      callerName: 'Jane',
+      channelVars: { CALLX_ATTESTATION: 'TN-Validation-Passed-A', CALLX_LEAD_ID: 'lead-7', CALLX_ZIP: '30301' },
+      hangupAfterBridgeMs: 150,
+    });
+    const { leg, info } = await calls.next();
+    expect(info).toEqual({
+      switchCallId: placed.channelId,
+      switchName: 'asterisk',
+      ani: '+12025550123',
+      dnis: '+18005550100',
+      direction: 'inbound',
+      attestation: 'A',
+      leadId: 'lead-7',
+      zip: '30301',
+      extra: expect.objectContaining({ caller_name: 'Jane' }),
+    });
+    expect(leg.id).toBe(placed.channelId);
+    const end = watchEnd(leg);
+    await leg.answer();
+    const outcome = await leg.bridge({ uri: '+15551230001' }, { answerTimeoutSec: 5, callerIdNumber: info.ani, tags: { callx_call_id: 'c-1' } });
+    expect(outcome).toEqual({ status: 'bridged', answeredAt: expect.any(Date) });
+    const legEnd = await end.ended;
+    expect(legEnd).toEqual(expect.objectContaining({ cause: 'NORMAL_CLEARING', hungUpBy: 'caller' }));
+    expect(legEnd.answeredAt).toBeInstanceOf(Date);
+    expect(legEnd.bridgedAt).toBeInstanceOf(Date);
+    const talkMs = legEnd.endedAt.getTime() - (legEnd.bridgedAt as Date).getTime();
+    expect(talkMs).toBeGreaterThanOrEqual(120);
+    expect(talkMs).toBeLessThan(1000);
+    expect((legEnd.bridgedAt as Date).getTime()).toBeGreaterThanOrEqual((legEnd.answeredAt as Date).getTime());
+    expect(leg.ended).toBe(true);
+    await expectNothingDangles(rig);
+
+    const [buyer] = rig.peer.originated;
+    expect(buyer?.endpoint).toBe('buyers');
+    expect(buyer?.target.resource).toBe('+15551230001@buyers');
+    expect(buyer?.appArgs).toEqual(['buyer', placed.channelId]);
+    expect(buyer?.callerId).toEqual({ name: '', number: '+12025550123' });
+    expect(buyer?.endedBy).toBe('app');
+    const buyerId = buyer?.channelId as string;
+    expect(buyerId.startsWith('callx-b-')).toBe(true);
+    const setup = requests()
+      .filter((r) => !r.startsWith('GET'))
+      .map((r) => r.replace(buyerId, '{buyer}').replace(placed.channelId, '{caller}').replace(/callx-br-[0-9a-f-]+/, '{bridge}'));
+    expect(setup.slice(0, 4)).toEqual([
+      'POST /ari/channels/{caller}/answer 204',
+      'POST /ari/channels 200',
+      'POST /ari/bridges 200',
+      'POST /ari/bridges/{bridge}/addChannel 204',
+    ]);
+    // The caller's BYE: the app hangs up the buyer and destroys the bridge (both at once).
+    expect(setup.slice(4).sort()).toEqual(['DELETE /ari/bridges/{bridge} 204', 'DELETE /ari/channels/{buyer} 204']);
+    expect(rig.peer.requests.find((r) => r.method === 'POST' && r.path.startsWith('/ari/channels?'))?.path).toContain('timeout=5');
+    expect(end.count()).toBe(1);
+  });
+
+  it('fails over on the same caller: a busy buyer, then a second one answers and later hangs up', async () => {
+    rig.peer.buyers.set('buyer-a', { kind: 'busy', afterMs: 10 });
+    rig.peer.buyers.set('buyer-b', { kind: 'answer', afterMs: 10, hangupAfterMs: 80 });
+    const placed = rig.peer.placeCall(CALLER);
+    const { leg, info } = await calls.next();
+    const end = watchEnd(leg);
+    const first = await leg.bridge({ uri: 'buyer-a' }, { answerTimeoutSec: 5, callerIdNumber: info.ani });
+    expect(first).toEqual({ status: 'busy', cause: 'USER_BUSY' });
+    expect(leg.ended).toBe(false);
+    const second = await leg.bridge({ uri: 'buyer-b' }, { answerTimeoutSec: 5, callerIdNumber: info.ani });
+    expect(second.status).toBe('bridged');
+    const legEnd = await end.ended;
+    expect(legEnd).toEqual(expect.objectContaining({ hungUpBy: 'buyer', cause: 'NORMAL_CLEARING' }));
+    expect(rig.peer.originated.map((o) => [o.endpoint, o.answered, o.endedBy])).toEqual([
+      ['buyer-a', false, 'far_end'],
+      ['buyer-b', true, 'far_end'],
+    ]);
+    const record = await placed.finished;
+    expect(record.endedBy).toBe('app');
+    expect(record.reason).toBe('reason_code 16');
+    expect(record.cause).toBe(16);
+    expect(record.bridgedWith).toEqual([rig.peer.originated[1]?.channelId]);
+    await expectNothingDangles(rig);
+    expect(end.count()).toBe(1);
+  });
+
+  it('reports no answer when the originate timeout expires, and the pipeline plays a prompt and hangs up', async () => {
+    rig.peer.buyers.set('buyer-slow', { kind: 'no_answer' });
+    rig.peer.prompts.set('ss-noservice', 30);
+    const placed = rig.peer.placeCall(CALLER);
+    const { leg, info } = await calls.next();
+    const end = watchEnd(leg);
+    await leg.answer();
+    const outcome = await leg.bridge({ uri: 'buyer-slow' }, { answerTimeoutSec: 1, callerIdNumber: info.ani });
+    expect(outcome).toEqual({ status: 'no_answer', cause: 'NO_ANSWER' });
+    expect(leg.ended).toBe(false);
+    await leg.playAndHangup('no_buyer', 'NORMAL_TEMPORARY_FAILURE');
+    const legEnd = await end.ended;
+    expect(legEnd).toEqual(expect.objectContaining({ hungUpBy: 'system', cause: 'NORMAL_TEMPORARY_FAILURE' }));
+    const record = await placed.finished;
+    // the exact Q.850 cause (41), not the nearest hangup word ('congestion' would be 34)
+    expect(record.reason).toBe('reason_code 41');
+    expect(record.cause).toBe(41);
+    expect(rig.peer.requests.some((r) => r.path.includes('/play?') && r.path.includes('media=sound%3Ass-noservice') && r.status === 201)).toBe(true);
+    const played = rig.peer.events.map((e) => e.event.type).filter((t) => t.startsWith('Playback'));
+    expect(played).toEqual(['PlaybackStarted', 'PlaybackFinished']);
+    await expectNothingDangles(rig);
+  });
+
+  it('reports failure for an unknown endpoint (500 Allocation failed) and keeps the caller up', async () => {
+    rig.peer.placeCall(CALLER);
+    const { leg, info } = await calls.next();
+    const outcome = await leg.bridge({ uri: 'nosuchbuyer' }, { answerTimeoutSec: 5, callerIdNumber: info.ani });
+    expect(outcome).toEqual({ status: 'failed', cause: 'NO_ROUTE_DESTINATION', detail: 'Allocation failed' });
+    expect(leg.ended).toBe(false);
+    const refused = await leg.bridge({ uri: 'sip:has space@example.com' }, { answerTimeoutSec: 5, callerIdNumber: info.ani });
+    expect(refused.status).toBe('failed');
+    expect(refused).toEqual(expect.objectContaining({ cause: 'INVALID_NUMBER_FORMAT' }));
+    const end = watchEnd(leg);
+    await leg.hangup('NORMAL_TEMPORARY_FAILURE');
+    expect((await end.ended).hungUpBy).toBe('system');
+    await expectNothingDangles(rig);
+  });
+
+  it('dials SIP URIs through the buyer trunk and reports other failure causes as failed', async () => {
+    rig.peer.buyers.set('sip:buyer@10.0.0.5:5080', { kind: 'fail', cause: 34, afterMs: 5 });
+    rig.peer.placeCall(CALLER);
+    const { leg, info } = await calls.next();
+    const outcome = await leg.bridge({ uri: 'sip:buyer@10.0.0.5:5080' }, { answerTimeoutSec: 5, callerIdNumber: info.ani });
+    expect(outcome).toEqual({ status: 'failed', cause: 'NORMAL_CIRCUIT_CONGESTION' });
+    expect(rig.peer.originated[0]?.target.resource).toBe('buyers/sip:buyer@10.0.0.5:5080');
+    await leg.hangup('NORMAL_CLEARING');
+    await expectNothingDangles(rig);
+  });
+
+  it('caller hangs up while the buyer rings: caller_gone, the buyer leg is hung up, onEnded fires once', async () => {
+    rig.peer.buyers.set('buyer-ringing', { kind: 'no_answer' });
+    const placed = rig.peer.placeCall(CALLER);
+    const { leg, info } = await calls.next();
+    const end = watchEnd(leg);
+    const pending = leg.bridge({ uri: 'buyer-ringing' }, { answerTimeoutSec: 10, callerIdNumber: info.ani });
+    await waitFor(() => rig.peer.originated.length === 1 && rig.peer.channel(rig.peer.originated[0]?.channelId ?? '')?.state === 'Ringing');
+    placed.hangup();
+    const outcome = await pending;
+    expect(outcome).toEqual({ status: 'caller_gone', cause: 'ORIGINATOR_CANCEL' });
+    const legEnd = await end.ended;
+    expect(legEnd).toEqual(expect.objectContaining({ hungUpBy: 'caller', cause: 'ORIGINATOR_CANCEL' }));
+    await expectNothingDangles(rig);
+    expect(rig.peer.originated[0]?.endedBy).toBe('app');
+    expect(end.count()).toBe(1);
+  });
+
+  it('caller hangs up mid-bridge: the buyer leg is hung up and the bridge destroyed', async () => {
+    rig.peer.buyers.set('buyer-a', { kind: 'answer', afterMs: 5 });
+    const placed = rig.peer.placeCall(CALLER);
+    const { leg, info } = await calls.next();
+    const end = watchEnd(leg);
+    expect((await leg.bridge({ uri: 'buyer-a' }, { answerTimeoutSec: 5, callerIdNumber: info.ani })).status).toBe('bridged');
+    expect(rig.peer.bridges()).toHaveLength(1);
+    expect(rig.peer.bridges()[0]?.channels).toHaveLength(2);
+    placed.hangup();
+    const legEnd = await end.ended;
+    expect(legEnd).toEqual(expect.objectContaining({ hungUpBy: 'caller', cause: 'NORMAL_CLEARING' }));
+    await expectNothingDangles(rig);
+    expect(rig.peer.events.filter((e) => e.event.type === 'BridgeDestroyed')).toHaveLength(1);
+    expect(end.count()).toBe(1);
+  });
+
+  it('waits for the Up state change, not StasisStart, before treating a buyer as answered', async () => {
+    rig.peer.buyers.set('buyer-early-stasis', { kind: 'answer', afterMs: 10, stasisFirstMs: 100 });
+    rig.peer.buyers.set('buyer-stasis-then-gone', { kind: 'answer', afterMs: 10, stasisFirstMs: 100 });
+    rig.peer.placeCall(CALLER);
+    const { leg, info } = await calls.next();
+    const outcome = await leg.bridge({ uri: 'buyer-early-stasis' }, { answerTimeoutSec: 5, callerIdNumber: info.ani });
+    expect(outcome.status).toBe('bridged');
+    const buyerId = rig.peer.originated[0]?.channelId;
+    const buyerEvents = rig.peer.events
+      .filter((e) => (e.event.channel as { id?: string } | undefined)?.id === buyerId)
+      .map((e) => `${e.event.type}${e.event.type === 'ChannelStateChange' ? `:${(e.event.channel as { state: string }).state}` : ''}`)
+      .filter((t) => ['StasisStart', 'ChannelStateChange:Up', 'ChannelEnteredBridge'].includes(t));
+    expect(buyerEvents).toEqual(['StasisStart', 'ChannelStateChange:Up', 'ChannelEnteredBridge']);
+    await leg.hangup('NORMAL_CLEARING');
+    await expectNothingDangles(rig);
+  });
+
+  it('a buyer that entered Stasis but hangs up before Up is a failed attempt, not a bridge', async () => {
+    rig.peer.buyers.set('buyer-flaky', { kind: 'answer', afterMs: 10, stasisFirstMs: 200 });
+    rig.peer.placeCall(CALLER);
+    const { leg, info } = await calls.next();
+    const pending = leg.bridge({ uri: 'buyer-flaky' }, { answerTimeoutSec: 5, callerIdNumber: info.ani });
+    await waitFor(() => rig.peer.channel(rig.peer.originated[0]?.channelId ?? '')?.inStasis === true);
+    rig.peer.hangupFarEnd(rig.peer.originated[0]?.channelId as string);
+    const outcome = await pending;
+    expect(outcome.status).toBe('failed');
+    expect(rig.peer.requests.some((r) => r.path.includes('addChannel'))).toBe(false);
+    await leg.hangup('NORMAL_CLEARING');
+    await expectNothingDangles(rig);
+  });
+
+  it('hands each call over once and keeps no per-channel state after many calls', async () => {
+    rig.peer.buyers.fallback = { kind: 'answer', afterMs: 2, hangupAfterMs: 300 };
+    const placed = Array.from({ length: 20 }, (_, i) => rig.peer.placeCall({ ani: `+1202555${String(1000 + i)}`, dnis: CALLER.dnis }));
+    const ends: Array<Promise<unknown>> = [];
+    const outcomes: Array<Promise<string>> = [];
+    for (let i = 0; i < placed.length; i++) {
+      const { leg, info } = await calls.next();
+      const end = watchEnd(leg);
+      ends.push(end.ended);
+      outcomes.push(leg.bridge({ uri: '+15551230009' }, { answerTimeoutSec: 5, callerIdNumber: info.ani }).then((o) => o.status));
+    }
+    expect(await Promise.all(outcomes)).toEqual(Array(20).fill('bridged'));
+    await Promise.all(ends);
+    expect(calls.all).toHaveLength(20);
+    expect(new Set(calls.all.map((c) => c.leg.id)).size).toBe(20);
+    await expectNothingDangles(rig);
+  });
+});

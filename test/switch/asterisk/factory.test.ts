@@ -1,0 +1,63 @@
+/**
+ * The Asterisk adapter as the composition root builds it: from the ARI_* environment through the switch factory,
+ * against the Asterisk peer with the same user, password, app and trunk names.
+ */
+import { loadConfig } from '../../../app/config';
+import { silentLogger } from '../../../app/observability/logger';
+import { createSwitchAdapters, promptFiles } from '../../../app/switch/factory';
+import { AsteriskPeer } from '../../peers/asterisk';
+import { CallQueue, expectNothingDangles, waitFor } from './helpers';
+import type { SwitchAdapter } from '../../../app/switch/port';
+import type { AsteriskAdapter } from '../../../app/switch/asterisk';
+
+describe('switch factory: asterisk', () => {
+  const peer = new AsteriskPeer({ app: 'fromenv', username: 'ops', password: 'from-env', endpoints: ['carrier', 'btrunk', 'ctrunk'], timeScale: 0.2 });
+  let adapter: SwitchAdapter;
+  const calls = new CallQueue();
+
+  beforeAll(async () => {
+    await peer.listen();
+    const config = loadConfig({
+      SWITCHES: 'asterisk',
+      ARI_URL: peer.url,
+      ARI_USERNAME: 'ops',
+      ARI_PASSWORD: 'from-env',
+      ARI_APP: 'fromenv',
+      ARI_BUYER_TRUNK: 'btrunk',
+      ARI_CONSUMER_TRUNK: 'ctrunk',
+      ARI_PROMPT_NO_BUYER: 'custom/no-buyer',
+    });
+    const adapters = createSwitchAdapters(config, silentLogger());
+    expect(adapters.map((a) => a.name)).toEqual(['asterisk']);
+    expect(promptFiles(config, 'asterisk').no_buyer_available).toBe('custom/no-buyer');
+    adapter = adapters[0]!;
+    await adapter.start(calls.handler);
+  });
+
+  afterAll(async () => {
+    await adapter?.stop();
+    await peer.close();
+  });
+
+  it('connects with the configured user and app, and dials buyers and consumers through the configured trunks', async () => {
+    await waitFor(() => adapter.isConnected(), 3000, 'the ARI connection');
+    expect(peer.eventConnections).toBe(1);
+
+    peer.buyers.set('+15551230001', { kind: 'answer', afterMs: 5, hangupAfterMs: 1000 });
+    peer.placeCall({ ani: '+18135550100', dnis: '+18885550400' });
+    const { leg } = await calls.next();
+    const outcome = await leg.bridge({ uri: '+15551230001' }, { answerTimeoutSec: 10, callerIdNumber: '+18135550100' });
+    expect(outcome.status).toBe('bridged');
+    expect(peer.originated.filter((o) => o.appArgs[0] === 'buyer').map((o) => o.target.resource)).toEqual(['+15551230001@btrunk']);
+
+    peer.consumers.set('+13125550199', { kind: 'answer', afterMs: 5, hangupAfterMs: 1000 });
+    const handed = calls.next();
+    const placed = await adapter.originate!({ to: '+13125550199', callerIdNumber: '+18885550400', answerTimeoutSec: 10, callId: 'factory-call', campaignId: 'c' });
+    expect(placed).toEqual({ status: 'answered' });
+    const consumer = await handed;
+    expect(consumer.info.direction).toBe('outbound');
+    expect(peer.originated.filter((o) => o.appArgs[0] === 'outbound').map((o) => o.target.resource)).toEqual(['+13125550199@ctrunk']);
+    await consumer.leg.hangup('NORMAL_CLEARING');
+    await expectNothingDangles({ peer, adapter: adapter as AsteriskAdapter, calls });
+  });
+});

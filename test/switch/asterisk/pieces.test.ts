@@ -1,0 +1,93 @@
+/**
+ * The Asterisk adapter's pure pieces: dial strings, causes, call info, the event guard.
+ */
+import { parseEvent, eventTime } from '../../../app/switch/asterisk/ari-model';
+import { inboundCallInfo, readAttestation } from '../../../app/switch/asterisk/call-info';
+import { attemptStatus, callerHangupCause, causeName, hangupReason } from '../../../app/switch/asterisk/causes';
+import { buyerEndpoint, callerIdParam, consumerEndpoint, stasisArgs, tagVariables } from '../../../app/switch/asterisk/dial';
+
+describe('Asterisk adapter pieces', () => {
+  it.each([
+    ['+15551230001', 'buyers', 'PJSIP/+15551230001@buyers'],
+    ['15551230001', 'buyers', 'PJSIP/+15551230001@buyers'],
+    ['tel:+15551230001', 'buyers', 'PJSIP/+15551230001@buyers'],
+    ['sip:buyer@10.0.0.5', 'buyers', 'PJSIP/buyers/sip:buyer@10.0.0.5'],
+    ['sip:buyer@10.0.0.5:5080', 'buyers', 'PJSIP/buyers/sip:buyer@10.0.0.5:5080'],
+    ['buyer-a', undefined, 'PJSIP/buyer-a'],
+    ['PJSIP/buyer-a', undefined, 'PJSIP/buyer-a'],
+  ])('dials %s through %s as %s', (uri, trunk, expected) => {
+    expect(buyerEndpoint({ uri }, trunk)).toEqual({ ok: true, value: expected });
+  });
+
+  it.each([
+    ['+15551230001', undefined],
+    ['sip:buyer@10.0.0.5', undefined],
+    ['sip:buyer@10.0.0.5:70000', 'buyers'],
+    ['PJSIP/a,b', 'buyers'],
+    ['buyer a', 'buyers'],
+    ['+15551230001', 'bad/trunk'],
+  ])('refuses %s (trunk %s)', (uri, trunk) => {
+    expect(buyerEndpoint({ uri }, trunk).ok).toBe(false);
+  });
+
+  it('builds consumer endpoints, caller ids, Stasis args and tag variables safely', () => {
+    expect(consumerEndpoint('+13125550188', 'consumers')).toEqual({ ok: true, value: 'PJSIP/+13125550188@consumers' });
+    expect(consumerEndpoint('sip:x@y', 'consumers').ok).toBe(false);
+    expect(callerIdParam('+12025550123')).toBe('+12025550123');
+    expect(callerIdParam('anonymous')).toBeUndefined();
+    expect(callerIdParam('"x" <1>')).toBeUndefined();
+    expect(stasisArgs(['buyer', '1795511270.2'])).toEqual({ ok: true, value: 'buyer,1795511270.2' });
+    expect(stasisArgs(['outbound', 'a,b']).ok).toBe(false);
+    expect(tagVariables({ callx_call_id: 'c-1', callx_target_id: 't 1', other: 'v' })).toEqual({ CALLX_CALL_ID: 'c-1', CALLX_OTHER: 'v' });
+  });
+
+  it('maps Q.850 causes to the port and back to ARI hangup reasons', () => {
+    expect([17, 18, 19, 21, 34, undefined].map((c) => attemptStatus(c))).toEqual(['busy', 'no_answer', 'no_answer', 'failed', 'failed', 'failed']);
+    expect(causeName(17)).toBe('USER_BUSY');
+    expect(causeName(19)).toBe('NO_ANSWER');
+    expect(causeName(999)).toBe('Q850_999');
+    expect(causeName(undefined)).toBe('NORMAL_CLEARING');
+    expect(callerHangupCause(127, 487)).toBe('ORIGINATOR_CANCEL');
+    expect(callerHangupCause(undefined, undefined)).toBe('NORMAL_CLEARING');
+    expect(hangupReason('USER_BUSY')).toBe('busy');
+    expect(hangupReason('NO_ANSWER')).toBe('no_answer');
+    expect(hangupReason('NORMAL_TEMPORARY_FAILURE')).toBe('congestion');
+    expect(hangupReason('SOMETHING_ELSE')).toBe('normal');
+  });
+
+  it('reads the call info off a StasisStart channel', () => {
+    const info = inboundCallInfo(
+      {
+        id: '1795511270.2',
+        name: 'PJSIP/carrier-00000002',
+        state: 'Ring',
+        caller: { name: 'Jane', number: '+12025550123' },
+        dialplan: { context: 'from-carrier', exten: '+18005550100', priority: 4, app_name: 'Stasis', app_data: 'callx' },
+        channelvars: { CALLX_ATTESTATION: 'b', CALLX_LEAD_ID: '', CALLX_ZIP: ' 30301 ' },
+      },
+      [],
+    );
+    expect(info).toEqual({
+      switchCallId: '1795511270.2',
+      switchName: 'asterisk',
+      ani: '+12025550123',
+      dnis: '+18005550100',
+      direction: 'inbound',
+      attestation: 'B',
+      zip: '30301',
+      extra: { channel: 'PJSIP/carrier-00000002', caller_name: 'Jane' },
+    });
+    expect(readAttestation('TN-Validation-Passed-C')).toBe('C');
+    expect(readAttestation('TN-Validation-Failed')).toBeUndefined();
+    expect(readAttestation('D')).toBeUndefined();
+  });
+
+  it('guards events: only well-formed ones get through, and timestamps read as UTC', () => {
+    const ok = parseEvent('{"type":"StasisStart","timestamp":"2026-11-24T09:07:50.955+0000","args":[],"channel":{"id":"1.2","state":"Ring","caller":{"name":"","number":"1"}}}');
+    expect(ok.ok).toBe(true);
+    if (ok.ok) expect(eventTime(ok.event).toISOString()).toBe('2026-11-24T09:07:50.955Z');
+    for (const bad of ['{', '[]', 'null', '{"type":""}', '{"type":"X","channel":{"state":"Up"}}', '{"type":"X","args":[1]}', '{"type":"X","cause":"17"}', '{"type":"X","bridge":{"id":"b"}}']) {
+      expect(parseEvent(bad).ok).toBe(false);
+    }
+  });
+});
