@@ -1,0 +1,86 @@
+/**
+ * The fraud worker: scores each inbound call when it is screened and when it ends (BullMQ jobs of many calls), stores
+ * the score, and acts on it: a caller over the block score is put on the block list screening reads (its next
+ * call is refused), a seller whose traffic turns anomalous has the tracking number paused. Every action leaves an
+ * audit row; a repeated job finds its score stored and does nothing again.
+ */
+import { Worker, type Job } from 'bullmq';
+import type { Pool } from 'pg';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger';
+import { scoreCall, type FraudRules } from '../domain/fraud';
+import { blockCaller, hasFraudScore, loadFraudFacts, pauseNumber, saveFraudScore } from '../store/fraud-repo';
+import { publishConfigChanged } from '../exchange/snapshot-source';
+import { FRAUD_QUEUE, bullConnection, bullPrefix, type FraudItem, type FraudStage, type QueueSettings } from './queues';
+
+export interface FraudWorkerOptions extends QueueSettings {
+  rules: FraudRules;
+  /** jobs in progress at once */
+  concurrency?: number;
+  /** calls of one job scored at once */
+  lanes?: number;
+  onScored?: () => void;
+}
+
+export class FraudWorker {
+  private worker: Worker | undefined;
+
+  constructor(
+    private readonly pool: Pool,
+    /** the node's prefixed client: the block list lives under its prefix */
+    private readonly redis: Redis,
+    private readonly log: Logger,
+    private readonly opts: FraudWorkerOptions,
+  ) {}
+
+  start(): void {
+    this.worker = new Worker(FRAUD_QUEUE, (job: Job<{ items: FraudItem[] }>) => this.scoreAll(job.data.items), {
+      connection: bullConnection(this.opts),
+      prefix: bullPrefix(this.opts),
+      concurrency: this.opts.concurrency ?? 4,
+    });
+    this.worker.on('failed', (job, err) => this.log.warn({ job: job?.id, calls: job?.data.items.length, attempt: job?.attemptsMade, err: err.message }, 'fraud job failed; it will be retried'));
+    this.worker.on('error', (err) => this.log.warn({ err: err.message }, 'fraud worker error'));
+  }
+
+  async stop(): Promise<void> {
+    await this.worker?.close();
+  }
+
+  /**
+   * Scores a job's calls, several at a time; the job fails (and is retried whole: calls already scored are
+   * skipped) if any call could not be scored.
+   */
+  async scoreAll(items: readonly FraudItem[]): Promise<void> {
+    const failures: string[] = [];
+    const lanes = Math.min(this.opts.lanes ?? 8, items.length);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: lanes }, async () => {
+        while (next < items.length) {
+          const item = items[next++]!;
+          await this.score(item.callId, item.stage).catch((err: Error) => failures.push(`${item.callId}/${item.stage}: ${err.message}`));
+        }
+      }),
+    );
+    if (failures.length > 0) throw new Error(`${failures.length} of ${items.length} calls not scored: ${failures.slice(0, 3).join('; ')}`);
+  }
+
+  async score(callId: string, stage: FraudStage): Promise<void> {
+    const call = await loadFraudFacts(this.pool, callId, stage, this.opts.rules.shortCallSec);
+    if (!call) throw new Error(`call ${callId} is not recorded (${stage}) yet`);
+    if (await hasFraudScore(this.pool, callId, stage)) return; // a repeated job
+    const score = scoreCall(call.facts, this.opts.rules);
+    // Act first, store the score last: a job that fails in between is retried and acts again (both actions are
+    // safe to repeat), rather than finding its score stored and never acting.
+    const log = this.log.child({ callId, stage, ani: call.facts.ani, score: score.score, reasons: score.reasons });
+    if (score.action === 'block_caller') {
+      if (await blockCaller(this.pool, this.redis, call, score)) log.warn('caller blocked by fraud rules');
+    } else if (score.action === 'pause_number' && (await pauseNumber(this.pool, call, score))) {
+      await publishConfigChanged(this.redis, this.opts.redisPrefix, `fraud paused ${call.dnis}`);
+      log.warn({ dnis: call.dnis }, 'tracking number paused by fraud rules');
+    }
+    await saveFraudScore(this.pool, call, score);
+    this.opts.onScored?.();
+  }
+}

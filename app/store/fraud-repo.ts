@@ -1,0 +1,100 @@
+/**
+ * Fraud in Postgres: the facts a call is scored on, its stored score, and the blocks and pauses it leads to,
+ * each with an audit row in fraud_actions. Blocking reuses the compliance block list that screening reads.
+ */
+import type { Pool } from 'pg';
+import type { Redis } from 'ioredis';
+import type { FraudFacts, FraudScore } from '../domain/fraud';
+import { parseCaller } from '../domain/phone';
+import { complianceKeys } from '../cache/compliance-keys';
+import { blockNumber } from './compliance-repo';
+
+export interface ScoredCall {
+  callId: string;
+  dnis: string;
+  sellerAccountId: string | null;
+  facts: FraudFacts;
+}
+
+/** The facts for one call at one stage, with windows measured back from the call's start; undefined if not recorded yet. */
+export async function loadFraudFacts(pool: Pool, callId: string, stage: 'screening' | 'ended', shortCallSec: number): Promise<ScoredCall | undefined> {
+  const { rows } = await pool.query(
+    `SELECT c.ani, c.dnis, c.seller_account_id, c.attestation, c.ended_at, c.billable_sec, (c.bridged_at IS NOT NULL) AS bridged,
+       (SELECT count(*)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 minute' AND x.started_at <= c.started_at) AS per_minute,
+       (SELECT count(*)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 hour' AND x.started_at <= c.started_at) AS per_hour,
+       (SELECT count(*)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 day' AND x.started_at <= c.started_at) AS per_day,
+       (SELECT count(DISTINCT x.seller_account_id)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 day' AND x.started_at <= c.started_at) AS sellers,
+       CASE WHEN $2 = 'ended' THEN (SELECT count(*)::int FROM calls x WHERE x.seller_account_id = c.seller_account_id AND x.ended_at IS NOT NULL
+         AND x.started_at > c.started_at - interval '1 hour' AND x.started_at <= c.started_at) END AS seller_calls,
+       CASE WHEN $2 = 'ended' THEN (SELECT count(*)::int FROM calls x WHERE x.seller_account_id = c.seller_account_id AND x.bridged_at IS NOT NULL
+         AND x.billable_sec < $3 AND x.started_at > c.started_at - interval '1 hour' AND x.started_at <= c.started_at) END AS seller_short
+     FROM calls c WHERE c.id = $1`,
+    [callId, stage, shortCallSec],
+  );
+  const r = rows[0];
+  if (!r || (stage === 'ended' && !r.ended_at)) return undefined;
+  const facts: FraudFacts = {
+    stage,
+    ani: r.ani,
+    dnis: r.dnis,
+    aniValid: parseCaller(r.ani).ok,
+    callsLastMinute: r.per_minute,
+    callsLastHour: r.per_hour,
+    callsLastDay: r.per_day,
+    sellersLastDay: r.sellers,
+  };
+  if (r.attestation) facts.attestation = r.attestation;
+  if (stage === 'ended') {
+    facts.bridged = r.bridged;
+    facts.billableSec = r.billable_sec ?? 0;
+    facts.sellerCallsLastHour = r.seller_calls;
+    facts.sellerShortCallsLastHour = r.seller_short;
+  }
+  return { callId, dnis: r.dnis, sellerAccountId: r.seller_account_id, facts };
+}
+
+export async function hasFraudScore(pool: Pool, callId: string, stage: 'screening' | 'ended'): Promise<boolean> {
+  const { rowCount } = await pool.query('SELECT 1 FROM fraud_scores WHERE call_id = $1 AND stage = $2', [callId, stage]);
+  return rowCount === 1;
+}
+
+/** Stores the score once per (call, stage); false when it was already stored (a repeated job). */
+export async function saveFraudScore(pool: Pool, call: ScoredCall, score: FraudScore): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `INSERT INTO fraud_scores (call_id, stage, ani, seller_account_id, score, reasons, action) VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (call_id, stage) DO NOTHING`,
+    [call.callId, call.facts.stage, call.facts.ani, call.sellerAccountId, score.score, JSON.stringify(score.reasons), score.action],
+  );
+  return rowCount === 1;
+}
+
+/** Blocks the caller unless it already is (then nothing is written: one audit row per block). */
+export async function blockCaller(pool: Pool, redis: Redis, call: ScoredCall, score: FraudScore): Promise<boolean> {
+  const already = await pool.query('SELECT 1 FROM blocked_numbers WHERE number = $1', [call.facts.ani]);
+  if (already.rowCount === 1) return false;
+  await blockNumber(pool, redis, call.facts.ani, `fraud: ${score.reasons.join(', ')} (score ${score.score})`);
+  await pool.query('INSERT INTO fraud_actions (action, subject, call_id, score, reasons) VALUES ($1, $2, $3, $4, $5)', ['block_caller', call.facts.ani, call.callId, score.score, JSON.stringify(score.reasons)]);
+  return true;
+}
+
+/** Pauses the tracking number the call came in on; the caller must publish a config change afterwards. */
+export async function pauseNumber(pool: Pool, call: ScoredCall, score: FraudScore): Promise<boolean> {
+  const { rowCount } = await pool.query('UPDATE tracking_numbers SET active = false WHERE did = $1 AND active', [call.dnis]);
+  if (rowCount === 0) return false;
+  await pool.query('INSERT INTO fraud_actions (action, subject, call_id, score, reasons) VALUES ($1, $2, $3, $4, $5)', ['pause_number', call.dnis, call.callId, score.score, JSON.stringify(score.reasons)]);
+  return true;
+}
+
+/** Lifts a block on a caller number (whatever set it), with an audit row naming who lifted it. */
+export async function liftBlock(pool: Pool, redis: Redis, number: string, actor: string): Promise<boolean> {
+  const { rowCount } = await pool.query('DELETE FROM blocked_numbers WHERE number = $1', [number]);
+  await redis.srem(complianceKeys.blocked, number);
+  if (rowCount === 0) return false;
+  await pool.query("INSERT INTO fraud_actions (action, subject, actor) VALUES ('lift_block', $1, $2)", [number, actor]);
+  return true;
+}
+
+export async function listBlocks(pool: Pool): Promise<Array<{ number: string; reason: string; addedAt: Date }>> {
+  const { rows } = await pool.query('SELECT number, reason, added_at FROM blocked_numbers ORDER BY added_at DESC LIMIT 1000');
+  return rows.map((r) => ({ number: r.number, reason: r.reason, addedAt: r.added_at }));
+}

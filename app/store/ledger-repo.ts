@@ -1,0 +1,326 @@
+/**
+ * Billing in Postgres: settles ended calls in batches (one transaction, a few set-based statements), posts to the
+ * double-entry ledger, keeps account balances, and answers balance and ledger queries.
+ * Idempotent twice over: `call_billing` has one row per call (a call billed again is skipped) and every ledger
+ * transaction has a unique idempotency key ('<call id>:call'); the database refuses a transaction that does not
+ * sum to zero (migrations/003_billing.sql).
+ */
+import type { Pool, PoolClient } from 'pg';
+import { decideBilling, isDuplicateCaller, type BillingDecision, type EndedCall } from '../domain/billing';
+
+export interface BillBatchResult {
+  /** calls billed now (converted or not) */
+  billed: string[];
+  /** calls already billed earlier (a repeated job) */
+  alreadyBilled: string[];
+  /** calls that are not (yet) recorded as ended: their jobs should be retried */
+  notReady: string[];
+  /** buyers whose available funds (balance + credit) changed, with the new value */
+  funds: Map<string, number>;
+  converted: number;
+}
+
+interface CallFacts {
+  call: EndedCall;
+  convertOnSeconds: number;
+  payoutCents: number | null;
+  payoutPercent: number | null;
+  windowDays: number;
+}
+
+async function inTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const r = await fn(c);
+    await c.query('COMMIT');
+    return r;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
+export async function billEndedCalls(pool: Pool, callIds: readonly string[]): Promise<BillBatchResult> {
+  const ids = [...new Set(callIds)];
+  return inTransaction(pool, async (c) => {
+    const { rows } = await c.query(
+      `SELECT c.id, c.campaign_id, c.seller_account_id, c.ani, c.started_at, c.outcome, c.billable_sec, c.winner_buyer_id,
+              c.price_cents, c.ended_at, coalesce(t.convert_on_seconds, 0) AS convert_on_seconds, cp.payout_cents,
+              cp.payout_percent, coalesce(cp.duplicate_window_days, 0) AS duplicate_window_days,
+              (b.call_id IS NOT NULL) AS billed
+       FROM calls c
+       LEFT JOIN campaigns cp ON cp.id = c.campaign_id
+       LEFT JOIN buyer_targets t ON t.id = c.winner_target_id
+       LEFT JOIN call_billing b ON b.call_id = c.id
+       WHERE c.id = ANY($1::text[])`,
+      [ids],
+    );
+    const found = new Map(rows.map((r) => [r.id as string, r]));
+    const result: BillBatchResult = { billed: [], alreadyBilled: [], notReady: [], funds: new Map(), converted: 0 };
+    const todo: CallFacts[] = [];
+    for (const id of ids) {
+      const r = found.get(id);
+      if (!r || !r.ended_at) result.notReady.push(id);
+      else if (r.billed) result.alreadyBilled.push(id);
+      else {
+        todo.push({
+          call: {
+            callId: id,
+            // a call rejected before a campaign was known (unknown number) is billed as not bridged
+            campaignId: r.campaign_id ?? '',
+            sellerAccountId: r.seller_account_id ?? '',
+            ani: r.ani,
+            startedAt: r.started_at,
+            outcome: r.outcome,
+            billableSec: r.billable_sec ?? 0,
+            winnerBuyerId: r.winner_buyer_id ?? undefined,
+            priceCents: r.price_cents === null ? undefined : Number(r.price_cents),
+          },
+          convertOnSeconds: r.convert_on_seconds,
+          payoutCents: r.payout_cents === null ? null : Number(r.payout_cents),
+          payoutPercent: r.payout_percent === null ? null : Number(r.payout_percent),
+          windowDays: r.duplicate_window_days,
+        });
+      }
+    }
+    if (todo.length === 0) return result;
+
+    // Earlier conversions of the same callers on the same campaigns, then this batch in call order.
+    const earlier = await earlierConversions(c, todo);
+    todo.sort((a, b) => a.call.startedAt.getTime() - b.call.startedAt.getTime());
+    const decisions: Array<{ facts: CallFacts; decision: BillingDecision }> = [];
+    for (const facts of todo) {
+      const key = `${facts.call.campaignId}\u0000${facts.call.ani}`;
+      const seen = earlier.get(key) ?? [];
+      const decision = decideBilling(facts.call, facts.convertOnSeconds, facts, isDuplicateCaller(seen, facts.call.startedAt, facts.windowDays));
+      if (decision.converted) earlier.set(key, [...seen, facts.call.startedAt]);
+      decisions.push({ facts, decision });
+    }
+
+    // One row per call; a call another worker billed meanwhile comes back missing and is left alone. Rows go in
+    // call id order (as do the ledger's and the accounts' below), so batches that overlap never deadlock.
+    decisions.sort((a, b) => (a.facts.call.callId < b.facts.call.callId ? -1 : 1));
+    const inserted = await c.query(
+      `INSERT INTO call_billing (call_id, campaign_id, ani, started_at, converted, duplicate, reason, buyer_charge_cents, seller_payout_cents)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::boolean[], $6::boolean[], $7::text[], $8::bigint[], $9::bigint[])
+       ON CONFLICT (call_id) DO NOTHING RETURNING call_id`,
+      [
+        decisions.map((d) => d.facts.call.callId),
+        decisions.map((d) => d.facts.call.campaignId || null),
+        decisions.map((d) => d.facts.call.ani),
+        decisions.map((d) => d.facts.call.startedAt),
+        decisions.map((d) => d.decision.converted),
+        decisions.map((d) => d.decision.duplicate),
+        decisions.map((d) => d.decision.reason),
+        decisions.map((d) => d.decision.buyerChargeCents),
+        decisions.map((d) => d.decision.sellerPayoutCents),
+      ],
+    );
+    const mine = new Set(inserted.rows.map((r) => r.call_id as string));
+    for (const d of decisions) (mine.has(d.facts.call.callId) ? result.billed : result.alreadyBilled).push(d.facts.call.callId);
+    const paid = decisions.filter((d) => d.decision.converted && mine.has(d.facts.call.callId));
+    result.converted = paid.length;
+    if (paid.length === 0) return result;
+
+    const txns = await c.query(
+      `INSERT INTO ledger_transactions (idempotency_key, kind, call_id, campaign_id, memo)
+       SELECT k, 'call', id, campaign, 'converted call' FROM unnest($1::text[], $2::text[], $3::text[]) AS u(k, id, campaign)
+       ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, call_id`,
+      [paid.map((d) => `${d.facts.call.callId}:call`), paid.map((d) => d.facts.call.callId), paid.map((d) => d.facts.call.campaignId)],
+    );
+    const txnOf = new Map(txns.rows.map((r) => [r.call_id as string, r.id as string]));
+    const entryTxn: string[] = [];
+    const entryAccount: string[] = [];
+    const entryAmount: number[] = [];
+    const delta = new Map<string, number>();
+    for (const d of paid) {
+      const txn = txnOf.get(d.facts.call.callId);
+      if (!txn) continue; // posted by an earlier run
+      for (const p of d.decision.postings) {
+        entryTxn.push(txn);
+        entryAccount.push(p.accountId);
+        entryAmount.push(p.amountCents);
+        delta.set(p.accountId, (delta.get(p.accountId) ?? 0) + p.amountCents);
+      }
+    }
+    await postEntries(c, entryTxn, entryAccount, entryAmount, delta, result.funds);
+    return result;
+  });
+}
+
+async function earlierConversions(c: PoolClient, todo: readonly CallFacts[]): Promise<Map<string, Date[]>> {
+  // Two batches billing the same caller on the same campaign at once would each miss the other's conversion:
+  // one transaction-scoped lock per (campaign, caller), taken in a fixed order, makes them wait their turn.
+  await c.query(
+    `SELECT pg_advisory_xact_lock(h) FROM (
+       SELECT DISTINCT hashtextextended(campaign_id || '|' || ani, 0) AS h FROM unnest($1::text[], $2::text[]) AS u(campaign_id, ani) ORDER BY h
+     ) AS keys`,
+    [todo.map((f) => f.call.campaignId), todo.map((f) => f.call.ani)],
+  );
+  const since = new Date(Math.min(...todo.map((f) => f.call.startedAt.getTime() - f.windowDays * 86_400_000)));
+  const { rows } = await c.query(
+    `SELECT b.campaign_id, b.ani, b.started_at FROM call_billing b
+     JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS u(campaign_id, ani) USING (campaign_id, ani)
+     WHERE b.converted AND b.started_at >= $3`,
+    [todo.map((f) => f.call.campaignId), todo.map((f) => f.call.ani), since],
+  );
+  const map = new Map<string, Date[]>();
+  for (const r of rows) {
+    const key = `${r.campaign_id}\u0000${r.ani}`;
+    const list = map.get(key);
+    if (list) list.push(r.started_at);
+    else map.set(key, [r.started_at]);
+  }
+  return map;
+}
+
+/**
+ * Writes ledger entries and moves the cached balances by the same amounts, in the caller's transaction.
+ * Buyers' new available funds (balance + credit) are collected into `funds`.
+ */
+async function postEntries(c: PoolClient, txn: string[], account: string[], amount: number[], delta: Map<string, number>, funds: Map<string, number>): Promise<void> {
+  if (txn.length === 0) return;
+  await c.query(
+    `INSERT INTO ledger_entries (transaction_id, account_id, amount_cents)
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])`,
+    [txn, account, amount],
+  );
+  // Accounts locked in a fixed order first, so concurrent batches never wait on each other in a cycle (an
+  // UPDATE ... FROM locks rows in whatever order its plan visits them).
+  const ids = [...delta.keys()].sort();
+  await c.query('SELECT id FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE', [ids]);
+  const { rows } = await c.query(
+    `UPDATE accounts a SET balance_cents = a.balance_cents + d.delta, updated_at = now()
+     FROM (SELECT * FROM unnest($1::text[], $2::bigint[]) AS u(id, delta) ORDER BY id) d
+     WHERE a.id = d.id RETURNING a.id, a.kind, a.balance_cents + a.credit_limit_cents AS available`,
+    [ids, ids.map((id) => delta.get(id)!)],
+  );
+  for (const r of rows) if (r.kind === 'buyer') funds.set(r.id, Number(r.available));
+}
+
+/** One balanced posting outside call billing (refund, adjustment, deposit), at most once per idempotency key. */
+export async function postTransaction(
+  pool: Pool,
+  t: { idempotencyKey: string; kind: 'refund' | 'adjustment' | 'deposit'; callId?: string; campaignId?: string; memo: string; postings: Array<{ accountId: string; amountCents: number }> },
+): Promise<{ posted: boolean; transactionId: string; funds: Map<string, number> }> {
+  return inTransaction(pool, async (c) => {
+    const ins = await c.query(
+      `INSERT INTO ledger_transactions (idempotency_key, kind, call_id, campaign_id, memo) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+      [t.idempotencyKey, t.kind, t.callId ?? null, t.campaignId ?? null, t.memo],
+    );
+    const funds = new Map<string, number>();
+    if (ins.rows.length === 0) {
+      const existing = await c.query('SELECT id FROM ledger_transactions WHERE idempotency_key = $1', [t.idempotencyKey]);
+      return { posted: false, transactionId: String(existing.rows[0].id), funds };
+    }
+    const id = String(ins.rows[0].id);
+    const postings = t.postings.filter((p) => p.amountCents !== 0);
+    const delta = new Map<string, number>();
+    for (const p of postings) delta.set(p.accountId, (delta.get(p.accountId) ?? 0) + p.amountCents);
+    await postEntries(c, postings.map(() => id), postings.map((p) => p.accountId), postings.map((p) => p.amountCents), delta, funds);
+    return { posted: true, transactionId: id, funds };
+  });
+}
+
+/** Available funds (balance + credit) of every buyer, for the routing cache. */
+export async function loadBuyerFunds(pool: Pool): Promise<Map<string, number>> {
+  const { rows } = await pool.query("SELECT id, balance_cents + credit_limit_cents AS available FROM accounts WHERE kind = 'buyer'");
+  return new Map(rows.map((r) => [r.id as string, Number(r.available)]));
+}
+
+export interface AccountBalance {
+  accountId: string;
+  kind: string;
+  balanceCents: number;
+  creditLimitCents: number;
+  availableCents: number;
+}
+
+export async function accountBalance(pool: Pool, accountId: string): Promise<AccountBalance | undefined> {
+  const { rows } = await pool.query('SELECT id, kind, balance_cents, credit_limit_cents FROM accounts WHERE id = $1', [accountId]);
+  const r = rows[0];
+  if (!r) return undefined;
+  const balance = Number(r.balance_cents);
+  const credit = Number(r.credit_limit_cents);
+  return { accountId: r.id, kind: r.kind, balanceCents: balance, creditLimitCents: credit, availableCents: balance + credit };
+}
+
+/** An account's ledger entries in a period, newest first, `limit` at a time after the entry id `before`. */
+export async function ledgerEntries(pool: Pool, accountId: string, p: { from: Date; to: Date; limit: number; before?: number }) {
+  const { rows } = await pool.query(
+    `SELECT e.id, e.amount_cents, e.created_at, t.kind, t.call_id, t.campaign_id, t.memo, t.idempotency_key
+     FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+     WHERE e.account_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND ($4::bigint IS NULL OR e.id < $4)
+     ORDER BY e.id DESC LIMIT $5`,
+    [accountId, p.from, p.to, p.before ?? null, p.limit],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    amountCents: Number(r.amount_cents),
+    at: r.created_at as Date,
+    kind: r.kind as string,
+    callId: r.call_id as string | null,
+    campaignId: r.campaign_id as string | null,
+    memo: r.memo as string,
+  }));
+}
+
+export interface InvoiceLine {
+  campaignId: string | null;
+  kind: string;
+  transactions: number;
+  totalCents: number;
+}
+
+/** An account's totals for a period, by campaign and kind of posting. */
+export async function invoiceLines(pool: Pool, accountId: string, from: Date, to: Date): Promise<InvoiceLine[]> {
+  const { rows } = await pool.query(
+    `SELECT t.campaign_id, t.kind, count(*)::int AS n, sum(e.amount_cents)::bigint AS total
+     FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+     WHERE e.account_id = $1 AND e.created_at >= $2 AND e.created_at < $3
+     GROUP BY t.campaign_id, t.kind ORDER BY t.campaign_id NULLS LAST, t.kind`,
+    [accountId, from, to],
+  );
+  return rows.map((r) => ({ campaignId: r.campaign_id, kind: r.kind, transactions: r.n, totalCents: Number(r.total) }));
+}
+
+/**
+ * Closes an account's period once: the first run records its total; any later run for the same period returns
+ * that record unchanged (`created: false`).
+ */
+export async function closePeriod(pool: Pool, accountId: string, from: Date, to: Date) {
+  return inTransaction(pool, async (c) => {
+    // One settlement of a period at a time, so two runs cannot both find it open.
+    await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 1))', [`settle|${accountId}|${from.toISOString()}|${to.toISOString()}`]);
+    const existing = await c.query('SELECT total_cents, calls, closed_at FROM settlements WHERE account_id = $1 AND period_start = $2 AND period_end = $3', [accountId, from, to]);
+    if (existing.rows[0]) {
+      const r = existing.rows[0];
+      return { created: false, totalCents: Number(r.total_cents), calls: r.calls as number, closedAt: r.closed_at as Date };
+    }
+    const overlap = await c.query('SELECT period_start, period_end FROM settlements WHERE account_id = $1 AND period_start < $3 AND period_end > $2', [accountId, from, to]);
+    if (overlap.rows[0]) throw Object.assign(new Error(`overlaps the closed period ${overlap.rows[0].period_start.toISOString()} to ${overlap.rows[0].period_end.toISOString()}`), { code: 'period_overlap' });
+    const sums = await c.query(
+      `SELECT coalesce(sum(e.amount_cents), 0)::bigint AS total, count(DISTINCT t.call_id)::int AS calls
+       FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+       WHERE e.account_id = $1 AND e.created_at >= $2 AND e.created_at < $3`,
+      [accountId, from, to],
+    );
+    const ins = await c.query('INSERT INTO settlements (account_id, period_start, period_end, total_cents, calls) VALUES ($1, $2, $3, $4, $5) RETURNING closed_at', [accountId, from, to, sums.rows[0].total, sums.rows[0].calls]);
+    return { created: true, totalCents: Number(sums.rows[0].total), calls: sums.rows[0].calls as number, closedAt: ins.rows[0].closed_at as Date };
+  });
+}
+
+/** The postings that reverse a billed call (a disputed call refunded to the buyer); undefined if it was not charged. */
+export async function refundPostings(pool: Pool, callId: string): Promise<{ campaignId: string | null; postings: Array<{ accountId: string; amountCents: number }> } | undefined> {
+  const { rows } = await pool.query(
+    `SELECT t.campaign_id, e.account_id, e.amount_cents FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id
+     WHERE t.idempotency_key = $1`,
+    [`${callId}:call`],
+  );
+  if (rows.length === 0) return undefined;
+  return { campaignId: rows[0].campaign_id, postings: rows.map((r) => ({ accountId: r.account_id, amountCents: -Number(r.amount_cents) })) };
+}

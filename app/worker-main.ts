@@ -1,0 +1,69 @@
+import { ConfigError, fraudRules, loadConfig } from './config';
+import { createLogger } from './observability/logger';
+import { createPool } from './store/db';
+import { migrate } from './store/migrate';
+import { createRedis } from './cache/redis';
+import { BillingWorker } from './jobs/billing-worker';
+import { FraudWorker } from './jobs/fraud-worker';
+
+/**
+ * A stand-alone job worker (`npm run worker`): settles ended calls from the billing queue and scores calls from
+ * the fraud queue in a process of its own, so call nodes can run with BILLING_WORKER_ENABLED=false and
+ * FRAUD_WORKER_ENABLED=false. Run as many as you like: BullMQ shares the jobs.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA }, logger.child({ mod: 'postgres' }));
+  if (config.MIGRATE_ON_START) await migrate(pool, logger.child({ mod: 'migrate' }));
+  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'worker');
+  let billed = 0;
+  const worker = new BillingWorker(pool, redis, logger.child({ mod: 'billing' }), {
+    redisUrl: config.REDIS_URL,
+    redisPrefix: config.REDIS_PREFIX,
+    concurrency: config.BILLING_CONCURRENCY,
+    onBatch: (b) => (billed += b.calls),
+  });
+  worker.start();
+  let scored = 0;
+  const fraud = new FraudWorker(pool, redis, logger.child({ mod: 'fraud' }), {
+    redisUrl: config.REDIS_URL,
+    redisPrefix: config.REDIS_PREFIX,
+    rules: fraudRules(config),
+    onScored: () => (scored += 1),
+  });
+  fraud.start();
+  logger.info({ concurrency: config.BILLING_CONCURRENCY }, 'billing and fraud workers started');
+  // Progress for a long backlog: one line a minute while jobs flow.
+  const progress = setInterval(() => {
+    if (billed > 0 || scored > 0) logger.info({ billed, scored }, 'jobs done in the last minute');
+    billed = 0;
+    scored = 0;
+  }, 60_000);
+  progress.unref();
+  const stop = (): void => {
+    Promise.all([worker.stop(), fraud.stop()])
+      .then(() => pool.end())
+      .then(() => {
+        redis.disconnect();
+        process.exit(0);
+      })
+      .catch(() => process.exit(1));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`worker failed to start: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
