@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_FRAUD_RULES, type FraudRules } from './domain/fraud';
 
 /**
  * Every setting comes from an environment variable, validated here; README.md lists them all.
@@ -27,7 +28,20 @@ const EnvSchema = z.object({
   NODE_ID: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
   MIGRATE_ON_START: bool.default(true),
   RECORDER_ENABLED: bool.default(true),
+  BILLING_WORKER_ENABLED: bool.default(true),
+  BILLING_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(200),
+  FRAUD_WORKER_ENABLED: bool.default(true),
+  FRAUD_BLOCK_SCORE: z.coerce.number().int().min(1).max(100).default(DEFAULT_FRAUD_RULES.blockScore),
+  FRAUD_VELOCITY_PER_MINUTE: z.coerce.number().int().min(1).default(DEFAULT_FRAUD_RULES.velocityPerMinute),
+  FRAUD_VELOCITY_PER_HOUR: z.coerce.number().int().min(1).default(DEFAULT_FRAUD_RULES.velocityPerHour),
+  FRAUD_VELOCITY_PER_DAY: z.coerce.number().int().min(1).default(DEFAULT_FRAUD_RULES.velocityPerDay),
+  FRAUD_SHORT_CALL_SEC: z.coerce.number().int().min(0).default(DEFAULT_FRAUD_RULES.shortCallSec),
+  FRAUD_REPEAT_SELLERS: z.coerce.number().int().min(2).default(DEFAULT_FRAUD_RULES.repeatSellers),
+  FRAUD_SELLER_SHORT_SHARE: z.coerce.number().min(0).max(1).default(DEFAULT_FRAUD_RULES.sellerShortShare),
+  FRAUD_SELLER_MIN_CALLS: z.coerce.number().int().min(1).default(DEFAULT_FRAUD_RULES.sellerMinCalls),
   SWITCHES: switchList.default([]),
+  // requests per second per API key, across all nodes; 0 turns the limit off
+  API_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(100),
 
   FS_OUTBOUND_HOST: z.string().default('0.0.0.0'),
   FS_OUTBOUND_PORT: listenPort.default(8084),
@@ -46,12 +60,32 @@ const EnvSchema = z.object({
 
   ARI_URL: z.string().url().default('http://127.0.0.1:8088'),
   ARI_USERNAME: z.string().min(1).default('callx'),
-  ARI_PASSWORD: z.string().min(1).default('change-me'),
+  ARI_PASSWORD: z.string().min(1).default('ChangeMe-ARI-Password'),
   ARI_APP: z.string().min(1).default('callx'),
-  ARI_BUYER_TRUNK: z.string().min(1).optional(),
+  ARI_BUYER_TRUNK: z.string().min(1).default('buyers'),
+  ARI_CONSUMER_TRUNK: z.string().min(1).default('consumers'),
+  // Sound names of Asterisk's core sound pack, without extension.
+  ARI_PROMPT_NO_BUYER: z.string().min(1).default('tt-allbusy'),
+  ARI_PROMPT_NOT_IN_SERVICE: z.string().min(1).default('ss-noservice'),
+  ARI_PROMPT_REJECTED: z.string().min(1).default('ss-noservice'),
+  ARI_PROMPT_ERROR: z.string().min(1).default('an-error-has-occurred'),
 });
 
 export type Config = z.infer<typeof EnvSchema>;
+
+/** The fraud rules' thresholds from the environment. */
+export function fraudRules(config: Config): FraudRules {
+  return {
+    blockScore: config.FRAUD_BLOCK_SCORE,
+    velocityPerMinute: config.FRAUD_VELOCITY_PER_MINUTE,
+    velocityPerHour: config.FRAUD_VELOCITY_PER_HOUR,
+    velocityPerDay: config.FRAUD_VELOCITY_PER_DAY,
+    shortCallSec: config.FRAUD_SHORT_CALL_SEC,
+    repeatSellers: config.FRAUD_REPEAT_SELLERS,
+    sellerShortShare: config.FRAUD_SELLER_SHORT_SHARE,
+    sellerMinCalls: config.FRAUD_SELLER_MIN_CALLS,
+  };
+}
 
 export class ConfigError extends Error {}
 

@@ -20,11 +20,26 @@ import { CallEventBus } from './exchange/call-events';
 import { CallRecorder } from './store/call-recorder';
 import { opsRoutes, type ReadinessCheck } from './api/ops-routes';
 import { authenticate } from './api/auth';
+import { rateLimit } from './api/rate-limit';
 import { errorHandler } from './api/errors';
-import { outboundRoutes } from './api/outbound-routes';
+import { outboundRouteDocs, outboundRoutes } from './api/outbound-routes';
+import { openApiRoutes } from './api/openapi';
+import { moneyRouteDocs, moneyRoutes } from './api/money-routes';
+import { opsJobsRouteDocs, opsJobsRoutes } from './api/ops-jobs-routes';
+import { callsRouteDocs, callsRoutes } from './api/calls-routes';
+import { bidRouteDocs, bidRoutes } from './api/bid-routes';
+import { dncRouteDocs, dncRoutes } from './api/dnc-routes';
+import { privacyRouteDocs, privacyRoutes } from './api/privacy-routes';
+import { configRouteDocs, configRoutes } from './api/config-routes';
+import { reportRouteDocs, reportRoutes } from './api/reports-routes';
+import { attachLiveCalls } from './realtime/live-calls';
 import { OutboundDialer } from './exchange/outbound-dialer';
 import type { SwitchAdapter } from './switch/port';
 import type { Bidder } from './exchange/bidders';
+import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
+import { BillingWorker } from './jobs/billing-worker';
+import { FraudWorker } from './jobs/fraud-worker';
+import { fraudRules } from './config';
 
 /**
  * One exchange node: everything wired, nothing global. main.ts builds one from the environment; tests and
@@ -86,22 +101,39 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const events = new CallEventBus();
   const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock });
 
+  const queueSettings = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   let recorder: CallRecorder | undefined;
   // The recorder blocks on stream reads, so it gets a connection of its own.
   const recorderRedis = config.RECORDER_ENABLED ? redis.duplicate() : undefined;
-  if (recorderRedis) {
+  const queues = recorderRedis ? { billing: billingQueue(queueSettings), fraud: fraudQueue(queueSettings) } : undefined;
+  if (recorderRedis && queues) {
     recorder = new CallRecorder(pool, recorderRedis, logger.child({ mod: 'recorder' }), {
       consumer: config.NODE_ID,
       onWritten: (n) => metrics.recorderWrites.inc(n),
+      onCommitted: (entries) => enqueueForCommitted(queues, entries),
     });
     await recorder.start();
   }
+  const billingWorker = config.BILLING_WORKER_ENABLED
+    ? new BillingWorker(pool, redis, logger.child({ mod: 'billing' }), { ...queueSettings, concurrency: config.BILLING_CONCURRENCY })
+    : undefined;
+  billingWorker?.start();
+  const fraudWorker = config.FRAUD_WORKER_ENABLED
+    ? new FraudWorker(pool, redis, logger.child({ mod: 'fraud' }), { ...queueSettings, rules: fraudRules(config) })
+    : undefined;
+  fraudWorker?.start();
 
   const core = { config, pool, redis, metrics, snapshots, router, flow, caps, recorder, events };
   const switches = makeSwitches(core);
   for (const sw of switches) await sw.start(flow.handle);
   const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, logger: logger.child({ mod: 'dialer' }), clock: opts.clock });
 
+  // Switch connection state in the metrics even when nobody polls /ready (a Prometheus scrape alone sees it).
+  const switchGauges = () => {
+    for (const sw of switches) metrics.dependencyUp.set({ dependency: sw.name }, sw.isConnected() ? 1 : 0);
+  };
+  switchGauges();
+  const switchGaugeTimer = switches.length > 0 ? setInterval(switchGauges, 1_000).unref() : undefined;
   const checks: ReadinessCheck[] = [
     { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
     { name: 'redis', check: () => isRedisReady(redis) },
@@ -109,12 +141,23 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   ];
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false); // API answers change call to call; hashing every body for an ETag cost more than it saved
   app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0)));
-  app.use('/v1', express.json({ limit: '1mb' }), authenticate(pool));
+  app.use(openApiRoutes([...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs, ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs], { title: 'callx pay-per-call exchange', version: '0.1.0' }));
+  app.use('/v1', express.json({ limit: '1mb' }), authenticate(pool), rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })));
   app.use(outboundRoutes(dialer, snapshots));
+  app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
+  app.use(opsJobsRoutes(pool, redis, queues));
+  app.use(callsRoutes(pool));
+  app.use(bidRoutes(pool, redis, config.REDIS_PREFIX));
+  app.use(dncRoutes(pool, redis, logger.child({ mod: 'dnc' })));
+  app.use(privacyRoutes(pool, redis));
+  app.use(configRoutes(pool, redis, config.REDIS_PREFIX));
+  app.use(reportRoutes(pool));
   app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such route' } }));
   app.use(errorHandler((err, req) => logger.error({ err: (err as Error).message, method: req.method, path: req.path }, 'API request failed')));
   const server = http.createServer(app);
+  const live = attachLiveCalls(server, { pool, redis, events, redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, logger: logger.child({ mod: 'live' }) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.HTTP_PORT, config.HTTP_HOST, () => resolve());
@@ -126,11 +169,17 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       // Stop taking calls, let the ones in progress finish their journal entries, then close the rest.
+      clearInterval(switchGaugeTimer);
       for (const sw of switches) await sw.stop().catch((err: Error) => logger.warn({ err: err.message, switch: sw.name }, 'switch stop failed'));
       await flow.settle();
+      await live.close(); // closes the HTTP server too
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await recorder?.stop();
       recorderRedis?.disconnect();
+      await billingWorker?.stop();
+      await fraudWorker?.stop();
+      await queues?.billing.close();
+      await queues?.fraud.close();
       await snapshots.stop();
       subscriber.disconnect();
       await redis.quit().catch(() => redis.disconnect());

@@ -5,6 +5,7 @@ import type { OutboundDialer } from '../exchange/outbound-dialer';
 import type { SnapshotSource } from '../exchange/snapshot-source';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
+import type { RouteDoc } from './openapi';
 
 const OutboundCallBody = z.object({
   campaignId: z.string().min(1).max(100),
@@ -13,6 +14,10 @@ const OutboundCallBody = z.object({
   leadId: z.string().min(1).max(200).optional(),
   answerTimeoutSec: z.number().int().min(5).max(120).optional(),
 }).strict();
+
+export const outboundRouteDocs: RouteDoc[] = [
+  { method: 'post', path: '/v1/outbound-calls', summary: 'Call a consumer for a campaign (screened first; 422 call_blocked if not allowed)', roles: ['admin', 'seller'], body: OutboundCallBody },
+];
 
 /**
  * POST /v1/outbound-calls: ask the exchange to call a consumer for a campaign (admin, or the campaign's

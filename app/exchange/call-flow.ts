@@ -78,6 +78,7 @@ export class CallFlow {
     const ended = new Promise<LegEnd>((resolve) => leg.onEnded(resolve));
     this.deps.metrics?.activeCalls.inc();
     this.deps.events?.emit({ type: 'call.started', callId, at: identity.startedAt, direction: info.direction, ani: info.ani, dnis: info.dnis, switchName: info.switchName });
+    let decided: Promise<void> | undefined;
     try {
       let decision: Decision;
       try {
@@ -89,7 +90,10 @@ export class CallFlow {
         return;
       }
       this.deps.metrics?.decisionSeconds.observe(decision.trace.decisionUs / 1e6);
-      await this.journal(log, decisionEntry(identity, info, decision));
+      // Not awaited before acting on the decision: the entry is on Redis's socket before the switch hears of the
+      // bridge (the decision itself was a Redis round trip a moment ago, so the connection is up), and the call
+      // does not wait a second round trip. The recorder applies entries in any order; the call awaits it before it is done.
+      decided = this.journal(log, decisionEntry(identity, info, decision));
       this.deps.events?.emit({
         type: 'call.decided',
         callId,
@@ -113,6 +117,7 @@ export class CallFlow {
       }
       await this.bridgeDownTheList(leg, info, identity, decision, ended, log);
     } finally {
+      await decided;
       this.deps.metrics?.activeCalls.dec();
     }
   }

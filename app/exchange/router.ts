@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger';
 import type { CallInfo } from '../switch/port';
-import type { Campaign } from '../domain/model';
+import type { Account, Campaign } from '../domain/model';
 import type { CapCounter } from '../domain/caps';
 import { parseCaller, type CallerParse } from '../domain/phone';
 import { locateConsumer } from '../domain/geo';
@@ -213,17 +213,28 @@ export class Router {
     const geo = { states: location.states, areaCode: caller.areaCode, zip: info.zip };
     const book = snapshot.book(campaign);
     for (const c of book.closed) addExclusion(trace, { targetId: c.target.id, buyerAccountId: c.target.buyerAccountId, bidCents: c.target.bidCents, source: 'standing', reason: c.reason, detail: c.detail });
+    const snapshots = this.deps.snapshots;
     for (const { target, bid } of book.open) {
       const verdict = judgeTargetForCall(target, geo, now);
-      if (verdict.eligible) bids.push(bid);
-      else addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: verdict.reason });
+      if (!verdict.eligible) {
+        addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: verdict.reason });
+        continue;
+      }
+      const funds = snapshots.availableFunds(target.buyerAccountId);
+      if (funds !== undefined && funds < target.bidCents) {
+        addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: 'insufficient_funds', detail: `available ${funds} < bid ${target.bidCents}` });
+        continue;
+      }
+      bids.push(bid);
     }
     if (this.deps.bidders?.length) {
       const req = { callId, campaign, callerE164: caller.e164, location: { source: location.source as 'zip' | 'area_code' | 'unknown', states: location.states, timeZones: location.timeZones }, areaCode: caller.areaCode, zip: info.zip, now };
       const collected = await collectBids(this.deps.bidders, req, campaign.bidDeadlineMs);
       for (const b of collected.bids) {
         const problem = invalidBid(b);
+        const funds = snapshots.availableFunds(b.buyerAccountId) ?? fundsOf(snapshot.accounts.get(b.buyerAccountId));
         if (problem) addExclusion(trace, { targetId: b.targetId, buyerAccountId: b.buyerAccountId, bidCents: b.bidCents, source: b.source, reason: 'bid_error', detail: problem });
+        else if (funds !== undefined && funds < b.bidCents) addExclusion(trace, { targetId: b.targetId, buyerAccountId: b.buyerAccountId, bidCents: b.bidCents, source: b.source, reason: 'insufficient_funds', detail: `available ${funds} < bid ${b.bidCents}` });
         else bids.push(b);
       }
       for (const name of collected.late) addExclusion(trace, { targetId: '', buyerAccountId: '', bidCents: 0, source: name, reason: 'bid_timeout', detail: `no answer within ${campaign.bidDeadlineMs} ms` });
@@ -266,6 +277,9 @@ function markCapReached(trace: DecisionTrace, index: number, counter: CapCounter
   trace.ranked.status[index] = 'cap_reached';
   trace.ranked.reason[index] = `cap_${counter.kind}`;
 }
+
+/** What a buyer can spend: prepaid balance plus credit. */
+const fundsOf = (a: Account | undefined): number | undefined => (a ? a.balanceCents + a.creditLimitCents : undefined);
 
 const elapsedUs = (started: bigint): number => Number((process.hrtime.bigint() - started) / 1000n);
 

@@ -1,11 +1,23 @@
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
-import { loadConfigRows } from '../store/config-repo';
+import { loadConfigRows, type ConfigRows } from '../store/config-repo';
 import { ConfigSnapshot } from './snapshot';
+import { fundsChannel } from '../jobs/funds';
 
 /** The Redis pub/sub channel (prefixed by hand: ioredis does not prefix channels) that says "config changed". */
 export const configChannel = (prefix: string): string => `${prefix}config-changed`;
+
+/** Bid messages arriving within this window rebuild the snapshot once. */
+const BID_COALESCE_MS = 5;
+
+/** The channel that carries new standing bids ({targetId: bidCents}), applied without a reload. */
+export const bidsChannel = (prefix: string): string => `${prefix}bids-changed`;
+
+/** Tells every node the new bids of some targets. Call after committing them to Postgres. */
+export async function publishBids(redis: Redis, prefix: string, bids: ReadonlyMap<string, number>): Promise<void> {
+  if (bids.size > 0) await redis.publish(bidsChannel(prefix), JSON.stringify(Object.fromEntries(bids)));
+}
 
 /** Tells every node to reload its snapshot. Call after committing a config change to Postgres. */
 export async function publishConfigChanged(redis: Redis, prefix: string, what: string): Promise<void> {
@@ -18,11 +30,20 @@ export async function publishConfigChanged(redis: Redis, prefix: string, what: s
  */
 export class SnapshotSource {
   private snapshot = ConfigSnapshot.empty();
+  /** The rows the current snapshot was built from, so a bid change can rebuild it without reading Postgres. */
+  private rows: ConfigRows = { accounts: [], campaigns: [], trackingNumbers: [], targets: [] };
+  /** Bids heard while a reload reads Postgres: the read may predate them, so they are applied on top of it. */
+  private bidsDuringReload: Map<string, number> | undefined;
+  /** Bids heard in the last few milliseconds, applied together (one rebuild for a burst of single updates). */
+  private pendingBids = new Map<string, number>();
+  private bidsTimer: NodeJS.Timeout | undefined;
   private version = 0;
   private reloading: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly waiters = new Set<{ version: number; resolve: () => void }>();
+  /** Buyers' available funds published by billing since the snapshot was loaded (newer than the snapshot's). */
+  private readonly funds = new Map<string, number>();
 
   constructor(
     private readonly pool: Pool,
@@ -36,19 +57,29 @@ export class SnapshotSource {
     return this.snapshot;
   }
 
+  /** A buyer's available funds (balance + credit) as billing last published them, if it did since the snapshot. */
+  availableFunds(buyerAccountId: string): number | undefined {
+    return this.funds.size === 0 ? undefined : this.funds.get(buyerAccountId);
+  }
+
   async start(): Promise<void> {
     await this.reload('start');
     const channel = configChannel(this.prefix);
-    this.subscriber.on('message', (ch: string) => {
+    const funds = fundsChannel(this.prefix);
+    const bids = bidsChannel(this.prefix);
+    this.subscriber.on('message', (ch: string, message: string) => {
       if (ch === channel) this.requestReload('config-changed');
+      else if (ch === funds) this.applyFunds(message);
+      else if (ch === bids) this.applyBids(message);
     });
-    await this.subscriber.subscribe(channel);
+    await this.subscriber.subscribe(channel, funds, bids);
     this.timer = setInterval(() => this.requestReload('timer'), this.safetyReloadMs);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    clearTimeout(this.bidsTimer);
     await this.subscriber.unsubscribe().catch(() => undefined);
     await this.reloading;
   }
@@ -62,6 +93,47 @@ export class SnapshotSource {
       if (this.version >= target) resolve();
       else this.waiters.add({ version: target, resolve });
     });
+  }
+
+  private applyFunds(message: string): void {
+    try {
+      for (const [id, cents] of Object.entries(JSON.parse(message) as Record<string, unknown>)) {
+        if (typeof cents === 'number' && Number.isFinite(cents)) this.funds.set(id, cents);
+      }
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'ignoring a malformed funds message');
+    }
+  }
+
+  /**
+   * New standing bids: a new snapshot from the rows in memory with those targets' bids replaced (a thousand
+   * targets take well under a millisecond), swapped in whole like any snapshot.
+   */
+  private applyBids(message: string): void {
+    let bids: Record<string, unknown>;
+    try {
+      bids = JSON.parse(message) as Record<string, unknown>;
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'ignoring a malformed bids message');
+      return;
+    }
+    for (const [id, bid] of Object.entries(bids)) {
+      if (typeof bid !== 'number' || !Number.isInteger(bid) || bid < 0) continue;
+      this.pendingBids.set(id, bid);
+      this.bidsDuringReload?.set(id, bid);
+    }
+    this.bidsTimer ??= setTimeout(() => this.flushBids(), BID_COALESCE_MS);
+  }
+
+  private flushBids(): void {
+    this.bidsTimer = undefined;
+    const bids = this.pendingBids;
+    this.pendingBids = new Map();
+    const rows = withBids(this.rows, bids);
+    if (rows === this.rows) return;
+    this.rows = rows;
+    this.version += 1;
+    this.snapshot = new ConfigSnapshot(this.rows, new Date(), this.version);
   }
 
   private requestReload(why: string): void {
@@ -81,9 +153,14 @@ export class SnapshotSource {
   private async reload(why: string): Promise<void> {
     const started = Date.now();
     try {
-      const rows = await loadConfigRows(this.pool);
+      this.bidsDuringReload = new Map();
+      const rows = withBids(await loadConfigRows(this.pool), this.bidsDuringReload);
+      this.bidsDuringReload = undefined;
       this.version += 1;
+      this.rows = rows;
       this.snapshot = new ConfigSnapshot(rows, new Date(), this.version);
+      // The new snapshot read the balances as of now: older published figures no longer add anything.
+      this.funds.clear();
       this.logger.info({ why, version: this.version, campaigns: rows.campaigns.length, targets: rows.targets.length, ms: Date.now() - started }, 'config snapshot loaded');
       for (const w of this.waiters) {
         if (this.version >= w.version) {
@@ -92,9 +169,23 @@ export class SnapshotSource {
         }
       }
     } catch (err) {
+      this.bidsDuringReload = undefined;
       // Keep routing on the last good snapshot; the next message or timer tries again.
       this.logger.error({ why, err: (err as Error).message }, 'config snapshot reload failed; keeping the previous one');
       if (why === 'start') throw err;
     }
   }
+}
+
+/** The rows with some targets' bids replaced (the same object when nothing changes). */
+function withBids(rows: ConfigRows, bids: ReadonlyMap<string, number>): ConfigRows {
+  if (bids.size === 0) return rows;
+  let changed = false;
+  const targets = rows.targets.map((t) => {
+    const bid = bids.get(t.id);
+    if (bid === undefined || bid === t.bidCents) return t;
+    changed = true;
+    return { ...t, bidCents: bid };
+  });
+  return changed ? { ...rows, targets } : rows;
 }

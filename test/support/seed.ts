@@ -16,12 +16,17 @@ export interface CampaignSeed {
   requireConsent?: boolean;
   minAttestation?: 'A' | 'B';
   active?: boolean;
+  payoutCents?: number;
+  payoutPercent?: number;
+  duplicateWindowDays?: number;
 }
 
 export async function seedCampaign(pool: Pool, c: CampaignSeed): Promise<void> {
   await pool.query(
-    'INSERT INTO campaigns (id, seller_account_id, name, routing, floor_cents, require_consent, min_attestation, active) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)',
-    [c.id, c.sellerId, `campaign ${c.id}`, c.routing ?? 'second_price', c.floorCents ?? 0, c.requireConsent ?? false, c.minAttestation ?? null, c.active ?? true],
+    `INSERT INTO campaigns (id, seller_account_id, name, routing, floor_cents, require_consent, min_attestation, active, payout_cents, payout_percent, duplicate_window_days)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+    [c.id, c.sellerId, `campaign ${c.id}`, c.routing ?? 'second_price', c.floorCents ?? 0, c.requireConsent ?? false, c.minAttestation ?? null, c.active ?? true,
+      c.payoutCents ?? null, c.payoutPercent ?? null, c.duplicateWindowDays ?? 30],
   );
   for (const did of c.dids) await pool.query('INSERT INTO tracking_numbers (did, campaign_id, seller_account_id) VALUES ($1,$2,$3)', [did, c.id, c.sellerId]);
 }
@@ -42,16 +47,18 @@ export interface TargetSeed {
   priority?: number;
   weight?: number;
   answerTimeoutSec?: number;
+  convertOnSeconds?: number;
 }
 
 export async function seedTarget(pool: Pool, t: TargetSeed): Promise<void> {
   await pool.query(
     `INSERT INTO buyer_targets (id, buyer_account_id, campaign_id, name, bid_cents, destination, quality_score, targeting, schedule,
-       cap_concurrency, cap_hourly, cap_daily, cap_monthly, priority, weight, answer_timeout_sec)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
+       cap_concurrency, cap_hourly, cap_daily, cap_monthly, priority, weight, answer_timeout_sec, convert_on_seconds)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
     [t.id, t.buyerId, t.campaignId, `target ${t.id}`, t.bidCents, t.destination === undefined ? `sip:${t.id}@buyers.example` : t.destination,
       t.qualityScore ?? 1, JSON.stringify(t.targeting ?? {}), t.schedule ? JSON.stringify(t.schedule) : null,
-      t.capConcurrency ?? null, t.capHourly ?? null, t.capDaily ?? null, t.capMonthly ?? null, t.priority ?? 1, t.weight ?? 1, t.answerTimeoutSec ?? 20],
+      t.capConcurrency ?? null, t.capHourly ?? null, t.capDaily ?? null, t.capMonthly ?? null, t.priority ?? 1, t.weight ?? 1, t.answerTimeoutSec ?? 20,
+      t.convertOnSeconds ?? 60],
   );
 }
 

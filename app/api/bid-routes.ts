@@ -1,0 +1,37 @@
+/**
+ * PATCH /v1/targets/:id/bid `{bidCents}`: a buyer changes one of its standing bids (admins: any); the next
+ * auction on every node uses it. Batches go over socket.io (`bids:update`, see app/realtime/live-calls.ts).
+ */
+import { Router as ExpressRouter } from 'express';
+import type { Pool } from 'pg';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { updateBids } from '../store/bid-updates';
+import { requireRole } from './auth';
+import { ApiError, fromZod } from './errors';
+import type { RouteDoc } from './openapi';
+
+const IdParam = z.object({ id: z.string().min(1).max(100) });
+const BidBody = z.object({ bidCents: z.number().int().min(0).max(100_000_000) }).strict();
+
+export const bidRouteDocs: RouteDoc[] = [
+  { method: 'patch', path: '/v1/targets/:id/bid', summary: 'Change one of your standing bids (batches: socket.io bids:update)', roles: ['admin', 'buyer'], params: IdParam, body: BidBody },
+];
+
+export function bidRoutes(pool: Pool, redis: Redis, redisPrefix: string): ExpressRouter {
+  const router = ExpressRouter();
+  router.patch('/v1/targets/:id/bid', requireRole('admin', 'buyer'), async (req, res, next) => {
+    try {
+      const p = IdParam.safeParse(req.params);
+      if (!p.success) throw fromZod(p.error);
+      const b = BidBody.safeParse(req.body);
+      if (!b.success) throw fromZod(b.error);
+      const [r] = await updateBids(pool, redis, redisPrefix, req.principal!, [{ targetId: p.data.id, bidCents: b.data.bidCents }]);
+      if (!r || !r.ok) throw new ApiError(404, 'not_found', 'no such target');
+      res.json({ targetId: r.targetId, bidCents: r.bidCents });
+    } catch (err) {
+      next(err);
+    }
+  });
+  return router;
+}

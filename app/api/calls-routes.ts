@@ -1,0 +1,136 @@
+/**
+ * Calls over HTTP: a filtered, cursor-paginated list, and one call with everything held about it. Admins and
+ * agents see every call; a seller sees its campaigns' calls, a buyer the calls offered to it. The decision trace
+ * (every buyer's bid) is shown to admins and agents only: buyers must not see each other's bids.
+ */
+import { Router as ExpressRouter } from 'express';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import type { ApiPrincipal } from '../store/api-keys';
+import { requireRole } from './auth';
+import { ApiError, fromZod } from './errors';
+import type { RouteDoc } from './openapi';
+
+const ListQuery = z.object({
+  campaignId: z.string().min(1).max(100).optional(),
+  outcome: z.enum(['bridged', 'rejected', 'no_buyer_answered', 'abandoned', 'failed', 'routed']).optional(),
+  ani: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be E.164, e.g. +18135551234').optional(),
+  from: z.coerce.date().optional(),
+  to: z.coerce.date().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API returned').optional(),
+});
+const IdParam = z.object({ id: z.string().min(1).max(100) });
+
+export const callsRouteDocs: RouteDoc[] = [
+  { method: 'get', path: '/v1/calls', summary: 'Calls, newest first, filtered, a page at a time', roles: ['admin', 'agent', 'seller', 'buyer'], query: ListQuery },
+  { method: 'get', path: '/v1/calls/:id', summary: 'One call with attempts, billing and postings (and for operators its trace and fraud scores)', roles: ['admin', 'agent', 'seller', 'buyer'], params: IdParam },
+];
+
+/** The cursor is the last row's (started_at, id), so pages stay stable while calls keep arriving. */
+const encodeCursor = (startedAt: Date, id: string): string => Buffer.from(JSON.stringify([startedAt.toISOString(), id])).toString('base64url');
+function decodeCursor(c: string): [string, string] {
+  try {
+    const v = JSON.parse(Buffer.from(c, 'base64url').toString()) as unknown;
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0]))) return [v[0], v[1]];
+  } catch {
+    /* fall through */
+  }
+  throw new ApiError(400, 'validation_failed', 'cursor: is not a cursor this API returned', 'cursor');
+}
+
+/** SQL condition limiting calls to what the principal may see ($1 is the account id). */
+function scope(p: ApiPrincipal): { sql: string; account?: string } {
+  if (p.role === 'admin' || p.role === 'agent') return { sql: '$1::text IS NULL' };
+  if (p.role === 'seller') return { sql: 'c.seller_account_id = $1', account: p.accountId! };
+  return { sql: '(c.winner_buyer_id = $1 OR EXISTS (SELECT 1 FROM bridge_attempts a WHERE a.call_id = c.id AND a.buyer_id = $1))', account: p.accountId! };
+}
+
+const CALL_COLUMNS = `c.id, c.direction, c.ani, c.dnis, c.campaign_id, c.seller_account_id, c.outcome, c.reject_reason, c.winner_target_id,
+  c.winner_buyer_id, c.price_cents::int AS price_cents, c.started_at, c.decided_at, c.answered_at, c.bridged_at, c.ended_at,
+  c.duration_sec, c.billable_sec, c.hangup_cause, c.hung_up_by, c.end_reason, c.switch_name`;
+
+export function callsRoutes(pool: Pool): ExpressRouter {
+  const router = ExpressRouter();
+
+  router.get('/v1/calls', requireRole('admin', 'agent', 'seller', 'buyer'), async (req, res, next) => {
+    try {
+      const q = ListQuery.safeParse(req.query);
+      if (!q.success) throw fromZod(q.error);
+      const f = q.data;
+      const s = scope(req.principal!);
+      const params: unknown[] = [s.account ?? null];
+      const where = [s.sql];
+      const add = (sql: (n: number) => string, v: unknown) => {
+        params.push(v);
+        where.push(sql(params.length));
+      };
+      if (f.campaignId) add((n) => `c.campaign_id = $${n}`, f.campaignId);
+      if (f.outcome) add((n) => `c.outcome = $${n}`, f.outcome);
+      if (f.ani) add((n) => `c.ani = $${n}`, f.ani);
+      if (f.from) add((n) => `c.started_at >= $${n}`, f.from);
+      if (f.to) add((n) => `c.started_at < $${n}`, f.to);
+      if (f.cursor) {
+        const [at, id] = decodeCursor(f.cursor);
+        params.push(at, id);
+        where.push(`(c.started_at, c.id) < ($${params.length - 1}::timestamptz, $${params.length})`);
+      }
+      params.push(f.limit);
+      // Postgres writes the page as JSON (and the last row's keys for the cursor): no row parsing and
+      // re-serialising here, which was most of this route's cost.
+      const { rows } = await pool.query<{ page: string; n: number; last_at: Date | null; last_id: string | null }>(
+        `SELECT coalesce(json_agg(p ORDER BY p.started_at DESC, p.id DESC), '[]')::text AS page, count(*)::int AS n,
+                min(p.started_at) AS last_at, (array_agg(p.id ORDER BY p.started_at ASC, p.id ASC))[1] AS last_id
+         FROM (SELECT ${CALL_COLUMNS} FROM calls c WHERE ${where.join(' AND ')} ORDER BY c.started_at DESC, c.id DESC LIMIT $${params.length}) p`,
+        params,
+      );
+      const r = rows[0]!;
+      const next = r.n === f.limit && r.last_at && r.last_id ? encodeCursor(r.last_at, r.last_id) : null;
+      res.type('application/json').send(`{"calls":${r.page},"next":${JSON.stringify(next)}}`);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.get('/v1/calls/:id', requireRole('admin', 'agent', 'seller', 'buyer'), async (req, res, next) => {
+    try {
+      const p = IdParam.safeParse(req.params);
+      if (!p.success) throw fromZod(p.error);
+      const principal = req.principal!;
+      const s = scope(principal);
+      const { rows } = await pool.query(`SELECT ${CALL_COLUMNS} FROM calls c WHERE ${s.sql} AND c.id = $2`, [s.account ?? null, p.data.id]);
+      const call = rows[0];
+      if (!call) throw new ApiError(404, 'not_found', 'no such call');
+      const operator = principal.role === 'admin' || principal.role === 'agent';
+      // Everything about the call in one round trip (one pooled connection per request).
+      const { rows: extra } = await pool.query(
+        `SELECT
+           (SELECT trace FROM call_decisions WHERE call_id = $1 AND $2) AS trace,
+           (SELECT coalesce(json_agg(a ORDER BY a.attempt_no), '[]') FROM (
+              SELECT attempt_no, target_id, buyer_id, destination, started_at, ended_at, status, cause FROM bridge_attempts WHERE call_id = $1) a) AS attempts,
+           (SELECT coalesce(json_agg(f ORDER BY f.stage), '[]') FROM (
+              SELECT stage, score, reasons, action, scored_at FROM fraud_scores WHERE call_id = $1 AND $2) f) AS fraud,
+           (SELECT row_to_json(b) FROM (
+              SELECT converted, duplicate, reason, buyer_charge_cents::int AS buyer_charge_cents, seller_payout_cents::int AS seller_payout_cents, billed_at
+              FROM call_billing WHERE call_id = $1) b) AS billing,
+           (SELECT coalesce(json_agg(p ORDER BY p.id), '[]') FROM (
+              SELECT e.id, t.kind, e.account_id, e.amount_cents::int AS amount_cents, e.created_at FROM ledger_transactions t
+              JOIN ledger_entries e ON e.transaction_id = t.id WHERE t.call_id = $1 AND ($2 OR e.account_id = $3)) p) AS postings`,
+        [call.id, operator, principal.accountId ?? null],
+      );
+      const x = extra[0];
+      const attempts = x.attempts as Array<{ buyer_id: string }>;
+      res.json({
+        ...call,
+        attempts: operator || principal.role === 'seller' ? attempts : attempts.filter((a) => a.buyer_id === principal.accountId),
+        billing: x.billing ?? null,
+        postings: (x.postings as Array<Record<string, unknown>>).map(({ id: _id, ...p }) => p),
+        ...(operator ? { trace: x.trace ?? null, fraud: x.fraud } : {}),
+      });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,275 @@
+/**
+ * The routing config over HTTP: accounts and their API keys (admins), campaigns and tracking numbers (admins and
+ * the campaign's seller), buyer targets with bids, targeting, schedule and caps (admins and the target's buyer).
+ * Every write commits to Postgres and then tells every node to reload its snapshot: the next call sees it.
+ */
+import { Router as ExpressRouter, type Request } from 'express';
+import type { Pool } from 'pg';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { normalizeE164 } from '../domain/phone';
+import { publishConfigChanged } from '../exchange/snapshot-source';
+import { createApiKey } from '../store/api-keys';
+import { assertOwns, requireRole } from './auth';
+import { ApiError, fromZod } from './errors';
+import type { RouteDoc } from './openapi';
+
+const Id = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, _ and - only (1-100)');
+const IdParam = z.object({ id: Id });
+const E164 = z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18885550100');
+
+const AccountBody = z.object({ id: Id, kind: z.enum(['buyer', 'seller']), name: z.string().min(1).max(200), creditLimitCents: z.number().int().min(0).default(0) }).strict();
+const AccountPatch = z.object({ name: z.string().min(1).max(200), creditLimitCents: z.number().int().min(0), active: z.boolean() }).partial().strict();
+const KeyBody = z.object({ role: z.enum(['admin', 'agent', 'seller', 'buyer']), accountId: Id.optional(), label: z.string().max(200).default('') }).strict()
+  .refine((k) => k.role === 'admin' || k.role === 'agent' || k.accountId !== undefined, { message: 'seller and buyer keys need an account', path: ['accountId'] });
+const KeyParams = z.object({ id: Id, keyId: z.string().regex(/^key_[0-9a-f]{12}$/, 'is not a key id') });
+
+const campaignFields = {
+  name: z.string().min(1).max(200),
+  active: z.boolean(),
+  routing: z.enum(['first_price', 'second_price', 'priority_weight']),
+  floorCents: z.number().int().min(0),
+  requireConsent: z.boolean(),
+  minAttestation: z.enum(['A', 'B']).nullable(),
+  bidDeadlineMs: z.number().int().min(0).max(5000),
+  payoutCents: z.number().int().min(0).nullable(),
+  payoutPercent: z.number().min(0).max(100).nullable(),
+  duplicateWindowDays: z.number().int().min(0).max(365),
+};
+const CampaignBody = z.object({ id: Id, sellerAccountId: Id, ...campaignFields }).partial({ active: true, routing: true, floorCents: true, requireConsent: true, minAttestation: true, bidDeadlineMs: true, payoutCents: true, payoutPercent: true, duplicateWindowDays: true }).strict()
+  .refine((c) => c.payoutCents == null || c.payoutPercent == null, { message: 'a payout is a fixed amount or a share, not both', path: ['payoutPercent'] });
+const CampaignPatch = z.object(campaignFields).partial().strict();
+const NumberBody = z.object({ did: E164 }).strict();
+const NumberParams = z.object({ id: Id, did: E164 });
+
+const Interval = z.tuple([z.number().int().min(0).max(1440), z.number().int().min(0).max(1440)]).refine(([a, b]) => a < b, 'start must be before end');
+const Schedule = z.object({
+  timeZone: z.string().min(1).refine((tz) => { try { new Intl.DateTimeFormat('en-US', { timeZone: tz }); return true; } catch { return false; } }, 'is not a known time zone'),
+  hours: z.record(z.enum(['0', '1', '2', '3', '4', '5', '6']), z.array(Interval)),
+}).strict();
+const Targeting = z.object({
+  states: z.array(z.string().regex(/^[A-Z]{2}$/)).optional(),
+  excludeStates: z.array(z.string().regex(/^[A-Z]{2}$/)).optional(),
+  areaCodes: z.array(z.string().regex(/^[2-9]\d\d$/)).optional(),
+  zips: z.array(z.string().regex(/^\d{5}$/)).optional(),
+}).strict();
+const cap = z.number().int().min(1).nullable();
+const targetFields = {
+  name: z.string().min(1).max(200),
+  active: z.boolean(),
+  bidCents: z.number().int().min(0).max(100_000_000),
+  destination: z.string().min(1).max(300).refine((d) => /^sips?:[^\s]+@[^\s]+$/.test(d) || normalizeE164(d) !== undefined, 'must be a SIP URI (sip:user@host) or a phone number'),
+  answerTimeoutSec: z.number().int().min(1).max(120),
+  targeting: Targeting,
+  schedule: Schedule.nullable(),
+  capConcurrency: cap,
+  capHourly: cap,
+  capDaily: cap,
+  capMonthly: cap,
+  qualityScore: z.number().min(0).max(1),
+  priority: z.number().int().min(0),
+  weight: z.number().int().min(0),
+  convertOnSeconds: z.number().int().min(0),
+};
+const TargetBody = z.object({ id: Id, buyerAccountId: Id, campaignId: Id, ...targetFields })
+  .partial({ active: true, answerTimeoutSec: true, targeting: true, schedule: true, capConcurrency: true, capHourly: true, capDaily: true, capMonthly: true, qualityScore: true, priority: true, weight: true, convertOnSeconds: true })
+  .strict();
+const TargetPatch = z.object(targetFields).partial().strict();
+
+const COLUMNS: Record<string, string> = {
+  name: 'name', active: 'active', routing: 'routing', floorCents: 'floor_cents', requireConsent: 'require_consent', minAttestation: 'min_attestation',
+  bidDeadlineMs: 'bid_deadline_ms', payoutCents: 'payout_cents', payoutPercent: 'payout_percent', duplicateWindowDays: 'duplicate_window_days',
+  creditLimitCents: 'credit_limit_cents', bidCents: 'bid_cents', destination: 'destination', answerTimeoutSec: 'answer_timeout_sec',
+  targeting: 'targeting', schedule: 'schedule', capConcurrency: 'cap_concurrency', capHourly: 'cap_hourly', capDaily: 'cap_daily',
+  capMonthly: 'cap_monthly', qualityScore: 'quality_score', priority: 'priority', weight: 'weight', convertOnSeconds: 'convert_on_seconds',
+  sellerAccountId: 'seller_account_id', buyerAccountId: 'buyer_account_id', campaignId: 'campaign_id', id: 'id', kind: 'kind',
+};
+const dbValue = (v: unknown): unknown => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
+
+export const configRouteDocs: RouteDoc[] = [
+  { method: 'post', path: '/v1/accounts', summary: 'Create a buyer or seller account', roles: ['admin'], body: AccountBody },
+  { method: 'get', path: '/v1/accounts/:id', summary: 'One account', roles: ['admin', 'seller', 'buyer'], params: IdParam },
+  { method: 'patch', path: '/v1/accounts/:id', summary: 'Rename, set credit, pause an account', roles: ['admin'], params: IdParam, body: AccountPatch },
+  { method: 'post', path: '/v1/api-keys', summary: 'Create an API key (shown once)', roles: ['admin'], body: KeyBody },
+  { method: 'get', path: '/v1/accounts/:id/api-keys', summary: 'An account\'s keys (never the keys themselves)', roles: ['admin'], params: IdParam },
+  { method: 'delete', path: '/v1/accounts/:id/api-keys/:keyId', summary: 'Revoke a key', roles: ['admin'], params: KeyParams },
+  { method: 'post', path: '/v1/campaigns', summary: 'Create a campaign', roles: ['admin', 'seller'], body: CampaignBody },
+  { method: 'get', path: '/v1/campaigns', summary: 'Campaigns (a seller\'s own)', roles: ['admin', 'agent', 'seller'] },
+  { method: 'get', path: '/v1/campaigns/:id', summary: 'One campaign with its tracking numbers', roles: ['admin', 'agent', 'seller'], params: IdParam },
+  { method: 'patch', path: '/v1/campaigns/:id', summary: 'Change a campaign', roles: ['admin', 'seller'], params: IdParam, body: CampaignPatch },
+  { method: 'post', path: '/v1/campaigns/:id/numbers', summary: 'Add a tracking number', roles: ['admin', 'seller'], params: IdParam, body: NumberBody },
+  { method: 'delete', path: '/v1/campaigns/:id/numbers/:did', summary: 'Release a tracking number', roles: ['admin', 'seller'], params: NumberParams },
+  { method: 'post', path: '/v1/targets', summary: 'Create a buyer target (a standing bid on a campaign)', roles: ['admin', 'buyer'], body: TargetBody },
+  { method: 'get', path: '/v1/targets', summary: 'Targets (a buyer\'s own)', roles: ['admin', 'agent', 'buyer'] },
+  { method: 'get', path: '/v1/targets/:id', summary: 'One target', roles: ['admin', 'agent', 'buyer'], params: IdParam },
+  { method: 'patch', path: '/v1/targets/:id', summary: 'Change a target (bid, targeting, schedule, caps, destination...)', roles: ['admin', 'buyer'], params: IdParam, body: TargetPatch },
+  { method: 'delete', path: '/v1/targets/:id', summary: 'Deactivate a target', roles: ['admin', 'buyer'], params: IdParam },
+];
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw fromZod(r.error);
+  return r.data;
+}
+
+/** Postgres errors a request can cause, as API errors naming the field. */
+function dbError(err: unknown): never {
+  const e = err as { code?: string; constraint?: string; detail?: string };
+  if (e.code === '23505') throw new ApiError(409, 'conflict', `already exists${e.detail ? `: ${e.detail}` : ''}`, e.constraint?.includes('pkey') ? 'id' : undefined);
+  if (e.code === '23503') throw new ApiError(422, 'unknown_reference', `refers to something that does not exist${e.detail ? `: ${e.detail}` : ''}`);
+  if (e.code === '23514') throw new ApiError(422, 'invalid', `refused by a rule of the data${e.constraint ? ` (${e.constraint})` : ''}`);
+  throw err;
+}
+
+export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): ExpressRouter {
+  const router = ExpressRouter();
+  const changed = (what: string) => publishConfigChanged(redis, redisPrefix, what);
+  const wrap = (fn: (req: Request) => Promise<{ status?: number; body: unknown }>) => async (req: Request, res: import('express').Response, next: import('express').NextFunction) => {
+    try {
+      const r = await fn(req);
+      res.status(r.status ?? 200).json(r.body);
+    } catch (err) {
+      next(err);
+    }
+  };
+  const update = async (table: string, id: string, patch: Record<string, unknown>) => {
+    const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) throw new ApiError(400, 'validation_failed', 'nothing to change');
+    const sets = entries.map(([k], i) => `${COLUMNS[k]} = $${i + 2}`);
+    const { rows } = await pool.query(`UPDATE ${table} SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`, [id, ...entries.map(([, v]) => dbValue(v))]).catch(dbError);
+    return rows[0];
+  };
+  const insert = async (table: string, values: Record<string, unknown>) => {
+    const entries = Object.entries(values).filter(([, v]) => v !== undefined);
+    const { rows } = await pool
+      .query(`INSERT INTO ${table} (${entries.map(([k]) => COLUMNS[k]).join(', ')}) VALUES (${entries.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`, entries.map(([, v]) => dbValue(v)))
+      .catch(dbError);
+    return rows[0];
+  };
+  const campaignOf = async (req: Request, id: string) => {
+    const { rows } = await pool.query('SELECT * FROM campaigns WHERE id = $1', [id]);
+    if (!rows[0]) throw new ApiError(404, 'not_found', 'no such campaign');
+    if (req.principal!.role !== 'agent') assertOwns(req.principal!, rows[0].seller_account_id);
+    return rows[0];
+  };
+  const targetOf = async (req: Request, id: string) => {
+    const { rows } = await pool.query('SELECT * FROM buyer_targets WHERE id = $1', [id]);
+    if (!rows[0]) throw new ApiError(404, 'not_found', 'no such target');
+    if (req.principal!.role !== 'agent') assertOwns(req.principal!, rows[0].buyer_account_id);
+    return rows[0];
+  };
+
+  // ---- accounts and keys -----------------------------------------------------------------------------------
+  router.post('/v1/accounts', requireRole('admin'), wrap(async (req) => {
+    const b = parse(AccountBody, req.body);
+    const row = await insert('accounts', { id: b.id, kind: b.kind, name: b.name, creditLimitCents: b.creditLimitCents });
+    await changed(`account ${b.id}`);
+    return { status: 201, body: row };
+  }));
+  router.get('/v1/accounts/:id', requireRole('admin', 'seller', 'buyer'), wrap(async (req) => {
+    const { id } = parse(IdParam, req.params);
+    assertOwns(req.principal!, id);
+    const { rows } = await pool.query('SELECT id, kind, name, active, balance_cents::int AS balance_cents, credit_limit_cents::int AS credit_limit_cents, created_at FROM accounts WHERE id = $1', [id]);
+    if (!rows[0]) throw new ApiError(404, 'not_found', 'no such account');
+    return { body: rows[0] };
+  }));
+  router.patch('/v1/accounts/:id', requireRole('admin'), wrap(async (req) => {
+    const { id } = parse(IdParam, req.params);
+    const row = await update('accounts', id, parse(AccountPatch, req.body));
+    if (!row) throw new ApiError(404, 'not_found', 'no such account');
+    await changed(`account ${id}`);
+    return { body: row };
+  }));
+  router.post('/v1/api-keys', requireRole('admin'), wrap(async (req) => {
+    const b = parse(KeyBody, req.body);
+    const { id, key } = await createApiKey(pool, { role: b.role, ...(b.accountId ? { accountId: b.accountId } : {}), label: b.label }).catch(dbError);
+    return { status: 201, body: { id, key, role: b.role, accountId: b.accountId ?? null, note: 'the key is shown only now; it is stored hashed' } };
+  }));
+  router.get('/v1/accounts/:id/api-keys', requireRole('admin'), wrap(async (req) => {
+    const { id } = parse(IdParam, req.params);
+    const { rows } = await pool.query('SELECT id, role, label, created_at, revoked_at FROM api_keys WHERE account_id = $1 ORDER BY created_at', [id]);
+    return { body: { keys: rows } };
+  }));
+  router.delete('/v1/accounts/:id/api-keys/:keyId', requireRole('admin'), wrap(async (req) => {
+    const p = parse(KeyParams, req.params);
+    const { rowCount } = await pool.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL', [p.keyId, p.id]);
+    if (!rowCount) throw new ApiError(404, 'not_found', 'no such live key on this account');
+    return { body: { id: p.keyId, revoked: true } };
+  }));
+
+  // ---- campaigns and tracking numbers ------------------------------------------------------------------------
+  router.post('/v1/campaigns', requireRole('admin', 'seller'), wrap(async (req) => {
+    const b = parse(CampaignBody, req.body);
+    assertOwns(req.principal!, b.sellerAccountId);
+    const row = await insert('campaigns', b);
+    await changed(`campaign ${b.id}`);
+    return { status: 201, body: row };
+  }));
+  router.get('/v1/campaigns', requireRole('admin', 'agent', 'seller'), wrap(async (req) => {
+    const p = req.principal!;
+    const { rows } = await pool.query('SELECT * FROM campaigns WHERE $1::text IS NULL OR seller_account_id = $1 ORDER BY id LIMIT 1000', [p.role === 'seller' ? p.accountId : null]);
+    return { body: { campaigns: rows } };
+  }));
+  router.get('/v1/campaigns/:id', requireRole('admin', 'agent', 'seller'), wrap(async (req) => {
+    const c = await campaignOf(req, parse(IdParam, req.params).id);
+    const { rows } = await pool.query('SELECT did, active, created_at FROM tracking_numbers WHERE campaign_id = $1 ORDER BY did', [c.id]);
+    return { body: { ...c, trackingNumbers: rows } };
+  }));
+  router.patch('/v1/campaigns/:id', requireRole('admin', 'seller'), wrap(async (req) => {
+    const { id } = parse(IdParam, req.params);
+    await campaignOf(req, id);
+    const row = await update('campaigns', id, parse(CampaignPatch, req.body));
+    await changed(`campaign ${id}`);
+    return { body: row };
+  }));
+  router.post('/v1/campaigns/:id/numbers', requireRole('admin', 'seller'), wrap(async (req) => {
+    const c = await campaignOf(req, parse(IdParam, req.params).id);
+    const did = normalizeE164(parse(NumberBody, req.body).did)!;
+    await pool.query('INSERT INTO tracking_numbers (did, campaign_id, seller_account_id) VALUES ($1, $2, $3)', [did, c.id, c.seller_account_id]).catch(dbError);
+    await changed(`number ${did}`);
+    return { status: 201, body: { did, campaignId: c.id } };
+  }));
+  router.delete('/v1/campaigns/:id/numbers/:did', requireRole('admin', 'seller'), wrap(async (req) => {
+    const p = parse(NumberParams, req.params);
+    const c = await campaignOf(req, p.id);
+    const did = normalizeE164(p.did)!;
+    const { rowCount } = await pool.query('DELETE FROM tracking_numbers WHERE did = $1 AND campaign_id = $2', [did, c.id]);
+    if (!rowCount) throw new ApiError(404, 'not_found', 'no such number on this campaign');
+    await changed(`number ${did}`);
+    return { body: { did, released: true } };
+  }));
+
+  // ---- buyer targets -------------------------------------------------------------------------------------------
+  router.post('/v1/targets', requireRole('admin', 'buyer'), wrap(async (req) => {
+    const b = parse(TargetBody, req.body);
+    assertOwns(req.principal!, b.buyerAccountId);
+    const destination = normalizeE164(b.destination) ?? b.destination;
+    const row = await insert('buyer_targets', { ...b, destination });
+    await changed(`target ${b.id}`);
+    return { status: 201, body: row };
+  }));
+  router.get('/v1/targets', requireRole('admin', 'agent', 'buyer'), wrap(async (req) => {
+    const p = req.principal!;
+    const { rows } = await pool.query('SELECT * FROM buyer_targets WHERE $1::text IS NULL OR buyer_account_id = $1 ORDER BY id LIMIT 5000', [p.role === 'buyer' ? p.accountId : null]);
+    return { body: { targets: rows } };
+  }));
+  router.get('/v1/targets/:id', requireRole('admin', 'agent', 'buyer'), wrap(async (req) => ({ body: await targetOf(req, parse(IdParam, req.params).id) })));
+  router.patch('/v1/targets/:id', requireRole('admin', 'buyer'), wrap(async (req) => {
+    const { id } = parse(IdParam, req.params);
+    await targetOf(req, id);
+    const patch = parse(TargetPatch, req.body);
+    if (patch.destination) patch.destination = normalizeE164(patch.destination) ?? patch.destination;
+    const row = await update('buyer_targets', id, patch);
+    await changed(`target ${id}`);
+    return { body: row };
+  }));
+  router.delete('/v1/targets/:id', requireRole('admin', 'buyer'), wrap(async (req) => {
+    const { id } = parse(IdParam, req.params);
+    await targetOf(req, id);
+    const row = await update('buyer_targets', id, { active: false });
+    await changed(`target ${id}`);
+    return { body: { id: row.id, active: false } };
+  }));
+
+  return router;
+}

@@ -1,0 +1,151 @@
+/**
+ * Money over HTTP: balances, ledger entries, invoices (JSON or CSV), settlement runs, refunds and adjustments.
+ * Admins act on any account; sellers and buyers read their own; only admins post money.
+ */
+import { Router as ExpressRouter, type Request } from 'express';
+import type { Pool } from 'pg';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { accountBalance, closePeriod, invoiceLines, ledgerEntries, postTransaction, refundPostings } from '../store/ledger-repo';
+import { publishFunds } from '../jobs/funds';
+import { assertOwns, requireRole } from './auth';
+import { ApiError, fromZod } from './errors';
+import type { RouteDoc } from './openapi';
+
+const AccountParam = z.object({ id: z.string().min(1).max(100) });
+const Period = z
+  .object({ from: z.coerce.date(), to: z.coerce.date() })
+  .refine((p) => p.to.getTime() > p.from.getTime(), { message: 'must be after from', path: ['to'] });
+const LedgerQuery = z.object({
+  from: z.coerce.date().default(() => new Date(0)),
+  to: z.coerce.date().default(() => new Date(Date.now() + 1000)),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  before: z.coerce.number().int().positive().optional(),
+});
+const InvoiceQuery = z.object({ format: z.enum(['json', 'csv']).default('json') });
+const SettlementBody = z.object({ accountId: z.string().min(1).max(100), from: z.coerce.date(), to: z.coerce.date() }).strict()
+  .refine((p) => p.to.getTime() > p.from.getTime(), { message: 'must be after from', path: ['to'] });
+const RefundBody = z.object({ callId: z.string().min(1).max(100), reason: z.string().min(1).max(500) }).strict();
+const AdjustmentBody = z
+  .object({
+    idempotencyKey: z.string().min(8).max(200),
+    memo: z.string().min(1).max(500),
+    postings: z.array(z.object({ accountId: z.string().min(1).max(100), amountCents: z.number().int().refine((n) => n !== 0, 'must not be 0') }).strict()).min(2).max(20),
+  })
+  .strict()
+  .refine((b) => b.postings.reduce((s, p) => s + p.amountCents, 0) === 0, { message: 'postings must sum to 0', path: ['postings'] });
+
+export const moneyRouteDocs: RouteDoc[] = [
+  { method: 'get', path: '/v1/accounts/:id/balance', summary: 'Balance, credit limit and available funds', roles: ['admin', 'seller', 'buyer'], params: AccountParam },
+  { method: 'get', path: '/v1/accounts/:id/ledger', summary: 'Ledger entries, newest first, with a cursor', roles: ['admin', 'seller', 'buyer'], params: AccountParam, query: LedgerQuery },
+  { method: 'get', path: '/v1/accounts/:id/invoice', summary: 'Totals by campaign and kind for a period, as JSON or CSV', roles: ['admin', 'seller', 'buyer'], params: AccountParam, query: z.intersection(Period, InvoiceQuery) },
+  { method: 'post', path: '/v1/settlements', summary: 'Close an account\'s period once (a repeat returns the same record)', roles: ['admin'], body: SettlementBody },
+  { method: 'post', path: '/v1/refunds', summary: 'Reverse a billed call, once', roles: ['admin'], body: RefundBody },
+  { method: 'post', path: '/v1/adjustments', summary: 'A balanced posting (top-up, correction), once per idempotency key', roles: ['admin'], body: AdjustmentBody },
+];
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw fromZod(r.error);
+  return r.data;
+}
+
+const csvCell = (v: string | number | null): string => {
+  const s = v === null ? '' : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export function moneyRoutes(pool: Pool, redis: Redis, redisPrefix: string): ExpressRouter {
+  const router = ExpressRouter();
+  const owned = (req: Request): string => {
+    const { id } = parse(AccountParam, req.params);
+    assertOwns(req.principal!, id);
+    return id;
+  };
+
+  router.get('/v1/accounts/:id/balance', requireRole('admin', 'seller', 'buyer'), async (req, res, next) => {
+    try {
+      const balance = await accountBalance(pool, owned(req));
+      if (!balance) throw new ApiError(404, 'not_found', 'no such account');
+      res.json(balance);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.get('/v1/accounts/:id/ledger', requireRole('admin', 'seller', 'buyer'), async (req, res, next) => {
+    try {
+      const id = owned(req);
+      const q = parse(LedgerQuery, req.query);
+      const entries = await ledgerEntries(pool, id, q);
+      res.json({ entries, next: entries.length === q.limit ? entries[entries.length - 1]!.id : null });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.get('/v1/accounts/:id/invoice', requireRole('admin', 'seller', 'buyer'), async (req, res, next) => {
+    try {
+      const id = owned(req);
+      const period = parse(Period, req.query);
+      const { format } = parse(InvoiceQuery, { format: req.query.format });
+      const lines = await invoiceLines(pool, id, period.from, period.to);
+      const totalCents = lines.reduce((s, l) => s + l.totalCents, 0);
+      if (format === 'csv') {
+        const body = ['campaign_id,kind,transactions,total_cents', ...lines.map((l) => [l.campaignId, l.kind, l.transactions, l.totalCents].map(csvCell).join(',')), `TOTAL,,,${totalCents}`].join('\n');
+        res.type('text/csv').attachment(`invoice-${id}-${period.from.toISOString().slice(0, 10)}.csv`).send(`${body}\n`);
+        return;
+      }
+      res.json({ accountId: id, from: period.from, to: period.to, lines, totalCents });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post('/v1/settlements', requireRole('admin'), async (req, res, next) => {
+    try {
+      const b = parse(SettlementBody, req.body);
+      if (!(await accountBalance(pool, b.accountId))) throw new ApiError(404, 'not_found', 'no such account', 'accountId');
+      const r = await closePeriod(pool, b.accountId, b.from, b.to).catch((err: Error & { code?: string }) => {
+        if (err.code === 'period_overlap') throw new ApiError(409, 'period_overlap', err.message, 'from');
+        throw err;
+      });
+      res.status(r.created ? 201 : 200).json({ accountId: b.accountId, from: b.from, to: b.to, ...r });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  const post = async (t: Parameters<typeof postTransaction>[1]) => {
+    const r = await postTransaction(pool, t).catch((err: Error & { code?: string }) => {
+      if (err.code === '23503') throw new ApiError(422, 'unknown_account', 'a posting names an account that does not exist', 'postings');
+      throw err;
+    });
+    await publishFunds(redis, redisPrefix, r.funds);
+    return r;
+  };
+
+  router.post('/v1/refunds', requireRole('admin'), async (req, res, next) => {
+    try {
+      const b = parse(RefundBody, req.body);
+      const reversal = await refundPostings(pool, b.callId);
+      if (!reversal) throw new ApiError(404, 'not_found', 'no charge for this call to refund', 'callId');
+      const r = await post({ idempotencyKey: `${b.callId}:refund`, kind: 'refund', callId: b.callId, campaignId: reversal.campaignId ?? undefined, memo: b.reason, postings: reversal.postings });
+      res.status(r.posted ? 201 : 200).json({ transactionId: r.transactionId, posted: r.posted, postings: reversal.postings });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post('/v1/adjustments', requireRole('admin'), async (req, res, next) => {
+    try {
+      const b = parse(AdjustmentBody, req.body);
+      const r = await post({ idempotencyKey: `adj:${b.idempotencyKey}`, kind: 'adjustment', memo: b.memo, postings: b.postings });
+      res.status(r.posted ? 201 : 200).json({ transactionId: r.transactionId, posted: r.posted });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  return router;
+}

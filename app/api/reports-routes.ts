@@ -1,0 +1,67 @@
+/**
+ * Reports: calls, bridged calls, conversions, revenue (what buyers paid), payout (what sellers earned) and the
+ * margin, per campaign, seller or buyer, by hour or day, over a range (UTC buckets). Sellers see their campaigns,
+ * buyers the calls they won; admins and agents everything.
+ */
+import { Router as ExpressRouter } from 'express';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import { requireRole } from './auth';
+import { fromZod } from './errors';
+import type { RouteDoc } from './openapi';
+
+const ReportQuery = z
+  .object({
+    groupBy: z.enum(['campaign', 'seller', 'buyer']).default('campaign'),
+    bucket: z.enum(['hour', 'day']).default('day'),
+    from: z.coerce.date(),
+    to: z.coerce.date(),
+  })
+  .refine((q) => q.to.getTime() > q.from.getTime(), { message: 'must be after from', path: ['to'] })
+  .refine((q) => q.to.getTime() - q.from.getTime() <= 366 * 86_400_000, { message: 'a report covers at most a year', path: ['to'] });
+
+const GROUP_COLUMN = { campaign: 'c.campaign_id', seller: 'c.seller_account_id', buyer: 'c.winner_buyer_id' } as const;
+
+export const reportRouteDocs: RouteDoc[] = [
+  { method: 'get', path: '/v1/reports/calls', summary: 'Calls, conversions, revenue, payout and margin per campaign, seller or buyer, by hour or day', roles: ['admin', 'agent', 'seller', 'buyer'], query: ReportQuery },
+];
+
+export function reportRoutes(pool: Pool): ExpressRouter {
+  const router = ExpressRouter();
+  router.get('/v1/reports/calls', requireRole('admin', 'agent', 'seller', 'buyer'), async (req, res, next) => {
+    try {
+      const q = ReportQuery.safeParse(req.query);
+      if (!q.success) throw fromZod(q.error);
+      const p = req.principal!;
+      const scope = p.role === 'seller' ? 'c.seller_account_id = $4' : p.role === 'buyer' ? 'c.winner_buyer_id = $4' : '$4::text IS NULL';
+      const { rows } = await pool.query(
+        `SELECT date_trunc($1, c.started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket, ${GROUP_COLUMN[q.data.groupBy]} AS key,
+                count(*)::int AS calls,
+                count(*) FILTER (WHERE c.bridged_at IS NOT NULL)::int AS bridged,
+                count(*) FILTER (WHERE b.converted)::int AS conversions,
+                coalesce(sum(b.buyer_charge_cents), 0)::bigint AS revenue_cents,
+                coalesce(sum(b.seller_payout_cents), 0)::bigint AS payout_cents
+         FROM calls c LEFT JOIN call_billing b ON b.call_id = c.id
+         WHERE c.started_at >= $2 AND c.started_at < $3 AND ${scope}
+         GROUP BY 1, 2 ORDER BY 1, 2`,
+        [q.data.bucket, q.data.from, q.data.to, p.role === 'seller' || p.role === 'buyer' ? p.accountId : null],
+      );
+      res.json({
+        groupBy: q.data.groupBy,
+        bucket: q.data.bucket,
+        from: q.data.from,
+        to: q.data.to,
+        rows: rows.map((r) => {
+          const revenue = Number(r.revenue_cents);
+          const payout = Number(r.payout_cents);
+          const row = { bucket: r.bucket, [q.data.groupBy]: r.key, calls: r.calls, bridged: r.bridged, conversions: r.conversions, revenueCents: revenue, payoutCents: payout };
+          // Sellers see their payout, buyers their spend; the margin is the platform's business.
+          return p.role === 'admin' || p.role === 'agent' ? { ...row, marginCents: revenue - payout } : row;
+        }),
+      });
+    } catch (err) {
+      next(err);
+    }
+  });
+  return router;
+}

@@ -1,0 +1,129 @@
+/**
+ * Live calls over socket.io (path /live), with the same API keys as the REST API (`auth: { token }` in the
+ * handshake, or an `Authorization: Bearer` header). Admins and agents join the room of every call; sellers and
+ * buyers join their account's room and see only calls of their own (a seller its campaigns' calls, a buyer the
+ * calls offered to it). Nodes share events through the socket.io Redis adapter, so a client connected to any
+ * node sees calls handled by every node.
+ */
+import type http from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import Redis from 'ioredis';
+import type { Pool } from 'pg';
+import type { Logger } from '../observability/logger';
+import type { CallEvent, CallEventBus } from '../exchange/call-events';
+import { findApiKey, type ApiPrincipal } from '../store/api-keys';
+import { z } from 'zod';
+import { BID_BATCH_MAX, BidUpdate, updateBids } from '../store/bid-updates';
+
+/** `bids:update` payload: one update or a batch of them. */
+const BidMessage = z.union([BidUpdate, z.object({ updates: z.array(BidUpdate).min(1).max(BID_BATCH_MAX) }).strict()]);
+type Ack = (reply: unknown) => void;
+
+export const ALL_CALLS_ROOM = 'calls:all';
+export const accountRoom = (accountId: string): string => `calls:account:${accountId}`;
+
+export interface LiveCalls {
+  close(): Promise<void>;
+}
+
+/** Which accounts a call's events go to, learnt as the call moves (the seller at the decision, buyers per attempt). */
+class CallAudience {
+  private readonly calls = new Map<string, Set<string>>();
+
+  roomsFor(e: CallEvent): string[] {
+    let accounts = this.calls.get(e.callId);
+    if (!accounts) {
+      accounts = new Set();
+      this.calls.set(e.callId, accounts);
+    }
+    if ('sellerAccountId' in e && e.sellerAccountId) accounts.add(e.sellerAccountId);
+    if (e.type === 'call.attempt' || e.type === 'call.bridged') accounts.add(e.buyerAccountId);
+    if (e.type === 'call.decided' && e.winnerBuyerId) accounts.add(e.winnerBuyerId);
+    const rooms = [ALL_CALLS_ROOM, ...[...accounts].map(accountRoom)];
+    if (e.type === 'call.ended') this.calls.delete(e.callId);
+    return rooms;
+  }
+}
+
+function keyOf(socket: Socket): string | undefined {
+  const auth = socket.handshake.auth as { token?: unknown } | undefined;
+  if (typeof auth?.token === 'string' && auth.token.length > 0) return auth.token;
+  const header = socket.handshake.headers.authorization;
+  const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return m?.[1];
+}
+
+export function attachLiveCalls(server: http.Server, deps: { pool: Pool; redis: Redis; events: CallEventBus; redisUrl: string; redisPrefix: string; logger: Logger }): LiveCalls {
+  const io = new Server(server, { path: '/live', serveClient: false });
+  const pub = new Redis(deps.redisUrl, { lazyConnect: false, maxRetriesPerRequest: null });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'live calls redis error'));
+  io.adapter(createAdapter(pub, sub, { key: `${deps.redisPrefix}socket.io` }));
+
+  io.use((socket, next) => {
+    const key = keyOf(socket);
+    if (!key) {
+      next(new Error('unauthenticated: send the API key as auth.token'));
+      return;
+    }
+    findApiKey(deps.pool, key).then(
+      (principal) => {
+        if (!principal) next(new Error('unauthenticated: unknown or revoked API key'));
+        else {
+          socket.data.principal = principal;
+          next();
+        }
+      },
+      (err: Error) => {
+        deps.logger.error({ err: err.message }, 'live calls authentication failed');
+        next(new Error('authentication unavailable, try again'));
+      },
+    );
+  });
+
+  io.on('connection', (socket) => {
+    const p = socket.data.principal as ApiPrincipal;
+    if (p.role === 'admin' || p.role === 'agent') void socket.join(ALL_CALLS_ROOM);
+    else if (p.accountId) void socket.join(accountRoom(p.accountId));
+    socket.emit('ready', { role: p.role, accountId: p.accountId ?? null });
+    // Buyers (and admins) update standing bids; the ack lists each update's result in order.
+    socket.on('bids:update', (payload: unknown, ack?: Ack) => {
+      const reply = typeof ack === 'function' ? ack : () => undefined;
+      if (p.role !== 'buyer' && p.role !== 'admin') {
+        reply({ error: { code: 'forbidden', message: 'only buyers and admins update bids' } });
+        return;
+      }
+      const parsed = BidMessage.safeParse(payload);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        reply({ error: { code: 'validation_failed', message: issue.message, field: issue.path.join('.') || undefined } });
+        return;
+      }
+      const updates = 'updates' in parsed.data ? parsed.data.updates : [parsed.data];
+      updateBids(deps.pool, deps.redis, deps.redisPrefix, p, updates).then(
+        (results) => reply({ results }),
+        (err: Error) => {
+          deps.logger.error({ err: err.message, updates: updates.length }, 'bid update failed');
+          reply({ error: { code: 'internal_error', message: 'bid update failed; nothing was changed' } });
+        },
+      );
+    });
+  });
+
+  const audience = new CallAudience();
+  const off = deps.events.on((e) => {
+    const [all, ...accounts] = audience.roomsFor(e);
+    io.to(all!).emit('call', e);
+    if (accounts.length > 0) io.to(accounts).emit('call', e);
+  });
+
+  return {
+    async close() {
+      off();
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      pub.disconnect();
+      sub.disconnect();
+    },
+  };
+}

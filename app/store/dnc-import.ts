@@ -1,0 +1,133 @@
+/**
+ * Bulk DNC import: a CSV (number in the first column) or a plain list, millions of lines, read as a stream.
+ * Each line is normalised to E.164; good numbers go to Postgres and Redis in batches (the upload is read no
+ * faster than they are written), bad lines are counted and the first ones kept with their line number and why.
+ * Progress is kept in Redis (`dnc:import:<id>`), so any node can answer how far an import is.
+ */
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import type { Pool } from 'pg';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger';
+import { parseCaller } from '../domain/phone';
+import { addDncNumbers, type DncListId } from './compliance-repo';
+
+export interface DncImportState {
+  id: string;
+  listId: DncListId;
+  source: string;
+  status: 'running' | 'done' | 'failed';
+  lines: number;
+  /** lines with a valid number (a number listed twice counts twice; the list holds it once) */
+  accepted: number;
+  /** distinct numbers written to the list so far (Postgres and Redis) */
+  written: number;
+  rejected: number;
+  /** the first rejected lines: line number (1-based), the text (clipped) and why */
+  rejectedSamples: Array<{ line: number; text: string; reason: string }>;
+  startedAt: string;
+  finishedAt?: string;
+  error?: string;
+}
+
+const BATCH = 20_000;
+const MAX_WRITES = 3;
+const SAMPLES = 100;
+const stateKey = (id: string): string => `dnc:import:${id}`;
+
+/** The number on a line: the first CSV field, without quotes; undefined for a header or a blank line. */
+function field(line: string): string {
+  const comma = line.indexOf(',');
+  const first = (comma >= 0 ? line.slice(0, comma) : line).trim();
+  return first.startsWith('"') && first.endsWith('"') ? first.slice(1, -1).trim() : first;
+}
+
+export async function readDncImport(redis: Redis, id: string): Promise<DncImportState | undefined> {
+  const raw = await redis.get(stateKey(id));
+  return raw ? (JSON.parse(raw) as DncImportState) : undefined;
+}
+
+export async function importDnc(
+  deps: { pool: Pool; redis: Redis; log: Logger },
+  p: { listId: DncListId; source: string; input: Readable; id?: string; onProgress?: (s: DncImportState) => void },
+): Promise<DncImportState> {
+  const state: DncImportState = {
+    id: p.id ?? randomUUID(),
+    listId: p.listId,
+    source: p.source,
+    status: 'running',
+    lines: 0,
+    accepted: 0,
+    written: 0,
+    rejected: 0,
+    rejectedSamples: [],
+    startedAt: new Date().toISOString(),
+  };
+  const log = deps.log.child({ dncImport: state.id, listId: p.listId });
+  const save = async (): Promise<void> => {
+    await deps.redis.set(stateKey(state.id), JSON.stringify(state), 'EX', 7 * 86_400);
+    p.onProgress?.(state);
+  };
+  await save();
+  let batch = new Set<string>();
+  let nextLog = 1_000_000;
+  // Up to two batches are written while the next one is read: reading waits only when both are still going.
+  const writing = new Set<Promise<void>>();
+  let failure: Error | undefined;
+  const write = async (numbers: string[]): Promise<void> => {
+    try {
+      await addDncNumbers(deps.pool, deps.redis, p.listId, numbers, p.source);
+      state.written += numbers.length;
+    } catch (err) {
+      failure ??= err as Error;
+    }
+  };
+  const flush = async (): Promise<void> => {
+    if (failure) throw failure;
+    if (batch.size === 0) return;
+    const w = write([...batch]);
+    batch = new Set();
+    writing.add(w);
+    void w.finally(() => writing.delete(w));
+    if (writing.size >= MAX_WRITES) await Promise.race(writing);
+    if (failure) throw failure;
+    await save();
+    if (state.lines >= nextLog) {
+      log.info({ lines: state.lines, accepted: state.accepted, rejected: state.rejected }, 'DNC import progress');
+      nextLog += 1_000_000;
+    }
+  };
+  try {
+    const lines = createInterface({ input: p.input, crlfDelay: Infinity });
+    for await (const line of lines) {
+      state.lines += 1;
+      const text = field(line);
+      if (text === '') continue;
+      const parsed = parseCaller(text);
+      if (parsed.ok) {
+        state.accepted += 1;
+        batch.add(parsed.e164);
+        if (batch.size >= BATCH) await flush();
+        continue;
+      }
+      // A first line with letters and no number is a header, not a bad line.
+      if (state.lines === 1 && /[a-z]/i.test(text) && !/\d/.test(text)) continue;
+      state.rejected += 1;
+      if (state.rejectedSamples.length < SAMPLES) state.rejectedSamples.push({ line: state.lines, text: text.slice(0, 40), reason: `${parsed.reason}: ${parsed.detail}` });
+    }
+    await flush();
+    await Promise.all(writing);
+    if (failure) throw failure;
+    state.status = 'done';
+  } catch (err) {
+    await Promise.allSettled(writing);
+    state.status = 'failed';
+    state.error = (err as Error).message;
+    log.error({ err: state.error, lines: state.lines, accepted: state.accepted }, 'DNC import failed; the numbers accepted so far are in');
+  }
+  state.finishedAt = new Date().toISOString();
+  await save();
+  log.info({ lines: state.lines, accepted: state.accepted, rejected: state.rejected, status: state.status }, 'DNC import finished');
+  return state;
+}

@@ -1,0 +1,92 @@
+/**
+ * The REST API under a mixed load from another process on loopback: 45% calls list (50 per page), 45% call detail
+ * (with its trace, attempts, billing and postings), 10% bid updates, at a fixed rate, against a node with 20,000
+ * recorded calls. Authentication, rate limiting (raised for the run) and validation are on, as in production.
+ *
+ *   npm run bench:api [-- --rps 2000 --seconds 10 --warmup-seconds 3]
+ *
+ * Prints JSON lines: api_p50_ms, api_p99_ms, api_rps. Uses the schema `bench_api` of DATABASE_URL and the Redis
+ * prefix `bench:api:`.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { Pool } from 'pg';
+import Redis from 'ioredis';
+import { loadConfig } from '../app/config';
+import { silentLogger } from '../app/observability/logger';
+import { startExchangeNode } from '../app/exchange-node';
+import { createApiKey } from '../app/store/api-keys';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string): number => {
+  const i = args.indexOf(`--${name}`);
+  const v = Number(i >= 0 && args[i + 1] ? args[i + 1] : fallback);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
+  return v;
+};
+const RPS = arg('rps', '2000');
+const SECONDS = arg('seconds', '10');
+const WARMUP = arg('warmup-seconds', '3');
+const CALLS = 20_000;
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SCHEMA = 'bench_api';
+const PREFIX = 'bench:api:';
+
+async function main(): Promise<void> {
+  const admin = new Pool({ connectionString: DATABASE_URL, max: 1 });
+  await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  await admin.query(`CREATE SCHEMA ${SCHEMA}`);
+  await admin.end();
+  const redis = new Redis(REDIS_URL);
+  const stale = await redis.keys(`${PREFIX}*`);
+  if (stale.length) await redis.del(...stale);
+  redis.disconnect();
+
+  const config = loadConfig({
+    DATABASE_URL, DATABASE_SCHEMA: SCHEMA, REDIS_URL, REDIS_PREFIX: PREFIX, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'warn',
+    API_RATE_LIMIT_PER_SECOND: String(RPS * 2), BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false',
+  });
+  const node = await startExchangeNode(config, silentLogger());
+  try {
+    const q = (sql: string, params: unknown[] = []) => node.pool.query(sql, params);
+    await q("INSERT INTO accounts (id, kind, name, balance_cents) VALUES ('seller', 'seller', 'S', 0), ('buyer', 'buyer', 'B', 100000000)");
+    await q("INSERT INTO campaigns (id, seller_account_id, name) VALUES ('c', 'seller', 'C')");
+    await q("INSERT INTO buyer_targets (id, buyer_account_id, campaign_id, name, bid_cents, destination) SELECT 't' || g, 'buyer', 'c', 't', 1000, 'sip:b@x' FROM generate_series(1, 1000) g");
+    await q(
+      `INSERT INTO calls (id, direction, ani, dnis, started_at, campaign_id, seller_account_id, outcome, winner_target_id, winner_buyer_id, price_cents,
+         decided_at, bridged_at, ended_at, duration_sec, billable_sec, hangup_cause, hung_up_by, end_reason)
+       SELECT 'call-' || g, 'inbound', '+1303' || lpad(g::text, 7, '0'), '+18885550100', now() - (g || ' seconds')::interval, 'c', 'seller', 'bridged',
+         't' || (1 + g % 1000), 'buyer', 1000, now() - (g || ' seconds')::interval, now() - (g || ' seconds')::interval, now(), 60, 55, 'NORMAL_CLEARING', 'caller', 'caller_hangup'
+       FROM generate_series(1, $1) g`,
+      [CALLS],
+    );
+    await q(`INSERT INTO call_decisions (call_id, decided_at, trace) SELECT id, decided_at, jsonb_build_object('callId', id, 'winnerTargetId', winner_target_id, 'ranked', jsonb_build_object('targetId', jsonb_build_array('t1', 't2', 't3'))) FROM calls`);
+    await q("INSERT INTO bridge_attempts (call_id, attempt_no, target_id, buyer_id, destination, started_at, ended_at, status) SELECT id, 1, winner_target_id, 'buyer', 'sip:b@x', started_at, ended_at, 'bridged' FROM calls");
+    await q('ANALYZE');
+    await node.snapshots.refreshNow();
+    const adminKey = (await createApiKey(node.pool, { role: 'admin' })).key;
+    const buyerKey = (await createApiKey(node.pool, { role: 'buyer', accountId: 'buyer' })).key;
+    const callIds = Array.from({ length: 500 }, (_, i) => `call-${1 + i * 37}`).join(',');
+    const targetIds = Array.from({ length: 200 }, (_, i) => `t${1 + i * 5}`).join(',');
+    const client = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load', 'api-client.ts'), `http://127.0.0.1:${node.httpPort}`, adminKey, buyerKey, callIds, targetIds, String(RPS), String(SECONDS), String(WARMUP)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    client.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => client.on('exit', resolve));
+    if (code !== 0) throw new Error(`the API client exited with ${code}`);
+    const r = JSON.parse(out) as { requests: number; seconds: number; p50: number; p99: number; statuses: Record<string, number> };
+    const cond = { target_rps: RPS, seconds: SECONDS, warmup_seconds: WARMUP, requests: r.requests, statuses: r.statuses, mix: 'list 45%, detail 45%, bid update 10%', calls_in_db: CALLS };
+    for (const [name, value, unit] of [['api_p50_ms', r.p50, 'ms'], ['api_p99_ms', r.p99, 'ms'], ['api_rps', Math.round(r.requests / r.seconds), 'requests/s']] as const) {
+      process.stdout.write(`${JSON.stringify({ name, value, unit, ...cond })}\n`);
+    }
+  } finally {
+    await node.stop();
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

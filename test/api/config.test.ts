@@ -1,0 +1,115 @@
+/**
+ * The routing config over HTTP on a real node: accounts, keys, a campaign with a tracking number and a buyer
+ * target created through the API route the next call; changes apply on the next call; every route checks role,
+ * account and input.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ExchangeNode } from '../../app/exchange-node';
+import { createApiKey } from '../../app/store/api-keys';
+import { createTestInfra, eventually, type TestInfra } from '../support/infra';
+import { startTestNode } from '../support/node';
+
+let infra: TestInfra;
+let node: ExchangeNode;
+let admin: string;
+let agent: string;
+const keys: Record<string, string> = {};
+
+beforeAll(async () => {
+  infra = await createTestInfra('api_config');
+  node = await startTestNode(infra, { BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' });
+  admin = (await createApiKey(infra.pool, { role: 'admin' })).key;
+  agent = (await createApiKey(infra.pool, { role: 'agent' })).key;
+});
+
+afterAll(async () => {
+  await node?.stop();
+  await infra?.cleanup();
+});
+
+const api = async (method: string, path: string, key: string | undefined, body?: unknown) => {
+  const r = await fetch(`http://127.0.0.1:${node.httpPort}${path}`, {
+    method,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: r.status, json: (await r.json()) as any };
+};
+const decide = (dnis: string, ani = '+13035550100') =>
+  node.router.decide(randomUUID(), { ani, dnis, direction: 'inbound', switchName: 'test', switchCallId: randomUUID() }, new Date());
+
+it('an admin sets up accounts and keys; the seller and buyer build a route the next call takes', async () => {
+  for (const a of [{ id: 'acme', kind: 'seller', name: 'Acme Leads' }, { id: 'rival', kind: 'seller', name: 'Rival' }, { id: 'bigbuyer', kind: 'buyer', name: 'Big Buyer', creditLimitCents: 500_000 }, { id: 'other', kind: 'buyer', name: 'Other' }]) {
+    expect((await api('POST', '/v1/accounts', admin, a)).status).toBe(201);
+  }
+  for (const [name, role, accountId] of [['seller', 'seller', 'acme'], ['rival', 'seller', 'rival'], ['buyer', 'buyer', 'bigbuyer'], ['other', 'buyer', 'other']] as const) {
+    const r = await api('POST', '/v1/api-keys', admin, { role, accountId, label: name });
+    expect(r.status).toBe(201);
+    expect(r.json.key).toMatch(/^cx_/);
+    keys[name] = r.json.key;
+  }
+  const listed = await api('GET', '/v1/accounts/acme/api-keys', admin);
+  expect(JSON.stringify(listed.json)).not.toContain(keys.seller);
+
+  expect((await api('POST', '/v1/campaigns', keys.seller, { id: 'solar', sellerAccountId: 'acme', name: 'Solar', floorCents: 500, payoutCents: 900 })).status).toBe(201);
+  expect((await api('POST', '/v1/campaigns/solar/numbers', keys.seller, { did: '(888) 555-0110' })).json).toEqual({ did: '+18885550110', campaignId: 'solar' });
+  const target = await api('POST', '/v1/targets', keys.buyer, {
+    id: 'bb-solar', buyerAccountId: 'bigbuyer', campaignId: 'solar', name: 'Solar CO', bidCents: 2500, destination: 'sip:solar@buyer.example',
+    targeting: { states: ['CO'] }, schedule: { timeZone: 'America/Denver', hours: { 0: [[0, 1440]], 1: [[0, 1440]], 2: [[0, 1440]], 3: [[0, 1440]], 4: [[0, 1440]], 5: [[0, 1440]], 6: [[0, 1440]] } }, capConcurrency: 5,
+  });
+  expect(target.status).toBe(201);
+  const routed = await eventually(async () => {
+    const d = await decide('+18885550110');
+    return d.outcome === 'route' ? d : undefined;
+  }, 'the new route to take the call');
+  expect(routed.trace.winnerTargetId).toBe('bb-solar');
+
+  // A change applies on the next call: the buyer narrows its targeting to Texas.
+  expect((await api('PATCH', '/v1/targets/bb-solar', keys.buyer, { targeting: { states: ['TX'] } })).status).toBe(200);
+  const excluded = await eventually(async () => {
+    const d = await decide('+18885550110');
+    return d.outcome === 'reject' ? d : undefined;
+  }, 'the targeting change to apply');
+  expect(excluded.trace.excluded.reason[excluded.trace.excluded.targetId.indexOf('bb-solar')]).toBe('geo_state');
+});
+
+it('no account reads or changes another\'s config', async () => {
+  expect((await api('GET', '/v1/campaigns/solar', keys.rival)).status).toBe(404);
+  expect((await api('PATCH', '/v1/campaigns/solar', keys.rival, { floorCents: 1 })).status).toBe(404);
+  expect((await api('POST', '/v1/campaigns/solar/numbers', keys.rival, { did: '+18885550111' })).status).toBe(404);
+  expect((await api('POST', '/v1/campaigns', keys.rival, { id: 'steal', sellerAccountId: 'acme', name: 'x' })).status).toBe(404);
+  expect((await api('GET', '/v1/targets/bb-solar', keys.other)).status).toBe(404);
+  expect((await api('PATCH', '/v1/targets/bb-solar', keys.other, { bidCents: 1 })).status).toBe(404);
+  expect((await api('POST', '/v1/targets', keys.other, { id: 'x', buyerAccountId: 'bigbuyer', campaignId: 'solar', name: 'x', bidCents: 1, destination: '+13035551234' })).status).toBe(404);
+  expect((await api('GET', '/v1/accounts/bigbuyer', keys.other)).status).toBe(404);
+  expect((await api('GET', '/v1/campaigns', keys.rival)).json.campaigns).toEqual([]);
+  expect((await api('GET', '/v1/targets', keys.other)).json.targets).toEqual([]);
+  expect((await api('GET', '/v1/campaigns/solar', agent)).status).toBe(200);
+  expect((await api('PATCH', '/v1/campaigns/solar', agent, { floorCents: 1 })).status).toBe(403);
+  expect((await api('POST', '/v1/accounts', keys.seller, { id: 'x', kind: 'buyer', name: 'x' })).status).toBe(403);
+  expect((await api('GET', '/v1/campaigns', undefined)).status).toBe(401);
+});
+
+it('bad input names the field; conflicts and unknown references are clear', async () => {
+  const field = async (method: string, path: string, key: string, body: unknown) => (await api(method, path, key, body)).json.error;
+  expect(await field('POST', '/v1/accounts', admin, { id: 'bad id!', kind: 'buyer', name: 'x' })).toMatchObject({ code: 'validation_failed', field: 'id' });
+  expect(await field('POST', '/v1/api-keys', admin, { role: 'buyer' })).toMatchObject({ field: 'accountId' });
+  expect(await field('POST', '/v1/campaigns', keys.seller, { id: 'c2', sellerAccountId: 'acme', name: 'x', payoutCents: 1, payoutPercent: 5 })).toMatchObject({ field: 'payoutPercent' });
+  expect(await field('POST', '/v1/campaigns/solar/numbers', keys.seller, { did: '555' })).toMatchObject({ field: 'did' });
+  expect(await field('PATCH', '/v1/targets/bb-solar', keys.buyer, { schedule: { timeZone: 'Mars/Olympus', hours: {} } })).toMatchObject({ field: 'schedule.timeZone' });
+  expect(await field('PATCH', '/v1/targets/bb-solar', keys.buyer, { destination: 'ftp://nope' })).toMatchObject({ field: 'destination' });
+  expect(await field('PATCH', '/v1/targets/bb-solar', keys.buyer, { capHourly: 0 })).toMatchObject({ field: 'capHourly' });
+  expect(await field('PATCH', '/v1/targets/bb-solar', keys.buyer, {})).toMatchObject({ code: 'validation_failed' });
+  expect((await api('POST', '/v1/accounts', admin, { id: 'acme', kind: 'seller', name: 'again' })).json.error).toMatchObject({ code: 'conflict', field: 'id' });
+  expect((await api('POST', '/v1/campaigns/solar/numbers', keys.seller, { did: '+18885550110' })).json.error).toMatchObject({ code: 'conflict' });
+  expect((await api('POST', '/v1/targets', keys.buyer, { id: 't9', buyerAccountId: 'bigbuyer', campaignId: 'nope', name: 'x', bidCents: 1, destination: '+13035551234' })).json.error).toMatchObject({ code: 'unknown_reference' });
+});
+
+it('a target deleted and a key revoked stay on record, deactivated', async () => {
+  expect((await api('DELETE', '/v1/targets/bb-solar', keys.buyer)).json).toEqual({ id: 'bb-solar', active: false });
+  const keysOf = await api('GET', '/v1/accounts/other/api-keys', admin);
+  const keyId = keysOf.json.keys[0].id;
+  expect((await api('DELETE', `/v1/accounts/other/api-keys/${keyId}`, admin)).json).toEqual({ id: keyId, revoked: true });
+  expect((await api('DELETE', `/v1/accounts/other/api-keys/${keyId}`, admin)).status).toBe(404);
+  expect((await api('GET', '/v1/accounts/other/api-keys', admin)).json.keys[0].revoked_at).not.toBeNull();
+});

@@ -1,0 +1,133 @@
+/**
+ * The recorder copies the call journal into Postgres in batches: entries of one call may arrive in any order
+ * and more than once, and one bad entry is set aside without holding back the rest of its batch.
+ */
+import { CallRecorder, JOURNAL_DEAD_STREAM } from '../../app/store/call-recorder';
+import { JOURNAL_STREAM, type CallIdentity, type JournalEntry } from '../../app/exchange/call-journal';
+import { emptyExclusions, emptyRanking, type DecisionTrace } from '../../app/exchange/trace';
+import { silentLogger } from '../../app/observability/logger';
+import { createTestInfra, type TestInfra } from '../support/infra';
+
+let infra: TestInfra;
+let recorder: CallRecorder;
+
+beforeAll(async () => {
+  infra = await createTestInfra('recorder');
+  recorder = new CallRecorder(infra.pool, infra.redis, silentLogger(), { consumer: 'test', batchSize: 100 });
+});
+
+afterAll(async () => {
+  await recorder.stop();
+  await infra?.cleanup();
+});
+
+const identity = (callId: string): CallIdentity => ({
+  callId,
+  direction: 'inbound',
+  ani: '+12025550123',
+  dnis: '+18885550100',
+  startedAt: '2026-11-24T10:00:00.000Z',
+  switchName: 'freeswitch',
+  switchCallId: `leg-${callId}`,
+});
+
+const trace = (callId: string): DecisionTrace => ({
+  callId,
+  decidedAt: '2026-11-24T10:00:00.002Z',
+  direction: 'inbound',
+  dnis: '+18885550100',
+  ani: '+12025550123',
+  caller: { ok: true, e164: '+12025550123' },
+  ranked: emptyRanking(),
+  excluded: emptyExclusions(),
+  decisionUs: 420,
+} as unknown as DecisionTrace);
+
+const decided = (callId: string): JournalEntry => ({
+  ...identity(callId),
+  type: 'decided',
+  campaignId: 'camp',
+  sellerAccountId: 'seller',
+  outcome: 'routed',
+  winnerTargetId: 't1',
+  winnerBuyerId: 'b1',
+  priceCents: 1500,
+  decidedAt: '2026-11-24T10:00:00.002Z',
+  trace: trace(callId),
+  audit: { decision: 'pass', reasons: [], checkedAt: '2026-11-24T10:00:00.001Z' },
+});
+
+const attempt = (callId: string, attemptNo: number, status: string, targetId: string): JournalEntry => ({
+  ...identity(callId),
+  type: 'attempt',
+  attemptNo,
+  targetId,
+  buyerAccountId: `b-${targetId}`,
+  destination: 'sip:buyer@example.com',
+  attemptStartedAt: '2026-11-24T10:00:00.010Z',
+  attemptEndedAt: '2026-11-24T10:00:03.000Z',
+  status,
+  priceCents: 1200,
+});
+
+const ended = (callId: string): JournalEntry => ({
+  ...identity(callId),
+  type: 'ended',
+  outcome: 'bridged',
+  endReason: 'caller_hangup',
+  endedAt: '2026-11-24T10:01:03.000Z',
+  answeredAt: '2026-11-24T10:00:03.000Z',
+  bridgedAt: '2026-11-24T10:00:03.000Z',
+  hangupCause: 'NORMAL_CLEARING',
+  hungUpBy: 'caller',
+  durationSec: 63,
+  billableSec: 60,
+  winnerTargetId: 't2',
+  winnerBuyerId: 'b-t2',
+  priceCents: 1200,
+});
+
+const append = async (...entries: Array<JournalEntry | string>): Promise<void> => {
+  for (const e of entries) await infra.redis.xadd(JOURNAL_STREAM, '*', 'e', typeof e === 'string' ? e : JSON.stringify(e));
+};
+
+const call = async (id: string) => (await infra.pool.query('SELECT * FROM calls WHERE id = $1', [id])).rows[0];
+
+it('the end wins over the decision whichever comes first, and repeats change nothing', async () => {
+  // c1 in call order, c2 backwards, c3 twice over; all in one batch.
+  await append(decided('c1'), attempt('c1', 1, 'busy', 't1'), attempt('c1', 2, 'bridged', 't2'), ended('c1'));
+  await append(ended('c2'), attempt('c2', 2, 'bridged', 't2'), attempt('c2', 1, 'busy', 't1'), decided('c2'));
+  await append(decided('c3'), ended('c3'), decided('c3'), ended('c3'), attempt('c3', 1, 'bridged', 't2'), attempt('c3', 1, 'bridged', 't2'));
+  expect(await recorder.drain()).toBe(14);
+  for (const id of ['c1', 'c2', 'c3']) {
+    const row = await call(id);
+    expect(row).toMatchObject({ outcome: 'bridged', winner_target_id: 't2', winner_buyer_id: 'b-t2', campaign_id: 'camp', decision_us: 420, duration_sec: 63, billable_sec: 60, hung_up_by: 'caller' });
+    expect(Number(row.price_cents)).toBe(1200);
+    expect(row.ended_at.toISOString()).toBe('2026-11-24T10:01:03.000Z');
+  }
+  const attempts = await infra.pool.query('SELECT call_id, attempt_no, status FROM bridge_attempts ORDER BY call_id, attempt_no');
+  expect(attempts.rows.map((r) => `${r.call_id}/${r.attempt_no}:${r.status}`)).toEqual(['c1/1:busy', 'c1/2:bridged', 'c2/1:busy', 'c2/2:bridged', 'c3/1:bridged']);
+  expect((await infra.pool.query('SELECT count(*)::int AS n FROM call_decisions')).rows[0].n).toBe(3);
+  expect((await infra.pool.query('SELECT count(*)::int AS n FROM compliance_audit_log')).rows[0].n).toBe(3);
+
+  // A decision delivered again after the end (another node's retry) does not undo the end.
+  await append(decided('c1'));
+  await recorder.drain();
+  expect(await call('c1')).toMatchObject({ outcome: 'bridged', winner_target_id: 't2' });
+});
+
+it('a bad entry goes to the dead-letter stream and the rest of its batch is written', async () => {
+  const badTime = { ...decided('d2'), decidedAt: 'not a time' };
+  await append(decided('d1'), 'not json', JSON.stringify(null), badTime as JournalEntry, ended('d1'), decided('d3'));
+  expect(await recorder.drain()).toBe(6); // every entry handled: three written, three set aside
+  expect(await call('d1')).toMatchObject({ outcome: 'bridged' });
+  expect(await call('d3')).toMatchObject({ outcome: 'routed' });
+  expect(await call('d2')).toBeUndefined();
+  const dead = await infra.redis.xrange(JOURNAL_DEAD_STREAM, '-', '+');
+  const why = dead.map(([, f]) => f[f.indexOf('why') + 1]);
+  expect(why).toHaveLength(3);
+  expect(why[0]).toMatch(/unparseable/);
+  expect(why[1]).toMatch(/not a journal entry/);
+  expect(why[2]).toMatch(/invalid input syntax for type timestamp/);
+  expect(await infra.redis.xlen(JOURNAL_STREAM)).toBe(0);
+});
