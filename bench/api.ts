@@ -27,6 +27,12 @@ const arg = (name: string, fallback: string): number => {
 const RPS = arg('rps', '2000');
 const SECONDS = arg('seconds', '10');
 const WARMUP = arg('warmup-seconds', '3');
+const MIX = (() => {
+  const i = args.indexOf('--mix');
+  const v = i >= 0 ? args[i + 1] : 'mixed';
+  if (!['mixed', 'list', 'detail', 'bid'].includes(v ?? '')) throw new Error('--mix must be mixed, list, detail or bid');
+  return v!;
+})();
 const CALLS = 20_000;
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -69,7 +75,7 @@ async function main(): Promise<void> {
     const buyerKey = (await createApiKey(node.pool, { role: 'buyer', accountId: 'buyer' })).key;
     const callIds = Array.from({ length: 500 }, (_, i) => `call-${1 + i * 37}`).join(',');
     const targetIds = Array.from({ length: 200 }, (_, i) => `t${1 + i * 5}`).join(',');
-    const client = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load', 'api-client.ts'), `http://127.0.0.1:${node.httpPort}`, adminKey, buyerKey, callIds, targetIds, String(RPS), String(SECONDS), String(WARMUP)], {
+    const client = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load', 'api-client.ts'), `http://127.0.0.1:${node.httpPort}`, adminKey, buyerKey, callIds, targetIds, String(RPS), String(SECONDS), String(WARMUP), MIX], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -77,7 +83,7 @@ async function main(): Promise<void> {
     const code = await new Promise<number | null>((resolve) => client.on('exit', resolve));
     if (code !== 0) throw new Error(`the API client exited with ${code}`);
     const r = JSON.parse(out) as { requests: number; seconds: number; p50: number; p99: number; statuses: Record<string, number> };
-    const cond = { target_rps: RPS, seconds: SECONDS, warmup_seconds: WARMUP, requests: r.requests, statuses: r.statuses, mix: 'list 45%, detail 45%, bid update 10%', calls_in_db: CALLS };
+    const cond = { target_rps: RPS, seconds: SECONDS, warmup_seconds: WARMUP, requests: r.requests, statuses: r.statuses, mix: MIX === 'mixed' ? 'list 45%, detail 45%, bid update 10%' : `${MIX} only`, calls_in_db: CALLS };
     for (const [name, value, unit] of [['api_p50_ms', r.p50, 'ms'], ['api_p99_ms', r.p99, 'ms'], ['api_rps', Math.round(r.requests / r.seconds), 'requests/s']] as const) {
       process.stdout.write(`${JSON.stringify({ name, value, unit, ...cond })}\n`);
     }

@@ -10,6 +10,7 @@ import type { ApiPrincipal } from '../store/api-keys';
 import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { preparedJsonQuery } from '../store/pg-rows';
 
 const ListQuery = z.object({
   campaignId: z.string().min(1).max(100).optional(),
@@ -28,7 +29,7 @@ export const callsRouteDocs: RouteDoc[] = [
 ];
 
 /** The cursor is the last row's (started_at, id), so pages stay stable while calls keep arriving. */
-const encodeCursor = (startedAt: Date, id: string): string => Buffer.from(JSON.stringify([startedAt.toISOString(), id])).toString('base64url');
+const encodeCursor = (startedAt: string, id: string): string => Buffer.from(JSON.stringify([startedAt, id])).toString('base64url');
 function decodeCursor(c: string): [string, string] {
   try {
     const v = JSON.parse(Buffer.from(c, 'base64url').toString()) as unknown;
@@ -44,6 +45,22 @@ function scope(p: ApiPrincipal): { sql: string; account?: string } {
   if (p.role === 'admin' || p.role === 'agent') return { sql: '$1::text IS NULL' };
   if (p.role === 'seller') return { sql: 'c.seller_account_id = $1', account: p.accountId! };
   return { sql: '(c.winner_buyer_id = $1 OR EXISTS (SELECT 1 FROM bridge_attempts a WHERE a.call_id = c.id AND a.buyer_id = $1))', account: p.accountId! };
+}
+
+/** A call row as the API shows it; timestamps are ISO text (see pg-rows). */
+interface CallRow {
+  id: string;
+  started_at: string;
+  [column: string]: unknown;
+}
+
+/** The nested parts of one call, as JSON text. */
+interface CallExtras {
+  x_trace: string | null;
+  x_attempts: string;
+  x_fraud: string;
+  x_billing: string | null;
+  x_postings: string;
 }
 
 const CALL_COLUMNS = `c.id, c.direction, c.ani, c.dnis, c.campaign_id, c.seller_account_id, c.outcome, c.reject_reason, c.winner_target_id,
@@ -76,17 +93,12 @@ export function callsRoutes(pool: Pool): ExpressRouter {
         where.push(`(c.started_at, c.id) < ($${params.length - 1}::timestamptz, $${params.length})`);
       }
       params.push(f.limit);
-      // Postgres writes the page as JSON (and the last row's keys for the cursor): no row parsing and
-      // re-serialising here, which was most of this route's cost.
-      const { rows } = await pool.query<{ page: string; n: number; last_at: Date | null; last_id: string | null }>(
-        `SELECT coalesce(json_agg(p ORDER BY p.started_at DESC, p.id DESC), '[]')::text AS page, count(*)::int AS n,
-                min(p.started_at) AS last_at, (array_agg(p.id ORDER BY p.started_at ASC, p.id ASC))[1] AS last_id
-         FROM (SELECT ${CALL_COLUMNS} FROM calls c WHERE ${where.join(' AND ')} ORDER BY c.started_at DESC, c.id DESC LIMIT $${params.length}) p`,
-        params,
+      const { rows } = await pool.query<CallRow>(
+        preparedJsonQuery(`SELECT ${CALL_COLUMNS} FROM calls c WHERE ${where.join(' AND ')} ORDER BY c.started_at DESC, c.id DESC LIMIT $${params.length}`, params),
       );
-      const r = rows[0]!;
-      const next = r.n === f.limit && r.last_at && r.last_id ? encodeCursor(r.last_at, r.last_id) : null;
-      res.type('application/json').send(`{"calls":${r.page},"next":${JSON.stringify(next)}}`);
+      const last = rows[rows.length - 1];
+      const next = rows.length === f.limit && last ? encodeCursor(last.started_at, last.id) : null;
+      res.type('application/json').send(JSON.stringify({ calls: rows, next }));
     } catch (err) {
       next(err);
     }
@@ -98,35 +110,34 @@ export function callsRoutes(pool: Pool): ExpressRouter {
       if (!p.success) throw fromZod(p.error);
       const principal = req.principal!;
       const s = scope(principal);
-      const { rows } = await pool.query(`SELECT ${CALL_COLUMNS} FROM calls c WHERE ${s.sql} AND c.id = $2`, [s.account ?? null, p.data.id]);
-      const call = rows[0];
-      if (!call) throw new ApiError(404, 'not_found', 'no such call');
       const operator = principal.role === 'admin' || principal.role === 'agent';
-      // Everything about the call in one round trip (one pooled connection per request).
-      const { rows: extra } = await pool.query(
-        `SELECT
-           (SELECT trace FROM call_decisions WHERE call_id = $1 AND $2) AS trace,
-           (SELECT coalesce(json_agg(a ORDER BY a.attempt_no), '[]') FROM (
-              SELECT attempt_no, target_id, buyer_id, destination, started_at, ended_at, status, cause FROM bridge_attempts WHERE call_id = $1) a) AS attempts,
-           (SELECT coalesce(json_agg(f ORDER BY f.stage), '[]') FROM (
-              SELECT stage, score, reasons, action, scored_at FROM fraud_scores WHERE call_id = $1 AND $2) f) AS fraud,
-           (SELECT row_to_json(b) FROM (
-              SELECT converted, duplicate, reason, buyer_charge_cents::int AS buyer_charge_cents, seller_payout_cents::int AS seller_payout_cents, billed_at
-              FROM call_billing WHERE call_id = $1) b) AS billing,
-           (SELECT coalesce(json_agg(p ORDER BY p.id), '[]') FROM (
-              SELECT e.id, t.kind, e.account_id, e.amount_cents::int AS amount_cents, e.created_at FROM ledger_transactions t
-              JOIN ledger_entries e ON e.transaction_id = t.id WHERE t.call_id = $1 AND ($2 OR e.account_id = $3)) p) AS postings`,
-        [call.id, operator, principal.accountId ?? null],
+      const seesAllAttempts = operator || principal.role === 'seller';
+      // The call and everything about it in one prepared statement; the nested parts come back as JSON text
+      // and are spliced into the response unparsed (the trace is most of the bytes).
+      const { rows } = await pool.query<CallRow & CallExtras>(
+        preparedJsonQuery(
+          `SELECT ${CALL_COLUMNS},
+             (SELECT trace::text FROM call_decisions WHERE call_id = c.id AND $3) AS x_trace,
+             (SELECT coalesce(json_agg(a ORDER BY a.attempt_no), '[]')::text FROM (
+                SELECT attempt_no, target_id, buyer_id, destination, started_at, ended_at, status, cause FROM bridge_attempts
+                WHERE call_id = c.id AND ($4 OR buyer_id = $1)) a) AS x_attempts,
+             (SELECT coalesce(json_agg(f ORDER BY f.stage), '[]')::text FROM (
+                SELECT stage, score, reasons, action, scored_at FROM fraud_scores WHERE call_id = c.id AND $3) f) AS x_fraud,
+             (SELECT row_to_json(b)::text FROM (
+                SELECT converted, duplicate, reason, buyer_charge_cents::int AS buyer_charge_cents, seller_payout_cents::int AS seller_payout_cents, billed_at
+                FROM call_billing WHERE call_id = c.id) b) AS x_billing,
+             (SELECT coalesce(json_agg(json_build_object('kind', t.kind, 'account_id', e.account_id, 'amount_cents', e.amount_cents::int, 'created_at', e.created_at) ORDER BY e.id), '[]')::text
+                FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id WHERE t.call_id = c.id AND ($3 OR e.account_id = $1)) AS x_postings
+           FROM calls c WHERE ${s.sql} AND c.id = $2`,
+          [s.account ?? null, p.data.id, operator, seesAllAttempts],
+        ),
       );
-      const x = extra[0];
-      const attempts = x.attempts as Array<{ buyer_id: string }>;
-      res.json({
-        ...call,
-        attempts: operator || principal.role === 'seller' ? attempts : attempts.filter((a) => a.buyer_id === principal.accountId),
-        billing: x.billing ?? null,
-        postings: (x.postings as Array<Record<string, unknown>>).map(({ id: _id, ...p }) => p),
-        ...(operator ? { trace: x.trace ?? null, fraud: x.fraud } : {}),
-      });
+      const row = rows[0];
+      if (!row) throw new ApiError(404, 'not_found', 'no such call');
+      const { x_trace, x_attempts, x_fraud, x_billing, x_postings, ...call } = row;
+      const head = JSON.stringify(call);
+      const tail = `,"attempts":${x_attempts},"billing":${x_billing ?? 'null'},"postings":${x_postings}${operator ? `,"trace":${x_trace ?? 'null'},"fraud":${x_fraud}` : ''}}`;
+      res.type('application/json').send(head.slice(0, -1) + tail);
     } catch (err) {
       next(err);
     }

@@ -1,11 +1,14 @@
 /**
  * The HTTP load for bench:api, in a process of its own: requests at a fixed rate (open loop: a slow answer does
- * not slow the sending), a mix of calls list, call detail and bid updates, with keep-alive connections. Prints
+ * not slow the sending), a mix of calls list, call detail and bid updates (or one kind alone), over at most 64 keep-alive connections. Prints
  * one JSON line with the latencies.
- *   tsx bench/load/api-client.ts <base url> <admin key> <buyer key> <call ids, comma-separated> <target ids> <rps> <seconds> <warm-up seconds>
+ *   tsx bench/load/api-client.ts <base url> <admin key> <buyer key> <call ids, comma-separated> <target ids> <rps> <seconds> <warm-up seconds> [mixed|list|detail|bid]
  */
+import http from 'node:http';
+
 async function main(): Promise<void> {
-  const [base, adminKey, buyerKey, callList, targetList, rpsArg, secondsArg, warmupArg] = process.argv.slice(2) as [string, string, string, string, string, string, string, string];
+  const [base, adminKey, buyerKey, callList, targetList, rpsArg, secondsArg, warmupArg, mixArg] = process.argv.slice(2) as [string, string, string, string, string, string, string, string, string | undefined];
+  const mix = mixArg ?? 'mixed';
   const warmupMs = Number(warmupArg ?? '0') * 1000;
   const calls = callList.split(',');
   const targets = targetList.split(',');
@@ -15,23 +18,35 @@ async function main(): Promise<void> {
   const statuses = new Map<number, number>();
   let sent = 0;
   const inFlight = new Set<Promise<void>>();
-  const one = async (i: number): Promise<void> => {
-    const kind = i % 20;
-    const t0 = performance.now();
-    let r: Response;
-    if (kind < 9) r = await fetch(`${base}/v1/calls?limit=50`, { headers: { authorization: `Bearer ${adminKey}` } });
-    else if (kind < 18) r = await fetch(`${base}/v1/calls/${calls[i % calls.length]}`, { headers: { authorization: `Bearer ${adminKey}` } });
-    else {
-      r = await fetch(`${base}/v1/targets/${targets[i % targets.length]}/bid`, {
-        method: 'PATCH',
-        headers: { authorization: `Bearer ${buyerKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ bidCents: 1000 + (i % 500) }),
+  // node:http with a keep-alive pool rather than fetch: the load generator shares the machine with the server
+  // under test, so it should spend as little CPU per request as it can.
+  const url = new URL(base);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const request = (method: string, path: string, key: string, body?: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders = { authorization: `Bearer ${key}` };
+      if (body !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(body);
+      }
+      const req = http.request({ host: url.hostname, port: url.port, method, path, headers, agent }, (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
       });
-    }
-    await r.arrayBuffer();
+      req.on('error', reject);
+      req.end(body);
+    });
+  const one = async (i: number): Promise<void> => {
+    const kind = mix === 'list' ? 0 : mix === 'detail' ? 10 : mix === 'bid' ? 19 : i % 20;
+    const t0 = performance.now();
+    let status: number;
+    if (kind < 9) status = await request('GET', '/v1/calls?limit=50', adminKey);
+    else if (kind < 18) status = await request('GET', `/v1/calls/${calls[i % calls.length]}`, adminKey);
+    else status = await request('PATCH', `/v1/targets/${targets[i % targets.length]}/bid`, buyerKey, JSON.stringify({ bidCents: 1000 + (i % 500) }));
     if (t0 - started < warmupMs) return; // warm-up: JIT, connections, caches
     latencies.push(performance.now() - t0);
-    statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
   };
   const started = performance.now();
   const total = (rps * (seconds * 1000 + warmupMs)) / 1000;
