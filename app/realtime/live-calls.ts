@@ -112,10 +112,10 @@ export function attachLiveCalls(server: http.Server, deps: { pool: Pool; redis: 
   });
 
   const audience = new CallAudience();
+  // One emit to every room the call concerns: socket.io sends it once to each socket in any of them, and the
+  // Redis adapter publishes it once (a publish per room doubled the Redis traffic of every call).
   const off = deps.events.on((e) => {
-    const [all, ...accounts] = audience.roomsFor(e);
-    io.to(all!).emit('call', e);
-    if (accounts.length > 0) io.to(accounts).emit('call', e);
+    io.to(audience.roomsFor(e)).emit('call', e);
   });
 
   return {
