@@ -32,6 +32,7 @@ import { dncRouteDocs, dncRoutes } from './api/dnc-routes';
 import { privacyRouteDocs, privacyRoutes } from './api/privacy-routes';
 import { configRouteDocs, configRoutes } from './api/config-routes';
 import { reportRouteDocs, reportRoutes } from './api/reports-routes';
+import { consentRouteDocs, consentRoutes } from './api/consent-routes';
 import { attachLiveCalls } from './realtime/live-calls';
 import { OutboundDialer } from './exchange/outbound-dialer';
 import type { SwitchAdapter } from './switch/port';
@@ -143,7 +144,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.disable('x-powered-by');
   app.set('etag', false); // API answers change call to call; hashing every body for an ETag cost more than it saved
   app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0)));
-  app.use(openApiRoutes([...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs, ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs], { title: 'callx pay-per-call exchange', version: '0.1.0' }));
+  app.use(openApiRoutes([...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs, ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs], { title: 'callx pay-per-call exchange', version: '0.1.0' }));
   app.use('/v1', express.json({ limit: '1mb' }), authenticate(pool), rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })));
   app.use(outboundRoutes(dialer, snapshots));
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
@@ -154,6 +155,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(privacyRoutes(pool, redis));
   app.use(configRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(reportRoutes(pool));
+  app.use(consentRoutes(pool, redis));
   app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such route' } }));
   app.use(errorHandler((err, req) => logger.error({ err: (err as Error).message, method: req.method, path: req.path }, 'API request failed')));
   const server = http.createServer(app);

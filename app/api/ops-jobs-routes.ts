@@ -1,6 +1,6 @@
 /**
  * Operators' view of the background work: jobs that failed for good (the dead letters) and retrying them, and
- * the fraud block list with a way to lift a block. Admins only; agents may read.
+ * the caller block list: read it, block a caller by hand, lift a block. Admins only; agents may read.
  */
 import { Router as ExpressRouter } from 'express';
 import type { Queue } from 'bullmq';
@@ -8,19 +8,22 @@ import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { normalizeE164 } from '../domain/phone';
-import { liftBlock, listBlocks } from '../store/fraud-repo';
+import { blockByOperator, liftBlock, listBlocks } from '../store/fraud-repo';
 import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
 
 const QueueParam = z.object({ queue: z.enum(['billing', 'fraud']) });
 const JobParams = QueueParam.extend({ id: z.string().min(1).max(200) });
-const NumberParam = z.object({ number: z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number') });
+const PhoneNumber = z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18135551234');
+const NumberParam = z.object({ number: PhoneNumber });
+const BlockBody = z.object({ number: PhoneNumber, reason: z.string().trim().min(1).max(500) }).strict();
 
 export const opsJobsRouteDocs: RouteDoc[] = [
   { method: 'get', path: '/v1/jobs/:queue/failed', summary: 'Jobs that failed for good (dead letters)', roles: ['admin', 'agent'], params: QueueParam },
   { method: 'post', path: '/v1/jobs/:queue/:id/retry', summary: 'Retry a failed job', roles: ['admin'], params: JobParams },
   { method: 'get', path: '/v1/fraud/blocks', summary: 'The caller block list', roles: ['admin', 'agent'] },
+  { method: 'post', path: '/v1/fraud/blocks', summary: 'Block a caller by hand (audited); screening refuses it from the next call', roles: ['admin'], body: BlockBody },
   { method: 'delete', path: '/v1/fraud/blocks/:number', summary: 'Lift a block (audited)', roles: ['admin'], params: NumberParam },
 ];
 
@@ -61,6 +64,18 @@ export function opsJobsRoutes(pool: Pool, redis: Redis, queues: { billing: Queue
   router.get('/v1/fraud/blocks', requireRole('admin', 'agent'), async (_req, res, next) => {
     try {
       res.json({ blocks: await listBlocks(pool) });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post('/v1/fraud/blocks', requireRole('admin'), async (req, res, next) => {
+    try {
+      const b = BlockBody.safeParse(req.body);
+      if (!b.success) throw fromZod(b.error);
+      const number = normalizeE164(b.data.number)!;
+      await blockByOperator(pool, redis, number, b.data.reason, req.principal!.keyId);
+      res.status(201).json({ number, reason: b.data.reason, status: 'blocked' });
     } catch (err) {
       next(err);
     }

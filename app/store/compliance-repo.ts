@@ -31,9 +31,33 @@ export async function blockNumber(pool: Pool, redis: Redis, number: string, reas
   await redis.sadd(complianceKeys.blocked, number);
 }
 
-export async function recordConsent(pool: Pool, redis: Redis, c: { campaignId: string; number: string; leadId: string; source: string; consentedAt: Date }): Promise<void> {
-  await pool.query('INSERT INTO consent_records (campaign_id, number, lead_id, source, consented_at) VALUES ($1,$2,$3,$4,$5)', [c.campaignId, c.number, c.leadId, c.source, c.consentedAt]);
+/** Records a consent (Postgres, then the Redis set screening reads); returns the record's id. */
+export async function recordConsent(pool: Pool, redis: Redis, c: { campaignId: string; number: string; leadId: string; source: string; consentedAt: Date }): Promise<string> {
+  const { rows } = await pool.query<{ id: string }>(
+    'INSERT INTO consent_records (campaign_id, number, lead_id, source, consented_at) VALUES ($1,$2,$3,$4,$5) RETURNING id::text AS id',
+    [c.campaignId, c.number, c.leadId, c.source, c.consentedAt],
+  );
   await redis.sadd(complianceKeys.consent(c.campaignId), c.number);
+  return rows[0]!.id;
+}
+
+/**
+ * Revokes a consent record. The number leaves the campaign's consent set only when no other live record for
+ * it remains (a lead may have consented twice). Returns the revoked record's campaign and number, or undefined
+ * when there is no such live record.
+ */
+export async function revokeConsent(pool: Pool, redis: Redis, id: string): Promise<{ campaignId: string; number: string } | undefined> {
+  const { rows } = await pool.query<{ campaign_id: string; number: string; live: boolean }>(
+    `WITH r AS (UPDATE consent_records SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING campaign_id, number)
+     SELECT r.campaign_id, r.number,
+            EXISTS (SELECT 1 FROM consent_records o WHERE o.campaign_id = r.campaign_id AND o.number = r.number AND o.revoked_at IS NULL AND o.id <> $1) AS live
+     FROM r`,
+    [id],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  if (!r.live) await redis.srem(complianceKeys.consent(r.campaign_id), r.number);
+  return { campaignId: r.campaign_id, number: r.number };
 }
 
 /**

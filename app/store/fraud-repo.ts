@@ -85,6 +85,12 @@ export async function pauseNumber(pool: Pool, call: ScoredCall, score: FraudScor
   return true;
 }
 
+/** An operator blocks a caller by hand (abuse reports, chargebacks); audited with the key that did it. */
+export async function blockByOperator(pool: Pool, redis: Redis, number: string, reason: string, actor: string): Promise<void> {
+  await blockNumber(pool, redis, number, reason);
+  await pool.query("INSERT INTO fraud_actions (action, subject, actor, reasons) VALUES ('block_caller', $1, $2, $3)", [number, actor, JSON.stringify([reason])]);
+}
+
 /** Lifts a block on a caller number (whatever set it), with an audit row naming who lifted it. */
 export async function liftBlock(pool: Pool, redis: Redis, number: string, actor: string): Promise<boolean> {
   const { rowCount } = await pool.query('DELETE FROM blocked_numbers WHERE number = $1', [number]);
