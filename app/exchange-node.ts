@@ -23,7 +23,7 @@ import { authenticate } from './api/auth';
 import { rateLimit } from './api/rate-limit';
 import { errorHandler } from './api/errors';
 import { outboundRouteDocs, outboundRoutes } from './api/outbound-routes';
-import { openApiRoutes } from './api/openapi';
+import { openApiRoutes, type RouteDoc } from './api/openapi';
 import { moneyRouteDocs, moneyRoutes } from './api/money-routes';
 import { opsJobsRouteDocs, opsJobsRoutes } from './api/ops-jobs-routes';
 import { callsRouteDocs, callsRoutes } from './api/calls-routes';
@@ -46,6 +46,12 @@ import { fraudRules } from './config';
  * One exchange node: everything wired, nothing global. main.ts builds one from the environment; tests and
  * benchmarks build as many as they like, each with its own schema and Redis prefix.
  */
+/** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
+export const apiRouteDocs: readonly RouteDoc[] = [
+  ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
+  ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs,
+];
+
 export interface ExchangeNode {
   config: Config;
   pool: Pool;
@@ -61,10 +67,12 @@ export interface ExchangeNode {
   switches: SwitchAdapter[];
   /** the HTTP port actually bound (HTTP_PORT=0 picks a free one) */
   httpPort: number;
+  /** the HTTP app (tests walk its routes to check each one is documented and guarded) */
+  api: express.Express;
   stop(): Promise<void>;
 }
 
-export type SwitchFactory = (node: Omit<ExchangeNode, 'switches' | 'httpPort' | 'stop'>) => SwitchAdapter[];
+export type SwitchFactory = (node: Omit<ExchangeNode, 'switches' | 'httpPort' | 'api' | 'stop'>) => SwitchAdapter[];
 
 export interface NodeOptions {
   switches?: SwitchFactory;
@@ -144,7 +152,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.disable('x-powered-by');
   app.set('etag', false); // API answers change call to call; hashing every body for an ETag cost more than it saved
   app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0)));
-  app.use(openApiRoutes([...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs, ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs], { title: 'callx pay-per-call exchange', version: '0.1.0' }));
+  app.use(openApiRoutes(apiRouteDocs, { title: 'callx pay-per-call exchange', version: '0.1.0' }));
   app.use('/v1', express.json({ limit: '1mb' }), authenticate(pool), rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })));
   app.use(outboundRoutes(dialer, snapshots));
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
@@ -188,5 +196,5 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       await pool.end();
     })());
 
-  return { ...core, switches, httpPort, stop };
+  return { ...core, switches, httpPort, api: app, stop };
 }
