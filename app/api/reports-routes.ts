@@ -1,6 +1,6 @@
 /**
  * Reports: calls, bridged calls, conversions, revenue (what buyers paid), payout (what sellers earned) and the
- * margin, per campaign, seller or buyer, by hour or day, over a range (UTC buckets). Sellers see their campaigns,
+ * margin, per campaign, seller or buyer, by minute, hour or day, over a range (UTC buckets). Sellers see their campaigns,
  * buyers the calls they won; admins and agents everything.
  */
 import { Router as ExpressRouter } from 'express';
@@ -13,17 +13,19 @@ import type { RouteDoc } from './openapi';
 const ReportQuery = z
   .object({
     groupBy: z.enum(['campaign', 'seller', 'buyer']).default('campaign'),
-    bucket: z.enum(['hour', 'day']).default('day'),
+    bucket: z.enum(['minute', 'hour', 'day']).default('day'),
     from: z.coerce.date(),
     to: z.coerce.date(),
   })
   .refine((q) => q.to.getTime() > q.from.getTime(), { message: 'must be after from', path: ['to'] })
-  .refine((q) => q.to.getTime() - q.from.getTime() <= 366 * 86_400_000, { message: 'a report covers at most a year', path: ['to'] });
+  .refine((q) => q.to.getTime() - q.from.getTime() <= 366 * 86_400_000, { message: 'a report covers at most a year', path: ['to'] })
+  // Per-minute buckets are for live views (the dashboard's last hour): a day of them at most.
+  .refine((q) => q.bucket !== 'minute' || q.to.getTime() - q.from.getTime() <= 86_400_000, { message: 'a per-minute report covers at most a day', path: ['to'] });
 
 const GROUP_COLUMN = { campaign: 'c.campaign_id', seller: 'c.seller_account_id', buyer: 'c.winner_buyer_id' } as const;
 
 export const reportRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/v1/reports/calls', summary: 'Calls, conversions, revenue, payout and margin per campaign, seller or buyer, by hour or day', roles: ['admin', 'agent', 'seller', 'buyer'], query: ReportQuery },
+  { method: 'get', path: '/v1/reports/calls', summary: 'Calls, conversions, revenue, payout and margin per campaign, seller or buyer, by minute, hour or day', roles: ['admin', 'agent', 'seller', 'buyer'], query: ReportQuery },
 ];
 
 export function reportRoutes(pool: Pool): ExpressRouter {

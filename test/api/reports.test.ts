@@ -65,6 +65,16 @@ it('per day, scoped: a seller sees its campaigns, a buyer its spend, neither the
   expect(buyer.json.rows).toEqual([{ bucket: `${day}T00:00:00.000Z`, buyer: 'b1', calls: 4, bridged: 4, conversions: 3, revenueCents: 5500, payoutCents: 2500 }]);
 });
 
+it('per minute, for the live view: each call in its minute', async () => {
+  const r = await report(`groupBy=campaign&bucket=minute&from=${day}T10:00:00Z&to=${day}T11:00:00Z`, keys.admin);
+  expect(r.json.rows.map((x: { bucket: string; campaign: string; calls: number; revenueCents: number }) => [x.bucket, x.campaign, x.calls, x.revenueCents])).toEqual([
+    [`${day}T10:05:00.000Z`, 'c1', 1, 2000],
+    [`${day}T10:30:00.000Z`, 'c2', 1, 1500],
+    [`${day}T10:45:00.000Z`, 'c1', 1, 2000],
+  ]);
+  expect((await report(`bucket=minute&${range.replace('2026-11-21', '2026-11-22')}`, keys.admin)).json.error).toMatchObject({ code: 'validation_failed', field: 'to' });
+});
+
 it('bad ranges and fields are named; a key is required', async () => {
   expect((await report(`from=${day}T00:00:00Z&to=${day}T00:00:00Z`, keys.admin)).json.error).toMatchObject({ code: 'validation_failed', field: 'to' });
   expect((await report(`bucket=week&${range}`, keys.admin)).json.error).toMatchObject({ field: 'bucket' });
