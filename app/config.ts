@@ -42,6 +42,7 @@ const EnvSchema = z.object({
   SWITCHES: switchList.default([]),
   // requests per second per API key, across all nodes; 0 turns the limit off
   API_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(100),
+  DASHBOARD_DIR: z.string().min(1).default('dist/dashboard'),
 
   FS_OUTBOUND_HOST: z.string().default('0.0.0.0'),
   FS_OUTBOUND_PORT: listenPort.default(8084),

@@ -33,6 +33,7 @@ import { privacyRouteDocs, privacyRoutes } from './api/privacy-routes';
 import { configRouteDocs, configRoutes } from './api/config-routes';
 import { reportRouteDocs, reportRoutes } from './api/reports-routes';
 import { consentRouteDocs, consentRoutes } from './api/consent-routes';
+import { dashboardRoutes } from './api/dashboard-routes';
 import { attachLiveCalls } from './realtime/live-calls';
 import { OutboundDialer } from './exchange/outbound-dialer';
 import type { SwitchAdapter } from './switch/port';
@@ -152,6 +153,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.disable('x-powered-by');
   app.set('etag', false); // API answers change call to call; hashing every body for an ETag cost more than it saved
   app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0)));
+  app.use(dashboardRoutes(config.DASHBOARD_DIR, logger.child({ mod: 'dashboard' })));
   app.use(openApiRoutes(apiRouteDocs, { title: 'callx pay-per-call exchange', version: '0.1.0' }));
   app.use('/v1', express.json({ limit: '1mb' }), authenticate(pool), rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })));
   app.use(outboundRoutes(dialer, snapshots));

@@ -12,7 +12,10 @@
  * DATABASE_URL and under the Redis prefix DEMO_REDIS_PREFIX (default callx-demo:), so it leaves any other data
  * alone; re-running it re-seeds the same rows.
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { Pool } from 'pg';
 import { loadConfig } from '../app/config';
 import { createLogger } from '../app/observability/logger';
@@ -128,7 +131,17 @@ async function summary(pool: Pool): Promise<string> {
   return `calls ${r.calls}  bridged ${r.bridged}  screened out ${r.rejected}${why ? ` (${why})` : ''}  no buyer ${r.no_buyer}  settled $${(r.settled / 100).toFixed(2)} in ${r.postings} postings`;
 }
 
+/** Builds the dashboard the first time (as `npm run build` would), so the printed URL works. */
+function ensureDashboard(dir: string): void {
+  if (fs.existsSync(path.join(dir, 'index.html'))) return;
+  process.stdout.write('building the dashboard (once)...\n');
+  const root = path.join(__dirname, '..');
+  execFileSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', path.join(root, 'app', 'dashboard', 'vite.config.mjs'), '--outDir', dir, '--emptyOutDir'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
 async function main(): Promise<void> {
+  const dashboardDir = path.resolve(process.env.DASHBOARD_DIR ?? path.join(__dirname, '..', 'dist', 'dashboard'));
+  ensureDashboard(dashboardDir);
   const admin = new Pool({ connectionString: DATABASE_URL, max: 1 });
   await admin.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(SCHEMA)}`);
   await admin.end();
@@ -144,6 +157,7 @@ async function main(): Promise<void> {
     REDIS_PREFIX: PREFIX,
     HTTP_PORT: String(HTTP_PORT),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    DASHBOARD_DIR: dashboardDir,
     SWITCHES: 'freeswitch',
     FS_OUTBOUND_HOST: '127.0.0.1',
     FS_OUTBOUND_PORT: String(outboundPort),

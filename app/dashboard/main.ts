@@ -1,0 +1,349 @@
+/**
+ * The operators' and agents' dashboard: live calls (socket.io /live), today's counters per campaign and the last
+ * hour per minute (GET /v1/reports/calls), and the decision trace of a selected call (GET /v1/calls/:id). The
+ * API key is kept in sessionStorage for this tab only; every request and the socket carry it.
+ */
+import { io, type Socket } from 'socket.io-client';
+
+type CallEvent =
+  | { type: 'call.started'; callId: string; at: string; ani: string; dnis: string }
+  | { type: 'call.decided'; callId: string; at: string; campaignId?: string; outcome: 'route' | 'reject'; rejectReason?: string; screeningReasons: string[]; winnerBuyerId?: string; priceCents?: number }
+  | { type: 'call.attempt'; callId: string; at: string; attemptNo: number; buyerAccountId: string; status: string }
+  | { type: 'call.bridged'; callId: string; at: string; buyerAccountId: string; priceCents: number }
+  | { type: 'call.ended'; callId: string; at: string; outcome: string; durationSec: number; priceCents?: number; buyerAccountId?: string };
+
+interface CallRow {
+  id: string;
+  startedAt: string;
+  ani: string;
+  dnis: string;
+  campaignId: string;
+  status: string;
+  buyer: string;
+  priceCents?: number;
+  durationSec?: number;
+}
+
+interface ReportRow {
+  bucket: string;
+  campaign: string;
+  calls: number;
+  bridged: number;
+  conversions: number;
+  revenueCents: number;
+}
+
+const KEY_STORAGE = 'callx.apiKey';
+const MAX_ROWS = 100;
+
+const $ = <T extends HTMLElement>(selector: string): T => {
+  const el = document.querySelector<T>(selector);
+  if (!el) throw new Error(`missing element ${selector}`);
+  return el;
+};
+
+class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+async function api<T>(key: string, path: string): Promise<T> {
+  const r = await fetch(path, { headers: { authorization: `Bearer ${key}` } });
+  const body = (await r.json().catch(() => ({}))) as { error?: { message?: string } };
+  if (!r.ok) throw new ApiError(r.status, body.error?.message ?? `HTTP ${r.status}`);
+  return body as T;
+}
+
+const money = (cents: number | undefined): string => (cents === undefined ? '' : `$${(cents / 100).toFixed(2)}`);
+const time = (iso: string): string => new Date(iso).toLocaleTimeString();
+const text = (s: string | number | undefined): string => (s === undefined ? '' : String(s));
+
+function cell(row: HTMLTableRowElement, value: string, className?: string): void {
+  const td = row.insertCell();
+  td.textContent = value;
+  if (className) td.className = className;
+}
+
+class Dashboard {
+  private readonly calls = new Map<string, CallRow>();
+  private socket: Socket | undefined;
+  private timers: number[] = [];
+  private refreshSoon: number | undefined;
+  private selected: string | undefined;
+
+  constructor(private readonly key: string) {}
+
+  async start(): Promise<void> {
+    const page = await api<{ calls: Array<Record<string, unknown>> }>(this.key, '/v1/calls?limit=50');
+    for (const c of page.calls.reverse()) {
+      this.calls.set(String(c.id), {
+        id: String(c.id),
+        startedAt: String(c.started_at),
+        ani: String(c.ani),
+        dnis: String(c.dnis),
+        campaignId: text(c.campaign_id as string | undefined),
+        status: c.ended_at ? String(c.outcome) : c.bridged_at ? 'bridged' : 'in progress',
+        buyer: text(c.winner_buyer_id as string | undefined),
+        priceCents: typeof c.price_cents === 'number' ? c.price_cents : undefined,
+        durationSec: typeof c.duration_sec === 'number' ? c.duration_sec : undefined,
+      });
+    }
+    this.renderCalls();
+    this.connect();
+    await this.refreshReports();
+    this.timers.push(window.setInterval(() => void this.refreshReports(), 10_000));
+  }
+
+  stop(): void {
+    this.socket?.disconnect();
+    for (const t of this.timers) clearInterval(t);
+  }
+
+  private connect(): void {
+    const status = $('#live-status');
+    const socket = io(window.location.origin, { path: '/live', auth: { token: this.key }, transports: ['websocket'] });
+    this.socket = socket;
+    socket.on('ready', (who: { role: string; accountId: string | null }) => {
+      $('#whoami').textContent = who.accountId ? `${who.role} · ${who.accountId}` : who.role;
+      status.textContent = 'live';
+      status.dataset.state = 'on';
+    });
+    socket.on('disconnect', () => {
+      status.textContent = 'reconnecting…';
+      status.dataset.state = 'off';
+    });
+    socket.on('connect_error', (err: Error) => {
+      status.textContent = `offline: ${err.message}`;
+      status.dataset.state = 'off';
+    });
+    socket.on('call', (e: CallEvent) => this.onEvent(e));
+  }
+
+  private onEvent(e: CallEvent): void {
+    let row = this.calls.get(e.callId);
+    if (!row) {
+      if (e.type !== 'call.started') return; // a call that began before we connected and is not in the page
+      row = { id: e.callId, startedAt: e.at, ani: e.ani, dnis: e.dnis, campaignId: '', status: 'screening', buyer: '' };
+      this.calls.set(e.callId, row);
+      while (this.calls.size > MAX_ROWS) this.calls.delete(this.calls.keys().next().value!);
+    }
+    switch (e.type) {
+      case 'call.decided':
+        row.campaignId = e.campaignId ?? '';
+        row.status = e.outcome === 'route' ? 'ringing buyers' : `rejected: ${e.rejectReason ?? ''}${e.screeningReasons.length ? ` (${e.screeningReasons.join(', ')})` : ''}`;
+        row.buyer = e.winnerBuyerId ?? '';
+        row.priceCents = e.priceCents;
+        break;
+      case 'call.attempt':
+        row.status = `attempt ${e.attemptNo}: ${e.buyerAccountId} ${e.status}`;
+        break;
+      case 'call.bridged':
+        row.status = 'bridged';
+        row.buyer = e.buyerAccountId;
+        row.priceCents = e.priceCents;
+        break;
+      case 'call.ended':
+        row.status = e.outcome;
+        row.durationSec = e.durationSec;
+        if (e.buyerAccountId) row.buyer = e.buyerAccountId;
+        if (e.priceCents !== undefined) row.priceCents = e.priceCents;
+        // Counters and the chart come from the recorded calls: refresh once the burst of ends settles.
+        window.clearTimeout(this.refreshSoon);
+        this.refreshSoon = window.setTimeout(() => void this.refreshReports(), 1500);
+        if (this.selected === e.callId) void this.showTrace(e.callId);
+        break;
+      default:
+        break;
+    }
+    this.renderCalls();
+  }
+
+  private renderCalls(): void {
+    const tbody = $('#calls tbody');
+    tbody.replaceChildren();
+    for (const c of [...this.calls.values()].reverse()) {
+      const tr = document.createElement('tr');
+      tr.dataset.callId = c.id;
+      if (c.id === this.selected) tr.className = 'selected';
+      cell(tr, time(c.startedAt));
+      cell(tr, c.ani);
+      cell(tr, c.dnis);
+      cell(tr, c.campaignId);
+      cell(tr, c.status, `status status-${c.status.split(':')[0]}`);
+      cell(tr, c.buyer, 'buyer');
+      cell(tr, money(c.priceCents), 'price');
+      cell(tr, c.durationSec === undefined ? '' : `${c.durationSec} s`, 'duration');
+      tr.addEventListener('click', () => void this.showTrace(c.id));
+      tbody.append(tr);
+    }
+  }
+
+  private async refreshReports(): Promise<void> {
+    const now = new Date();
+    const dayStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+    const until = new Date(now.getTime() + 60_000).toISOString();
+    try {
+      const today = await api<{ rows: ReportRow[] }>(this.key, `/v1/reports/calls?groupBy=campaign&bucket=day&from=${dayStart.toISOString()}&to=${until}`);
+      this.renderCampaigns(today.rows);
+      const hourAgo = new Date(now.getTime() - 60 * 60_000);
+      const lastHour = await api<{ rows: ReportRow[] }>(this.key, `/v1/reports/calls?groupBy=campaign&bucket=minute&from=${hourAgo.toISOString()}&to=${until}`);
+      this.renderChart(lastHour.rows, hourAgo);
+    } catch (err) {
+      console.warn('reports failed', err);
+    }
+  }
+
+  private renderCampaigns(rows: ReportRow[]): void {
+    const tbody = $('#campaigns tbody');
+    tbody.replaceChildren();
+    for (const r of rows) {
+      const tr = document.createElement('tr');
+      tr.dataset.campaign = r.campaign ?? '';
+      cell(tr, r.campaign ?? '(none)');
+      cell(tr, String(r.calls), 'calls');
+      cell(tr, String(r.bridged), 'bridged');
+      cell(tr, String(r.conversions), 'conversions');
+      cell(tr, money(r.revenueCents), 'revenue');
+      tbody.append(tr);
+    }
+  }
+
+  /** Bars: calls per minute; line: revenue per minute; both scaled to their own maximum. */
+  private renderChart(rows: ReportRow[], from: Date): void {
+    const calls = new Array<number>(61).fill(0);
+    const revenue = new Array<number>(61).fill(0);
+    for (const r of rows) {
+      const i = Math.floor((new Date(r.bucket).getTime() - from.getTime()) / 60_000);
+      if (i < 0 || i > 60) continue;
+      calls[i]! += r.calls;
+      revenue[i]! += r.revenueCents;
+    }
+    const w = 600 / 61;
+    const h = 150;
+    const maxCalls = Math.max(1, ...calls);
+    const maxRevenue = Math.max(1, ...revenue);
+    const svg = $('#chart');
+    const ns = 'http://www.w3.org/2000/svg';
+    svg.replaceChildren();
+    calls.forEach((n, i) => {
+      if (n === 0) return;
+      const bar = document.createElementNS(ns, 'rect');
+      const bh = (n / maxCalls) * h;
+      bar.setAttribute('x', String(i * w + 1));
+      bar.setAttribute('y', String(158 - bh));
+      bar.setAttribute('width', String(w - 2));
+      bar.setAttribute('height', String(bh));
+      bar.setAttribute('class', 'calls');
+      bar.dataset.calls = String(n);
+      svg.append(bar);
+    });
+    const line = document.createElementNS(ns, 'polyline');
+    line.setAttribute('points', revenue.map((c, i) => `${i * w + w / 2},${158 - (c / maxRevenue) * h}`).join(' '));
+    line.setAttribute('class', 'revenue');
+    svg.append(line);
+    svg.dataset.totalCalls = String(calls.reduce((a, b) => a + b, 0));
+  }
+
+  private async showTrace(callId: string): Promise<void> {
+    this.selected = callId;
+    this.renderCalls();
+    const card = $('#trace-card');
+    const out = $('#trace');
+    card.hidden = false;
+    $('#trace-call').textContent = callId;
+    try {
+      const call = await api<Record<string, unknown> & { trace?: Trace | null; attempts: Array<Record<string, unknown>> }>(this.key, `/v1/calls/${encodeURIComponent(callId)}`);
+      out.replaceChildren(renderTrace(call));
+    } catch (err) {
+      out.textContent = err instanceof ApiError && err.status === 404 ? 'This call is not recorded yet; it will show once it is.' : `Could not load the call: ${(err as Error).message}`;
+    }
+  }
+}
+
+interface Trace {
+  outcome: string;
+  rejectReason?: string;
+  rejectDetail?: string;
+  winnerTargetId?: string;
+  priceCents?: number;
+  screening?: { pass: boolean; checks?: Array<{ rule: string; pass: boolean; reason?: string; detail?: string }> };
+  ranked: { targetId: string[]; buyerAccountId: string[]; bidCents: number[]; score: number[]; priceCents: number[]; status: string[]; reason: Array<string | null> };
+  excluded: { targetId: string[]; buyerAccountId: string[]; bidCents: number[]; reason: string[]; detail: Array<string | null> };
+}
+
+function table(headers: string[], rows: string[][], className: string): HTMLTableElement {
+  const t = document.createElement('table');
+  t.className = className;
+  const head = t.createTHead().insertRow();
+  for (const h of headers) {
+    const th = document.createElement('th');
+    th.textContent = h;
+    head.append(th);
+  }
+  const body = t.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    for (const v of r) cell(tr, v);
+  }
+  return t;
+}
+
+function renderTrace(call: Record<string, unknown> & { trace?: Trace | null; attempts: Array<Record<string, unknown>> }): HTMLElement {
+  const box = document.createElement('div');
+  const summary = document.createElement('p');
+  summary.className = 'trace-summary';
+  summary.textContent = `${text(call.ani as string)} → ${text(call.dnis as string)} · ${text(call.outcome as string)}${call.winner_buyer_id ? ` · won by ${String(call.winner_buyer_id)} at ${money(call.price_cents as number)}` : ''}${call.duration_sec !== null && call.duration_sec !== undefined ? ` · ${String(call.duration_sec)} s` : ''}`;
+  box.append(summary);
+  const t = call.trace;
+  if (!t) {
+    const p = document.createElement('p');
+    p.className = 'muted';
+    p.textContent = 'No decision trace for this key (only operators and agents see bids).';
+    box.append(p);
+    return box;
+  }
+  if (t.screening?.checks?.length) {
+    box.append(table(['Screening rule', 'Result', 'Reason'], t.screening.checks.map((c) => [c.rule, c.pass ? 'pass' : 'block', [c.reason, c.detail].filter(Boolean).join(': ')]), 'trace-screening'));
+  }
+  const r = t.ranked;
+  box.append(table(['Rank', 'Target', 'Buyer', 'Bid', 'Score', 'Price', 'Result'], r.targetId.map((id, i) => [String(i + 1), id, r.buyerAccountId[i] ?? '', money(r.bidCents[i]), (r.score[i] ?? 0).toFixed(2), money(r.priceCents[i]), [r.status[i], r.reason[i]].filter(Boolean).join(': ')]), 'trace-ranked'));
+  const x = t.excluded;
+  if (x.targetId.length) box.append(table(['Excluded target', 'Buyer', 'Bid', 'Why'], x.targetId.map((id, i) => [id, x.buyerAccountId[i] ?? '', money(x.bidCents[i]), [x.reason[i], x.detail[i]].filter(Boolean).join(': ')]), 'trace-excluded'));
+  if (call.attempts.length) box.append(table(['Attempt', 'Target', 'Buyer', 'Status'], call.attempts.map((a) => [text(a.attempt_no as number), text(a.target_id as string), text(a.buyer_id as string), text(a.status as string)]), 'trace-attempts'));
+  return box;
+}
+
+let current: Dashboard | undefined;
+
+async function logIn(key: string): Promise<void> {
+  const error = $('#login-error');
+  error.textContent = '';
+  const dashboard = new Dashboard(key);
+  try {
+    await dashboard.start();
+  } catch (err) {
+    dashboard.stop();
+    sessionStorage.removeItem(KEY_STORAGE);
+    error.textContent = err instanceof ApiError && err.status === 401 ? 'That API key was refused: it is unknown or revoked.' : err instanceof ApiError && err.status === 403 ? 'This key may not see calls.' : `Could not log in: ${(err as Error).message}`;
+    return;
+  }
+  sessionStorage.setItem(KEY_STORAGE, key);
+  current = dashboard;
+  $('#login').hidden = true;
+  $('#app').hidden = false;
+  $('#logout').hidden = false;
+}
+
+$('#login-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  void logIn($<HTMLInputElement>('#api-key').value.trim());
+});
+$('#logout').addEventListener('click', () => {
+  current?.stop();
+  current = undefined;
+  sessionStorage.removeItem(KEY_STORAGE);
+  window.location.reload();
+});
+const saved = sessionStorage.getItem(KEY_STORAGE);
+if (saved) void logIn(saved);
