@@ -188,11 +188,11 @@ async function main(): Promise<void> {
       const placingSec = (Date.now() - started) / 1000;
       await driver.settle();
       const s = driver.stats;
-      const cond = { target_cps: cps, seconds: SECONDS, calls: s.placed, bridged: s.bridged, failed: s.failed, talk_ms: TALK_MS, warmup_seconds: WARMUP_SECONDS };
+      const cond = { target_cps: cps, seconds: SECONDS, calls: s.placed, bridged: s.bridged, failed: s.failed, stuck: s.errors.get('stuck') ?? 0, talk_ms: TALK_MS, warmup_seconds: WARMUP_SECONDS };
       emit(`${FIGURE}_call_setup_cps`, s.failed === 0 ? s.placed / placingSec : (s.bridged / s.placed) * (s.placed / placingSec), 'calls/s', cond);
       emit(`${FIGURE}_call_setup_p50_ms`, percentile(s.setupMs, 0.5), 'ms', cond);
       emit(`${FIGURE}_call_setup_p99_ms`, percentile(s.setupMs, 0.99), 'ms', cond);
-      if (s.failed) process.stderr.write(`failures at ${cps} cps: ${JSON.stringify(Object.fromEntries(s.errors))}\n`);
+      if (s.failed || s.errors.size) process.stderr.write(`failures at ${cps} cps: ${JSON.stringify(Object.fromEntries(s.errors))}\n`);
     }
 
     // Concurrency: ramp up calls that stay bridged, count them, then hang them all up.

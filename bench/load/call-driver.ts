@@ -48,6 +48,7 @@ export interface CallStats {
 export class CallDriver {
   readonly stats: CallStats = { placed: 0, bridged: 0, failed: 0, active: 0, setupMs: [], errors: new Map() };
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly handles = new Map<Promise<void>, PlacedCallHandle>();
   private ani: number;
 
   constructor(readonly placer: CallPlacer, private readonly opts: DriveOptions) {
@@ -78,8 +79,10 @@ export class CallDriver {
     ).finally(() => {
       this.stats.active--;
       this.inFlight.delete(done);
+      this.handles.delete(done);
     });
     this.inFlight.add(done);
+    this.handles.set(done, call);
     return call;
   }
 
@@ -109,9 +112,26 @@ export class CallDriver {
     });
   }
 
-  /** Waits for every call placed so far to finish. */
-  async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  /**
+   * Waits for every call placed so far to finish. A call still going `graceMs` after the last was placed is
+   * stuck (a real switch would have timed it out): the caller hangs it up and it counts as failed, `stuck`, so
+   * a run ends with a figure instead of waiting forever.
+   */
+  async settle(graceMs = this.opts.talkMs + 30_000): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        for (const [done, call] of this.handles) {
+          if (!this.inFlight.has(done)) continue;
+          this.stats.errors.set('stuck', (this.stats.errors.get('stuck') ?? 0) + 1);
+          call.hangup();
+        }
+        await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+        return;
+      }
+      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, Math.min(left, 1_000)).unref())]);
+    }
   }
 }
 
