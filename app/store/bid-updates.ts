@@ -24,9 +24,8 @@ export async function updateBids(pool: Pool, redis: Redis, redisPrefix: string, 
   const unique = updates.filter((u, i) => firsts.get(u.targetId) === i);
   // One statement: only the buyer's own targets (admins: any), rows locked in id order so that batches touching
   // the same targets wait for each other instead of deadlocking; a target not returned is missing or not theirs.
-  const { rows } = await pool.query<{ id: string }>({
-    name: 'bid_updates', // prepared once per connection: REST sends one update per request
-    text: `WITH locked AS (
+  const { rows } = await pool.query<{ id: string }>(
+    `WITH locked AS (
        SELECT t.id FROM buyer_targets t JOIN unnest($1::text[]) AS u(id) USING (id)
        WHERE $3::text IS NULL OR t.buyer_account_id = $3 ORDER BY t.id FOR NO KEY UPDATE OF t
      )
@@ -34,8 +33,8 @@ export async function updateBids(pool: Pool, redis: Redis, redisPrefix: string, 
      FROM unnest($1::text[], $2::bigint[]) AS u(id, bid)
      WHERE t.id = u.id AND t.id IN (SELECT id FROM locked)
      RETURNING t.id`,
-    values: [unique.map((u) => u.targetId), unique.map((u) => u.bidCents), principal.role === 'admin' ? null : principal.accountId ?? ''],
-  });
+    [unique.map((u) => u.targetId), unique.map((u) => u.bidCents), principal.role === 'admin' ? null : principal.accountId ?? ''],
+  );
   const applied = new Set(rows.map((r) => r.id));
   const results: BidResult[] = updates.map((u, i): BidResult => {
     if (firsts.get(u.targetId) !== i) return { targetId: u.targetId, ok: false, error: 'duplicate_in_batch' };
