@@ -43,16 +43,16 @@ import { BillingWorker } from './jobs/billing-worker';
 import { FraudWorker } from './jobs/fraud-worker';
 import { fraudRules } from './config';
 
-/**
- * One exchange node: everything wired, nothing global. main.ts builds one from the environment; tests and
- * benchmarks build as many as they like, each with its own schema and Redis prefix.
- */
 /** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
 export const apiRouteDocs: readonly RouteDoc[] = [
   ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
   ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs,
 ];
 
+/**
+ * One exchange node: everything wired, nothing global. main.ts builds one from the environment; tests and
+ * benchmarks build as many as they like, each with its own schema and Redis prefix.
+ */
 export interface ExchangeNode {
   config: Config;
   pool: Pool;

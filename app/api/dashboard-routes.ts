@@ -1,7 +1,8 @@
 /**
  * Serves the dashboard's built files (`npm run build` puts them in dist/dashboard) at /dashboard/. The page
  * itself needs no key; everything it shows comes from the API and socket.io, which do. Without a build the
- * route answers 503 saying how to make one, and the API works as ever.
+ * route answers 503 saying how to make one, and the API works as ever. A file that is not there falls through
+ * to the app's JSON 404.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +20,7 @@ export function dashboardRoutes(dir: string, log: Logger): ExpressRouter {
     });
     return router;
   }
-  router.use('/dashboard', express.static(root, { index: 'index.html', fallthrough: false, maxAge: '1h', setHeaders: (res, file) => {
+  router.use('/dashboard', express.static(root, { index: 'index.html', maxAge: '1h', setHeaders: (res, file) => {
     // The page names its hashed assets: the page must always be fresh, the assets may be cached.
     if (file.endsWith('index.html')) res.setHeader('Cache-Control', 'no-cache');
   } }));

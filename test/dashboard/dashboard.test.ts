@@ -19,6 +19,7 @@ import { createApiKey } from '../../app/store/api-keys';
 import { createTestInfra, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { FreeSwitchHarness } from '../e2e/freeswitch-harness';
+import { startTestNode } from '../support/node';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = path.join(__dirname, '..', '..');
@@ -113,3 +114,17 @@ it('shows a call placed through the switch arrive, end with its buyer and price,
   expect(ranked[0]).toContain('won');
   expect(await page.textContent('#trace .trace-summary')).toContain('won by acme at $10.00');
 }, 90_000);
+
+it('answers a missing file with the JSON 404, and says how to build the dashboard when it is not built', async () => {
+  const missing = await fetch(`http://127.0.0.1:${node.httpPort}/dashboard/assets/no-such-file.js`);
+  expect([missing.status, ((await missing.json()) as { error: { code: string } }).error.code]).toEqual([404, 'not_found']);
+  const unbuilt = await startTestNode(infra, { DASHBOARD_DIR: path.join(outDir, 'not-here'), BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' });
+  try {
+    const r = await fetch(`http://127.0.0.1:${unbuilt.httpPort}/dashboard/`);
+    const body = (await r.json()) as { error: { code: string; message: string } };
+    expect([r.status, body.error.code]).toEqual([503, 'dashboard_not_built']);
+    expect(body.error.message).toContain('npm run build');
+  } finally {
+    await unbuilt.stop();
+  }
+});
