@@ -1,9 +1,13 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Pool } from 'pg';
 import type { Logger } from '../observability/logger';
 
-export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'migrations');
+/**
+ * The repository's migrations/: two levels up from app/store when run from source (tsx, jest), three from
+ * dist/app/store when built (`npm start`, the Docker image, which copies migrations/ next to dist/).
+ */
+export const MIGRATIONS_DIR = [path.resolve(__dirname, '..', '..', 'migrations'), path.resolve(__dirname, '..', '..', '..', 'migrations')].find((dir) => existsSync(dir)) ?? path.resolve(__dirname, '..', '..', 'migrations');
 
 export interface MigrationResult {
   applied: string[];
