@@ -18,6 +18,8 @@ interface CallRow {
   ani: string;
   dnis: string;
   campaignId: string;
+  /** `live` until the call ends */
+  state: 'live' | 'ended';
   status: string;
   buyer: string;
   priceCents?: number;
@@ -35,6 +37,7 @@ interface ReportRow {
 
 const KEY_STORAGE = 'callx.apiKey';
 const MAX_ROWS = 100;
+const REPORT_REFRESH_MS = 5_000;
 
 const $ = <T extends HTMLElement>(selector: string): T => {
   const el = document.querySelector<T>(selector);
@@ -58,6 +61,7 @@ async function api<T>(key: string, path: string): Promise<T> {
 const money = (cents: number | undefined): string => (cents === undefined ? '' : `$${(cents / 100).toFixed(2)}`);
 const time = (iso: string): string => new Date(iso).toLocaleTimeString();
 const text = (s: string | number | undefined): string => (s === undefined ? '' : String(s));
+const endStatus = (outcome: string, rejectReason?: string | null): string => (outcome === 'rejected' && rejectReason ? `rejected: ${rejectReason}` : outcome);
 
 function cell(row: HTMLTableRowElement, value: string, className?: string): void {
   const td = row.insertCell();
@@ -71,6 +75,7 @@ class Dashboard {
   private timers: number[] = [];
   private refreshSoon: number | undefined;
   private selected: string | undefined;
+  private today: ReportRow[] = [];
 
   constructor(private readonly key: string) {}
 
@@ -83,7 +88,8 @@ class Dashboard {
         ani: String(c.ani),
         dnis: String(c.dnis),
         campaignId: text(c.campaign_id as string | undefined),
-        status: c.ended_at ? String(c.outcome) : c.bridged_at ? 'bridged' : 'in progress',
+        state: c.ended_at ? 'ended' : 'live',
+        status: c.ended_at ? endStatus(String(c.outcome), c.reject_reason as string | null) : c.bridged_at ? 'bridged' : 'in progress',
         buyer: text(c.winner_buyer_id as string | undefined),
         priceCents: typeof c.price_cents === 'number' ? c.price_cents : undefined,
         durationSec: typeof c.duration_sec === 'number' ? c.duration_sec : undefined,
@@ -92,7 +98,7 @@ class Dashboard {
     this.renderCalls();
     this.connect();
     await this.refreshReports();
-    this.timers.push(window.setInterval(() => void this.refreshReports(), 10_000));
+    this.timers.push(window.setInterval(() => void this.refreshReports(), REPORT_REFRESH_MS));
   }
 
   stop(): void {
@@ -124,7 +130,7 @@ class Dashboard {
     let row = this.calls.get(e.callId);
     if (!row) {
       if (e.type !== 'call.started') return; // a call that began before we connected and is not in the page
-      row = { id: e.callId, startedAt: e.at, ani: e.ani, dnis: e.dnis, campaignId: '', status: 'screening', buyer: '' };
+      row = { id: e.callId, startedAt: e.at, ani: e.ani, dnis: e.dnis, campaignId: '', state: 'live', status: 'screening', buyer: '' };
       this.calls.set(e.callId, row);
       while (this.calls.size > MAX_ROWS) this.calls.delete(this.calls.keys().next().value!);
     }
@@ -144,7 +150,9 @@ class Dashboard {
         row.priceCents = e.priceCents;
         break;
       case 'call.ended':
-        row.status = e.outcome;
+        row.state = 'ended';
+        // A rejected call keeps the reason it was refused for.
+        if (!(e.outcome === 'rejected' && row.status.startsWith('rejected'))) row.status = endStatus(e.outcome);
         row.durationSec = e.durationSec;
         if (e.buyerAccountId) row.buyer = e.buyerAccountId;
         if (e.priceCents !== undefined) row.priceCents = e.priceCents;
@@ -157,6 +165,7 @@ class Dashboard {
         break;
     }
     this.renderCalls();
+    this.renderCampaigns();
   }
 
   private renderCalls(): void {
@@ -165,7 +174,9 @@ class Dashboard {
     for (const c of [...this.calls.values()].reverse()) {
       const tr = document.createElement('tr');
       tr.dataset.callId = c.id;
-      if (c.id === this.selected) tr.className = 'selected';
+      tr.dataset.state = c.state;
+      tr.classList.add(c.state);
+      if (c.id === this.selected) tr.classList.add('selected');
       cell(tr, time(c.startedAt));
       cell(tr, c.ani);
       cell(tr, c.dnis);
@@ -185,8 +196,9 @@ class Dashboard {
     const until = new Date(now.getTime() + 60_000).toISOString();
     try {
       const today = await api<{ rows: ReportRow[] }>(this.key, `/v1/reports/calls?groupBy=campaign&bucket=day&from=${dayStart.toISOString()}&to=${until}`);
-      this.renderCampaigns(today.rows);
-      const hourAgo = new Date(now.getTime() - 60 * 60_000);
+      this.today = today.rows;
+      this.renderCampaigns();
+      const hourAgo = new Date(Math.floor(now.getTime() / 60_000) * 60_000 - 60 * 60_000);
       const lastHour = await api<{ rows: ReportRow[] }>(this.key, `/v1/reports/calls?groupBy=campaign&bucket=minute&from=${hourAgo.toISOString()}&to=${until}`);
       this.renderChart(lastHour.rows, hourAgo);
     } catch (err) {
@@ -194,13 +206,22 @@ class Dashboard {
     }
   }
 
-  private renderCampaigns(rows: ReportRow[]): void {
+  /** Today's recorded counters per campaign, and the calls up right now (from the live events). */
+  private renderCampaigns(): void {
+    const live = new Map<string, number>();
+    for (const c of this.calls.values()) if (c.state === 'live' && c.campaignId) live.set(c.campaignId, (live.get(c.campaignId) ?? 0) + 1);
+    const rows = [...this.today];
+    for (const campaign of live.keys()) {
+      if (!rows.some((r) => r.campaign === campaign)) rows.push({ bucket: '', campaign, calls: 0, bridged: 0, conversions: 0, revenueCents: 0 });
+    }
+    rows.sort((a, b) => (a.campaign ?? '').localeCompare(b.campaign ?? ''));
     const tbody = $('#campaigns tbody');
     tbody.replaceChildren();
     for (const r of rows) {
       const tr = document.createElement('tr');
       tr.dataset.campaign = r.campaign ?? '';
       cell(tr, r.campaign ?? '(none)');
+      cell(tr, String(live.get(r.campaign) ?? 0), 'live');
       cell(tr, String(r.calls), 'calls');
       cell(tr, String(r.bridged), 'bridged');
       cell(tr, String(r.conversions), 'conversions');
@@ -209,40 +230,58 @@ class Dashboard {
     }
   }
 
-  /** Bars: calls per minute; line: revenue per minute; both scaled to their own maximum. */
+  /**
+   * Bars: calls per minute; line: revenue per minute; each scaled to its own maximum, which the top corners
+   * name. The minute buckets are UTC minutes, from an hour ago to now.
+   */
   private renderChart(rows: ReportRow[], from: Date): void {
-    const calls = new Array<number>(61).fill(0);
-    const revenue = new Array<number>(61).fill(0);
+    const minutes = 61;
+    const start = Math.floor(from.getTime() / 60_000) * 60_000;
+    const calls = new Array<number>(minutes).fill(0);
+    const revenue = new Array<number>(minutes).fill(0);
     for (const r of rows) {
-      const i = Math.floor((new Date(r.bucket).getTime() - from.getTime()) / 60_000);
-      if (i < 0 || i > 60) continue;
+      const i = Math.floor((new Date(r.bucket).getTime() - start) / 60_000);
+      if (i < 0 || i >= minutes) continue;
       calls[i]! += r.calls;
       revenue[i]! += r.revenueCents;
     }
-    const w = 600 / 61;
-    const h = 150;
+    const width = 600;
+    const top = 14;
+    const bottom = 150;
+    const h = bottom - top;
+    const w = width / minutes;
     const maxCalls = Math.max(1, ...calls);
     const maxRevenue = Math.max(1, ...revenue);
     const svg = $('#chart');
     const ns = 'http://www.w3.org/2000/svg';
+    const el = (name: string, attrs: Record<string, string | number>, content?: string): SVGElement => {
+      const e = document.createElementNS(ns, name);
+      for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+      if (content !== undefined) e.textContent = content;
+      return e;
+    };
     svg.replaceChildren();
+    svg.append(el('line', { x1: 0, x2: width, y1: bottom, y2: bottom, class: 'axis' }));
     calls.forEach((n, i) => {
       if (n === 0) return;
-      const bar = document.createElementNS(ns, 'rect');
       const bh = (n / maxCalls) * h;
-      bar.setAttribute('x', String(i * w + 1));
-      bar.setAttribute('y', String(158 - bh));
-      bar.setAttribute('width', String(w - 2));
-      bar.setAttribute('height', String(bh));
-      bar.setAttribute('class', 'calls');
+      const bar = el('rect', { x: i * w + 1, y: bottom - bh, width: Math.max(1, w - 2), height: bh, class: 'calls' });
       bar.dataset.calls = String(n);
+      bar.append(el('title', {}, `${new Date(start + i * 60_000).toLocaleTimeString()}: ${n} calls, ${money(revenue[i])}`));
       svg.append(bar);
     });
-    const line = document.createElementNS(ns, 'polyline');
-    line.setAttribute('points', revenue.map((c, i) => `${i * w + w / 2},${158 - (c / maxRevenue) * h}`).join(' '));
-    line.setAttribute('class', 'revenue');
-    svg.append(line);
-    svg.dataset.totalCalls = String(calls.reduce((a, b) => a + b, 0));
+    svg.append(el('polyline', { points: revenue.map((c, i) => `${i * w + w / 2},${bottom - (c / maxRevenue) * h}`).join(' '), class: 'revenue' }));
+    const totalCalls = calls.reduce((a, b) => a + b, 0);
+    const totalRevenue = revenue.reduce((a, b) => a + b, 0);
+    svg.append(
+      el('text', { x: 2, y: 10, class: 'label' }, `max ${Math.max(...calls)} calls/min`),
+      el('text', { x: width - 2, y: 10, class: 'label end' }, `max ${money(Math.max(...revenue))}/min`),
+      el('text', { x: 2, y: 164, class: 'label' }, '60 min ago'),
+      el('text', { x: width / 2, y: 164, class: 'label middle' }, `30 min · ${totalCalls} calls, ${money(totalRevenue)} in the hour`),
+      el('text', { x: width - 2, y: 164, class: 'label end' }, 'now'),
+    );
+    svg.dataset.totalCalls = String(totalCalls);
+    svg.dataset.totalRevenueCents = String(totalRevenue);
   }
 
   private async showTrace(callId: string): Promise<void> {
@@ -295,6 +334,13 @@ function renderTrace(call: Record<string, unknown> & { trace?: Trace | null; att
   summary.className = 'trace-summary';
   summary.textContent = `${text(call.ani as string)} → ${text(call.dnis as string)} · ${text(call.outcome as string)}${call.winner_buyer_id ? ` · won by ${String(call.winner_buyer_id)} at ${money(call.price_cents as number)}` : ''}${call.duration_sec !== null && call.duration_sec !== undefined ? ` · ${String(call.duration_sec)} s` : ''}`;
   box.append(summary);
+  const billing = call.billing as { converted: boolean; reason?: string | null; buyer_charge_cents: number; seller_payout_cents: number } | null | undefined;
+  const billed = document.createElement('p');
+  billed.className = 'trace-billing';
+  billed.textContent = billing
+    ? `Billed: ${billing.converted ? 'converted' : `not converted${billing.reason ? ` (${billing.reason})` : ''}`}, buyer charged ${money(billing.buyer_charge_cents)}, seller paid ${money(billing.seller_payout_cents)}`
+    : call.ended_at ? 'Not billed yet.' : 'The call is still going.';
+  box.append(billed);
   const t = call.trace;
   if (!t) {
     const p = document.createElement('p');
