@@ -19,6 +19,7 @@ import { createApiKey } from '../../app/store/api-keys';
 import { createTestInfra, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { FreeSwitchHarness } from '../e2e/freeswitch-harness';
+import type { PlacedCall } from '../e2e/harness';
 import { startTestNode } from '../support/node';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -34,6 +35,8 @@ let browser: Browser;
 let page: Page;
 let agentKey: string;
 let outDir: string;
+/** a call the test holds up: hung up in afterAll if the test failed before hanging it up */
+let heldCall: PlacedCall | undefined;
 
 beforeAll(async () => {
   if (!fs.existsSync(CHROMIUM)) {
@@ -65,6 +68,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  heldCall?.hangup();
   await browser?.close();
   await harness?.stop();
   await infra?.cleanup();
@@ -132,11 +136,12 @@ it('shows a call placed through the switch arrive live, end with its buyer and p
   expect(await page.evaluate(() => sessionStorage.getItem('callx.apiKey'))).toBe(agentKey);
 
   // The caller stays on the line until the test hangs up: the page must show the call while it is up.
-  const call = harness.placeCall({ ani: ANI, dnis: DID });
+  const call = (heldCall = harness.placeCall({ ani: ANI, dnis: DID }));
   await settle(() => callRow(page, ANI), (row) => expect(row).toMatchObject({ state: 'live', status: 'bridged', buyer: 'acme', price: '$10.00', duration: '' }));
   await settle(() => campaignRow(page, 'solar'), (row) => expect(row).toMatchObject({ live: '1' }));
 
   call.hangup();
+  heldCall = undefined;
   await call.finished;
   // It ends: the outcome, the winner, the price it pays (a lone bidder pays the floor) and the duration.
   await settle(() => callRow(page, ANI), (row) => expect(row).toMatchObject({ state: 'ended', status: 'bridged', buyer: 'acme', price: '$10.00', duration: expect.stringMatching(/^\d+ s$/) }));
