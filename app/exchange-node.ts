@@ -33,6 +33,7 @@ import { privacyRouteDocs, privacyRoutes } from './api/privacy-routes';
 import { configRouteDocs, configRoutes } from './api/config-routes';
 import { reportRouteDocs, reportRoutes } from './api/reports-routes';
 import { consentRouteDocs, consentRoutes } from './api/consent-routes';
+import { blockRouteDocs, blockRoutes } from './api/block-routes';
 import { dashboardRoutes } from './api/dashboard-routes';
 import { attachLiveCalls } from './realtime/live-calls';
 import { OutboundDialer } from './exchange/outbound-dialer';
@@ -46,7 +47,7 @@ import { fraudRules } from './config';
 /** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
 export const apiRouteDocs: readonly RouteDoc[] = [
   ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
-  ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs,
+  ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs,
 ];
 
 /**
@@ -158,7 +159,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use('/v1', express.json({ limit: '1mb' }), authenticate(pool), rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })));
   app.use(outboundRoutes(dialer, snapshots));
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
-  app.use(opsJobsRoutes(pool, redis, queues));
+  app.use(opsJobsRoutes(queues));
   app.use(callsRoutes(pool));
   app.use(bidRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(dncRoutes(pool, redis, logger.child({ mod: 'dnc' })));
@@ -166,6 +167,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(configRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(reportRoutes(pool));
   app.use(consentRoutes(pool, redis));
+  app.use(blockRoutes(pool, redis));
   app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such route' } }));
   app.use(errorHandler((err, req) => logger.error({ err: (err as Error).message, method: req.method, path: req.path }, 'API request failed')));
   const server = http.createServer(app);

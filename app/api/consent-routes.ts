@@ -52,11 +52,14 @@ const RECORD_COLUMNS = 'r.id::text AS id, r.campaign_id, r.number, r.lead_id, r.
 export function consentRoutes(pool: Pool, redis: Redis): ExpressRouter {
   const router = ExpressRouter();
 
-  /** The campaign must exist and, for a seller, be its own (another's answers 404, as if it did not exist). */
+  /**
+   * The campaign must exist and, for a seller, be its own (another's answers 404, as if it did not exist). Agents
+   * (platform staff, no account) may read any campaign's records; the routes that write do not admit them.
+   */
   const ownCampaign = async (req: Request, campaignId: string): Promise<void> => {
     const { rows } = await pool.query<{ seller_account_id: string }>('SELECT seller_account_id FROM campaigns WHERE id = $1', [campaignId]);
     if (!rows[0]) throw new ApiError(404, 'not_found', 'no such campaign', 'campaignId');
-    assertOwns(req.principal!, rows[0].seller_account_id);
+    if (req.principal!.role !== 'agent') assertOwns(req.principal!, rows[0].seller_account_id);
   };
 
   router.post('/v1/consents', requireRole('admin', 'seller'), async (req, res, next) => {

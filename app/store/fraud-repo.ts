@@ -8,6 +8,7 @@ import type { FraudFacts, FraudScore } from '../domain/fraud';
 import { parseCaller } from '../domain/phone';
 import { complianceKeys } from '../cache/compliance-keys';
 import { blockNumber } from './compliance-repo';
+import { preparedJsonQuery } from './pg-rows';
 
 export interface ScoredCall {
   callId: string;
@@ -100,7 +101,35 @@ export async function liftBlock(pool: Pool, redis: Redis, number: string, actor:
   return true;
 }
 
-export async function listBlocks(pool: Pool): Promise<Array<{ number: string; reason: string; addedAt: Date }>> {
-  const { rows } = await pool.query('SELECT number, reason, added_at FROM blocked_numbers ORDER BY added_at DESC LIMIT 1000');
+export interface BlockRow {
+  number: string;
+  reason: string;
+  /** ISO 8601 text at full precision (the list's cursor is built from it) */
+  addedAt: string;
+}
+
+/**
+ * Blocked callers, newest first, `limit` at a time: `after` is the (addedAt, number) of the previous page's last
+ * row. With `number`, at most that one block.
+ */
+export async function listBlocks(pool: Pool, opts: { limit?: number; after?: [string, string]; number?: string } = {}): Promise<BlockRow[]> {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  if (opts.number !== undefined) {
+    params.push(opts.number);
+    where.push(`number = $${params.length}`);
+  }
+  if (opts.after) {
+    params.push(opts.after[0], opts.after[1]);
+    where.push(`(added_at, number) < ($${params.length - 1}::timestamptz, $${params.length})`);
+  }
+  params.push(opts.limit ?? 1000);
+  const { rows } = await pool.query<{ number: string; reason: string; added_at: string }>(
+    preparedJsonQuery(
+      `SELECT number, reason, added_at FROM blocked_numbers ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY added_at DESC, number DESC LIMIT $${params.length}`,
+      params,
+    ),
+  );
   return rows.map((r) => ({ number: r.number, reason: r.reason, addedAt: r.added_at }));
 }

@@ -115,6 +115,10 @@ describe('consent records', () => {
     expect(mine.json.consents.every((c: { campaign_id: string }) => c.campaign_id !== 'theirs')).toBe(true);
     const live = await api('GET', `/v1/consents?number=${encodeURIComponent('+18135557001')}`, keys.agent);
     expect(live.json.consents).toEqual([]); // revoked above, and revoked records are left out by default
+    // Agents read any campaign's records, filtered by campaign too (they own no account, so no 404 for them).
+    const agentView = await api('GET', '/v1/consents?campaignId=theirs', keys.agent);
+    expect(agentView.status).toBe(200);
+    expect(agentView.json.consents.map((c: { number: string }) => c.number)).toEqual(['+18135557003']);
   });
 
   it('refuses another account\'s campaign, the wrong roles, no key and bad input', async () => {
@@ -156,6 +160,32 @@ describe('the caller block list', () => {
 
     expect((await api('DELETE', `/v1/fraud/blocks/${encodeURIComponent(ANI)}`, keys.admin)).status).toBe(200);
     expect(await call(ANI, DID_OPEN)).toEqual({ outcome: 'bridged', reasons: [] });
+  });
+
+  it('looks one block up, and lists them newest first a page at a time', async () => {
+    const numbers = ['+18135557201', '+18135557202', '+18135557203'];
+    for (const n of numbers) expect((await api('POST', '/v1/fraud/blocks', keys.admin, { number: n, reason: `report ${n}` })).status).toBe(201);
+    const one = await api('GET', `/v1/fraud/blocks/${encodeURIComponent('(813) 555-7202')}`, keys.agent);
+    expect(one).toMatchObject({ status: 200, json: { number: '+18135557202', reason: 'report +18135557202', addedAt: expect.any(String) } });
+    expect((await api('GET', `/v1/fraud/blocks/${encodeURIComponent('+18135557299')}`, keys.agent)).json.error).toMatchObject({ code: 'not_found', field: 'number' });
+    expect((await api('GET', '/v1/fraud/blocks/abc', keys.agent)).json.error).toMatchObject({ code: 'validation_failed', field: 'number' });
+    expect((await api('GET', `/v1/fraud/blocks/${encodeURIComponent('+18135557202')}`, keys.sellerA)).status).toBe(403);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { status: number; json: { blocks: Array<{ number: string }>; next: string | null } } = await api('GET', `/v1/fraud/blocks?limit=2${cursor ? `&cursor=${cursor}` : ''}`, keys.agent);
+      expect(page.status).toBe(200);
+      expect(page.json.blocks.length).toBeLessThanOrEqual(2);
+      seen.push(...page.json.blocks.map((b) => b.number));
+      cursor = page.json.next;
+    } while (cursor);
+    const all = (await infra.pool.query('SELECT number FROM blocked_numbers ORDER BY added_at DESC, number DESC')).rows.map((r) => r.number);
+    expect(seen).toEqual(all);
+    expect(seen).toEqual(expect.arrayContaining(numbers));
+    expect((await api('GET', '/v1/fraud/blocks?cursor=nonsense', keys.agent)).json.error).toMatchObject({ code: 'validation_failed', field: 'cursor' });
+    expect((await api('GET', '/v1/fraud/blocks?limit=0', keys.agent)).json.error).toMatchObject({ code: 'validation_failed', field: 'limit' });
+    for (const n of numbers) expect((await api('DELETE', `/v1/fraud/blocks/${encodeURIComponent(n)}`, keys.admin)).status).toBe(200);
   });
 
   it('only admins block; bad input is refused and nothing is blocked', async () => {
