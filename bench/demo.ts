@@ -1,163 +1,77 @@
 /**
- * A newcomer's first run: `npm run demo`. Applies the migrations, seeds a demo seller, a campaign with three
- * tracking numbers and five buyers (different bids, one closed now, one with a concurrency cap of one, one nearly
- * out of funds, one whose line is busy), starts the exchange (recorder, billing and fraud workers on) and the
- * FreeSWITCH peer, and places calls at a gentle rate: most are bridged and billed, a few callers are on the DNC
- * list or not valid numbers and are screened out. Prints an admin API key, the API and dashboard URLs, and a
- * summary line every few seconds. Ctrl-C stops placing calls, lets the calls in flight end, and exits.
+ * A newcomer's first run: `npm run demo`. Checks Postgres and Redis, applies the migrations, seeds a demo market
+ * (bench/demo/scenario.ts: a seller, a campaign with three tracking numbers, five buyers each showing one rule,
+ * callers some of whom screening refuses), starts an exchange node in this process (recorder, billing and fraud
+ * workers on), plays the switch with the FreeSWITCH test peer over real ESL, and places calls at a gentle rate. It
+ * prints an admin API key, the API and dashboard URLs, and a summary line every few seconds read from the database.
+ * Ctrl-C (or SIGTERM) stops placing calls, lets the calls in flight end, waits for them to be recorded and billed,
+ * prints the final summary, closes everything and exits 0.
  *
- *   npm run demo [-- --cps 2 --seconds 0 --talk-ms 6000-15000 --http-port 8080]
+ *   npm run demo [-- --cps 2 --seconds 0 --talk-ms 6000-15000 --http-port 8080 --no-dashboard-build]
  *
- * --seconds 0 (the default) runs until Ctrl-C. Works in the schema DEMO_SCHEMA (default callx_demo) of
- * DATABASE_URL and under the Redis prefix DEMO_REDIS_PREFIX (default callx-demo:), so it leaves any other data
- * alone; re-running it re-seeds the same rows.
+ * It works in the schema DEMO_SCHEMA (default callx_demo) of DATABASE_URL and under the Redis prefix
+ * DEMO_REDIS_PREFIX (default callx-demo:), never in the exchange's own, so it leaves other data alone.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { Pool } from 'pg';
-import { loadConfig } from '../app/config';
-import { createLogger } from '../app/observability/logger';
+import { ConfigError, loadConfig } from '../app/config';
+import { createLogger, type Logger } from '../app/observability/logger';
 import { startExchangeNode, type ExchangeNode } from '../app/exchange-node';
 import { createSwitchAdapters } from '../app/switch/factory';
 import { createApiKey } from '../app/store/api-keys';
-import { addDncNumbers } from '../app/store/compliance-repo';
-import { quoteIdent } from '../app/store/db';
 import { FreeSwitchPeer } from '../test/peers/freeswitch';
 import { freeswitchPlacer } from './load/placers';
-import type { CallPlacer } from './load/call-driver';
+import { CallDriver } from './load/call-driver';
+import { parseDemoOptions, redactUrl, UsageError, USAGE, type DemoOptions } from './demo/options';
+import { BUYERS, callerFor, DIDS, seedDemo } from './demo/scenario';
+import { formatSummary, readSummary } from './demo/summary';
+import { checkRedis, chooseHttpPort, ensureDashboard, freePort, preparePostgres, PreflightError } from './demo/preflight';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-function number(name: string, fallback: string, min: number): number {
-  const v = Number(arg(name, fallback));
-  if (!Number.isFinite(v) || v < min) {
-    process.stderr.write(`--${name} must be a number of at least ${min}\n`);
-    process.exit(2);
-  }
-  return v;
-}
+const SUMMARY_EVERY_MS = 3_000;
+/** A terminal's Ctrl-C reaches the demo twice when npm runs it (from the terminal, and forwarded by npm). */
+const SAME_SIGNAL_WITHIN_MS = 1_000;
 
-const CPS = number('cps', '2', 0.1);
-const SECONDS = number('seconds', '0', 0);
-const HTTP_PORT = number('http-port', process.env.HTTP_PORT ?? '8080', 0);
-const [TALK_MIN, TALK_MAX] = (() => {
-  const m = /^(\d+)(?:-(\d+))?$/.exec(arg('talk-ms', '6000-15000'));
-  if (!m) {
-    process.stderr.write('--talk-ms must be a number of milliseconds or a range like 6000-15000\n');
-    process.exit(2);
-  }
-  const lo = Number(m[1]);
-  return [lo, Math.max(lo, Number(m[2] ?? m[1]))];
-})();
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const SCHEMA = process.env.DEMO_SCHEMA ?? 'callx_demo';
-const PREFIX = process.env.DEMO_REDIS_PREFIX ?? 'callx-demo:';
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+const elapsed = (since: number): string => `[${String(Math.round((Date.now() - since) / 1000)).padStart(4)}s]`;
 
-const DIDS = ['+18885550100', '+18885550101', '+18885550102'];
-/** A caller on the platform's DNC list, and one that is not a valid number: screened out when they call. */
-const DNC_CALLER = '+13125550142';
-const INVALID_CALLER = '+11235550100';
-/** Buyers: what they bid, when they take calls, their caps and funds, and how their phones answer. */
-const BUYERS = [
-  { id: 'acme-insurance', bid: 3000, phone: '+15551230001', line: 'busy' as const, note: 'highest bid, its line is busy: the call fails over' },
-  { id: 'best-quotes', bid: 2500, phone: '+15551230002', capConcurrency: 1, note: 'takes one call at a time' },
-  { id: 'night-owl', bid: 4000, phone: '+15551230003', closedNow: true, note: 'closed right now (schedule)' },
-  { id: 'shoestring', bid: 2200, phone: '+15551230004', balance: 5000, note: 'nearly out of funds' },
-  { id: 'steady-leads', bid: 1500, phone: '+15551230005', note: 'a steady low bid' },
-];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
+interface Running {
+  opts: DemoOptions;
+  logger: Logger;
+  node: ExchangeNode;
+  peer: FreeSwitchPeer;
+  driver: CallDriver;
+  /** when this run began (the exchange's clock, which stamps the calls): the summary counts calls from then on */
+  since: Date;
+  startedAt: number;
+  timers: NodeJS.Timeout[];
 }
 
-/**
- * Idempotent: configuration is written again on every run (bids, schedules, caps); accounts are created once, so
- * balances carry on from the last run as the ledger has them (shoestring stays out of funds once it is).
- */
-async function seed(node: ExchangeNode, now: Date): Promise<void> {
-  const q = (sql: string, params: unknown[] = []) => node.pool.query(sql, params);
-  await q(`INSERT INTO accounts (id, kind, name, balance_cents) VALUES ('demo-seller', 'seller', 'Demo Seller', 0) ON CONFLICT (id) DO NOTHING`);
-  await q(
-    `INSERT INTO campaigns (id, seller_account_id, name, routing, floor_cents, payout_percent, duplicate_window_days)
-     VALUES ('demo-auto', 'demo-seller', 'Auto insurance (demo)', 'second_price', 1000, 60, 0)
-     ON CONFLICT (id) DO UPDATE SET active = true, floor_cents = 1000, payout_percent = 60, duplicate_window_days = 0`,
-  );
-  for (const did of DIDS) {
-    await q(`INSERT INTO tracking_numbers (did, campaign_id, seller_account_id) VALUES ($1, 'demo-auto', 'demo-seller') ON CONFLICT (did) DO UPDATE SET active = true`, [did]);
-  }
-  // Open only on a weekday two days from now: closed whenever the demo runs.
-  const closed = { timeZone: 'UTC', hours: { [(now.getUTCDay() + 2) % 7]: [[0, 1440]] } };
-  for (const b of BUYERS) {
-    await q(
-      `INSERT INTO accounts (id, kind, name, balance_cents) VALUES ($1, 'buyer', $1, $2) ON CONFLICT (id) DO UPDATE SET active = true`,
-      [b.id, b.balance ?? 10_000_000],
-    );
-    await q(
-      `INSERT INTO buyer_targets (id, buyer_account_id, campaign_id, name, bid_cents, destination, schedule, cap_concurrency, answer_timeout_sec, convert_on_seconds)
-       VALUES ($1, $1, 'demo-auto', $2, $3, $4, $5, $6, 10, 5)
-       ON CONFLICT (id) DO UPDATE SET active = true, bid_cents = EXCLUDED.bid_cents, destination = EXCLUDED.destination, schedule = EXCLUDED.schedule,
-         cap_concurrency = EXCLUDED.cap_concurrency, answer_timeout_sec = 10, convert_on_seconds = 5`,
-      [b.id, b.note, b.bid, b.phone, b.closedNow ? JSON.stringify(closed) : null, b.capConcurrency ?? null],
-    );
-  }
-  await addDncNumbers(node.pool, node.redis, 'global', [DNC_CALLER], 'demo: consumer asked not to be called');
-  await node.snapshots.refreshNow();
-}
-
-/** Counts from the demo's database: what a newcomer wants to see move. */
-async function summary(pool: Pool): Promise<string> {
-  const { rows } = await pool.query<{ calls: number; bridged: number; rejected: number; no_buyer: number; settled: number; postings: number; reasons: Record<string, number> | null }>(
-    `SELECT (SELECT count(*)::int FROM calls) AS calls,
-            (SELECT count(*)::int FROM calls WHERE outcome = 'bridged') AS bridged,
-            (SELECT count(*)::int FROM calls WHERE outcome = 'rejected') AS rejected,
-            (SELECT count(*)::int FROM calls WHERE outcome = 'no_buyer_answered') AS no_buyer,
-            (SELECT coalesce(sum(buyer_charge_cents), 0)::int FROM call_billing) AS settled,
-            (SELECT count(*)::int FROM ledger_entries) AS postings,
-            (SELECT jsonb_object_agg(reason, n) FROM (
-               SELECT r ->> 'reason' AS reason, count(*)::int AS n FROM compliance_audit_log, jsonb_array_elements(reasons) r
-               WHERE decision = 'block' AND r ->> 'reason' IS NOT NULL GROUP BY 1) x) AS reasons`,
-  );
-  const r = rows[0]!;
-  const why = Object.entries(r.reasons ?? {}).map(([k, n]) => `${k} ${n}`).join(', ');
-  return `calls ${r.calls}  bridged ${r.bridged}  screened out ${r.rejected}${why ? ` (${why})` : ''}  no buyer ${r.no_buyer}  settled $${(r.settled / 100).toFixed(2)} in ${r.postings} postings`;
-}
-
-/** Builds the dashboard the first time (as `npm run build` would), so the printed URL works. */
-function ensureDashboard(dir: string): void {
-  if (fs.existsSync(path.join(dir, 'index.html'))) return;
-  process.stdout.write('building the dashboard (once)...\n');
-  const root = path.join(__dirname, '..');
-  execFileSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', path.join(root, 'app', 'dashboard', 'vite.config.mjs'), '--outDir', dir, '--emptyOutDir'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
-async function main(): Promise<void> {
-  const dashboardDir = path.resolve(process.env.DASHBOARD_DIR ?? path.join(__dirname, '..', 'dist', 'dashboard'));
-  ensureDashboard(dashboardDir);
-  const admin = new Pool({ connectionString: DATABASE_URL, max: 1 });
-  await admin.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(SCHEMA)}`);
-  await admin.end();
+async function start(opts: DemoOptions, stopRequested: () => boolean): Promise<Running | undefined> {
+  const dashboardDir = path.resolve(opts.dashboardDir ?? path.join(__dirname, '..', 'dist', 'dashboard'));
+  await preparePostgres(opts.databaseUrl, opts.schema);
+  await checkRedis(opts.redisUrl);
+  const httpPort = await chooseHttpPort(opts.httpHost, opts.httpPort, opts.httpPortIsDefault, out);
+  await ensureDashboard(dashboardDir, opts.buildDashboard, out);
+  if (stopRequested()) return undefined;
 
   const peer = new FreeSwitchPeer({ detail: 'lean', record: false, playbackMs: 1500 });
   for (const b of BUYERS) peer.buyers.set(b.phone, b.line === 'busy' ? { kind: 'busy', afterMs: 400 } : { kind: 'answer', afterMs: 600 });
   const eslPort = await peer.listenInbound(0, '127.0.0.1');
-  const outboundPort = await freePort();
+  const outboundPort = await freePort('127.0.0.1');
   const config = loadConfig({
     ...process.env,
-    DATABASE_URL,
-    DATABASE_SCHEMA: SCHEMA,
-    REDIS_PREFIX: PREFIX,
-    HTTP_PORT: String(HTTP_PORT),
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    DATABASE_URL: opts.databaseUrl,
+    DATABASE_SCHEMA: opts.schema,
+    REDIS_URL: opts.redisUrl,
+    REDIS_PREFIX: opts.redisPrefix,
+    HTTP_HOST: opts.httpHost,
+    HTTP_PORT: String(httpPort),
+    LOG_LEVEL: opts.logLevel,
     DASHBOARD_DIR: dashboardDir,
+    MIGRATE_ON_START: 'true',
+    RECORDER_ENABLED: 'true',
+    BILLING_WORKER_ENABLED: 'true',
+    FRAUD_WORKER_ENABLED: 'true',
     SWITCHES: 'freeswitch',
     FS_OUTBOUND_HOST: '127.0.0.1',
     FS_OUTBOUND_PORT: String(outboundPort),
@@ -168,75 +82,148 @@ async function main(): Promise<void> {
   });
   const logger = createLogger(config.LOG_LEVEL);
   const node = await startExchangeNode(config, logger, { switches: (core) => createSwitchAdapters(core.config, logger) });
-  await seed(node, new Date());
-  const key = (await createApiKey(node.pool, { role: 'admin', label: 'demo' })).key;
-  const base = `http://127.0.0.1:${node.httpPort}`;
-  const out = (line: string): void => void process.stdout.write(`${line}\n`);
+  const runId = `${new Date().toISOString()}-${randomBytes(3).toString('hex')}`;
+  const seeded = await seedDemo(node, new Date(), runId);
+  await node.snapshots.refreshNow();
+  const key = (await createApiKey(node.pool, { role: 'admin', label: `demo ${runId}` })).key;
+
+  const base = `http://${opts.httpHost === '0.0.0.0' || opts.httpHost === '::' ? '127.0.0.1' : opts.httpHost}:${node.httpPort}`;
   out('callx demo: the exchange is up, with a FreeSWITCH peer playing the switch.');
-  out(`  admin API key  ${key}   (shown once; try: curl -H 'Authorization: Bearer ${key}' ${base}/v1/calls?limit=5)`);
-  out(`  API            ${base}/v1   (documented at ${base}/openapi.json)`);
+  out(`  admin API key  ${key}   (shown once; try: curl -H 'Authorization: Bearer ${key}' '${base}/v1/calls?limit=5')`);
+  out(`  API            ${base}/v1   (every route at ${base}/openapi.json)`);
   out(`  dashboard      ${base}/dashboard/   (log in with the key)`);
-  out(`  database       schema ${SCHEMA} of ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}, Redis prefix ${PREFIX}`);
-  out(`  buyers         ${BUYERS.map((b) => `${b.id} $${(b.bid / 100).toFixed(2)} (${b.note})`).join('; ')}`);
-  out(`Placing ${CPS} calls per second to ${DIDS.join(', ')}${SECONDS > 0 ? ` for ${SECONDS} s` : ''}; Ctrl-C stops.`);
+  out(`  data           schema ${opts.schema} of ${redactUrl(opts.databaseUrl)}, Redis prefix ${opts.redisPrefix}`);
+  out(`  campaign       demo-auto, tracking numbers ${DIDS.join(', ')}; floor $10.00, second price, seller gets 60%`);
+  out('  buyers');
+  for (const b of BUYERS) out(`    ${b.id.padEnd(15)} bids $${(b.bidCents / 100).toFixed(2)}  ${b.note}${seeded.toppedUp.has(b.id) ? `; funds topped up to $${(b.fundsCents / 100).toFixed(2)}` : ''}`);
+  out('  callers        fresh numbers; every 10th call from a number on the DNC list, every 15th from an invalid one');
+  out(`Placing ${opts.cps} calls per second${opts.seconds > 0 ? ` for ${opts.seconds} s` : ''}, talks of ${opts.talkMs.min / 1000}-${opts.talkMs.max / 1000} s; Ctrl-C stops.`);
 
-  const placer: CallPlacer = freeswitchPlacer(peer, { host: '127.0.0.1', port: outboundPort });
-  const inFlight = new Set<Promise<unknown>>();
-  let placed = 0;
-  const place = (): void => {
-    placed += 1;
-    // Mostly fresh callers; every tenth is the DNC-listed one and every fifteenth not a valid number.
-    const ani = placed % 10 === 0 ? DNC_CALLER : placed % 15 === 0 ? INVALID_CALLER : `+1813${String(2_000_000 + Math.floor(Math.random() * 7_999_999))}`;
-    const talkMs = TALK_MIN + Math.floor(Math.random() * (TALK_MAX - TALK_MIN + 1));
-    const call = placer.place({ ani, dnis: DIDS[placed % DIDS.length]!, talkMs });
-    const done = call.finished.catch((err: Error) => logger.warn({ err: err.message, ani }, 'demo call failed'));
-    inFlight.add(done);
-    void done.finally(() => inFlight.delete(done));
+  const driver = new CallDriver(freeswitchPlacer(peer, { host: '127.0.0.1', port: outboundPort }), { dnis: DIDS, talkMs: opts.talkMs.min });
+  return { opts, logger, node, peer, driver, since: new Date(), startedAt: Date.now(), timers: [] };
+}
+
+function placeCalls(r: Running, onTimeUp: () => void): void {
+  const { cps, seconds, talkMs } = r.opts;
+  r.timers.push(
+    setInterval(() => {
+      const due = Math.floor(((Date.now() - r.startedAt) / 1000) * cps);
+      while (r.driver.stats.placed < due) {
+        r.driver.place(talkMs.min + Math.floor(Math.random() * (talkMs.max - talkMs.min + 1)), callerFor(r.driver.stats.placed + 1));
+      }
+      if (seconds > 0 && Date.now() - r.startedAt >= seconds * 1000) onTimeUp();
+    }, 50),
+  );
+  let reading = false;
+  r.timers.push(
+    setInterval(() => {
+      if (reading) return; // a slow database: skip a beat rather than pile up queries
+      reading = true;
+      readSummary(r.node.pool, r.since)
+        .then((s) => out(`${elapsed(r.startedAt)} ${formatSummary(s)}`))
+        .catch((err: Error) => r.logger.warn({ err: err.message, schema: r.opts.schema }, 'demo: reading the summary failed'))
+        .finally(() => (reading = false));
+    }, SUMMARY_EVERY_MS),
+  );
+}
+
+/** Polls until billing has settled every ended call of the run (or the time runs out). */
+async function waitForBilling(r: Running, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { unbilled } = await readSummary(r.node.pool, r.since);
+    if (unbilled === 0) return;
+    if (Date.now() > deadline) throw new Error(`${unbilled} ended calls are still not billed after ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Stops placing calls, lets those in flight end, waits for recording and billing, closes. True when all went well. */
+async function shutdown(r: Running, why: string): Promise<boolean> {
+  for (const t of r.timers.splice(0)) clearInterval(t);
+  const graceMs = r.opts.talkMs.max + 15_000;
+  out(`Stopping (${why}): no new calls; letting the ${r.driver.stats.active} in flight end (at most ${Math.ceil(graceMs / 1000)} s)...`);
+  let ok = true;
+  const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+    try {
+      await fn();
+    } catch (err) {
+      ok = false;
+      r.logger.error({ err: (err as Error).message, step: what, schema: r.opts.schema }, `demo: ${what} failed`);
+      out(`  ${what} failed: ${(err as Error).message}`);
+    }
   };
+  const progress = setInterval(() => out(`${elapsed(r.startedAt)} ${r.driver.stats.active} calls still in flight...`), SUMMARY_EVERY_MS);
+  await step('waiting for the calls in flight', () => r.driver.settle(graceMs));
+  clearInterval(progress);
+  await step('recording the last calls', async () => r.node.recorder?.drain(15_000));
+  await step('billing the last calls', () => waitForBilling(r, 30_000));
+  await step('reading the final summary', async () => out(`Final: ${formatSummary(await readSummary(r.node.pool, r.since))}`));
+  const odd = [...r.driver.stats.errors].filter(([why]) => !why.startsWith('hangup_') && !why.startsWith('bridge_'));
+  if (odd.length > 0) out(`  calls the switch could not complete: ${odd.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  await step('stopping the exchange', () => r.node.stop());
+  await step('stopping the FreeSWITCH peer', () => r.peer.close());
+  return ok;
+}
 
-  const started = Date.now();
-  const placing = setInterval(() => {
-    const due = Math.floor(((Date.now() - started) / 1000) * CPS);
-    while (placed < due) place();
-    if (SECONDS > 0 && Date.now() - started >= SECONDS * 1000) void stop('time is up');
-  }, 50);
-  const reporting = setInterval(() => {
-    summary(node.pool).then(
-      (s) => out(`[${String(Math.round((Date.now() - started) / 1000)).padStart(4)}s] ${s}  in flight ${inFlight.size}`),
-      (err: Error) => logger.warn({ err: err.message }, 'demo summary failed'),
+async function main(): Promise<void> {
+  let opts: DemoOptions;
+  try {
+    opts = parseDemoOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`demo: ${err.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    out(USAGE);
+    return;
+  }
+
+  let running: Running | undefined;
+  let requested: { signal: string; at: number } | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (why: string): void => {
+    if (!running || stopping) return;
+    const r = running;
+    stopping = shutdown(r, why).then(
+      (ok) => {
+        out(ok ? 'Stopped.' : 'Stopped, with the errors above.');
+        process.exit(ok ? 0 : 1);
+      },
+      (err: Error) => {
+        process.stderr.write(`demo: stopping failed: ${err.message}\n`);
+        process.exit(1);
+      },
     );
-  }, 3000);
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (requested) {
+      if (Date.now() - requested.at < SAME_SIGNAL_WITHIN_MS) return;
+      out(`${signal} again: exiting now, without waiting for the calls in flight.`);
+      process.exit(130);
+    }
+    requested = { signal, at: Date.now() };
+    if (running) stop(signal);
+    else out(`${signal}: stopping once the exchange has started...`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
-  let stopping = false;
-  async function stop(why: string): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(placing);
-    out(`Stopping (${why}): no new calls; waiting for the ${inFlight.size} in flight to end...`);
-    const deadline = new Promise((r) => setTimeout(r, TALK_MAX + 15_000).unref());
-    await Promise.race([Promise.all(inFlight), deadline]);
-    clearInterval(reporting);
-    await node.recorder?.drain();
-    out(`Final: ${await summary(node.pool)}`);
-    await node.stop();
-    await peer.inbound.close();
-    out('Stopped.');
+  running = await start(opts, () => requested !== undefined);
+  if (!running) {
+    out('Stopped before the exchange started.');
     process.exit(0);
   }
-  let signals = 0;
-  const onSignal = (signal: string): void => {
-    signals += 1;
-    if (signals > 1) process.exit(130); // a second Ctrl-C: now
-    void stop(signal).catch((err: Error) => {
-      process.stderr.write(`demo: stopping failed: ${err.message}\n`);
-      process.exit(1);
-    });
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  if (requested) stop(requested.signal);
+  else placeCalls(running, () => stop('time is up'));
 }
 
 main().catch((err: Error) => {
-  process.stderr.write(`demo failed: ${err.stack ?? err.message}\n`);
+  if (err instanceof PreflightError) process.stderr.write(`demo: ${err.message}\n`);
+  else if (err instanceof ConfigError) {
+    process.stderr.write(`demo: ${err.message}\n`);
+    process.exit(2);
+  } else process.stderr.write(`demo failed: ${err.stack ?? err.message}\n`);
   process.exit(1);
 });

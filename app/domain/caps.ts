@@ -11,6 +11,11 @@ export interface CapCounter {
   ttlSec: number;
 }
 
+/** The key (without the deployment's prefix) of a target's concurrency leases: a sorted set of call ids. */
+export function concurrencyCapKey(targetId: string): string {
+  return `cap:${targetId}:conc`;
+}
+
 /**
  * The counters a call to this target must fit under, right now. Periods are the buyer's own calendar
  * (its schedule's zone, else UTC): "100 calls a day" means the buyer's day.
@@ -19,7 +24,7 @@ export function capCounters(target: BuyerTarget, now: Date): CapCounter[] {
   const caps = target.caps;
   const counters: CapCounter[] = [];
   const base = `cap:${target.id}`;
-  if (caps.concurrency) counters.push({ kind: 'concurrency', key: `${base}:conc`, limit: caps.concurrency, ttlSec: 0 });
+  if (caps.concurrency) counters.push({ kind: 'concurrency', key: concurrencyCapKey(target.id), limit: caps.concurrency, ttlSec: 0 });
   if (caps.hourly || caps.daily || caps.monthly) {
     const zone = target.schedule?.timeZone ?? 'UTC';
     let local;

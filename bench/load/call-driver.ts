@@ -55,10 +55,9 @@ export class CallDriver {
     this.ani = opts.firstAni ?? 2_000_000;
   }
 
-  /** Places one call; its handle's `finished` settles when it is over. */
-  place(talkMs = this.opts.talkMs): PlacedCallHandle {
+  /** Places one call (from `ani`, else the next number); its handle's `finished` settles when it is over. */
+  place(talkMs = this.opts.talkMs, ani = `+1813${String(this.ani++ % 8_000_000 + 2_000_000)}`): PlacedCallHandle {
     const i = this.stats.placed++;
-    const ani = `+1813${String(this.ani++ % 8_000_000 + 2_000_000)}`;
     const call = this.placer.place({ ani, dnis: this.opts.dnis[i % this.opts.dnis.length]!, talkMs });
     this.stats.active++;
     const done = call.finished.then(
