@@ -1,36 +1,410 @@
 /**
- * Every route under /v1, taken from the app itself and from the route table that /openapi.json documents: each
- * served route is documented and each documented route is served; none answers without a key; each refuses the
- * roles it does not list; each with a JSON body refuses a body of the wrong shape with a stable error code. (Each
- * resource's own test file checks success and cross-account refusals with real data.)
+ * Every route under /v1, guarded, route by route. The route list is the app's own: the routes its routers serve
+ * and the route table /openapi.json is built from (apiRouteDocs) must be the same set, and CASES below must name
+ * each of them, so a new route fails this test until it has its cases. For every route:
+ *   - a request without a key, or with an unknown one, gets 401 and the JSON error shape {error: {code, message}};
+ *   - a key of each role the route does not list gets 403 forbidden, even for a request that would succeed;
+ *   - a bad body, path parameter or query gets 400 validation_failed naming the field (routes without input say so);
+ *   - a seller's or buyer's key naming another account's resource is refused (403 or 404), and lists show an
+ *     account its own rows and none of the other's;
+ *   - none of the refused requests above changes anything (Postgres and the Redis copy screening reads);
+ *   - a valid request by each role the route lists succeeds (so a documented role is a role that works).
+ * One node; keys for admin and agent, and for two accounts of each kind (seller A and B, buyer A and B).
  */
 import { apiRouteDocs, type ExchangeNode } from '../../app/exchange-node';
 import { createApiKey, type Role } from '../../app/store/api-keys';
-import { createTestInfra, type TestInfra } from '../support/infra';
-import { seedAccount } from '../support/seed';
+import { recordConsent, addDncNumbers, blockNumber } from '../../app/store/compliance-repo';
+import { billEndedCalls } from '../../app/store/ledger-repo';
+import { billingQueue } from '../../app/jobs/queues';
+import { BillingWorker } from '../../app/jobs/billing-worker';
+import { silentLogger } from '../../app/observability/logger';
+import { createTestInfra, eventually, TEST_REDIS_URL, type TestInfra } from '../support/infra';
+import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
+import { insertEndedCall } from '../support/billing';
 import { startTestNode } from '../support/node';
+
+type KeyName = 'admin' | 'agent' | 'sellerA' | 'sellerB' | 'buyerA' | 'buyerB';
+const ROLE_OF: Record<KeyName, Role> = { admin: 'admin', agent: 'agent', sellerA: 'seller', sellerB: 'seller', buyerA: 'buyer', buyerB: 'buyer' };
+/** The key a role's probes use when the table names none: account A's for sellers and buyers. */
+const KEY_OF_ROLE: Record<Role, KeyName> = { admin: 'admin', agent: 'agent', seller: 'sellerA', buyer: 'buyerA' };
+
+interface Probe {
+  as: KeyName;
+  /** with placeholders (CALL_A, CONSENT_B, RANGE...) filled in at run time */
+  url: string;
+  body?: unknown;
+  /** a text/plain body instead of JSON */
+  text?: string;
+}
+interface Case {
+  /** a valid request for each role the route lists, and the status it succeeds with */
+  ok: Array<Probe & { status: number }>;
+  /** a request with one bad field, refused with 400 validation_failed naming it; or why the route has none */
+  invalid: (Probe & { field: string }) | 'takes no input';
+  /** account A's key naming account B's resource: must be refused (403 or 404) */
+  refused?: Probe[];
+  /** a list: what the key gets shows `mine` and none of the other account's markers */
+  lists?: Array<Probe & { mine: string }>;
+}
+
+const NUM = (n: string): string => encodeURIComponent(n);
+const LONG_ID = 'x'.repeat(101);
+const IMPORT_A = '5a0f7c1e-3b7d-4c59-9a43-7d7a1b9c0a01';
+const IMPORT_B = '5a0f7c1e-3b7d-4c59-9a43-7d7a1b9c0a02';
+const consentBody = (campaignId: string, number: string) => ({ campaignId, number, leadId: 'lead', source: 'web form', consentedAt: '2026-11-01T00:00:00Z' });
+const targetBody = (id: string, buyerAccountId: string) => ({ id, buyerAccountId, campaignId: 'ca', name: id, bidCents: 100, destination: `sip:${id}@buyers.example` });
+
+const CASES: Record<string, Case> = {
+  // ---- calls ------------------------------------------------------------------------------------------------------
+  'get /v1/calls': {
+    ok: [{ as: 'admin', url: '/v1/calls', status: 200 }, { as: 'agent', url: '/v1/calls', status: 200 }, { as: 'sellerA', url: '/v1/calls', status: 200 }, { as: 'buyerA', url: '/v1/calls', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/calls?limit=0', field: 'limit' },
+    lists: [
+      { as: 'sellerA', url: '/v1/calls', mine: 'CALL_A' }, { as: 'buyerA', url: '/v1/calls', mine: 'CALL_A' },
+      { as: 'sellerB', url: '/v1/calls', mine: 'CALL_B' }, { as: 'buyerB', url: '/v1/calls', mine: 'CALL_B' },
+      { as: 'sellerA', url: '/v1/calls?campaignId=cb', mine: '"calls":[]' },
+    ],
+  },
+  'get /v1/calls/:id': {
+    ok: [{ as: 'admin', url: '/v1/calls/CALL_B', status: 200 }, { as: 'agent', url: '/v1/calls/CALL_B', status: 200 }, { as: 'sellerA', url: '/v1/calls/CALL_A', status: 200 }, { as: 'buyerA', url: '/v1/calls/CALL_A', status: 200 }],
+    invalid: { as: 'admin', url: `/v1/calls/${LONG_ID}`, field: 'id' },
+    refused: [{ as: 'sellerA', url: '/v1/calls/CALL_B' }, { as: 'buyerA', url: '/v1/calls/CALL_B' }],
+  },
+  'post /v1/outbound-calls': {
+    ok: [
+      { as: 'admin', url: '/v1/outbound-calls', body: { campaignId: 'ca', to: '+13125550140', zip: '60601' }, status: 202 },
+      { as: 'sellerA', url: '/v1/outbound-calls', body: { campaignId: 'ca', to: '+13125550141', zip: '60601' }, status: 202 },
+    ],
+    invalid: { as: 'admin', url: '/v1/outbound-calls', body: { campaignId: 'ca', to: '12' }, field: 'to' },
+    refused: [{ as: 'sellerA', url: '/v1/outbound-calls', body: { campaignId: 'cb', to: '+13125550142', zip: '60601' } }],
+  },
+  // ---- bids and targets ---------------------------------------------------------------------------------------------
+  'patch /v1/targets/:id/bid': {
+    ok: [{ as: 'admin', url: '/v1/targets/ta/bid', body: { bidCents: 1700 }, status: 200 }, { as: 'buyerA', url: '/v1/targets/ta/bid', body: { bidCents: 1600 }, status: 200 }],
+    invalid: { as: 'buyerA', url: '/v1/targets/ta/bid', body: { bidCents: -1 }, field: 'bidCents' },
+    refused: [{ as: 'buyerA', url: '/v1/targets/tb/bid', body: { bidCents: 1 } }],
+  },
+  'post /v1/targets': {
+    ok: [{ as: 'admin', url: '/v1/targets', body: targetBody('ta-admin', 'buyer-a'), status: 201 }, { as: 'buyerA', url: '/v1/targets', body: targetBody('ta-new', 'buyer-a'), status: 201 }],
+    invalid: { as: 'buyerA', url: '/v1/targets', body: { ...targetBody('ta-bad', 'buyer-a'), bidCents: -1 }, field: 'bidCents' },
+    refused: [{ as: 'buyerA', url: '/v1/targets', body: targetBody('sneaky', 'buyer-b') }],
+  },
+  'get /v1/targets': {
+    ok: [{ as: 'admin', url: '/v1/targets', status: 200 }, { as: 'agent', url: '/v1/targets', status: 200 }, { as: 'buyerA', url: '/v1/targets', status: 200 }],
+    invalid: 'takes no input',
+    lists: [{ as: 'buyerA', url: '/v1/targets', mine: '"ta"' }, { as: 'buyerB', url: '/v1/targets', mine: '"tb"' }],
+  },
+  'get /v1/targets/:id': {
+    ok: [{ as: 'admin', url: '/v1/targets/tb', status: 200 }, { as: 'agent', url: '/v1/targets/tb', status: 200 }, { as: 'buyerA', url: '/v1/targets/ta', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/targets/bad%20id!', field: 'id' },
+    refused: [{ as: 'buyerA', url: '/v1/targets/tb' }],
+  },
+  'patch /v1/targets/:id': {
+    ok: [{ as: 'admin', url: '/v1/targets/ta', body: { name: 'renamed by admin' }, status: 200 }, { as: 'buyerA', url: '/v1/targets/ta', body: { name: 'renamed' }, status: 200 }],
+    invalid: { as: 'buyerA', url: '/v1/targets/ta', body: { capHourly: 0 }, field: 'capHourly' },
+    refused: [{ as: 'buyerA', url: '/v1/targets/tb', body: { bidCents: 1 } }],
+  },
+  'delete /v1/targets/:id': {
+    ok: [{ as: 'admin', url: '/v1/targets/ta-del2', status: 200 }, { as: 'buyerA', url: '/v1/targets/ta-del', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/targets/bad%20id!', field: 'id' },
+    refused: [{ as: 'buyerA', url: '/v1/targets/tb' }],
+  },
+  // ---- DNC lists ----------------------------------------------------------------------------------------------------
+  'post /v1/dnc/imports': {
+    ok: [
+      { as: 'admin', url: '/v1/dnc/imports?list=global&source=guards', text: '+13125550150\n', status: 201 },
+      { as: 'sellerA', url: '/v1/dnc/imports?list=campaign:ca&source=guards', text: '+13125550151\n', status: 201 },
+    ],
+    invalid: { as: 'admin', url: '/v1/dnc/imports?list=bogus', text: '+13125550152\n', field: 'list' },
+    refused: [{ as: 'sellerA', url: '/v1/dnc/imports?list=campaign:cb', text: '+13125550153\n' }],
+  },
+  'get /v1/dnc/imports/:id': {
+    ok: [{ as: 'admin', url: `/v1/dnc/imports/${IMPORT_B}`, status: 200 }, { as: 'sellerA', url: `/v1/dnc/imports/${IMPORT_A}`, status: 200 }],
+    invalid: { as: 'admin', url: '/v1/dnc/imports/not-a-uuid', field: 'id' },
+    refused: [{ as: 'sellerA', url: `/v1/dnc/imports/${IMPORT_B}` }],
+  },
+  'post /v1/dnc': {
+    ok: [
+      { as: 'admin', url: '/v1/dnc', body: { list: 'global', number: '+13125550154' }, status: 201 },
+      { as: 'sellerA', url: '/v1/dnc', body: { list: 'campaign:ca', number: '+13125550155' }, status: 201 },
+    ],
+    invalid: { as: 'sellerA', url: '/v1/dnc', body: { list: 'campaign:ca', number: '12' }, field: 'number' },
+    refused: [{ as: 'sellerA', url: '/v1/dnc', body: { list: 'campaign:cb', number: '+13125550156' } }],
+  },
+  'get /v1/dnc/:list/:number': {
+    ok: [
+      { as: 'admin', url: `/v1/dnc/global/${NUM('+13125550157')}`, status: 200 },
+      { as: 'agent', url: `/v1/dnc/campaign:cb/${NUM('+13125550160')}`, status: 200 },
+      { as: 'sellerA', url: `/v1/dnc/campaign:ca/${NUM('+13125550158')}`, status: 200 },
+    ],
+    invalid: { as: 'admin', url: `/v1/dnc/bogus/${NUM('+13125550157')}`, field: 'list' },
+    refused: [{ as: 'sellerA', url: `/v1/dnc/campaign:cb/${NUM('+13125550160')}` }],
+  },
+  'delete /v1/dnc/:list/:number': {
+    ok: [
+      { as: 'admin', url: `/v1/dnc/campaign:ca/${NUM('+13125550159')}`, status: 200 },
+      { as: 'sellerA', url: `/v1/dnc/campaign:ca/${NUM('+13125550158')}`, status: 200 },
+    ],
+    invalid: { as: 'sellerA', url: '/v1/dnc/campaign:ca/abc', field: 'number' },
+    refused: [{ as: 'sellerA', url: `/v1/dnc/campaign:cb/${NUM('+13125550160')}` }],
+  },
+  // ---- money --------------------------------------------------------------------------------------------------------
+  'get /v1/accounts/:id/balance': {
+    ok: [{ as: 'admin', url: '/v1/accounts/seller-b/balance', status: 200 }, { as: 'sellerA', url: '/v1/accounts/seller-a/balance', status: 200 }, { as: 'buyerA', url: '/v1/accounts/buyer-a/balance', status: 200 }],
+    invalid: { as: 'admin', url: `/v1/accounts/${LONG_ID}/balance`, field: 'id' },
+    refused: [{ as: 'sellerA', url: '/v1/accounts/seller-b/balance' }, { as: 'buyerA', url: '/v1/accounts/buyer-b/balance' }, { as: 'sellerA', url: '/v1/accounts/buyer-b/balance' }],
+  },
+  'get /v1/accounts/:id/ledger': {
+    ok: [{ as: 'admin', url: '/v1/accounts/seller-b/ledger', status: 200 }, { as: 'sellerA', url: '/v1/accounts/seller-a/ledger', status: 200 }, { as: 'buyerA', url: '/v1/accounts/buyer-a/ledger', status: 200 }],
+    invalid: { as: 'sellerA', url: '/v1/accounts/seller-a/ledger?limit=0', field: 'limit' },
+    refused: [{ as: 'sellerA', url: '/v1/accounts/seller-b/ledger' }, { as: 'buyerA', url: '/v1/accounts/buyer-b/ledger' }],
+  },
+  'get /v1/accounts/:id/invoice': {
+    ok: [
+      { as: 'admin', url: '/v1/accounts/seller-b/invoice?RANGE', status: 200 },
+      { as: 'sellerA', url: '/v1/accounts/seller-a/invoice?RANGE&format=csv', status: 200 },
+      { as: 'buyerA', url: '/v1/accounts/buyer-a/invoice?RANGE', status: 200 },
+    ],
+    invalid: { as: 'sellerA', url: '/v1/accounts/seller-a/invoice?from=yesterday&to=2026-12-01T00:00:00Z', field: 'from' },
+    refused: [{ as: 'sellerA', url: '/v1/accounts/seller-b/invoice?RANGE' }, { as: 'buyerA', url: '/v1/accounts/buyer-b/invoice?RANGE' }],
+  },
+  'post /v1/settlements': {
+    ok: [{ as: 'admin', url: '/v1/settlements', body: { accountId: 'seller-a', from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' }, status: 201 }],
+    invalid: { as: 'admin', url: '/v1/settlements', body: { accountId: 'seller-a', from: 'soon', to: '2026-02-01T00:00:00Z' }, field: 'from' },
+  },
+  'post /v1/refunds': {
+    ok: [{ as: 'admin', url: '/v1/refunds', body: { callId: 'CALL_A', reason: 'disputed' }, status: 201 }],
+    invalid: { as: 'admin', url: '/v1/refunds', body: { callId: '', reason: 'disputed' }, field: 'callId' },
+  },
+  'post /v1/adjustments': {
+    ok: [{ as: 'admin', url: '/v1/adjustments', body: { idempotencyKey: 'guards-0001', memo: 'top-up', postings: [{ accountId: 'buyer-a', amountCents: 100 }, { accountId: 'platform', amountCents: -100 }] }, status: 201 }],
+    invalid: { as: 'admin', url: '/v1/adjustments', body: { idempotencyKey: 'guards-0002', memo: 'top-up', postings: [{ accountId: 'buyer-a', amountCents: 100 }, { accountId: 'platform', amountCents: -99 }] }, field: 'postings' },
+  },
+  // ---- jobs, block list, privacy --------------------------------------------------------------------------------------
+  'get /v1/jobs/:queue/failed': {
+    ok: [{ as: 'admin', url: '/v1/jobs/billing/failed', status: 200 }, { as: 'agent', url: '/v1/jobs/fraud/failed', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/jobs/nope/failed', field: 'queue' },
+  },
+  'post /v1/jobs/:queue/:id/retry': {
+    ok: [{ as: 'admin', url: '/v1/jobs/billing/gone/retry', status: 202 }],
+    invalid: { as: 'admin', url: '/v1/jobs/nope/gone/retry', field: 'queue' },
+  },
+  'get /v1/fraud/blocks': {
+    ok: [{ as: 'admin', url: '/v1/fraud/blocks', status: 200 }, { as: 'agent', url: '/v1/fraud/blocks?limit=1', status: 200 }],
+    invalid: { as: 'agent', url: '/v1/fraud/blocks?limit=0', field: 'limit' },
+  },
+  'get /v1/fraud/blocks/:number': {
+    ok: [{ as: 'admin', url: `/v1/fraud/blocks/${NUM('+13125550170')}`, status: 200 }, { as: 'agent', url: `/v1/fraud/blocks/${NUM('+13125550170')}`, status: 200 }],
+    invalid: { as: 'agent', url: '/v1/fraud/blocks/abc', field: 'number' },
+  },
+  'post /v1/fraud/blocks': {
+    ok: [{ as: 'admin', url: '/v1/fraud/blocks', body: { number: '+13125550171', reason: 'abuse report' }, status: 201 }],
+    invalid: { as: 'admin', url: '/v1/fraud/blocks', body: { number: '+13125550171', reason: ' ' }, field: 'reason' },
+  },
+  'delete /v1/fraud/blocks/:number': {
+    ok: [{ as: 'admin', url: `/v1/fraud/blocks/${NUM('+13125550172')}`, status: 200 }],
+    invalid: { as: 'admin', url: '/v1/fraud/blocks/abc', field: 'number' },
+  },
+  'get /v1/privacy/numbers/:number': {
+    ok: [{ as: 'admin', url: `/v1/privacy/numbers/${NUM('+13035550600')}`, status: 200 }],
+    invalid: { as: 'admin', url: '/v1/privacy/numbers/abc', field: 'number' },
+  },
+  'post /v1/privacy/numbers/:number/erase': {
+    ok: [{ as: 'admin', url: `/v1/privacy/numbers/${NUM('+13125550180')}/erase`, body: { reason: 'subject request' }, status: 200 }],
+    invalid: { as: 'admin', url: `/v1/privacy/numbers/${NUM('+13125550180')}/erase`, body: { reason: 'x' }, field: 'reason' },
+  },
+  // ---- accounts and keys ------------------------------------------------------------------------------------------------
+  'post /v1/accounts': {
+    ok: [{ as: 'admin', url: '/v1/accounts', body: { id: 'acct-new', kind: 'buyer', name: 'New buyer' }, status: 201 }],
+    invalid: { as: 'admin', url: '/v1/accounts', body: { id: 'bad id!', kind: 'buyer', name: 'x' }, field: 'id' },
+  },
+  'get /v1/accounts/:id': {
+    ok: [{ as: 'admin', url: '/v1/accounts/seller-b', status: 200 }, { as: 'sellerA', url: '/v1/accounts/seller-a', status: 200 }, { as: 'buyerA', url: '/v1/accounts/buyer-a', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/accounts/bad%20id!', field: 'id' },
+    refused: [{ as: 'sellerA', url: '/v1/accounts/seller-b' }, { as: 'buyerA', url: '/v1/accounts/buyer-b' }, { as: 'buyerA', url: '/v1/accounts/seller-a' }],
+  },
+  'patch /v1/accounts/:id': {
+    ok: [{ as: 'admin', url: '/v1/accounts/seller-a', body: { name: 'Seller A, renamed' }, status: 200 }],
+    invalid: { as: 'admin', url: '/v1/accounts/seller-a', body: { creditLimitCents: -1 }, field: 'creditLimitCents' },
+  },
+  'post /v1/api-keys': {
+    ok: [{ as: 'admin', url: '/v1/api-keys', body: { role: 'buyer', accountId: 'buyer-a', label: 'guards' }, status: 201 }],
+    invalid: { as: 'admin', url: '/v1/api-keys', body: { role: 'seller' }, field: 'accountId' },
+  },
+  'get /v1/accounts/:id/api-keys': {
+    ok: [{ as: 'admin', url: '/v1/accounts/seller-a/api-keys', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/accounts/bad%20id!/api-keys', field: 'id' },
+  },
+  'delete /v1/accounts/:id/api-keys/:keyId': {
+    ok: [{ as: 'admin', url: '/v1/accounts/seller-a/api-keys/KEY_DEL', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/accounts/seller-a/api-keys/nope', field: 'keyId' },
+  },
+  // ---- campaigns and tracking numbers ------------------------------------------------------------------------------------
+  'post /v1/campaigns': {
+    ok: [
+      { as: 'admin', url: '/v1/campaigns', body: { id: 'ca-admin', sellerAccountId: 'seller-a', name: 'by admin' }, status: 201 },
+      { as: 'sellerA', url: '/v1/campaigns', body: { id: 'ca-new', sellerAccountId: 'seller-a', name: 'by seller' }, status: 201 },
+    ],
+    invalid: { as: 'sellerA', url: '/v1/campaigns', body: { id: 'bad id!', sellerAccountId: 'seller-a', name: 'x' }, field: 'id' },
+    refused: [{ as: 'sellerA', url: '/v1/campaigns', body: { id: 'sneaky', sellerAccountId: 'seller-b', name: 'x' } }],
+  },
+  'get /v1/campaigns': {
+    ok: [{ as: 'admin', url: '/v1/campaigns', status: 200 }, { as: 'agent', url: '/v1/campaigns', status: 200 }, { as: 'sellerA', url: '/v1/campaigns', status: 200 }],
+    invalid: 'takes no input',
+    lists: [{ as: 'sellerA', url: '/v1/campaigns', mine: '"ca"' }, { as: 'sellerB', url: '/v1/campaigns', mine: '"cb"' }],
+  },
+  'get /v1/campaigns/:id': {
+    ok: [{ as: 'admin', url: '/v1/campaigns/cb', status: 200 }, { as: 'agent', url: '/v1/campaigns/cb', status: 200 }, { as: 'sellerA', url: '/v1/campaigns/ca', status: 200 }],
+    invalid: { as: 'sellerA', url: '/v1/campaigns/bad%20id!', field: 'id' },
+    refused: [{ as: 'sellerA', url: '/v1/campaigns/cb' }],
+  },
+  'patch /v1/campaigns/:id': {
+    ok: [{ as: 'admin', url: '/v1/campaigns/ca', body: { floorCents: 10 }, status: 200 }, { as: 'sellerA', url: '/v1/campaigns/ca', body: { name: 'renamed' }, status: 200 }],
+    invalid: { as: 'sellerA', url: '/v1/campaigns/ca', body: { floorCents: -1 }, field: 'floorCents' },
+    refused: [{ as: 'sellerA', url: '/v1/campaigns/cb', body: { floorCents: 99_999 } }],
+  },
+  'post /v1/campaigns/:id/numbers': {
+    ok: [
+      { as: 'admin', url: '/v1/campaigns/ca/numbers', body: { did: '+18885550710' }, status: 201 },
+      { as: 'sellerA', url: '/v1/campaigns/ca/numbers', body: { did: '+18885550709' }, status: 201 },
+    ],
+    invalid: { as: 'sellerA', url: '/v1/campaigns/ca/numbers', body: { did: '12' }, field: 'did' },
+    refused: [{ as: 'sellerA', url: '/v1/campaigns/cb/numbers', body: { did: '+18885550711' } }],
+  },
+  'delete /v1/campaigns/:id/numbers/:did': {
+    ok: [
+      { as: 'admin', url: `/v1/campaigns/ca/numbers/${NUM('+18885550707')}`, status: 200 },
+      { as: 'sellerA', url: `/v1/campaigns/ca/numbers/${NUM('+18885550708')}`, status: 200 },
+    ],
+    invalid: { as: 'sellerA', url: '/v1/campaigns/ca/numbers/abc', field: 'did' },
+    refused: [{ as: 'sellerA', url: `/v1/campaigns/cb/numbers/${NUM('+18885550702')}` }],
+  },
+  // ---- consent and reports ----------------------------------------------------------------------------------------------
+  'post /v1/consents': {
+    ok: [
+      { as: 'admin', url: '/v1/consents', body: consentBody('ca', '+13125550190'), status: 201 },
+      { as: 'sellerA', url: '/v1/consents', body: consentBody('ca', '+13125550191'), status: 201 },
+    ],
+    invalid: { as: 'sellerA', url: '/v1/consents', body: { ...consentBody('ca', '+13125550192'), consentedAt: 'last week' }, field: 'consentedAt' },
+    refused: [{ as: 'sellerA', url: '/v1/consents', body: consentBody('cb', '+13125550193') }],
+  },
+  'get /v1/consents': {
+    ok: [{ as: 'admin', url: '/v1/consents', status: 200 }, { as: 'agent', url: '/v1/consents?campaignId=cb', status: 200 }, { as: 'sellerA', url: '/v1/consents?campaignId=ca', status: 200 }],
+    invalid: { as: 'sellerA', url: '/v1/consents?cursor=x', field: 'cursor' },
+    refused: [{ as: 'sellerA', url: '/v1/consents?campaignId=cb' }],
+    lists: [{ as: 'sellerA', url: '/v1/consents?includeRevoked=true', mine: '"LA"' }, { as: 'sellerB', url: '/v1/consents?includeRevoked=true', mine: '"LB"' }],
+  },
+  'delete /v1/consents/:id': {
+    ok: [{ as: 'admin', url: '/v1/consents/CONSENT_A2', status: 200 }, { as: 'sellerA', url: '/v1/consents/CONSENT_A', status: 200 }],
+    invalid: { as: 'sellerA', url: '/v1/consents/abc', field: 'id' },
+    refused: [{ as: 'sellerA', url: '/v1/consents/CONSENT_B' }],
+  },
+  'get /v1/reports/calls': {
+    ok: [
+      { as: 'admin', url: '/v1/reports/calls?RANGE', status: 200 }, { as: 'agent', url: '/v1/reports/calls?groupBy=seller&RANGE', status: 200 },
+      { as: 'sellerA', url: '/v1/reports/calls?bucket=hour&RANGE', status: 200 }, { as: 'buyerA', url: '/v1/reports/calls?groupBy=buyer&RANGE', status: 200 },
+    ],
+    invalid: { as: 'sellerA', url: '/v1/reports/calls?groupBy=planet&RANGE', field: 'groupBy' },
+    lists: [
+      { as: 'sellerA', url: '/v1/reports/calls?RANGE', mine: '"ca"' }, { as: 'buyerA', url: '/v1/reports/calls?RANGE', mine: '"ca"' },
+      { as: 'sellerB', url: '/v1/reports/calls?RANGE', mine: '"cb"' }, { as: 'buyerB', url: '/v1/reports/calls?RANGE', mine: '"cb"' },
+    ],
+  },
+};
 
 let infra: TestInfra;
 let node: ExchangeNode;
-const keys = {} as Record<Role, string>;
-const ROLES: Role[] = ['admin', 'agent', 'seller', 'buyer'];
+const keys = {} as Record<KeyName, string>;
+const ids: Record<string, string> = {};
 
 beforeAll(async () => {
   infra = await createTestInfra('api_route_guards');
-  await seedAccount(infra.pool, { id: 'seller', kind: 'seller' });
-  await seedAccount(infra.pool, { id: 'buyer', kind: 'buyer' });
-  // Hundreds of requests per key within a second: the rate limit is not what this file tests.
-  node = await startTestNode(infra, { API_RATE_LIMIT_PER_SECOND: '100000' });
+  for (const [id, kind] of [['seller-a', 'seller'], ['seller-b', 'seller'], ['buyer-a', 'buyer'], ['buyer-b', 'buyer']] as const) await seedAccount(infra.pool, { id, kind });
+  await seedCampaign(infra.pool, { id: 'ca', sellerId: 'seller-a', dids: ['+18885550701', '+18885550707', '+18885550708'] });
+  await seedCampaign(infra.pool, { id: 'cb', sellerId: 'seller-b', dids: ['+18885550702'], payoutCents: 500 });
+  await seedTarget(infra.pool, { id: 'ta', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 1500 });
+  await seedTarget(infra.pool, { id: 'ta-del', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 1000 });
+  await seedTarget(infra.pool, { id: 'ta-del2', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 1000 });
+  await seedTarget(infra.pool, { id: 'tb', buyerId: 'buyer-b', campaignId: 'cb', bidCents: 1500 });
+  ids.CALL_A = await insertEndedCall(infra.pool, { campaignId: 'ca', sellerId: 'seller-a', ani: '+13035550600', billableSec: 90, targetId: 'ta', buyerId: 'buyer-a', priceCents: 1500 });
+  ids.CALL_B = await insertEndedCall(infra.pool, { campaignId: 'cb', sellerId: 'seller-b', ani: '+13035550601', billableSec: 90, targetId: 'tb', buyerId: 'buyer-b', priceCents: 1500 });
+  await billEndedCalls(infra.pool, [ids.CALL_A, ids.CALL_B]);
+  const consent = (campaignId: string, number: string, leadId: string) => recordConsent(infra.pool, infra.redis, { campaignId, number, leadId, source: 'form', consentedAt: new Date('2026-11-01T00:00:00Z') });
+  ids.CONSENT_A = await consent('ca', '+13035550602', 'LA');
+  ids.CONSENT_A2 = await consent('ca', '+13035550603', 'LA2');
+  ids.CONSENT_B = await consent('cb', '+13035550604', 'LB');
+  await addDncNumbers(infra.pool, infra.redis, 'campaign:ca', ['+13125550158', '+13125550159'], 'seed');
+  await addDncNumbers(infra.pool, infra.redis, 'campaign:cb', ['+13125550160'], 'seed');
+  await blockNumber(infra.pool, infra.redis, '+13125550170', 'seed');
+  await blockNumber(infra.pool, infra.redis, '+13125550172', 'seed');
+  for (const [id, listId] of [[IMPORT_A, 'campaign:ca'], [IMPORT_B, 'campaign:cb']]) {
+    await infra.redis.set(`dnc:import:${id}`, JSON.stringify({ id, listId, source: 'seed', status: 'done', lines: 1, accepted: 1, written: 1, rejected: 0, rejectedSamples: [], startedAt: new Date().toISOString() }));
+  }
+  await failOneBillingJob('gone');
+  // Rate limits are not what this file tests; the billing and fraud workers stay off so the failed job stays failed.
+  // Outbound calls are screened for calling hours: the node's clock is a Wednesday, 11:00 in Chicago.
+  node = await startTestNode(
+    infra,
+    { API_RATE_LIMIT_PER_SECOND: '100000', BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' },
+    { clock: () => new Date('2026-11-18T17:00:00Z') },
+  );
   keys.admin = (await createApiKey(infra.pool, { role: 'admin' })).key;
   keys.agent = (await createApiKey(infra.pool, { role: 'agent' })).key;
-  keys.seller = (await createApiKey(infra.pool, { role: 'seller', accountId: 'seller' })).key;
-  keys.buyer = (await createApiKey(infra.pool, { role: 'buyer', accountId: 'buyer' })).key;
-});
+  keys.sellerA = (await createApiKey(infra.pool, { role: 'seller', accountId: 'seller-a' })).key;
+  keys.sellerB = (await createApiKey(infra.pool, { role: 'seller', accountId: 'seller-b' })).key;
+  keys.buyerA = (await createApiKey(infra.pool, { role: 'buyer', accountId: 'buyer-a' })).key;
+  keys.buyerB = (await createApiKey(infra.pool, { role: 'buyer', accountId: 'buyer-b' })).key;
+  ids.KEY_DEL = (await createApiKey(infra.pool, { role: 'seller', accountId: 'seller-a', label: 'to revoke' })).id;
+}, 60_000);
 
 afterAll(async () => {
   await node?.stop();
   await infra?.cleanup();
 });
+
+/** A billing job for a call that never ended, allowed one attempt: the real worker fails it for good. */
+async function failOneBillingJob(jobId: string): Promise<void> {
+  const settings = { redisUrl: TEST_REDIS_URL, redisPrefix: infra.prefix };
+  const queue = billingQueue(settings);
+  const worker = new BillingWorker(infra.pool, infra.redis, silentLogger(), settings);
+  try {
+    await queue.add('call-ended', { callId: jobId }, { jobId, attempts: 1 });
+    worker.start();
+    await eventually(async () => (await queue.getJob(jobId))?.isFailed(), 'the billing job to fail for good', 20_000);
+  } finally {
+    await worker.stop();
+    await queue.close();
+  }
+}
+
+const RANGE = `from=${encodeURIComponent(new Date(Date.now() - 7 * 86_400_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`;
+const fill = (s: string): string => s.replace(/\b(CALL_A|CALL_B|CONSENT_A2|CONSENT_A|CONSENT_B|KEY_DEL)\b/g, (m) => ids[m] ?? m).replace('RANGE', RANGE);
+
+async function send(method: string, p: Omit<Probe, 'as'>, key: string | undefined) {
+  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+  let body: string | undefined;
+  if (p.text !== undefined) {
+    headers['content-type'] = 'text/plain';
+    body = p.text;
+  } else if (p.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = fill(JSON.stringify(p.body));
+  }
+  const r = await fetch(`http://127.0.0.1:${node.httpPort}${fill(p.url)}`, { method: method.toUpperCase(), headers, body });
+  const text = await r.text();
+  let json: { error?: { code?: string; message?: string; field?: string } } = {};
+  try {
+    json = JSON.parse(text) as typeof json;
+  } catch {
+    /* CSV and the like */
+  }
+  return { status: r.status, text, json };
+}
+
+const routeKey = (d: { method: string; path: string }): string => `${d.method} ${d.path}`;
+const v1Docs = apiRouteDocs.filter((d) => d.path.startsWith('/v1/'));
+const docOf = (route: string) => v1Docs.find((d) => routeKey(d) === route)!;
+const methodOf = (route: string): string => route.split(' ')[0]!;
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
@@ -50,63 +424,150 @@ function servedRoutes(stack: Layer[]): string[] {
   return out;
 }
 
-/** A concrete URL for a documented path: each parameter becomes a value that names nothing. */
-const urlOf = (path: string): string => path.replace(/:[A-Za-z]+/g, 'nothing-here');
-
-async function send(method: string, path: string, key: string | undefined, body?: unknown) {
-  const r = await fetch(`http://127.0.0.1:${node.httpPort}${path}`, {
-    method: method.toUpperCase(),
-    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  return { status: r.status, json: (await r.json()) as { error?: { code: string; message: string; field?: string } } };
+/** Everything the refused requests could have changed, as one string: compared before and after them. */
+async function stateOfEverything(): Promise<string> {
+  const q = async (sql: string) => JSON.stringify((await infra.pool.query(sql)).rows);
+  const members = async (key: string) => JSON.stringify((await infra.redis.smembers(key)).sort());
+  return [
+    await q('SELECT id, name, active, balance_cents, credit_limit_cents FROM accounts ORDER BY id'),
+    await q('SELECT * FROM campaigns ORDER BY id'),
+    await q('SELECT did, campaign_id, active FROM tracking_numbers ORDER BY did'),
+    await q('SELECT * FROM buyer_targets ORDER BY id'),
+    await q('SELECT id, campaign_id, number, revoked_at FROM consent_records ORDER BY id'),
+    await q('SELECT list_id, number FROM dnc_entries ORDER BY list_id, number'),
+    await q('SELECT number, reason FROM blocked_numbers ORDER BY number'),
+    await q('SELECT id, role, account_id, revoked_at FROM api_keys ORDER BY id'),
+    await q('SELECT count(*)::int AS n FROM ledger_transactions'),
+    await q('SELECT count(*)::int AS n FROM settlements'),
+    await q('SELECT count(*)::int AS n FROM calls'),
+    await q('SELECT count(*)::int AS n FROM privacy_erasures'),
+    ...(await Promise.all(['dnc:global', 'dnc:campaign:ca', 'dnc:campaign:cb', 'blocked', 'consent:ca', 'consent:cb'].map(members))),
+  ].join('\n');
 }
 
-const v1Docs = apiRouteDocs.filter((d) => d.path.startsWith('/v1/'));
+describe('the route table', () => {
+  it('serves exactly the documented /v1 routes, and names each of them here with its cases', () => {
+    const served = [...new Set(servedRoutes((node.api as unknown as { router: { stack: Layer[] } }).router.stack).filter((r) => r.split(' ')[1]!.startsWith('/v1/')))].sort();
+    const documented = [...new Set(v1Docs.map(routeKey))].sort();
+    expect(served).toEqual(documented);
+    expect(Object.keys(CASES).sort()).toEqual(documented);
+    expect(documented.length).toBeGreaterThan(40);
+  });
 
-it('serves exactly the documented /v1 routes', () => {
-  const served = servedRoutes((node.api as unknown as { router: { stack: Layer[] } }).router.stack).filter((r) => r.split(' ')[1]!.startsWith('/v1/'));
-  const documented = v1Docs.map((d) => `${d.method} ${d.path}`);
-  expect([...new Set(served)].sort()).toEqual([...new Set(documented)].sort());
-  expect(v1Docs.length).toBeGreaterThan(40);
+  it('has for each route a success for every role it lists, a bad input if it takes any, and cross-account cases for sellers and buyers', () => {
+    const gaps: string[] = [];
+    for (const d of v1Docs) {
+      const route = routeKey(d);
+      const c = CASES[route];
+      if (!c) continue; // reported by the test above
+      const okRoles = [...new Set(c.ok.map((p) => ROLE_OF[p.as]))].sort();
+      if (JSON.stringify(okRoles) !== JSON.stringify([...d.roles].sort())) gaps.push(`${route}: successes for ${okRoles.join(',')}, documented roles ${[...d.roles].sort().join(',')}`);
+      const takesInput = Boolean(d.params || d.query || d.body || d.textBody);
+      if (takesInput && c.invalid === 'takes no input') gaps.push(`${route}: takes input but has no bad-input case`);
+      if (!takesInput && c.invalid !== 'takes no input') gaps.push(`${route}: documents no input but has a bad-input case`);
+      for (const role of ['seller', 'buyer'] as const) {
+        if (!d.roles.includes(role)) continue;
+        const probes = [...(c.refused ?? []), ...(c.lists ?? [])].filter((p) => ROLE_OF[p.as] === role);
+        if (probes.length === 0) gaps.push(`${route}: no cross-account case for a ${role}`);
+      }
+      if (!d.roles.includes('seller') && !d.roles.includes('buyer') && (c.refused || c.lists)) gaps.push(`${route}: cross-account cases for a route no seller or buyer may call`);
+    }
+    expect(gaps).toEqual([]);
+  });
 });
 
-it('answers 401 with the error shape to a request without a key, or with an unknown key, on every route', async () => {
-  for (const d of v1Docs) {
-    for (const key of [undefined, 'not-a-key']) {
-      const r = await send(d.method, urlOf(d.path), key);
-      expect([`${d.method} ${d.path}`, r.status, r.json.error?.code]).toEqual([`${d.method} ${d.path}`, 401, 'unauthenticated']);
-      expect(typeof r.json.error?.message).toBe('string');
+describe('refusals', () => {
+  let before = '';
+  beforeAll(async () => {
+    before = await stateOfEverything();
+  });
+
+  it('answers 401 with the JSON error shape to a request without a key, or with an unknown key, on every route', async () => {
+    for (const [route, c] of Object.entries(CASES)) {
+      for (const key of [undefined, 'cx_not-a-key']) {
+        const r = await send(methodOf(route), c.ok[0]!, key);
+        expect([route, key ?? 'no key', r.status, r.json.error?.code, typeof r.json.error?.message]).toEqual([route, key ?? 'no key', 401, 'unauthenticated', 'string']);
+      }
+      // The key is checked before the body is read: malformed JSON without a key is still a 401.
+      if (docOf(route).body) {
+        const r = await fetch(`http://127.0.0.1:${node.httpPort}${fill(c.ok[0]!.url)}`, { method: methodOf(route).toUpperCase(), headers: { 'content-type': 'application/json' }, body: '{"not json' });
+        expect([route, 'malformed body', r.status]).toEqual([route, 'malformed body', 401]);
+      }
     }
-  }
+  });
+
+  it('refuses every role a route does not list with 403 forbidden, even for a request that would succeed', async () => {
+    let refusals = 0;
+    for (const [route, c] of Object.entries(CASES)) {
+      const roles = docOf(route).roles;
+      for (const role of (['admin', 'agent', 'seller', 'buyer'] as Role[]).filter((r) => !roles.includes(r))) {
+        const r = await send(methodOf(route), c.ok[0]!, keys[KEY_OF_ROLE[role]]);
+        expect([route, role, r.status, r.json.error?.code, typeof r.json.error?.message]).toEqual([route, role, 403, 'forbidden', 'string']);
+        refusals += 1;
+      }
+    }
+    expect(refusals).toBeGreaterThan(50);
+  });
+
+  it('refuses bad input with 400 validation_failed naming the field, on every route that takes input', async () => {
+    for (const [route, c] of Object.entries(CASES)) {
+      if (c.invalid === 'takes no input') continue;
+      const r = await send(methodOf(route), c.invalid, keys[c.invalid.as]);
+      expect([route, r.status, r.json.error?.code, r.json.error?.field]).toEqual([route, 400, 'validation_failed', c.invalid.field]);
+      expect([route, typeof r.json.error?.message]).toEqual([route, 'string']);
+    }
+  });
+
+  it('answers malformed JSON with 400 invalid_json on every route that takes a JSON body', async () => {
+    for (const [route, c] of Object.entries(CASES)) {
+      if (!docOf(route).body) continue;
+      const r = await fetch(`http://127.0.0.1:${node.httpPort}${fill(c.ok[0]!.url)}`, {
+        method: methodOf(route).toUpperCase(),
+        headers: { authorization: `Bearer ${keys[c.ok[0]!.as]}`, 'content-type': 'application/json' },
+        body: '{"not json',
+      });
+      expect([route, r.status, ((await r.json()) as { error?: { code?: string } }).error?.code]).toEqual([route, 400, 'invalid_json']);
+    }
+  });
+
+  it("refuses a seller's or buyer's request naming another account's resource with 403 or 404", async () => {
+    for (const [route, c] of Object.entries(CASES)) {
+      for (const p of c.refused ?? []) {
+        const r = await send(methodOf(route), p, keys[p.as]);
+        expect([route, p.as, [403, 404].includes(r.status) ? 'refused' : `${r.status} ${r.text.slice(0, 200)}`]).toEqual([route, p.as, 'refused']);
+        expect([route, typeof r.json.error?.code]).toEqual([route, 'string']);
+      }
+    }
+  });
+
+  it("shows an account its own rows in lists and none of the other account's", async () => {
+    const markers = {
+      A: [ids.CALL_A!, 'seller-a', 'buyer-a', '"ca"', '"ta"', '"LA"'],
+      B: [ids.CALL_B!, 'seller-b', 'buyer-b', '"cb"', '"tb"', '"LB"'],
+    };
+    for (const [route, c] of Object.entries(CASES)) {
+      for (const p of c.lists ?? []) {
+        const r = await send(methodOf(route), p, keys[p.as]);
+        expect([route, p.as, p.url, r.status]).toEqual([route, p.as, p.url, 200]);
+        expect([route, p.as, p.url, r.text.includes(fill(p.mine)) ? 'sees its own' : r.text.slice(0, 300)]).toEqual([route, p.as, p.url, 'sees its own']);
+        const theirs = p.as.endsWith('A') ? markers.B : markers.A;
+        for (const m of theirs) expect([route, p.as, p.url, r.text.includes(m) ? `sees ${m}` : 'clean']).toEqual([route, p.as, p.url, 'clean']);
+      }
+    }
+  });
+
+  it('changed nothing with any of the refused requests', async () => {
+    expect(await stateOfEverything()).toBe(before);
+  });
 });
 
-it('refuses every role a route does not list with 403 forbidden', async () => {
-  let refusals = 0;
-  for (const d of v1Docs) {
-    expect(d.roles.length).toBeGreaterThan(0);
-    for (const role of ROLES.filter((r) => !d.roles.includes(r))) {
-      const r = await send(d.method, urlOf(d.path), keys[role], d.method === 'get' || d.method === 'delete' ? undefined : {});
-      expect([`${role} ${d.method} ${d.path}`, r.status, r.json.error?.code]).toEqual([`${role} ${d.method} ${d.path}`, 403, 'forbidden']);
-      refusals += 1;
+describe('successes', () => {
+  it('a valid request by each role a route lists succeeds', async () => {
+    for (const [route, c] of Object.entries(CASES)) {
+      for (const p of c.ok) {
+        const r = await send(methodOf(route), p, keys[p.as]);
+        expect([route, p.as, r.status === p.status ? 'ok' : `${r.status} ${r.text.slice(0, 300)}`]).toEqual([route, p.as, 'ok']);
+      }
     }
-  }
-  expect(refusals).toBeGreaterThan(50);
-});
-
-it('refuses a JSON body of the wrong shape on every route that takes one, and the route exists for a role it lists', async () => {
-  for (const d of v1Docs) {
-    const role = d.roles[0]!;
-    if (d.body && !d.textBody) {
-      const r = await send(d.method, urlOf(d.path), keys[role], ['not', 'an', 'object']);
-      expect([`${d.method} ${d.path}`, r.status]).toEqual([`${d.method} ${d.path}`, expect.any(Number)]);
-      // The parameters name nothing, so a route may answer 404 for them before it reads the body; otherwise 400.
-      if (r.status !== 404) expect([`${d.method} ${d.path}`, r.status, r.json.error?.code]).toEqual([`${d.method} ${d.path}`, 400, 'validation_failed']);
-      else expect(r.json.error?.message).not.toBe('no such route');
-    } else if (d.method === 'get') {
-      const r = await send(d.method, urlOf(d.path), keys[role]);
-      expect([`${d.method} ${d.path}`, r.json.error?.message]).not.toEqual([`${d.method} ${d.path}`, 'no such route']);
-      expect(r.status).toBeLessThan(500);
-    }
-  }
+  });
 });
