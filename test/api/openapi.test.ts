@@ -42,6 +42,23 @@ it('every documented route exists and refuses a request without a key', async ()
   }
 });
 
+it('documents the consent records and the caller block list', () => {
+  const consent = doc.paths['/v1/consents'];
+  expect(Object.keys(consent).sort()).toEqual(['get', 'post']);
+  const consentBody = consent.post.requestBody.content['application/json'].schema;
+  expect(consentBody.required).toEqual(expect.arrayContaining(['campaignId', 'number', 'leadId', 'source', 'consentedAt']));
+  expect(consentBody.properties.consentedAt).toMatchObject({ type: 'string', format: 'date-time' });
+  expect(consent.get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(['campaignId', 'number', 'includeRevoked', 'limit', 'cursor']));
+  expect(doc.paths['/v1/consents/{id}'].delete.parameters).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })]);
+
+  const blocks = doc.paths['/v1/fraud/blocks'];
+  expect(Object.keys(blocks).sort()).toEqual(['get', 'post']);
+  expect(blocks.post.requestBody.content['application/json'].schema.required).toEqual(expect.arrayContaining(['number', 'reason']));
+  expect(blocks.get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(['limit', 'cursor']));
+  expect(Object.keys(doc.paths['/v1/fraud/blocks/{number}']).sort()).toEqual(['delete', 'get']);
+  expect(blocks.post.description).toMatch(/^Roles: admin\./);
+});
+
 it('documents the constraints the API enforces', async () => {
   const listLimit = doc.paths['/v1/calls'].get.parameters.find((p: any) => p.name === 'limit');
   expect(listLimit).toMatchObject({ in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500 } });
