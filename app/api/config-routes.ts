@@ -21,7 +21,8 @@ const E164 = z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefi
 const AccountBody = z.object({ id: Id, kind: z.enum(['buyer', 'seller']), name: z.string().min(1).max(200), creditLimitCents: z.number().int().min(0).default(0) }).strict();
 const AccountPatch = z.object({ name: z.string().min(1).max(200), creditLimitCents: z.number().int().min(0), active: z.boolean() }).partial().strict();
 const KeyBody = z.object({ role: z.enum(['admin', 'agent', 'seller', 'buyer']), accountId: Id.optional(), label: z.string().max(200).default('') }).strict()
-  .refine((k) => k.role === 'admin' || k.role === 'agent' || k.accountId !== undefined, { message: 'seller and buyer keys need an account', path: ['accountId'] });
+  .refine((k) => k.role === 'admin' || k.role === 'agent' || k.accountId !== undefined, { message: 'seller and buyer keys need an account', path: ['accountId'] })
+  .refine((k) => (k.role !== 'admin' && k.role !== 'agent') || k.accountId === undefined, { message: 'admin and agent keys act for the platform, not an account', path: ['accountId'] });
 const KeyParams = z.object({ id: Id, keyId: z.string().regex(/^key_[0-9a-f]{12}$/, 'is not a key id') });
 
 const campaignFields = {
@@ -146,6 +147,12 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
       .catch(dbError);
     return rows[0];
   };
+  /** A seller key acts for a seller account, a buyer key for a buyer's; campaigns belong to sellers, targets to buyers. */
+  const assertKind = async (accountId: string, kind: 'seller' | 'buyer', field: string): Promise<void> => {
+    const { rows } = await pool.query<{ kind: string }>('SELECT kind FROM accounts WHERE id = $1', [accountId]);
+    if (!rows[0]) throw new ApiError(422, 'unknown_reference', `no account ${accountId}`, field);
+    if (rows[0].kind !== kind) throw new ApiError(422, 'wrong_account_kind', `account ${accountId} is a ${rows[0].kind} account, not a ${kind} account`, field);
+  };
   const campaignOf = async (req: Request, id: string) => {
     const { rows } = await pool.query('SELECT * FROM campaigns WHERE id = $1', [id]);
     if (!rows[0]) throw new ApiError(404, 'not_found', 'no such campaign');
@@ -182,6 +189,7 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
   }));
   router.post('/v1/api-keys', requireRole('admin'), wrap(async (req) => {
     const b = parse(KeyBody, req.body);
+    if ((b.role === 'seller' || b.role === 'buyer') && b.accountId) await assertKind(b.accountId, b.role, 'accountId');
     const { id, key } = await createApiKey(pool, { role: b.role, ...(b.accountId ? { accountId: b.accountId } : {}), label: b.label }).catch(dbError);
     return { status: 201, body: { id, key, role: b.role, accountId: b.accountId ?? null, note: 'the key is shown only now; it is stored hashed' } };
   }));
@@ -201,6 +209,7 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
   router.post('/v1/campaigns', requireRole('admin', 'seller'), wrap(async (req) => {
     const b = parse(CampaignBody, req.body);
     assertOwns(req.principal!, b.sellerAccountId);
+    await assertKind(b.sellerAccountId, 'seller', 'sellerAccountId');
     const row = await insert('campaigns', b);
     await changed(`campaign ${b.id}`);
     return { status: 201, body: row };
@@ -243,6 +252,7 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
   router.post('/v1/targets', requireRole('admin', 'buyer'), wrap(async (req) => {
     const b = parse(TargetBody, req.body);
     assertOwns(req.principal!, b.buyerAccountId);
+    await assertKind(b.buyerAccountId, 'buyer', 'buyerAccountId');
     const destination = normalizeE164(b.destination) ?? b.destination;
     const row = await insert('buyer_targets', { ...b, destination });
     await changed(`target ${b.id}`);

@@ -94,6 +94,12 @@ it('bad input names the field; conflicts and unknown references are clear', asyn
   const field = async (method: string, path: string, key: string, body: unknown) => (await api(method, path, key, body)).json.error;
   expect(await field('POST', '/v1/accounts', admin, { id: 'bad id!', kind: 'buyer', name: 'x' })).toMatchObject({ code: 'validation_failed', field: 'id' });
   expect(await field('POST', '/v1/api-keys', admin, { role: 'buyer' })).toMatchObject({ field: 'accountId' });
+  // A key's role and its account's kind agree; campaigns belong to sellers, targets to buyers.
+  expect(await field('POST', '/v1/api-keys', admin, { role: 'admin', accountId: 'acme' })).toMatchObject({ code: 'validation_failed', field: 'accountId' });
+  expect(await field('POST', '/v1/api-keys', admin, { role: 'seller', accountId: 'bigbuyer' })).toMatchObject({ code: 'wrong_account_kind', field: 'accountId' });
+  expect(await field('POST', '/v1/api-keys', admin, { role: 'buyer', accountId: 'ghost' })).toMatchObject({ code: 'unknown_reference', field: 'accountId' });
+  expect(await field('POST', '/v1/campaigns', admin, { id: 'c3', sellerAccountId: 'bigbuyer', name: 'x' })).toMatchObject({ code: 'wrong_account_kind', field: 'sellerAccountId' });
+  expect(await field('POST', '/v1/targets', admin, { id: 't3', buyerAccountId: 'acme', campaignId: 'solar', name: 'x', bidCents: 1, destination: '+13035551234' })).toMatchObject({ code: 'wrong_account_kind', field: 'buyerAccountId' });
   expect(await field('POST', '/v1/campaigns', keys.seller, { id: 'c2', sellerAccountId: 'acme', name: 'x', payoutCents: 1, payoutPercent: 5 })).toMatchObject({ field: 'payoutPercent' });
   expect(await field('POST', '/v1/campaigns/solar/numbers', keys.seller, { did: '555' })).toMatchObject({ field: 'did' });
   expect(await field('PATCH', '/v1/targets/bb-solar', keys.buyer, { schedule: { timeZone: 'Mars/Olympus', hours: {} } })).toMatchObject({ field: 'schedule.timeZone' });
