@@ -153,7 +153,10 @@ async function shutdown(r: Running, why: string): Promise<boolean> {
       out(`  ${what} failed: ${(err as Error).message}`);
     }
   };
-  const progress = setInterval(() => out(`${elapsed(r.startedAt)} ${r.driver.stats.active} calls still in flight...`), SUMMARY_EVERY_MS);
+  const progress = setInterval(() => {
+    const n = r.driver.stats.active;
+    out(`${elapsed(r.startedAt)} ${n} call${n === 1 ? '' : 's'} still in flight...`);
+  }, SUMMARY_EVERY_MS);
   await step('waiting for the calls in flight', () => r.driver.settle(graceMs));
   clearInterval(progress);
   await step('recording the last calls', async () => r.node.recorder?.drain(15_000));
