@@ -23,8 +23,8 @@ import { FreeSwitchPeer } from '../test/peers/freeswitch';
 import { freeswitchPlacer } from './load/placers';
 import { CallDriver } from './load/call-driver';
 import { parseDemoOptions, redactUrl, UsageError, USAGE, type DemoOptions } from './demo/options';
-import { BUYERS, callerFor, DIDS, seedDemo } from './demo/scenario';
-import { formatSummary, readSummary } from './demo/summary';
+import { BUYERS, CAMPAIGN, CAMPAIGN_ID, callerFor, DIDS, seedDemo } from './demo/scenario';
+import { dollars, formatSummary, readSummary } from './demo/summary';
 import { checkRedis, chooseHttpPort, ensureDashboard, freePort, preparePostgres, PreflightError } from './demo/preflight';
 
 const SUMMARY_EVERY_MS = 3_000;
@@ -93,11 +93,12 @@ async function start(opts: DemoOptions, stopRequested: () => boolean): Promise<R
   out(`  API            ${base}/v1   (every route at ${base}/openapi.json)`);
   out(`  dashboard      ${base}/dashboard/   (log in with the key)`);
   out(`  data           schema ${opts.schema} of ${redactUrl(opts.databaseUrl)}, Redis prefix ${opts.redisPrefix}`);
-  out(`  campaign       demo-auto, tracking numbers ${DIDS.join(', ')}; floor $10.00, second price, seller gets 60%`);
+  out(`  campaign       ${CAMPAIGN_ID}, tracking numbers ${DIDS.join(', ')}; floor ${dollars(CAMPAIGN.floorCents)}, ${CAMPAIGN.routing.replace('_', ' ')}, the seller gets ${CAMPAIGN.payoutPercent}%`);
   out('  buyers');
-  for (const b of BUYERS) out(`    ${b.id.padEnd(15)} bids $${(b.bidCents / 100).toFixed(2)}  ${b.note}${seeded.toppedUp.has(b.id) ? `; funds topped up to $${(b.fundsCents / 100).toFixed(2)}` : ''}`);
+  for (const b of BUYERS) out(`    ${b.id.padEnd(15)} bids ${dollars(b.bidCents)}  ${b.note}${seeded.toppedUp.has(b.id) ? `; funds topped up to ${dollars(b.fundsCents)}` : ''}`);
   out('  callers        fresh numbers; every 10th call from a number on the DNC list, every 15th from an invalid one');
-  out(`Placing ${opts.cps} calls per second${opts.seconds > 0 ? ` for ${opts.seconds} s` : ''}, talks of ${opts.talkMs.min / 1000}-${opts.talkMs.max / 1000} s; Ctrl-C stops.`);
+  const talk = opts.talkMs.min === opts.talkMs.max ? `${opts.talkMs.min / 1000}` : `${opts.talkMs.min / 1000}-${opts.talkMs.max / 1000}`;
+  out(`Placing ${opts.cps} calls per second${opts.seconds > 0 ? ` for ${opts.seconds} s` : ''}, talks of ${talk} s; Ctrl-C stops.`);
 
   const driver = new CallDriver(freeswitchPlacer(peer, { host: '127.0.0.1', port: outboundPort }), { dnis: DIDS, talkMs: opts.talkMs.min });
   return { opts, logger, node, peer, driver, since: new Date(), startedAt: Date.now(), timers: [] };

@@ -92,7 +92,9 @@ export async function readSummary(pool: Pool, since: Date): Promise<DemoSummary>
   };
 }
 
-const dollars = (cents: number): string => `$${(cents / 100).toFixed(2)}`;
+/** Cents as dollars: `$1,234.50`, `-$3.00`. */
+export const dollars = (cents: number): string =>
+  `${cents < 0 ? '-' : ''}$${(Math.abs(cents) / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const counts = (m: Record<string, number>): string =>
   Object.entries(m)
     .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 import { BUYERS, CAMPAIGN_ID, DIDS, DNC_CALLER, INVALID_CALLER, callerFor, seedDemo } from '../../bench/demo/scenario';
 import { parseDemoOptions, redactUrl, UsageError } from '../../bench/demo/options';
+import { dollars, formatSummary } from '../../bench/demo/summary';
 import { concurrencyCapKey } from '../../app/domain/caps';
 import { blockNumber } from '../../app/store/compliance-repo';
 import { complianceKeys } from '../../app/cache/compliance-keys';
@@ -66,7 +67,7 @@ describe('npm run demo', () => {
     expect(out).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:\d+\/dashboard\//);
     // A summary line with calls bridged, screened out and money settled: recorded, billed and posted to the ledger.
     await eventually(
-      async () => /bridged [1-9].*screened out [1-9].*settled \$[1-9]\d*\.\d\d/.test(out),
+      async () => /bridged [1-9].*screened out [1-9].*settled \$[1-9][\d,]*\.\d\d/.test(out),
       `calls to be bridged, screened out and settled (${seen()})`,
       90_000,
     );
@@ -218,5 +219,21 @@ describe('demo options', () => {
     expect(redactUrl('postgres://me:secret@db:5432/x')).toBe('postgres://me@db:5432/x');
     expect(redactUrl('redis://:secret@cache:6379')).toBe('redis://cache:6379');
     expect(redactUrl('postgres://postgres@127.0.0.1:5432/postgres')).toBe('postgres://postgres@127.0.0.1:5432/postgres');
+  });
+});
+
+describe('demo summary line', () => {
+  it('says what moved, biggest counts first, money in dollars', () => {
+    const line = formatSummary({
+      calls: 41, bridged: 35, talking: 16, bridgedBy: { 'best-quotes': 3, shoestring: 20, 'steady-leads': 12 },
+      screenedOut: 5, screenReasons: { invalid_caller: 1, dnc_global: 4 }, noBuyer: 0, other: {},
+      skipped: { schedule_closed: 36, busy: 36, insufficient_funds: 16 },
+      buyersPaidCents: 128_500, sellerEarnedCents: 77_100, platformKeptCents: 51_400, postings: 57, unbilled: 0,
+    });
+    expect(line).toBe(
+      'calls 41 | bridged 35, 16 talking (shoestring 20, steady-leads 12, best-quotes 3) | screened out 5 (dnc_global 4, invalid_caller 1)'
+      + ' | no buyer 0 | passed over: busy 36, schedule_closed 36, insufficient_funds 16 | settled $1,285.00 (seller $771.00, platform $514.00)',
+    );
+    expect(dollars(-300)).toBe('-$3.00');
   });
 });
