@@ -88,7 +88,9 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const makeSwitches = opts.switches ?? (() => []);
   const metrics = createMetrics();
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA }, logger.child({ mod: 'postgres' }));
-  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'main');
+  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'main', { autoPipeline: true });
+  // The call journal batches its own writes and must not be auto-pipelined (see RedisCallJournal).
+  const journalRedis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'journal');
   const subscriber = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'config-subscriber');
 
   if (config.MIGRATE_ON_START) await migrate(pool, logger.child({ mod: 'migrate' }));
@@ -108,14 +110,14 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
 
   const caps = new CapLedger(redis);
   const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, logger: logger.child({ mod: 'router' }) });
-  const journal = new RedisCallJournal(redis);
+  const journal = new RedisCallJournal(journalRedis);
   const events = new CallEventBus();
   const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock });
 
   const queueSettings = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   let recorder: CallRecorder | undefined;
   // The recorder blocks on stream reads, so it gets a connection of its own.
-  const recorderRedis = config.RECORDER_ENABLED ? redis.duplicate() : undefined;
+  const recorderRedis = config.RECORDER_ENABLED ? redis.duplicate({ enableAutoPipelining: false, connectionName: 'recorder' }) : undefined;
   const queues = recorderRedis ? { billing: billingQueue(queueSettings), fraud: fraudQueue(queueSettings) } : undefined;
   if (recorderRedis && queues) {
     recorder = new CallRecorder(pool, recorderRedis, logger.child({ mod: 'recorder' }), {
@@ -198,6 +200,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       await snapshots.stop();
       subscriber.disconnect();
       await redis.quit().catch(() => redis.disconnect());
+      await journalRedis.quit().catch(() => journalRedis.disconnect());
       await pool.end();
     })());
 
