@@ -186,7 +186,27 @@ export class CallFlow {
         return;
       }
       log.info({ targetId: bid.targetId, status: outcome.status, cause: outcome.cause }, 'bridge attempt failed; trying the next buyer');
-      current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(bid) + 1, this.clock(), decision.trace);
+      const skipped: Array<{ bid: ReservedBid['bid']; cap: string }> = [];
+      current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(bid) + 1, this.clock(), decision.trace, (b, cap) => skipped.push({ bid: b, cap }));
+      // Buyers passed over for a full cap are not rung, but the call's record shows them, in order.
+      for (const s of skipped) {
+        attemptNo += 1;
+        const at = this.clock().toISOString();
+        this.deps.events?.emit({ type: 'call.attempt', callId: identity.callId, at, attemptNo, targetId: s.bid.targetId, buyerAccountId: s.bid.buyerAccountId, status: 'cap_reached', cause: s.cap, sellerAccountId });
+        await this.journal(log, {
+          ...identity,
+          type: 'attempt',
+          attemptNo,
+          targetId: s.bid.targetId,
+          buyerAccountId: s.bid.buyerAccountId,
+          destination: s.bid.destination,
+          attemptStartedAt: at,
+          attemptEndedAt: at,
+          status: 'cap_reached',
+          cause: s.cap,
+          priceCents: s.bid.priceCents,
+        });
+      }
     }
     // Nobody took the call: tell the caller, end it with a reason.
     if (!leg.ended) await this.safely(log, 'play no-buyer prompt', () => leg.playAndHangup(decision.campaign.noBuyerPrompt, 'NORMAL_TEMPORARY_FAILURE'));

@@ -142,9 +142,17 @@ export class Router {
 
   /**
    * Reserves the caps of the first bid from `from` on that has room, one round trip per bid; bids skipped
-   * for a full cap are marked in the trace. Used for failover down the ranking.
+   * for a full cap are marked in the trace and passed to `onCapFull` (during failover the trace is already
+   * journaled, so the call flow records each skip as an attempt). Used for failover down the ranking.
    */
-  async reserveNext(callId: string, ranked: RankedBid[], from: number, now: Date, trace: DecisionTrace): Promise<ReservedBid | undefined> {
+  async reserveNext(
+    callId: string,
+    ranked: RankedBid[],
+    from: number,
+    now: Date,
+    trace: DecisionTrace,
+    onCapFull?: (bid: RankedBid, cap: string) => void,
+  ): Promise<ReservedBid | undefined> {
     const snapshot = this.deps.snapshots.current();
     for (let i = from; i < ranked.length; i++) {
       const bid = ranked[i]!;
@@ -152,6 +160,7 @@ export class Router {
       const r = await this.deps.caps.reserve(callId, counters, now.getTime());
       if (r.ok) return { bid, counters };
       markCapReached(trace, bid.rank - 1, r.full);
+      onCapFull?.(bid, `cap_${r.full.kind}`);
     }
     return undefined;
   }

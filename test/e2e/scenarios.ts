@@ -21,6 +21,8 @@ export function switchScenarios(name: string, makeHarness: () => SwitchHarness):
     const SLOW_DID = '+18885550401';
     const BUYER_A = '+15551230001';
     const BUYER_B = '+15551230002';
+    const BUYER_C = '+15551230003';
+    const CAPPED_DID = '+18885550402';
     let n = 0;
     const nextAni = () => `+1813555${String(2000 + ++n)}`;
 
@@ -48,6 +50,12 @@ export function switchScenarios(name: string, makeHarness: () => SwitchHarness):
       await seedCampaign(infra.pool, { id: 'slow', sellerId: 'seller', dids: [SLOW_DID] });
       await infra.pool.query("UPDATE campaigns SET bid_deadline_ms = 2000 WHERE id = 'slow'");
       await seedTarget(infra.pool, { id: 'slow-a', buyerId: 'buyer-a', campaignId: 'slow', bidCents: 1000, destination: BUYER_A, capConcurrency: 1 });
+      // Failover past a buyer whose concurrency cap is full: A busy, B holds one call at a time, C takes the rest.
+      await seedAccount(infra.pool, { id: 'buyer-c', kind: 'buyer' });
+      await seedCampaign(infra.pool, { id: 'capped', sellerId: 'seller', dids: [CAPPED_DID] });
+      await seedTarget(infra.pool, { id: 'cap-a', buyerId: 'buyer-a', campaignId: 'capped', bidCents: 3000, destination: BUYER_A, answerTimeoutSec: 2 });
+      await seedTarget(infra.pool, { id: 'cap-b', buyerId: 'buyer-b', campaignId: 'capped', bidCents: 2000, destination: BUYER_B, answerTimeoutSec: 2, capConcurrency: 1 });
+      await seedTarget(infra.pool, { id: 'cap-c', buyerId: 'buyer-c', campaignId: 'capped', bidCents: 1000, destination: BUYER_C, answerTimeoutSec: 2 });
       harness = makeHarness();
       node = await harness.start(infra, { bidders: [slowBidder], clock: () => new Date(Date.now() + clockOffsetMs) });
       adminKey = (await createApiKey(infra.pool, { role: 'admin' })).key;
@@ -93,6 +101,30 @@ export function switchScenarios(name: string, makeHarness: () => SwitchHarness):
         { target_id: 'a', status: 'busy', cause: 'USER_BUSY' },
         { target_id: 'b', status: 'bridged', cause: null },
       ]);
+    });
+
+    it('failing over, passes a buyer whose concurrency cap is full and records it as an attempt with the cap', async () => {
+      harness.setBuyer(BUYER_A, { kind: 'busy', afterMs: 10 });
+      harness.setBuyer(BUYER_C, { kind: 'answer', afterMs: 20 });
+      // The first call fails over from A to B and stays up, filling B's one slot.
+      const holderAni = nextAni();
+      const holder = harness.placeCall({ ani: holderAni, dnis: CAPPED_DID, hangupAfterBridgeMs: 60_000 });
+      await eventually(async () => (await node.caps.concurrentCalls('cap-b', Date.now())) === 1 || undefined, 'the first call to hold B');
+      const ani = nextAni();
+      const result = await harness.placeCall({ ani, dnis: CAPPED_DID, hangupAfterBridgeMs: 100 }).finished;
+      expect(result.bridgedTo).toContain(BUYER_C);
+      expect(result.bridgeTargets.some((t) => t.includes(BUYER_B))).toBe(false); // B was never rung
+      const row = await callRow(ani);
+      expect(row).toMatchObject({ outcome: 'bridged', winner_target_id: 'cap-c' });
+      const attempts = (await infra.pool.query('SELECT attempt_no, target_id, status, cause FROM bridge_attempts WHERE call_id = $1 ORDER BY attempt_no', [row.id])).rows;
+      expect(attempts).toEqual([
+        { attempt_no: 1, target_id: 'cap-a', status: 'busy', cause: 'USER_BUSY' },
+        { attempt_no: 2, target_id: 'cap-b', status: 'cap_reached', cause: 'cap_concurrency' },
+        { attempt_no: 3, target_id: 'cap-c', status: 'bridged', cause: null },
+      ]);
+      holder.hangup();
+      await holder.finished;
+      expect((await callRow(holderAni)).winner_target_id).toBe('cap-b');
     });
 
     it('with no buyer left, plays a message and hangs up with the reason', async () => {
