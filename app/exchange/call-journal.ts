@@ -74,40 +74,22 @@ export interface CallJournal {
 }
 
 /**
- * Appends are written in batches, one pipeline per batch, on a connection of the journal's own (it must not
- * be auto-pipelined: see below).
- * - A decision's entry goes out on process.nextTick: it is appended before the switch is told to bridge, in the
- *   same turn of the event loop, and the switch connection flushes its commands on a nextTick queued after this
- *   one, so the entry is on Redis's socket first (if the process dies then, the recorder still finds it).
- *   ioredis's auto-pipelining flushes on setImmediate, after the bridge command: not usable for these.
- * - Attempt and end entries have no such race (the call waits for their acknowledgement before it is done), so
- *   they wait for setImmediate, which under load gathers the entries of every call handled in that turn.
+ * Appends are written in batches: entries appended in the same turn of the event loop (the continuations of
+ * several calls often run off one Redis reply) leave as one pipeline on process.nextTick, on a connection of the
+ * journal's own. nextTick, not setImmediate (ioredis's auto-pipelining), keeps the journal's promise: an entry
+ * is on Redis's socket before the turn ends, so a decision's entry is there before the switch is told to bridge
+ * (the switch connection flushes on a nextTick queued after this one), and an attempt's before the process could
+ * die in a later turn.
  */
 export class RedisCallJournal implements CallJournal {
   private queue: Array<{ entry: string; resolve(): void; reject(err: Error): void }> = [];
-  private tickScheduled = false;
-  private immediateScheduled = false;
 
   constructor(private readonly redis: Redis) {}
 
   append(entry: JournalEntry): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      if (this.queue.length === 0) process.nextTick(() => this.flush());
       this.queue.push({ entry: JSON.stringify(entry), resolve, reject });
-      if (entry.type === 'decided') {
-        if (!this.tickScheduled) {
-          this.tickScheduled = true;
-          process.nextTick(() => {
-            this.tickScheduled = false;
-            this.flush();
-          });
-        }
-      } else if (!this.immediateScheduled) {
-        this.immediateScheduled = true;
-        setImmediate(() => {
-          this.immediateScheduled = false;
-          this.flush();
-        });
-      }
     });
   }
 

@@ -31,14 +31,10 @@ it('writes every entry appended in one turn, decisions and ends mixed, in the or
   const entries = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? decided(i) : ended(i)));
   await Promise.all(entries.map((e) => journal.append(e)));
   const stored = (await infra.redis.xrange(JOURNAL_STREAM, '-', '+')).map(([, f]) => JSON.parse(f[1]!) as JournalEntry);
-  // Decisions leave on the next tick, the rest a moment later: within each kind the order is kept.
-  const byKind = (k: string, list: JournalEntry[]) => list.filter((e) => e.type === k).map((e) => e.callId);
-  expect(stored).toHaveLength(60);
-  expect(byKind('decided', stored)).toEqual(byKind('decided', entries));
-  expect(byKind('ended', stored)).toEqual(byKind('ended', entries));
+  expect(stored.map((e) => [e.type, e.callId])).toEqual(entries.map((e) => [e.type, e.callId]));
 });
 
-it('a decision is on its way to Redis before anything the caller does after a tick, such as a switch command', async () => {
+it('an entry is on its way to Redis before anything the caller does after a tick, such as a switch command', async () => {
   const journal = new RedisCallJournal(infra.redis);
   await infra.redis.del(JOURNAL_STREAM);
   let lenSeenBySwitchCommand = -1;
