@@ -2,7 +2,7 @@ import { loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
 import { createPool } from './db';
 import { migrate } from './migrate';
-import { createApiKey, type Role } from './api-keys';
+import { createApiKey, keyAccountProblem, type Role } from './api-keys';
 
 /** `npm run api-key -- --role admin [--account <id>] [--label text]`: prints a new API key (shown only once). */
 async function main(): Promise<void> {
@@ -18,6 +18,8 @@ async function main(): Promise<void> {
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA }, logger);
   try {
     await migrate(pool, logger);
+    const problem = await keyAccountProblem(pool, role, arg('account'));
+    if (problem) throw new Error(problem);
     const { id, key } = await createApiKey(pool, { role, accountId: arg('account'), label: arg('label') });
     process.stdout.write(`${JSON.stringify({ id, role, account: arg('account') ?? null, key })}\n`);
   } finally {

@@ -13,6 +13,20 @@ export interface ApiPrincipal {
 /** Keys are random and long, so one unsalted SHA-256 is enough to make a stolen table useless. */
 export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
+/**
+ * Why a key of this role cannot be bound to this account, or undefined when it can: seller and buyer keys act
+ * for an existing account of their own kind; admin and agent keys act for the platform and take none. The
+ * API answers these as 400/422 errors; the command-line tool prints them.
+ */
+export async function keyAccountProblem(pool: Pool, role: Role, accountId: string | undefined): Promise<string | undefined> {
+  if (role === 'admin' || role === 'agent') return accountId === undefined ? undefined : `${role} keys act for the platform, not an account: leave out the account`;
+  if (accountId === undefined) return `${role} keys need the ${role} account they act for`;
+  const { rows } = await pool.query<{ kind: string }>('SELECT kind FROM accounts WHERE id = $1', [accountId]);
+  if (!rows[0]) return `no account ${accountId}`;
+  if (rows[0].kind !== role) return `account ${accountId} is a ${rows[0].kind} account, not a ${role} account`;
+  return undefined;
+}
+
 /** Creates a key and returns it in clear: the only time it is ever seen. */
 export async function createApiKey(pool: Pool, k: { role: Role; accountId?: string; label?: string }): Promise<{ id: string; key: string }> {
   const id = `key_${randomBytes(6).toString('hex')}`;
