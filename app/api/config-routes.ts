@@ -23,6 +23,17 @@ const AccountPatch = z.object({ name: z.string().min(1).max(200), creditLimitCen
 const KeyBody = z.object({ role: z.enum(['admin', 'agent', 'seller', 'buyer']), accountId: Id.optional(), label: z.string().max(200).default('') }).strict()
   .refine((k) => k.role === 'admin' || k.role === 'agent' || k.accountId !== undefined, { message: 'seller and buyer keys need an account', path: ['accountId'] })
   .refine((k) => (k.role !== 'admin' && k.role !== 'agent') || k.accountId === undefined, { message: 'admin and agent keys act for the platform, not an account', path: ['accountId'] });
+/** A page of a list ordered by id: the cursor is the last id seen, opaque to clients. */
+const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API returned').optional(),
+}).strict();
+const encodeIdCursor = (id: string): string => Buffer.from(id).toString('base64url');
+function decodeIdCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString();
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(id)) throw new ApiError(400, 'validation_failed', 'cursor: is not a cursor this API returned', 'cursor');
+  return id;
+}
 const KeyParams = z.object({ id: Id, keyId: z.string().regex(/^key_[0-9a-f]{12}$/, 'is not a key id') });
 
 const campaignFields = {
@@ -95,13 +106,13 @@ export const configRouteDocs: RouteDoc[] = [
   { method: 'get', path: '/v1/accounts/:id/api-keys', summary: 'An account\'s keys (never the keys themselves)', roles: ['admin'], params: IdParam },
   { method: 'delete', path: '/v1/accounts/:id/api-keys/:keyId', summary: 'Revoke a key', roles: ['admin'], params: KeyParams },
   { method: 'post', path: '/v1/campaigns', summary: 'Create a campaign', roles: ['admin', 'seller'], body: CampaignBody },
-  { method: 'get', path: '/v1/campaigns', summary: 'Campaigns (a seller\'s own)', roles: ['admin', 'agent', 'seller'] },
+  { method: 'get', path: '/v1/campaigns', summary: 'Campaigns (a seller\'s own), by id, a page at a time', roles: ['admin', 'agent', 'seller'], query: PageQuery },
   { method: 'get', path: '/v1/campaigns/:id', summary: 'One campaign with its tracking numbers', roles: ['admin', 'agent', 'seller'], params: IdParam },
   { method: 'patch', path: '/v1/campaigns/:id', summary: 'Change a campaign', roles: ['admin', 'seller'], params: IdParam, body: CampaignPatch },
   { method: 'post', path: '/v1/campaigns/:id/numbers', summary: 'Add a tracking number', roles: ['admin', 'seller'], params: IdParam, body: NumberBody },
   { method: 'delete', path: '/v1/campaigns/:id/numbers/:did', summary: 'Release a tracking number', roles: ['admin', 'seller'], params: NumberParams },
   { method: 'post', path: '/v1/targets', summary: 'Create a buyer target (a standing bid on a campaign)', roles: ['admin', 'buyer'], body: TargetBody },
-  { method: 'get', path: '/v1/targets', summary: 'Targets (a buyer\'s own)', roles: ['admin', 'agent', 'buyer'] },
+  { method: 'get', path: '/v1/targets', summary: 'Targets (a buyer\'s own), by id, a page at a time', roles: ['admin', 'agent', 'buyer'], query: PageQuery },
   { method: 'get', path: '/v1/targets/:id', summary: 'One target', roles: ['admin', 'agent', 'buyer'], params: IdParam },
   { method: 'patch', path: '/v1/targets/:id', summary: 'Change a target (bid, targeting, schedule, caps, destination...)', roles: ['admin', 'buyer'], params: IdParam, body: TargetPatch },
   { method: 'delete', path: '/v1/targets/:id', summary: 'Deactivate a target', roles: ['admin', 'buyer'], params: IdParam },
@@ -152,6 +163,16 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
     const { rows } = await pool.query<{ kind: string }>('SELECT kind FROM accounts WHERE id = $1', [accountId]);
     if (!rows[0]) throw new ApiError(422, 'unknown_reference', `no account ${accountId}`, field);
     if (rows[0].kind !== kind) throw new ApiError(422, 'wrong_account_kind', `account ${accountId} is a ${rows[0].kind} account, not a ${kind} account`, field);
+  };
+  /** One page of a table ordered by id, limited to an owner's rows when `owner` is set; `next` is null on the last page. */
+  const listPage = async (table: 'campaigns' | 'buyer_targets', ownerColumn: string, owner: string | null, q: z.infer<typeof PageQuery>) => {
+    const after = q.cursor === undefined ? null : decodeIdCursor(q.cursor);
+    const { rows } = await pool.query(
+      `SELECT * FROM ${table} WHERE ($1::text IS NULL OR ${ownerColumn} = $1) AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+      [owner, after, q.limit],
+    );
+    const last = rows[rows.length - 1] as { id: string } | undefined;
+    return { rows, next: rows.length === q.limit && last ? encodeIdCursor(last.id) : null };
   };
   const campaignOf = async (req: Request, id: string) => {
     const { rows } = await pool.query('SELECT * FROM campaigns WHERE id = $1', [id]);
@@ -216,8 +237,8 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
   }));
   router.get('/v1/campaigns', requireRole('admin', 'agent', 'seller'), wrap(async (req) => {
     const p = req.principal!;
-    const { rows } = await pool.query('SELECT * FROM campaigns WHERE $1::text IS NULL OR seller_account_id = $1 ORDER BY id LIMIT 1000', [p.role === 'seller' ? p.accountId : null]);
-    return { body: { campaigns: rows } };
+    const page = await listPage('campaigns', 'seller_account_id', p.role === 'seller' ? p.accountId! : null, parse(PageQuery, req.query));
+    return { body: { campaigns: page.rows, next: page.next } };
   }));
   router.get('/v1/campaigns/:id', requireRole('admin', 'agent', 'seller'), wrap(async (req) => {
     const c = await campaignOf(req, parse(IdParam, req.params).id);
@@ -260,8 +281,8 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
   }));
   router.get('/v1/targets', requireRole('admin', 'agent', 'buyer'), wrap(async (req) => {
     const p = req.principal!;
-    const { rows } = await pool.query('SELECT * FROM buyer_targets WHERE $1::text IS NULL OR buyer_account_id = $1 ORDER BY id LIMIT 5000', [p.role === 'buyer' ? p.accountId : null]);
-    return { body: { targets: rows } };
+    const page = await listPage('buyer_targets', 'buyer_account_id', p.role === 'buyer' ? p.accountId! : null, parse(PageQuery, req.query));
+    return { body: { targets: page.rows, next: page.next } };
   }));
   router.get('/v1/targets/:id', requireRole('admin', 'agent', 'buyer'), wrap(async (req) => ({ body: await targetOf(req, parse(IdParam, req.params).id) })));
   router.patch('/v1/targets/:id', requireRole('admin', 'buyer'), wrap(async (req) => {

@@ -119,3 +119,40 @@ it('a target deleted and a key revoked stay on record, deactivated', async () =>
   expect((await api('DELETE', `/v1/accounts/other/api-keys/${keyId}`, admin)).status).toBe(404);
   expect((await api('GET', '/v1/accounts/other/api-keys', admin)).json.keys[0].revoked_at).not.toBeNull();
 });
+
+it('lists campaigns and targets a page at a time: every own row once, in id order, nobody else\'s, bad cursors refused', async () => {
+  await api('POST', '/v1/accounts', admin, { id: 'pager', kind: 'buyer', name: 'Pager' });
+  const pagerKey = (await api('POST', '/v1/api-keys', admin, { role: 'buyer', accountId: 'pager' })).json.key as string;
+  await api('POST', '/v1/campaigns', admin, { id: 'paged', sellerAccountId: 'acme', name: 'Paged' });
+  const ids = ['p-05', 'p-01', 'p-04', 'p-02', 'p-03'];
+  for (const id of ids) {
+    expect((await api('POST', '/v1/targets', pagerKey, { id, buyerAccountId: 'pager', campaignId: 'paged', name: id, bidCents: 100, destination: `sip:${id}@buyer.example` })).status).toBe(201);
+  }
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const r = await api('GET', `/v1/targets?limit=2${cursor ? `&cursor=${cursor}` : ''}`, pagerKey);
+    expect(r.status).toBe(200);
+    expect(r.json.targets.length).toBeLessThanOrEqual(2);
+    seen.push(...r.json.targets.map((t: { id: string; buyer_account_id: string }) => { expect(t.buyer_account_id).toBe('pager'); return t.id; }));
+    cursor = r.json.next;
+    pages += 1;
+  } while (cursor && pages < 10);
+  expect(seen).toEqual([...ids].sort());
+  expect(pages).toBe(3);
+
+  // Admins page through everyone's; a seller's list holds its own campaigns only.
+  const all = await api('GET', '/v1/targets?limit=1000', admin);
+  expect(all.json.targets.map((t: { id: string }) => t.id)).toEqual(expect.arrayContaining(['bb-solar', ...ids]));
+  expect(all.json.next).toBeNull();
+  const sellerPage = await api('GET', '/v1/campaigns?limit=1', keys.seller);
+  expect(sellerPage.json.campaigns).toHaveLength(1);
+  expect(sellerPage.json.campaigns[0].seller_account_id).toBe('acme');
+  const rival = await api('GET', '/v1/campaigns', keys.rival);
+  expect(rival.json.campaigns.every((c: { seller_account_id: string }) => c.seller_account_id === 'rival')).toBe(true);
+
+  expect((await api('GET', '/v1/targets?limit=0', pagerKey)).json.error).toMatchObject({ code: 'validation_failed', field: 'limit' });
+  expect((await api('GET', '/v1/targets?cursor=not*a*cursor', pagerKey)).json.error).toMatchObject({ code: 'validation_failed', field: 'cursor' });
+  expect((await api('GET', `/v1/campaigns?cursor=${Buffer.from('bad id!').toString('base64url')}`, keys.seller)).json.error).toMatchObject({ code: 'validation_failed', field: 'cursor' });
+});

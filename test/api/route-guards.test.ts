@@ -91,7 +91,7 @@ const CASES: Record<string, Case> = {
   },
   'get /v1/targets': {
     ok: [{ as: 'admin', url: '/v1/targets', status: 200 }, { as: 'agent', url: '/v1/targets', status: 200 }, { as: 'buyerA', url: '/v1/targets', status: 200 }],
-    invalid: 'takes no input',
+    invalid: { as: 'buyerA', url: '/v1/targets?cursor=%24%24', field: 'cursor' },
     lists: [{ as: 'buyerA', url: '/v1/targets', mine: '"ta"' }, { as: 'buyerB', url: '/v1/targets', mine: '"tb"' }],
   },
   'get /v1/targets/:id': {
@@ -250,7 +250,7 @@ const CASES: Record<string, Case> = {
   },
   'get /v1/campaigns': {
     ok: [{ as: 'admin', url: '/v1/campaigns', status: 200 }, { as: 'agent', url: '/v1/campaigns', status: 200 }, { as: 'sellerA', url: '/v1/campaigns', status: 200 }],
-    invalid: 'takes no input',
+    invalid: { as: 'sellerA', url: '/v1/campaigns?limit=5000', field: 'limit' },
     lists: [{ as: 'sellerA', url: '/v1/campaigns', mine: '"ca"' }, { as: 'sellerB', url: '/v1/campaigns', mine: '"cb"' }],
   },
   'get /v1/campaigns/:id': {
