@@ -79,6 +79,19 @@ it('a CSV import streams in, reports bad lines by number, and puts every good nu
   expect(screened.trace.screening?.reasons).toContain('dnc_campaign');
 });
 
+it('importing a list again adds only the new numbers, keeps the ones held as they were, and says how many lines it took', async () => {
+  // 2,500 already listed by the import above (source crm-export) and 1,000 new ones, in one upload.
+  const lines: string[] = [];
+  for (let i = 500; i < 4000; i++) lines.push(`+1303555${String(i).padStart(4, '0')}`);
+  const r = await req('POST', '/v1/dnc/imports?list=campaign:c&source=monthly-refresh', keys.seller, lines.join('\n'), 'text/plain');
+  expect(r.status).toBe(201);
+  expect(r.json).toMatchObject({ status: 'done', lines: 3500, accepted: 3500, rejected: 0 });
+  const bySource = (await infra.pool.query("SELECT source, count(*)::int AS n FROM dnc_entries WHERE list_id = 'campaign:c' GROUP BY source ORDER BY source")).rows;
+  expect(bySource).toEqual([{ source: 'crm-export', n: 3000 }, { source: 'monthly-refresh', n: 1000 }]);
+  expect(await infra.redis.scard(complianceKeys.dncCampaign('c'))).toBe(4000);
+  expect((await decide('+13035553999')).trace.screening?.reasons).toContain('dnc_campaign');
+});
+
 it('who may touch which list, and bad input', async () => {
   expect((await req('POST', '/v1/dnc', keys.seller, { list: 'global', number: '+12025550141' })).status).toBe(403);
   expect((await req('POST', '/v1/dnc', keys.seller, { list: 'campaign:other', number: '+12025550141' })).status).toBe(404);
@@ -90,4 +103,12 @@ it('who may touch which list, and bad input', async () => {
   expect((await req('POST', '/v1/dnc/imports?list=global&id=nope', keys.admin, '+12025550141', 'text/plain')).json.error).toMatchObject({ field: 'id' });
   expect((await req('POST', '/v1/dnc/imports?list=global', keys.seller, '+12025550141', 'text/plain')).status).toBe(403);
   expect((await req('GET', `/v1/dnc/imports/${randomUUID()}`, keys.admin)).status).toBe(404);
+});
+
+it('the database itself refuses a DNC number that is not E.164, whoever writes it', async () => {
+  const insert = (n: string) => infra.pool.query("INSERT INTO dnc_entries (list_id, number, source) VALUES ('global', $1, 'sql')", [n]);
+  for (const bad of ['+0123456', '+123456', '+1234567890123456', '+12345a7', '1234567', '++1234567', '+1234 567']) {
+    await expect(insert(bad)).rejects.toMatchObject({ code: '23514', constraint: 'dnc_entries_number_check' });
+  }
+  for (const good of ['+1234567', '+123456789012345']) await expect(insert(good)).resolves.toBeDefined();
 });
