@@ -5,8 +5,11 @@
  *
  *   npm run bench:api [-- --rps 2000 --seconds 10 --warmup-seconds 3]
  *
- * Prints JSON lines: api_p50_ms, api_p99_ms, api_rps. Uses the schema `bench_api` of DATABASE_URL and the Redis
- * prefix `bench:api:`.
+ * Then standing-bid updates over socket.io from another process (batches of 1,000 of the node's 1,000 targets, 2
+ * unacknowledged at a time, `--bid-seconds`, 0 to skip), as `npm run bench:bids` does.
+ *
+ * Prints JSON lines: api_p50_ms, api_p99_ms, api_rps, bid_updates_per_s. Uses the schema `bench_api` of
+ * DATABASE_URL and the Redis prefix `bench:api:`.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -26,6 +29,14 @@ const arg = (name: string, fallback: string): number => {
 };
 const RPS = arg('rps', '2000');
 const SECONDS = arg('seconds', '10');
+const BID_SECONDS = (() => {
+  const i = args.indexOf('--bid-seconds');
+  const v = Number(i >= 0 && args[i + 1] ? args[i + 1] : '10');
+  if (!Number.isInteger(v) || v < 0) throw new Error('--bid-seconds must be a whole number of seconds (0 skips the bid phase)');
+  return v;
+})();
+const BID_BATCH = 1000;
+const BID_IN_FLIGHT = 2;
 const WARMUP = arg('warmup-seconds', '3');
 const MIX = (() => {
   const i = args.indexOf('--mix');
@@ -86,6 +97,22 @@ async function main(): Promise<void> {
     const cond = { target_rps: RPS, seconds: SECONDS, warmup_seconds: WARMUP, requests: r.requests, statuses: r.statuses, mix: MIX === 'mixed' ? 'list 45%, detail 45%, bid update 10%' : `${MIX} only`, calls_in_db: CALLS };
     for (const [name, value, unit] of [['api_p50_ms', r.p50, 'ms'], ['api_p99_ms', r.p99, 'ms'], ['api_rps', Math.round(r.requests / r.seconds), 'requests/s']] as const) {
       process.stdout.write(`${JSON.stringify({ name, value, unit, ...cond })}\n`);
+    }
+    if (BID_SECONDS > 0) {
+      const allTargets = Array.from({ length: 1000 }, (_, i) => `t${i + 1}`).join(',');
+      const bids = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load', 'bid-client.ts'), `http://127.0.0.1:${node.httpPort}`, buyerKey, allTargets, String(BID_BATCH), String(BID_SECONDS), String(BID_IN_FLIGHT)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let bidOut = '';
+      bids.stdout.on('data', (d: Buffer) => (bidOut += d.toString()));
+      const bidCode = await new Promise<number | null>((resolve) => bids.on('exit', resolve));
+      if (bidCode !== 0) throw new Error(`the bid client exited with ${bidCode}`);
+      const b = JSON.parse(bidOut) as { applied: number; failed: number; seconds: number };
+      const inDb = (await q("SELECT bid_cents::int AS b FROM buyer_targets WHERE id = 't1'")).rows[0].b as number;
+      process.stdout.write(`${JSON.stringify({
+        name: 'bid_updates_per_s', value: Math.round(b.applied / b.seconds), unit: 'updates/s', transport: 'socket.io', targets: 1000, batch: BID_BATCH,
+        in_flight: BID_IN_FLIGHT, seconds: Math.round(b.seconds * 10) / 10, refused: b.failed, snapshot_matches_db: node.snapshots.current().targets.get('t1')?.bidCents === inDb,
+      })}\n`);
     }
   } finally {
     await node.stop();
