@@ -65,6 +65,8 @@ const EnvSchema = z.object({
   ARI_APP: z.string().min(1).default('callx'),
   ARI_BUYER_TRUNK: z.string().min(1).default('buyers'),
   ARI_CONSUMER_TRUNK: z.string().min(1).default('consumers'),
+  // ARI REST client: http (ours, over node:http) or ari-client (the npm library)
+  ARI_REST_CLIENT: z.enum(['http', 'ari-client']).default('http'),
   // Sound names of Asterisk's core sound pack, without extension.
   ARI_PROMPT_NO_BUYER: z.string().min(1).default('tt-allbusy'),
   ARI_PROMPT_NOT_IN_SERVICE: z.string().min(1).default('ss-noservice'),

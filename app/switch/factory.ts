@@ -48,6 +48,7 @@ export function createSwitchAdapters(config: Config, logger: Logger): SwitchAdap
           app: config.ARI_APP,
           buyerTrunk: config.ARI_BUYER_TRUNK,
           consumerTrunk: config.ARI_CONSUMER_TRUNK,
+          restClient: config.ARI_REST_CLIENT,
           prompts: promptFiles(config, 'asterisk'),
           logger,
         });

@@ -1,5 +1,5 @@
 import type { ExchangeNode, NodeOptions } from '../../app/exchange-node';
-import { AsteriskAdapter } from '../../app/switch/asterisk';
+import { AsteriskAdapter, type AriRestClientName } from '../../app/switch/asterisk';
 import { causeCode, causeName } from '../../app/switch/asterisk/causes';
 import { promptFiles } from '../../app/switch/factory';
 import type { HangupCause } from '../../app/switch/port';
@@ -32,8 +32,14 @@ export class AsteriskHarness implements SwitchHarness {
   readonly peer = new AsteriskPeer({ app: 'callx', channelvars: CHANNELVARS, playbackMs: 20 });
   private node?: ExchangeNode;
 
-  /** `env`: extra settings for the node (e.g. fraud thresholds), as FreeSwitchHarness takes them */
-  constructor(private readonly env: Record<string, string> = {}) {}
+  /**
+   * `env`: extra settings for the node (e.g. fraud thresholds), as FreeSwitchHarness takes them; `restClient`:
+   * the adapter's ARI REST client (ARI_REST_CLIENT), our node:http one by default.
+   */
+  constructor(
+    private readonly env: Record<string, string> = {},
+    private readonly restClient: AriRestClientName = 'http',
+  ) {}
 
   async start(infra: TestInfra, options: Omit<NodeOptions, 'switches'> = {}): Promise<ExchangeNode> {
     await this.peer.listen();
@@ -50,6 +56,7 @@ export class AsteriskHarness implements SwitchHarness {
           prompts: promptFiles(core.config, 'asterisk'),
           logger: process.env.ARI_TEST_LOG ? createLogger(process.env.ARI_TEST_LOG) : silentLogger(),
           timeouts: { reconnectInitialMs: 50, reconnectMaxMs: 200 },
+          restClient: this.restClient,
         }),
       ],
     });

@@ -5,6 +5,8 @@ import { switchScenarios } from './scenarios';
 import { AsteriskHarness } from './asterisk-harness';
 
 switchScenarios('asterisk', () => new AsteriskHarness());
+// The same calls with the adapter on ari-client (ARI_REST_CLIENT=ari-client), the other REST client it can use.
+switchScenarios('asterisk (ari-client)', () => new AsteriskHarness({}, 'ari-client'));
 
 /** What only ARI can do to a call: a channel that vanishes, events lost while the WebSocket is down. */
 describe('asterisk: calls survive what ARI can do to them', () => {

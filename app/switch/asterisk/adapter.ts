@@ -4,14 +4,15 @@
  * originated into the same app, marked by their Stasis args (`buyer,...` / `outbound,...`) and by our channel
  * ids, so they are never taken for inbound calls.
  *
- * Connection: the REST API (ari-client, loaded from the switch's API description) and our own events WebSocket
- * both come back with backoff; on every (re)open the adapter reconciles with GET /channels and GET /bridges,
+ * Connection: the REST API (our client over node:http, or ari-client, see config `restClient`) and our own
+ * events WebSocket both come back with backoff; on every (re)open the adapter reconciles with GET /channels and GET /bridges,
  * since events missed meanwhile are not replayed. Calls already bridged keep going on the switch throughout.
  */
 import type { Logger } from '../../observability/logger';
 import { Backoff } from '../../util/backoff';
 import type { CallLeg, CallInfo, InboundCallHandler, OriginateRequest, OriginateResult, SwitchAdapter } from '../port';
 import { AriClientRest } from './ari-client-rest';
+import { AriHttpRest } from './ari-http-rest';
 import { eventTime, type AriChannel, type AriEvent } from './ari-model';
 import type { AriRest } from './ari-rest';
 import { inboundCallInfo } from './call-info';
@@ -24,10 +25,15 @@ import { IdFactory, logCleanupError, type LegContext } from './leg-context';
 import { OutboundCall } from './outbound-call';
 import { reconcile } from './reconcile';
 
-/** How the REST side is built; ari-client by default, replaceable by a thin client. */
+/** How the REST side is built: by default from the config's `restClient` (tests may pass their own). */
 export type RestFactory = (cfg: AsteriskAdapterConfig, timeouts: AsteriskTimeouts, log: Logger) => Promise<AriRest>;
 
-const ariClientFactory: RestFactory = (cfg, t, log) => AriClientRest.connect(cfg, t.restMs, t.connectMs, log);
+export const httpRestFactory: RestFactory = (cfg, t, log) =>
+  AriHttpRest.connect({ url: cfg.url, username: cfg.username, password: cfg.password, restMs: t.restMs, connectMs: t.connectMs }, log);
+
+export const ariClientFactory: RestFactory = (cfg, t, log) => AriClientRest.connect(cfg, t.restMs, t.connectMs, log);
+
+const configuredFactory: RestFactory = (cfg, t, log) => (cfg.restClient === 'ari-client' ? ariClientFactory : httpRestFactory)(cfg, t, log);
 
 /** A delay that stop() can cut short. */
 class Pause {
@@ -65,7 +71,7 @@ export class AsteriskAdapter implements SwitchAdapter {
 
   constructor(
     private readonly cfg: AsteriskAdapterConfig,
-    private readonly restFactory: RestFactory = ariClientFactory,
+    private readonly restFactory: RestFactory = configuredFactory,
   ) {
     this.log = cfg.logger.child({ mod: 'asterisk', stasisApp: cfg.app });
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...cfg.timeouts };
@@ -93,6 +99,7 @@ export class AsteriskAdapter implements SwitchAdapter {
     await this.events?.stop();
     this.events = undefined;
     await Promise.allSettled([...this.background]);
+    this.ctx?.rest.close?.();
   }
 
   isConnected(): boolean {

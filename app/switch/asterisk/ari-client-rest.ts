@@ -13,8 +13,9 @@ import type { Logger } from '../../observability/logger';
 import { withTimeout } from '../../util/backoff';
 import type { HangupCause } from '../port';
 import type { AriBridge, AriChannel } from './ari-model';
+import { bodyMessage, errorKind, plainBridge, plainChannel } from './ari-results';
 import { causeCode, hangupReason } from './causes';
-import { AriError, type AriErrorKind, type AriRest, type OriginateParams } from './ari-rest';
+import { AriError, type AriRest, type OriginateParams } from './ari-rest';
 
 type AriClientModule = typeof import('ari-client');
 
@@ -31,42 +32,6 @@ function loadAriClient(log: Logger): AriClientModule {
     g.log = (...args: unknown[]): void => log.debug({ swagger: args.map(String) }, 'swagger-client');
   }
   return loaded;
-}
-
-function bodyMessage(text: string): string {
-  try {
-    const body = JSON.parse(text) as { message?: unknown; error?: unknown };
-    if (typeof body.message === 'string') return body.message;
-    if (typeof body.error === 'string') return body.error;
-  } catch {
-    // not a JSON body: use the text as is
-  }
-  return text;
-}
-
-function kindOf(message: string): AriErrorKind {
-  if (/not found/i.test(message)) return 'not_found';
-  if (/not in Stasis/i.test(message)) return 'not_in_stasis';
-  if (/Allocation failed/i.test(message)) return 'allocation_failed';
-  if (/already exists/i.test(message)) return 'conflict';
-  return 'other';
-}
-
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-
-function plainChannel(o: unknown): AriChannel {
-  const c = (o ?? {}) as Record<string, unknown>;
-  const caller = (c.caller ?? {}) as Record<string, unknown>;
-  const ch: AriChannel = { id: str(c.id), name: str(c.name), state: str(c.state), caller: { name: str(caller.name), number: str(caller.number) } };
-  if (c.dialplan && typeof c.dialplan === 'object') ch.dialplan = { ...(c.dialplan as NonNullable<AriChannel['dialplan']>) };
-  if (c.channelvars && typeof c.channelvars === 'object') ch.channelvars = { ...(c.channelvars as Record<string, string>) };
-  if (typeof c.creationtime === 'string') ch.creationtime = c.creationtime;
-  return ch;
-}
-
-function plainBridge(o: unknown): AriBridge {
-  const b = (o ?? {}) as Record<string, unknown>;
-  return { id: str(b.id), name: str(b.name), bridge_type: str(b.bridge_type), channels: Array.isArray(b.channels) ? b.channels.map(String) : [] };
 }
 
 export class AriClientRest implements AriRest {
@@ -96,7 +61,7 @@ export class AriClientRest implements AriRest {
       const text = err instanceof Error ? err.message : String(err);
       if (text.startsWith(timeoutMarker)) throw new AriError('timeout', operation, text.slice(operation.length + 1));
       const message = bodyMessage(text);
-      throw new AriError(kindOf(message), operation, message);
+      throw new AriError(errorKind(message), operation, message);
     }
   }
 

@@ -1,7 +1,7 @@
 /**
- * The REST operations the adapter needs from ARI, as an interface: the ari-client implementation sits behind it
- * (ari-client-rest.ts), so a thin fetch-based client could replace it without touching the call logic.
- * Every operation settles within the configured REST timeout.
+ * The REST operations the adapter needs from ARI, as an interface: a thin client over node:http
+ * (ari-http-rest.ts, the default) and the ari-client one (ari-client-rest.ts, ARI_REST_CLIENT=ari-client) sit
+ * behind it, so the call logic does not know which. Every operation settles within the configured REST timeout.
  */
 import type { HangupCause } from '../port';
 import type { AriBridge, AriChannel } from './ari-model';
@@ -54,4 +54,6 @@ export interface AriRest {
   createBridge(bridgeId: string, name: string): Promise<AriBridge>;
   addChannels(bridgeId: string, channelIds: string[]): Promise<void>;
   destroyBridge(bridgeId: string): Promise<void>;
+  /** Lets go of the connections it keeps, if any (the adapter stopped). */
+  close?(): void;
 }

@@ -61,4 +61,11 @@ export interface AsteriskAdapterConfig {
   prompts: Record<string, string>;
   logger: Logger;
   timeouts?: Partial<AsteriskTimeouts>;
+  /**
+   * The REST client: `http`, our own over node:http (default), or `ari-client`, the npm library that builds its
+   * API from the switch's Swagger description (ARI_REST_CLIENT).
+   */
+  restClient?: AriRestClientName;
 }
+
+export type AriRestClientName = 'http' | 'ari-client';

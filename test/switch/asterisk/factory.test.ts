@@ -61,3 +61,33 @@ describe('switch factory: asterisk', () => {
     await expectNothingDangles({ peer, adapter: adapter as AsteriskAdapter, calls });
   });
 });
+
+describe('switch factory: ARI_REST_CLIENT', () => {
+  const env = (peer: AsteriskPeer, extra: Record<string, string>) =>
+    loadConfig({ SWITCHES: 'asterisk', ARI_URL: peer.url, ARI_USERNAME: 'ops', ARI_PASSWORD: 'pw', ARI_APP: 'sel', ...extra });
+
+  it.each([
+    ['http', {}, ['GET /ari/asterisk/info']],
+    ['http', { ARI_REST_CLIENT: 'http' }, ['GET /ari/asterisk/info']],
+    ['ari-client', { ARI_REST_CLIENT: 'ari-client' }, ['GET /ari/api-docs/resources.json']],
+  ])('%s client (%j): connects the way that client does and reconciles over it', async (_name, extra, first) => {
+    const peer = new AsteriskPeer({ app: 'sel', username: 'ops', password: 'pw', timeScale: 0.2 });
+    await peer.listen();
+    const adapter = createSwitchAdapters(env(peer, extra), silentLogger())[0]!;
+    try {
+      await adapter.start(new CallQueue().handler);
+      await waitFor(() => adapter.isConnected() && peer.requests.some((r) => r.path === '/ari/bridges'), 3000, 'connected and reconciled');
+      const sent = peer.requests.filter((r) => r.status === 200).map((r) => `${r.method} ${r.path}`);
+      expect(sent.slice(0, 1)).toEqual(first);
+      expect(sent.some((r) => r.includes('/api-docs/'))).toBe(first[0]!.includes('/api-docs/'));
+      expect(sent).toEqual(expect.arrayContaining(['GET /ari/channels', 'GET /ari/bridges']));
+    } finally {
+      await adapter.stop();
+      await peer.close();
+    }
+  });
+
+  it('refuses a value other than http or ari-client, naming the variable', () => {
+    expect(() => loadConfig({ ARI_REST_CLIENT: 'fetch' })).toThrow(/ARI_REST_CLIENT/);
+  });
+});

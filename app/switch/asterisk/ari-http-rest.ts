@@ -1,0 +1,239 @@
+/**
+ * AriRest over node:http: one request per operation, on a keep-alive Agent, with nothing in between (no API
+ * description to load, no per-operation objects). What it sends is what Asterisk 22 was recorded accepting
+ * (test/fixtures/asterisk): paths under `/ari`, parameters in the query string, URL-encoded
+ * (`endpoint=PJSIP%2Fbuyer&app=...`), except originate's `variables`, which go in a JSON body
+ * `{"variables": {...}}` as Asterisk documents. Basic auth on every request.
+ *
+ * - Every request has its own deadline (`restMs`): past it the request is destroyed and the call settles as
+ *   AriError 'timeout'.
+ * - Errors are mapped as in ari-client-rest.ts (ari-results.ts): 404 or `... not found` -> not_found,
+ *   `not in Stasis` -> not_in_stasis, `Allocation failed` -> allocation_failed, `already exists` -> conflict,
+ *   anything else (and a refused or reset connection) -> other; the message is the body's `message` or `error`.
+ * - A request that fails with a reset on a kept-alive socket, before any response, is sent once more on a fresh
+ *   one (within the same deadline): the switch closed that idle connection as the request went out.
+ * - `connect` checks the URL and the credentials with GET /ari/asterisk/info; 401 says the user was refused.
+ *
+ * Not fetch: undici's per-request machinery costs about three times the CPU of http.request here.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Logger } from '../../observability/logger';
+import type { HangupCause } from '../port';
+import type { AriBridge, AriChannel } from './ari-model';
+import { bodyMessage, errorKind, plainBridge, plainChannel } from './ari-results';
+import { AriError, type AriRest, type OriginateParams } from './ari-rest';
+import { causeCode, hangupReason } from './causes';
+
+export interface AriHttpOptions {
+  /** ARI base URL (http.conf), e.g. http://127.0.0.1:8088; requests go to `<url>/ari/...`. */
+  url: string;
+  username: string;
+  password: string;
+  /** Deadline of each request. */
+  restMs: number;
+  /**
+   * Most connections kept open to the switch. Asterisk's http.conf `sessionlimit` (default 100) counts every
+   * HTTP connection, the events WebSocket included, so this stays well below it.
+   */
+  maxSockets?: number;
+  /**
+   * An idle kept-alive connection is closed after this long: shorter than Asterisk's `session_keep_alive`
+   * (default 15 s), so the switch is rarely the one closing it under a request.
+   */
+  idleMs?: number;
+}
+
+interface Response {
+  status: number;
+  text: string;
+}
+
+/** A query string from parameters in order, each value URL-encoded; undefined values are left out. */
+export function queryString(params: Array<[string, string | number | undefined]>): string {
+  let q = '';
+  for (const [k, v] of params) {
+    if (v === undefined) continue;
+    q += `${q === '' ? '?' : '&'}${k}=${encodeURIComponent(String(v))}`;
+  }
+  return q;
+}
+
+const seg = encodeURIComponent;
+
+export class AriHttpRest implements AriRest {
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
+  private readonly hostname: string;
+  private readonly port: number;
+  private readonly base: string;
+  private readonly authorization: string;
+  private readonly restMs: number;
+
+  constructor(opts: AriHttpOptions) {
+    let url: URL;
+    try {
+      url = new URL(opts.url);
+    } catch {
+      throw new Error(`ARI URL '${opts.url}' is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`ARI URL '${opts.url}' must be http:// or https://`);
+    if (url.search !== '' || url.hash !== '') throw new Error(`ARI URL '${opts.url}' must not have a query or fragment`);
+    this.transport = url.protocol === 'https:' ? https : http;
+    this.hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+    this.base = `${url.pathname.replace(/\/+$/, '')}/ari`;
+    this.authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
+    this.restMs = opts.restMs;
+    // lifo: the most recently used socket goes out first, so spare ones age out instead of all staying warm.
+    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 32, timeout: opts.idleMs ?? 10_000, scheduling: 'lifo' as const };
+    this.agent = url.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
+  }
+
+  /**
+   * A client checked against the switch: GET /ari/asterisk/info must answer 200 within `connectMs`. Rejects
+   * with a plain Error saying what is wrong (unreachable, credentials refused, not an ARI server).
+   */
+  static async connect(opts: AriHttpOptions & { connectMs: number }, log?: Logger): Promise<AriHttpRest> {
+    const rest = new AriHttpRest(opts);
+    let res: Response;
+    try {
+      res = await rest.send('GET', '/asterisk/info', 'GET /asterisk/info', undefined, opts.connectMs);
+    } catch (err) {
+      rest.close();
+      throw new Error(`ARI at ${opts.url} is unreachable: ${(err as Error).message}`);
+    }
+    if (res.status !== 200) {
+      rest.close();
+      if (res.status === 401) throw new Error(`ARI at ${opts.url} refused user '${opts.username}' (401 ${bodyMessage(res.text)}): check the ARI username and password (ari.conf)`);
+      throw new Error(`ARI at ${opts.url} answered GET /ari/asterisk/info with ${res.status} ${bodyMessage(res.text).slice(0, 200)}: is it Asterisk with ARI enabled (http.conf, ari.conf)?`);
+    }
+    let version: unknown;
+    try {
+      version = (JSON.parse(res.text) as { system?: { version?: unknown } }).system?.version;
+    } catch {
+      rest.close();
+      throw new Error(`ARI at ${opts.url} answered GET /ari/asterisk/info with something other than JSON`);
+    }
+    log?.info({ url: opts.url, asterisk: version }, 'ARI REST reachable (node:http client)');
+    return rest;
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** Sends one request; resolves with any HTTP response, rejects with AriError 'timeout' or 'other' (network). */
+  private send(method: string, path: string, operation: string, body: string | undefined, timeoutMs = this.restMs, retried = false): Promise<Response> {
+    const deadline = Date.now() + timeoutMs;
+    return new Promise<Response>((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders = { Authorization: this.authorization };
+      if (body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        headers['Content-Length'] = Buffer.byteLength(body);
+      }
+      let settled = false;
+      let responded = false;
+      const req = this.transport.request({ agent: this.agent, host: this.hostname, port: this.port, method, path: this.base + path, headers });
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        req.destroy();
+        reject(new AriError('timeout', operation, `timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const fail = (err: NodeJS.ErrnoException): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (!retried && !responded && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          this.send(method, path, operation, body, Math.max(1, deadline - Date.now()), true).then(resolve, reject);
+          return;
+        }
+        reject(new AriError('other', operation, err.code && !err.message.includes(err.code) ? `${err.code} ${err.message}` : err.message || 'request failed'));
+      };
+      req.on('response', (res: http.IncomingMessage) => {
+        responded = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', fail);
+      });
+      req.on('error', fail);
+      req.end(body);
+    });
+  }
+
+  /** One operation: the parsed JSON of a 2xx response (undefined when empty), else an AriError of its kind. */
+  private async call(method: string, path: string, operation: string, body?: string): Promise<unknown> {
+    const res = await this.send(method, path, operation, body);
+    if (res.status >= 200 && res.status < 300) {
+      if (res.text === '') return undefined;
+      try {
+        return JSON.parse(res.text);
+      } catch {
+        throw new AriError('other', operation, `${res.status} with a body that is not JSON: ${res.text.slice(0, 100)}`);
+      }
+    }
+    const message = res.text === '' ? `HTTP ${res.status}` : bodyMessage(res.text);
+    throw new AriError(errorKind(message, res.status), operation, message);
+  }
+
+  async listChannels(): Promise<AriChannel[]> {
+    const list = await this.call('GET', '/channels', 'GET /channels');
+    return Array.isArray(list) ? list.map(plainChannel) : [];
+  }
+
+  async getChannel(id: string): Promise<AriChannel> {
+    return plainChannel(await this.call('GET', `/channels/${seg(id)}`, `GET /channels/${id}`));
+  }
+
+  async listBridges(): Promise<AriBridge[]> {
+    const list = await this.call('GET', '/bridges', 'GET /bridges');
+    return Array.isArray(list) ? list.map(plainBridge) : [];
+  }
+
+  async originate(p: OriginateParams): Promise<AriChannel> {
+    const query = queryString([
+      ['endpoint', p.endpoint],
+      ['app', p.app],
+      ['appArgs', p.appArgs],
+      ['callerId', p.callerId],
+      ['timeout', p.timeoutSec],
+      ['channelId', p.channelId],
+    ]);
+    const body = p.variables && Object.keys(p.variables).length > 0 ? JSON.stringify({ variables: p.variables }) : undefined;
+    return plainChannel(await this.call('POST', `/channels${query}`, `POST /channels (${p.endpoint})`, body));
+  }
+
+  async answer(channelId: string): Promise<void> {
+    await this.call('POST', `/channels/${seg(channelId)}/answer`, `POST /channels/${channelId}/answer`);
+  }
+
+  async hangup(channelId: string, cause: HangupCause): Promise<void> {
+    const code = causeCode(cause);
+    const query = code !== undefined ? queryString([['reason_code', code]]) : queryString([['reason', hangupReason(cause)]]);
+    await this.call('DELETE', `/channels/${seg(channelId)}${query}`, `DELETE /channels/${channelId}`);
+  }
+
+  async play(channelId: string, media: string, playbackId: string): Promise<void> {
+    await this.call('POST', `/channels/${seg(channelId)}/play${queryString([['media', media], ['playbackId', playbackId]])}`, `POST /channels/${channelId}/play`);
+  }
+
+  async createBridge(bridgeId: string, name: string): Promise<AriBridge> {
+    return plainBridge(await this.call('POST', `/bridges${queryString([['type', 'mixing'], ['bridgeId', bridgeId], ['name', name]])}`, 'POST /bridges'));
+  }
+
+  async addChannels(bridgeId: string, channelIds: string[]): Promise<void> {
+    await this.call('POST', `/bridges/${seg(bridgeId)}/addChannel${queryString([['channel', channelIds.join(',')]])}`, `POST /bridges/${bridgeId}/addChannel`);
+  }
+
+  async destroyBridge(bridgeId: string): Promise<void> {
+    await this.call('DELETE', `/bridges/${seg(bridgeId)}`, `DELETE /bridges/${bridgeId}`);
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * AriHttpRest against the Asterisk peer over real HTTP: each operation as the peer receives it (paths and
+ * URL-encoded query strings as recorded from Asterisk 22), results reduced to the plain shapes, each error kind,
+ * the connect check, a request deadline against a server that never answers, and kept-alive connections.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { AriHttpRest, queryString } from '../../../app/switch/asterisk/ari-http-rest';
+import { AriError, isAriError } from '../../../app/switch/asterisk/ari-rest';
+import { AsteriskPeer } from '../../peers/asterisk';
+import { RawAri, type EventSocket } from '../../peers/asterisk/raw-ari';
+import { waitFor } from './helpers';
+
+const CREDS = { username: 'callx', password: 'secret' };
+const BUYER = '+15551230001';
+
+async function rejection(p: Promise<unknown>): Promise<AriError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AriError) return err;
+    throw err;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A bare HTTP server for what the peer cannot do: never answer, count connections, reset a reused one. */
+async function bareServer(handler: http.RequestListener): Promise<{ url: string; server: http.Server; sockets: Socket[]; close(): Promise<void> }> {
+  const server = http.createServer(handler);
+  const sockets: Socket[] = [];
+  server.on('connection', (s: Socket) => sockets.push(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    sockets,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+describe('AriHttpRest against the Asterisk peer', () => {
+  let peer: AsteriskPeer;
+  let rest: AriHttpRest;
+  let events: EventSocket;
+
+  beforeEach(async () => {
+    peer = new AsteriskPeer({ app: 'callx', channelvars: ['CALLX_LEAD_ID'], endpoints: ['carrier', 'buyers'], timeScale: 0.2 });
+    await peer.listen();
+    events = await new RawAri(peer.url, CREDS).events('callx');
+    rest = await AriHttpRest.connect({ url: peer.url, ...CREDS, restMs: 2000, connectMs: 2000 });
+  });
+
+  afterEach(async () => {
+    rest.close();
+    events.close();
+    await peer.close();
+  });
+
+  /** A carrier call in Stasis (its StasisStart seen), and its channel id. */
+  async function callerInStasis(): Promise<string> {
+    const call = peer.placeCall({ ani: '+18135550100', dnis: '+18885550400' });
+    await events.waitFor((e) => e.type === 'StasisStart' && (e.channel as { id: string }).id === call.channel.id);
+    return call.channel.id;
+  }
+
+  const sent = (from: number) => peer.requests.slice(from).map((r) => `${r.method} ${r.path} ${r.status}`);
+
+  it('connects with GET /ari/asterisk/info', () => {
+    expect(sent(0)).toEqual(['GET /ari/asterisk/info 200']);
+  });
+
+  it('sends each operation as Asterisk was recorded receiving it, and returns plain channels and bridges', async () => {
+    peer.buyers.set(BUYER, { kind: 'answer', afterMs: 5 });
+    const caller = await callerInStasis();
+    const from = peer.requests.length;
+
+    const channels = await rest.listChannels();
+    expect(channels.map((c) => c.id)).toEqual([caller]);
+    expect(Object.keys(channels[0]!).sort()).toEqual(['caller', 'channelvars', 'creationtime', 'dialplan', 'id', 'name', 'state']);
+    const got = await rest.getChannel(caller);
+    expect(got).toEqual(channels[0]);
+    expect(got.caller.number).toBe('+18135550100');
+
+    await rest.answer(caller);
+    const buyer = await rest.originate({
+      endpoint: `PJSIP/${BUYER}@buyers`,
+      app: 'callx',
+      appArgs: `buyer,${caller}`,
+      callerId: '"sipp" <sipp>',
+      timeoutSec: 30,
+      channelId: 'callx-b-1',
+      variables: { CALLX_LEAD_ID: 'lead 7/ü' },
+    });
+    expect(buyer).toMatchObject({ id: 'callx-b-1', state: 'Down', caller: { name: 'sipp', number: 'sipp' } });
+    expect(Object.keys(buyer)).not.toContain('protocol_id');
+    expect(peer.channel('callx-b-1')?.vars.get('CALLX_LEAD_ID')).toBe('lead 7/ü');
+    await events.waitFor((e) => e.type === 'StasisStart' && (e.channel as { id: string }).id === 'callx-b-1');
+
+    const bridge = await rest.createBridge('callx-br-1', 'callx');
+    expect(bridge).toEqual({ id: 'callx-br-1', name: 'callx', bridge_type: 'mixing', channels: [] });
+    await rest.addChannels('callx-br-1', [caller, 'callx-b-1']);
+    expect((await rest.listBridges()).map((b) => [b.id, [...b.channels].sort()])).toEqual([['callx-br-1', [caller, 'callx-b-1'].sort()]]);
+    await rest.play(caller, 'sound:tt-allbusy', 'callx-pb-1');
+    await rest.hangup('callx-b-1', 'NORMAL_CLEARING');
+    await rest.hangup(caller, 'ORIGINATOR_CANCEL'); // no Q.850 number: the closest reason word
+    await rest.destroyBridge('callx-br-1');
+
+    expect(sent(from)).toEqual([
+      'GET /ari/channels 200',
+      `GET /ari/channels/${caller} 200`,
+      `POST /ari/channels/${caller}/answer 204`,
+      `POST /ari/channels?endpoint=PJSIP%2F%2B15551230001%40buyers&app=callx&appArgs=buyer%2C${caller}&callerId=%22sipp%22%20%3Csipp%3E&timeout=30&channelId=callx-b-1 200`,
+      'POST /ari/bridges?type=mixing&bridgeId=callx-br-1&name=callx 200',
+      `POST /ari/bridges/callx-br-1/addChannel?channel=${caller}%2Ccallx-b-1 204`,
+      'GET /ari/bridges 200',
+      `POST /ari/channels/${caller}/play?media=sound%3Att-allbusy&playbackId=callx-pb-1 201`,
+      'DELETE /ari/channels/callx-b-1?reason_code=16 204',
+      `DELETE /ari/channels/${caller}?reason=normal 204`,
+      'DELETE /ari/bridges/callx-br-1 204',
+    ]);
+  });
+
+  it('sends no body when there are no variables', async () => {
+    const from = peer.requests.length;
+    await rest.originate({ endpoint: 'Local/wait@holding', app: 'callx', appArgs: '', timeoutSec: 3, channelId: 'callx-l-1', variables: {} });
+    expect(sent(from)).toEqual(['POST /ari/channels?endpoint=Local%2Fwait%40holding&app=callx&appArgs=&timeout=3&channelId=callx-l-1 200']);
+  });
+
+  it('maps each error to its kind, with the message from the body', async () => {
+    const e404 = await rejection(rest.getChannel('nope'));
+    expect(e404).toMatchObject({ kind: 'not_found', operation: 'GET /channels/nope', message: 'GET /channels/nope: Channel not found' });
+    expect((await rejection(rest.answer('nope'))).kind).toBe('not_found');
+    expect((await rejection(rest.hangup('nope', 'NORMAL_CLEARING'))).kind).toBe('not_found');
+    expect((await rejection(rest.destroyBridge('nope'))).kind).toBe('not_found');
+
+    // 500 {"error": "Allocation failed"}
+    const alloc = await rejection(rest.originate({ endpoint: 'PJSIP/nosuchendpoint', app: 'callx', appArgs: 'buyer', timeoutSec: 30, channelId: 'callx-x-1' }));
+    expect(alloc).toMatchObject({ kind: 'allocation_failed', message: 'POST /channels (PJSIP/nosuchendpoint): Allocation failed' });
+
+    // A Local channel runs dialplan, not Stasis: 409 from answer, 422 from addChannel
+    await rest.originate({ endpoint: 'Local/wait@holding', app: 'callx', appArgs: '', timeoutSec: 30, channelId: 'callx-l-1' });
+    expect(await rejection(rest.answer('callx-l-1'))).toMatchObject({ kind: 'not_in_stasis', message: 'POST /channels/callx-l-1/answer: Channel not in Stasis application' });
+    await rest.createBridge('callx-br-1', 'callx');
+    expect((await rejection(rest.addChannels('callx-br-1', ['callx-l-1']))).kind).toBe('not_in_stasis');
+    // 400 "Channel not found" from addChannel: gone
+    expect((await rejection(rest.addChannels('callx-br-1', ['nope']))).kind).toBe('not_found');
+
+    // 409 already exists
+    expect(await rejection(rest.createBridge('callx-br-1', 'callx'))).toMatchObject({ kind: 'conflict', message: "POST /bridges: Bridge with id 'callx-br-1' already exists" });
+    expect((await rejection(rest.originate({ endpoint: 'Local/wait@holding', app: 'callx', appArgs: '', timeoutSec: 30, channelId: 'callx-l-1' }))).kind).toBe('conflict');
+
+    // anything else: other (here 401 from a client whose password changed)
+    const wrong = new AriHttpRest({ url: peer.url, username: 'callx', password: 'wrong', restMs: 1000 });
+    expect(await rejection(wrong.listChannels())).toMatchObject({ kind: 'other', message: 'GET /channels: Authentication required' });
+    wrong.close();
+  });
+
+  it('a refused connection is an AriError other, at once', async () => {
+    const server = await bareServer(() => undefined);
+    const url = server.url;
+    await server.close();
+    const gone = new AriHttpRest({ url, ...CREDS, restMs: 5000 });
+    const started = Date.now();
+    expect(await rejection(gone.listChannels())).toMatchObject({ kind: 'other', message: expect.stringContaining('ECONNREFUSED') });
+    expect(Date.now() - started).toBeLessThan(1000);
+    gone.close();
+  });
+
+  it('connect says what is wrong: refused credentials, nothing listening, not a URL', async () => {
+    await expect(AriHttpRest.connect({ url: peer.url, username: 'callx', password: 'wrong', restMs: 1000, connectMs: 1000 })).rejects.toThrow(
+      `ARI at ${peer.url} refused user 'callx' (401 Authentication required): check the ARI username and password (ari.conf)`,
+    );
+    const server = await bareServer(() => undefined);
+    await server.close();
+    await expect(AriHttpRest.connect({ url: server.url, ...CREDS, restMs: 1000, connectMs: 1000 })).rejects.toThrow(/is unreachable: .*ECONNREFUSED/);
+    await expect(AriHttpRest.connect({ url: 'not a url', ...CREDS, restMs: 1000, connectMs: 1000 })).rejects.toThrow("ARI URL 'not a url' is not a URL");
+    await expect(AriHttpRest.connect({ url: 'ws://127.0.0.1:8088', ...CREDS, restMs: 1000, connectMs: 1000 })).rejects.toThrow('must be http:// or https://');
+  });
+
+  it('connect refuses a server that is not ARI', async () => {
+    const server = await bareServer((_req, res) => {
+      res.writeHead(404, { 'Content-Type': 'text/html' });
+      res.end('<html>no</html>');
+    });
+    try {
+      await expect(AriHttpRest.connect({ url: server.url, ...CREDS, restMs: 1000, connectMs: 1000 })).rejects.toThrow(/answered GET \/ari\/asterisk\/info with 404/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('AriHttpRest: deadlines and connections', () => {
+  it('a request the server never answers settles as AriError timeout, and the request is destroyed', async () => {
+    const closed: string[] = [];
+    const server = await bareServer((req) => req.socket.on('close', () => closed.push(req.url ?? '')));
+    const rest = new AriHttpRest({ url: server.url, ...CREDS, restMs: 150 });
+    try {
+      const started = Date.now();
+      const err = await rejection(rest.answer('c-1'));
+      expect(err).toMatchObject({ kind: 'timeout', operation: 'POST /channels/c-1/answer', message: 'POST /channels/c-1/answer: timed out after 150 ms' });
+      expect(isAriError(err, 'timeout')).toBe(true);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      expect(Date.now() - started).toBeLessThan(1000);
+      await waitFor(() => closed.length === 1, 1000, 'the server to see the request go away');
+      expect(closed).toEqual(['/ari/channels/c-1/answer']);
+    } finally {
+      rest.close();
+      await server.close();
+    }
+  });
+
+  it('connect gives up after connectMs against a server that never answers', async () => {
+    const server = await bareServer(() => undefined);
+    try {
+      await expect(AriHttpRest.connect({ url: server.url, ...CREDS, restMs: 5000, connectMs: 150 })).rejects.toThrow(/is unreachable: GET \/asterisk\/info: timed out after 150 ms/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps connections alive: sequential requests share one, concurrent ones are reused afterwards', async () => {
+    const seen: string[] = [];
+    const server = await bareServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization} ${req.headers.connection}`);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('[]');
+    });
+    const rest = new AriHttpRest({ url: server.url, ...CREDS, restMs: 1000 });
+    try {
+      for (let i = 0; i < 20; i++) await rest.listChannels();
+      expect(server.sockets).toHaveLength(1);
+      await Promise.all(Array.from({ length: 5 }, () => rest.listBridges()));
+      const afterBurst = server.sockets.length;
+      expect(afterBurst).toBeLessThanOrEqual(5);
+      for (let i = 0; i < 10; i++) await Promise.all([rest.listChannels(), rest.listBridges()]);
+      expect(server.sockets.length).toBe(afterBurst);
+      expect(seen[0]).toBe(`GET /ari/channels Basic ${Buffer.from('callx:secret').toString('base64')} keep-alive`);
+    } finally {
+      rest.close();
+      await server.close();
+    }
+  });
+
+  it('a kept-alive connection the switch closed under a request is retried once on a fresh one', async () => {
+    let n = 0;
+    const server = await bareServer((req, res) => {
+      n++;
+      if (n === 2) {
+        req.socket.destroy(); // as if the idle connection timed out on the switch just as the request arrived
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('[]');
+    });
+    const rest = new AriHttpRest({ url: server.url, ...CREDS, restMs: 1000 });
+    try {
+      await rest.listChannels();
+      await expect(rest.listBridges()).resolves.toEqual([]);
+      expect(n).toBe(3);
+      expect(server.sockets).toHaveLength(2);
+    } finally {
+      rest.close();
+      await server.close();
+    }
+  });
+
+  it('builds URL-encoded query strings in order, leaving out undefined values', () => {
+    expect(queryString([['endpoint', 'PJSIP/buyer'], ['app', 'testapp'], ['callerId', undefined], ['timeout', 30]])).toBe('?endpoint=PJSIP%2Fbuyer&app=testapp&timeout=30');
+    expect(queryString([['callerId', '"sipp" <sipp>']])).toBe('?callerId=%22sipp%22%20%3Csipp%3E');
+    expect(queryString([])).toBe('');
+  });
+});
