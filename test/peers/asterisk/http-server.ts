@@ -95,8 +95,10 @@ export class AriHttpServer {
         return;
       }
     }
+    // Asterisk reads a body only when its Content-Type (parameters aside) is application/json; else it is ignored.
     let body: unknown = undefined;
-    if (rawBody.trim() !== '') {
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.toLowerCase();
+    if (contentType === 'application/json' && rawBody.trim() !== '') {
       try {
         body = JSON.parse(rawBody);
       } catch {

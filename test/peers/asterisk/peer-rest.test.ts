@@ -131,6 +131,36 @@ describe('Asterisk peer: REST and api-docs', () => {
     expect(res.headers.get('www-authenticate')).toBe('Basic realm="Asterisk REST Interface"');
   });
 
+  it('reads a request body only when it is application/json, as Asterisk does, and takes only string variables', async () => {
+    const auth = `Basic ${Buffer.from('ari:ari').toString('base64')}`;
+    const post = async (path: string, body: string, contentType?: string) => {
+      const headers: Record<string, string> = { authorization: auth };
+      if (contentType) headers['content-type'] = contentType;
+      const res = await fetch(`${peer.url}${path}`, { method: 'POST', headers, body });
+      const text = await res.text();
+      return { status: res.status, json: text === '' ? undefined : (JSON.parse(text) as unknown) };
+    };
+    const vars = JSON.stringify({ variables: { CALLX_A: 'one' } });
+    const local = (id: string) => `/ari/channels?endpoint=Local%2Fwait%40holding&app=testapp&channelId=${id}`;
+
+    expect((await post(local('v-1'), vars, 'application/json')).status).toBe(200);
+    expect(peer.channel('v-1')?.vars.get('CALLX_A')).toBe('one');
+    expect((await post(local('v-2'), vars, 'Application/JSON; charset=utf-8')).status).toBe(200);
+    expect(peer.channel('v-2')?.vars.get('CALLX_A')).toBe('one');
+    // Any other type (or none): the body is not read at all, not even to fail on it.
+    expect((await post(local('v-3'), vars, 'text/plain')).status).toBe(200);
+    expect(peer.channel('v-3')?.vars.get('CALLX_A')).toBeUndefined();
+    expect((await post(local('v-4'), '{not json', 'text/plain')).status).toBe(200);
+    expect(await post('/ari/channels', JSON.stringify({ endpoint: 'PJSIP/buyer', app: 'testapp' }), 'text/plain')).toEqual({ status: 400, json: { message: 'Endpoint must be specified' } });
+    expect(await post(local('v-5'), '{not json', 'application/json')).toEqual({ status: 400, json: { message: 'Error parsing request body' } });
+
+    expect(await post(local('v-6'), JSON.stringify({ variables: { CALLX_A: 1 } }), 'application/json')).toEqual({
+      status: 400,
+      json: { message: "Only string values in the 'variables' object allowed" },
+    });
+    expect(peer.channel('v-6')).toBeUndefined();
+  });
+
   it('makes the switch unreachable on demand (connections reset) and back', async () => {
     peer.setUnreachable(true, { rest: true });
     await expect(ari.request('GET', '/ari/channels')).rejects.toThrow();

@@ -42,12 +42,16 @@ function param(req: RestRequest, name: string): string | undefined {
   return undefined;
 }
 
-function bodyVariables(body: unknown): Record<string, string> {
+/** The body's `variables` object; undefined when a value is not a string (Asterisk refuses those with 400). */
+function bodyVariables(body: unknown): Record<string, string> | undefined {
   if (!body || typeof body !== 'object') return {};
   const vars = (body as Record<string, unknown>).variables;
-  if (!vars || typeof vars !== 'object') return {};
+  if (!vars || typeof vars !== 'object' || Array.isArray(vars)) return {};
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(vars as Record<string, unknown>)) out[k] = String(v);
+  for (const [k, v] of Object.entries(vars as Record<string, unknown>)) {
+    if (typeof v !== 'string') return undefined;
+    out[k] = v;
+  }
   return out;
 }
 
@@ -72,6 +76,8 @@ export class RestHandlers {
   };
 
   originate = (req: RestRequest): RestResult => {
+    const variables = bodyVariables(req.body); // checked first, as Asterisk does
+    if (!variables) return message(400, "Only string values in the 'variables' object allowed");
     const endpoint = param(req, 'endpoint');
     if (!endpoint) return message(400, 'Endpoint must be specified');
     const app = param(req, 'app');
@@ -100,7 +106,7 @@ export class RestHandlers {
         dialplan: { context: param(req, 'context') ?? 'from-external', exten: extension ?? 's', priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)' },
       },
     );
-    for (const [k, v] of Object.entries(bodyVariables(req.body))) ch.vars.set(k, v);
+    for (const [k, v] of Object.entries(variables)) ch.vars.set(k, v);
     this.s.channels.set(ch.id, ch);
     const snapshot = this.s.snapshot(ch);
     if (!app || target.tech === 'Local') return { status: 200, body: snapshot }; // runs dialplan: no events for us
