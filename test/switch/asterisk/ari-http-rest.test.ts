@@ -5,8 +5,10 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { silentLogger } from '../../../app/observability/logger';
+import { AriClientRest } from '../../../app/switch/asterisk/ari-client-rest';
 import { AriHttpRest, queryString } from '../../../app/switch/asterisk/ari-http-rest';
-import { AriError, isAriError } from '../../../app/switch/asterisk/ari-rest';
+import { AriError, isAriError, type AriRest } from '../../../app/switch/asterisk/ari-rest';
 import { AsteriskPeer } from '../../peers/asterisk';
 import { RawAri, type EventSocket } from '../../peers/asterisk/raw-ari';
 import { waitFor } from './helpers';
@@ -193,6 +195,62 @@ describe('AriHttpRest against the Asterisk peer', () => {
       await server.close();
     }
   });
+});
+
+describe('AriHttpRest and ari-client send the same requests', () => {
+  /** One scripted session of every operation (errors included) against a fresh peer; what the peer received. */
+  async function session(connect: (url: string) => Promise<AriRest>): Promise<{ sent: string[]; results: unknown[] }> {
+    const peer = new AsteriskPeer({ app: 'callx', endpoints: ['carrier', 'buyers'], timeScale: 0.2 });
+    await peer.listen();
+    const events = await new RawAri(peer.url, CREDS).events('callx');
+    const rest = await connect(peer.url);
+    try {
+      peer.buyers.set(BUYER, { kind: 'answer', afterMs: 5 });
+      const call = peer.placeCall({ ani: '+18135550100', dnis: '+18885550400' });
+      const caller = call.channel.id;
+      await events.waitFor((e) => e.type === 'StasisStart' && (e.channel as { id: string }).id === caller);
+      const from = peer.requests.length;
+      const results: unknown[] = [];
+      const run = async (p: Promise<unknown>) => results.push(await p.then((v) => v, (e: AriError) => `${e.kind}: ${e.message}`));
+      await run(rest.answer(caller));
+      await run(rest.originate({ endpoint: `PJSIP/${BUYER}@buyers`, app: 'callx', appArgs: `buyer,${caller}`, callerId: '"Ann" <+18135550100>', timeoutSec: 30, channelId: 'b-1', variables: { CALLX_LEAD_ID: 'a b&c' } }));
+      await events.waitFor((e) => e.type === 'StasisStart' && (e.channel as { id: string }).id === 'b-1');
+      results.push({ variable: peer.channel('b-1')?.vars.get('CALLX_LEAD_ID') }); // from the JSON body
+      await run(rest.createBridge('br-1', 'callx'));
+      await run(rest.addChannels('br-1', [caller, 'b-1']));
+      await run(rest.play(caller, 'sound:tt-allbusy', 'pb-1'));
+      await run(rest.originate({ endpoint: 'PJSIP/nosuch', app: 'callx', appArgs: 'buyer', timeoutSec: 30, channelId: 'b-2' }));
+      await run(rest.createBridge('br-1', 'callx'));
+      await run(rest.hangup('b-1', 'USER_BUSY'));
+      await run(rest.hangup(caller, 'ORIGINATOR_CANCEL'));
+      await run(rest.destroyBridge('br-1'));
+      await run(rest.getChannel('gone'));
+      const normalized = results.map((r) => (r && typeof r === 'object' && 'creationtime' in r ? { ...r, creationtime: 'T' } : r));
+      // The caller's id is the peer's own (time-based): named the same in both sessions.
+      return { sent: sent(peer, from).map((line) => line.split(caller).join('CALLER')), results: normalized };
+    } finally {
+      rest.close?.();
+      events.close();
+      await peer.close();
+    }
+  }
+  const sent = (peer: AsteriskPeer, from: number) => peer.requests.slice(from).map((r) => `${r.method} ${r.path} ${r.status}`);
+
+  it('for every operation, with the same results and error kinds', async () => {
+    const ours = await session((url) => AriHttpRest.connect({ url, ...CREDS, restMs: 2000, connectMs: 2000 }));
+    const lib = await session((url) => AriClientRest.connect({ url, ...CREDS }, 2000, 5000, silentLogger()));
+    expect(ours.sent).toEqual(lib.sent);
+    expect(ours.results).toEqual(lib.results);
+    expect(ours.sent[1]).toBe(
+      'POST /ari/channels?endpoint=PJSIP%2F%2B15551230001%40buyers&app=callx&appArgs=buyer%2CCALLER&callerId=%22Ann%22%20%3C%2B18135550100%3E&timeout=30&channelId=b-1 200',
+    );
+    expect(ours.results).toContainEqual({ variable: 'a b&c' });
+    expect(ours.results.filter((r) => typeof r === 'string')).toEqual([
+      'allocation_failed: POST /channels (PJSIP/nosuch): Allocation failed',
+      "conflict: POST /bridges: Bridge with id 'br-1' already exists",
+      'not_found: GET /channels/gone: Channel not found',
+    ]);
+  }, 20_000);
 });
 
 describe('AriHttpRest: deadlines and connections', () => {
