@@ -36,6 +36,7 @@ import { consentRouteDocs, consentRoutes } from './api/consent-routes';
 import { blockRouteDocs, blockRoutes } from './api/block-routes';
 import { dashboardRoutes } from './api/dashboard-routes';
 import { attachLiveCalls } from './realtime/live-calls';
+import { BidWriter } from './store/bid-writer';
 import { OutboundDialer } from './exchange/outbound-dialer';
 import type { SwitchAdapter } from './switch/port';
 import type { Bidder } from './exchange/bidders';
@@ -164,7 +165,8 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(opsJobsRoutes(queues));
   app.use(callsRoutes(pool));
-  app.use(bidRoutes(pool, redis, config.REDIS_PREFIX));
+  const bidWriter = new BidWriter(pool, redis, config.REDIS_PREFIX); // one per node: REST and socket.io share its group commit
+  app.use(bidRoutes(bidWriter));
   app.use(dncRoutes(pool, redis, logger.child({ mod: 'dnc' })));
   app.use(privacyRoutes(pool, redis));
   app.use(configRoutes(pool, redis, config.REDIS_PREFIX));
@@ -174,7 +176,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such route' } }));
   app.use(errorHandler((err, req) => logger.error({ err: (err as Error).message, method: req.method, path: req.path }, 'API request failed')));
   const server = http.createServer(app);
-  const live = attachLiveCalls(server, { pool, redis, events, redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, logger: logger.child({ mod: 'live' }) });
+  const live = attachLiveCalls(server, { pool, bids: bidWriter, events, redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, logger: logger.child({ mod: 'live' }) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.HTTP_PORT, config.HTTP_HOST, () => resolve());
@@ -191,6 +193,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       await flow.settle();
       await live.close(); // closes the HTTP server too
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await bidWriter.drain(); // batches already taken are written and answered before the pool closes
       await recorder?.stop();
       recorderRedis?.disconnect();
       await billingWorker?.stop();

@@ -3,10 +3,8 @@
  * auction on every node uses it. Batches go over socket.io (`bids:update`, see app/realtime/live-calls.ts).
  */
 import { Router as ExpressRouter } from 'express';
-import type { Pool } from 'pg';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { updateBids } from '../store/bid-updates';
+import type { BidWriter } from '../store/bid-writer';
 import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
@@ -18,7 +16,7 @@ export const bidRouteDocs: RouteDoc[] = [
   { method: 'patch', path: '/v1/targets/:id/bid', summary: 'Change one of your standing bids (batches: socket.io bids:update)', roles: ['admin', 'buyer'], params: IdParam, body: BidBody },
 ];
 
-export function bidRoutes(pool: Pool, redis: Redis, redisPrefix: string): ExpressRouter {
+export function bidRoutes(writer: BidWriter): ExpressRouter {
   const router = ExpressRouter();
   router.patch('/v1/targets/:id/bid', requireRole('admin', 'buyer'), async (req, res, next) => {
     try {
@@ -26,7 +24,7 @@ export function bidRoutes(pool: Pool, redis: Redis, redisPrefix: string): Expres
       if (!p.success) throw fromZod(p.error);
       const b = BidBody.safeParse(req.body);
       if (!b.success) throw fromZod(b.error);
-      const [r] = await updateBids(pool, redis, redisPrefix, req.principal!, [{ targetId: p.data.id, bidCents: b.data.bidCents }]);
+      const [r] = await writer.submit(req.principal!, [{ targetId: p.data.id, bidCents: b.data.bidCents }]);
       if (!r || !r.ok) throw new ApiError(404, 'not_found', 'no such target');
       res.json({ targetId: r.targetId, bidCents: r.bidCents });
     } catch (err) {

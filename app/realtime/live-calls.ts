@@ -14,7 +14,8 @@ import type { Logger } from '../observability/logger';
 import type { CallEvent, CallEventBus } from '../exchange/call-events';
 import { findApiKey, type ApiPrincipal } from '../store/api-keys';
 import { z } from 'zod';
-import { BID_BATCH_MAX, BidUpdate, updateBids } from '../store/bid-updates';
+import { BID_BATCH_MAX, BidUpdate } from '../store/bid-updates';
+import type { BidWriter } from '../store/bid-writer';
 
 /** `bids:update` payload: one update or a batch of them. */
 const BidMessage = z.union([BidUpdate, z.object({ updates: z.array(BidUpdate).min(1).max(BID_BATCH_MAX) }).strict()]);
@@ -54,7 +55,7 @@ function keyOf(socket: Socket): string | undefined {
   return m?.[1];
 }
 
-export function attachLiveCalls(server: http.Server, deps: { pool: Pool; redis: Redis; events: CallEventBus; redisUrl: string; redisPrefix: string; logger: Logger }): LiveCalls {
+export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: BidWriter; events: CallEventBus; redisUrl: string; redisPrefix: string; logger: Logger }): LiveCalls {
   const io = new Server(server, { path: '/live', serveClient: false });
   // The adapter publishes once per call event (five a call): with auto-pipelining the events of one turn of the
   // event loop leave in a single write, which under load is most of them. Live events need no ordering against
@@ -104,7 +105,7 @@ export function attachLiveCalls(server: http.Server, deps: { pool: Pool; redis: 
         return;
       }
       const updates = 'updates' in parsed.data ? parsed.data.updates : [parsed.data];
-      updateBids(deps.pool, deps.redis, deps.redisPrefix, p, updates).then(
+      deps.bids.submit(p, updates).then(
         (results) => reply({ results }),
         (err: Error) => {
           deps.logger.error({ err: err.message, updates: updates.length }, 'bid update failed');

@@ -8,6 +8,7 @@ import { createApiKey } from '../../app/store/api-keys';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { FreeSwitchHarness } from '../e2e/freeswitch-harness';
+import { BidWriter } from '../../app/store/bid-writer';
 
 let infra: TestInfra;
 let harness: FreeSwitchHarness;
@@ -27,12 +28,15 @@ beforeAll(async () => {
   await seedTarget(infra.pool, { id: 'ta', buyerId: 'buyer-a', campaignId: 'c', bidCents: 1500, destination: A });
   await seedTarget(infra.pool, { id: 'tb', buyerId: 'buyer-b', campaignId: 'c', bidCents: 1000, destination: B });
   await seedTarget(infra.pool, { id: 'tb2', buyerId: 'buyer-b', campaignId: 'c', bidCents: 900, destination: B });
+  await seedTarget(infra.pool, { id: 'tb3', buyerId: 'buyer-b', campaignId: 'c', bidCents: 100, destination: B });
   harness = new FreeSwitchHarness();
   node = await harness.start(infra);
   harness.setBuyer(A, { kind: 'answer', afterMs: 10 });
   harness.setBuyer(B, { kind: 'answer', afterMs: 10 });
   keys.buyerB = (await createApiKey(infra.pool, { role: 'buyer', accountId: 'buyer-b' })).key;
   keys.seller = (await createApiKey(infra.pool, { role: 'seller', accountId: 'seller' })).key;
+  keys.buyerA = (await createApiKey(infra.pool, { role: 'buyer', accountId: 'buyer-a' })).key;
+  keys.admin = (await createApiKey(infra.pool, { role: 'admin' })).key;
 });
 
 afterAll(async () => {
@@ -103,4 +107,91 @@ it('PATCH /v1/targets/:id/bid: own target only, validated, authenticated', async
   expect((await patch('tb', { bidCents: 'lots' }, keys.buyerB)).json.error).toMatchObject({ code: 'validation_failed', field: 'bidCents' });
   expect((await patch('tb', { bidCents: 1 }, keys.seller)).status).toBe(403);
   expect((await patch('tb', { bidCents: 1 })).status).toBe(401);
+});
+
+/**
+ * Group commit, made deterministic: the test holds tb3's row lock, so the writer's first statement (a batch on tb3)
+ * waits; every batch sent meanwhile queues on the node (seen arriving through a spy on BidWriter.submit, which also
+ * records the arrival order), then all of them leave as one statement once the lock is released.
+ */
+async function whileWriterBlocked<T>(sendRest: () => Promise<T>, batches: number): Promise<{ rest: T; statements: number; arrivals: Array<{ scope: string; updates: Array<{ targetId: string; bidCents: number }> }> }> {
+  const submit = jest.spyOn(BidWriter.prototype, 'submit');
+  const query = jest.spyOn(node.pool, 'query');
+  const lock = await infra.pool.connect();
+  try {
+    await lock.query('BEGIN');
+    await lock.query("SELECT 1 FROM buyer_targets WHERE id = 'tb3' FOR UPDATE");
+    const admin = await client(keys.admin);
+    const blocker = send(admin, { targetId: 'tb3', bidCents: 150 });
+    await eventually(async () => submit.mock.calls.length === 1, 'the blocking batch to reach the writer');
+    const rest = sendRest();
+    await eventually(async () => submit.mock.calls.length === 1 + batches, 'every batch to queue behind it');
+    await lock.query('COMMIT');
+    expect(await blocker).toEqual({ results: [{ targetId: 'tb3', ok: true, bidCents: 150 }] });
+    const merged = query.mock.calls.filter((c) => String(c[0]).includes('DISTINCT ON (id)')).length;
+    const arrivals = submit.mock.calls.slice(1).map(([p, updates]) => ({ scope: p.role === 'admin' ? 'admin' : p.accountId!, updates: [...updates] }));
+    return { rest: await rest, statements: merged, arrivals };
+  } finally {
+    lock.release();
+    submit.mockRestore();
+    query.mockRestore();
+  }
+}
+
+const dbBids = async () =>
+  Object.fromEntries((await infra.pool.query<{ id: string; b: number }>('SELECT id, bid_cents::int AS b FROM buyer_targets ORDER BY id')).rows.map((r) => [r.id, r.b]));
+
+it('concurrent batches from two clients are merged into one statement: all committed, last write per target wins, the snapshot matches the DB', async () => {
+  const buyer = await client(keys.buyerB);
+  const admin = await client(keys.admin);
+  const N = 8;
+  const { rest, statements, arrivals } = await whileWriterBlocked(
+    () =>
+      Promise.all(
+        Array.from({ length: N }, (_, k) => [
+          send(buyer, { updates: [{ targetId: 'tb', bidCents: 3000 + k }, { targetId: 'tb2', bidCents: 4000 + k }] }),
+          send(admin, { updates: [{ targetId: 'tb', bidCents: 5000 + k }, { targetId: 'ta', bidCents: 6000 + k }] }),
+        ]).flat(),
+      ),
+    2 * N,
+  );
+  // The blocker, then one statement for all 16 batches.
+  expect(statements).toBe(2);
+  for (const reply of rest) expect(reply.results.every((r: { ok: boolean }) => r.ok)).toBe(true);
+  const expected: Record<string, number> = {};
+  for (const a of arrivals) for (const u of a.updates) expected[u.targetId] = u.bidCents;
+  expect(expected.tb2).toBe(4000 + N - 1);
+  expect(expected.ta).toBe(6000 + N - 1);
+  const db = await dbBids();
+  expect(db).toMatchObject({ ...expected, tb3: 150 });
+  await eventually(async () => ['ta', 'tb', 'tb2', 'tb3'].every((id) => bidOf(id) === db[id]), 'the snapshot to match the DB');
+});
+
+it("a merged write refuses another buyer's target per update and applies the rest", async () => {
+  const buyerB = await client(keys.buyerB);
+  const buyerA = await client(keys.buyerA);
+  const { rest, statements } = await whileWriterBlocked(
+    () =>
+      Promise.all([
+        send(buyerA, { updates: [{ targetId: 'ta', bidCents: 1600 }] }),
+        send(buyerB, { updates: [{ targetId: 'tb', bidCents: 2300 }, { targetId: 'ta', bidCents: 1 }, { targetId: 'tb2', bidCents: 960 }, { targetId: 'tb', bidCents: 7 }] }),
+        send(buyerA, { updates: [{ targetId: 'tb2', bidCents: 2 }] }),
+      ]),
+    3,
+  );
+  expect(statements).toBe(2);
+  expect(rest).toEqual([
+    { results: [{ targetId: 'ta', ok: true, bidCents: 1600 }] },
+    {
+      results: [
+        { targetId: 'tb', ok: true, bidCents: 2300 },
+        { targetId: 'ta', ok: false, error: 'not_found' },
+        { targetId: 'tb2', ok: true, bidCents: 960 },
+        { targetId: 'tb', ok: false, error: 'duplicate_in_batch' },
+      ],
+    },
+    { results: [{ targetId: 'tb2', ok: false, error: 'not_found' }] },
+  ]);
+  expect(await dbBids()).toMatchObject({ ta: 1600, tb: 2300, tb2: 960 });
+  await eventually(async () => bidOf('ta') === 1600 && bidOf('tb') === 2300 && bidOf('tb2') === 960, 'the snapshot to take the merged write');
 });

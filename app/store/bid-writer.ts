@@ -1,0 +1,124 @@
+/**
+ * Group commit for standing-bid updates, one writer per node (REST and socket.io share it). One statement is in
+ * flight at a time; batches arriving meanwhile queue up and leave together as the next statement: rows locked in
+ * id order (other nodes write too), each update checked against its own batch's principal (a buyer changes only
+ * its own targets, admins any), the last authorised write per target in arrival order wins. A batch is answered
+ * only once the statement carrying it committed and its bids were published; a failed statement fails every
+ * batch it carried and changes nothing. Batches that update the same rows no longer wait on each other's row
+ * locks and commits: they share one.
+ */
+import type { Pool } from 'pg';
+import type { Redis } from 'ioredis';
+import type { ApiPrincipal } from './api-keys';
+import type { BidResult, BidUpdate } from './bid-updates';
+import { publishBids } from '../exchange/snapshot-source';
+
+interface Pending {
+  /** null: any target (admins); otherwise the only buyer account whose targets it may change */
+  scope: string | null;
+  updates: readonly BidUpdate[];
+  /** index of each update's first occurrence of its target in the batch (later ones are duplicate_in_batch) */
+  firsts: Map<string, number>;
+  resolve: (results: BidResult[]) => void;
+  reject: (err: Error) => void;
+}
+
+/** Updates in one statement at most (a batch is never split: a bigger one goes alone). */
+const MERGED_MAX = 20_000;
+
+const MERGED_SQL = `WITH u AS (
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[]) AS u(id, bid, scope, seq)
+  ), locked AS (
+    SELECT t.id, t.buyer_account_id FROM buyer_targets t WHERE t.id IN (SELECT id FROM u) ORDER BY t.id FOR NO KEY UPDATE
+  ), allowed AS (
+    SELECT u.id, u.bid, u.seq FROM u JOIN locked l USING (id) WHERE u.scope IS NULL OR u.scope = l.buyer_account_id
+  ), winners AS (
+    SELECT DISTINCT ON (id) id, bid FROM allowed ORDER BY id, seq DESC
+  ), written AS (
+    UPDATE buyer_targets t SET bid_cents = w.bid, updated_at = now() FROM winners w WHERE t.id = w.id RETURNING t.id
+  )
+  SELECT seq FROM allowed WHERE id IN (SELECT id FROM written)`;
+
+export class BidWriter {
+  private queue: Pending[] = [];
+  private writing: Promise<void> | undefined;
+  /** statements written and batches carried, for the curious (bench, tests) */
+  readonly stats = { statements: 0, batches: 0 };
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly redis: Redis,
+    private readonly redisPrefix: string,
+  ) {}
+
+  /** Queues a batch; resolves with one result per update, in order, once its statement committed and was published. */
+  submit(principal: ApiPrincipal, updates: readonly BidUpdate[]): Promise<BidResult[]> {
+    if (updates.length === 0) return Promise.resolve([]);
+    const firsts = new Map<string, number>();
+    updates.forEach((u, i) => {
+      if (!firsts.has(u.targetId)) firsts.set(u.targetId, i);
+    });
+    const scope = principal.role === 'admin' ? null : (principal.accountId ?? '');
+    return new Promise<BidResult[]>((resolve, reject) => {
+      this.queue.push({ scope, updates, firsts, resolve, reject });
+      this.writing ??= this.loop();
+    });
+  }
+
+  /** Resolves when every batch queued so far has been answered (node.stop() calls it once nothing new arrives). */
+  async drain(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        let n = 0;
+        let size = 0;
+        while (n < this.queue.length && (n === 0 || size + this.queue[n]!.updates.length <= MERGED_MAX)) size += this.queue[n++]!.updates.length;
+        const group = this.queue.splice(0, n);
+        await this.write(group);
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  private async write(group: Pending[]): Promise<void> {
+    const ids: string[] = [];
+    const bids: number[] = [];
+    const scopes: (string | null)[] = [];
+    for (const p of group) {
+      p.updates.forEach((u, i) => {
+        if (p.firsts.get(u.targetId) !== i) return;
+        ids.push(u.targetId);
+        bids.push(u.bidCents);
+        scopes.push(p.scope);
+      });
+    }
+    const seqs = ids.map((_, i) => i);
+    let allowed: Uint8Array;
+    try {
+      const { rows } = await this.pool.query<{ seq: number }>(MERGED_SQL, [ids, bids, scopes, seqs]);
+      allowed = new Uint8Array(ids.length);
+      for (const r of rows) allowed[r.seq] = 1;
+      // Last authorised write per target, in arrival order: what the statement wrote.
+      const published = new Map<string, number>();
+      for (let i = 0; i < ids.length; i++) if (allowed[i]) published.set(ids[i]!, bids[i]!);
+      await publishBids(this.redis, this.redisPrefix, published);
+    } catch (err) {
+      for (const p of group) p.reject(err as Error);
+      return;
+    }
+    this.stats.statements += 1;
+    this.stats.batches += group.length;
+    let seq = 0;
+    for (const p of group) {
+      const results = p.updates.map((u, i): BidResult => {
+        if (p.firsts.get(u.targetId) !== i) return { targetId: u.targetId, ok: false, error: 'duplicate_in_batch' };
+        return allowed[seq++] ? { targetId: u.targetId, ok: true, bidCents: u.bidCents } : { targetId: u.targetId, ok: false, error: 'not_found' };
+      });
+      p.resolve(results);
+    }
+  }
+}
