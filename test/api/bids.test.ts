@@ -195,3 +195,41 @@ it("a merged write refuses another buyer's target per update and applies the res
   expect(await dbBids()).toMatchObject({ ta: 1600, tb: 2300, tb2: 960 });
   await eventually(async () => bidOf('ta') === 1600 && bidOf('tb') === 2300 && bidOf('tb2') === 960, 'the snapshot to take the merged write');
 });
+
+it('a merged write that fails answers an error to every batch it carried and changes nothing', async () => {
+  const buyer = await client(keys.buyerB);
+  const admin = await client(keys.admin);
+  const submit = jest.spyOn(BidWriter.prototype, 'submit');
+  const lockTb3 = await infra.pool.connect();
+  const lockTb = await infra.pool.connect();
+  try {
+    const before = await dbBids();
+    await lockTb3.query('BEGIN');
+    await lockTb3.query("SELECT 1 FROM buyer_targets WHERE id = 'tb3' FOR UPDATE");
+    await lockTb.query('BEGIN');
+    await lockTb.query("SELECT 1 FROM buyer_targets WHERE id = 'tb' FOR UPDATE");
+    const blocker = send(admin, { targetId: 'tb3', bidCents: 160 });
+    await eventually(async () => submit.mock.calls.length === 1, 'the blocking batch to reach the writer');
+    const carried = [send(buyer, { updates: [{ targetId: 'tb2', bidCents: 9002 }, { targetId: 'tb', bidCents: 9001 }] }), send(admin, { updates: [{ targetId: 'ta', bidCents: 9003 }] })];
+    await eventually(async () => submit.mock.calls.length === 3, 'both batches to queue behind it');
+    await lockTb3.query('COMMIT');
+    expect(await blocker).toEqual({ results: [{ targetId: 'tb3', ok: true, bidCents: 160 }] });
+    // The merged statement now waits for tb's lock (ta and tb2 already locked, in id order): cancel it.
+    const waiting = await eventually(async () => {
+      const { rows } = await infra.pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%DISTINCT ON (id)%' AND pid <> pg_backend_pid()");
+      return rows[0];
+    }, 'the merged statement to wait on the lock');
+    await infra.pool.query('SELECT pg_cancel_backend($1)', [waiting.pid]);
+    for (const reply of await Promise.all(carried)) expect(reply.error).toMatchObject({ code: 'internal_error' });
+    await lockTb.query('ROLLBACK');
+    expect(await dbBids()).toEqual({ ...before, tb3: 160 });
+    await eventually(async () => bidOf('tb3') === 160, 'the snapshot to take the blocker');
+    expect([bidOf('ta'), bidOf('tb'), bidOf('tb2')]).toEqual([before.ta, before.tb, before.tb2]);
+  } finally {
+    await lockTb3.query('ROLLBACK').catch(() => undefined);
+    await lockTb.query('ROLLBACK').catch(() => undefined);
+    lockTb3.release();
+    lockTb.release();
+    submit.mockRestore();
+  }
+});
