@@ -33,10 +33,10 @@ export interface AriHttpOptions {
   /** Deadline of each request. */
   restMs: number;
   /**
-   * Most connections open to the switch at once (default 128). At 300 calls a second a call node has several
-   * dozen REST requests in flight; with 32 they queued behind each other and set-up times ran into seconds.
-   * Asterisk's http.conf `sessionlimit` (default 100) counts every HTTP connection, the events WebSocket
-   * included: asterisk-conf/http.conf raises it to 400.
+   * Most connections open to the switch at once (default 64). A quiet call node has a handful of REST requests
+   * in flight; when the machine is loaded and answers slow down, a few dozen, and a lower cap makes them queue
+   * behind each other on top of the load. Asterisk's http.conf `sessionlimit` (default 100) counts every HTTP
+   * connection, the events WebSocket included, so 64 fits a stock Asterisk; asterisk-conf/http.conf raises it to 400.
    */
   maxSockets?: number;
   /**
@@ -88,7 +88,7 @@ export class AriHttpRest implements AriRest {
     this.authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
     this.restMs = opts.restMs;
     // lifo: the most recently used socket goes out first, so spare ones age out instead of all staying warm.
-    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 128, timeout: opts.idleMs ?? 10_000, scheduling: 'lifo' as const };
+    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 64, timeout: opts.idleMs ?? 10_000, scheduling: 'lifo' as const };
     this.agent = url.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
   }
 
