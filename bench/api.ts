@@ -89,12 +89,15 @@ async function main(): Promise<void> {
     const client = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load', 'api-client.ts'), `http://127.0.0.1:${node.httpPort}`, adminKey, buyerKey, callIds, targetIds, String(RPS), String(SECONDS), String(WARMUP), MIX], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    const cpu0 = process.cpuUsage(); // the server's CPU over the client's run (its warm-up included)
     let out = '';
     client.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((resolve) => client.on('exit', resolve));
     if (code !== 0) throw new Error(`the API client exited with ${code}`);
+    const cpu = process.cpuUsage(cpu0);
     const r = JSON.parse(out) as { requests: number; seconds: number; p50: number; p99: number; statuses: Record<string, number> };
-    const cond = { target_rps: RPS, seconds: SECONDS, warmup_seconds: WARMUP, requests: r.requests, statuses: r.statuses, mix: MIX === 'mixed' ? 'list 45%, detail 45%, bid update 10%' : `${MIX} only`, calls_in_db: CALLS };
+    const sent = r.requests * (1 + WARMUP / SECONDS); // the warm-up runs at the same rate
+    const cond = { server_cpu_us_per_request: Math.round((cpu.user + cpu.system) / sent), target_rps: RPS, seconds: SECONDS, warmup_seconds: WARMUP, requests: r.requests, statuses: r.statuses, mix: MIX === 'mixed' ? 'list 45%, detail 45%, bid update 10%' : `${MIX} only`, calls_in_db: CALLS };
     for (const [name, value, unit] of [['api_p50_ms', r.p50, 'ms'], ['api_p99_ms', r.p99, 'ms'], ['api_rps', Math.round(r.requests / r.seconds), 'requests/s']] as const) {
       process.stdout.write(`${JSON.stringify({ name, value, unit, ...cond })}\n`);
     }
