@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     const r = JSON.parse(out) as { requests: number; seconds: number; p50: number; p99: number; statuses: Record<string, number> };
     const sent = r.requests * (1 + WARMUP / SECONDS); // the warm-up runs at the same rate
-    const cond = { server_cpu_us_per_request: Math.round((cpu.user + cpu.system) / sent), target_rps: RPS, seconds: SECONDS, warmup_seconds: WARMUP, requests: r.requests, statuses: r.statuses, mix: MIX === 'mixed' ? 'list 45%, detail 45%, bid update 10%' : `${MIX} only`, calls_in_db: CALLS };
+    const cond = { server_cpu_us_per_request: Math.round((cpu.user + cpu.system) / sent), server_cpu_kernel_share: Math.round((cpu.system / (cpu.user + cpu.system)) * 100) / 100, target_rps: RPS, seconds: SECONDS, warmup_seconds: WARMUP, requests: r.requests, statuses: r.statuses, mix: MIX === 'mixed' ? 'list 45%, detail 45%, bid update 10%' : `${MIX} only`, calls_in_db: CALLS };
     for (const [name, value, unit] of [['api_p50_ms', r.p50, 'ms'], ['api_p99_ms', r.p99, 'ms'], ['api_rps', Math.round(r.requests / r.seconds), 'requests/s']] as const) {
       process.stdout.write(`${JSON.stringify({ name, value, unit, ...cond })}\n`);
     }
