@@ -19,6 +19,7 @@ import { loadConfig } from '../app/config';
 import { silentLogger } from '../app/observability/logger';
 import { startExchangeNode } from '../app/exchange-node';
 import { createApiKey } from '../app/store/api-keys';
+import { measureBidUpdates } from './load/bid-phase';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): number => {
@@ -102,20 +103,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify({ name, value, unit, ...cond })}\n`);
     }
     if (BID_SECONDS > 0) {
-      const allTargets = Array.from({ length: 1000 }, (_, i) => `t${i + 1}`).join(',');
-      const bids = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load', 'bid-client.ts'), `http://127.0.0.1:${node.httpPort}`, buyerKey, allTargets, String(BID_BATCH), String(BID_SECONDS), String(BID_IN_FLIGHT)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let bidOut = '';
-      bids.stdout.on('data', (d: Buffer) => (bidOut += d.toString()));
-      const bidCode = await new Promise<number | null>((resolve) => bids.on('exit', resolve));
-      if (bidCode !== 0) throw new Error(`the bid client exited with ${bidCode}`);
-      const b = JSON.parse(bidOut) as { applied: number; failed: number; seconds: number };
-      const inDb = (await q("SELECT bid_cents::int AS b FROM buyer_targets WHERE id = 't1'")).rows[0].b as number;
-      process.stdout.write(`${JSON.stringify({
-        name: 'bid_updates_per_s', value: Math.round(b.applied / b.seconds), unit: 'updates/s', transport: 'socket.io', targets: 1000, batch: BID_BATCH,
-        in_flight: BID_IN_FLIGHT, seconds: Math.round(b.seconds * 10) / 10, refused: b.failed, snapshot_matches_db: node.snapshots.current().targets.get('t1')?.bidCents === inDb,
-      })}\n`);
+      process.stdout.write(`${JSON.stringify(await measureBidUpdates(node, buyerKey, { targets: 1000, batch: BID_BATCH, seconds: BID_SECONDS, inFlight: BID_IN_FLIGHT }))}\n`);
     }
   } finally {
     await node.stop();

@@ -8,14 +8,13 @@
  * Prints JSON lines: bid_updates_per_s (acknowledged updates per second). Uses the schema `bench_bids` of
  * DATABASE_URL and the Redis prefix `bench:bids:`.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { Pool } from 'pg';
 import Redis from 'ioredis';
 import { loadConfig } from '../app/config';
 import { silentLogger } from '../app/observability/logger';
 import { startExchangeNode } from '../app/exchange-node';
 import { createApiKey } from '../app/store/api-keys';
+import { measureBidUpdates } from './load/bid-phase';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): number => {
@@ -54,18 +53,7 @@ async function main(): Promise<void> {
     );
     await node.snapshots.refreshNow();
     const { key } = await createApiKey(node.pool, { role: 'buyer', accountId: 'buyer' });
-    const ids = Array.from({ length: TARGETS }, (_, i) => `t${i + 1}`).join(',');
-    const client = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load', 'bid-client.ts'), `http://127.0.0.1:${node.httpPort}`, key, ids, String(BATCH), String(SECONDS), String(IN_FLIGHT)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    client.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => client.on('exit', resolve));
-    if (code !== 0) throw new Error(`the bid client exited with ${code}`);
-    const r = JSON.parse(out) as { applied: number; failed: number; seconds: number };
-    const last = node.snapshots.current().targets.get('t1')?.bidCents;
-    const inDb = (await node.pool.query("SELECT bid_cents::int AS b FROM buyer_targets WHERE id = 't1'")).rows[0].b as number;
-    process.stdout.write(`${JSON.stringify({ name: 'bid_updates_per_s', value: Math.round(r.applied / r.seconds), unit: 'updates/s', targets: TARGETS, batch: BATCH, in_flight: IN_FLIGHT, seconds: Math.round(r.seconds * 10) / 10, refused: r.failed, snapshot_matches_db: last === inDb })}\n`);
+    process.stdout.write(`${JSON.stringify(await measureBidUpdates(node, key, { targets: TARGETS, batch: BATCH, seconds: SECONDS, inFlight: IN_FLIGHT }))}\n`);
   } finally {
     await node.stop();
   }

@@ -151,20 +151,7 @@ export class CallFlow {
         outcome = { status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: (err as Error).message };
       }
       this.deps.metrics?.bridgeAttempts.inc({ status: outcome.status });
-      this.deps.events?.emit({ type: 'call.attempt', callId: identity.callId, at: this.clock().toISOString(), attemptNo, targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, status: outcome.status, cause: 'cause' in outcome ? outcome.cause : undefined, sellerAccountId });
-      await this.journal(log, {
-        ...identity,
-        type: 'attempt',
-        attemptNo,
-        targetId: bid.targetId,
-        buyerAccountId: bid.buyerAccountId,
-        destination: bid.destination,
-        attemptStartedAt: attemptStartedAt.toISOString(),
-        attemptEndedAt: this.clock().toISOString(),
-        status: outcome.status,
-        cause: 'cause' in outcome ? outcome.cause : undefined,
-        priceCents: bid.priceCents,
-      });
+      await this.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid, status: outcome.status, cause: 'cause' in outcome ? outcome.cause : undefined, startedAt: attemptStartedAt });
 
       if (outcome.status === 'bridged') {
         log.info({ targetId: bid.targetId, attemptNo, priceCents: bid.priceCents }, 'call bridged');
@@ -191,21 +178,7 @@ export class CallFlow {
       // Buyers passed over for a full cap are not rung, but the call's record shows them, in order.
       for (const s of skipped) {
         attemptNo += 1;
-        const at = this.clock().toISOString();
-        this.deps.events?.emit({ type: 'call.attempt', callId: identity.callId, at, attemptNo, targetId: s.bid.targetId, buyerAccountId: s.bid.buyerAccountId, status: 'cap_reached', cause: s.cap, sellerAccountId });
-        await this.journal(log, {
-          ...identity,
-          type: 'attempt',
-          attemptNo,
-          targetId: s.bid.targetId,
-          buyerAccountId: s.bid.buyerAccountId,
-          destination: s.bid.destination,
-          attemptStartedAt: at,
-          attemptEndedAt: at,
-          status: 'cap_reached',
-          cause: s.cap,
-          priceCents: s.bid.priceCents,
-        });
+        await this.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid: s.bid, status: 'cap_reached', cause: s.cap, startedAt: this.clock() });
       }
     }
     // Nobody took the call: tell the caller, end it with a reason.
@@ -253,6 +226,31 @@ export class CallFlow {
       winnerTargetId: how.winner?.targetId,
       winnerBuyerId: how.winner?.buyerAccountId,
       priceCents: how.winner?.priceCents,
+    });
+  }
+
+  /** One attempt (rung or passed over), shown live and journaled; it ends now. */
+  private async recordAttempt(
+    identity: CallIdentity,
+    log: Logger,
+    sellerAccountId: string,
+    a: { attemptNo: number; bid: ReservedBid['bid']; status: string; cause?: string; startedAt: Date },
+  ): Promise<void> {
+    const endedAt = this.clock().toISOString();
+    const { bid } = a;
+    this.deps.events?.emit({ type: 'call.attempt', callId: identity.callId, at: endedAt, attemptNo: a.attemptNo, targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, status: a.status, cause: a.cause, sellerAccountId });
+    await this.journal(log, {
+      ...identity,
+      type: 'attempt',
+      attemptNo: a.attemptNo,
+      targetId: bid.targetId,
+      buyerAccountId: bid.buyerAccountId,
+      destination: bid.destination,
+      attemptStartedAt: a.startedAt.toISOString(),
+      attemptEndedAt: endedAt,
+      status: a.status,
+      cause: a.cause,
+      priceCents: bid.priceCents,
     });
   }
 

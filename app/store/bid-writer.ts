@@ -42,8 +42,6 @@ const MERGED_SQL = `WITH u AS (
 export class BidWriter {
   private queue: Pending[] = [];
   private writing: Promise<void> | undefined;
-  /** statements written and batches carried, for the curious (bench, tests) */
-  readonly stats = { statements: 0, batches: 0 };
 
   constructor(
     private readonly pool: Pool,
@@ -110,8 +108,6 @@ export class BidWriter {
       for (const p of group) p.reject(err as Error);
       return;
     }
-    this.stats.statements += 1;
-    this.stats.batches += group.length;
     let seq = 0;
     for (const p of group) {
       const results = p.updates.map((u, i): BidResult => {

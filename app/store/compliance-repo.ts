@@ -20,21 +20,22 @@ const redisKeyForList = (listId: DncListId): string =>
  */
 export async function addDncNumbers(pool: Pool, redis: Redis, listId: DncListId, numbers: string[], source: string, opts: { expectNew?: boolean } = {}): Promise<{ hadDuplicates: boolean }> {
   if (numbers.length === 0) return { hadDuplicates: false };
+  if (numbers.some((x) => x.includes(','))) throw new Error('a DNC number may not contain a comma (numbers are E.164)');
   // The numbers as one comma-joined text (E.164 has no commas): cheaper to send and to split than a text[] literal.
   const insert = `INSERT INTO dnc_entries (list_id, number, source) SELECT $1, unnest(string_to_array($2, ',')), $3`;
-  const joined = numbers.join(',');
-  if (numbers.some((x) => x.includes(','))) throw new Error('a DNC number may not contain a comma (numbers are E.164)');
-  let hadDuplicates = !opts.expectNew;
+  const params = [listId, numbers.join(','), source];
+  let hadDuplicates = false;
+  let inserted = false;
   if (opts.expectNew) {
     try {
-      await pool.query(insert, [listId, joined, source]);
+      await pool.query(insert, params);
+      inserted = true;
     } catch (err) {
       if ((err as { code?: string }).code !== '23505') throw err;
-      hadDuplicates = true;
     }
   }
-  if (hadDuplicates) {
-    const { rowCount } = await pool.query(`${insert} ON CONFLICT DO NOTHING`, [listId, joined, source]);
+  if (!inserted) {
+    const { rowCount } = await pool.query(`${insert} ON CONFLICT DO NOTHING`, params);
     hadDuplicates = (rowCount ?? 0) < numbers.length;
   }
   await redis.sadd(redisKeyForList(listId), ...numbers);

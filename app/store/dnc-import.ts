@@ -72,7 +72,7 @@ export async function importDnc(
   await save();
   let batch = new Set<string>();
   let nextLog = 1_000_000;
-  // Up to two batches are written while the next one is read: reading waits only when both are still going.
+  // Up to MAX_WRITES batches are written while the next one is read: reading waits only when all are still going.
   const writing = new Set<Promise<void>>();
   let failure: Error | undefined;
   // Optimistic plain inserts while batches meet no number already listed; after one that did (a re-import of a
