@@ -7,7 +7,7 @@ import type { Logger } from './observability/logger';
 import { createMetrics, type Metrics } from './observability/metrics';
 import { createPool } from './store/db';
 import { migrate } from './store/migrate';
-import { createRedis, isRedisReady, type Redis } from './cache/redis';
+import { closeRedis, createRedis, isRedisReady, type Redis } from './cache/redis';
 import { COMPLIANCE_LOADED_KEY } from './cache/compliance-keys';
 import { ScreenAndReserve } from './cache/screen-and-reserve';
 import { loadComplianceCache } from './store/compliance-repo';
@@ -195,15 +195,13 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await bidWriter.drain(); // batches already taken are written and answered before the pool closes
       await recorder?.stop();
-      recorderRedis?.disconnect();
+      if (recorderRedis) await closeRedis(recorderRedis);
       await billingWorker?.stop();
       await fraudWorker?.stop();
       await queues?.billing.close();
       await queues?.fraud.close();
       await snapshots.stop();
-      subscriber.disconnect();
-      await redis.quit().catch(() => redis.disconnect());
-      await journalRedis.quit().catch(() => journalRedis.disconnect());
+      await Promise.all([closeRedis(subscriber), closeRedis(redis), closeRedis(journalRedis)]);
       await pool.end();
     })());
 

@@ -35,3 +35,22 @@ export function createRedis(url: string, prefix: string, logger: Logger, name = 
 export function isRedisReady(client: Redis): boolean {
   return client.status === 'ready';
 }
+
+/**
+ * Closes a connection after the commands already queued on it are answered (QUIT goes out behind them), so
+ * a library's fire-and-forget command (the socket.io adapter's unsubscribe, say) is not rejected with
+ * "Connection is closed" as an unhandled error. Drops the connection outright if Redis does not answer in time.
+ */
+export async function closeRedis(client: Redis, timeoutMs = 2_000): Promise<void> {
+  if (client.status === 'end') return;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    const outcome = await Promise.race([client.quit().catch(() => 'failed' as const), timedOut]);
+    if (outcome !== 'OK') client.disconnect();
+  } finally {
+    clearTimeout(timer);
+  }
+}

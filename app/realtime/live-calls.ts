@@ -9,6 +9,7 @@ import type http from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import Redis from 'ioredis';
+import { closeRedis } from '../cache/redis';
 import type { Pool } from 'pg';
 import type { Logger } from '../observability/logger';
 import type { CallEvent, CallEventBus } from '../exchange/call-events';
@@ -126,8 +127,7 @@ export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: B
     async close() {
       off();
       await new Promise<void>((resolve) => io.close(() => resolve()));
-      pub.disconnect();
-      sub.disconnect();
+      await Promise.all([closeRedis(pub), closeRedis(sub)]);
     },
   };
 }

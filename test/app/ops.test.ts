@@ -51,3 +51,21 @@ it('/metrics exposes the exchange metrics in Prometheus format', async () => {
   expect(text).toMatch(/callx_dependency_up\{dependency="postgres"\} 1/);
   expect(text).toMatch(/callx_dependency_up\{dependency="testswitch"\} 0/);
 });
+
+it('a node stopped right after it starts leaves no Redis command failing behind it', async () => {
+  // The socket.io adapter subscribes and unsubscribes without awaiting: closing its connections under those
+  // commands used to reject them as unhandled "Connection is closed" errors (and fail whichever test was running).
+  const failures: string[] = [];
+  const onRejection = (err: unknown) => failures.push(String((err as Error)?.message ?? err));
+  process.on('unhandledRejection', onRejection);
+  try {
+    for (let i = 0; i < 3; i++) {
+      const short = await startTestNode(infra, { BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' });
+      await short.stop();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    process.off('unhandledRejection', onRejection);
+  }
+  expect(failures).toEqual([]);
+}, 60_000);
