@@ -88,17 +88,19 @@ async function start(opts: DemoOptions, stopRequested: () => boolean): Promise<R
   const key = (await createApiKey(node.pool, { role: 'admin', label: `demo ${runId}` })).key;
 
   const base = `http://${opts.httpHost === '0.0.0.0' || opts.httpHost === '::' ? '127.0.0.1' : opts.httpHost}:${node.httpPort}`;
-  out('callx demo: the exchange is up, with a FreeSWITCH peer playing the switch.');
-  out(`  admin API key  ${key}   (shown once; try: curl -H 'Authorization: Bearer ${key}' '${base}/v1/calls?limit=5')`);
-  out(`  API            ${base}/v1   (every route at ${base}/openapi.json)`);
-  out(`  dashboard      ${base}/dashboard/   (log in with the key)`);
-  out(`  data           schema ${opts.schema} of ${redactUrl(opts.databaseUrl)}, Redis prefix ${opts.redisPrefix}`);
-  out(`  campaign       ${CAMPAIGN_ID}, tracking numbers ${DIDS.join(', ')}; floor ${dollars(CAMPAIGN.floorCents)}, ${CAMPAIGN.routing.replace('_', ' ')}, the seller gets ${CAMPAIGN.payoutPercent}%`);
-  out('  buyers');
-  for (const b of BUYERS) out(`    ${b.id.padEnd(15)} bids ${dollars(b.bidCents)}  ${b.note}${seeded.toppedUp.has(b.id) ? `; funds topped up to ${dollars(b.fundsCents)}` : ''}`);
-  out('  callers        fresh numbers; every 10th call from a number on the DNC list, every 15th from an invalid one');
+  // One write: the banner is never split by a log line or read half-written by a program watching the output.
+  const banner: string[] = ['callx demo: the exchange is up, with a FreeSWITCH peer playing the switch.'];
+  banner.push(`  admin API key  ${key}   (shown once; try: curl -H 'Authorization: Bearer ${key}' '${base}/v1/calls?limit=5')`);
+  banner.push(`  API            ${base}/v1   (every route at ${base}/openapi.json)`);
+  banner.push(`  dashboard      ${base}/dashboard/   (log in with the key)`);
+  banner.push(`  data           schema ${opts.schema} of ${redactUrl(opts.databaseUrl)}, Redis prefix ${opts.redisPrefix}`);
+  banner.push(`  campaign       ${CAMPAIGN_ID}, tracking numbers ${DIDS.join(', ')}; floor ${dollars(CAMPAIGN.floorCents)}, ${CAMPAIGN.routing.replace('_', ' ')}, the seller gets ${CAMPAIGN.payoutPercent}%`);
+  banner.push('  buyers');
+  for (const b of BUYERS) banner.push(`    ${b.id.padEnd(15)} bids ${dollars(b.bidCents)}  ${b.note}${seeded.toppedUp.has(b.id) ? `; funds topped up to ${dollars(b.fundsCents)}` : ''}`);
+  banner.push('  callers        fresh numbers; every 10th call from a number on the DNC list, every 15th from an invalid one');
   const talk = opts.talkMs.min === opts.talkMs.max ? `${opts.talkMs.min / 1000}` : `${opts.talkMs.min / 1000}-${opts.talkMs.max / 1000}`;
-  out(`Placing ${opts.cps} calls per second${opts.seconds > 0 ? ` for ${opts.seconds} s` : ''}, talks of ${talk} s; Ctrl-C stops.`);
+  banner.push(`Placing ${opts.cps} calls per second${opts.seconds > 0 ? ` for ${opts.seconds} s` : ''}, talks of ${talk} s; Ctrl-C stops.`);
+  out(banner.join('\n'));
 
   const driver = new CallDriver(freeswitchPlacer(peer, { host: '127.0.0.1', port: outboundPort }), { dnis: DIDS, talkMs: opts.talkMs.min });
   return { opts, logger, node, peer, driver, since: new Date(), startedAt: Date.now(), timers: [] };

@@ -62,7 +62,7 @@ describe('npm run demo', () => {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child!.on('exit', (code, signal) => resolve({ code, signal })));
     const seen = () => `output so far:\n${out}\nstderr:\n${err}`;
 
-    await eventually(async () => /admin API key\s+cx_\S+/.test(out), `the demo to start (${seen()})`, 90_000);
+    await eventually(async () => /admin API key\s+cx_\S+[\s\S]*Ctrl-C stops/.test(out), `the demo to start (${seen()})`, 90_000);
     expect(out).toMatch(/API\s+http:\/\/127\.0\.0\.1:\d+\/v1/);
     expect(out).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:\d+\/dashboard\//);
     // A summary line with calls bridged, screened out and money settled: recorded, billed and posted to the ledger.
