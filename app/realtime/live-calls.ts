@@ -10,6 +10,7 @@ import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import Redis from 'ioredis';
 import { closeRedis } from '../cache/redis';
+import { WatcherPresence } from './watcher-presence';
 import type { Pool } from 'pg';
 import type { Logger } from '../observability/logger';
 import type { CallEvent, CallEventBus } from '../exchange/call-events';
@@ -56,7 +57,7 @@ function keyOf(socket: Socket): string | undefined {
   return m?.[1];
 }
 
-export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: BidWriter; events: CallEventBus; redisUrl: string; redisPrefix: string; logger: Logger }): LiveCalls {
+export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: BidWriter; events: CallEventBus; redisUrl: string; redisPrefix: string; logger: Logger; watcherHeartbeatMs?: number }): LiveCalls {
   const io = new Server(server, { path: '/live', serveClient: false });
   // The adapter publishes once per call event (five a call): with auto-pipelining the events of one turn of the
   // event loop leave in a single write, which under load is most of them. Live events need no ordering against
@@ -65,6 +66,16 @@ export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: B
   const sub = pub.duplicate({ enableAutoPipelining: false });
   for (const c of [pub, sub]) c.on('error', (err: Error) => deps.logger.warn({ err: err.message }, 'live calls redis error'));
   io.adapter(createAdapter(pub, sub, { key: `${deps.redisPrefix}socket.io` }));
+  const presence = new WatcherPresence(io, { heartbeatMs: deps.watcherHeartbeatMs });
+  // The adapter subscribes as the connection comes up: a PING queued behind its SUBSCRIBEs answers once they are
+  // in place, and only then can this node hear the other nodes answer. Again after every reconnection, since
+  // announcements sent while it was away were lost.
+  sub.on('ready', () => {
+    sub.ping().then(
+      () => presence.ask(),
+      () => undefined, // closing, or the connection dropped again: the next 'ready' asks
+    );
+  });
 
   io.use((socket, next) => {
     const key = keyOf(socket);
@@ -91,6 +102,8 @@ export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: B
     const p = socket.data.principal as ApiPrincipal;
     if (p.role === 'admin' || p.role === 'agent') void socket.join(ALL_CALLS_ROOM);
     else if (p.accountId) void socket.join(accountRoom(p.accountId));
+    presence.watcherJoined();
+    socket.once('disconnect', () => presence.watcherLeft());
     socket.emit('ready', { role: p.role, accountId: p.accountId ?? null });
     // Buyers (and admins) update standing bids; the ack lists each update's result in order.
     socket.on('bids:update', (payload: unknown, ack?: Ack) => {
@@ -120,12 +133,14 @@ export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: B
   // One emit to every room the call concerns: socket.io sends it once to each socket in any of them, and the
   // Redis adapter publishes it once (a publish per room doubled the Redis traffic of every call).
   const off = deps.events.on((e) => {
-    io.to(audience.roomsFor(e)).emit('call', e);
+    const rooms = audience.roomsFor(e); // kept up to date even unwatched: a watcher may join mid-call
+    if (presence.anyoneWatching()) io.to(rooms).emit('call', e);
   });
 
   return {
     async close() {
       off();
+      presence.close();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await Promise.all([closeRedis(pub), closeRedis(sub)]);
     },
