@@ -27,6 +27,8 @@ export interface AsteriskPeerOptions extends Partial<SwitchOptions> {
   password?: string;
   /** Keep requests, events, calls and originated legs for assertions (default true; off for load runs). */
   record?: boolean;
+  /** Events sent in one turn of the event loop share a TCP write (default: when not recording, i.e. load runs). */
+  coalesceEvents?: boolean;
 }
 
 const RECORDED = join(__dirname, '..', '..', 'fixtures', 'asterisk', 'recorded.json');
@@ -64,6 +66,7 @@ export class AsteriskPeer {
     this.hub.record = record;
     this.http.record = record;
     this.scenarios.record = record;
+    this.hub.coalesce = options.coalesceEvents ?? !record;
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
