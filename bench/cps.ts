@@ -93,7 +93,7 @@ function startRecorder(): ChildProcess {
 async function startExchange(switchEnv: Record<string, string>, httpPort: number): Promise<ChildProcess> {
   // BENCH_PROFILE_DIR=dir writes a CPU profile of the exchange process there (for finding where time goes).
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--max-semi-space-size=64', '--import', 'tsx', path.join(__dirname, '..', 'app', 'main.ts')], {
+  const child = spawn(process.execPath, [...profile, `--max-semi-space-size=${process.env.NODE_SEMI_SPACE_MB ?? '8'}`, '--import', 'tsx', path.join(__dirname, '..', 'app', 'main.ts')], {
     env: {
       ...process.env,
       DATABASE_URL,
