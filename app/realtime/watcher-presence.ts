@@ -21,10 +21,10 @@ export class WatcherPresence {
 
   constructor(
     private readonly io: Server,
-    private readonly opts: { heartbeatMs?: number; now?: () => number } = {},
+    private readonly opts: { heartbeatMs?: number } = {},
   ) {
     io.on(WATCHING, () => {
-      this.remoteUntil = this.now() + 3 * this.heartbeatMs;
+      this.remoteUntil = Date.now() + 3 * this.heartbeatMs;
     });
     io.on(WHO_WATCHES, () => {
       if (this.local > 0) this.announce();
@@ -33,10 +33,6 @@ export class WatcherPresence {
 
   private get heartbeatMs(): number {
     return this.opts.heartbeatMs ?? WATCHER_HEARTBEAT_MS;
-  }
-
-  private now(): number {
-    return (this.opts.now ?? Date.now)();
   }
 
   /** Ask the other nodes whether they have watchers (call once this node's adapter is subscribed). */
@@ -58,7 +54,7 @@ export class WatcherPresence {
   }
 
   anyoneWatching(): boolean {
-    return this.local > 0 || this.now() < this.remoteUntil;
+    return this.local > 0 || Date.now() < this.remoteUntil;
   }
 
   /** No more announcements or questions: the adapter's connections are about to close (a publish then would fail). */
