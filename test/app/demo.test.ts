@@ -62,13 +62,13 @@ describe('npm run demo', () => {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child!.on('exit', (code, signal) => resolve({ code, signal })));
     const seen = () => `output so far:\n${out}\nstderr:\n${err}`;
 
-    await eventually(async () => /admin API key\s+cx_\S+[\s\S]*Ctrl-C stops/.test(out), `the demo to start (${seen()})`, 90_000);
+    await eventually(async () => /admin API key\s+cx_\S+[\s\S]*Ctrl-C stops/.test(out), () => `the demo to start (${seen()})`, 90_000);
     expect(out).toMatch(/API\s+http:\/\/127\.0\.0\.1:\d+\/v1/);
     expect(out).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:\d+\/dashboard\//);
     // A summary line with calls bridged, screened out and money settled: recorded, billed and posted to the ledger.
     await eventually(
       async () => /bridged [1-9].*screened out [1-9].*settled \$[1-9][\d,]*\.\d\d/.test(out),
-      `calls to be bridged, screened out and settled (${seen()})`,
+      () => `calls to be bridged, screened out and settled (${seen()})`,
       90_000,
     );
 

@@ -53,13 +53,16 @@ export async function createTestInfra(name: string, opts: { migrate?: boolean } 
   };
 }
 
-/** Polls until `fn` returns a truthy value or the time runs out (then fails with `what`). */
-export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 5_000): Promise<T> {
+/**
+ * Polls until `fn` returns a truthy value or the time runs out (then fails with `what`; a function is called
+ * only then, so its message can show the state at the timeout).
+ */
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, what: string | (() => string), timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
