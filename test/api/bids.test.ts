@@ -2,7 +2,8 @@
  * Standing bids changed over socket.io (single and batched, acknowledged per update) and REST; the next call
  * through the FreeSWITCH peer is auctioned on the new bid, on a node that did not reload its config.
  */
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { connectLive } from '../support/live-client';
 import type { ExchangeNode } from '../../app/exchange-node';
 import { createApiKey } from '../../app/store/api-keys';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
@@ -46,12 +47,8 @@ afterAll(async () => {
 });
 
 async function client(key: string): Promise<Socket> {
-  const socket = connect(`http://127.0.0.1:${node.httpPort}`, { path: '/live', auth: { token: key }, transports: ['websocket'], reconnection: false });
+  const { socket } = await connectLive(node.httpPort, key);
   sockets.push(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('ready', () => resolve());
-    socket.once('connect_error', reject);
-  });
   return socket;
 }
 

@@ -2,7 +2,7 @@
  * Calls over HTTP and live over socket.io, on a real node with calls placed through the FreeSWITCH peer: who may
  * see which call, paging, bad input, and the live events each kind of key receives.
  */
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import type { ExchangeNode } from '../../app/exchange-node';
 import type { CallEvent } from '../../app/exchange/call-events';
 import { createApiKey } from '../../app/store/api-keys';
@@ -10,6 +10,7 @@ import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { FreeSwitchHarness } from '../e2e/freeswitch-harness';
 import { startTestNode } from '../support/node';
+import { connectLive } from '../support/live-client';
 
 let infra: TestInfra;
 let harness: FreeSwitchHarness;
@@ -51,17 +52,11 @@ const get = async (path: string, key?: string) => {
   return { status: r.status, json: (await r.json()) as any };
 };
 
-/** A socket.io client on /live that collects the call events it receives. */
+/** A live client on this node (closed after the file's tests). */
 async function watch(key: string | undefined): Promise<{ events: CallEvent[]; socket: Socket }> {
-  const socket = connect(`http://127.0.0.1:${node.httpPort}`, { path: '/live', auth: key ? { token: key } : {}, transports: ['websocket'], reconnection: false });
-  sockets.push(socket);
-  const events: CallEvent[] = [];
-  socket.on('call', (e: CallEvent) => events.push(e));
-  await new Promise<void>((resolve, reject) => {
-    socket.once('ready', () => resolve());
-    socket.once('connect_error', (err) => reject(err));
-  });
-  return { events, socket };
+  const live = await connectLive(node.httpPort, key);
+  sockets.push(live.socket);
+  return live;
 }
 
 const placeAndRecord = async (ani: string, dnis: string) => {
@@ -102,11 +97,8 @@ describe('live calls across nodes', () => {
   it('a client connected to another node sees the calls this node handles (socket.io Redis adapter)', async () => {
     const other = await startTestNode(infra, { RECORDER_ENABLED: 'false', BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' });
     try {
-      const socket = connect(`http://127.0.0.1:${other.httpPort}`, { path: '/live', auth: { token: keys.agent }, transports: ['websocket'], reconnection: false });
+      const { socket, events: seen } = await connectLive(other.httpPort, keys.agent);
       sockets.push(socket);
-      const seen: CallEvent[] = [];
-      socket.on('call', (e: CallEvent) => seen.push(e));
-      await new Promise<void>((resolve) => socket.once('ready', () => resolve()));
       const id = await placeAndRecord('+18135556003', DID_A);
       await eventually(async () => seen.some((e) => e.callId === id && e.type === 'call.ended'), 'the other node to relay the call');
       socket.disconnect();

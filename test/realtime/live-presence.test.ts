@@ -6,13 +6,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Redis from 'ioredis';
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { attachLiveCalls, type LiveCalls } from '../../app/realtime/live-calls';
 import { CallEventBus, type CallEvent } from '../../app/exchange/call-events';
 import { silentLogger } from '../../app/observability/logger';
 import type { BidWriter } from '../../app/store/bid-writer';
 import { createApiKey } from '../../app/store/api-keys';
 import { createTestInfra, eventually, TEST_REDIS_URL, type TestInfra } from '../support/infra';
+import { connectLive } from '../support/live-client';
 
 interface LiveNode {
   port: number;
@@ -65,29 +66,24 @@ async function startLiveNode(watcherHeartbeatMs: number): Promise<LiveNode> {
 }
 
 async function watch(node: LiveNode): Promise<{ seen: CallEvent[]; socket: Socket }> {
-  const socket = connect(`http://127.0.0.1:${node.port}`, { path: '/live', auth: { token: agentKey }, transports: ['websocket'], reconnection: false });
+  const { socket, events } = await connectLive(node.port, agentKey);
   sockets.push(socket);
-  const seen: CallEvent[] = [];
-  socket.on('call', (e: CallEvent) => seen.push(e));
-  await new Promise<void>((resolve, reject) => {
-    socket.once('ready', () => resolve());
-    socket.once('connect_error', reject);
-  });
-  return { seen, socket };
+  return { seen: events, socket };
 }
 
 let n = 0;
 const started = (): CallEvent => ({ type: 'call.started', callId: `call-${++n}`, at: new Date().toISOString(), direction: 'inbound', ani: '+18135550100', dnis: '+18885550100', switchName: 'test' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Emits call events on `node` until `seen` holds one, and says how long that took. */
-async function relayDelay(node: LiveNode, seen: CallEvent[]): Promise<number> {
+/** Emits call events on `node` until `seen` gets a new one, and says how long that took. */
+async function relayDelay(node: LiveNode, seen: CallEvent[], what: string): Promise<number> {
   const t0 = Date.now();
+  const before = seen.length;
   await eventually(async () => {
     node.events.emit(started());
     await sleep(10);
-    return seen.length > 0;
-  }, 'a call event to reach the watcher', 3_000);
+    return seen.length > before;
+  }, what, 3_000);
   return Date.now() - t0;
 }
 
@@ -102,16 +98,11 @@ it('publishes nothing while nobody watches, and reaches a watcher on another nod
   expect(published).toBe(0);
 
   const watcher = await watch(b);
-  expect(await relayDelay(a, watcher.seen)).toBeLessThan(1_500);
+  expect(await relayDelay(a, watcher.seen, 'a call event to reach the watcher')).toBeLessThan(1_500);
   expect(published).toBeGreaterThan(0);
 
   const c = await startLiveNode(heartbeat); // learns of b's watcher by asking, not from a heartbeat
-  const before = watcher.seen.length;
-  await eventually(async () => {
-    c.events.emit(started());
-    await sleep(10);
-    return watcher.seen.length > before;
-  }, 'a node started later to relay to the watcher', 1_500);
+  expect(await relayDelay(c, watcher.seen, 'a node started later to relay to the watcher')).toBeLessThan(1_500);
 });
 
 it('stops publishing once the last watcher has gone for three heartbeats', async () => {
@@ -119,7 +110,7 @@ it('stops publishing once the last watcher has gone for three heartbeats', async
   const a = await startLiveNode(heartbeat);
   const b = await startLiveNode(heartbeat);
   const watcher = await watch(b);
-  await relayDelay(a, watcher.seen);
+  await relayDelay(a, watcher.seen, 'a call event to reach the watcher');
   watcher.socket.disconnect();
   await sleep(3 * heartbeat + 300);
   published = 0;
