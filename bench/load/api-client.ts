@@ -1,10 +1,10 @@
 /**
  * The HTTP load for bench:api, in a process of its own: requests at a fixed rate (open loop: a slow answer does
- * not slow the sending), a mix of calls list, call detail and bid updates (or one kind alone), over at most 64 keep-alive connections. Prints
+ * not slow the sending), a mix of calls list, call detail and bid updates (or one kind alone), over at most 64 keep-alive connections (see raw-http.ts). Prints
  * one JSON line with the latencies.
  *   tsx bench/load/api-client.ts <base url> <admin key> <buyer key> <call ids, comma-separated> <target ids> <rps> <seconds> <warm-up seconds> [mixed|list|detail|bid]
  */
-import http from 'node:http';
+import { RawHttpPool } from './raw-http';
 
 async function main(): Promise<void> {
   const [base, adminKey, buyerKey, callList, targetList, rpsArg, secondsArg, warmupArg, mixArg] = process.argv.slice(2) as [string, string, string, string, string, string, string, string, string | undefined];
@@ -18,32 +18,18 @@ async function main(): Promise<void> {
   const statuses = new Map<number, number>();
   let sent = 0;
   const inFlight = new Set<Promise<void>>();
-  // node:http with a keep-alive pool rather than fetch: the load generator shares the machine with the server
-  // under test, so it should spend as little CPU per request as it can.
-  const url = new URL(base);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const request = (method: string, path: string, key: string, body?: string): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const headers: http.OutgoingHttpHeaders = { authorization: `Bearer ${key}` };
-      if (body !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(body);
-      }
-      const req = http.request({ host: url.hostname, port: url.port, method, path, headers, agent }, (res) => {
-        res.on('data', () => {});
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+  // A lean keep-alive client rather than node:http or fetch: the load generator shares the machine with the
+  // server under test, so it should spend as little CPU per request as it can.
+  const pool = new RawHttpPool(base, 64);
+  const adminHeaders = { Authorization: `Bearer ${adminKey}` };
+  const buyerHeaders = { Authorization: `Bearer ${buyerKey}`, 'Content-Type': 'application/json' };
   const one = async (i: number): Promise<void> => {
     const kind = mix === 'list' ? 0 : mix === 'detail' ? 10 : mix === 'bid' ? 19 : i % 20;
     const t0 = performance.now();
     let status: number;
-    if (kind < 9) status = await request('GET', '/v1/calls?limit=50', adminKey);
-    else if (kind < 18) status = await request('GET', `/v1/calls/${calls[i % calls.length]}`, adminKey);
-    else status = await request('PATCH', `/v1/targets/${targets[i % targets.length]}/bid`, buyerKey, JSON.stringify({ bidCents: 1000 + (i % 500) }));
+    if (kind < 9) status = await pool.request('GET', '/v1/calls?limit=50', adminHeaders);
+    else if (kind < 18) status = await pool.request('GET', `/v1/calls/${calls[i % calls.length]}`, adminHeaders);
+    else status = await pool.request('PATCH', `/v1/targets/${targets[i % targets.length]}/bid`, buyerHeaders, JSON.stringify({ bidCents: 1000 + (i % 500) }));
     if (t0 - started < warmupMs) return; // warm-up: JIT, connections, caches
     latencies.push(performance.now() - t0);
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
@@ -54,7 +40,8 @@ async function main(): Promise<void> {
     const timer = setInterval(() => {
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rps));
       while (sent < due) {
-        const p = one(sent++).catch(() => {
+        const p = one(sent++).catch((err: Error) => {
+          if (!statuses.has(0)) process.stderr.write(`api client: a request failed (counted as status 0; later failures are only counted): ${err.message}\n`);
           statuses.set(0, (statuses.get(0) ?? 0) + 1);
         });
         inFlight.add(p);
@@ -67,6 +54,7 @@ async function main(): Promise<void> {
     }, 2);
   });
   await Promise.all(inFlight);
+  pool.close();
   const elapsed = (performance.now() - started - warmupMs) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]! * 100) / 100;
