@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../observability/logger';
+import { lazyChild, type CallLogger, type Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { BridgeOutcome, CallInfo, CallLeg, HangupCause, LegEnd } from '../switch/port';
 import type { CapLedger } from '../cache/cap-ledger';
+import type { CapCounter } from '../domain/caps';
 import type { CallIdentity, CallJournal, JournalEntry } from './call-journal';
 import type { Decision, ReservedBid, Router } from './router';
 import { PROMPTS } from './router';
@@ -19,6 +20,13 @@ export interface CallFlowDeps {
   events?: CallEventBus;
   clock?: () => Date;
   newCallId?: () => string;
+}
+
+/** What a bridged call keeps while it talks: who pays what, and the concurrency slot to give back. */
+interface BridgedCall {
+  winner: { targetId: string; buyerAccountId: string; priceCents: number };
+  counters: CapCounter[];
+  sellerAccountId: string;
 }
 
 /** How the switch should end a rejected call: a cause the carrier understands. */
@@ -65,7 +73,7 @@ export class CallFlow {
   async run(leg: CallLeg, info: CallInfo): Promise<void> {
     const callId = info.callId ?? this.newCallId();
     const startedAt = this.clock();
-    const log = this.deps.logger.child({ callId, switchCallId: info.switchCallId, switch: info.switchName });
+    const log = lazyChild(this.deps.logger, { callId, switchCallId: info.switchCallId, switch: info.switchName });
     const identity: CallIdentity = {
       callId,
       direction: info.direction,
@@ -78,6 +86,20 @@ export class CallFlow {
     const ended = new Promise<LegEnd>((resolve) => leg.onEnded(resolve));
     this.deps.metrics?.activeCalls.inc();
     this.deps.events?.emit({ type: 'call.started', callId, at: identity.startedAt, direction: info.direction, ani: info.ani, dnis: info.dnis, switchName: info.switchName });
+    try {
+      // The decision (ranking, trace) lives in routeCall's frame only: once the call is bridged, what it needs
+      // while it talks is a few fields. Kept for the whole call, the decision was most of what every call
+      // carried into the old generation, and the major collections that cleared it were the setup latency's tail.
+      const bridged = await this.routeCall(leg, info, identity, startedAt, ended, log);
+      if (bridged) await this.talk(identity, ended, log, bridged);
+    } finally {
+      this.deps.metrics?.activeCalls.dec();
+    }
+  }
+
+  /** Decides and bridges; answers what the call keeps while it talks, or undefined when it is already finished. */
+  private async routeCall(leg: CallLeg, info: CallInfo, identity: CallIdentity, startedAt: Date, ended: Promise<LegEnd>, log: CallLogger): Promise<BridgedCall | undefined> {
+    const { callId } = identity;
     let decided: Promise<void> | undefined;
     try {
       let decision: Decision;
@@ -115,11 +137,22 @@ export class CallFlow {
         await this.finish(identity, ended, log, { outcome: 'rejected', endReason: `rejected:${decision.reason}`, rejectReason: decision.reason, sellerAccountId: decision.campaign?.sellerAccountId });
         return;
       }
-      await this.bridgeDownTheList(leg, info, identity, decision, ended, log);
+      return await this.bridgeDownTheList(leg, info, identity, decision, ended, log);
     } finally {
       await decided;
-      this.deps.metrics?.activeCalls.dec();
     }
+  }
+
+  /** A bridged call until it ends: its slot given back and its end recorded. */
+  private async talk(identity: CallIdentity, ended: Promise<LegEnd>, log: CallLogger, call: BridgedCall): Promise<void> {
+    const end = await ended;
+    await this.deps.caps.endCall(identity.callId, call.counters).catch((err: Error) => log.error({ err: err.message }, 'failed to release concurrency slot; its lease will expire'));
+    await this.finish(identity, Promise.resolve(end), log, {
+      outcome: 'bridged',
+      endReason: end.hungUpBy === 'buyer' ? 'buyer_hangup' : end.hungUpBy === 'caller' ? 'caller_hangup' : 'hangup',
+      winner: call.winner,
+      sellerAccountId: call.sellerAccountId,
+    });
   }
 
   private async bridgeDownTheList(
@@ -128,8 +161,8 @@ export class CallFlow {
     identity: CallIdentity,
     decision: Extract<Decision, { outcome: 'route' }>,
     ended: Promise<LegEnd>,
-    log: Logger,
-  ): Promise<void> {
+    log: CallLogger,
+  ): Promise<BridgedCall | undefined> {
     const ranked = [decision.winner.bid, ...decision.fallbacks];
     const sellerAccountId = decision.campaign.sellerAccountId;
     let current: ReservedBid | undefined = decision.winner;
@@ -139,7 +172,7 @@ export class CallFlow {
         // The caller left during the decision or between attempts: give the slot back at once.
         await this.release(log, identity.callId, current);
         await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId });
-        return;
+        return undefined;
       }
       attemptNo += 1;
       const bid = current.bid;
@@ -156,21 +189,13 @@ export class CallFlow {
       if (outcome.status === 'bridged') {
         log.info({ targetId: bid.targetId, attemptNo, priceCents: bid.priceCents }, 'call bridged');
         this.deps.events?.emit({ type: 'call.bridged', callId: identity.callId, at: outcome.answeredAt.toISOString(), targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, priceCents: bid.priceCents, sellerAccountId });
-        const end = await ended;
-        await this.deps.caps.endCall(identity.callId, current.counters).catch((err: Error) => log.error({ err: err.message }, 'failed to release concurrency slot; its lease will expire'));
-        await this.finish(identity, Promise.resolve(end), log, {
-          outcome: 'bridged',
-          endReason: end.hungUpBy === 'buyer' ? 'buyer_hangup' : end.hungUpBy === 'caller' ? 'caller_hangup' : 'hangup',
-          winner: bid,
-          sellerAccountId,
-        });
-        return;
+        return { winner: { targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, priceCents: bid.priceCents }, counters: current.counters, sellerAccountId };
       }
 
       await this.release(log, identity.callId, current);
       if (outcome.status === 'caller_gone') {
         await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId });
-        return;
+        return undefined;
       }
       log.info({ targetId: bid.targetId, status: outcome.status, cause: outcome.cause }, 'bridge attempt failed; trying the next buyer');
       const skipped: Array<{ bid: ReservedBid['bid']; cap: string }> = [];
@@ -184,12 +209,13 @@ export class CallFlow {
     // Nobody took the call: tell the caller, end it with a reason.
     if (!leg.ended) await this.safely(log, 'play no-buyer prompt', () => leg.playAndHangup(decision.campaign.noBuyerPrompt, 'NORMAL_TEMPORARY_FAILURE'));
     await this.finish(identity, ended, log, { outcome: 'no_buyer_answered', endReason: 'all_buyers_failed', rejectReason: 'no_eligible_buyer', sellerAccountId });
+    return undefined;
   }
 
   private async finish(
     identity: CallIdentity,
     ended: Promise<LegEnd>,
-    log: Logger,
+    log: CallLogger,
     how: { outcome: string; endReason: string; rejectReason?: string; sellerAccountId?: string; winner?: { targetId: string; buyerAccountId: string; priceCents: number } },
   ): Promise<void> {
     const end = await ended;
@@ -232,7 +258,7 @@ export class CallFlow {
   /** One attempt (rung or passed over), shown live and journaled; it ends now. */
   private async recordAttempt(
     identity: CallIdentity,
-    log: Logger,
+    log: CallLogger,
     sellerAccountId: string,
     a: { attemptNo: number; bid: ReservedBid['bid']; status: string; cause?: string; startedAt: Date },
   ): Promise<void> {
@@ -254,12 +280,12 @@ export class CallFlow {
     });
   }
 
-  private async release(log: Logger, callId: string, reserved: ReservedBid): Promise<void> {
+  private async release(log: CallLogger, callId: string, reserved: ReservedBid): Promise<void> {
     await this.deps.caps.release(callId, reserved.counters).catch((err: Error) => log.error({ err: err.message, targetId: reserved.bid.targetId }, 'failed to release cap reservation'));
   }
 
   /** The journal is the record of truth until the recorder copies it; a failed append is retried, then logged loudly. */
-  private async journal(log: Logger, entry: JournalEntry): Promise<void> {
+  private async journal(log: CallLogger, entry: JournalEntry): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.deps.journal.append(entry);
@@ -274,7 +300,7 @@ export class CallFlow {
     }
   }
 
-  private async safely(log: Logger, what: string, fn: () => Promise<void>): Promise<void> {
+  private async safely(log: CallLogger, what: string, fn: () => Promise<void>): Promise<void> {
     try {
       await fn();
     } catch (err) {

@@ -8,7 +8,7 @@
  * events WebSocket both come back with backoff; on every (re)open the adapter reconciles with GET /channels and GET /bridges,
  * since events missed meanwhile are not replayed. Calls already bridged keep going on the switch throughout.
  */
-import type { Logger } from '../../observability/logger';
+import { lazyChild, type Logger } from '../../observability/logger';
 import { Backoff } from '../../util/backoff';
 import type { CallLeg, CallInfo, InboundCallHandler, OriginateRequest, OriginateResult, SwitchAdapter } from '../port';
 import { AriClientRest } from './ari-client-rest';
@@ -255,7 +255,7 @@ export class AsteriskAdapter implements SwitchAdapter {
   private acceptInbound(ch: AriChannel, args: string[], at: Date): void {
     const ctx = this.ctx;
     if (!ctx) return;
-    const log = this.log.child({ channel: ch.id });
+    const log = lazyChild(this.log, { channel: ch.id });
     const leg = new AsteriskCallLeg(ch.id, ctx, log, ch.state === 'Up' ? { answeredAt: at } : {});
     this.router.addChannel(ch.id, leg);
     if (!this.handler || this.stopped) {

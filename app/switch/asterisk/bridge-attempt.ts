@@ -10,7 +10,7 @@
  * Bridged: the buyer leaving ends the call (the caller leg hangs up); teardown() hangs up the buyer and destroys
  * the bridge, whichever side ended first.
  */
-import type { Logger } from '../../observability/logger';
+import type { CallLogger } from '../../observability/logger';
 import type { BridgeOptions, BridgeOutcome, HangupCause } from '../port';
 import { eventChannel, eventTime, type AriChannel, type AriEvent } from './ari-model';
 import { isAriError } from './ari-rest';
@@ -51,7 +51,7 @@ export class BridgeAttempt implements EventOwner {
   private deadline: NodeJS.Timeout | undefined;
   private stasisTimer: NodeJS.Timeout | undefined;
   private teardownDone: Promise<void> | undefined;
-  private readonly log: Logger;
+  private readonly log: CallLogger;
   /** When we learnt the buyer channel exists (originate answered, or one of its events). */
   private knownSince: number | undefined;
 
@@ -60,7 +60,7 @@ export class BridgeAttempt implements EventOwner {
     private readonly caller: CallerSide,
     private readonly endpoint: string,
     private readonly opts: BridgeOptions,
-    log: Logger,
+    log: CallLogger,
   ) {
     this.buyerId = ctx.ids.next('b');
     this.log = log.child({ buyerChannel: this.buyerId, endpoint });

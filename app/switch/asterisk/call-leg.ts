@@ -5,7 +5,7 @@
  * ChannelHangupRequest: `soft` with cause 32 is our own DELETE; anything else is the consumer's phone (a CANCEL
  * is cause 127 / SIP 487). When a bridged buyer leaves, the leg hangs up the consumer and reports `buyer`.
  */
-import type { Logger } from '../../observability/logger';
+import type { CallLogger } from '../../observability/logger';
 import type { BridgeOptions, BridgeOutcome, CallLeg, Destination, HangupCause, LegEnd } from '../port';
 import { eventTime, type AriChannel, type AriEvent } from './ari-model';
 import { isAriError } from './ari-rest';
@@ -40,7 +40,7 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
   constructor(
     readonly id: string,
     private readonly ctx: LegContext,
-    private readonly log: Logger,
+    private readonly log: CallLogger,
     init: { answeredAt?: Date } = {},
   ) {
     this.answeredAt = init.answeredAt;

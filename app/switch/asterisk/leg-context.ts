@@ -2,7 +2,7 @@
  * What a call leg, a bridge attempt and an originate share: the REST client, the event router, ids, settings.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../observability/logger';
+import type { CallLogger } from '../../observability/logger';
 import type { HangupCause } from '../port';
 import type { AriRest } from './ari-rest';
 import type { ChannelRouter } from './channel-router';
@@ -42,7 +42,7 @@ export class LegGoneError extends Error {
 }
 
 /** Logs a failed cleanup step unless the thing was already gone. */
-export function logCleanupError(log: Logger, what: string, err: unknown): void {
+export function logCleanupError(log: CallLogger, what: string, err: unknown): void {
   const e = err as { kind?: string; message?: string };
   if (e.kind === 'not_found') return;
   log.warn({ err: e.message ?? String(err) }, `${what} failed`);
