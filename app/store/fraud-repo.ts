@@ -69,13 +69,20 @@ export async function saveFraudScore(pool: Pool, call: ScoredCall, score: FraudS
   return rowCount === 1;
 }
 
-/** Blocks the caller unless it already is (then nothing is written: one audit row per block). */
+/**
+ * Blocks the caller unless it already is (then nothing is written: one audit row per block). The block and its
+ * audit row are one statement, so two jobs scoring the same caller at once (a call's screening and its end) cannot
+ * both write a row, and the loser returns only after the winner's row is committed.
+ */
 export async function blockCaller(pool: Pool, redis: Redis, call: ScoredCall, score: FraudScore): Promise<boolean> {
-  const already = await pool.query('SELECT 1 FROM blocked_numbers WHERE number = $1', [call.facts.ani]);
-  if (already.rowCount === 1) return false;
-  await blockNumber(pool, redis, call.facts.ani, `fraud: ${score.reasons.join(', ')} (score ${score.score})`);
-  await pool.query('INSERT INTO fraud_actions (action, subject, call_id, score, reasons) VALUES ($1, $2, $3, $4, $5)', ['block_caller', call.facts.ani, call.callId, score.score, JSON.stringify(score.reasons)]);
-  return true;
+  const { rowCount } = await pool.query(
+    `WITH b AS (INSERT INTO blocked_numbers (number, reason) VALUES ($1, $2) ON CONFLICT (number) DO NOTHING RETURNING number)
+     INSERT INTO fraud_actions (action, subject, call_id, score, reasons) SELECT 'block_caller', number, $3, $4, $5 FROM b`,
+    [call.facts.ani, `fraud: ${score.reasons.join(', ')} (score ${score.score})`, call.callId, score.score, JSON.stringify(score.reasons)],
+  );
+  // The screening set, whoever blocked: a job retried after a failure here must still get the number into it.
+  await redis.sadd(complianceKeys.blocked, call.facts.ani);
+  return rowCount === 1;
 }
 
 /** Pauses the tracking number the call came in on; the caller must publish a config change afterwards. */
