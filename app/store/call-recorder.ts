@@ -13,7 +13,11 @@ export interface RecorderOptions {
   /** entries another consumer has held this long are taken over (that node probably died) */
   claimIdleMs?: number;
   onWritten?: (count: number) => void;
-  /** after a batch smaller than batchSize, wait this long before reading again (default 20 ms) */
+  /**
+   * after a batch smaller than batchSize, wait this long before reading again (default 100 ms: in bench:cps at 300
+   * calls/s the recorder used ~25% less CPU, and Postgres ~33% less, than at 20 ms; a call reaches Postgres up to
+   * that much later, while its live events are not delayed)
+   */
   gatherMs?: number;
   /**
    * Called with the entries just committed, before they are acknowledged: if it throws, the entries are read
@@ -37,6 +41,13 @@ export class CallRecorder {
   private drainClient: Redis | undefined;
   private loop: Promise<void> | undefined;
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
+  /**
+   * This consumer may hold entries it read but did not acknowledge: true at start (a crash may have left some) and
+   * while a batch is being written (a failed write leaves it pending). Only then is the own-pending read worth its
+   * round trip; a busy recorder otherwise paid it, and a claim, on every batch.
+   */
+  private ownPendingMayExist = true;
+  private lastClaimAt = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -72,7 +83,7 @@ export class CallRecorder {
     const deadline = Date.now() + timeoutMs;
     let total = 0;
     for (;;) {
-      const n = await this.step(0, this.drainClient);
+      const n = await this.step(0, this.drainClient, true);
       total += n;
       if (n === 0) {
         if ((await this.drainClient.xlen(JOURNAL_STREAM)) === 0) return total;
@@ -83,10 +94,10 @@ export class CallRecorder {
   }
 
   private async run(): Promise<void> {
-    const gatherMs = this.opts.gatherMs ?? 20;
+    const gatherMs = this.opts.gatherMs ?? 100;
     while (this.running) {
       try {
-        const n = await this.step(this.opts.blockMs ?? 1000);
+        const n = await this.step(this.opts.blockMs ?? 1000, this.redis, false);
         this.backoff.reset();
         // A short batch means the journal is nearly caught up: let entries gather for a moment, so a busy node
         // commits a few large transactions a second rather than hundreds of tiny ones.
@@ -99,16 +110,38 @@ export class CallRecorder {
     }
   }
 
-  /** One batch: our own pending entries first (left by a crash), then entries idle at other consumers, then new ones. */
-  private async step(blockMs: number, redis: Redis = this.redis): Promise<number> {
+  /**
+   * One batch: our own pending entries first (left by a crash or a failed write), then entries idle at other
+   * consumers, then new ones. The first two are looked for every time when `thorough` (drain), else only when
+   * there may be some: own pending after a failure, idle ones every half `claimIdleMs` (at most every 5 s).
+   */
+  private async step(blockMs: number, redis: Redis, thorough: boolean): Promise<number> {
     const count = this.opts.batchSize ?? 500;
-    let entries = await this.read(redis, '0', count, 0);
-    if (entries.length === 0) entries = await this.claimIdle(redis, count);
+    let entries: StreamEntry[] = [];
+    let morePending = false;
+    if (thorough || this.ownPendingMayExist) {
+      entries = await this.read(redis, '0', count, 0);
+      morePending = entries.length === count;
+    }
+    const claimIdleMs = this.opts.claimIdleMs ?? 30_000;
+    if (entries.length === 0 && (thorough || Date.now() - this.lastClaimAt >= Math.min(claimIdleMs / 2, 5_000))) {
+      this.lastClaimAt = Date.now();
+      entries = await this.claimIdle(redis, count);
+    }
     if (entries.length === 0) entries = await this.read(redis, '>', count, blockMs);
-    if (entries.length === 0) return 0;
+    // The loop's flag only (drain works on its own connection and looks every time anyway).
+    const setPending = (v: boolean) => {
+      if (!thorough) this.ownPendingMayExist = v;
+    };
+    if (entries.length === 0) {
+      setPending(false);
+      return 0;
+    }
+    setPending(true); // until acknowledged below: a failed write leaves the batch pending
     await this.write(entries);
     const ids = entries.map(([id]) => id);
     await redis.multi().xack(JOURNAL_STREAM, JOURNAL_GROUP, ...ids).xdel(JOURNAL_STREAM, ...ids).exec();
+    setPending(morePending);
     this.opts.onWritten?.(entries.length);
     return entries.length;
   }

@@ -6,7 +6,7 @@ import { CallRecorder, JOURNAL_DEAD_STREAM } from '../../app/store/call-recorder
 import { JOURNAL_STREAM, type CallIdentity, type JournalEntry } from '../../app/exchange/call-journal';
 import { emptyExclusions, emptyRanking, type DecisionTrace } from '../../app/exchange/trace';
 import { silentLogger } from '../../app/observability/logger';
-import { createTestInfra, type TestInfra } from '../support/infra';
+import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 
 let infra: TestInfra;
 let recorder: CallRecorder;
@@ -130,4 +130,24 @@ it('a bad entry goes to the dead-letter stream and the rest of its batch is writ
   expect(why[1]).toMatch(/not a journal entry/);
   expect(why[2]).toMatch(/invalid input syntax for type timestamp/);
   expect(await infra.redis.xlen(JOURNAL_STREAM)).toBe(0);
+});
+
+it('entries read while Postgres refuses writes stay pending and are written once it accepts them again', async () => {
+  const loop = new CallRecorder(infra.pool, infra.redis, silentLogger(), { consumer: 'loop', batchSize: 100, blockMs: 50, gatherMs: 1 });
+  const deadBefore = await infra.redis.xlen(JOURNAL_DEAD_STREAM);
+  await infra.pool.query('ALTER TABLE calls RENAME TO calls_away');
+  try {
+    await loop.start();
+    await append(decided('r-pg-1'), ended('r-pg-1'));
+    // The loop reads them and fails to write them (and retries with backoff): they stay in the journal, pending.
+    await eventually(async () => (await infra.redis.xpending(JOURNAL_STREAM, 'recorder'))[0] === 2, 'the loop never read the entries');
+    expect(await infra.redis.xlen(JOURNAL_STREAM)).toBe(2);
+  } finally {
+    await infra.pool.query('ALTER TABLE calls_away RENAME TO calls');
+  }
+  // The loop's next try re-reads its own pending entries (no new ones arrive to carry them) and writes them.
+  await eventually(async () => (await infra.redis.xlen(JOURNAL_STREAM)) === 0, 'the pending entries were never written');
+  await loop.stop();
+  expect(await call('r-pg-1')).toMatchObject({ outcome: 'bridged', winner_target_id: 't2', billable_sec: 60 });
+  expect(await infra.redis.xlen(JOURNAL_DEAD_STREAM)).toBe(deadBefore);
 });
