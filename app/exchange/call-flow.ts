@@ -88,8 +88,8 @@ export class CallFlow {
     this.deps.events?.emit({ type: 'call.started', callId, at: identity.startedAt, direction: info.direction, ani: info.ani, dnis: info.dnis, switchName: info.switchName });
     try {
       // The decision (ranking, trace) lives in routeCall's frame only: once the call is bridged, what it needs
-      // while it talks is a few fields. Kept for the whole call, the decision was most of what every call
-      // carried into the old generation, and the major collections that cleared it were the setup latency's tail.
+      // while it talks is a few fields. Held until the call ended, the decision was most of what a call in
+      // progress kept alive (with 50 buyers, ~16 of ~26 KB), all of it moved to the old generation.
       const bridged = await this.routeCall(leg, info, identity, startedAt, ended, log);
       if (bridged) await this.talk(identity, ended, log, bridged);
     } finally {
