@@ -43,8 +43,8 @@ export class CallRecorder {
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
   /**
    * This consumer may hold entries it read but did not acknowledge: true at start (a crash may have left some) and
-   * while a batch is being written (a failed write leaves it pending). Only then is the own-pending read worth its
-   * round trip; a busy recorder otherwise paid it, and a claim, on every batch.
+   * after a failed write or acknowledgement; false once a look at them found none. Only then is the own-pending
+   * read worth its round trip; a busy recorder used to pay it, and a claim, on every batch.
    */
   private ownPendingMayExist = true;
   private lastClaimAt = 0;
@@ -111,17 +111,16 @@ export class CallRecorder {
   }
 
   /**
-   * One batch: our own pending entries first (left by a crash or a failed write), then entries idle at other
-   * consumers, then new ones. The first two are looked for every time when `thorough` (drain), else only when
-   * there may be some: own pending after a failure, idle ones every half `claimIdleMs` (at most every 5 s).
+   * One batch: our own pending entries first (left by a crash or a failed write), then entries idle at any
+   * consumer, then new ones. The first two are looked for every time when `thorough` (drain), else only when
+   * there may be some: own pending at start and after a failure, idle ones every half `claimIdleMs` (at most 5 s).
    */
   private async step(blockMs: number, redis: Redis, thorough: boolean): Promise<number> {
     const count = this.opts.batchSize ?? 500;
     let entries: StreamEntry[] = [];
-    let morePending = false;
     if (thorough || this.ownPendingMayExist) {
       entries = await this.read(redis, '0', count, 0);
-      morePending = entries.length === count;
+      if (entries.length === 0 && !thorough) this.ownPendingMayExist = false; // the loop's flag; drain always looks
     }
     const claimIdleMs = this.opts.claimIdleMs ?? 30_000;
     if (entries.length === 0 && (thorough || Date.now() - this.lastClaimAt >= Math.min(claimIdleMs / 2, 5_000))) {
@@ -129,19 +128,17 @@ export class CallRecorder {
       entries = await this.claimIdle(redis, count);
     }
     if (entries.length === 0) entries = await this.read(redis, '>', count, blockMs);
-    // The loop's flag only (drain works on its own connection and looks every time anyway).
-    const setPending = (v: boolean) => {
-      if (!thorough) this.ownPendingMayExist = v;
-    };
-    if (entries.length === 0) {
-      setPending(false);
-      return 0;
+    if (entries.length === 0) return 0;
+    try {
+      await this.write(entries);
+      const ids = entries.map(([id]) => id);
+      await redis.multi().xack(JOURNAL_STREAM, JOURNAL_GROUP, ...ids).xdel(JOURNAL_STREAM, ...ids).exec();
+    } catch (err) {
+      // The batch stays pending for this consumer: the loop's next step reads it again (after a drain's failure
+      // too; if that races with the loop finding nothing pending, the idle claim picks the batch up).
+      this.ownPendingMayExist = true;
+      throw err;
     }
-    setPending(true); // until acknowledged below: a failed write leaves the batch pending
-    await this.write(entries);
-    const ids = entries.map(([id]) => id);
-    await redis.multi().xack(JOURNAL_STREAM, JOURNAL_GROUP, ...ids).xdel(JOURNAL_STREAM, ...ids).exec();
-    setPending(morePending);
     this.opts.onWritten?.(entries.length);
     return entries.length;
   }
