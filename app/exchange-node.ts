@@ -165,7 +165,8 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(opsJobsRoutes(queues));
   app.use(callsRoutes(pool));
-  const bidWriter = new BidWriter(pool, redis, config.REDIS_PREFIX); // one per node: REST and socket.io share its group commit
+  // One per node: REST and socket.io share its group commit.
+  const bidWriter = new BidWriter(pool, redis, config.REDIS_PREFIX, { applyLocally: (bids) => snapshots.applyCommittedBids(bids), logger: logger.child({ mod: 'bids' }) });
   app.use(bidRoutes(bidWriter));
   app.use(dncRoutes(pool, redis, logger.child({ mod: 'dnc' })));
   app.use(privacyRoutes(pool, redis));

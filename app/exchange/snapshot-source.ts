@@ -36,6 +36,8 @@ export class SnapshotSource {
   private bidsDuringReload: Map<string, number> | undefined;
   /** Bids heard in the last few milliseconds, applied together (one rebuild for a burst of single updates). */
   private pendingBids = new Map<string, number>();
+  /** Writers waiting for their committed bids to be in the snapshot (see applyCommittedBids). */
+  private bidsApplied: Array<() => void> = [];
   private bidsTimer: NodeJS.Timeout | undefined;
   private version = 0;
   private reloading: Promise<void> | null = null;
@@ -80,6 +82,7 @@ export class SnapshotSource {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     clearTimeout(this.bidsTimer);
+    this.flushBids(); // bids heard or committed but not yet applied: applied, and their writers answered
     await this.subscriber.unsubscribe().catch(() => undefined);
     await this.reloading;
   }
@@ -125,15 +128,35 @@ export class SnapshotSource {
     this.bidsTimer ??= setTimeout(() => this.flushBids(), BID_COALESCE_MS);
   }
 
+  /**
+   * Bids this node just committed: resolves once they are in this node's snapshot (the next coalesced rebuild,
+   * within BID_COALESCE_MS), so the bid writer answers the buyer only when the next auction here uses them, and
+   * statements committed close together share one rebuild. (Their message, when it comes back, changes nothing.)
+   */
+  applyCommittedBids(bids: ReadonlyMap<string, number>): Promise<void> {
+    for (const [id, bid] of bids) {
+      this.pendingBids.set(id, bid);
+      this.bidsDuringReload?.set(id, bid);
+    }
+    this.bidsTimer ??= setTimeout(() => this.flushBids(), BID_COALESCE_MS);
+    return new Promise<void>((resolve) => this.bidsApplied.push(resolve));
+  }
+
   private flushBids(): void {
     this.bidsTimer = undefined;
+    const applied = this.bidsApplied;
+    this.bidsApplied = [];
     const bids = this.pendingBids;
     this.pendingBids = new Map();
-    const rows = withBids(this.rows, bids);
-    if (rows === this.rows) return;
-    this.rows = rows;
-    this.version += 1;
-    this.snapshot = new ConfigSnapshot(this.rows, new Date(), this.version);
+    try {
+      const rows = withBids(this.rows, bids);
+      if (rows === this.rows) return;
+      this.rows = rows;
+      this.version += 1;
+      this.snapshot = new ConfigSnapshot(this.rows, new Date(), this.version);
+    } finally {
+      for (const resolve of applied) resolve();
+    }
   }
 
   private requestReload(why: string): void {

@@ -3,12 +3,15 @@
  * flight at a time; batches arriving meanwhile queue up and leave together as the next statement: rows locked in
  * id order (other nodes write too), each update checked against its own batch's principal (a buyer changes only
  * its own targets, admins any), the last authorised write per target in arrival order wins. A batch is answered
- * only once the statement carrying it committed and its bids were published; a failed statement fails every
- * batch it carried and changes nothing. Batches that update the same rows no longer wait on each other's row
+ * only once the statement carrying it committed and its bids are in this node's snapshot (so the next auction here
+ * uses them) and were published to the other nodes; a failed statement fails every batch it carried and changes
+ * nothing. A failed publish does not fail the batch (its bids are written and in effect here): it is logged, and
+ * the other nodes take the bids at their next snapshot reload. Batches that update the same rows no longer wait on each other's row
  * locks and commits: they share one.
  */
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger';
 import type { ApiPrincipal } from './api-keys';
 import type { BidResult, BidUpdate } from './bid-updates';
 import { publishBids } from '../exchange/snapshot-source';
@@ -42,14 +45,21 @@ const MERGED_SQL = `WITH u AS (
 export class BidWriter {
   private queue: Pending[] = [];
   private writing: Promise<void> | undefined;
+  /** Written batches whose answers wait for their bids to be in this node's snapshot. */
+  private readonly answering = new Set<Promise<void>>();
 
   constructor(
     private readonly pool: Pool,
     private readonly redis: Redis,
     private readonly redisPrefix: string,
+    private readonly opts: {
+      /** Puts committed bids into this node's snapshot; the batches are answered once it resolves. */
+      applyLocally?: (bids: ReadonlyMap<string, number>) => Promise<void>;
+      logger?: Logger;
+    } = {},
   ) {}
 
-  /** Queues a batch; resolves with one result per update, in order, once its statement committed and was published. */
+  /** Queues a batch; resolves with one result per update, in order, once its statement committed and was applied here. */
   submit(principal: ApiPrincipal, updates: readonly BidUpdate[]): Promise<BidResult[]> {
     if (updates.length === 0) return Promise.resolve([]);
     const firsts = new Map<string, number>();
@@ -66,6 +76,7 @@ export class BidWriter {
   /** Resolves when every batch queued so far has been answered (node.stop() calls it once nothing new arrives). */
   async drain(): Promise<void> {
     while (this.writing) await this.writing;
+    await Promise.all(this.answering);
   }
 
   private async loop(): Promise<void> {
@@ -95,26 +106,35 @@ export class BidWriter {
       });
     }
     const seqs = ids.map((_, i) => i);
-    let allowed: Uint8Array;
+    const allowed = new Uint8Array(ids.length);
     try {
       const { rows } = await this.pool.query<{ seq: number }>(MERGED_SQL, [ids, bids, scopes, seqs]);
-      allowed = new Uint8Array(ids.length);
       for (const r of rows) allowed[r.seq] = 1;
-      // Last authorised write per target, in arrival order: what the statement wrote.
-      const published = new Map<string, number>();
-      for (let i = 0; i < ids.length; i++) if (allowed[i]) published.set(ids[i]!, bids[i]!);
-      await publishBids(this.redis, this.redisPrefix, published);
     } catch (err) {
       for (const p of group) p.reject(err as Error);
       return;
     }
+    // Last authorised write per target, in arrival order: what the statement wrote.
+    const written = new Map<string, number>();
+    for (let i = 0; i < ids.length; i++) if (allowed[i]) written.set(ids[i]!, bids[i]!);
+    // Not awaited here: the next statement goes out while this one's bids wait for the snapshot's rebuild.
+    const inEffect = (this.opts.applyLocally?.(written) ?? Promise.resolve()).catch((err: Error) => {
+      this.opts.logger?.error({ err: err.message, targets: written.size }, "bids committed but not applied to this node's snapshot; their message or the next reload brings them");
+    });
+    try {
+      await publishBids(this.redis, this.redisPrefix, written);
+    } catch (err) {
+      this.opts.logger?.error({ err: (err as Error).message, targets: written.size }, 'bids committed but not published to the other nodes; they take them at their next snapshot reload');
+    }
     let seq = 0;
-    for (const p of group) {
-      const results = p.updates.map((u, i): BidResult => {
+    const answers = group.map((p) =>
+      p.updates.map((u, i): BidResult => {
         if (p.firsts.get(u.targetId) !== i) return { targetId: u.targetId, ok: false, error: 'duplicate_in_batch' };
         return allowed[seq++] ? { targetId: u.targetId, ok: true, bidCents: u.bidCents } : { targetId: u.targetId, ok: false, error: 'not_found' };
-      });
-      p.resolve(results);
-    }
+      }),
+    );
+    const answered = inEffect.then(() => group.forEach((p, i) => p.resolve(answers[i]!)));
+    this.answering.add(answered);
+    void answered.finally(() => this.answering.delete(answered));
   }
 }

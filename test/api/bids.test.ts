@@ -60,10 +60,24 @@ it('a buyer raises its bid over socket.io and wins the next call', async () => {
   expect(before.bridgedTo).toContain(A);
   const socket = await client(keys.buyerB);
   expect(await send(socket, { targetId: 'tb', bidCents: 2000 })).toEqual({ results: [{ targetId: 'tb', ok: true, bidCents: 2000 }] });
-  await eventually(async () => bidOf('tb') === 2000, 'the node to take the new bid');
+  // Acknowledged means in effect: this node's snapshot has it already, not a few milliseconds later.
+  expect(bidOf('tb')).toBe(2000);
   const after = await harness.placeCall({ ani: '+18135557002', dnis: DID, hangupAfterBridgeMs: 20 }).finished;
   expect(after.bridgedTo).toContain(B);
   expect((await infra.pool.query("SELECT bid_cents::int AS b FROM buyer_targets WHERE id = 'tb'")).rows[0].b).toBe(2000);
+});
+
+it('a bid committed while Redis cannot publish it is answered as written and is in effect on this node', async () => {
+  const socket = await client(keys.buyerB);
+  const publish = jest.spyOn(node.redis, 'publish').mockRejectedValueOnce(new Error('Connection is closed.'));
+  try {
+    expect(await send(socket, { targetId: 'tb3', bidCents: 150 })).toEqual({ results: [{ targetId: 'tb3', ok: true, bidCents: 150 }] });
+    expect(publish).toHaveBeenCalledTimes(1);
+  } finally {
+    publish.mockRestore();
+  }
+  expect((await infra.pool.query("SELECT bid_cents::int AS b FROM buyer_targets WHERE id = 'tb3'")).rows[0].b).toBe(150);
+  expect(bidOf('tb3')).toBe(150);
 });
 
 it('a batch is acknowledged per update: foreign targets and repeats are refused, the rest applied', async () => {
