@@ -6,8 +6,8 @@
  * only once the statement carrying it committed and its bids are in this node's snapshot (so the next auction here
  * uses them) and were published to the other nodes; a failed statement fails every batch it carried and changes
  * nothing. A failed publish does not fail the batch (its bids are written and in effect here): it is logged, and
- * the other nodes take the bids at their next snapshot reload. Batches that update the same rows no longer wait on each other's row
- * locks and commits: they share one.
+ * the other nodes take the bids at their next snapshot reload. Batches that update the same rows no longer wait on
+ * each other's row locks and commits: they share one.
  */
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
