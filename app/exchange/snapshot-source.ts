@@ -134,6 +134,7 @@ export class SnapshotSource {
    * statements committed close together share one rebuild. (Their message, when it comes back, changes nothing.)
    */
   applyCommittedBids(bids: ReadonlyMap<string, number>): Promise<void> {
+    if (bids.size === 0) return Promise.resolve();
     for (const [id, bid] of bids) {
       this.pendingBids.set(id, bid);
       this.bidsDuringReload?.set(id, bid);
