@@ -11,12 +11,24 @@ export const configChannel = (prefix: string): string => `${prefix}config-change
 /** Bid messages arriving within this window rebuild the snapshot once. */
 const BID_COALESCE_MS = 5;
 
-/** The channel that carries new standing bids ({targetId: bidCents}), applied without a reload. */
+/**
+ * The channel that carries new standing bids, applied without a reload: {targetId: [bidCents, bidVersion]}
+ * (a bare bidCents, from nodes that predate versions, is applied whatever the version).
+ */
 export const bidsChannel = (prefix: string): string => `${prefix}bids-changed`;
 
+/** A standing bid as written: the amount and the row's bid version after the write. */
+export interface WrittenBid {
+  bidCents: number;
+  version?: number;
+}
+
 /** Tells every node the new bids of some targets. Call after committing them to Postgres. */
-export async function publishBids(redis: Redis, prefix: string, bids: ReadonlyMap<string, number>): Promise<void> {
-  if (bids.size > 0) await redis.publish(bidsChannel(prefix), JSON.stringify(Object.fromEntries(bids)));
+export async function publishBids(redis: Redis, prefix: string, bids: ReadonlyMap<string, WrittenBid>): Promise<void> {
+  if (bids.size === 0) return;
+  const message: Record<string, number | [number, number]> = {};
+  for (const [id, b] of bids) message[id] = b.version === undefined ? b.bidCents : [b.bidCents, b.version];
+  await redis.publish(bidsChannel(prefix), JSON.stringify(message));
 }
 
 /** Tells every node to reload its snapshot. Call after committing a config change to Postgres. */
@@ -33,9 +45,11 @@ export class SnapshotSource {
   /** The rows the current snapshot was built from, so a bid change can rebuild it without reading Postgres. */
   private rows: ConfigRows = { accounts: [], campaigns: [], trackingNumbers: [], targets: [] };
   /** Bids heard while a reload reads Postgres: the read may predate them, so they are applied on top of it. */
-  private bidsDuringReload: Map<string, number> | undefined;
+  private bidsDuringReload: Map<string, WrittenBid> | undefined;
   /** Bids heard in the last few milliseconds, applied together (one rebuild for a burst of single updates). */
-  private pendingBids = new Map<string, number>();
+  private pendingBids = new Map<string, WrittenBid>();
+  /** The bid version of each target in the current rows: a bid message with an older one is a stale one. */
+  private bidVersions = new Map<string, number>();
   /** Writers waiting for their committed bids to be in the snapshot (see applyCommittedBids). */
   private bidsApplied: Array<() => void> = [];
   private bidsTimer: NodeJS.Timeout | undefined;
@@ -120,10 +134,11 @@ export class SnapshotSource {
       this.logger.warn({ err: (err as Error).message }, 'ignoring a malformed bids message');
       return;
     }
-    for (const [id, bid] of Object.entries(bids)) {
+    for (const [id, value] of Object.entries(bids)) {
+      const [bid, version] = Array.isArray(value) ? value : [value, undefined];
       if (typeof bid !== 'number' || !Number.isInteger(bid) || bid < 0) continue;
-      this.pendingBids.set(id, bid);
-      this.bidsDuringReload?.set(id, bid);
+      if (version !== undefined && (typeof version !== 'number' || !Number.isInteger(version))) continue;
+      this.noteBid(id, { bidCents: bid, version });
     }
     this.bidsTimer ??= setTimeout(() => this.flushBids(), BID_COALESCE_MS);
   }
@@ -133,14 +148,17 @@ export class SnapshotSource {
    * within BID_COALESCE_MS), so the bid writer answers the buyer only when the next auction here uses them, and
    * statements committed close together share one rebuild. (Their message, when it comes back, changes nothing.)
    */
-  applyCommittedBids(bids: ReadonlyMap<string, number>): Promise<void> {
+  applyCommittedBids(bids: ReadonlyMap<string, WrittenBid>): Promise<void> {
     if (bids.size === 0) return Promise.resolve();
-    for (const [id, bid] of bids) {
-      this.pendingBids.set(id, bid);
-      this.bidsDuringReload?.set(id, bid);
-    }
+    for (const [id, bid] of bids) this.noteBid(id, bid);
     this.bidsTimer ??= setTimeout(() => this.flushBids(), BID_COALESCE_MS);
     return new Promise<void>((resolve) => this.bidsApplied.push(resolve));
+  }
+
+  /** Queues a bid for the next flush (and for the reload in progress, if any), keeping the later of two for a target. */
+  private noteBid(id: string, bid: WrittenBid): void {
+    keepLater(this.pendingBids, id, bid);
+    if (this.bidsDuringReload) keepLater(this.bidsDuringReload, id, bid);
   }
 
   private flushBids(): void {
@@ -150,7 +168,7 @@ export class SnapshotSource {
     const bids = this.pendingBids;
     this.pendingBids = new Map();
     try {
-      const rows = withBids(this.rows, bids);
+      const rows = withBids(this.rows, this.bidVersions, bids);
       if (rows === this.rows) return;
       this.rows = rows;
       this.version += 1;
@@ -178,8 +196,12 @@ export class SnapshotSource {
     const started = Date.now();
     try {
       this.bidsDuringReload = new Map();
-      const rows = withBids(await loadConfigRows(this.pool), this.bidsDuringReload);
+      const loaded = await loadConfigRows(this.pool);
+      const versions = loaded.bidVersions ?? new Map<string, number>();
+      // Bids heard while reading: only those newer than what the read saw (a version tells; unversioned ones apply).
+      const rows = withBids(loaded, versions, this.bidsDuringReload);
       this.bidsDuringReload = undefined;
+      this.bidVersions = versions;
       this.version += 1;
       this.rows = rows;
       this.snapshot = new ConfigSnapshot(rows, new Date(), this.version);
@@ -201,15 +223,29 @@ export class SnapshotSource {
   }
 }
 
-/** The rows with some targets' bids replaced (the same object when nothing changes). */
-function withBids(rows: ConfigRows, bids: ReadonlyMap<string, number>): ConfigRows {
+function keepLater(queue: Map<string, WrittenBid>, id: string, bid: WrittenBid): void {
+  const queued = queue.get(id);
+  if (queued?.version !== undefined && bid.version !== undefined && queued.version > bid.version) return;
+  queue.set(id, bid);
+}
+
+/**
+ * The rows with some targets' bids replaced (the same object when nothing changes). A bid with a version replaces
+ * only an older one, and its version is recorded in `versions` (updated in place); one without applies as it is.
+ */
+function withBids(rows: ConfigRows, versions: Map<string, number>, bids: ReadonlyMap<string, WrittenBid>): ConfigRows {
   if (bids.size === 0) return rows;
   let changed = false;
   const targets = rows.targets.map((t) => {
-    const bid = bids.get(t.id);
-    if (bid === undefined || bid === t.bidCents) return t;
+    const b = bids.get(t.id);
+    if (b === undefined) return t;
+    if (b.version !== undefined) {
+      if (b.version <= (versions.get(t.id) ?? 0)) return t; // this write, or an older one, is already in
+      versions.set(t.id, b.version);
+    }
+    if (b.bidCents === t.bidCents) return t;
     changed = true;
-    return { ...t, bidCents: bid };
+    return { ...t, bidCents: b.bidCents };
   });
   return changed ? { ...rows, targets } : rows;
 }

@@ -14,7 +14,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
 import type { ApiPrincipal } from './api-keys';
 import type { BidResult, BidUpdate } from './bid-updates';
-import { publishBids } from '../exchange/snapshot-source';
+import { publishBids, type WrittenBid } from '../exchange/snapshot-source';
 
 interface Pending {
   /** null: any target (admins); otherwise the only buyer account whose targets it may change */
@@ -38,9 +38,10 @@ const MERGED_SQL = `WITH u AS (
   ), winners AS (
     SELECT DISTINCT ON (id) id, bid FROM allowed ORDER BY id, seq DESC
   ), written AS (
-    UPDATE buyer_targets t SET bid_cents = w.bid, updated_at = now() FROM winners w WHERE t.id = w.id RETURNING t.id
+    UPDATE buyer_targets t SET bid_cents = w.bid, bid_version = t.bid_version + 1, updated_at = now() FROM winners w WHERE t.id = w.id
+    RETURNING t.id, t.bid_version
   )
-  SELECT seq FROM allowed WHERE id IN (SELECT id FROM written)`;
+  SELECT a.seq, w.bid_version::text AS version FROM allowed a JOIN written w USING (id)`;
 
 export class BidWriter {
   private queue: Pending[] = [];
@@ -54,7 +55,7 @@ export class BidWriter {
     private readonly redisPrefix: string,
     private readonly opts: {
       /** Puts committed bids into this node's snapshot; the batches are answered once it resolves. */
-      applyLocally?: (bids: ReadonlyMap<string, number>) => Promise<void>;
+      applyLocally?: (bids: ReadonlyMap<string, WrittenBid>) => Promise<void>;
       logger?: Logger;
     } = {},
   ) {}
@@ -107,16 +108,20 @@ export class BidWriter {
     }
     const seqs = ids.map((_, i) => i);
     const allowed = new Uint8Array(ids.length);
+    const versions = new Map<string, number>();
     try {
-      const { rows } = await this.pool.query<{ seq: number }>(MERGED_SQL, [ids, bids, scopes, seqs]);
-      for (const r of rows) allowed[r.seq] = 1;
+      const { rows } = await this.pool.query<{ seq: number; version: string }>(MERGED_SQL, [ids, bids, scopes, seqs]);
+      for (const r of rows) {
+        allowed[r.seq] = 1;
+        versions.set(ids[r.seq]!, Number(r.version));
+      }
     } catch (err) {
       for (const p of group) p.reject(err as Error);
       return;
     }
     // Last authorised write per target, in arrival order: what the statement wrote.
-    const written = new Map<string, number>();
-    for (let i = 0; i < ids.length; i++) if (allowed[i]) written.set(ids[i]!, bids[i]!);
+    const written = new Map<string, WrittenBid>();
+    for (let i = 0; i < ids.length; i++) if (allowed[i]) written.set(ids[i]!, { bidCents: bids[i]!, version: versions.get(ids[i]!) });
     // Not awaited here: the next statement goes out while this one's bids wait for the snapshot's rebuild.
     const inEffect = (this.opts.applyLocally?.(written) ?? Promise.resolve()).catch((err: Error) => {
       this.opts.logger?.error({ err: err.message, targets: written.size }, "bids committed but not applied to this node's snapshot; their message or the next reload brings them");

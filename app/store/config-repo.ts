@@ -7,6 +7,8 @@ export interface ConfigRows {
   campaigns: Campaign[];
   trackingNumbers: TrackingNumber[];
   targets: BuyerTarget[];
+  /** Each target's bid version (bumped by every standing-bid write; see the bid writer), when read from Postgres. */
+  bidVersions?: Map<string, number>;
 }
 
 export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
@@ -60,5 +62,6 @@ export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
       weight: r.weight,
       convertOnSeconds: r.convert_on_seconds,
     })),
+    bidVersions: new Map(targets.rows.map((r) => [r.id as string, Number(r.bid_version ?? 0)])),
   };
 }

@@ -10,6 +10,9 @@ import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { FreeSwitchHarness } from '../e2e/freeswitch-harness';
 import { BidWriter } from '../../app/store/bid-writer';
+import { bidsChannel } from '../../app/exchange/snapshot-source';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let infra: TestInfra;
 let harness: FreeSwitchHarness;
@@ -78,6 +81,31 @@ it('a bid committed while Redis cannot publish it is answered as written and is 
   }
   expect((await infra.pool.query("SELECT bid_cents::int AS b FROM buyer_targets WHERE id = 'tb3'")).rows[0].b).toBe(150);
   expect(bidOf('tb3')).toBe(150);
+});
+
+it('bid messages heard out of order (two nodes wrote one target, their publishes crossed) leave the later write in effect', async () => {
+  // Another node writes tb2 (as its bid writer does: the bid and a new version) and is slow to publish it.
+  const other = async (bid: number) =>
+    (await infra.pool.query("UPDATE buyer_targets SET bid_cents = $1, bid_version = bid_version + 1 WHERE id = 'tb2' RETURNING bid_version::int AS v", [bid])).rows[0].v as number;
+  const publish = (message: unknown) => node.redis.publish(bidsChannel(node.config.REDIS_PREFIX), JSON.stringify(message));
+  const late = await other(555);
+  const socket = await client(keys.buyerB);
+  expect(await send(socket, { targetId: 'tb2', bidCents: 950 })).toEqual({ results: [{ targetId: 'tb2', ok: true, bidCents: 950 }] });
+  // The other node's earlier write is heard only now: it must not undo the later one.
+  await publish({ tb2: [555, late] });
+  await sleep(50);
+  expect(bidOf('tb2')).toBe(950);
+  // A later write from elsewhere applies.
+  await publish({ tb2: [960, await other(960)] });
+  await eventually(async () => bidOf('tb2') === 960, 'the newer bid to apply');
+  // So does a message without a version (from a node that predates them).
+  await infra.pool.query("UPDATE buyer_targets SET bid_cents = 145 WHERE id = 'tb3'");
+  await publish({ tb3: 145 });
+  await eventually(async () => bidOf('tb3') === 145, 'the unversioned bid to apply');
+  await infra.pool.query("UPDATE buyer_targets SET bid_cents = 150 WHERE id = 'tb3'");
+  await publish({ tb3: 150 });
+  await eventually(async () => bidOf('tb3') === 150, 'tb3 back to its bid');
+  expect(await dbBids()).toMatchObject({ tb2: 960, tb3: 150 });
 });
 
 it('a batch is acknowledged per update: foreign targets and repeats are refused, the rest applied', async () => {
