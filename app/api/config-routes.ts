@@ -148,6 +148,8 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
     const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
     if (entries.length === 0) throw new ApiError(400, 'validation_failed', 'nothing to change');
     const sets = entries.map(([k], i) => `${COLUMNS[k]} = $${i + 2}`);
+    // Every change of a standing bid bumps its version, as the bid writer's do (nodes order bid messages by it).
+    if (table === 'buyer_targets' && patch.bidCents !== undefined) sets.push('bid_version = bid_version + 1');
     const { rows } = await pool.query(`UPDATE ${table} SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`, [id, ...entries.map(([, v]) => dbValue(v))]).catch(dbError);
     return rows[0];
   };

@@ -71,6 +71,15 @@ it('an admin sets up accounts and keys; the seller and buyer build a route the n
     return d.outcome === 'reject' ? d : undefined;
   }, 'the targeting change to apply');
   expect(excluded.trace.excluded.reason[excluded.trace.excluded.targetId.indexOf('bb-solar')]).toBe('geo_state');
+
+  // A bid changed here bumps the target's bid version, as a bid update does (nodes order bid messages by it); other
+  // changes leave it.
+  const version = async () => Number((await api('GET', '/v1/targets/bb-solar', keys.buyer)).json.bid_version);
+  const v0 = await version();
+  expect((await api('PATCH', '/v1/targets/bb-solar', keys.buyer, { bidCents: 2600 })).status).toBe(200);
+  expect(await version()).toBe(v0 + 1);
+  expect((await api('PATCH', '/v1/targets/bb-solar', keys.buyer, { name: 'Solar CO 2' })).status).toBe(200);
+  expect(await version()).toBe(v0 + 1);
 });
 
 it('no account reads or changes another\'s config', async () => {
