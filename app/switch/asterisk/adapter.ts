@@ -9,7 +9,7 @@
  * since events missed meanwhile are not replayed. Calls already bridged keep going on the switch throughout.
  */
 import { lazyChild, type Logger } from '../../observability/logger';
-import { Backoff } from '../../util/backoff';
+import { Backoff, sleep } from '../../util/backoff';
 import type { CallLeg, CallInfo, InboundCallHandler, OriginateRequest, OriginateResult, SwitchAdapter } from '../port';
 import { AriClientRest } from './ari-client-rest';
 import { AriHttpRest } from './ari-http-rest';
@@ -93,9 +93,10 @@ export class AsteriskAdapter implements SwitchAdapter {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.stopped = true; // a call arriving from now on is hung up (acceptInbound)
     this.pause.cancel();
     await this.connecting;
+    await this.drainCalls();
     await this.events?.stop();
     this.events = undefined;
     await Promise.allSettled([...this.background]);
@@ -104,6 +105,21 @@ export class AsteriskAdapter implements SwitchAdapter {
 
   isConnected(): boolean {
     return this.ctx !== undefined && this.events?.isOpen() === true;
+  }
+
+  /**
+   * The calls in progress when the adapter stops go on, events and all, for up to `stopDrainMs`; those still up
+   * then are hung up, so each ends on record and none is left in Stasis for the next start to find as an orphan.
+   * (Closing the events socket under them left their flows waiting for an end that could not come, and the
+   * node's stop with them.) A leg whose hangup gets no StasisEnd is reported ended after `hangupMs`.
+   */
+  private async drainCalls(): Promise<void> {
+    const deadline = Date.now() + this.timeouts.stopDrainMs;
+    while (this.router.channelCount > 0 && this.isConnected() && Date.now() < deadline) await sleep(50);
+    const legs = [...this.router.owners()].filter((o): o is AsteriskCallLeg => o instanceof AsteriskCallLeg && !o.ended);
+    if (legs.length === 0) return;
+    this.log.warn({ calls: legs.length, drainMs: this.timeouts.stopDrainMs, connected: this.isConnected() }, 'stopping: hanging up the calls still in progress');
+    await Promise.allSettled(legs.map((leg) => leg.hangup('NORMAL_CLEARING')));
   }
 
   /** For metrics and tests: what the adapter tracks right now. */

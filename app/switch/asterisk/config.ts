@@ -21,6 +21,8 @@ export interface AsteriskTimeouts {
   playbackMs: number;
   /** From our hangup request to the channel's StasisEnd before the leg is reported ended anyway. */
   hangupMs: number;
+  /** On stop, how long calls in progress may go on (new ones are refused) before the adapter hangs them up. */
+  stopDrainMs: number;
   /** Added to an originate's answer timeout before the adapter stops waiting for the consumer. */
   originateMarginMs: number;
   /** How long start() waits for the first connection before returning (it keeps trying afterwards). */
@@ -39,6 +41,7 @@ export const DEFAULT_TIMEOUTS: AsteriskTimeouts = {
   stasisStartMs: 5_000,
   playbackMs: 60_000,
   hangupMs: 5_000,
+  stopDrainMs: 10_000,
   originateMarginMs: 5_000,
   startWaitMs: 10_000,
   reconnectInitialMs: 500,

@@ -1,12 +1,12 @@
 /**
  * The Asterisk adapter when things break: a channel that vanishes (404) mid-flow, the events WebSocket dropping
  * (calls go on; after the reconnect the adapter reconciles with GET /channels and /bridges), events lost while
- * the app stayed registered, leftovers on the switch, malformed or unknown events, and a switch that is down at
- * start.
+ * the app stayed registered, leftovers on the switch, malformed or unknown events, a switch that is down at
+ * start, and stopping with calls in progress.
  */
 import { LegGoneError } from '../../../app/switch/asterisk';
 import { RawAri } from '../../peers/asterisk/raw-ari';
-import { expectNothingDangles, startRig, stopRig, waitFor, watchEnd, type Rig } from './helpers';
+import { expectNothingDangles, sleep, startRig, stopRig, waitFor, watchEnd, type Rig } from './helpers';
 
 const CALLER = { ani: '+12025550123', dnis: '+18005550100' };
 
@@ -15,6 +15,43 @@ describe('Asterisk adapter: robustness', () => {
 
   afterEach(async () => {
     await stopRig(rig);
+  });
+
+  describe('stopping with calls in progress', () => {
+    const bridgedCall = async () => {
+      rig.peer.buyers.set('buyer-a', { kind: 'answer', afterMs: 5 });
+      const placed = rig.peer.placeCall(CALLER);
+      const { leg, info } = await rig.calls.next();
+      const end = watchEnd(leg);
+      expect((await leg.bridge({ uri: 'buyer-a' }, { answerTimeoutSec: 5, callerIdNumber: info.ani })).status).toBe('bridged');
+      return { placed, leg, end };
+    };
+
+    it('a call in progress goes on until it ends, with its events, and a call arriving meanwhile is refused', async () => {
+      rig = await startRig({ adapter: { timeouts: { stopDrainMs: 5000 } } });
+      const { placed, leg, end } = await bridgedCall();
+      const stopping = rig.adapter.stop();
+      await sleep(150);
+      expect(leg.ended).toBe(false);
+      const late = rig.peer.placeCall({ ani: '+12025550124', dnis: CALLER.dnis });
+      await waitFor(() => !rig.peer.channels().some((c) => c.id === late.channelId), 3000, 'the late call to be hung up');
+      expect(rig.calls.all).toHaveLength(1);
+      placed.hangup();
+      expect((await end.ended).hungUpBy).toBe('caller');
+      await stopping;
+      await expectNothingDangles(rig);
+    });
+
+    it('a call still up when the drain time is over is hung up, ends on record, and nothing is left on the switch', async () => {
+      rig = await startRig({ adapter: { timeouts: { stopDrainMs: 300 } } });
+      const { leg, end } = await bridgedCall();
+      const started = Date.now();
+      await rig.adapter.stop();
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(leg.ended).toBe(true);
+      expect(await end.ended).toMatchObject({ cause: 'NORMAL_CLEARING' });
+      await expectNothingDangles(rig);
+    });
   });
 
   describe('a channel that vanishes (404) mid-flow', () => {
