@@ -144,12 +144,11 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
       next(err);
     }
   };
-  const update = async (table: string, id: string, patch: Record<string, unknown>) => {
+  /** `alsoSet`: assignments that go with the patch (SQL, no parameters). */
+  const update = async (table: string, id: string, patch: Record<string, unknown>, alsoSet: string[] = []) => {
     const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
     if (entries.length === 0) throw new ApiError(400, 'validation_failed', 'nothing to change');
-    const sets = entries.map(([k], i) => `${COLUMNS[k]} = $${i + 2}`);
-    // Every change of a standing bid bumps its version, as the bid writer's do (nodes order bid messages by it).
-    if (table === 'buyer_targets' && patch.bidCents !== undefined) sets.push('bid_version = bid_version + 1');
+    const sets = [...entries.map(([k], i) => `${COLUMNS[k]} = $${i + 2}`), ...alsoSet];
     const { rows } = await pool.query(`UPDATE ${table} SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`, [id, ...entries.map(([, v]) => dbValue(v))]).catch(dbError);
     return rows[0];
   };
@@ -292,7 +291,8 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
     await targetOf(req, id);
     const patch = parse(TargetPatch, req.body);
     if (patch.destination) patch.destination = normalizeE164(patch.destination) ?? patch.destination;
-    const row = await update('buyer_targets', id, patch);
+    // A new standing bid bumps the target's bid version, as the bid writer's do (nodes order bid messages by it).
+    const row = await update('buyer_targets', id, patch, patch.bidCents !== undefined ? ['bid_version = bid_version + 1'] : []);
     await changed(`target ${id}`);
     return { body: row };
   }));

@@ -4,6 +4,7 @@ import type { Metrics } from '../observability/metrics';
 import type { BridgeOutcome, CallInfo, CallLeg, HangupCause, LegEnd } from '../switch/port';
 import type { CapLedger } from '../cache/cap-ledger';
 import type { CapCounter } from '../domain/caps';
+import type { RankedBid } from '../domain/auction';
 import type { CallIdentity, CallJournal, JournalEntry } from './call-journal';
 import type { Decision, ReservedBid, Router } from './router';
 import { PROMPTS } from './router';
@@ -22,9 +23,12 @@ export interface CallFlowDeps {
   newCallId?: () => string;
 }
 
+/** The buyer that took a call, and its price. */
+type Winner = Pick<RankedBid, 'targetId' | 'buyerAccountId' | 'priceCents'>;
+
 /** What a bridged call keeps while it talks: who pays what, and the concurrency slot to give back. */
 interface BridgedCall {
-  winner: { targetId: string; buyerAccountId: string; priceCents: number };
+  winner: Winner;
   counters: CapCounter[];
   sellerAccountId: string;
 }
@@ -189,7 +193,7 @@ export class CallFlow {
       if (outcome.status === 'bridged') {
         log.info({ targetId: bid.targetId, attemptNo, priceCents: bid.priceCents }, 'call bridged');
         this.deps.events?.emit({ type: 'call.bridged', callId: identity.callId, at: outcome.answeredAt.toISOString(), targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, priceCents: bid.priceCents, sellerAccountId });
-        return { winner: { targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, priceCents: bid.priceCents }, counters: current.counters, sellerAccountId };
+        return { winner: bid, counters: current.counters, sellerAccountId }; // the bid alone, not the ranking it came from
       }
 
       await this.release(log, identity.callId, current);
@@ -216,7 +220,7 @@ export class CallFlow {
     identity: CallIdentity,
     ended: Promise<LegEnd>,
     log: CallLogger,
-    how: { outcome: string; endReason: string; rejectReason?: string; sellerAccountId?: string; winner?: { targetId: string; buyerAccountId: string; priceCents: number } },
+    how: { outcome: string; endReason: string; rejectReason?: string; sellerAccountId?: string; winner?: Winner },
   ): Promise<void> {
     const end = await ended;
     const started = new Date(identity.startedAt).getTime();

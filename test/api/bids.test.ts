@@ -11,8 +11,7 @@ import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { FreeSwitchHarness } from '../e2e/freeswitch-harness';
 import { BidWriter } from '../../app/store/bid-writer';
 import { bidsChannel } from '../../app/exchange/snapshot-source';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../app/util/backoff';
 
 let infra: TestInfra;
 let harness: FreeSwitchHarness;
