@@ -72,6 +72,13 @@ export interface BridgeOptions {
 export type BridgeOutcome =
   | { status: 'bridged'; answeredAt: Date }
   | { status: 'busy' | 'no_answer' | 'failed'; cause: HangupCause; detail?: string }
+  /**
+   * The switch itself refused the buyer leg before any SIP reached the buyer (its own session limits or
+   * throttle: FreeSWITCH `Throttle Error!` -> DESTINATION_OUT_OF_ORDER with DIALSTATUS INVALIDARGS; Asterisk
+   * originate 500 "Allocation failed" when the switch is out of channels). Not the buyer's fault: it is not
+   * charged to the buyer and the flow does not walk the rest of the ladder into the same wall.
+   */
+  | { status: 'switch_fault'; cause: HangupCause; detail?: string }
   | { status: 'caller_gone'; cause: HangupCause };
 
 export interface LegEnd {
@@ -115,11 +122,50 @@ export interface OriginateRequest {
 
 export type OriginateResult = { status: 'answered' } | { status: 'failed'; cause: HangupCause; detail?: string };
 
+/**
+ * A call in progress on the switch that carries an exchange call id (channel variable `callx_call_id` on
+ * FreeSWITCH, `CALLX_CALL_ID` on Asterisk), whichever node set it up: this one, this one before a restart, or
+ * another. Listing it touches nothing.
+ */
+export interface CallInProgress {
+  callId: string;
+  /** the caller leg (FreeSWITCH Unique-ID, Asterisk channel id) */
+  switchCallId: string;
+  /** true when the caller is bridged to a buyer leg */
+  bridged: boolean;
+  /** as the switch tells, when it does */
+  answeredAt?: Date;
+  bridgedAt?: Date;
+}
+
 export interface SwitchAdapter {
   readonly name: string;
   /** Starts listening for calls; each answered/handed-over call goes to the handler. */
   start(onInboundCall: InboundCallHandler): Promise<void>;
+  /**
+   * Graceful stop. New calls are refused at once (the dialplan falls back). Calls in progress go on with their
+   * events for a bounded drain; then calls still in setup are handed to the switch's fallback on purpose, and
+   * bridged calls are LEFT ON THE SWITCH untouched: never hung up, and their legs never report an end that
+   * did not happen (their onEnded does not fire after stop). Another node, or this one restarted, adopts them.
+   */
   stop(): Promise<void>;
+  /**
+   * Every call in progress on the switch that carries an exchange call id (see CallInProgress), ours or not.
+   * Rejects when the switch cannot be asked (then nothing may be concluded from the absence of a call).
+   */
+  callsInProgress?(): Promise<CallInProgress[]>;
+  /**
+   * Takes over a bridged call found by callsInProgress: the returned leg reports the call's real end (caller or
+   * buyer hangup, with the switch's cause and time) through onEnded, and cleans up what the switch needs
+   * cleaned after it (Asterisk: the other leg and the bridge). The buyer leg is never touched while the call
+   * talks. Resolves undefined when the call is already gone.
+   */
+  adopt?(call: CallInProgress): Promise<CallLeg | undefined>;
+  /**
+   * Hands an unbridged call found with a dead owner to the switch's fallback (Asterisk: continue in the
+   * dialplan; FreeSWITCH: nothing to do, `socket_resume` already did). Never hangs up a bridged call.
+   */
+  releaseToFallback?(call: CallInProgress): Promise<void>;
   /** For /ready and metrics: is the control connection to the switch up? */
   isConnected(): boolean;
   /**
