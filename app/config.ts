@@ -26,6 +26,11 @@ const EnvSchema = z.object({
   HTTP_PORT: listenPort.default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ID: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
+  // A node's heartbeat lives this long without a refresh (refreshed every third of it); once it is gone, other
+  // nodes adopt or close the node's calls and give back its concurrency slots.
+  NODE_HEARTBEAT_TTL_MS: z.coerce.number().int().min(300).max(120_000).default(10_000),
+  // How often a node looks for calls of dead nodes on its switches (and once at start).
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   MIGRATE_ON_START: bool.default(true),
   RECORDER_ENABLED: bool.default(true),
   BILLING_WORKER_ENABLED: bool.default(true),

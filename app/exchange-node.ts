@@ -44,6 +44,11 @@ import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
 import { BillingWorker } from './jobs/billing-worker';
 import { FraudWorker } from './jobs/fraud-worker';
 import { fraudRules } from './config';
+import { NodeHeartbeat, newIncarnation } from './cache/node-heartbeat';
+import { LiveCallsRegistry } from './cache/live-calls-registry';
+import { CallSweeper } from './exchange/call-sweeper';
+import { loadCallForAdoption } from './store/adoption-repo';
+import type { FundHolds } from './exchange/adopted-call';
 
 /** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
 export const apiRouteDocs: readonly RouteDoc[] = [
@@ -72,10 +77,20 @@ export interface ExchangeNode {
   httpPort: number;
   /** the HTTP app (tests walk its routes to check each one is documented and guarded) */
   api: express.Express;
-  stop(): Promise<void>;
+  /** this incarnation's heartbeat (NODE_ID plus a boot-random suffix) */
+  heartbeat: NodeHeartbeat;
+  /** the live-call registry, as this incarnation writes it */
+  registry: LiveCallsRegistry;
+  /** takes over the calls of dead nodes on this node's switches */
+  sweeper: CallSweeper;
+  /**
+   * Graceful stop: new calls refused, bridged calls left on the switch for adoption (see README, Reliability).
+   * `keepHeartbeat` leaves the heartbeat to expire instead of deleting it, as a killed node's does (tests, drills).
+   */
+  stop(opts?: { keepHeartbeat?: boolean }): Promise<void>;
 }
 
-export type SwitchFactory = (node: Omit<ExchangeNode, 'switches' | 'httpPort' | 'api' | 'stop'>) => SwitchAdapter[];
+export type SwitchFactory = (node: Omit<ExchangeNode, 'switches' | 'httpPort' | 'api' | 'stop' | 'sweeper'>) => SwitchAdapter[];
 
 export interface NodeOptions {
   switches?: SwitchFactory;
@@ -83,6 +98,8 @@ export interface NodeOptions {
   bidders?: readonly Bidder[];
   /** the time source of call decisions (tests pin it to check calling hours) */
   clock?: () => Date;
+  /** fund holds released when an adopted or lost call is finished */
+  fundHolds?: FundHolds;
 }
 
 export async function startExchangeNode(config: Config, logger: Logger, opts: NodeOptions = {}): Promise<ExchangeNode> {
@@ -113,7 +130,13 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, logger: logger.child({ mod: 'router' }) });
   const journal = new RedisCallJournal(journalRedis);
   const events = new CallEventBus();
-  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock });
+  const incarnation = newIncarnation(config.NODE_ID);
+  const heartbeat = new NodeHeartbeat(redis, incarnation, { ttlMs: config.NODE_HEARTBEAT_TTL_MS }, logger.child({ mod: 'heartbeat' }));
+  await heartbeat.start();
+  const registry = new LiveCallsRegistry(redis, incarnation, logger.child({ mod: 'registry' }));
+  await registry.join();
+  const knownCall = (callId: string) => loadCallForAdoption(pool, callId);
+  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock, registry, knownCall, fundHolds: opts.fundHolds });
 
   const queueSettings = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   let recorder: CallRecorder | undefined;
@@ -137,9 +160,11 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     : undefined;
   fraudWorker?.start();
 
-  const core = { config, pool, redis, metrics, snapshots, router, flow, caps, recorder, events };
+  const core = { config, pool, redis, metrics, snapshots, router, flow, caps, recorder, events, heartbeat, registry };
   const switches = makeSwitches(core);
   for (const sw of switches) await sw.start(flow.handle);
+  const sweeper = new CallSweeper({ registry, flow, switches, knownCall, logger: logger.child({ mod: 'sweeper' }), intervalMs: config.SWEEP_INTERVAL_MS });
+  sweeper.start();
   const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, logger: logger.child({ mod: 'dialer' }), clock: opts.clock });
 
   // Switch connection state in the metrics even when nobody polls /ready (a Prometheus scrape alone sees it).
@@ -183,14 +208,20 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     server.listen(config.HTTP_PORT, config.HTTP_HOST, () => resolve());
   });
   const httpPort = (server.address() as AddressInfo).port;
-  logger.info({ httpPort, switches: switches.map((s) => s.name) }, 'exchange node started');
+  logger.info({ httpPort, switches: switches.map((s) => s.name), incarnation }, 'exchange node started');
 
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
+  const stop = (stopOpts: { keepHeartbeat?: boolean } = {}): Promise<void> =>
     (stopping ??= (async () => {
-      // Stop taking calls, let the ones in progress finish their journal entries, then close the rest.
+      // Stop taking calls: the switches refuse new ones and drain those in progress for a bounded time, then leave
+      // bridged calls on the switch and never report their end. The flows of those are let go unrecorded; their
+      // registry entries stay, and once the heartbeat is gone (deleted below) another node, or this one
+      // restarted, adopts them and records their real end.
       clearInterval(switchGaugeTimer);
+      await sweeper.stop();
       for (const sw of switches) await sw.stop().catch((err: Error) => logger.warn({ err: err.message, switch: sw.name }, 'switch stop failed'));
+      const left = flow.letGo();
+      if (left > 0) logger.info({ calls: left }, 'calls left on the switch for another node (or this one restarted) to adopt');
       await flow.settle();
       await live.close(); // closes the HTTP server too
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -202,9 +233,10 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       await queues?.billing.close();
       await queues?.fraud.close();
       await snapshots.stop();
+      await heartbeat.stop({ keepKey: stopOpts.keepHeartbeat });
       await Promise.all([closeRedis(subscriber), closeRedis(redis), closeRedis(journalRedis)]);
       await pool.end();
     })());
 
-  return { ...core, switches, httpPort, api: app, stop };
+  return { ...core, switches, httpPort, api: app, sweeper, stop };
 }

@@ -4,12 +4,16 @@ import type { Metrics } from '../observability/metrics';
 import type { BridgeOutcome, CallInfo, CallLeg, HangupCause, LegEnd } from '../switch/port';
 import type { CapLedger } from '../cache/cap-ledger';
 import type { CapCounter } from '../domain/caps';
-import type { RankedBid } from '../domain/auction';
 import type { CallIdentity, CallJournal, JournalEntry } from './call-journal';
 import type { Decision, ReservedBid, Router } from './router';
 import { PROMPTS } from './router';
 import type { RejectReason } from './trace';
 import type { CallEventBus } from './call-events';
+import type { LiveCall, LiveCallsRegistry } from '../cache/live-calls-registry';
+import { CallEnding, type EndHow, type Winner } from './call-ending';
+import { CallRegistration } from './call-registration';
+import { closeLostCall, endReasonOf, finishAdoptedCall, LEFT, type AdoptionDeps, type FundHolds, type Left } from './adopted-call';
+import { handOver, type HandOverDeps, type KnownCallLookup } from './hand-over';
 
 export interface CallFlowDeps {
   router: Router;
@@ -21,10 +25,19 @@ export interface CallFlowDeps {
   events?: CallEventBus;
   clock?: () => Date;
   newCallId?: () => string;
+  /** this node's live-call registry: what another node needs to finish our calls if we die or stop */
+  registry?: LiveCallsRegistry;
+  /** fund holds given back when an adopted or lost call is finished here (the funds module's release) */
+  fundHolds?: FundHolds;
+  /** what the database knows of a call handed over with our call id but found in no registry */
+  knownCall?: KnownCallLookup;
 }
 
-/** The buyer that took a call, and its price. */
-type Winner = Pick<RankedBid, 'targetId' | 'buyerAccountId' | 'priceCents'>;
+/** One flow running on this node: its promise, and how to let go of it at stop. */
+interface Running {
+  done: Promise<void>;
+  leave(): void;
+}
 
 /** What a bridged call keeps while it talks: who pays what, and the concurrency slot to give back. */
 interface BridgedCall {
@@ -51,31 +64,111 @@ const REJECT_CAUSE: Record<RejectReason, HangupCause> = {
 export class CallFlow {
   private readonly clock: () => Date;
   private readonly newCallId: () => string;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly running = new Map<string, Running>();
+  private readonly ending: CallEnding;
+  /** set by letGo(): flows stop steering their calls and journal nothing more */
+  private leaving = false;
 
   constructor(private readonly deps: CallFlowDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.newCallId = deps.newCallId ?? randomUUID;
+    this.ending = new CallEnding(deps);
   }
 
   /** The switch adapters' InboundCallHandler. */
   readonly handle = (leg: CallLeg, info: CallInfo): void => {
-    const p = this.run(leg, info).finally(() => this.inFlight.delete(p));
-    this.inFlight.add(p);
+    void this.run(leg, info);
   };
 
   /** Calls still being set up or bridged on this node. */
   get active(): number {
-    return this.inFlight.size;
+    return this.running.size;
+  }
+
+  /** Is this call's flow running on this node (routed or adopted here)? */
+  isRunning(callId: string): boolean {
+    return this.running.has(callId);
   }
 
   /** Waits for calls in progress (graceful shutdown). */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
   }
 
+  /**
+   * Graceful stop, once the switches are stopped: the calls still running here are let go without an end in the
+   * record (a stopped adapter leaves bridged calls on the switch and never reports their end). Their registry
+   * entries, slots and holds stay for whichever node adopts them. Answers how many were let go.
+   */
+  letGo(): number {
+    this.leaving = true;
+    const n = this.running.size;
+    for (const r of this.running.values()) r.leave();
+    return n;
+  }
+
+  /**
+   * A call handed over by a switch. An inbound call that already carries our call id is never auctioned again:
+   * it goes to the hand-over step (adopted if its record is open, else left alone).
+   */
   async run(leg: CallLeg, info: CallInfo): Promise<void> {
+    if (info.direction === 'inbound' && info.callId) {
+      const callId = info.callId;
+      const log = lazyChild(this.deps.logger, { callId, switchCallId: info.switchCallId, switch: info.switchName });
+      if (this.running.has(callId)) {
+        log.warn('a switch handed over a call already running on this node; left alone');
+        return;
+      }
+      await this.track(callId, leg, (ended) => handOver(this.handOverDeps(), leg, info, ended, log, (call, e) => this.finishAdopted(call, e, log), () => this.route(leg, info, callId, ended)));
+      return;
+    }
     const callId = info.callId ?? this.newCallId();
+    await this.track(callId, leg, (ended) => this.route(leg, info, callId, ended));
+  }
+
+  /** Takes over a bridged call set up elsewhere (found by the sweeper): finishes it as a bridged call. */
+  adopt(leg: CallLeg, call: LiveCall): Promise<void> {
+    const log = lazyChild(this.deps.logger, { callId: call.callId, switchCallId: call.switchCallId, switch: call.switchName, adopted: true });
+    return this.track(call.callId, leg, (ended) => this.finishAdopted(call, ended, log));
+  }
+
+  /** Closes a call of a lost node that has no bridged leg to adopt (gone from the switch, or sent to its fallback). */
+  async closeLost(call: LiveCall, how: 'gone' | 'released'): Promise<void> {
+    const log = lazyChild(this.deps.logger, { callId: call.callId, switchCallId: call.switchCallId, switch: call.switchName });
+    await closeLostCall(this.adoptionDeps(), call, how, log);
+  }
+
+  private finishAdopted(call: LiveCall, ended: Promise<LegEnd | Left>, log: CallLogger): Promise<void> {
+    log.info({ state: call.state, bridgedAt: call.bridgedAt }, 'adopted a call set up by another node');
+    return finishAdoptedCall(this.adoptionDeps(), call, ended, log);
+  }
+
+  private adoptionDeps(): AdoptionDeps {
+    return { caps: this.deps.caps, ending: this.ending, registry: this.deps.registry, fundHolds: this.deps.fundHolds, clock: this.clock };
+  }
+
+  private handOverDeps(): HandOverDeps {
+    return { registry: this.deps.registry, knownCall: this.deps.knownCall, adoption: this.adoptionDeps() };
+  }
+
+  /** Runs one call's flow, known by call id until it is done; its `ended` also settles (LEFT) when the node lets go. */
+  private async track(callId: string, leg: CallLeg, body: (ended: Promise<LegEnd | Left>) => Promise<void>): Promise<void> {
+    let leave!: () => void;
+    const ended = new Promise<LegEnd | Left>((resolve) => {
+      leg.onEnded(resolve);
+      leave = () => resolve(LEFT);
+    });
+    if (this.leaving) leave();
+    const done = body(ended);
+    this.running.set(callId, { done, leave });
+    try {
+      await done;
+    } finally {
+      if (this.running.get(callId)?.done === done) this.running.delete(callId);
+    }
+  }
+
+  private async route(leg: CallLeg, info: CallInfo, callId: string, ended: Promise<LegEnd | Left>): Promise<void> {
     const startedAt = this.clock();
     const log = lazyChild(this.deps.logger, { callId, switchCallId: info.switchCallId, switch: info.switchName });
     const identity: CallIdentity = {
@@ -87,22 +180,22 @@ export class CallFlow {
       switchName: info.switchName,
       switchCallId: info.switchCallId,
     };
-    const ended = new Promise<LegEnd>((resolve) => leg.onEnded(resolve));
+    const reg = this.deps.registry ? new CallRegistration(this.deps.registry, identity) : undefined;
     this.deps.metrics?.activeCalls.inc();
     this.deps.events?.emit({ type: 'call.started', callId, at: identity.startedAt, direction: info.direction, ani: info.ani, dnis: info.dnis, switchName: info.switchName });
     try {
       // The decision (ranking, trace) lives in routeCall's frame only: once the call is bridged, what it needs
       // while it talks is a few fields. Held until the call ended, the decision was most of what a call in
       // progress kept alive (with 50 buyers, ~16 of ~26 KB), all of it moved to the old generation.
-      const bridged = await this.routeCall(leg, info, identity, startedAt, ended, log);
-      if (bridged) await this.talk(identity, ended, log, bridged);
+      const bridged = await this.routeCall(leg, info, identity, startedAt, ended, log, reg);
+      if (bridged) await this.talk(identity, ended, log, bridged, reg);
     } finally {
       this.deps.metrics?.activeCalls.dec();
     }
   }
 
   /** Decides and bridges; answers what the call keeps while it talks, or undefined when it is already finished. */
-  private async routeCall(leg: CallLeg, info: CallInfo, identity: CallIdentity, startedAt: Date, ended: Promise<LegEnd>, log: CallLogger): Promise<BridgedCall | undefined> {
+  private async routeCall(leg: CallLeg, info: CallInfo, identity: CallIdentity, startedAt: Date, ended: Promise<LegEnd | Left>, log: CallLogger, reg?: CallRegistration): Promise<BridgedCall | undefined> {
     const { callId } = identity;
     let decided: Promise<void> | undefined;
     try {
@@ -141,22 +234,23 @@ export class CallFlow {
         await this.finish(identity, ended, log, { outcome: 'rejected', endReason: `rejected:${decision.reason}`, rejectReason: decision.reason, sellerAccountId: decision.campaign?.sellerAccountId });
         return;
       }
-      return await this.bridgeDownTheList(leg, info, identity, decision, ended, log);
+      reg?.reserved(decision.campaign, decision.winner.bid, decision.winner.counters);
+      return await this.bridgeDownTheList(leg, info, identity, decision, ended, log, reg);
     } finally {
       await decided;
     }
   }
 
   /** A bridged call until it ends: its slot given back and its end recorded. */
-  private async talk(identity: CallIdentity, ended: Promise<LegEnd>, log: CallLogger, call: BridgedCall): Promise<void> {
+  private async talk(identity: CallIdentity, ended: Promise<LegEnd | Left>, log: CallLogger, call: BridgedCall, reg?: CallRegistration): Promise<void> {
     const end = await ended;
+    if (end === LEFT) {
+      // The node stops and the switch keeps the call: its entry, slot and hold stay for the node that adopts it.
+      log.info('bridged call left on the switch at stop; another node (or this one restarted) adopts it');
+      return;
+    }
     await this.deps.caps.endCall(identity.callId, call.counters).catch((err: Error) => log.error({ err: err.message }, 'failed to release concurrency slot; its lease will expire'));
-    await this.finish(identity, Promise.resolve(end), log, {
-      outcome: 'bridged',
-      endReason: end.hungUpBy === 'buyer' ? 'buyer_hangup' : end.hungUpBy === 'caller' ? 'caller_hangup' : 'hangup',
-      winner: call.winner,
-      sellerAccountId: call.sellerAccountId,
-    });
+    await this.finish(identity, Promise.resolve(end), log, { outcome: 'bridged', endReason: endReasonOf(end), winner: call.winner, sellerAccountId: call.sellerAccountId }, reg);
   }
 
   private async bridgeDownTheList(
@@ -164,18 +258,20 @@ export class CallFlow {
     info: CallInfo,
     identity: CallIdentity,
     decision: Extract<Decision, { outcome: 'route' }>,
-    ended: Promise<LegEnd>,
+    ended: Promise<LegEnd | Left>,
     log: CallLogger,
+    reg?: CallRegistration,
   ): Promise<BridgedCall | undefined> {
     const ranked = [decision.winner.bid, ...decision.fallbacks];
     const sellerAccountId = decision.campaign.sellerAccountId;
     let current: ReservedBid | undefined = decision.winner;
     let attemptNo = 0;
     while (current) {
+      if (this.leaving) return undefined; // the node stops: the call's entry stays for its adopter
       if (leg.ended) {
         // The caller left during the decision or between attempts: give the slot back at once.
         await this.release(log, identity.callId, current);
-        await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId });
+        await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId }, reg);
         return undefined;
       }
       attemptNo += 1;
@@ -192,18 +288,20 @@ export class CallFlow {
 
       if (outcome.status === 'bridged') {
         log.info({ targetId: bid.targetId, attemptNo, priceCents: bid.priceCents }, 'call bridged');
+        reg?.bridged(outcome.answeredAt);
         this.deps.events?.emit({ type: 'call.bridged', callId: identity.callId, at: outcome.answeredAt.toISOString(), targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, priceCents: bid.priceCents, sellerAccountId });
         return { winner: bid, counters: current.counters, sellerAccountId }; // the bid alone, not the ranking it came from
       }
 
       await this.release(log, identity.callId, current);
       if (outcome.status === 'caller_gone') {
-        await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId });
+        await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId }, reg);
         return undefined;
       }
       log.info({ targetId: bid.targetId, status: outcome.status, cause: outcome.cause }, 'bridge attempt failed; trying the next buyer');
       const skipped: Array<{ bid: ReservedBid['bid']; cap: string }> = [];
       current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(bid) + 1, this.clock(), decision.trace, (b, cap) => skipped.push({ bid: b, cap }));
+      if (current) reg?.reserved(decision.campaign, current.bid, current.counters);
       // Buyers passed over for a full cap are not rung, but the call's record shows them, in order.
       for (const s of skipped) {
         attemptNo += 1;
@@ -212,51 +310,16 @@ export class CallFlow {
     }
     // Nobody took the call: tell the caller, end it with a reason.
     if (!leg.ended) await this.safely(log, 'play no-buyer prompt', () => leg.playAndHangup(decision.campaign.noBuyerPrompt, 'NORMAL_TEMPORARY_FAILURE'));
-    await this.finish(identity, ended, log, { outcome: 'no_buyer_answered', endReason: 'all_buyers_failed', rejectReason: 'no_eligible_buyer', sellerAccountId });
+    await this.finish(identity, ended, log, { outcome: 'no_buyer_answered', endReason: 'all_buyers_failed', rejectReason: 'no_eligible_buyer', sellerAccountId }, reg);
     return undefined;
   }
 
-  private async finish(
-    identity: CallIdentity,
-    ended: Promise<LegEnd>,
-    log: CallLogger,
-    how: { outcome: string; endReason: string; rejectReason?: string; sellerAccountId?: string; winner?: Winner },
-  ): Promise<void> {
+  /** Records the call's end once the leg reports it; a flow let go at stop records nothing (its adopter will). */
+  private async finish(identity: CallIdentity, ended: Promise<LegEnd | Left>, log: CallLogger, how: EndHow, reg?: CallRegistration): Promise<void> {
     const end = await ended;
-    const started = new Date(identity.startedAt).getTime();
-    const durationSec = Math.max(0, Math.round((end.endedAt.getTime() - started) / 1000));
-    const billableSec = end.bridgedAt ? Math.max(0, Math.round((end.endedAt.getTime() - end.bridgedAt.getTime()) / 1000)) : 0;
-    this.deps.metrics?.callsTotal.inc({ direction: identity.direction, outcome: how.outcome, reason: how.rejectReason ?? '' });
-    this.deps.events?.emit({
-      type: 'call.ended',
-      callId: identity.callId,
-      at: end.endedAt.toISOString(),
-      outcome: how.outcome,
-      endReason: how.endReason,
-      durationSec,
-      billableSec,
-      hangupCause: String(end.cause),
-      sellerAccountId: how.sellerAccountId,
-      buyerAccountId: how.winner?.buyerAccountId,
-      priceCents: how.winner?.priceCents,
-    });
-    await this.journal(log, {
-      ...identity,
-      type: 'ended',
-      outcome: how.outcome,
-      rejectReason: how.rejectReason,
-      endReason: how.endReason,
-      endedAt: end.endedAt.toISOString(),
-      answeredAt: end.answeredAt?.toISOString(),
-      bridgedAt: end.bridgedAt?.toISOString(),
-      hangupCause: String(end.cause),
-      hungUpBy: end.hungUpBy,
-      durationSec,
-      billableSec,
-      winnerTargetId: how.winner?.targetId,
-      winnerBuyerId: how.winner?.buyerAccountId,
-      priceCents: how.winner?.priceCents,
-    });
+    if (end === LEFT) return;
+    await this.ending.recordEnd(identity, end, log, how);
+    reg?.done();
   }
 
   /** One attempt (rung or passed over), shown live and journaled; it ends now. */
@@ -288,20 +351,8 @@ export class CallFlow {
     await this.deps.caps.release(callId, reserved.counters).catch((err: Error) => log.error({ err: err.message, targetId: reserved.bid.targetId }, 'failed to release cap reservation'));
   }
 
-  /** The journal is the record of truth until the recorder copies it; a failed append is retried, then logged loudly. */
-  private async journal(log: CallLogger, entry: JournalEntry): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.deps.journal.append(entry);
-        return;
-      } catch (err) {
-        if (attempt >= 3) {
-          log.error({ err: (err as Error).message, entry }, 'call journal append failed; entry logged here instead');
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 50 * attempt));
-      }
-    }
+  private journal(log: CallLogger, entry: JournalEntry): Promise<void> {
+    return this.ending.append(log, entry);
   }
 
   private async safely(log: CallLogger, what: string, fn: () => Promise<void>): Promise<void> {

@@ -320,7 +320,10 @@ async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promis
                    $9::integer[], $10::integer[], $11::text[], $12::text[], $13::bigint[], $14::text[])
          AS d(id, outcome, end_reason, ended_at, answered_at, bridged_at, hangup_cause, hung_up_by, duration_sec, billable_sec,
               winner_target_id, winner_buyer_id, price_cents, reject_reason)
-       WHERE calls.id = d.id`,
+       WHERE calls.id = d.id
+         -- A node_lost close (the sweeper found no call on the switch) never replaces a real end: the node that
+         -- journaled the real end may have died before removing the call from the live-call registry.
+         AND (d.end_reason IS DISTINCT FROM 'node_lost' OR calls.ended_at IS NULL OR calls.end_reason = 'node_lost')`,
       columns(ended, [
         (e) => e.callId, (e) => e.outcome, (e) => e.endReason, (e) => e.endedAt, (e) => e.answeredAt, (e) => e.bridgedAt,
         (e) => e.hangupCause, (e) => e.hungUpBy, (e) => e.durationSec, (e) => e.billableSec, (e) => e.winnerTargetId,

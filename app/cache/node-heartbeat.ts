@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger';
+
+/** The key (without the deployment's prefix) that says an incarnation of a node is alive. */
+export function heartbeatKey(incarnation: string): string {
+  return `node:hb:${incarnation}`;
+}
+
+/** NODE_ID plus a suffix drawn at boot: a restarted node is a new incarnation, and its previous one is dead. */
+export function newIncarnation(nodeId: string): string {
+  return `${nodeId}:${randomBytes(4).toString('hex')}`;
+}
+
+export interface HeartbeatOptions {
+  /** how long the key lives without a refresh: a node killed is seen dead this long after its last beat */
+  ttlMs: number;
+  /** how often the key is refreshed (a third of the TTL by default, so two missed beats are survivable) */
+  everyMs?: number;
+}
+
+/**
+ * One node incarnation's heartbeat in Redis: a key with a short TTL, refreshed on an unref'd timer. Whatever a
+ * node holds in Redis on behalf of its calls (the live-call registry, concurrency slots) is reclaimed by the
+ * other nodes once this key is gone: the node was killed (the key expires) or stopped (stop() deletes it).
+ */
+export class NodeHeartbeat {
+  private timer: NodeJS.Timeout | undefined;
+  private failing = false;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly incarnation: string,
+    private readonly opts: HeartbeatOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.beat();
+    this.timer = setInterval(() => void this.beat(), this.opts.everyMs ?? Math.max(100, Math.floor(this.opts.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  /**
+   * Stops beating and deletes the key, so the node's calls are taken over at once rather than after the TTL.
+   * `keepKey` leaves the key to expire, as a killed node's does (tests and drills).
+   */
+  async stop(opts: { keepKey?: boolean } = {}): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (opts.keepKey) return;
+    await this.redis.del(heartbeatKey(this.incarnation)).catch((err: Error) => this.logger.warn({ err: err.message, incarnation: this.incarnation }, 'could not delete the node heartbeat; it expires on its own'));
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.redis.set(heartbeatKey(this.incarnation), String(Date.now()), 'PX', this.opts.ttlMs);
+      if (this.failing) this.logger.info({ incarnation: this.incarnation }, 'node heartbeat restored');
+      this.failing = false;
+    } catch (err) {
+      // Logged once per outage: past the TTL other nodes take this node's calls over.
+      if (!this.failing) this.logger.error({ err: (err as Error).message, incarnation: this.incarnation, ttlMs: this.opts.ttlMs }, 'node heartbeat failed; other nodes adopt our calls once it expires');
+      this.failing = true;
+    }
+  }
+}
+
+/** Which of these incarnations have a live heartbeat (one pipelined round trip). */
+export async function liveIncarnations(redis: Redis, incarnations: readonly string[]): Promise<Set<string>> {
+  if (incarnations.length === 0) return new Set();
+  const pipeline = redis.pipeline();
+  for (const i of incarnations) pipeline.exists(heartbeatKey(i));
+  const results = (await pipeline.exec()) ?? [];
+  const alive = new Set<string>();
+  incarnations.forEach((inc, i) => {
+    const [err, n] = results[i] ?? [];
+    // An unanswered check counts as alive: nothing may be taken from a node we could not look at.
+    if (err || n === 1) alive.add(inc);
+  });
+  return alive;
+}
