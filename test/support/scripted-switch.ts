@@ -35,6 +35,13 @@ export class ScriptedSwitch {
     return call;
   }
 
+  /** A call up on the switch with our call id whose node is gone (it never reaches a node now). */
+  park(callId: string, switchCallId: string): SwitchCall {
+    const call: SwitchCall = { leg: new ScriptedLeg(switchCallId), releasedToFallback: false, callId };
+    this.calls.set(switchCallId, call);
+    return call;
+  }
+
   byCallId(callId: string): SwitchCall | undefined {
     return [...this.calls.values()].find((c) => c.callId === callId);
   }
