@@ -235,6 +235,16 @@ function columns<E>(entries: readonly E[], pick: ReadonlyArray<(e: E) => unknown
 }
 
 type Decided = Extract<JournalEntry, { type: 'decided' }>;
+
+/**
+ * One end per call in a batch (an UPDATE takes an arbitrary one of two source rows for a target row): a real end
+ * is kept over a node_lost close, which the sweeper journals when the call's node died before leaving the
+ * live-call registry.
+ */
+function addEnd(ended: Map<string, Ended>, e: Ended): void {
+  const had = ended.get(e.callId);
+  if (!had || had.endReason === 'node_lost') ended.set(e.callId, e);
+}
 type Attempt = Extract<JournalEntry, { type: 'attempt' }>;
 type Ended = Extract<JournalEntry, { type: 'ended' }>;
 
@@ -246,15 +256,16 @@ type Ended = Extract<JournalEntry, { type: 'ended' }>;
 async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promise<void> {
   const decided: Decided[] = [];
   const attempts: Attempt[] = [];
-  const ended: Ended[] = [];
+  const endedById = new Map<string, Ended>();
   const identities = new Map<string, JournalEntry>();
   for (const e of batch) {
     identities.set(e.callId, e);
     if (e.type === 'decided') decided.push(e);
     else if (e.type === 'attempt') attempts.push(e);
-    else if (e.type === 'ended') ended.push(e);
+    else if (e.type === 'ended') addEnd(endedById, e);
     else throw Object.assign(new Error(`unknown journal entry type ${(e as { type?: string }).type}`), { code: '22000' });
   }
+  const ended = [...endedById.values()];
   await c.query(
     `INSERT INTO calls (id, direction, ani, dnis, started_at, switch_name, switch_call_id)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])
