@@ -24,13 +24,14 @@ export interface EndHow {
 
 export interface CallEndingDeps {
   journal: CallJournal;
+  clock: () => Date;
   metrics?: Metrics;
   events?: CallEventBus;
 }
 
 /**
- * Writes a call's journal entries (retried, then logged loudly) and its end: the one place an end becomes a
- * record, a live event and a metric, for calls routed here and calls adopted from another node alike.
+ * Writes a call's journal entries (retried, then logged loudly), its bridge attempts and its end: the one place an
+ * end becomes a record, a live event and a metric, for calls routed here and calls adopted from another node alike.
  */
 export class CallEnding {
   constructor(private readonly deps: CallEndingDeps) {}
@@ -69,6 +70,31 @@ export class CallEnding {
       winnerTargetId: how.winner?.targetId,
       winnerBuyerId: how.winner?.buyerAccountId,
       priceCents: how.winner?.priceCents,
+    });
+  }
+
+  /** One attempt (rung or passed over), shown live and journaled; it ends now. */
+  async recordAttempt(
+    identity: CallIdentity,
+    log: CallLogger,
+    sellerAccountId: string,
+    a: { attemptNo: number; bid: RankedBid; status: string; cause?: string; startedAt: Date },
+  ): Promise<void> {
+    const endedAt = this.deps.clock().toISOString();
+    const { bid } = a;
+    this.deps.events?.emit({ type: 'call.attempt', callId: identity.callId, at: endedAt, attemptNo: a.attemptNo, targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, status: a.status, cause: a.cause, sellerAccountId });
+    await this.append(log, {
+      ...identity,
+      type: 'attempt',
+      attemptNo: a.attemptNo,
+      targetId: bid.targetId,
+      buyerAccountId: bid.buyerAccountId,
+      destination: bid.destination,
+      attemptStartedAt: a.startedAt.toISOString(),
+      attemptEndedAt: endedAt,
+      status: a.status,
+      cause: a.cause,
+      priceCents: bid.priceCents,
     });
   }
 

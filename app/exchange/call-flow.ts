@@ -4,7 +4,8 @@ import type { Metrics } from '../observability/metrics';
 import type { BridgeOutcome, CallInfo, CallLeg, HangupCause, LegEnd } from '../switch/port';
 import type { CapLedger } from '../cache/cap-ledger';
 import type { CapCounter } from '../domain/caps';
-import type { CallIdentity, CallJournal, JournalEntry } from './call-journal';
+import type { CallIdentity, CallJournal } from './call-journal';
+import { decisionEntry } from './decision-entry';
 import type { Decision, ReservedBid, Router } from './router';
 import { PROMPTS } from './router';
 import type { RejectReason } from './trace';
@@ -72,7 +73,7 @@ export class CallFlow {
   constructor(private readonly deps: CallFlowDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.newCallId = deps.newCallId ?? randomUUID;
-    this.ending = new CallEnding(deps);
+    this.ending = new CallEnding({ ...deps, clock: this.clock });
   }
 
   /** The switch adapters' InboundCallHandler. */
@@ -212,7 +213,7 @@ export class CallFlow {
       // Not awaited before acting on the decision: the entry is on Redis's socket before the switch hears of the
       // bridge (the decision itself was a Redis round trip a moment ago, so the connection is up), and the call
       // does not wait a second round trip. The recorder applies entries in any order; the call awaits it before it is done.
-      decided = this.journal(log, decisionEntry(identity, info, decision));
+      decided = this.ending.append(log, decisionEntry(identity, info, decision));
       this.deps.events?.emit({
         type: 'call.decided',
         callId,
@@ -284,7 +285,7 @@ export class CallFlow {
         outcome = { status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: (err as Error).message };
       }
       this.deps.metrics?.bridgeAttempts.inc({ status: outcome.status });
-      await this.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid, status: outcome.status, cause: 'cause' in outcome ? outcome.cause : undefined, startedAt: attemptStartedAt });
+      await this.ending.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid, status: outcome.status, cause: 'cause' in outcome ? outcome.cause : undefined, startedAt: attemptStartedAt });
 
       if (outcome.status === 'bridged') {
         log.info({ targetId: bid.targetId, attemptNo, priceCents: bid.priceCents }, 'call bridged');
@@ -305,7 +306,7 @@ export class CallFlow {
       // Buyers passed over for a full cap are not rung, but the call's record shows them, in order.
       for (const s of skipped) {
         attemptNo += 1;
-        await this.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid: s.bid, status: 'cap_reached', cause: s.cap, startedAt: this.clock() });
+        await this.ending.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid: s.bid, status: 'cap_reached', cause: s.cap, startedAt: this.clock() });
       }
     }
     // Nobody took the call: tell the caller, end it with a reason.
@@ -322,37 +323,8 @@ export class CallFlow {
     reg?.done();
   }
 
-  /** One attempt (rung or passed over), shown live and journaled; it ends now. */
-  private async recordAttempt(
-    identity: CallIdentity,
-    log: CallLogger,
-    sellerAccountId: string,
-    a: { attemptNo: number; bid: ReservedBid['bid']; status: string; cause?: string; startedAt: Date },
-  ): Promise<void> {
-    const endedAt = this.clock().toISOString();
-    const { bid } = a;
-    this.deps.events?.emit({ type: 'call.attempt', callId: identity.callId, at: endedAt, attemptNo: a.attemptNo, targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, status: a.status, cause: a.cause, sellerAccountId });
-    await this.journal(log, {
-      ...identity,
-      type: 'attempt',
-      attemptNo: a.attemptNo,
-      targetId: bid.targetId,
-      buyerAccountId: bid.buyerAccountId,
-      destination: bid.destination,
-      attemptStartedAt: a.startedAt.toISOString(),
-      attemptEndedAt: endedAt,
-      status: a.status,
-      cause: a.cause,
-      priceCents: bid.priceCents,
-    });
-  }
-
   private async release(log: CallLogger, callId: string, reserved: ReservedBid): Promise<void> {
     await this.deps.caps.release(callId, reserved.counters).catch((err: Error) => log.error({ err: err.message, targetId: reserved.bid.targetId }, 'failed to release cap reservation'));
-  }
-
-  private journal(log: CallLogger, entry: JournalEntry): Promise<void> {
-    return this.ending.append(log, entry);
   }
 
   private async safely(log: CallLogger, what: string, fn: () => Promise<void>): Promise<void> {
@@ -362,25 +334,4 @@ export class CallFlow {
       log.warn({ err: (err as Error).message }, `${what} failed`);
     }
   }
-}
-
-function decisionEntry(identity: CallIdentity, info: CallInfo, d: Decision): JournalEntry {
-  const screening = d.trace.screening;
-  return {
-    ...identity,
-    type: 'decided',
-    campaignId: d.campaign?.id,
-    sellerAccountId: d.campaign?.sellerAccountId,
-    attestation: info.attestation,
-    zip: info.zip,
-    leadId: info.leadId,
-    outcome: d.outcome === 'route' ? 'routed' : 'rejected',
-    rejectReason: d.outcome === 'reject' ? d.reason : undefined,
-    winnerTargetId: d.outcome === 'route' ? d.winner.bid.targetId : undefined,
-    winnerBuyerId: d.outcome === 'route' ? d.winner.bid.buyerAccountId : undefined,
-    priceCents: d.outcome === 'route' ? d.winner.bid.priceCents : undefined,
-    decidedAt: d.trace.decidedAt,
-    trace: d.trace,
-    audit: screening ? { decision: screening.pass ? 'pass' : 'block', reasons: screening.checks, checkedAt: d.trace.decidedAt } : undefined,
-  };
 }
