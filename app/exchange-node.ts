@@ -128,12 +128,12 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
 
   const caps = new CapLedger(redis);
   const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, logger: logger.child({ mod: 'router' }) });
-  const journal = new RedisCallJournal(journalRedis);
   const events = new CallEventBus();
   const incarnation = newIncarnation(config.NODE_ID);
   const heartbeat = new NodeHeartbeat(redis, incarnation, { ttlMs: config.NODE_HEARTBEAT_TTL_MS }, logger.child({ mod: 'heartbeat' }));
   await heartbeat.start();
-  const registry = new LiveCallsRegistry(redis, incarnation, logger.child({ mod: 'registry' }));
+  const journal = new RedisCallJournal(journalRedis);
+  const registry = new LiveCallsRegistry(redis, incarnation, logger.child({ mod: 'registry' }), journal);
   await registry.join();
   const knownCall = (callId: string) => loadCallForAdoption(pool, callId);
   const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock, registry, knownCall, fundHolds: opts.fundHolds });

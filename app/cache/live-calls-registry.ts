@@ -74,6 +74,11 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], e)
 return e`;
 
+/** Where the call path's registry writes go: the call journal's batches (see RedisCallJournal.write). */
+export interface RegistryWriter {
+  write(w: { op: 'hset'; key: string; field: string; value: string } | { op: 'hdel'; key: string; field: string }): Promise<void>;
+}
+
 type RegistryClient = Redis & {
   callxLiveClaim(...args: Array<string | number>): Promise<string[]>;
   callxLiveTake(...args: Array<string | number>): Promise<string | null>;
@@ -81,8 +86,8 @@ type RegistryClient = Redis & {
 
 /**
  * The live-call registry in Redis: every call this node routes, from its reservation to its journaled end, in
- * one hash per node incarnation (field: call id). The call path's writes are single commands that the node's
- * auto-pipelined connection sends with the call's other Redis traffic; it never waits for them.
+ * one hash per node incarnation (field: call id). The call path's writes (put, remove) are single commands sent
+ * with the call's journal entries when a writer is given (else on the node's connection); it never waits for them.
  */
 export class LiveCallsRegistry {
   private readonly client: RegistryClient;
@@ -91,6 +96,7 @@ export class LiveCallsRegistry {
     redis: Redis,
     readonly incarnation: string,
     private readonly logger: Logger,
+    private readonly writer?: RegistryWriter,
   ) {
     if (!('callxLiveClaim' in redis)) {
       redis.defineCommand('callxLiveClaim', { lua: CLAIM_SCRIPT });
@@ -106,14 +112,19 @@ export class LiveCallsRegistry {
 
   /** Records or updates a call of this node (not awaited on the call path; failures are logged). */
   put(call: LiveCall): void {
-    this.client.hset(callsKey(this.incarnation), call.callId, JSON.stringify(call)).catch((err: Error) =>
+    const key = callsKey(this.incarnation);
+    const value = JSON.stringify(call);
+    const written = this.writer ? this.writer.write({ op: 'hset', key, field: call.callId, value }) : this.client.hset(key, call.callId, value);
+    written.catch((err: Error) =>
       this.logger.error({ err: err.message, callId: call.callId }, 'live-call registry write failed; if this node dies the call is found only on the switch'),
     );
   }
 
   /** Removes a call whose end is journaled (not awaited on the call path; failures are logged). */
   remove(callId: string): void {
-    this.client.hdel(callsKey(this.incarnation), callId).catch((err: Error) => this.logger.error({ err: err.message, callId }, 'live-call registry removal failed; a sweeper will close the call again as node_lost'));
+    const key = callsKey(this.incarnation);
+    const removed = this.writer ? this.writer.write({ op: 'hdel', key, field: callId }) : this.client.hdel(key, callId);
+    removed.catch((err: Error) => this.logger.error({ err: err.message, callId }, 'live-call registry removal failed; a sweeper will close the call again as node_lost'));
   }
 
   /** Incarnations that hold (or held) entries, this one included. */
