@@ -271,7 +271,7 @@ export class CallFlow {
       if (this.leaving) return undefined; // the node stops: the call's entry stays for its adopter
       if (leg.ended) {
         // The caller left during the decision or between attempts: give the slot back at once.
-        await this.release(log, identity.callId, current);
+        await this.release(log, identity.callId, current, reg);
         await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId }, reg);
         return undefined;
       }
@@ -294,7 +294,7 @@ export class CallFlow {
         return { winner: bid, counters: current.counters, sellerAccountId }; // the bid alone, not the ranking it came from
       }
 
-      await this.release(log, identity.callId, current);
+      await this.release(log, identity.callId, current, reg);
       if (outcome.status === 'caller_gone') {
         await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId }, reg);
         return undefined;
@@ -323,8 +323,13 @@ export class CallFlow {
     reg?.done();
   }
 
-  private async release(log: CallLogger, callId: string, reserved: ReservedBid): Promise<void> {
-    await this.deps.caps.release(callId, reserved.counters).catch((err: Error) => log.error({ err: err.message, targetId: reserved.bid.targetId }, 'failed to release cap reservation'));
+  private async release(log: CallLogger, callId: string, reserved: ReservedBid, reg?: CallRegistration): Promise<void> {
+    try {
+      await this.deps.caps.release(callId, reserved.counters);
+      reg?.released(); // so an adopter does not give the counts back a second time
+    } catch (err) {
+      log.error({ err: (err as Error).message, targetId: reserved.bid.targetId }, 'failed to release cap reservation');
+    }
   }
 
   private async safely(log: CallLogger, what: string, fn: () => Promise<void>): Promise<void> {

@@ -30,6 +30,13 @@ export class CallRegistration {
     this.registry.put(this.entry);
   }
 
+  /** The reservation was given back (a failed attempt, a caller gone): nothing is held until the next one. */
+  released(): void {
+    if (!this.entry) return;
+    this.entry = { ...this.entry, winner: undefined, counters: [] };
+    this.registry.put(this.entry);
+  }
+
   bridged(at: Date): void {
     if (!this.entry) return;
     this.entry = { ...this.entry, state: 'bridged', bridgedAt: at.toISOString() };
