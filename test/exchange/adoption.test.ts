@@ -68,6 +68,25 @@ async function billingRows(callId: string): Promise<{ billing: number; ledger: n
   return { billing: billing.length, ledger, charge: billing[0] ? Number(billing[0].buyer_charge_cents) : undefined };
 }
 
+it('a routed call is in the live-call registry from its reservation to its journaled end, with the buyer that took it after a failover', async () => {
+  await seedCampaign(infra.pool, { id: 'c2', sellerId: 's', dids: ['+18885550701'], routing: 'first_price' });
+  await seedTarget(infra.pool, { id: 'busy-t', buyerId: 'b', campaignId: 'c2', bidCents: 900, capConcurrency: 3 });
+  await seedTarget(infra.pool, { id: 'ok-t', buyerId: 'b', campaignId: 'c2', bidCents: 800, capConcurrency: 3 });
+  const sw = new ScriptedSwitch();
+  const a = await node(sw);
+  await a.node.snapshots.refreshNow();
+  const call = sw.place(a.adapter, { ani: '+18135550777', dnis: '+18885550701', behaviour: (uri) => (uri.includes('busy-t') ? { kind: 'busy' } : { kind: 'hold' }) });
+  await eventually(async () => call.bridgedAt !== undefined, 'the call to be bridged by the second buyer');
+  const entry = await eventually(async () => (await a.node.registry.own()).find((e) => e.callId === call.callId && e.state === 'bridged'), 'the bridged entry');
+  expect(entry).toMatchObject({ switchName: 'test', switchCallId: call.leg.id, campaignId: 'c2', sellerAccountId: 's', winner: { targetId: 'ok-t', buyerAccountId: 'b', priceCents: 800 } });
+  expect(entry.counters.map((c) => c.key)).toEqual(['cap:ok-t:conc']); // the busy buyer's slot was given back
+  expect(new Date(entry.bridgedAt!).getTime()).toBe(call.bridgedAt!.getTime());
+  call.leg.hangupByCaller();
+  await eventually(async () => (await a.node.registry.own()).length === 0, 'the entry to be removed once the end is journaled');
+  expect((await recordedEnd(a.node, call.callId!)).outcome).toBe('bridged');
+  await a.node.stop();
+});
+
 it('a node killed mid-call: another node adopts its bridged call and records its real end, billed once; a call gone meanwhile is closed as node_lost; slots come back within 30 s', async () => {
   const sw = new ScriptedSwitch();
   const a = await node(sw);
