@@ -315,11 +315,14 @@ export class CallFlow {
     return undefined;
   }
 
-  /** Records the call's end once the leg reports it; a flow let go at stop records nothing (its adopter will). */
+  /**
+   * Records the end of a call that was not bridged, once the leg reports it. Let go at stop before that (a prompt
+   * still playing, the switch's fallback taking the caller), it ends on record at the stop: no other node would
+   * close it, as it holds nothing to adopt.
+   */
   private async finish(identity: CallIdentity, ended: Promise<LegEnd | Left>, log: CallLogger, how: EndHow, reg?: CallRegistration): Promise<void> {
     const end = await ended;
-    if (end === LEFT) return;
-    await this.ending.recordEnd(identity, end, log, how);
+    await this.ending.recordEnd(identity, end === LEFT ? { endedAt: this.clock(), cause: 'NORMAL_TEMPORARY_FAILURE', hungUpBy: 'system' } : end, log, how);
     reg?.done();
   }
 

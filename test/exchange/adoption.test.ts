@@ -154,6 +154,25 @@ it('graceful stop leaves bridged calls unrecorded and returns promptly; another 
   await b.node.stop();
 });
 
+it('graceful stop records the end of a call that was not bridged (a reject prompt still playing) at the stop: nobody else would close it', async () => {
+  const sw = new ScriptedSwitch();
+  const a = await node(sw);
+  sw.endlessPrompts = true;
+  const rejected = sw.place(a.adapter, { ani: '+18135550888', dnis: '+18885550799' }); // not a tracking number
+  await eventually(async () => (await a.node.registry.own()).length === 0 && a.node.flow.active === 1, 'the call to be rejected and its prompt playing');
+  await new Promise((r) => setTimeout(r, 50));
+  expect(rejected.leg.ended).toBe(false);
+  await a.node.stop();
+  const b = await node(sw);
+  const row = await eventually(async () => {
+    await b.node.recorder!.drain();
+    return (await infra.pool.query("SELECT * FROM calls WHERE switch_call_id = $1", [rejected.leg.id])).rows[0];
+  }, 'the rejected call to be recorded');
+  expect(row).toMatchObject({ outcome: 'rejected', hung_up_by: 'system' });
+  expect(row.ended_at).not.toBeNull();
+  await b.node.stop();
+});
+
 it("a dead node's call still in setup is handed to the switch's fallback and closed as node_lost; one not on the switch is closed too; its slots come back; nothing is concluded while the switch cannot be listed", async () => {
   const sw = new ScriptedSwitch();
   const b = await node(sw);

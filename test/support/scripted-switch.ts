@@ -19,6 +19,8 @@ export class ScriptedSwitch {
   readonly calls = new Map<string, SwitchCall>();
   /** when set, callsInProgress rejects (the switch cannot be asked) */
   listingFails = false;
+  /** when set, a prompt plays on and on: the caller leg does not end after playAndHangup */
+  endlessPrompts = false;
   private n = 0;
 
   adapter(name = 'test'): ScriptedSwitchAdapter {
@@ -97,6 +99,10 @@ export class ScriptedSwitchAdapter implements SwitchAdapter {
     this.released.push(call.callId);
   }
 
+  get endlessPrompts(): boolean {
+    return this.sw.endlessPrompts;
+  }
+
   deliver(call: SwitchCall, info: CallInfo): void {
     if (!this.handler || this.stopped) throw new Error(`adapter ${this.name} is not taking calls`);
     this.handler(new AdapterLeg(this, call), info);
@@ -129,7 +135,8 @@ class AdapterLeg implements CallLeg {
     return outcome;
   }
 
-  playAndHangup(prompt: string, cause: HangupCause): Promise<void> {
+  async playAndHangup(prompt: string, cause: HangupCause): Promise<void> {
+    if (this.adapter.endlessPrompts) return;
     return this.call.leg.playAndHangup(prompt, cause);
   }
 
