@@ -166,7 +166,7 @@ it('graceful stop records the end of a call that was not bridged (a reject promp
   const b = await node(sw);
   const row = await eventually(async () => {
     await b.node.recorder!.drain();
-    return (await infra.pool.query("SELECT * FROM calls WHERE switch_call_id = $1", [rejected.leg.id])).rows[0];
+    return (await infra.pool.query("SELECT * FROM calls WHERE ani = '+18135550888' AND dnis = '+18885550799'")).rows[0];
   }, 'the rejected call to be recorded');
   expect(row).toMatchObject({ outcome: 'rejected', hung_up_by: 'system' });
   expect(row.ended_at).not.toBeNull();
