@@ -15,13 +15,15 @@ export interface SwitchCall {
   releasedToFallback: boolean;
 }
 
+/** switch call ids, unique across the switch doubles of a test file (as a real switch's are across restarts) */
+let switchCallSeq = 0;
+
 export class ScriptedSwitch {
   readonly calls = new Map<string, SwitchCall>();
   /** when set, callsInProgress rejects (the switch cannot be asked) */
   listingFails = false;
   /** when set, a prompt plays on and on: the caller leg does not end after playAndHangup */
   endlessPrompts = false;
-  private n = 0;
 
   adapter(name = 'test'): ScriptedSwitchAdapter {
     return new ScriptedSwitchAdapter(this, name);
@@ -29,7 +31,7 @@ export class ScriptedSwitch {
 
   /** A caller dials a tracking number; the call reaches this adapter's node. */
   place(adapter: ScriptedSwitchAdapter, p: { ani: string; dnis: string; behaviour?: (uri: string) => BuyerBehaviour; callId?: string }): SwitchCall {
-    const id = `sw-${++this.n}`;
+    const id = `sw-${++switchCallSeq}`;
     const leg = new ScriptedLeg(id, p.behaviour ?? (() => ({ kind: 'hold' })));
     const call: SwitchCall = { leg, releasedToFallback: false, callId: p.callId };
     this.calls.set(id, call);
