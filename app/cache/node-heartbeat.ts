@@ -36,7 +36,7 @@ export class NodeHeartbeat {
   ) {}
 
   async start(): Promise<void> {
-    await this.beat();
+    await this.beat(true);
     this.timer = setInterval(() => void this.beat(), this.opts.everyMs ?? Math.max(100, Math.floor(this.opts.ttlMs / 3)));
     this.timer.unref();
   }
@@ -52,9 +52,16 @@ export class NodeHeartbeat {
     await this.redis.del(heartbeatKey(this.incarnation)).catch((err: Error) => this.logger.warn({ err: err.message, incarnation: this.incarnation }, 'could not delete the node heartbeat; it expires on its own'));
   }
 
-  private async beat(): Promise<void> {
+  private async beat(first = false): Promise<void> {
+    const key = heartbeatKey(this.incarnation);
     try {
-      await this.redis.set(heartbeatKey(this.incarnation), String(Date.now()), 'PX', this.opts.ttlMs);
+      const value = String(Date.now());
+      // XX: a key that is gone while we live means other nodes may have taken our calls for a dead node's. Said
+      // loudly, since both may then finish them (the record keeps a real end over a node_lost close).
+      if (first || (await this.redis.set(key, value, 'PX', this.opts.ttlMs, 'XX')) === null) {
+        if (!first) this.logger.error({ incarnation: this.incarnation, ttlMs: this.opts.ttlMs }, 'node heartbeat had expired while this node was up (event loop stalled or Redis unreachable); other nodes may have taken over its calls');
+        await this.redis.set(key, value, 'PX', this.opts.ttlMs);
+      }
       if (this.failing) this.logger.info({ incarnation: this.incarnation }, 'node heartbeat restored');
       this.failing = false;
     } catch (err) {

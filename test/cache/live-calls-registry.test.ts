@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { silentLogger } from '../../app/observability/logger';
 import { LiveCallsRegistry, type LiveCall } from '../../app/cache/live-calls-registry';
 import { NodeHeartbeat, heartbeatKey, newIncarnation } from '../../app/cache/node-heartbeat';
@@ -39,6 +41,20 @@ it('an incarnation is NODE_ID plus a boot-random suffix; its heartbeat expires w
   await hbB.start();
   await hbB.stop();
   expect(await infra.redis.exists(heartbeatKey(b))).toBe(0); // deleted at once
+});
+
+it('a node whose heartbeat expired while it was up says so loudly at its next beat, and beats on', async () => {
+  const lines: Array<{ level: number; msg: string }> = [];
+  const sink = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l)); done(); } });
+  const inc = newIncarnation('stalled');
+  const hb = new NodeHeartbeat(infra.redis, inc, { ttlMs: 300, everyMs: 150 }, pino({ level: 'warn' }, sink));
+  await hb.start();
+  await new Promise((r) => setTimeout(r, 400));
+  expect(lines).toEqual([]); // refreshed in time
+  await infra.redis.del(heartbeatKey(inc)); // as if it had expired during a stall
+  await eventually(async () => lines.some((l) => l.level === 50 && /expired while this node was up/.test(l.msg)), 'the expiry to be logged', 2_000);
+  expect(await infra.redis.exists(heartbeatKey(inc))).toBe(1);
+  await hb.stop();
 });
 
 it("two nodes claiming one dead node's calls at once split them: each call is claimed exactly once; nothing moves while the owner beats", async () => {
