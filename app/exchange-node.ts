@@ -48,7 +48,7 @@ import { NodeHeartbeat, newIncarnation } from './cache/node-heartbeat';
 import { LiveCallsRegistry } from './cache/live-calls-registry';
 import { CallSweeper } from './exchange/call-sweeper';
 import { loadCallForAdoption } from './store/adoption-repo';
-import type { FundHolds } from './exchange/adopted-call';
+import type { FundHoldRelease } from './exchange/adopted-call';
 
 /** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
 export const apiRouteDocs: readonly RouteDoc[] = [
@@ -98,8 +98,8 @@ export interface NodeOptions {
   bidders?: readonly Bidder[];
   /** the time source of call decisions (tests pin it to check calling hours) */
   clock?: () => Date;
-  /** fund holds released when an adopted or lost call is finished */
-  fundHolds?: FundHolds;
+  /** fund holds released when a lost node's call that never bridged is closed */
+  fundHolds?: FundHoldRelease;
 }
 
 export async function startExchangeNode(config: Config, logger: Logger, opts: NodeOptions = {}): Promise<ExchangeNode> {

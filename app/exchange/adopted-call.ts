@@ -9,8 +9,8 @@ import type { CallEnding } from './call-ending';
 export const LEFT = Symbol('left on the switch');
 export type Left = typeof LEFT;
 
-/** The funds module's hold release, called when an adopted or lost call is finished. */
-export interface FundHolds {
+/** The funds module's hold release (FundHolds.release), for a lost node's call that never bridged. */
+export interface FundHoldRelease {
   release(callId: string, buyerAccountId: string): Promise<void>;
 }
 
@@ -18,7 +18,7 @@ export interface AdoptionDeps {
   caps: CapLedger;
   ending: CallEnding;
   registry?: LiveCallsRegistry;
-  fundHolds?: FundHolds;
+  fundHolds?: FundHoldRelease;
   clock: () => Date;
 }
 
@@ -33,8 +33,8 @@ export function identityOf(call: LiveCall): CallIdentity {
 
 /**
  * An adopted bridged call, from adoption to its real end: the end and duration the switch reports are recorded
- * (billed once: billing is keyed by call id), then its concurrency slot and fund hold are given back and its
- * registry entry removed. Let go again at stop (LEFT), it records nothing and keeps all of that for the next adopter.
+ * (billed once: billing is keyed by call id, and settles the call's fund hold with its charge), then its
+ * concurrency slot is given back and its registry entry removed. Let go again at stop (LEFT), it records nothing and keeps all of that for the next adopter.
  */
 export async function finishAdoptedCall(deps: AdoptionDeps, call: LiveCall, ended: Promise<LegEnd | Left>, log: CallLogger): Promise<void> {
   const end = await ended;
@@ -80,13 +80,14 @@ export async function closeLostCall(deps: AdoptionDeps, call: LiveCall, how: 'go
 }
 
 /**
- * A bridged call counted toward its buyer's period caps: only its concurrency slot comes back. A call that never
- * bridged gives back everything its reservation took.
+ * A bridged call counted toward its buyer's period caps: only its concurrency slot comes back, and its fund hold
+ * stays for billing to settle with the charge (as for any bridged call). A call that never bridged gives back
+ * everything its reservation took, its fund hold included.
  */
 async function releaseWhatItHeld(deps: AdoptionDeps, call: LiveCall, state: LiveCall['state'], log: CallLogger): Promise<void> {
   const release = state === 'bridged' ? deps.caps.endCall(call.callId, call.counters) : deps.caps.release(call.callId, call.counters);
   await release.catch((err: Error) => log.error({ err: err.message }, 'failed to release the cap reservation of a call of a lost node'));
-  if (call.winner && deps.fundHolds) {
+  if (state !== 'bridged' && call.winner && deps.fundHolds) {
     await deps.fundHolds.release(call.callId, call.winner.buyerAccountId).catch((err: Error) => log.error({ err: err.message, buyerAccountId: call.winner?.buyerAccountId }, 'failed to release the fund hold of a call of a lost node'));
   }
 }

@@ -13,7 +13,7 @@ import type { CallEventBus } from './call-events';
 import type { LiveCall, LiveCallsRegistry } from '../cache/live-calls-registry';
 import { CallEnding, type EndHow, type Winner } from './call-ending';
 import { CallRegistration } from './call-registration';
-import { closeLostCall, endReasonOf, finishAdoptedCall, LEFT, type AdoptionDeps, type FundHolds, type Left } from './adopted-call';
+import { closeLostCall, endReasonOf, finishAdoptedCall, LEFT, type AdoptionDeps, type FundHoldRelease, type Left } from './adopted-call';
 import { handOver, type HandOverDeps, type KnownCallLookup } from './hand-over';
 
 export interface CallFlowDeps {
@@ -28,8 +28,8 @@ export interface CallFlowDeps {
   newCallId?: () => string;
   /** this node's live-call registry: what another node needs to finish our calls if we die or stop */
   registry?: LiveCallsRegistry;
-  /** fund holds given back when an adopted or lost call is finished here (the funds module's release) */
-  fundHolds?: FundHolds;
+  /** fund holds given back when a lost node's call that never bridged is closed here (the funds module's release) */
+  fundHolds?: FundHoldRelease;
   /** what the database knows of a call handed over with our call id but found in no registry */
   knownCall?: KnownCallLookup;
 }
