@@ -8,7 +8,8 @@
  *                    [--drain-timeout-seconds 120] [--schema drill] [--prefix drill:]
  *
  * Prints JSON lines: drill_calls_placed, drill_calls_bridged, drill_calls_open_after_drain (must be 0),
- * drill_calls_billed_twice (0), drill_cap_slots_leaked (0), drill_calls_cut_by_restart (0), drill_drain_seconds.
+ * drill_calls_stuck (0: callers neither bridged nor released), drill_calls_billed_twice (0), drill_cap_slots_leaked (0),
+ * drill_calls_cut_by_restart (0), drill_drain_seconds.
  * Exits 3 when a must-be-zero figure is not. Uses DATABASE_URL (schema `drill` unless --schema) and REDIS_URL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -39,6 +40,10 @@ const PREFIX = arg('prefix', 'drill:');
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DID = '+18885550900';
+/** a caller still on the line this long after its talk time is stuck (the switch neither bridged nor released it) */
+const STUCK_AFTER_MS = 30_000;
+/** The variables the shipped dialplan sets before handing a call to the exchange (socket_resume and the like). */
+const DIALPLAN_VARIABLES: Record<string, string> = {};
 const BUYERS = 5;
 for (const [name, v] of Object.entries({ RATE, SECONDS, TALK_MS, KILL_AT_SECONDS, DOWN_MS, DRAIN_TIMEOUT_MS })) {
   if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a number >= 0`);
@@ -130,7 +135,7 @@ interface DrillOutcome {
 
 interface DrillPeer {
   switchEnv: Record<string, string>;
-  place(ani: string): Promise<DrillOutcome>;
+  place(ani: string): { finished: Promise<DrillOutcome>; hangup(): void };
   close(): Promise<void>;
 }
 
@@ -141,11 +146,14 @@ async function startPeer(): Promise<DrillPeer> {
     await peer.listen(0, '127.0.0.1');
     return {
       switchEnv: { SWITCHES: 'asterisk', ARI_URL: peer.url, ARI_USERNAME: 'callx', ARI_PASSWORD: 'drill', ARI_APP: 'callx', ARI_BUYER_TRUNK: 'buyers' },
-      place: async (ani) => {
-        const r = await peer.placeCall({ ani, dnis: DID, hangupAfterBridgeMs: TALK_MS }).finished;
-        const bridged = r.bridgedWith.length > 0;
-        // Cut: the caller's end was not its own scheduled hangup, or its buyer leg was dropped and the call bridged anew.
-        return { bridged, cut: bridged && (r.endedBy !== 'caller' || r.bridgedWith.length > 1) };
+      place: (ani) => {
+        const call = peer.placeCall({ ani, dnis: DID, hangupAfterBridgeMs: TALK_MS });
+        const finished = call.finished.then((r) => {
+          const bridged = r.bridgedWith.length > 0;
+          // Cut: the caller's end was not its own scheduled hangup, or its buyer leg was dropped and the call bridged anew.
+          return { bridged, cut: bridged && (r.endedBy !== 'caller' || r.bridgedWith.length > 1) };
+        });
+        return { finished, hangup: () => call.hangup() };
       },
       close: () => peer.close(),
     };
@@ -163,11 +171,14 @@ async function startPeer(): Promise<DrillPeer> {
       FS_ESL_PASSWORD: 'ClueCon', // the peer's password
       FS_BUYER_GATEWAY: 'buyers',
     },
-    place: async (ani) => {
-      const r = await peer.placeCall({ app: { host: '127.0.0.1', port: outboundPort }, ani, dnis: DID, hangupAfterBridgeMs: TALK_MS }).finished;
-      const bridges = r.bridges.filter((b) => b.result === 'SUCCESS');
-      // Cut: the bridge ended otherwise than by the caller's scheduled hangup, or the caller was bridged anew.
-      return { bridged: bridges.length > 0, cut: bridges.length > 0 && (bridges.length > 1 || bridges[0]!.endedBy !== 'caller') };
+    place: (ani) => {
+      const session = peer.placeCall({ app: { host: '127.0.0.1', port: outboundPort }, ani, dnis: DID, hangupAfterBridgeMs: TALK_MS, variables: DIALPLAN_VARIABLES });
+      const finished = session.finished.then((r) => {
+        const bridges = r.bridges.filter((b) => b.result === 'SUCCESS');
+        // Cut: the bridge ended otherwise than by the caller's scheduled hangup, or the caller was bridged anew.
+        return { bridged: bridges.length > 0, cut: bridges.length > 0 && (bridges.length > 1 || bridges[0]!.endedBy !== 'caller') };
+      });
+      return { finished, hangup: () => session.callerHangup() };
     },
     close: () => peer.inbound.close(),
   };
@@ -203,6 +214,8 @@ async function main(): Promise<void> {
   await sleep(500);
 
   const outcomes: Array<Promise<DrillOutcome>> = [];
+  const hangups: Array<() => void> = [];
+  const done = new Set<number>();
   const failures = new Map<string, number>();
   try {
     const total = Math.round(RATE * SECONDS);
@@ -213,12 +226,16 @@ async function main(): Promise<void> {
       const elapsed = Date.now() - started;
       const due = Math.min(total, Math.floor((elapsed / 1000) * RATE));
       while (outcomes.length < due) {
-        const ani = `+1813${String(2_000_000 + outcomes.length)}`;
+        const i = outcomes.length;
+        const call = peer.place(`+1813${String(2_000_000 + i)}`);
+        hangups.push(call.hangup);
         outcomes.push(
-          peer.place(ani).catch((err: Error) => {
-            failures.set(err.message, (failures.get(err.message) ?? 0) + 1);
-            return { bridged: false, cut: false };
-          }),
+          call.finished
+            .catch((err: Error) => {
+              failures.set(err.message, (failures.get(err.message) ?? 0) + 1);
+              return { bridged: false, cut: false };
+            })
+            .finally(() => done.add(i)),
         );
       }
       if (!killed && elapsed >= KILL_AT_SECONDS * 1000) {
@@ -235,6 +252,14 @@ async function main(): Promise<void> {
       await sleep(10);
     }
     await restarting;
+    // A caller the switch never answered or released (parked, ringing) is one the exchange left without an answer:
+    // past the talk time and a margin it hangs up, and the call counts as stuck.
+    const settleBy = Date.now() + TALK_MS + STUCK_AFTER_MS;
+    while (done.size < outcomes.length && Date.now() < settleBy) await sleep(100);
+    const stuck = outcomes.length - done.size;
+    hangups.forEach((hangup, i) => {
+      if (!done.has(i)) hangup();
+    });
     const results = await Promise.all(outcomes);
     const drainStarted = Date.now();
     let work = await openWork(pool, redis);
@@ -262,6 +287,7 @@ async function main(): Promise<void> {
 
     const figures = {
       drill_calls_open_after_drain: work.open,
+      drill_calls_stuck: stuck,
       drill_calls_billed_twice: dupPostings + dupCalls,
       drill_cap_slots_leaked: slots,
       drill_calls_cut_by_restart: results.filter((r) => r.cut).length,

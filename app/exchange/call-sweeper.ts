@@ -53,6 +53,24 @@ export class CallSweeper {
     void this.sweep();
     this.timer = setInterval(() => void this.sweep(), this.deps.intervalMs ?? 5_000);
     this.timer.unref();
+    void this.sweepOnceConnected();
+  }
+
+  /**
+   * At start the switches' control connections may still be coming up: sweep again as soon as they are (a node
+   * restarted after a graceful stop adopts its own calls at once, not an interval later). Gives up after 10 s.
+   */
+  private async sweepOnceConnected(): Promise<void> {
+    const switches = this.adoptable();
+    if (switches.every((s) => s.isConnected())) return;
+    const deadline = Date.now() + 10_000;
+    while (this.timer && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200).unref());
+      if (switches.every((s) => s.isConnected())) {
+        if (this.timer) await this.sweep();
+        return;
+      }
+    }
   }
 
   async stop(): Promise<void> {
@@ -98,6 +116,11 @@ export class CallSweeper {
 
   private async sweepSwitch(sw: Adoptable, report: SweepReport): Promise<void> {
     const log = this.deps.logger.child({ switch: sw.name });
+    if (!sw.isConnected()) {
+      // At start, or while the adapter reconnects: its reconnect is logged by the adapter, the sweep just waits.
+      log.debug({ waiting: this.pendingFor(sw.name).length }, 'switch not connected; calls of dead nodes wait for the next sweep');
+      return;
+    }
     let listed: CallInProgress[];
     try {
       listed = await sw.callsInProgress();
