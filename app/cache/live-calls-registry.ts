@@ -40,12 +40,14 @@ const adoptionMarkKey = (callId: string): string => `live:adopting:${callId}`;
 
 /**
  * Moves a dead incarnation's entries for the given switches into the claimer's hash, atomically: two sweepers
- * claiming one dead node split nothing, one gets each entry. Nothing moves while the owner's heartbeat exists.
- * Entries that do not parse move too (the claimer logs and drops them) so a bad one cannot pin a dead node.
+ * claiming one dead node split nothing, one gets each entry. The claimer has found the owner dead (see
+ * LiveCallsRegistry.claim); its heartbeat key, if its process died on this host before the key expired, goes too,
+ * so every node sees it dead. Entries that do not parse move too (the claimer logs and drops them) so a bad one
+ * cannot pin a dead node; the owner leaves the node set once it holds nothing.
  * KEYS: owner heartbeat, owner hash, claimer hash, node set. ARGV: owner incarnation, switch names...
  */
 const CLAIM_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return {} end
+redis.call('DEL', KEYS[1])
 local switches = {}
 for i = 2, #ARGV do switches[ARGV[i]] = true end
 local all = redis.call('HGETALL', KEYS[2])
@@ -62,16 +64,15 @@ if redis.call('HLEN', KEYS[2]) == 0 then redis.call('SREM', KEYS[4], ARGV[1]) en
 return out`;
 
 /**
- * Takes one call's entry from its owner if the owner is dead (or is the claimer itself). Answers the entry, or
- * nil when the owner is alive or the entry is gone.
- * KEYS: owner heartbeat, owner hash, claimer hash. ARGV: call id, owner incarnation, claimer incarnation.
+ * Moves one call's entry from its owner's hash to the taker's (the owner found dead, or the taker itself), atomically:
+ * answers the entry, or nil when another taker got it first.
+ * KEYS: owner hash, taker hash. ARGV: call id.
  */
 const TAKE_SCRIPT = `
-if ARGV[2] ~= ARGV[3] and redis.call('EXISTS', KEYS[1]) == 1 then return nil end
-local e = redis.call('HGET', KEYS[2], ARGV[1])
+local e = redis.call('HGET', KEYS[1], ARGV[1])
 if not e then return nil end
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[1], e)
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], e)
 return e`;
 
 /** Where the call path's registry writes go: the call journal's batches (see RedisCallJournal.write). */
@@ -132,11 +133,16 @@ export class LiveCallsRegistry {
     return this.client.smembers(NODES_KEY);
   }
 
-  /** Other incarnations holding entries whose heartbeat is gone. */
+  /** Other incarnations holding entries that are dead: their heartbeat is gone, or their process is (see liveIncarnations). */
   async deadNodes(): Promise<string[]> {
     const others = (await this.nodes()).filter((n) => n !== this.incarnation);
     const alive = await liveIncarnations(this.client, others);
     return others.filter((n) => !alive.has(n));
+  }
+
+  /** Is this incarnation dead (heartbeat or process gone)? */
+  async isDead(incarnation: string): Promise<boolean> {
+    return incarnation !== this.incarnation && !(await liveIncarnations(this.client, [incarnation])).has(incarnation);
   }
 
   /** The call ids every incarnation's entries list (one pipelined round trip). */
@@ -153,9 +159,12 @@ export class LiveCallsRegistry {
     return ids;
   }
 
-  /** Claims the entries of a dead incarnation for the given switches (none while its heartbeat is there). */
+  /**
+   * Claims the entries of a dead incarnation for the given switches: none while it is alive (its heartbeat is there
+   * and, on this host, its process too: see liveIncarnations).
+   */
   async claim(owner: string, switchNames: readonly string[]): Promise<LiveCall[]> {
-    if (owner === this.incarnation || switchNames.length === 0) return [];
+    if (owner === this.incarnation || switchNames.length === 0 || !(await this.isDead(owner))) return [];
     const raw = await this.client.callxLiveClaim(4, heartbeatKey(owner), callsKey(owner), callsKey(this.incarnation), NODES_KEY, owner, ...switchNames);
     return this.parseAll(raw, owner);
   }
@@ -180,7 +189,8 @@ export class LiveCallsRegistry {
 
   /** Takes one call's entry into this node's hash if its owner is dead or is this node; undefined otherwise. */
   async take(callId: string, owner: string): Promise<LiveCall | undefined> {
-    const raw = await this.client.callxLiveTake(3, heartbeatKey(owner), callsKey(owner), callsKey(this.incarnation), callId, owner, this.incarnation);
+    if (owner !== this.incarnation && !(await this.isDead(owner))) return undefined;
+    const raw = await this.client.callxLiveTake(2, callsKey(owner), callsKey(this.incarnation), callId);
     return raw ? this.parse(raw, owner) : undefined;
   }
 

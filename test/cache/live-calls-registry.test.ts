@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import os from 'node:os';
 import { silentLogger } from '../../app/observability/logger';
 import { LiveCallsRegistry, type LiveCall } from '../../app/cache/live-calls-registry';
 import { NodeHeartbeat, heartbeatKey, newIncarnation } from '../../app/cache/node-heartbeat';
@@ -89,6 +90,32 @@ it("two nodes claiming one dead node's calls at once split them: each call is cl
   expect((await c.claim('dead:1', ['asterisk'])).map((e) => e.callId)).toEqual(['ast-1']);
   expect(await b.nodes()).not.toContain('dead:1');
   expect(await b.allCallIds()).toEqual(new Set([...ids, 'ast-1']));
+});
+
+it("a node restarted on the same host takes its predecessor's calls at once (that process is gone), while one on another host waits for the key to expire", async () => {
+  const me = registry('restarted:1');
+  await me.join();
+  const beat = (host: string, pid: number) => JSON.stringify({ host, pid, at: Date.now() });
+  // A process on this host that no longer exists (a pid far above any in use), one on another host, and one in
+  // this very process that is not running (a previous incarnation of a process restarted under the same pid).
+  const owners = { crashedHere: 'crashed-here:1', elsewhere: 'elsewhere:1', samePid: 'same-pid:1' };
+  await infra.redis.set(heartbeatKey(owners.crashedHere), beat(os.hostname(), 2 ** 22 + 12345), 'PX', 60_000);
+  await infra.redis.set(heartbeatKey(owners.elsewhere), beat('another-host', 1), 'PX', 1_000);
+  await infra.redis.set(heartbeatKey(owners.samePid), beat(os.hostname(), process.pid), 'PX', 60_000);
+  for (const [name, owner] of Object.entries(owners)) {
+    const r = registry(owner);
+    await r.join();
+    r.put(entry(`${name}-call`));
+  }
+  await eventually(async () => (await me.allCallIds()).size >= 3, 'the entries to be written');
+  const dead = await me.deadNodes();
+  expect(dead).toEqual(expect.arrayContaining([owners.crashedHere, owners.samePid]));
+  expect(dead).not.toContain(owners.elsewhere);
+  expect((await me.claim(owners.crashedHere, ['freeswitch'])).map((e) => e.callId)).toEqual(['crashedHere-call']);
+  expect(await infra.redis.exists(heartbeatKey(owners.crashedHere))).toBe(0); // seen dead by every node now
+  expect(await me.claim(owners.elsewhere, ['freeswitch'])).toEqual([]); // its key still there
+  await eventually(async () => (await me.deadNodes()).includes(owners.elsewhere), 'the other host\'s key to expire', 3_000);
+  expect((await me.claim(owners.elsewhere, ['freeswitch'])).map((e) => e.callId)).toEqual(['elsewhere-call']);
 });
 
 it('takes one call from a dead owner but never from a live one; a call no registry lists is marked for adoption by one node only', async () => {
