@@ -9,7 +9,8 @@
  *
  * Prints JSON lines: drill_calls_placed, drill_calls_bridged, drill_calls_open_after_drain (must be 0),
  * drill_calls_stuck (0: callers neither bridged nor released), drill_calls_billed_twice (0), drill_cap_slots_leaked (0),
- * drill_calls_cut_by_restart (0), drill_drain_seconds.
+ * drill_calls_cut_by_restart (0), drill_calls_node_lost (ended unwatched between the kill and the adoption: closed
+ * without their real end), drill_drain_seconds.
  * Exits 3 when a must-be-zero figure is not. Uses DATABASE_URL (schema `drill` unless --schema) and REDIS_URL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -295,6 +296,10 @@ async function main(): Promise<void> {
     emit('drill_calls_placed', results.length, 'calls', { kill_at_seconds: KILL_AT_SECONDS, failures: Object.fromEntries(failures) });
     emit('drill_calls_bridged', results.filter((r) => r.bridged).length, 'calls');
     for (const [name, value] of Object.entries(figures)) emit(name, value, name === 'drill_cap_slots_leaked' ? 'slots' : 'calls');
+    // Not a failure, a cost: calls that ended while no node watched them (between the kill and the adoption) are
+    // closed as node_lost without their real end, and bill nothing.
+    const nodeLost = (await pool.query("SELECT count(*)::int AS n FROM calls WHERE outcome = 'node_lost'")).rows[0].n as number;
+    emit('drill_calls_node_lost', nodeLost, 'calls');
     emit('drill_drain_seconds', Math.round((Date.now() - drainStarted) / 100) / 10, 's', { unbilled: work.unbilled, journal: work.journal });
     if (Object.values(figures).some((v) => v !== 0)) process.exitCode = 3;
   } finally {
