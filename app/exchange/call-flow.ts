@@ -4,9 +4,10 @@ import type { Metrics } from '../observability/metrics';
 import type { BridgeOutcome, CallInfo, CallLeg, HangupCause, LegEnd } from '../switch/port';
 import type { CapLedger } from '../cache/cap-ledger';
 import type { CapCounter } from '../domain/caps';
+import type { FundHold } from '../cache/fund-holds';
 import type { RankedBid } from '../domain/auction';
 import type { CallIdentity, CallJournal, JournalEntry } from './call-journal';
-import type { Decision, ReservedBid, Router } from './router';
+import type { Decision, ReservedBid, Router, SkippedBid } from './router';
 import { PROMPTS } from './router';
 import type { RejectReason } from './trace';
 import type { CallEventBus } from './call-events';
@@ -26,10 +27,14 @@ export interface CallFlowDeps {
 /** The buyer that took a call, and its price. */
 type Winner = Pick<RankedBid, 'targetId' | 'buyerAccountId' | 'priceCents'>;
 
-/** What a bridged call keeps while it talks: who pays what, and the concurrency slot to give back. */
+/**
+ * What a bridged call keeps while it talks: who pays what, the concurrency slot to give back, and its buyer's fund
+ * hold (left for billing to settle when it charges the call; given back by hand only if the call is never billed).
+ */
 interface BridgedCall {
   winner: Winner;
   counters: CapCounter[];
+  hold: FundHold;
   sellerAccountId: string;
 }
 
@@ -193,7 +198,7 @@ export class CallFlow {
       if (outcome.status === 'bridged') {
         log.info({ targetId: bid.targetId, attemptNo, priceCents: bid.priceCents }, 'call bridged');
         this.deps.events?.emit({ type: 'call.bridged', callId: identity.callId, at: outcome.answeredAt.toISOString(), targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, priceCents: bid.priceCents, sellerAccountId });
-        return { winner: bid, counters: current.counters, sellerAccountId }; // the bid alone, not the ranking it came from
+        return { winner: bid, counters: current.counters, hold: current.hold, sellerAccountId }; // the bid alone, not the ranking it came from
       }
 
       await this.release(log, identity.callId, current);
@@ -202,12 +207,12 @@ export class CallFlow {
         return undefined;
       }
       log.info({ targetId: bid.targetId, status: outcome.status, cause: outcome.cause }, 'bridge attempt failed; trying the next buyer');
-      const skipped: Array<{ bid: ReservedBid['bid']; cap: string }> = [];
-      current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(bid) + 1, this.clock(), decision.trace, (b, cap) => skipped.push({ bid: b, cap }));
-      // Buyers passed over for a full cap are not rung, but the call's record shows them, in order.
+      const skipped: Array<{ bid: ReservedBid['bid'] } & SkippedBid> = [];
+      current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(bid) + 1, this.clock(), decision.trace, (b, skip) => skipped.push({ bid: b, ...skip }));
+      // Buyers passed over for a full cap or short funds are not rung, but the call's record shows them, in order.
       for (const s of skipped) {
         attemptNo += 1;
-        await this.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid: s.bid, status: 'cap_reached', cause: s.cap, startedAt: this.clock() });
+        await this.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid: s.bid, status: s.status, cause: s.cause, startedAt: this.clock() });
       }
     }
     // Nobody took the call: tell the caller, end it with a reason.
@@ -285,7 +290,7 @@ export class CallFlow {
   }
 
   private async release(log: CallLogger, callId: string, reserved: ReservedBid): Promise<void> {
-    await this.deps.caps.release(callId, reserved.counters).catch((err: Error) => log.error({ err: err.message, targetId: reserved.bid.targetId }, 'failed to release cap reservation'));
+    await this.deps.caps.release(callId, reserved.counters, reserved.hold).catch((err: Error) => log.error({ err: err.message, targetId: reserved.bid.targetId }, 'failed to release cap reservation and fund hold; their leases will expire'));
   }
 
   /** The journal is the record of truth until the recorder copies it; a failed append is retried, then logged loudly. */
