@@ -12,6 +12,7 @@ import { COMPLIANCE_LOADED_KEY } from './cache/compliance-keys';
 import { ScreenAndReserve } from './cache/screen-and-reserve';
 import { loadComplianceCache } from './store/compliance-repo';
 import { CapLedger } from './cache/cap-ledger';
+import { FundHolds } from './cache/fund-holds';
 import { SnapshotSource } from './exchange/snapshot-source';
 import { Router } from './exchange/router';
 import { CallFlow } from './exchange/call-flow';
@@ -64,6 +65,8 @@ export interface ExchangeNode {
   router: Router;
   flow: CallFlow;
   caps: CapLedger;
+  /** buyers' funds and the holds of their calls in progress, in Redis (shared by every node) */
+  fundHolds: FundHolds;
   /** live call events on this node (socket.io forwards them) */
   events: CallEventBus;
   recorder?: CallRecorder;
@@ -106,7 +109,8 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   redis.on('ready', () => {
     ensureComplianceLoaded().catch((err: Error) => logger.error({ err: err.message }, 'reloading compliance lists failed'));
   });
-  const snapshots = new SnapshotSource(pool, subscriber, config.REDIS_PREFIX, logger.child({ mod: 'snapshot' }));
+  const fundHolds = new FundHolds(redis);
+  const snapshots = new SnapshotSource(pool, subscriber, config.REDIS_PREFIX, logger.child({ mod: 'snapshot' }), { fundHolds });
   await snapshots.start();
 
   const caps = new CapLedger(redis);
@@ -137,7 +141,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     : undefined;
   fraudWorker?.start();
 
-  const core = { config, pool, redis, metrics, snapshots, router, flow, caps, recorder, events };
+  const core = { config, pool, redis, metrics, snapshots, router, flow, caps, fundHolds, recorder, events };
   const switches = makeSwitches(core);
   for (const sw of switches) await sw.start(flow.handle);
   const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, logger: logger.child({ mod: 'dialer' }), clock: opts.clock });
