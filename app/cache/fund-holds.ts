@@ -48,7 +48,7 @@ local function fundsSweep(fk, lk, now)
     local cents = redis.call('HGET', fk, 'h:' .. id)
     if cents then
       redis.call('HDEL', fk, 'h:' .. id)
-      redis.call('HINCRBY', fk, 'held', -tonumber(cents))
+      redis.call('HINCRBY', fk, 'held', 0 - tonumber(cents)) -- not -x: Lua's -0 is not an integer to Redis
     end
     redis.call('ZREM', lk, id)
   end
@@ -68,7 +68,7 @@ local function fundsRelease(fk, lk, callId)
   local cents = redis.call('HGET', fk, 'h:' .. callId)
   if cents then
     redis.call('HDEL', fk, 'h:' .. callId)
-    redis.call('HINCRBY', fk, 'held', -tonumber(cents))
+    redis.call('HINCRBY', fk, 'held', 0 - tonumber(cents)) -- not -x: Lua's -0 is not an integer to Redis
   end
   redis.call('ZREM', lk, callId)
 end
