@@ -58,7 +58,7 @@ class CallAudience {
     const buyer = e.type === 'call.attempt' || e.type === 'call.bridged' ? e.buyerAccountId : e.type === 'call.decided' ? e.winnerBuyerId : undefined;
     if (buyer && !a.buyers.includes(buyer)) a.buyers.push(buyer);
     if (e.type === 'call.ended') this.calls.delete(e.callId);
-    return { ...a, buyers: [...a.buyers] };
+    return a; // read at once (serialised for the other nodes, delivered here) before the next event can change it
   }
 }
 
