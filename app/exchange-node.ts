@@ -35,6 +35,7 @@ import { configRouteDocs, configRoutes } from './api/config-routes';
 import { reportRouteDocs, reportRoutes } from './api/reports-routes';
 import { consentRouteDocs, consentRoutes } from './api/consent-routes';
 import { blockRouteDocs, blockRoutes } from './api/block-routes';
+import { pausedNumberRouteDocs, pausedNumberRoutes } from './api/paused-number-routes';
 import { dashboardRoutes } from './api/dashboard-routes';
 import { attachLiveCalls } from './realtime/live-calls';
 import { BidWriter } from './store/bid-writer';
@@ -50,6 +51,7 @@ import { fraudRules } from './config';
 export const apiRouteDocs: readonly RouteDoc[] = [
   ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
   ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs,
+  ...pausedNumberRouteDocs,
 ];
 
 /**
@@ -178,6 +180,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(reportRoutes(pool));
   app.use(consentRoutes(pool, redis));
   app.use(blockRoutes(pool, redis));
+  app.use(pausedNumberRoutes(pool, redis, config.REDIS_PREFIX, logger.child({ mod: 'fraud-api' })));
   app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such route' } }));
   app.use(errorHandler((err, req) => logger.error({ err: (err as Error).message, method: req.method, path: req.path }, 'API request failed')));
   const server = http.createServer(app);

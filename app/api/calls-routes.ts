@@ -1,7 +1,9 @@
 /**
  * Calls over HTTP: a filtered, cursor-paginated list, and one call with everything held about it. Admins and
- * agents see every call; a seller sees its campaigns' calls, a buyer the calls offered to it. The decision trace
- * (every buyer's bid) is shown to admins and agents only: buyers must not see each other's bids.
+ * agents see every call; a seller sees its campaigns' calls, a buyer the calls offered to it (rung or won). What
+ * each sees of them is the role projection (projections.ts): the decision trace (every buyer's bid) is for
+ * admins and agents only, a buyer sees the winner and price only of calls it won, a seller no buyer side unless
+ * its account may see buyer details.
  */
 import { Router as ExpressRouter } from 'express';
 import type { Pool } from 'pg';
@@ -11,6 +13,8 @@ import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
 import { preparedJsonQuery } from '../store/pg-rows';
+import { isOperator, projectAttempts, projectBilling, projectCallRow, projectPostings, type AttemptRow, type BillingRow, type PostingRow } from './projections';
+import { viewerOf } from './viewer';
 
 const ListQuery = z.object({
   campaignId: z.string().min(1).max(100).optional(),
@@ -98,7 +102,8 @@ export function callsRoutes(pool: Pool): ExpressRouter {
       );
       const last = rows[rows.length - 1];
       const next = rows.length === f.limit && last ? encodeCursor(last.started_at, last.id) : null;
-      res.type('application/json').send(JSON.stringify({ calls: rows, next }));
+      const viewer = await viewerOf(pool, req.principal!);
+      res.type('application/json').send(JSON.stringify({ calls: isOperator(viewer) ? rows : rows.map((r) => projectCallRow(r, viewer)), next }));
     } catch (err) {
       next(err);
     }
@@ -135,9 +140,19 @@ export function callsRoutes(pool: Pool): ExpressRouter {
       const row = rows[0];
       if (!row) throw new ApiError(404, 'not_found', 'no such call');
       const { x_trace, x_attempts, x_fraud, x_billing, x_postings, ...call } = row;
-      const head = JSON.stringify(call);
-      const tail = `,"attempts":${x_attempts},"billing":${x_billing ?? 'null'},"postings":${x_postings}${operator ? `,"trace":${x_trace ?? 'null'},"fraud":${x_fraud}` : ''}}`;
-      res.type('application/json').send(head.slice(0, -1) + tail);
+      if (operator) {
+        // Operators see everything: the stored JSON goes out as it is.
+        const head = JSON.stringify(call);
+        res.type('application/json').send(`${head.slice(0, -1)},"attempts":${x_attempts},"billing":${x_billing ?? 'null'},"postings":${x_postings},"trace":${x_trace ?? 'null'},"fraud":${x_fraud}}`);
+        return;
+      }
+      const viewer = await viewerOf(pool, principal);
+      res.json({
+        ...projectCallRow(call, viewer),
+        attempts: projectAttempts(JSON.parse(x_attempts) as AttemptRow[], viewer),
+        billing: projectBilling(x_billing ? (JSON.parse(x_billing) as BillingRow) : null, viewer, call.winner_buyer_id as string | null),
+        postings: projectPostings(JSON.parse(x_postings) as PostingRow[], viewer),
+      });
     } catch (err) {
       next(err);
     }

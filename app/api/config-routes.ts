@@ -19,7 +19,8 @@ const IdParam = z.object({ id: Id });
 const E164 = z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18885550100');
 
 const AccountBody = z.object({ id: Id, kind: z.enum(['buyer', 'seller']), name: z.string().min(1).max(200), creditLimitCents: z.number().int().min(0).default(0) }).strict();
-const AccountPatch = z.object({ name: z.string().min(1).max(200), creditLimitCents: z.number().int().min(0), active: z.boolean() }).partial().strict();
+// seesBuyerDetails: a seller account sees the buyer side of its calls (buyer ids, targets, prices); see projections.ts.
+const AccountPatch = z.object({ name: z.string().min(1).max(200), creditLimitCents: z.number().int().min(0), active: z.boolean(), seesBuyerDetails: z.boolean() }).partial().strict();
 const KeyBody = z.object({ role: z.enum(['admin', 'agent', 'seller', 'buyer']), accountId: Id.optional(), label: z.string().max(200).default('') }).strict()
   .refine((k) => k.role === 'admin' || k.role === 'agent' || k.accountId !== undefined, { message: 'seller and buyer keys need an account', path: ['accountId'] })
   .refine((k) => (k.role !== 'admin' && k.role !== 'agent') || k.accountId === undefined, { message: 'admin and agent keys act for the platform, not an account', path: ['accountId'] });
@@ -91,7 +92,7 @@ const TargetPatch = z.object(targetFields).partial().strict();
 const COLUMNS: Record<string, string> = {
   name: 'name', active: 'active', routing: 'routing', floorCents: 'floor_cents', requireConsent: 'require_consent', minAttestation: 'min_attestation',
   bidDeadlineMs: 'bid_deadline_ms', payoutCents: 'payout_cents', payoutPercent: 'payout_percent', duplicateWindowDays: 'duplicate_window_days',
-  creditLimitCents: 'credit_limit_cents', bidCents: 'bid_cents', destination: 'destination', answerTimeoutSec: 'answer_timeout_sec',
+  creditLimitCents: 'credit_limit_cents', seesBuyerDetails: 'sees_buyer_details', bidCents: 'bid_cents', destination: 'destination', answerTimeoutSec: 'answer_timeout_sec',
   targeting: 'targeting', schedule: 'schedule', capConcurrency: 'cap_concurrency', capHourly: 'cap_hourly', capDaily: 'cap_daily',
   capMonthly: 'cap_monthly', qualityScore: 'quality_score', priority: 'priority', weight: 'weight', convertOnSeconds: 'convert_on_seconds',
   sellerAccountId: 'seller_account_id', buyerAccountId: 'buyer_account_id', campaignId: 'campaign_id', id: 'id', kind: 'kind',
@@ -101,7 +102,7 @@ const dbValue = (v: unknown): unknown => (v !== null && typeof v === 'object' ? 
 export const configRouteDocs: RouteDoc[] = [
   { method: 'post', path: '/v1/accounts', summary: 'Create a buyer or seller account', roles: ['admin'], body: AccountBody },
   { method: 'get', path: '/v1/accounts/:id', summary: 'One account', roles: ['admin', 'seller', 'buyer'], params: IdParam },
-  { method: 'patch', path: '/v1/accounts/:id', summary: 'Rename, set credit, pause an account', roles: ['admin'], params: IdParam, body: AccountPatch },
+  { method: 'patch', path: '/v1/accounts/:id', summary: 'Rename, set credit, pause an account, let a seller see the buyer side of its calls (seesBuyerDetails)', roles: ['admin'], params: IdParam, body: AccountPatch },
   { method: 'post', path: '/v1/api-keys', summary: 'Create an API key (shown once)', roles: ['admin'], body: KeyBody },
   { method: 'get', path: '/v1/accounts/:id/api-keys', summary: 'An account\'s keys (never the keys themselves)', roles: ['admin'], params: IdParam },
   { method: 'delete', path: '/v1/accounts/:id/api-keys/:keyId', summary: 'Revoke a key', roles: ['admin'], params: KeyParams },
@@ -198,7 +199,7 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
   router.get('/v1/accounts/:id', requireRole('admin', 'seller', 'buyer'), wrap(async (req) => {
     const { id } = parse(IdParam, req.params);
     assertOwns(req.principal!, id);
-    const { rows } = await pool.query('SELECT id, kind, name, active, balance_cents::int AS balance_cents, credit_limit_cents::int AS credit_limit_cents, created_at FROM accounts WHERE id = $1', [id]);
+    const { rows } = await pool.query('SELECT id, kind, name, active, balance_cents::int AS balance_cents, credit_limit_cents::int AS credit_limit_cents, sees_buyer_details, created_at FROM accounts WHERE id = $1', [id]);
     if (!rows[0]) throw new ApiError(404, 'not_found', 'no such account');
     return { body: rows[0] };
   }));

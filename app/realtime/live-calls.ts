@@ -2,8 +2,10 @@
  * Live calls over socket.io (path /live), with the same API keys as the REST API (`auth: { token }` in the
  * handshake, or an `Authorization: Bearer` header). Admins and agents join the room of every call; sellers and
  * buyers join their account's room and see only calls of their own (a seller its campaigns' calls, a buyer the
- * calls offered to it). Nodes share events through the socket.io Redis adapter, so a client connected to any
- * node sees calls handled by every node.
+ * calls offered to it), each event cut to what their role may see (app/api/projections.ts, the same projection
+ * as the REST API). Nodes share events through the socket.io Redis adapter, so a client connected to any node
+ * sees calls handled by every node: the node handling a call publishes each event once, whole, with its
+ * audience, and every node (itself included) projects it for the sockets connected there.
  */
 import type http from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -18,6 +20,8 @@ import { findApiKey, type ApiPrincipal } from '../store/api-keys';
 import { z } from 'zod';
 import { BID_BATCH_MAX, BidUpdate } from '../store/bid-updates';
 import type { BidWriter } from '../store/bid-writer';
+import { projectEvent, type Viewer } from '../api/projections';
+import { viewerOf } from '../api/viewer';
 
 /** `bids:update` payload: one update or a batch of them. */
 const BidMessage = z.union([BidUpdate, z.object({ updates: z.array(BidUpdate).min(1).max(BID_BATCH_MAX) }).strict()]);
@@ -25,27 +29,36 @@ type Ack = (reply: unknown) => void;
 
 export const ALL_CALLS_ROOM = 'calls:all';
 export const accountRoom = (accountId: string): string => `calls:account:${accountId}`;
+/** A seller account allowed to see buyer details gets a different projection, so its sockets join another room. */
+export const accountDetailsRoom = (accountId: string): string => `calls:account-details:${accountId}`;
+/** The node-to-node message carrying one call event and who it concerns. */
+const CALL_EVENT = 'live:call-event';
 
 export interface LiveCalls {
   close(): Promise<void>;
 }
 
+/** Who a call's events concern: its seller and the buyers offered it. */
+interface Audience {
+  seller?: string;
+  buyers: string[];
+}
+
 /** Which accounts a call's events go to, learnt as the call moves (the seller at the decision, buyers per attempt). */
 class CallAudience {
-  private readonly calls = new Map<string, Set<string>>();
+  private readonly calls = new Map<string, Audience>();
 
-  roomsFor(e: CallEvent): string[] {
-    let accounts = this.calls.get(e.callId);
-    if (!accounts) {
-      accounts = new Set();
-      this.calls.set(e.callId, accounts);
+  of(e: CallEvent): Audience {
+    let a = this.calls.get(e.callId);
+    if (!a) {
+      a = { buyers: [] };
+      this.calls.set(e.callId, a);
     }
-    if ('sellerAccountId' in e && e.sellerAccountId) accounts.add(e.sellerAccountId);
-    if (e.type === 'call.attempt' || e.type === 'call.bridged') accounts.add(e.buyerAccountId);
-    if (e.type === 'call.decided' && e.winnerBuyerId) accounts.add(e.winnerBuyerId);
-    const rooms = [ALL_CALLS_ROOM, ...[...accounts].map(accountRoom)];
+    if ('sellerAccountId' in e && e.sellerAccountId) a.seller = e.sellerAccountId;
+    const buyer = e.type === 'call.attempt' || e.type === 'call.bridged' ? e.buyerAccountId : e.type === 'call.decided' ? e.winnerBuyerId : undefined;
+    if (buyer && !a.buyers.includes(buyer)) a.buyers.push(buyer);
     if (e.type === 'call.ended') this.calls.delete(e.callId);
-    return rooms;
+    return a; // read at once (serialised for the other nodes, delivered here) before the next event can change it
   }
 }
 
@@ -83,25 +96,29 @@ export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: B
       next(new Error('unauthenticated: send the API key as auth.token'));
       return;
     }
-    findApiKey(deps.pool, key).then(
-      (principal) => {
-        if (!principal) next(new Error('unauthenticated: unknown or revoked API key'));
-        else {
-          socket.data.principal = principal;
-          next();
-        }
-      },
-      (err: Error) => {
-        deps.logger.error({ err: err.message }, 'live calls authentication failed');
-        next(new Error('authentication unavailable, try again'));
-      },
-    );
+    findApiKey(deps.pool, key)
+      .then(async (principal) => (principal ? { principal, viewer: await viewerOf(deps.pool, principal) } : undefined))
+      .then(
+        (found) => {
+          if (!found) next(new Error('unauthenticated: unknown or revoked API key'));
+          else {
+            socket.data.principal = found.principal;
+            socket.data.viewer = found.viewer;
+            next();
+          }
+        },
+        (err: Error) => {
+          deps.logger.error({ err: err.message }, 'live calls authentication failed');
+          next(new Error('authentication unavailable, try again'));
+        },
+      );
   });
 
   io.on('connection', (socket) => {
     const p = socket.data.principal as ApiPrincipal;
+    const viewer = socket.data.viewer as Viewer;
     if (p.role === 'admin' || p.role === 'agent') void socket.join(ALL_CALLS_ROOM);
-    else if (p.accountId) void socket.join(accountRoom(p.accountId));
+    else if (p.accountId) void socket.join(viewer.seesBuyerDetails ? accountDetailsRoom(p.accountId) : accountRoom(p.accountId));
     presence.watcherJoined();
     socket.once('disconnect', () => presence.watcherLeft());
     socket.emit('ready', { role: p.role, accountId: p.accountId ?? null });
@@ -129,12 +146,35 @@ export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: B
     });
   });
 
+  /** Sends one event to this node's sockets, each room its role's projection of it. */
+  const deliver = (e: CallEvent, audience: Audience): void => {
+    io.local.to(ALL_CALLS_ROOM).emit('call', e);
+    const send = (room: string, viewer: Viewer) => {
+      const visible = projectEvent(e, viewer);
+      if (visible) io.local.to(room).emit('call', visible);
+    };
+    if (audience.seller) {
+      send(accountRoom(audience.seller), { role: 'seller', accountId: audience.seller });
+      send(accountDetailsRoom(audience.seller), { role: 'seller', accountId: audience.seller, seesBuyerDetails: true });
+    }
+    for (const buyer of audience.buyers) send(accountRoom(buyer), { role: 'buyer', accountId: buyer });
+  };
+  io.on(CALL_EVENT, (e: CallEvent, audience: Audience) => {
+    try {
+      deliver(e, audience);
+    } catch (err) {
+      deps.logger.warn({ err: (err as Error).message, callId: e?.callId }, 'live call event from another node not delivered');
+    }
+  });
+
   const audience = new CallAudience();
-  // One emit to every room the call concerns: socket.io sends it once to each socket in any of them, and the
-  // Redis adapter publishes it once (a publish per room doubled the Redis traffic of every call).
+  // One publish per event, whole, with its audience, whatever the number of rooms and projections: the other nodes
+  // project it for their own sockets (a publish per room and projection would multiply the Redis traffic of every call).
   const off = deps.events.on((e) => {
-    const rooms = audience.roomsFor(e); // kept up to date even unwatched: a watcher may join mid-call
-    if (presence.anyoneWatching()) io.to(rooms).emit('call', e);
+    const who = audience.of(e); // kept up to date even unwatched: a watcher may join mid-call
+    if (!presence.anyoneWatching()) return;
+    io.serverSideEmit(CALL_EVENT, e, who);
+    deliver(e, who);
   });
 
   return {

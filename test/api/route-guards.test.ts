@@ -15,6 +15,7 @@ import { apiRouteDocs, type ExchangeNode } from '../../app/exchange-node';
 import { createApiKey, type Role } from '../../app/store/api-keys';
 import { recordConsent, addDncNumbers, blockNumber } from '../../app/store/compliance-repo';
 import { billEndedCalls } from '../../app/store/ledger-repo';
+import { pauseNumber } from '../../app/store/fraud-repo';
 import { billingQueue } from '../../app/jobs/queues';
 import { BillingWorker } from '../../app/jobs/billing-worker';
 import { silentLogger } from '../../app/observability/logger';
@@ -205,6 +206,14 @@ const CASES: Record<string, Case> = {
     ok: [{ as: 'admin', url: `/v1/fraud/blocks/${NUM('+13125550172')}`, status: 200 }],
     invalid: { as: 'admin', url: '/v1/fraud/blocks/abc', field: 'number' },
   },
+  'get /v1/fraud/paused-numbers': {
+    ok: [{ as: 'admin', url: '/v1/fraud/paused-numbers', status: 200 }, { as: 'agent', url: '/v1/fraud/paused-numbers?limit=1', status: 200 }],
+    invalid: { as: 'agent', url: '/v1/fraud/paused-numbers?limit=0', field: 'limit' },
+  },
+  'post /v1/fraud/paused-numbers/:did/resume': {
+    ok: [{ as: 'admin', url: `/v1/fraud/paused-numbers/${NUM('+18885550790')}/resume`, body: { reason: 'seller explained the spike' }, status: 200 }],
+    invalid: { as: 'admin', url: `/v1/fraud/paused-numbers/${NUM('+18885550790')}/resume`, body: { reason: '' }, field: 'reason' },
+  },
   'get /v1/privacy/numbers/:number': {
     ok: [{ as: 'admin', url: `/v1/privacy/numbers/${NUM('+13035550600')}`, status: 200 }],
     invalid: { as: 'admin', url: '/v1/privacy/numbers/abc', field: 'number' },
@@ -320,7 +329,8 @@ const ids: Record<string, string> = {};
 beforeAll(async () => {
   infra = await createTestInfra('api_route_guards');
   for (const [id, kind] of [['seller-a', 'seller'], ['seller-b', 'seller'], ['buyer-a', 'buyer'], ['buyer-b', 'buyer']] as const) await seedAccount(infra.pool, { id, kind });
-  await seedCampaign(infra.pool, { id: 'ca', sellerId: 'seller-a', dids: ['+18885550701', '+18885550707', '+18885550708'] });
+  await seedCampaign(infra.pool, { id: 'ca', sellerId: 'seller-a', dids: ['+18885550701', '+18885550707', '+18885550708', '+18885550790'] });
+  await pauseNumber(infra.pool, { callId: 'fraud-call', dnis: '+18885550790', sellerAccountId: 'seller-a', facts: { stage: 'ended', ani: '+13035550699', dnis: '+18885550790', aniValid: true, callsLastMinute: 1, callsLastHour: 1, callsLastDay: 1, sellersLastDay: 1 } }, { score: 90, reasons: ['seller_short_calls'], action: 'pause_number' });
   await seedCampaign(infra.pool, { id: 'cb', sellerId: 'seller-b', dids: ['+18885550702'], payoutCents: 500 });
   await seedTarget(infra.pool, { id: 'ta', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 1500 });
   await seedTarget(infra.pool, { id: 'ta-del', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 1000 });

@@ -32,8 +32,9 @@ beforeAll(async () => {
   infra = await createTestInfra('live_presence');
   agentKey = (await createApiKey(infra.pool, { role: 'agent' })).key;
   counter = new Redis(TEST_REDIS_URL);
-  // The adapter broadcasts on "<key>#<namespace>#[room#]"; its node-to-node requests use "<key>-request#...".
-  await counter.psubscribe(`${infra.prefix}socket.io#*`);
+  // The adapter broadcasts on "<key>#<namespace>#[room#]"; its node-to-node requests (call events go to the other
+  // nodes as server-side emits, projected there per role) use "<key>-request#...": both are counted.
+  await counter.psubscribe(`${infra.prefix}socket.io*`);
   counter.on('pmessageBuffer', () => published++);
 });
 
