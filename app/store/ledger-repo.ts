@@ -25,6 +25,7 @@ interface CallFacts {
   convertOnSeconds: number;
   payoutCents: number | null;
   payoutPercent: number | null;
+  allowNegativeMargin: boolean;
   windowDays: number;
 }
 
@@ -49,7 +50,7 @@ export async function billEndedCalls(pool: Pool, callIds: readonly string[]): Pr
     const { rows } = await c.query(
       `SELECT c.id, c.campaign_id, c.seller_account_id, c.ani, c.started_at, c.outcome, c.billable_sec, c.winner_buyer_id,
               c.price_cents, c.ended_at, coalesce(t.convert_on_seconds, 0) AS convert_on_seconds, cp.payout_cents,
-              cp.payout_percent, coalesce(cp.duplicate_window_days, 0) AS duplicate_window_days,
+              cp.payout_percent, coalesce(cp.allow_negative_margin, false) AS allow_negative_margin, coalesce(cp.duplicate_window_days, 0) AS duplicate_window_days,
               (b.call_id IS NOT NULL) AS billed
        FROM calls c
        LEFT JOIN campaigns cp ON cp.id = c.campaign_id
@@ -82,6 +83,7 @@ export async function billEndedCalls(pool: Pool, callIds: readonly string[]): Pr
           convertOnSeconds: r.convert_on_seconds,
           payoutCents: r.payout_cents === null ? null : Number(r.payout_cents),
           payoutPercent: r.payout_percent === null ? null : Number(r.payout_percent),
+          allowNegativeMargin: r.allow_negative_margin === true,
           windowDays: r.duplicate_window_days,
         });
       }
