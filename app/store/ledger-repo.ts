@@ -6,6 +6,8 @@
  * sum to zero (migrations/003_billing.sql).
  */
 import type { Pool, PoolClient } from 'pg';
+import type { ApiPrincipal } from './api-keys';
+import { writeAudit } from './audit-repo';
 import { decideBilling, isDuplicateCaller, type BillingDecision, type EndedCall } from '../domain/billing';
 
 export interface BillBatchResult {
@@ -207,6 +209,8 @@ async function postEntries(c: PoolClient, txn: string[], account: string[], amou
 export async function postTransaction(
   pool: Pool,
   t: { idempotencyKey: string; kind: 'refund' | 'adjustment' | 'deposit'; callId?: string; campaignId?: string; memo: string; postings: Array<{ accountId: string; amountCents: number }> },
+  /** who posted it (an admin's key): each account's balance change goes to the audit trail in the same transaction */
+  actor?: ApiPrincipal,
 ): Promise<{ posted: boolean; transactionId: string; funds: Map<string, number> }> {
   return inTransaction(pool, async (c) => {
     const ins = await c.query(
@@ -223,7 +227,13 @@ export async function postTransaction(
     const postings = t.postings.filter((p) => p.amountCents !== 0);
     const delta = new Map<string, number>();
     for (const p of postings) delta.set(p.accountId, (delta.get(p.accountId) ?? 0) + p.amountCents);
+    const balances = async () => new Map((await c.query('SELECT id, balance_cents FROM accounts WHERE id = ANY($1::text[])', [[...delta.keys()]])).rows.map((r) => [r.id as string, Number(r.balance_cents)]));
+    const before = actor ? await balances() : undefined;
     await postEntries(c, postings.map(() => id), postings.map((p) => p.accountId), postings.map((p) => p.amountCents), delta, funds);
+    if (actor && before) {
+      const after = await balances();
+      await writeAudit(c, actor, [...delta.keys()].sort().map((accountId) => ({ entity: 'account', entityId: accountId, field: 'balanceCents', oldValue: before.get(accountId) ?? null, newValue: after.get(accountId) ?? null })));
+    }
     return { posted: true, transactionId: id, funds };
   });
 }

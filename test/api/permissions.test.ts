@@ -138,6 +138,15 @@ it('a buyer bids within the max bid the platform set for its account, over REST 
   expect((await audit('entity=account&entityId=buyer')).map((e) => [e.field, e.oldValue, e.newValue])).toEqual([['maxBidCents', null, 3000]]);
 });
 
+it('a balance top-up (an adjustment) is in the audit trail once, with each account\'s balance before and after', async () => {
+  const before = (await row("SELECT balance_cents::int AS b FROM accounts WHERE id = 'buyer'")).b as number;
+  const topUp = { idempotencyKey: 'wire-000001', memo: 'wire received', postings: [{ accountId: 'buyer', amountCents: 5000 }, { accountId: 'platform', amountCents: -5000 }] };
+  expect((await api('POST', '/v1/adjustments', keys.admin, topUp)).status).toBe(201);
+  expect((await api('POST', '/v1/adjustments', keys.admin, topUp)).status).toBe(200); // the same one again: not posted, not audited
+  expect((await audit('entity=account&entityId=buyer')).filter((e) => e.field === 'balanceCents').map((e) => [e.oldValue, e.newValue, e.keyId]))
+    .toEqual([[before, before + 5000, keyIds.admin]]);
+});
+
 it('the audit trail pages newest first and is for admins only', async () => {
   const all = await audit('limit=1000');
   expect(all.length).toBeGreaterThanOrEqual(7);
