@@ -122,6 +122,7 @@ const AUDITED = {
   target: pick(['bidCents', 'qualityScore', 'priority', 'weight', 'convertOnSeconds']),
   account: pick(['creditLimitCents', 'maxBidCents', 'active']),
 };
+const TABLES: Record<keyof typeof AUDITED, string> = { campaign: 'campaigns', target: 'buyer_targets', account: 'accounts' };
 function pick(fields: string[]): Record<string, string> {
   return Object.fromEntries(fields.map((f) => [f, COLUMNS[f]!]));
 }
@@ -179,13 +180,12 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
       next(err);
     }
   };
-  const TABLES: Record<'campaign' | 'target' | 'account', string> = { campaign: 'campaigns', target: 'buyer_targets', account: 'accounts' };
   /**
    * Changes a row and writes the audit rows of its money settings in the same transaction (the row locked while
    * it is read and written, so the old values are the ones replaced). `alsoSet`: assignments that go with the patch
    * (SQL, no parameters). Undefined when there is no such row.
    */
-  const update = async (req: Request, entity: 'campaign' | 'target' | 'account', id: string, patch: Record<string, unknown>, alsoSet: string[] = []) => {
+  const update = async (req: Request, entity: keyof typeof AUDITED, id: string, patch: Record<string, unknown>, alsoSet: string[] = []) => {
     const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
     if (entries.length === 0) throw new ApiError(400, 'validation_failed', 'nothing to change');
     const table = TABLES[entity];
@@ -199,7 +199,7 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
     }).catch(dbError);
   };
   /** Inserts a row; its money settings that are set go to the audit trail (old value null) in the same transaction. */
-  const insert = async (req: Request, entity: 'campaign' | 'target' | 'account', values: Record<string, unknown>) => {
+  const insert = async (req: Request, entity: keyof typeof AUDITED, values: Record<string, unknown>) => {
     const entries = Object.entries(values).filter(([, v]) => v !== undefined);
     return inTransaction(pool, async (c) => {
       const { rows } = await c.query(
