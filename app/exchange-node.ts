@@ -21,6 +21,9 @@ import { CallEventBus } from './exchange/call-events';
 import { CallRecorder } from './store/call-recorder';
 import { opsRoutes, type ReadinessCheck } from './api/ops-routes';
 import { authenticate } from './api/auth';
+import { PrincipalCache } from './api/principal-cache';
+import { AccessInvalidation } from './api/access-invalidation';
+import { auditRouteDocs, auditRoutes } from './api/audit-routes';
 import { rateLimit } from './api/rate-limit';
 import { errorHandler } from './api/errors';
 import { outboundRouteDocs, outboundRoutes } from './api/outbound-routes';
@@ -50,7 +53,7 @@ import { fraudRules } from './config';
 /** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
 export const apiRouteDocs: readonly RouteDoc[] = [
   ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
-  ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs,
+  ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs, ...auditRouteDocs,
   ...pausedNumberRouteDocs,
 ];
 
@@ -114,6 +117,11 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const fundHolds = new FundHolds(redis);
   const snapshots = new SnapshotSource(pool, subscriber, config.REDIS_PREFIX, logger.child({ mod: 'snapshot' }), { fundHolds });
   await snapshots.start();
+  // Keys as last read, shared by REST and socket.io; a revocation or a paused account heard here drops them at once.
+  const principals = new PrincipalCache(pool);
+  const access = new AccessInvalidation(subscriber, config.REDIS_PREFIX, logger.child({ mod: 'access' }));
+  access.onChange((change) => principals.drop(change));
+  await access.start();
 
   const caps = new CapLedger(redis);
   const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, logger: logger.child({ mod: 'router' }) });
@@ -166,7 +174,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(dashboardRoutes(config.DASHBOARD_DIR, logger.child({ mod: 'dashboard' })));
   app.use(openApiRoutes(apiRouteDocs, { title: 'callx pay-per-call exchange', version: '0.1.0' }));
   // The key first: a request without one gets 401 whatever its body, and no body is parsed for it.
-  app.use('/v1', authenticate(pool), rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), express.json({ limit: '1mb' }));
+  app.use('/v1', authenticate(principals), rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), express.json({ limit: '1mb' }));
   app.use(outboundRoutes(dialer, snapshots));
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(opsJobsRoutes(queues));
@@ -181,10 +189,11 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(consentRoutes(pool, redis));
   app.use(blockRoutes(pool, redis));
   app.use(pausedNumberRoutes(pool, redis, config.REDIS_PREFIX, logger.child({ mod: 'fraud-api' })));
+  app.use(auditRoutes(pool));
   app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such route' } }));
   app.use(errorHandler((err, req) => logger.error({ err: (err as Error).message, method: req.method, path: req.path }, 'API request failed')));
   const server = http.createServer(app);
-  const live = attachLiveCalls(server, { pool, bids: bidWriter, events, redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, logger: logger.child({ mod: 'live' }) });
+  const live = attachLiveCalls(server, { pool, principals, access, bids: bidWriter, events, redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, logger: logger.child({ mod: 'live' }) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.HTTP_PORT, config.HTTP_HOST, () => resolve());
@@ -208,6 +217,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       await fraudWorker?.stop();
       await queues?.billing.close();
       await queues?.fraud.close();
+      access.stop();
       await snapshots.stop();
       await Promise.all([closeRedis(subscriber), closeRedis(redis), closeRedis(journalRedis)]);
       await pool.end();

@@ -116,8 +116,9 @@ export function moneyRoutes(pool: Pool, redis: Redis, redisPrefix: string): Expr
     }
   });
 
-  const post = async (t: Parameters<typeof postTransaction>[1]) => {
-    const r = await postTransaction(pool, t).catch((err: Error & { code?: string }) => {
+  /** Posts a transaction an admin asked for; each account's balance change goes to the audit trail with it. */
+  const post = async (req: Request, t: Parameters<typeof postTransaction>[1]) => {
+    const r = await postTransaction(pool, t, req.principal).catch((err: Error & { code?: string }) => {
       if (err.code === '23503') throw new ApiError(422, 'unknown_account', 'a posting names an account that does not exist', 'postings');
       throw err;
     });
@@ -130,7 +131,7 @@ export function moneyRoutes(pool: Pool, redis: Redis, redisPrefix: string): Expr
       const b = parse(RefundBody, req.body);
       const reversal = await refundPostings(pool, b.callId);
       if (!reversal) throw new ApiError(404, 'not_found', 'no charge for this call to refund', 'callId');
-      const r = await post({ idempotencyKey: `${b.callId}:refund`, kind: 'refund', callId: b.callId, campaignId: reversal.campaignId ?? undefined, memo: b.reason, postings: reversal.postings });
+      const r = await post(req, { idempotencyKey: `${b.callId}:refund`, kind: 'refund', callId: b.callId, campaignId: reversal.campaignId ?? undefined, memo: b.reason, postings: reversal.postings });
       res.status(r.posted ? 201 : 200).json({ transactionId: r.transactionId, posted: r.posted, postings: reversal.postings });
     } catch (err) {
       next(err);
@@ -140,7 +141,7 @@ export function moneyRoutes(pool: Pool, redis: Redis, redisPrefix: string): Expr
   router.post('/v1/adjustments', requireRole('admin'), async (req, res, next) => {
     try {
       const b = parse(AdjustmentBody, req.body);
-      const r = await post({ idempotencyKey: `adj:${b.idempotencyKey}`, kind: 'adjustment', memo: b.memo, postings: b.postings });
+      const r = await post(req, { idempotencyKey: `adj:${b.idempotencyKey}`, kind: 'adjustment', memo: b.memo, postings: b.postings });
       res.status(r.posted ? 201 : 200).json({ transactionId: r.transactionId, posted: r.posted });
     } catch (err) {
       next(err);

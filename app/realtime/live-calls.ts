@@ -8,15 +8,18 @@
  * audience, and every node (itself included) projects it for the sockets connected there.
  */
 import type http from 'node:http';
+import type { Pool } from 'pg';
 import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import Redis from 'ioredis';
 import { closeRedis } from '../cache/redis';
 import { WatcherPresence } from './watcher-presence';
-import type { Pool } from 'pg';
 import type { Logger } from '../observability/logger';
 import type { CallEvent, CallEventBus } from '../exchange/call-events';
-import { findApiKey, type ApiPrincipal } from '../store/api-keys';
+import type { ApiPrincipal } from '../store/api-keys';
+import { keyRefusal } from '../api/auth';
+import { concerns, type PrincipalCache } from '../api/principal-cache';
+import type { AccessChange, AccessInvalidation } from '../api/access-invalidation';
 import { z } from 'zod';
 import { BID_BATCH_MAX, BidUpdate } from '../store/bid-updates';
 import type { BidWriter } from '../store/bid-writer';
@@ -70,7 +73,7 @@ function keyOf(socket: Socket): string | undefined {
   return m?.[1];
 }
 
-export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: BidWriter; events: CallEventBus; redisUrl: string; redisPrefix: string; logger: Logger; watcherHeartbeatMs?: number }): LiveCalls {
+export function attachLiveCalls(server: http.Server, deps: { pool: Pool; principals: PrincipalCache; access: Pick<AccessInvalidation, 'onChange'>; bids: BidWriter; events: CallEventBus; redisUrl: string; redisPrefix: string; logger: Logger; watcherHeartbeatMs?: number }): LiveCalls {
   const io = new Server(server, { path: '/live', serveClient: false });
   // The adapter publishes once per call event (five a call): with auto-pipelining the events of one turn of the
   // event loop leave in a single write, which under load is most of them. Live events need no ordering against
@@ -96,14 +99,18 @@ export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: B
       next(new Error('unauthenticated: send the API key as auth.token'));
       return;
     }
-    findApiKey(deps.pool, key)
-      .then(async (principal) => (principal ? { principal, viewer: await viewerOf(deps.pool, principal) } : undefined))
+    deps.principals.lookup(key)
+      .then(async (holder) => {
+        const refused = keyRefusal(holder);
+        return refused ? { refused } : { refused: undefined, principal: holder!.principal, viewer: await viewerOf(deps.pool, holder!.principal) };
+      })
       .then(
         (found) => {
-          if (!found) next(new Error('unauthenticated: unknown or revoked API key'));
+          if (found.refused) next(new Error(`${found.refused.code}: ${found.refused.message}`));
           else {
             socket.data.principal = found.principal;
             socket.data.viewer = found.viewer;
+            socket.data.key = key;
             next();
           }
         },
@@ -167,6 +174,29 @@ export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: B
     }
   });
 
+  // A key revoked or an account paused (on any node): this node's sockets it concerns are looked up again (the
+  // cache has just dropped them, so from Postgres) and those now refused are told why and closed.
+  const offAccess = deps.access.onChange((change: AccessChange) => {
+    for (const socket of io.of('/').sockets.values()) {
+      const p = socket.data.principal as ApiPrincipal | undefined;
+      if (!p || !concerns(change, p)) continue;
+      deps.principals.lookup(socket.data.key as string).then(
+        (holder) => {
+          const refused = keyRefusal(holder);
+          if (!refused) return;
+          socket.emit('access_revoked', { code: refused.code, message: refused.message });
+          socket.disconnect(true);
+          deps.logger.info({ keyId: p.keyId, accountId: p.accountId, code: refused.code }, 'live socket closed: its key is no longer accepted');
+        },
+        (err: Error) => {
+          // Not known to be refused, but not known to be accepted: closed (the client reconnects and is checked).
+          deps.logger.error({ err: err.message, keyId: p.keyId }, 'live socket key check failed; closing it');
+          socket.disconnect(true);
+        },
+      );
+    }
+  });
+
   const audience = new CallAudience();
   // One publish per event, whole, with its audience, whatever the number of rooms and projections: the other nodes
   // project it for their own sockets (a publish per room and projection would multiply the Redis traffic of every call).
@@ -180,6 +210,7 @@ export function attachLiveCalls(server: http.Server, deps: { pool: Pool; bids: B
   return {
     async close() {
       off();
+      offAccess();
       presence.close();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await Promise.all([closeRedis(pub), closeRedis(sub)]);

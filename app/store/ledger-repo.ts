@@ -6,6 +6,8 @@
  * sum to zero (migrations/003_billing.sql).
  */
 import type { Pool, PoolClient } from 'pg';
+import type { ApiPrincipal } from './api-keys';
+import { writeAudit } from './audit-repo';
 import { decideBilling, isDuplicateCaller, type BillingDecision, type EndedCall } from '../domain/billing';
 import type { FundsFigure } from '../cache/fund-holds';
 
@@ -31,6 +33,7 @@ interface CallFacts {
   convertOnSeconds: number;
   payoutCents: number | null;
   payoutPercent: number | null;
+  allowNegativeMargin: boolean;
   windowDays: number;
 }
 
@@ -72,7 +75,7 @@ async function billInTransaction(c: PoolClient, callIds: readonly string[]): Pro
     const { rows } = await c.query(
       `SELECT c.id, c.campaign_id, c.seller_account_id, c.ani, c.started_at, c.outcome, c.billable_sec, c.winner_buyer_id,
               c.price_cents, c.ended_at, coalesce(t.convert_on_seconds, 0) AS convert_on_seconds, cp.payout_cents,
-              cp.payout_percent, coalesce(cp.duplicate_window_days, 0) AS duplicate_window_days,
+              cp.payout_percent, coalesce(cp.allow_negative_margin, false) AS allow_negative_margin, coalesce(cp.duplicate_window_days, 0) AS duplicate_window_days,
               (b.call_id IS NOT NULL) AS billed
        FROM calls c
        LEFT JOIN campaigns cp ON cp.id = c.campaign_id
@@ -110,6 +113,7 @@ async function billInTransaction(c: PoolClient, callIds: readonly string[]): Pro
           convertOnSeconds: r.convert_on_seconds,
           payoutCents: r.payout_cents === null ? null : Number(r.payout_cents),
           payoutPercent: r.payout_percent === null ? null : Number(r.payout_percent),
+          allowNegativeMargin: r.allow_negative_margin === true,
           windowDays: r.duplicate_window_days,
         });
       }
@@ -233,6 +237,8 @@ async function postEntries(c: PoolClient, txn: string[], account: string[], amou
 export async function postTransaction(
   pool: Pool,
   t: { idempotencyKey: string; kind: 'refund' | 'adjustment' | 'deposit'; callId?: string; campaignId?: string; memo: string; postings: Array<{ accountId: string; amountCents: number }> },
+  /** who posted it (an admin's key): each account's balance change goes to the audit trail in the same transaction */
+  actor?: ApiPrincipal,
 ): Promise<{ posted: boolean; transactionId: string; funds: Map<string, FundsFigure> }> {
   return inTransaction(pool, async (c) => {
     const ins = await c.query(
@@ -249,7 +255,13 @@ export async function postTransaction(
     const postings = t.postings.filter((p) => p.amountCents !== 0);
     const delta = new Map<string, number>();
     for (const p of postings) delta.set(p.accountId, (delta.get(p.accountId) ?? 0) + p.amountCents);
+    const balances = async () => new Map((await c.query('SELECT id, balance_cents FROM accounts WHERE id = ANY($1::text[])', [[...delta.keys()]])).rows.map((r) => [r.id as string, Number(r.balance_cents)]));
+    const before = actor ? await balances() : undefined;
     await postEntries(c, postings.map(() => id), postings.map((p) => p.accountId), postings.map((p) => p.amountCents), delta, funds);
+    if (actor && before) {
+      const after = await balances();
+      await writeAudit(c, actor, [...delta.keys()].sort().map((accountId) => ({ entity: 'account', entityId: accountId, field: 'balanceCents', oldValue: before.get(accountId) ?? null, newValue: after.get(accountId) ?? null })));
+    }
     return { posted: true, transactionId: id, funds };
   });
 }

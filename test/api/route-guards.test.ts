@@ -248,6 +248,14 @@ const CASES: Record<string, Case> = {
     ok: [{ as: 'admin', url: '/v1/accounts/seller-a/api-keys/KEY_DEL', status: 200 }],
     invalid: { as: 'admin', url: '/v1/accounts/seller-a/api-keys/nope', field: 'keyId' },
   },
+  'delete /v1/api-keys/:keyId': {
+    ok: [{ as: 'admin', url: '/v1/api-keys/KEY_DEL2', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/api-keys/nope', field: 'keyId' },
+  },
+  'get /v1/audit': {
+    ok: [{ as: 'admin', url: '/v1/audit?entity=campaign', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/audit?entity=nothing', field: 'entity' },
+  },
   // ---- campaigns and tracking numbers ------------------------------------------------------------------------------------
   'post /v1/campaigns': {
     ok: [
@@ -365,6 +373,7 @@ beforeAll(async () => {
   keys.buyerA = (await createApiKey(infra.pool, { role: 'buyer', accountId: 'buyer-a' })).key;
   keys.buyerB = (await createApiKey(infra.pool, { role: 'buyer', accountId: 'buyer-b' })).key;
   ids.KEY_DEL = (await createApiKey(infra.pool, { role: 'seller', accountId: 'seller-a', label: 'to revoke' })).id;
+  ids.KEY_DEL2 = (await createApiKey(infra.pool, { role: 'agent', label: 'to revoke' })).id;
 }, 60_000);
 
 afterAll(async () => {
@@ -388,7 +397,7 @@ async function failOneBillingJob(jobId: string): Promise<void> {
 }
 
 const RANGE = `from=${encodeURIComponent(new Date(Date.now() - 7 * 86_400_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`;
-const fill = (s: string): string => s.replace(/\b(CALL_A|CALL_B|CONSENT_A2|CONSENT_A|CONSENT_B|KEY_DEL)\b/g, (m) => ids[m] ?? m).replace('RANGE', RANGE);
+const fill = (s: string): string => s.replace(/\b(CALL_A|CALL_B|CONSENT_A2|CONSENT_A|CONSENT_B|KEY_DEL2|KEY_DEL)\b/g, (m) => ids[m] ?? m).replace('RANGE', RANGE);
 
 async function send(method: string, p: Omit<Probe, 'as'>, key: string | undefined) {
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};

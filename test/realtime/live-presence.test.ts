@@ -11,6 +11,7 @@ import { attachLiveCalls, type LiveCalls } from '../../app/realtime/live-calls';
 import { CallEventBus, type CallEvent } from '../../app/exchange/call-events';
 import { silentLogger } from '../../app/observability/logger';
 import type { BidWriter } from '../../app/store/bid-writer';
+import { PrincipalCache } from '../../app/api/principal-cache';
 import { createApiKey } from '../../app/store/api-keys';
 import { createTestInfra, eventually, TEST_REDIS_URL, type TestInfra } from '../support/infra';
 import { connectLive } from '../support/live-client';
@@ -53,6 +54,8 @@ async function startLiveNode(watcherHeartbeatMs: number): Promise<LiveNode> {
   const events = new CallEventBus();
   const live: LiveCalls = attachLiveCalls(server, {
     pool: infra.pool,
+    principals: new PrincipalCache(infra.pool),
+    access: { onChange: () => () => undefined }, // no revocations here
     bids: {} as BidWriter, // no bid updates here
     events,
     redisUrl: TEST_REDIS_URL,
