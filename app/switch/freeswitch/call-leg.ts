@@ -37,9 +37,18 @@ export interface LegSettings {
   prompts: Record<string, string>;
 }
 
-/** Variables set once on the caller before its first bridge: keep the caller up when a buyer fails, and end
- *  the call when a bridged buyer hangs up. */
-const FAILOVER_VARIABLES = 'continue_on_fail=true hangup_after_bridge=true';
+/**
+ * Variables set once on the caller before its first bridge (unless the dialplan set them, as callx.xml does):
+ * keep the caller up when a buyer fails, end the call when a bridged buyer hangs up, and send the carrier the
+ * cause we hang up with rather than the last buyer's SIP status (sofia otherwise relays
+ * last_bridge_proto_specific_hangup_cause: a 486 after every buyer was busy, issue 12 point 7).
+ */
+const CALLER_VARIABLES: ReadonlyArray<readonly [string, string]> = [
+  ['continue_on_fail', 'true'],
+  ['hangup_after_bridge', 'true'],
+  ['sip_ignore_remote_cause', 'true'],
+];
+const SAFE_CALL_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const SAFE_CAUSE = /^[A-Z_]{3,40}$/;
 
@@ -56,6 +65,8 @@ export class FreeSwitchCallLeg implements CallLeg {
   private readonly execWaiters = new Map<string, (h: EslHeaders | undefined) => void>();
   private activeBridge: ActiveBridge | undefined;
   private failoverSet = false;
+  /** The caller carries our call id (callx_call_id), so any node can recognise the call later. */
+  private callIdSet = false;
   private answeredAt: Date | undefined;
   private bridgedAt: Date | undefined;
   private wasBridged = false;
@@ -76,8 +87,8 @@ export class FreeSwitchCallLeg implements CallLeg {
   ) {
     this.answeredAt = channelData.micros('Caller-Channel-Answered-Time');
     // The dialplan may already have set the failover variables (ours does); then no multiset is needed.
-    this.failoverSet =
-      channelData.variable('continue_on_fail') === 'true' && channelData.variable('hangup_after_bridge') === 'true';
+    this.failoverSet = CALLER_VARIABLES.every(([k, v]) => channelData.variable(k) === v);
+    this.callIdSet = channelData.variable('callx_call_id') !== undefined;
   }
 
   get ended(): boolean {
@@ -135,10 +146,8 @@ export class FreeSwitchCallLeg implements CallLeg {
       // multiset and bridge go out together; FreeSWITCH runs queued applications in order.
       const send = async (): Promise<void> => {
         const sent: Array<Promise<unknown>> = [];
-        if (!this.failoverSet) {
-          this.failoverSet = true;
-          sent.push(this.transport.execute(this.id, 'multiset', FAILOVER_VARIABLES, randomUUID(), this.t.commandMs));
-        }
+        const assignments = this.callerAssignments(opts.tags?.callx_call_id);
+        if (assignments !== '') sent.push(this.transport.execute(this.id, 'multiset', assignments, randomUUID(), this.t.commandMs));
         sent.push(this.transport.execute(this.id, 'bridge', arg.value, eventUuid, this.t.commandMs));
         await Promise.all(sent);
       };
@@ -147,6 +156,21 @@ export class FreeSwitchCallLeg implements CallLeg {
         else active.settle({ status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: `bridge not sent: ${err.message}` });
       });
     });
+  }
+
+  /** What the caller still needs before a bridge: the failover variables and our call id, as one multiset. */
+  private callerAssignments(callId: string | undefined): string {
+    const parts: string[] = [];
+    if (!this.failoverSet) {
+      this.failoverSet = true;
+      for (const [k, v] of CALLER_VARIABLES) parts.push(`${k}=${v}`);
+    }
+    if (!this.callIdSet && callId !== undefined) {
+      this.callIdSet = true;
+      if (SAFE_CALL_ID.test(callId)) parts.push(`callx_call_id=${callId}`);
+      else this.log.warn('bridge: call id has unsafe characters; the caller leg is not tagged with it');
+    }
+    return parts.join(' ');
   }
 
   async playAndHangup(prompt: string, cause: HangupCause): Promise<void> {
