@@ -71,6 +71,9 @@ export class FreeSwitchCallLeg implements CallLeg {
   private bridgedAt: Date | undefined;
   private wasBridged = false;
   private unbridgedFirst = false;
+  private unbridged = false;
+  /** Left on the switch at stop: the call goes on there; no end is reported from now on. */
+  private released = false;
   private requestedHangup = false;
   private hangupEvent: EslHeaders | undefined;
   private hangupWaiters: Array<() => void> = [];
@@ -217,6 +220,26 @@ export class FreeSwitchCallLeg implements CallLeg {
     }
   }
 
+  /** The caller is bridged to a buyer right now (CHANNEL_BRIDGE seen, no UNBRIDGE, not ended). */
+  get talking(): boolean {
+    return this.wasBridged && !this.unbridged && !this.endedFlag;
+  }
+
+  /**
+   * Graceful stop, for a bridged call: it goes on on the switch (closing its socket does not end it, fact 12) and
+   * another node, or this one restarted, adopts it. Its end is not known here, so none is reported.
+   */
+  leaveOnSwitch(): void {
+    this.released = true;
+    this.log.info('stopping: the bridged call is left on the switch');
+  }
+
+  /** Graceful stop, for a call still in setup: we let go on purpose (the dialplan's fallback takes it). */
+  handToFallback(): void {
+    this.requestedHangup = true;
+    this.log.info('stopping: the call in setup is handed to the dialplan fallback');
+  }
+
   onEnded(listener: (end: LegEnd) => void): void {
     this.endListeners.push(listener);
     if (this.endFired && this.lastEnd) {
@@ -254,6 +277,7 @@ export class FreeSwitchCallLeg implements CallLeg {
         if (this.activeBridge && !this.activeBridge.settled) this.activeBridge.settle({ status: 'bridged', answeredAt: this.bridgedAt });
         return;
       case 'CHANNEL_UNBRIDGE':
+        this.unbridged = true;
         // The buyer's side ended the bridge if the caller was still up when it ended.
         if (!this.endedFlag && h.get('Answer-State') !== 'hangup') this.unbridgedFirst = true;
         return;
@@ -325,6 +349,7 @@ export class FreeSwitchCallLeg implements CallLeg {
     this.endFired = true;
     clearTimeout(this.completeTimer);
     for (const w of this.hangupWaiters.splice(0)) w();
+    if (this.released) return; // the call is not over: it was left on the switch
     const h = complete ?? this.hangupEvent;
     const cause = h?.variable('hangup_cause') ?? h?.get('Hangup-Cause') ?? fallbackCause ?? 'NORMAL_CLEARING';
     const end: LegEnd = {

@@ -448,7 +448,8 @@ export class PeerChannel {
       callee_name: p.calleeIdName ?? '',
       callee_num: p.calleeIdNumber ?? '',
       callee_direction: p.calleeIdNumber ? 'SEND' : '',
-      call_uuid: isB && bridgedTo ? bridgedTo.uuid : this.uuid,
+      // A B-leg's call uuid is its originator's, ringing or bridged (recorded: the buyer row names the caller).
+      call_uuid: this.getVar('call_uuid') ?? this.uuid,
       sent_callee_name: isB && bridgedTo ? bridgedTo.profile.callerIdName : (this.getVar('last_sent_callee_id_name') ?? ''),
       sent_callee_num: isB && bridgedTo ? bridgedTo.profile.callerIdNumber : (this.getVar('last_sent_callee_id_number') ?? ''),
       initial_cid_name: p.callerIdName,
