@@ -65,6 +65,13 @@ export class FreeSwitchCallLeg implements CallLeg {
   private readonly execWaiters = new Map<string, (h: EslHeaders | undefined) => void>();
   private activeBridge: ActiveBridge | undefined;
   private failoverSet = false;
+  /**
+   * When the switch will hang up a call still unbridged: the dialplan's park_timeout (N s, read by FreeSWITCH when
+   * `socket` parks the call, right after `connect`; it fires on whole seconds, so up to one early). FreeSWITCH
+   * checks it between our applications: a bridge attempt started before it runs to its end, but the caller is
+   * hung up as soon as it returns. Bridge attempts are fitted within it.
+   */
+  private readonly setupDeadline: number | undefined;
   /** The caller carries our call id (callx_call_id), so any node can recognise the call later. */
   private callIdSet = false;
   private answeredAt: Date | undefined;
@@ -92,6 +99,9 @@ export class FreeSwitchCallLeg implements CallLeg {
     // The dialplan may already have set the failover variables (ours does); then no multiset is needed.
     this.failoverSet = CALLER_VARIABLES.every(([k, v]) => channelData.variable(k) === v);
     this.callIdSet = channelData.variable('callx_call_id') !== undefined;
+    const parkSec = Number.parseInt(channelData.variable('park_timeout') ?? '', 10);
+    // One second for FreeSWITCH's whole-second clock, half a second for the time between its park and our handover.
+    if (Number.isFinite(parkSec) && parkSec > 0) this.setupDeadline = Date.now() + (parkSec - 1) * 1000 - 500;
   }
 
   get ended(): boolean {
@@ -120,6 +130,15 @@ export class FreeSwitchCallLeg implements CallLeg {
   async bridge(to: Destination, opts: BridgeOptions): Promise<BridgeOutcome> {
     if (this.endedFlag) return { status: 'caller_gone', cause: this.goneCause };
     if (this.activeBridge && !this.activeBridge.settled) throw new Error('bridge: another bridge is still running on this leg');
+    const timeLeft = this.setupTimeLeftSec();
+    if (timeLeft !== undefined && timeLeft < 1) {
+      this.log.warn({ uri: to.uri }, "bridge: the switch's park_timeout leaves no time for another buyer");
+      return { status: 'switch_fault', cause: 'RECOVERY_ON_TIMER_EXPIRE', detail: "no time left within the switch's park_timeout (callx_setup_timeout)" };
+    }
+    if (timeLeft !== undefined && timeLeft < opts.answerTimeoutSec) {
+      this.log.info({ uri: to.uri, answerTimeoutSec: opts.answerTimeoutSec, timeLeft }, "bridge: answer timeout shortened to fit the switch's park_timeout");
+      opts = { ...opts, answerTimeoutSec: timeLeft };
+    }
     const arg = bridgeArgument(to, opts, this.settings.dial);
     if (!arg.ok) {
       this.log.warn({ uri: to.uri, reason: arg.reason }, 'bridge: destination refused');
@@ -159,6 +178,12 @@ export class FreeSwitchCallLeg implements CallLeg {
         else active.settle({ status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: `bridge not sent: ${err.message}` });
       });
     });
+  }
+
+  /** Whole seconds left before the switch's park_timeout hangs the unbridged caller up (undefined: no limit). */
+  private setupTimeLeftSec(): number | undefined {
+    if (this.setupDeadline === undefined) return undefined;
+    return Math.floor((this.setupDeadline - Date.now()) / 1000);
   }
 
   /** What the caller still needs before a bridge: the failover variables and our call id, as one multiset. */

@@ -154,6 +154,19 @@ describe('FreeSWITCH adapter: calls', () => {
     await leg.hangup('NORMAL_TEMPORARY_FAILURE');
   });
 
+  it("fits bridge attempts within the switch's park_timeout, and says so when no time is left", async () => {
+    peer.buyers.set('+15551230002', { kind: 'no_answer' });
+    const session = place({ variables: { park_timeout: '4:NORMAL_TEMPORARY_FAILURE', continue_on_fail: 'true' } });
+    const { leg, info } = await calls.next();
+    const first = await leg.bridge({ uri: '+15551230002' }, { answerTimeoutSec: 30, callerIdNumber: info.ani });
+    expect(first.status).toBe('no_answer');
+    expect(executes(session).find((e) => e.app === 'bridge')?.arg).toMatch(/originate_timeout=2[,}]/);
+    const second = await leg.bridge({ uri: '+15551230002' }, { answerTimeoutSec: 30, callerIdNumber: info.ani });
+    expect(second).toEqual(expect.objectContaining({ status: 'switch_fault', cause: 'RECOVERY_ON_TIMER_EXPIRE' }));
+    expect(executes(session).filter((e) => e.app === 'bridge')).toHaveLength(1);
+    await leg.hangup('NORMAL_TEMPORARY_FAILURE');
+  });
+
   it('reports no answer after the answer timeout; the caller stays up until the pipeline hangs up', async () => {
     peer.buyers.set('+15551230002', { kind: 'no_answer' });
     const session = place();
