@@ -45,7 +45,7 @@ export class FreeSwitchAdapter implements SwitchAdapter {
       const leg = uuid === undefined ? undefined : this.adopted.get(uuid);
       if (!leg || uuid === undefined) return;
       leg.handleEvent(name, h);
-      if (leg.ended) this.adopted.delete(uuid);
+      if (leg.ended) this.forget(uuid);
     });
     // Events of adopted calls may have been missed while the connection was down: ask for each one again.
     this.inbound.onConnected(() => void this.recheckAdopted());
@@ -103,17 +103,18 @@ export class FreeSwitchAdapter implements SwitchAdapter {
     if (known) return known;
     const log = this.log.child({ callId: call.callId, call: uuid, adopted: true });
     const leg = new AdoptedCallLeg(uuid, async (cause) => void (await this.inbound.api(`uuid_kill ${uuid} ${cause}`, this.timeouts.commandMs)), log);
-    // Registered before asking, so a HANGUP_COMPLETE arriving meanwhile is not lost.
+    // Registered and watched before asking, so a HANGUP_COMPLETE arriving meanwhile is not lost.
     this.adopted.set(uuid, leg);
     let exists: string;
     try {
+      await this.inbound.watch(uuid);
       exists = await this.inbound.api(`uuid_exists ${uuid}`, this.timeouts.commandMs);
     } catch (err) {
-      this.adopted.delete(uuid);
+      this.forget(uuid);
       throw err;
     }
     if (exists.trim() !== 'true' && !leg.ended) {
-      this.adopted.delete(uuid);
+      this.forget(uuid);
       log.info('adopt: the call is already gone');
       return undefined;
     }
@@ -130,13 +131,18 @@ export class FreeSwitchAdapter implements SwitchAdapter {
     this.log.debug({ callId: call.callId, switchCallId: call.switchCallId }, 'releaseToFallback: socket_resume already handed the call to the fallback');
   }
 
+  private forget(uuid: string): void {
+    this.adopted.delete(uuid);
+    this.inbound.unwatch(uuid);
+  }
+
   private async recheckAdopted(): Promise<void> {
     for (const [uuid, leg] of [...this.adopted]) {
       try {
         const exists = await this.inbound.api(`uuid_exists ${uuid}`, this.timeouts.commandMs);
         if (exists.trim() !== 'true' && !leg.ended) {
           leg.goneUnseen();
-          this.adopted.delete(uuid);
+          this.forget(uuid);
         }
       } catch (err) {
         this.log.warn({ err: (err as Error).message, call: uuid }, 'could not check an adopted call after reconnecting');

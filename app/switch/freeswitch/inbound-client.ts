@@ -7,9 +7,11 @@
  *   a Backoff delay; a rejected password is logged as such.
  * - each attempt has its own response object, so handlers are attached once per connection and never stack.
  * - the library subscribes to CHANNEL_EXECUTE_COMPLETE for every channel on the switch; we do not need it, so it
- *   is dropped with `nixevent` (an overflowing listener gets disconnected). We add the three events an adopted
- *   call's end is read from: CHANNEL_HANGUP_COMPLETE, CHANNEL_BRIDGE and CHANNEL_UNBRIDGE (every channel's: a
- *   filter per adopted call would have to be rebuilt on each reconnect).
+ *   is dropped with `nixevent` (an overflowing listener gets disconnected).
+ * - while calls are adopted (`watch`), the connection also takes the three events their end is read from
+ *   (CHANNEL_HANGUP_COMPLETE, CHANNEL_BRIDGE, CHANNEL_UNBRIDGE), filtered to those channels (`filter Unique-ID`,
+ *   plus `filter Event-Name BACKGROUND_JOB` so originate results still pass): every channel's would be ~30 KB of
+ *   JSON per call at full rate. The subscription is rebuilt on each reconnect.
  * - a periodic `api status` with a timeout detects a switch that stopped answering.
  */
 import { FreeSwitchClient, FreeSwitchError, type FreeSwitchResponse } from 'esl';
@@ -58,6 +60,9 @@ export class InboundEslClient {
   private readonly backoff: Backoff;
   private readonly eventListeners: Array<(name: InboundEventName, h: EslHeaders) => void> = [];
   private readonly connectedListeners: Array<() => void> = [];
+  /** Channels whose events are wanted (adopted calls), and the queue that applies changes in order. */
+  private readonly watched = new Set<string>();
+  private watchQueue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly target: { host: string; port: number; password: string },
@@ -90,6 +95,38 @@ export class InboundEslClient {
   /** Each (re)connection, once subscribed: events may have been missed while it was down. */
   onConnected(listener: () => void): void {
     this.connectedListeners.push(listener);
+  }
+
+  /** Delivers INBOUND_EVENTS of this channel from now on (and after reconnects) until unwatch. */
+  async watch(uuid: string): Promise<void> {
+    if (this.watched.has(uuid)) return;
+    this.watched.add(uuid);
+    const call = this.call;
+    if (!this.up || !call) return; // applied at the next login
+    await this.enqueueWatch(async () => {
+      if (this.watched.size === 1) await call.filter('Event-Name', 'BACKGROUND_JOB');
+      await call.filter('Unique-ID', uuid);
+      if (this.watched.size === 1) await call.event_json(...INBOUND_EVENTS);
+    });
+  }
+
+  unwatch(uuid: string): void {
+    if (!this.watched.delete(uuid)) return;
+    const call = this.call;
+    if (!this.up || !call) return;
+    void this.enqueueWatch(async () => {
+      await call.filter_delete('Unique-ID', uuid);
+      if (this.watched.size === 0) {
+        await call.nixevent(...INBOUND_EVENTS);
+        await call.filter_delete('Event-Name', 'BACKGROUND_JOB');
+      }
+    }).catch((err: Error) => this.log.warn({ err: err.message }, 'could not drop an event filter'));
+  }
+
+  private enqueueWatch(fn: () => Promise<void>): Promise<void> {
+    const run = this.watchQueue.then(() => withTimeout(fn(), this.timeouts.commandMs * 3, 'event filter'));
+    this.watchQueue = run.catch(() => undefined);
+    return run;
   }
 
   /** Runs `api <command>` and returns its body; rejects with InboundApiError on a `-ERR` reply. */
@@ -166,7 +203,11 @@ export class InboundEslClient {
           }
         });
       }
-      await withTimeout(call.event_json(...INBOUND_EVENTS), this.timeouts.commandMs, 'event json');
+      if (this.watched.size > 0) {
+        await withTimeout(call.filter('Event-Name', 'BACKGROUND_JOB'), this.timeouts.commandMs, 'filter');
+        for (const uuid of this.watched) await withTimeout(call.filter('Unique-ID', uuid), this.timeouts.commandMs, 'filter');
+        await withTimeout(call.event_json(...INBOUND_EVENTS), this.timeouts.commandMs, 'event json');
+      }
     } catch (err) {
       this.lost(attempt, `inbound ESL subscription failed: ${describe(err)}`, false);
       return;

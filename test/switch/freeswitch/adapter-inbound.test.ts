@@ -60,8 +60,6 @@ describe('FreeSWITCH adapter: inbound connection and originate', () => {
       'auth ClueCon',
       'event json CHANNEL_EXECUTE_COMPLETE BACKGROUND_JOB',
       'nixevent CHANNEL_EXECUTE_COMPLETE',
-      // what an adopted call's end is read from
-      'event json CHANNEL_HANGUP_COMPLETE CHANNEL_BRIDGE CHANNEL_UNBRIDGE',
     ]);
     peer.inbound.dropConnections();
     await waitFor(() => !a.isConnected(), 1000, 'the drop to be noticed');

@@ -130,6 +130,25 @@ describe('FreeSWITCH adapter: graceful stop and adoption', () => {
     expect((await end.ended).hungUpBy).toBe('buyer');
   });
 
+  it("an adopted call's end is still seen after the inbound connection was cut and came back; only its events are taken", async () => {
+    const calls = new CallQueue();
+    const owner = await startAdapter(calls);
+    const { session } = await bridgedCall(owner, calls, 'call-4');
+    await owner.stop();
+    const other = await startAdapter(new CallQueue());
+    const [found] = await other.callsInProgress();
+    const end = watchEnd((await other.adopt(found!))!);
+    peer.inbound.dropConnections();
+    await waitFor(() => !other.isConnected(), 1000, 'the drop');
+    await waitFor(() => other.isConnected() && [...peer.inbound.connections].some((c) => c.commands.some((cmd) => cmd.line === `filter Unique-ID ${session.channel.uuid}`)), 3000, 'the reconnect and its filter');
+    await sleep(100);
+    session.callerHangup();
+    expect((await end.ended).hungUpBy).toBe('caller');
+    const lines = [...peer.inbound.connections].flatMap((c) => c.commands.map((cmd) => cmd.line));
+    expect(lines).toEqual(expect.arrayContaining(['filter Event-Name BACKGROUND_JOB', 'event json CHANNEL_HANGUP_COMPLETE CHANNEL_BRIDGE CHANNEL_UNBRIDGE']));
+    await waitFor(() => [...peer.inbound.connections].some((c) => c.commands.some((cmd) => cmd.line === 'nixevent CHANNEL_HANGUP_COMPLETE CHANNEL_BRIDGE CHANNEL_UNBRIDGE')), 2000, 'the events to be dropped once no call is adopted');
+  });
+
   it('calls without our id are not listed', async () => {
     const calls = new CallQueue();
     const adapter = await startAdapter(calls);
