@@ -358,7 +358,9 @@ export class FreeSwitchCallLeg implements CallLeg {
   /** The connection is gone: whatever was not reported yet ends here. */
   handleClosed(reason: string): void {
     if (!this.endedFlag) {
-      this.log.warn({ reason }, 'connection closed while the call was up');
+      // Expected when we let go at stop (left on the switch, or exit to the fallback); otherwise worth a warning.
+      if (this.released || this.requestedHangup) this.log.debug({ reason }, 'connection closed; the call goes on without us');
+      else this.log.warn({ reason }, 'connection closed while the call was up');
       this.endedFlag = true;
       if (this.activeBridge && !this.activeBridge.settled) this.activeBridge.settle({ status: 'caller_gone', cause: 'NORMAL_TEMPORARY_FAILURE' });
       for (const w of this.execWaiters.values()) w(undefined);
