@@ -206,6 +206,14 @@ export class CallFlow {
         await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId });
         return undefined;
       }
+      if (outcome.status === 'switch_fault') {
+        // The switch refused the buyer leg itself (its session limits): not this buyer's failure, and every next
+        // buyer would hit the same wall. The attempt is recorded as switch_fault; the caller gets the no-buyer treatment.
+        log.warn({ targetId: bid.targetId, cause: outcome.cause, detail: outcome.detail }, 'the switch refused the buyer leg; not trying further buyers');
+        if (!leg.ended) await this.safely(log, 'play no-buyer prompt', () => leg.playAndHangup(decision.campaign.noBuyerPrompt, 'NORMAL_TEMPORARY_FAILURE'));
+        await this.finish(identity, ended, log, { outcome: 'no_buyer_answered', endReason: 'switch_fault', rejectReason: 'no_eligible_buyer', sellerAccountId });
+        return undefined;
+      }
       log.info({ targetId: bid.targetId, status: outcome.status, cause: outcome.cause }, 'bridge attempt failed; trying the next buyer');
       const skipped: Array<{ bid: ReservedBid['bid'] } & SkippedBid> = [];
       current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(bid) + 1, this.clock(), decision.trace, (b, skip) => skipped.push({ bid: b, ...skip }));

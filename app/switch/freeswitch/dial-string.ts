@@ -49,6 +49,12 @@ function varBlock(vars: Array<[string, string]>): { text: string; dropped: strin
   return { text: `{${parts.join(',')}}`, dropped };
 }
 
+/** The channel variable a bridge tag becomes: `callx_<tag>`, lower case, never `callx_callx_...`. */
+export function tagVariable(tag: string): string {
+  const k = tag.toLowerCase();
+  return k.startsWith('callx_') ? k : `callx_${k}`;
+}
+
 /** FreeSWITCH counts originate_timeout in whole seconds. */
 const wholeSeconds = (sec: number): number => Math.max(1, Math.ceil(sec));
 
@@ -62,7 +68,8 @@ export function bridgeArgument(to: Destination, opts: BridgeOptions, cfg: DialCo
     ['origination_caller_id_number', opts.callerIdNumber],
     ['originate_timeout', String(wholeSeconds(opts.answerTimeoutSec))],
   ];
-  for (const [k, v] of Object.entries(opts.tags ?? {})) vars.push([`callx_${k.toLowerCase()}`, v]);
+  // Tags become callx_* variables; a tag already named callx_* (the flow's callx_call_id) is not prefixed twice.
+  for (const [k, v] of Object.entries(opts.tags ?? {})) vars.push([tagVariable(k), v]);
   const { text, dropped } = varBlock(vars);
   return { ok: true, value: `${text}${endpoint.value}`, dropped };
 }

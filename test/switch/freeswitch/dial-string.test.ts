@@ -20,6 +20,15 @@ describe('dial strings', () => {
     });
   });
 
+  it('tags already named callx_* (as the call flow passes them) are not prefixed twice', () => {
+    const r = bridgeArgument({ uri: '+15551230001' }, { answerTimeoutSec: 5, callerIdNumber: '+12025550123', tags: { callx_call_id: 'c-1', callx_target_id: 't-1' } }, cfg);
+    expect(r).toEqual({
+      ok: true,
+      value: '{origination_caller_id_number=+12025550123,originate_timeout=5,callx_call_id=c-1,callx_target_id=t-1}sofia/gateway/buyers/+15551230001',
+      dropped: [],
+    });
+  });
+
   it('refuses a timeout that is not a positive number', () => {
     for (const answerTimeoutSec of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(bridgeArgument({ uri: '+15551230001' }, { answerTimeoutSec, callerIdNumber: '1' }, cfg).ok).toBe(false);
