@@ -267,6 +267,17 @@ export class BridgeAttempt implements EventOwner {
     return this.teardownDone;
   }
 
+  /** Stop with the call bridged: forget the buyer and the bridge, leaving both on the switch. */
+  detach(): void {
+    this.phase = 'done';
+    this.buyerHangupSent = true; // its later events must not end the caller
+    this.teardownDone ??= Promise.resolve();
+    clearTimeout(this.deadline);
+    clearTimeout(this.stasisTimer);
+    this.ctx.router.removeChannel(this.buyerId, this);
+    if (this.bridgeId) this.ctx.router.removeBridge(this.bridgeId, this);
+  }
+
   /** After a reconnect: catch up with what the switch says now. */
   reconcile(live: Map<string, AriChannel>, snapshotAt: number): void {
     if (this.phase === 'done') return;

@@ -92,6 +92,11 @@ export async function startRig(
 ): Promise<Rig> {
   const peer = new AsteriskPeer({ app: APP, channelvars: CHANNELVARS, endpoints: ['carrier', 'buyers', 'consumers'], timeScale: 0.2, ...opts.peer });
   await peer.listen();
+  return attachAdapter(peer, opts);
+}
+
+/** An adapter (and its call queue) on an existing peer: a second node, or the same node restarted. */
+export async function attachAdapter(peer: AsteriskPeer, opts: { adapter?: Partial<AsteriskAdapterConfig>; logger?: Logger; start?: boolean } = {}): Promise<Rig> {
   const calls = new CallQueue();
   const adapter = new AsteriskAdapter({
     url: peer.url,
@@ -100,7 +105,7 @@ export async function startRig(
     app: APP,
     buyerTrunk: 'buyers',
     consumerTrunk: 'consumers',
-    prompts: { no_buyer: 'ss-noservice', error: 'an-error-has-occurred' },
+    prompts: { no_buyer: 'ss-noservice', no_buyer_available: 'tt-allbusy', error: 'an-error-has-occured' },
     logger: opts.logger ?? (process.env.ARI_TEST_LOG ? createLogger(process.env.ARI_TEST_LOG) : silentLogger()),
     ...opts.adapter,
     timeouts: { ...FAST_TIMEOUTS, ...opts.adapter?.timeouts },
