@@ -4,13 +4,11 @@ import { causeCode, causeName } from '../../app/switch/asterisk/causes';
 import { promptFiles } from '../../app/switch/factory';
 import type { HangupCause } from '../../app/switch/port';
 import { createLogger, silentLogger } from '../../app/observability/logger';
-import { AsteriskPeer, type EndpointScript } from '../peers/asterisk';
+import { AsteriskPeer, confPeerOptions, type EndpointScript } from '../peers/asterisk';
 import { startTestNode } from '../support/node';
 import type { TestInfra } from '../support/infra';
 import type { FarEnd, PlacedCall, SwitchHarness } from './harness';
 
-/** What asterisk-conf/ari.conf lists in `channelvars`. */
-const CHANNELVARS = ['CALLX_ATTESTATION', 'CALLX_LEAD_ID', 'CALLX_ZIP'];
 
 /** The shared far-end words as the Asterisk peer's endpoint scripts (causes as Q.850 numbers). */
 function endpointScript(script: FarEnd): EndpointScript {
@@ -29,7 +27,8 @@ function endpointScript(script: FarEnd): EndpointScript {
 /** The Asterisk peer (ARI over real HTTP and WebSocket) and a node running the Asterisk adapter. */
 export class AsteriskHarness implements SwitchHarness {
   readonly switchName = 'asterisk';
-  readonly peer = new AsteriskPeer({ app: 'callx', channelvars: CHANNELVARS, playbackMs: 20 });
+  /** Configured as asterisk-conf/ tells an operator to configure Asterisk (channelvars, send_connected_line). */
+  readonly peer = new AsteriskPeer({ app: 'callx', ...confPeerOptions(), playbackMs: 20 });
   private node?: ExchangeNode;
 
   /**

@@ -83,6 +83,8 @@ describe('Asterisk adapter: calls', () => {
     // Every leg carries the call id: the caller (POST variable) and the buyer (originate variables).
     expect(rig.peer.requests.some((r) => r.path === `/ari/channels/${placed.channelId}/variable?variable=CALLX_CALL_ID&value=c-1`)).toBe(true);
     expect(buyer?.channel.vars.get('CALLX_CALL_ID')).toBe('c-1');
+    // asterisk-conf/pjsip.conf sets send_connected_line=no on the buyers endpoint: no re-INVITE after the bridge.
+    expect(buyer?.channel.reinvites).toBe(0);
     expect(rig.peer.requests.find((r) => r.method === 'POST' && r.path.startsWith('/ari/channels?'))?.path).toContain('timeout=5');
     expect(end.count()).toBe(1);
   });

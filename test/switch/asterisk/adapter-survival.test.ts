@@ -6,7 +6,7 @@
  */
 import type { CallInProgress } from '../../../app/switch/port';
 import { RawAri, type EventSocket } from '../../peers/asterisk/raw-ari';
-import { APP, attachAdapter, expectNothingDangles, sleep, startRig, stopRig, waitFor, watchEnd, type Rig } from './helpers';
+import { APP, CONF, attachAdapter, expectNothingDangles, sleep, startRig, stopRig, waitFor, watchEnd, type Rig } from './helpers';
 
 const CALLER = { ani: '+12025550123', dnis: '+18005550100' };
 const CREDS = { username: 'callx', password: 'secret' };
@@ -99,9 +99,13 @@ describe('Asterisk adapter: calls outlive the node', () => {
     });
   });
 
-  describe('a restarted node, or another one', () => {
+  // With ari.conf's channelvars (CALLX_CALL_ID in every snapshot) and without them (one GET .../variable a channel).
+  describe.each([
+    ['with CALLX_CALL_ID in channelvars', CONF.channelvars],
+    ['without channelvars', []],
+  ])('a restarted node, or another one (%s)', (_name, channelvars) => {
     it('reconcile leaves a bridged call carrying a call id alone: not handed over as new, its buyer and bridge untouched', async () => {
-      rig = await startRig({ start: false });
+      rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
       const from = rig.peer.requests.length;
       await rig.adapter.start(rig.calls.handler);
@@ -113,7 +117,7 @@ describe('Asterisk adapter: calls outlive the node', () => {
     });
 
     it('callsInProgress lists it; adopt reports the caller\'s real end, then hangs up the buyer and destroys the bridge', async () => {
-      rig = await startRig({ start: false });
+      rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
       await rig.adapter.start(rig.calls.handler);
       const calls = await rig.adapter.callsInProgress();
@@ -138,7 +142,7 @@ describe('Asterisk adapter: calls outlive the node', () => {
     });
 
     it('an adopted call whose buyer hangs up first: the caller is hung up and the leg says the buyer ended it', async () => {
-      rig = await startRig({ start: false });
+      rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
       await rig.adapter.start(rig.calls.handler);
       const [call] = await rig.adapter.callsInProgress();
@@ -151,7 +155,7 @@ describe('Asterisk adapter: calls outlive the node', () => {
     });
 
     it('adopt of a call whose caller left in the gap resolves undefined, and the buyer left bridged alone is cleaned up', async () => {
-      rig = await startRig({ start: false });
+      rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
       await rig.adapter.start(rig.calls.handler);
       const [call] = await rig.adapter.callsInProgress();
@@ -180,7 +184,7 @@ describe('Asterisk adapter: calls outlive the node', () => {
     });
 
     it('an unbridged call with a call id is listed as such and releaseToFallback sends it on in the dialplan, unanswered', async () => {
-      rig = await startRig({ start: false });
+      rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: false, callId: 'c-setup' });
       await rig.adapter.start(rig.calls.handler);
       await sleep(100);
@@ -194,7 +198,7 @@ describe('Asterisk adapter: calls outlive the node', () => {
     });
 
     it('releaseToFallback refuses a bridged call', async () => {
-      rig = await startRig({ start: false });
+      rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
       await rig.adapter.start(rig.calls.handler);
       const [call] = await rig.adapter.callsInProgress();
@@ -205,7 +209,7 @@ describe('Asterisk adapter: calls outlive the node', () => {
     });
 
     it('a caller without a call id whose StasisStart was missed is still handed over as a new call', async () => {
-      rig = await startRig({ start: false });
+      rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: false });
       await rig.adapter.start(rig.calls.handler);
       const { leg } = await rig.calls.next();
@@ -215,7 +219,7 @@ describe('Asterisk adapter: calls outlive the node', () => {
     });
 
     it('a buyer leg whose caller is gone, and its bridge, are cleaned up by reconcile', async () => {
-      rig = await startRig({ start: false });
+      rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
       rig.peer.hangupFarEnd(dead.callerId); // the caller leaves while no node listens: the buyer stays bridged (fact 15)
       await dead.finished;

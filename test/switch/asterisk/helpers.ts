@@ -5,11 +5,11 @@
 import { createLogger, silentLogger, type Logger } from '../../../app/observability/logger';
 import { AsteriskAdapter, type AsteriskAdapterConfig } from '../../../app/switch/asterisk';
 import type { CallInfo, CallLeg, LegEnd } from '../../../app/switch/port';
-import { AsteriskPeer, type AsteriskPeerOptions } from '../../peers/asterisk';
+import { AsteriskPeer, confPeerOptions, type AsteriskPeerOptions } from '../../peers/asterisk';
 
 export const APP = 'callx';
-/** What asterisk-conf/ari.conf lists in `channelvars`. */
-export const CHANNELVARS = ['CALLX_ATTESTATION', 'CALLX_LEAD_ID', 'CALLX_ZIP'];
+/** What asterisk-conf/ dictates of the switch: ari.conf `channelvars`, pjsip.conf `send_connected_line`. */
+export const CONF = confPeerOptions();
 
 export const FAST_TIMEOUTS = {
   restMs: 1000,
@@ -90,7 +90,7 @@ export interface Rig {
 export async function startRig(
   opts: { peer?: AsteriskPeerOptions; adapter?: Partial<AsteriskAdapterConfig>; logger?: Logger; start?: boolean } = {},
 ): Promise<Rig> {
-  const peer = new AsteriskPeer({ app: APP, channelvars: CHANNELVARS, endpoints: ['carrier', 'buyers', 'consumers'], timeScale: 0.2, ...opts.peer });
+  const peer = new AsteriskPeer({ app: APP, ...CONF, endpoints: ['carrier', 'buyers', 'consumers'], timeScale: 0.2, ...opts.peer });
   await peer.listen();
   return attachAdapter(peer, opts);
 }
