@@ -1,5 +1,5 @@
 import type { ExchangeNode, NodeOptions } from '../../app/exchange-node';
-import { AsteriskAdapter, type AriRestClientName } from '../../app/switch/asterisk';
+import { AsteriskAdapter, type AriRestClientName, type AsteriskTimeouts } from '../../app/switch/asterisk';
 import { causeCode, causeName } from '../../app/switch/asterisk/causes';
 import { promptFiles } from '../../app/switch/factory';
 import type { HangupCause } from '../../app/switch/port';
@@ -38,6 +38,8 @@ export class AsteriskHarness implements SwitchHarness {
   constructor(
     private readonly env: Record<string, string> = {},
     private readonly restClient: AriRestClientName = 'http',
+    /** Adapter timeouts on top of the quick reconnects every harness uses (e.g. a short stopDrainMs). */
+    private readonly timeouts: Partial<AsteriskTimeouts> = {},
   ) {}
 
   async start(infra: TestInfra, options: Omit<NodeOptions, 'switches'> = {}): Promise<ExchangeNode> {
@@ -54,7 +56,7 @@ export class AsteriskHarness implements SwitchHarness {
           consumerTrunk: 'consumers',
           prompts: promptFiles(core.config, 'asterisk'),
           logger: process.env.ARI_TEST_LOG ? createLogger(process.env.ARI_TEST_LOG) : silentLogger(),
-          timeouts: { reconnectInitialMs: 50, reconnectMaxMs: 200 },
+          timeouts: { reconnectInitialMs: 50, reconnectMaxMs: 200, ...this.timeouts },
           restClient: this.restClient,
         }),
       ],
