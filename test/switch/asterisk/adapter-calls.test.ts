@@ -178,6 +178,19 @@ describe('Asterisk adapter: calls', () => {
     await expectNothingDangles(rig);
   });
 
+  it('Allocation failed on the buyer trunk itself is a switch fault, not the buyer\'s failure', async () => {
+    await stopRig(rig);
+    rig = await startRig({ peer: { endpoints: ['carrier'] } }); // the switch has no channel to give on its trunk
+    calls = rig.calls;
+    rig.peer.placeCall(CALLER);
+    const { leg, info } = await calls.next();
+    expect(await leg.bridge({ uri: '+15551230001' }, { answerTimeoutSec: 5, callerIdNumber: info.ani })).toEqual({ status: 'switch_fault', cause: 'SWITCH_CONGESTION', detail: 'Allocation failed on the buyer trunk' });
+    expect(await leg.bridge({ uri: 'sip:buyer@10.0.0.5' }, { answerTimeoutSec: 5, callerIdNumber: info.ani })).toEqual(expect.objectContaining({ status: 'switch_fault' }));
+    expect(leg.ended).toBe(false);
+    await leg.hangup('NORMAL_TEMPORARY_FAILURE');
+    await expectNothingDangles(rig);
+  });
+
   it('dials SIP URIs through the buyer trunk and reports other failure causes as failed', async () => {
     rig.peer.buyers.set('sip:buyer@10.0.0.5:5080', { kind: 'fail', cause: 34, afterMs: 5 });
     rig.peer.placeCall(CALLER);
