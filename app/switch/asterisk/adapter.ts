@@ -15,9 +15,9 @@
 import { lazyChild, type Logger } from '../../observability/logger';
 import { Backoff, sleep } from '../../util/backoff';
 import type { CallInProgress, CallLeg, CallInfo, InboundCallHandler, OriginateRequest, OriginateResult, SwitchAdapter } from '../port';
-import { AdoptedBridge } from './adopted-bridge';
+import { adoptCall } from './adoption';
 import { isAriError } from './ari-rest';
-import { listCallsInProgress, placementOf, type Placement } from './calls-on-switch';
+import { listCallsInProgress, type Placement } from './calls-on-switch';
 import { AriClientRest } from './ari-client-rest';
 import { AriHttpRest } from './ari-http-rest';
 import { eventTime, type AriChannel, type AriEvent } from './ari-model';
@@ -153,45 +153,14 @@ export class AsteriskAdapter implements SwitchAdapter {
     return calls;
   }
 
-  /**
-   * Takes over a bridged call found by callsInProgress(). Its events are routed here first, then the switch is
-   * asked whether its channels are still there (an end between the listing and now would otherwise go unseen):
-   * the caller gone means the call is over (its buyer and bridge are cleaned up, undefined is returned); the
-   * buyer gone means the buyer hung up unseen (the caller is hung up, the leg reports it).
-   */
+  /** Takes over a bridged call found by callsInProgress() (see adoption.ts); this node's own leg if it tracks it. */
   async adopt(call: CallInProgress): Promise<CallLeg | undefined> {
     const ctx = this.requireContext('adopt');
-    const log = this.log.child({ channel: call.switchCallId, callId: call.callId, adopted: true });
     const tracked = this.router.ownerOf(call.switchCallId);
     if (tracked instanceof AsteriskCallLeg) return tracked.ended ? undefined : tracked;
-    let placement = this.placements.get(call.switchCallId);
+    const placement = this.placements.get(call.switchCallId);
     this.placements.delete(call.switchCallId);
-    if (!placement) placement = placementOf(call.switchCallId, await ctx.rest.listBridges());
-    // Our flow answers the caller as the buyer answers, just before the bridge: the bridge's creation time stands
-    // for both when the call does not say.
-    const bridgedAt = call.bridgedAt ?? placement?.bridgedAt;
-    const leg = new AsteriskCallLeg(call.switchCallId, ctx, log, { answeredAt: call.answeredAt ?? bridgedAt, bridgedAt, callIdTagged: true });
-    const buyer = placement ? new AdoptedBridge(ctx, leg, placement.buyerId, placement.bridgeId, log) : undefined;
-    this.router.addChannel(call.switchCallId, leg);
-    if (buyer) {
-      leg.attachAdopted(buyer);
-      buyer.register();
-    }
-    if (!(await this.stillThere(ctx, call.switchCallId))) {
-      log.info('adopt: the caller is gone already; cleaning up its buyer leg and bridge');
-      this.router.removeChannel(call.switchCallId, leg);
-      await buyer?.teardown();
-      return undefined;
-    }
-    if (!buyer) {
-      log.warn('adopt: the call is not bridged; the leg reports its end, nothing else (releaseToFallback is for calls in setup)');
-    } else if (!placement?.buyerId || !(await this.stillThere(ctx, placement.buyerId))) {
-      log.info({ buyerChannel: placement?.buyerId }, 'adopt: the buyer leg is gone; hanging up the caller');
-      buyer.buyerMissing();
-    } else {
-      log.info({ buyerChannel: placement.buyerId, bridge: placement.bridgeId }, 'adopted a bridged call; the buyer leg is left as it is');
-    }
-    return leg;
+    return adoptCall(ctx, call, placement, this.log.child({ channel: call.switchCallId, callId: call.callId, adopted: true }));
   }
 
   /** Sends an unbridged call with a dead owner on in the dialplan (its fallback); never touches a bridged one. */
@@ -220,16 +189,6 @@ export class AsteriskAdapter implements SwitchAdapter {
   private requireContext(what: string): LegContext {
     if (!this.ctx) throw new Error(`${what}: not connected to ARI`);
     return this.ctx;
-  }
-
-  /** Whether a channel still exists (a REST failure other than 404 counts as yes: nothing is concluded from it). */
-  private async stillThere(ctx: LegContext, channelId: string): Promise<boolean> {
-    try {
-      await ctx.rest.getChannel(channelId);
-      return true;
-    } catch (err) {
-      return !isAriError(err, 'not_found');
-    }
   }
 
   async originate(req: OriginateRequest): Promise<OriginateResult> {
