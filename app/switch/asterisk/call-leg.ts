@@ -126,13 +126,14 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
       this.log.warn({ uri: to.uri, reason: endpoint.reason }, 'bridge: destination refused');
       return { status: 'failed', cause: 'INVALID_NUMBER_FORMAT', detail: endpoint.reason };
     }
-    await this.prepareForBuyers(opts.tags?.callx_call_id);
-    if (this.gone) return { status: 'caller_gone', cause: this.goneCause };
+    // Sent alongside the originate, not before it: the buyer's answer is far later than either request.
+    const prepared = this.prepareForBuyers(opts.tags?.callx_call_id);
     const attempt = new BridgeAttempt(this.ctx, this, endpoint.value, opts, this.log);
     this.attempt = attempt;
     let outcome: BridgeOutcome;
     try {
       outcome = await attempt.run();
+      await prepared;
     } finally {
       this.attempt = undefined;
     }
@@ -149,9 +150,9 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
   }
 
   /**
-   * Before the first buyer is dialled: the call id goes on the caller's channel (so a node that finds the call
-   * later knows it is ours, and never takes it for a new one), and an unanswered caller hears ringing. A failure
-   * of either is logged and the call goes on; a caller found gone ends the leg.
+   * As the first buyer is dialled: the call id goes on the caller's channel (so a node that finds the call later
+   * knows it is ours, and never takes it for a new one), and an unanswered caller hears ringing. A failure of
+   * either is logged and the call goes on; a caller found gone ends the leg (and so the attempt).
    */
   private async prepareForBuyers(callId: string | undefined): Promise<void> {
     const work: Array<Promise<void>> = [];

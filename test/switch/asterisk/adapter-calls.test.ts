@@ -68,11 +68,10 @@ describe('Asterisk adapter: calls', () => {
     const setup = requests()
       .filter((r) => !r.startsWith('GET'))
       .map((r) => r.replace(buyerId, '{buyer}').replace(placed.channelId, '{caller}').replace(/callx-br-[0-9a-f-]+/, '{bridge}'));
-    // The call id goes on the caller and the caller hears ringing (both at once), then the buyer is dialled; the
+    // The call id goes on the caller and the caller hears ringing as the buyer is dialled (all three at once); the
     // caller is answered only once the buyer has answered.
-    expect(setup.slice(0, 2).sort()).toEqual(['POST /ari/channels/{caller}/ring 204', 'POST /ari/channels/{caller}/variable 204']);
-    expect(setup.slice(2, 6)).toEqual([
-      'POST /ari/channels 200',
+    expect(setup.slice(0, 3).sort()).toEqual(['POST /ari/channels 200', 'POST /ari/channels/{caller}/ring 204', 'POST /ari/channels/{caller}/variable 204']);
+    expect(setup.slice(3, 6)).toEqual([
       'POST /ari/channels/{caller}/answer 204',
       'POST /ari/bridges 200',
       'POST /ari/bridges/{bridge}/addChannel 204',
