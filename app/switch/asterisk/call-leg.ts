@@ -8,7 +8,7 @@
  * Like a carrier expects: an inbound caller hears ringing (POST ring, 180) from its first bridge attempt, and is
  * answered only when a buyer answers (the bridge attempt does it). A call the exchange does not bridge is never
  * answered: its prompt goes out as early media (progress, play) and the hangup carries the Q.850 cause as
- * `reason_code`, which the switch turns into the SIP final response (README, "Hangup causes").
+ * `reason_code`, which the switch turns into the SIP final response (README, "Connecting a switch").
  */
 import type { CallLogger } from '../../observability/logger';
 import type { BridgeOptions, BridgeOutcome, CallLeg, Destination, HangupCause, LegEnd } from '../port';
