@@ -163,7 +163,10 @@ export class AsteriskAdapter implements SwitchAdapter {
     return adoptCall(ctx, call, placement, this.log.child({ channel: call.switchCallId, callId: call.callId, adopted: true }));
   }
 
-  /** Sends an unbridged call with a dead owner on in the dialplan (its fallback); never touches a bridged one. */
+  /**
+   * Sends an unbridged call with a dead owner on in the dialplan (its fallback); a consumer leg we originated has
+   * no dialplan and is hung up. Never touches a bridged call.
+   */
   async releaseToFallback(call: CallInProgress): Promise<void> {
     const ctx = this.requireContext('releaseToFallback');
     const log = this.log.child({ channel: call.switchCallId, callId: call.callId });
@@ -177,6 +180,12 @@ export class AsteriskAdapter implements SwitchAdapter {
       return;
     }
     try {
+      if (this.ids.isOurs(call.switchCallId)) {
+        // A consumer we called (originated into Stasis): no dialplan behind it to fall back to.
+        await ctx.rest.hangup(call.switchCallId, 'NORMAL_TEMPORARY_FAILURE');
+        log.info('hung up a consumer call in setup whose node is gone (no dialplan fallback for it)');
+        return;
+      }
       await ctx.rest.continueInDialplan(call.switchCallId);
       log.info('handed a call in setup to the dialplan fallback');
     } catch (err) {

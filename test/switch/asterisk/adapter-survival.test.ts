@@ -197,6 +197,25 @@ describe('Asterisk adapter: calls outlive the node', () => {
       expect(record.sip).toEqual([180, 183, 603]);
     });
 
+    it('releaseToFallback hangs up a consumer leg we called (no dialplan behind it) instead of continuing it', async () => {
+      rig = await startRig({ start: false, peer: { channelvars } });
+      rig.peer.consumers.set('+13055550111', { kind: 'answer', afterMs: 5 });
+      const ari = new RawAri(rig.peer.url, CREDS);
+      const ws = await ari.events(APP);
+      const consumerId = `${APP}-o-dead-1`;
+      await ari.request('POST', `/ari/channels?endpoint=PJSIP%2F%2B13055550111%40consumers&app=${APP}&appArgs=outbound,c-out,camp&channelId=${consumerId}`, { body: { variables: { CALLX_CALL_ID: 'c-out' } } });
+      await ws.waitFor((e) => e.type === 'StasisStart' && (e.channel as { id: string }).id === consumerId);
+      rig.peer.dropEventSockets();
+      const from = rig.peer.requests.length;
+      await rig.adapter.start(rig.calls.handler);
+      const calls = await rig.adapter.callsInProgress();
+      expect(calls).toEqual([{ callId: 'c-out', switchCallId: consumerId, bridged: false }]);
+      expect(rig.calls.all).toEqual([]);
+      await rig.adapter.releaseToFallback(calls[0] as CallInProgress);
+      expect(changes(rig, from)).toEqual([`DELETE /ari/channels/${consumerId}?reason_code=41`]);
+      await expectNothingDangles(rig);
+    });
+
     it('releaseToFallback refuses a bridged call', async () => {
       rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
