@@ -234,12 +234,14 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
   }
 
   /**
-   * Hands a call in setup to the dialplan's fallback (POST continue), on stop or for a call whose owner is gone:
-   * a bridge attempt in flight settles caller_gone and hangs up its buyer. The leg reports its end as ours
+   * Hands a call in setup to the dialplan's fallback (POST continue), on stop or for a call whose owner is gone
+   * (a consumer we called is hung up instead): a bridge attempt in flight settles caller_gone and hangs up its buyer. The leg reports its end as ours
    * (NORMAL_TEMPORARY_FAILURE, system) once the channel has left Stasis. Never used on a bridged call.
    */
   async releaseToFallback(): Promise<void> {
     if (this.endFired || this.detached || this.gone || this.connection) return;
+    // A consumer we called was originated into Stasis: there is no dialplan behind it to fall back to.
+    if (this.ctx.ids.isOurs(this.id)) return this.hangup('NORMAL_TEMPORARY_FAILURE');
     this.requested = 'NORMAL_TEMPORARY_FAILURE';
     this.markGone();
     try {
