@@ -71,7 +71,8 @@ const EnvSchema = z.object({
   ARI_PROMPT_NO_BUYER: z.string().min(1).default('tt-allbusy'),
   ARI_PROMPT_NOT_IN_SERVICE: z.string().min(1).default('ss-noservice'),
   ARI_PROMPT_REJECTED: z.string().min(1).default('ss-noservice'),
-  ARI_PROMPT_ERROR: z.string().min(1).default('an-error-has-occurred'),
+  // Sic: the stock pack spells it 'occured' (asterisk-core-sounds-en); 'an-error-has-occurred' is not in it.
+  ARI_PROMPT_ERROR: z.string().min(1).default('an-error-has-occured'),
 });
 
 export type Config = z.infer<typeof EnvSchema>;
