@@ -106,12 +106,22 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     logger.info(counts, 'compliance lists loaded into redis');
   };
   await ensureComplianceLoaded();
-  redis.on('ready', () => {
-    ensureComplianceLoaded().catch((err: Error) => logger.error({ err: err.message }, 'reloading compliance lists failed'));
-  });
   const fundHolds = new FundHolds(redis);
   const snapshots = new SnapshotSource(pool, subscriber, config.REDIS_PREFIX, logger.child({ mod: 'snapshot' }), { fundHolds });
+  // The start-up load writes every buyer's funds figure (and the marker) before any call is taken.
   await snapshots.start();
+  // Without their figures every buyer is refused (funds fail closed): a Redis back without them gets them now
+  // from Postgres (a snapshot load writes them), not at the next timed reload up to a minute later.
+  const ensureFundsLoaded = async (): Promise<void> => {
+    if (await fundHolds.loaded()) return;
+    const started = Date.now();
+    await snapshots.refreshNow();
+    logger.warn({ ms: Date.now() - started }, 'buyer funds were missing from redis; reloaded them from postgres (holds of calls in progress are lost)');
+  };
+  redis.on('ready', () => {
+    ensureComplianceLoaded().catch((err: Error) => logger.error({ err: err.message }, 'reloading compliance lists failed'));
+    ensureFundsLoaded().catch((err: Error) => logger.error({ err: err.message }, 'reloading buyer funds failed'));
+  });
 
   const caps = new CapLedger(redis);
   const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, logger: logger.child({ mod: 'router' }) });
