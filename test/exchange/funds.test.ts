@@ -100,6 +100,35 @@ it('fails over past a buyer whose funds, less what its calls in progress hold, c
   expect(await nodes[1]!.fundHolds.heldFor('stretched')).toBe(0);
 });
 
+it('a failed bridge whose release Redis refused does not keep its buyer\'s funds held: billing releases every buyer the call rang', async () => {
+  const node = nodes[0]!;
+  // Redis refuses the release when the first buyer is busy (a blip); the call fails over and is bridged.
+  const release = jest.spyOn(node.caps, 'release').mockRejectedValueOnce(new Error('Connection is closed.'));
+  const leg = new ScriptedLeg('release-refused', (uri) => (uri.includes('busy-t') ? { kind: 'busy' } : { kind: 'hold' }));
+  try {
+    const run = node.flow.run(leg, info(leg, '+18135587002', FAILOVER_DID));
+    await eventually(async () => leg.bridged.length > 0, 'the call to be bridged');
+    expect(release).toHaveBeenCalledTimes(1);
+    expect(await node.fundHolds.heldFor('busy')).toBe(3000); // left behind: its lease would keep it for hours
+    leg.hangupByCaller();
+    await run;
+  } finally {
+    release.mockRestore();
+  }
+  await node.recorder!.drain();
+
+  const worker = new BillingWorker(infra.pool, infra.redis, silentLogger(), { redisUrl: TEST_REDIS_URL, redisPrefix: infra.prefix });
+  worker.start();
+  try {
+    await eventually(async () => (await node.fundHolds.heldFor('stretched')) === 0, 'billing to settle the bridged call\'s hold', 10_000);
+    await eventually(async () => (await node.fundHolds.heldFor('busy')) === 0, 'billing to release the busy buyer\'s hold', 5_000);
+  } finally {
+    await worker.stop();
+  }
+  const leftover = Object.keys(await infra.redis.hgetall('funds:busy')).filter((f) => f.startsWith('h:'));
+  expect(leftover).toEqual([]);
+});
+
 it('holds once per call, and a hold its node never released is swept when its lease expires, correcting the total', async () => {
   const caps = nodes[0]!.caps;
   const now = Date.now();
