@@ -11,6 +11,7 @@ import type { Decision, ReservedBid, Router, SkippedBid } from './router';
 import { PROMPTS } from './router';
 import type { RejectReason } from './trace';
 import type { CallEventBus } from './call-events';
+import { LateReleases, type LateReleaseOptions } from './late-releases';
 
 export interface CallFlowDeps {
   router: Router;
@@ -22,6 +23,8 @@ export interface CallFlowDeps {
   events?: CallEventBus;
   clock?: () => Date;
   newCallId?: () => string;
+  /** how a release Redis refused is retried (tests shorten it) */
+  lateReleases?: LateReleaseOptions;
 }
 
 /** The buyer that took a call, and its price. */
@@ -57,10 +60,13 @@ export class CallFlow {
   private readonly clock: () => Date;
   private readonly newCallId: () => string;
   private readonly inFlight = new Set<Promise<void>>();
+  /** releases Redis refused, retried in the background */
+  private readonly late: LateReleases;
 
   constructor(private readonly deps: CallFlowDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.newCallId = deps.newCallId ?? randomUUID;
+    this.late = new LateReleases(deps.caps, deps.lateReleases);
   }
 
   /** The switch adapters' InboundCallHandler. */
@@ -74,9 +80,10 @@ export class CallFlow {
     return this.inFlight.size;
   }
 
-  /** Waits for calls in progress (graceful shutdown). */
+  /** Waits for calls in progress (graceful shutdown), then stops retrying releases (leases and billing take over). */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
+    this.late.stop();
   }
 
   async run(leg: CallLeg, info: CallInfo): Promise<void> {
@@ -155,7 +162,10 @@ export class CallFlow {
   /** A bridged call until it ends: its slot given back and its end recorded. */
   private async talk(identity: CallIdentity, ended: Promise<LegEnd>, log: CallLogger, call: BridgedCall): Promise<void> {
     const end = await ended;
-    await this.deps.caps.endCall(identity.callId, call.counters).catch((err: Error) => log.error({ err: err.message }, 'failed to release concurrency slot; its lease will expire'));
+    await this.deps.caps.endCall(identity.callId, call.counters).catch((err: Error) => {
+      log.error({ err: err.message }, 'failed to release concurrency slot; retrying in the background');
+      this.late.schedule(log, identity.callId, call.counters); // the hold stays: billing settles it with the charge
+    });
     await this.finish(identity, Promise.resolve(end), log, {
       outcome: 'bridged',
       endReason: end.hungUpBy === 'buyer' ? 'buyer_hangup' : end.hungUpBy === 'caller' ? 'caller_hangup' : 'hangup',
@@ -290,7 +300,10 @@ export class CallFlow {
   }
 
   private async release(log: CallLogger, callId: string, reserved: ReservedBid): Promise<void> {
-    await this.deps.caps.release(callId, reserved.counters, reserved.hold).catch((err: Error) => log.error({ err: err.message, targetId: reserved.bid.targetId }, 'failed to release cap reservation and fund hold; their leases will expire'));
+    await this.deps.caps.release(callId, reserved.counters, reserved.hold).catch((err: Error) => {
+      log.error({ err: err.message, targetId: reserved.bid.targetId }, 'failed to release cap reservation and fund hold; retrying in the background');
+      this.late.schedule(log, callId, reserved.counters, reserved.hold);
+    });
   }
 
   /** The journal is the record of truth until the recorder copies it; a failed append is retried, then logged loudly. */

@@ -28,7 +28,7 @@ beforeAll(async () => {
   await seedCampaign(infra.pool, { id: 'thin-c', sellerId: 's', dids: [THIN_DID], routing: 'first_price', payoutCents: 500 });
   await seedTarget(infra.pool, { id: 'thin-t', buyerId: 'thin', campaignId: 'thin-c', bidCents: 1000, convertOnSeconds: 0 });
   await seedCampaign(infra.pool, { id: 'failover-c', sellerId: 's', dids: [FAILOVER_DID], routing: 'first_price' });
-  await seedTarget(infra.pool, { id: 'busy-t', buyerId: 'busy', campaignId: 'failover-c', bidCents: 3000 });
+  await seedTarget(infra.pool, { id: 'busy-t', buyerId: 'busy', campaignId: 'failover-c', bidCents: 3000, capConcurrency: 1 });
   await seedTarget(infra.pool, { id: 'stretched-t', buyerId: 'stretched', campaignId: 'failover-c', bidCents: 2000 });
   await seedTarget(infra.pool, { id: 'deep-t', buyerId: 'deep', campaignId: 'failover-c', bidCents: 1000 });
   const env = { BILLING_WORKER_ENABLED: 'false' };
@@ -100,30 +100,47 @@ it('fails over past a buyer whose funds, less what its calls in progress hold, c
   expect(await nodes[1]!.fundHolds.heldFor('stretched')).toBe(0);
 });
 
-it('a failed bridge whose release Redis refused does not keep its buyer\'s funds held: billing releases every buyer the call rang', async () => {
+it('a failed bridge whose release Redis refused gives back its slot and hold moments later, not after their 4 h lease', async () => {
   const node = nodes[0]!;
   // Redis refuses the release when the first buyer is busy (a blip); the call fails over and is bridged.
   const release = jest.spyOn(node.caps, 'release').mockRejectedValueOnce(new Error('Connection is closed.'));
-  const leg = new ScriptedLeg('release-refused', (uri) => (uri.includes('busy-t') ? { kind: 'busy' } : { kind: 'hold' }));
+  const leg = new ScriptedLeg('release-retried', (uri) => (uri.includes('busy-t') ? { kind: 'busy' } : { kind: 'hold' }));
   try {
-    const run = node.flow.run(leg, info(leg, '+18135587002', FAILOVER_DID));
+    const run = node.flow.run(leg, info(leg, '+18135587003', FAILOVER_DID));
     await eventually(async () => leg.bridged.length > 0, 'the call to be bridged');
-    expect(release).toHaveBeenCalledTimes(1);
-    expect(await node.fundHolds.heldFor('busy')).toBe(3000); // left behind: its lease would keep it for hours
+    expect(leg.attempts.map((a) => a.uri)).toEqual(['sip:busy-t@buyers.example', 'sip:stretched-t@buyers.example']);
+    // Retried in the background: the busy buyer's slot and hold come back without billing.
+    await eventually(async () => (await node.fundHolds.heldFor('busy')) === 0 && (await node.caps.concurrentCalls('busy-t', Date.now())) === 0, 'the slot and the hold to be given back', 3_000);
+    expect(release.mock.calls.length).toBeGreaterThanOrEqual(2);
     leg.hangupByCaller();
     await run;
   } finally {
     release.mockRestore();
   }
   await node.recorder!.drain();
+});
 
+it('a failed bridge whose release Redis keeps refusing does not keep its buyer\'s funds held: billing releases every buyer the call rang', async () => {
+  const node = nodes[0]!;
+  // Every release of the busy buyer's hold from the call path fails (its retries too); billing's script still runs.
+  const original = node.caps.release.bind(node.caps);
+  const release = jest.spyOn(node.caps, 'release').mockImplementation((callId, counters, hold) => (hold?.buyerId === 'busy' ? Promise.reject(new Error('Connection is closed.')) : original(callId, counters, hold)));
   const worker = new BillingWorker(infra.pool, infra.redis, silentLogger(), { redisUrl: TEST_REDIS_URL, redisPrefix: infra.prefix });
-  worker.start();
   try {
-    await eventually(async () => (await node.fundHolds.heldFor('stretched')) === 0, 'billing to settle the bridged call\'s hold', 10_000);
-    await eventually(async () => (await node.fundHolds.heldFor('busy')) === 0, 'billing to release the busy buyer\'s hold', 5_000);
+    const leg = new ScriptedLeg('release-refused', (uri) => (uri.includes('busy-t') ? { kind: 'busy' } : { kind: 'hold' }));
+    const run = node.flow.run(leg, info(leg, '+18135587002', FAILOVER_DID));
+    await eventually(async () => leg.bridged.length > 0, 'the call to be bridged');
+    expect(release).toHaveBeenCalled();
+    expect(await node.fundHolds.heldFor('busy')).toBe(3000); // left behind: its lease would keep it for hours
+    leg.hangupByCaller();
+    await run;
+    await node.recorder!.drain();
+
+    worker.start();
+    await eventually(async () => (await node.fundHolds.heldFor('busy')) === 0, 'billing to release the busy buyer\'s hold', 10_000);
   } finally {
     await worker.stop();
+    release.mockRestore();
   }
   const leftover = Object.keys(await infra.redis.hgetall('funds:busy')).filter((f) => f.startsWith('h:'));
   expect(leftover).toEqual([]);
