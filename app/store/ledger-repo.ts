@@ -263,6 +263,13 @@ export async function postTransaction(
     const funds = new Map<string, FundsFigure>();
     if (ins.rows.length === 0) {
       const existing = await c.query('SELECT id FROM ledger_transactions WHERE idempotency_key = $1', [t.idempotencyKey]);
+      // A repeat (the first answer was lost, or its Redis write failed) answers the buyers' current figures too,
+      // so the caller writes them again rather than leave Redis on the figures before the posting.
+      const { rows } = await c.query(
+        "SELECT id, balance_cents + credit_limit_cents AS available, funds_version FROM accounts WHERE id = ANY($1::text[]) AND kind = 'buyer'",
+        [[...new Set(t.postings.map((p) => p.accountId))]],
+      );
+      for (const r of rows) funds.set(r.id, { cents: Number(r.available), version: Number(r.funds_version) });
       return { posted: false, transactionId: String(existing.rows[0].id), funds };
     }
     const id = String(ins.rows[0].id);
