@@ -11,7 +11,7 @@ import type { Decision, ReservedBid, Router, SkippedBid } from './router';
 import { PROMPTS } from './router';
 import type { RejectReason } from './trace';
 import type { CallEventBus } from './call-events';
-import { LateReleases, type LateReleaseOptions } from './late-releases';
+import { LateReleases } from './late-releases';
 
 export interface CallFlowDeps {
   router: Router;
@@ -23,8 +23,6 @@ export interface CallFlowDeps {
   events?: CallEventBus;
   clock?: () => Date;
   newCallId?: () => string;
-  /** how a release Redis refused is retried (tests shorten it) */
-  lateReleases?: LateReleaseOptions;
 }
 
 /** The buyer that took a call, and its price. */
@@ -66,7 +64,7 @@ export class CallFlow {
   constructor(private readonly deps: CallFlowDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.newCallId = deps.newCallId ?? randomUUID;
-    this.late = new LateReleases(deps.caps, deps.lateReleases);
+    this.late = new LateReleases(deps.caps);
   }
 
   /** The switch adapters' InboundCallHandler. */
@@ -182,6 +180,23 @@ export class CallFlow {
     ended: Promise<LegEnd>,
     log: CallLogger,
   ): Promise<BridgedCall | undefined> {
+    const unreleased: FundHold[] = [];
+    const bridged = await this.bridgeInTurn(leg, info, identity, decision, ended, log, unreleased);
+    // Holds whose release Redis refused are retried only now the call is placed or given up: a later target of the
+    // same buyer takes over the same hold (one per call and buyer), and the bridged call's buyer must keep it.
+    for (const hold of unreleased) if (hold.buyerId !== bridged?.hold.buyerId) this.late.schedule(log, identity.callId, [], hold);
+    return bridged;
+  }
+
+  private async bridgeInTurn(
+    leg: CallLeg,
+    info: CallInfo,
+    identity: CallIdentity,
+    decision: Extract<Decision, { outcome: 'route' }>,
+    ended: Promise<LegEnd>,
+    log: CallLogger,
+    unreleased: FundHold[],
+  ): Promise<BridgedCall | undefined> {
     const ranked = [decision.winner.bid, ...decision.fallbacks];
     const sellerAccountId = decision.campaign.sellerAccountId;
     let current: ReservedBid | undefined = decision.winner;
@@ -189,7 +204,7 @@ export class CallFlow {
     while (current) {
       if (leg.ended) {
         // The caller left during the decision or between attempts: give the slot back at once.
-        await this.release(log, identity.callId, current);
+        await this.release(log, identity.callId, current, unreleased);
         await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId });
         return undefined;
       }
@@ -211,7 +226,7 @@ export class CallFlow {
         return { winner: bid, counters: current.counters, hold: current.hold, sellerAccountId }; // the bid alone, not the ranking it came from
       }
 
-      await this.release(log, identity.callId, current);
+      await this.release(log, identity.callId, current, unreleased);
       if (outcome.status === 'caller_gone') {
         await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId });
         return undefined;
@@ -299,10 +314,12 @@ export class CallFlow {
     });
   }
 
-  private async release(log: CallLogger, callId: string, reserved: ReservedBid): Promise<void> {
+  /** Gives back a reservation; what Redis refused is retried: the slots at once, the hold once the call is placed (`unreleased`). */
+  private async release(log: CallLogger, callId: string, reserved: ReservedBid, unreleased: FundHold[]): Promise<void> {
     await this.deps.caps.release(callId, reserved.counters, reserved.hold).catch((err: Error) => {
       log.error({ err: err.message, targetId: reserved.bid.targetId }, 'failed to release cap reservation and fund hold; retrying in the background');
-      this.late.schedule(log, callId, reserved.counters, reserved.hold);
+      this.late.schedule(log, callId, reserved.counters);
+      unreleased.push(reserved.hold);
     });
   }
 

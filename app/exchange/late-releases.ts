@@ -17,6 +17,9 @@ export interface LateReleaseOptions {
  * target's and the buyer's good calls meanwhile. Only what is harmless to release twice is retried: a slot or a
  * hold released again changes nothing, but a period counter decremented by a release that reached Redis though
  * its answer did not would be decremented twice, so the call keeps counting toward its period caps (the safe side).
+ * A hold must be scheduled only once its call can take no other hold of that buyer (the call flow waits until the
+ * call is bridged or given up, and skips the bridged buyer's): a call holds once per buyer, so a later target of the
+ * same buyer takes over the hold, and releasing it then would leave a bridged call holding nothing.
  * Billing releases the holds of every buyer a call rang as well (ledger-repo.ts); this covers the rest sooner.
  */
 export class LateReleases {

@@ -17,6 +17,7 @@ let infra: TestInfra;
 let nodes: ExchangeNode[] = [];
 const THIN_DID = '+18885550300';
 const FAILOVER_DID = '+18885550301';
+const TWIN_DID = '+18885550302';
 
 beforeAll(async () => {
   infra = await createTestInfra('funds');
@@ -31,6 +32,11 @@ beforeAll(async () => {
   await seedTarget(infra.pool, { id: 'busy-t', buyerId: 'busy', campaignId: 'failover-c', bidCents: 3000, capConcurrency: 1 });
   await seedTarget(infra.pool, { id: 'stretched-t', buyerId: 'stretched', campaignId: 'failover-c', bidCents: 2000 });
   await seedTarget(infra.pool, { id: 'deep-t', buyerId: 'deep', campaignId: 'failover-c', bidCents: 1000 });
+  // One buyer with two targets on a campaign: a failed bridge to the first, then the second for the same buyer.
+  await seedAccount(infra.pool, { id: 'twin', kind: 'buyer' });
+  await seedCampaign(infra.pool, { id: 'twin-c', sellerId: 's', dids: [TWIN_DID], routing: 'first_price' });
+  await seedTarget(infra.pool, { id: 'twin-a', buyerId: 'twin', campaignId: 'twin-c', bidCents: 1500, capConcurrency: 1 });
+  await seedTarget(infra.pool, { id: 'twin-b', buyerId: 'twin', campaignId: 'twin-c', bidCents: 1000 });
   const env = { BILLING_WORKER_ENABLED: 'false' };
   nodes = [await startTestNode(infra, env), await startTestNode(infra, env)];
 });
@@ -112,6 +118,26 @@ it('a failed bridge whose release Redis refused gives back its slot and hold mom
     // Retried in the background: the busy buyer's slot and hold come back without billing.
     await eventually(async () => (await node.fundHolds.heldFor('busy')) === 0 && (await node.caps.concurrentCalls('busy-t', Date.now())) === 0, 'the slot and the hold to be given back', 3_000);
     expect(release.mock.calls.length).toBeGreaterThanOrEqual(2);
+    leg.hangupByCaller();
+    await run;
+  } finally {
+    release.mockRestore();
+  }
+  await node.recorder!.drain();
+});
+
+it('a release Redis refused is not retried against the hold of the buyer the call then bridged to (one hold per call and buyer)', async () => {
+  const node = nodes[0]!;
+  const release = jest.spyOn(node.caps, 'release').mockRejectedValueOnce(new Error('Connection is closed.'));
+  const leg = new ScriptedLeg('twin', (uri) => (uri.includes('twin-a') ? { kind: 'busy' } : { kind: 'hold' }));
+  try {
+    const run = node.flow.run(leg, info(leg, '+18135587004', TWIN_DID));
+    await eventually(async () => leg.bridged.length > 0, 'the call to be bridged');
+    expect(leg.attempts.map((a) => a.uri)).toEqual(['sip:twin-a@buyers.example', 'sip:twin-b@buyers.example']);
+    // The first target's slot comes back; the buyer's hold stays with the bridged call after the retries' window.
+    await eventually(async () => (await node.caps.concurrentCalls('twin-a', Date.now())) === 0, 'the slot to be given back', 3_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await node.fundHolds.heldFor('twin')).toBeGreaterThan(0);
     leg.hangupByCaller();
     await run;
   } finally {
