@@ -33,7 +33,8 @@ beforeAll(async () => {
   await seedCampaign(infra.pool, { id: 'steady-c', sellerId: 'seller', dids: [STEADY_DID], routing: 'first_price', payoutCents: 1000 });
   await seedTarget(infra.pool, { id: 'steady-t', buyerId: 'steady', campaignId: 'steady-c', bidCents: PRICE, destination: STEADY_LINE });
   harness = new FreeSwitchHarness();
-  node = await harness.start(infra);
+  // Redis's markers are looked for on reconnect only here: the periodic check has its test in test/exchange/funds.test.ts.
+  node = await harness.start(infra, { redisRefillCheckMs: 3_600_000 });
   harness.setBuyer(BUYER_LINE, { kind: 'answer', afterMs: 10 });
   harness.setBuyer(STEADY_LINE, { kind: 'answer', afterMs: 10 });
 });

@@ -1,4 +1,7 @@
+import Redis from 'ioredis';
 import type { ExchangeNode } from '../../app/exchange-node';
+import { COMPLIANCE_LOADED_KEY } from '../../app/cache/compliance-keys';
+import { FUNDS_LOADED_KEY } from '../../app/cache/fund-holds';
 import { CONCURRENCY_LEASE_MS } from '../../app/cache/cap-ledger';
 import { BillingWorker } from '../../app/jobs/billing-worker';
 import { silentLogger } from '../../app/observability/logger';
@@ -202,4 +205,26 @@ it('keeps the newest funds figure: a credit change reaches Redis at the next loa
   expect((await holds.funds('busy'))!.availableCents).toBe(start.availableCents + 50_000);
   expect(await holds.settle(new Map([['busy', { cents: 42, version: raised.version + 1 }]]))).toBe(1);
   expect((await holds.funds('busy'))!.availableCents).toBe(42);
+});
+
+it('a Redis emptied without dropping the connection (FLUSHALL) has the funds figures and compliance lists back within seconds', async () => {
+  // This file's keys only (other test files share the server): the figures, the compliance lists, their markers.
+  const raw = new Redis(TEST_REDIS_URL);
+  try {
+    const keys = [...(await raw.keys(`${infra.prefix}funds*`)), ...(await raw.keys(`${infra.prefix}compliance*`))];
+    expect(keys).toEqual(expect.arrayContaining([`${infra.prefix}${FUNDS_LOADED_KEY}`, `${infra.prefix}${COMPLIANCE_LOADED_KEY}`]));
+    await raw.del(...keys);
+  } finally {
+    raw.disconnect();
+  }
+  const lost = Date.now();
+  // No reconnect, so no 'ready': each node looks for the markers every 2 s.
+  await eventually(async () => (await infra.redis.exists(COMPLIANCE_LOADED_KEY)) === 1 && (await nodes[0]!.fundHolds.funds('twin')) !== undefined, 'the figures and lists to be back in redis', 4_000);
+  const leg = new ScriptedLeg('after-flush', () => ({ kind: 'hold' }));
+  const run = nodes[0]!.flow.run(leg, info(leg, '+18135587005', TWIN_DID));
+  await eventually(async () => leg.bridged.length > 0 || leg.ended, 'the call to be bridged or turned away');
+  expect(leg.bridged.length).toBe(1);
+  expect(Date.now() - lost).toBeLessThan(5_000); // not the minute of the next timed snapshot reload
+  leg.hangupByCaller();
+  await run;
 });
