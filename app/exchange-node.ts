@@ -11,6 +11,7 @@ import { closeRedis, createRedis, isRedisReady, type Redis } from './cache/redis
 import { COMPLIANCE_LOADED_KEY } from './cache/compliance-keys';
 import { ScreenAndReserve } from './cache/screen-and-reserve';
 import { loadComplianceCache } from './store/compliance-repo';
+import { RedisRefill, type RefillPart } from './cache/redis-refill';
 import { CapLedger } from './cache/cap-ledger';
 import { FundHolds } from './cache/fund-holds';
 import { SnapshotSource } from './exchange/snapshot-source';
@@ -91,6 +92,8 @@ export interface NodeOptions {
   bidders?: readonly Bidder[];
   /** the time source of call decisions (tests pin it to check calling hours) */
   clock?: () => Date;
+  /** how often a connected node looks for what Redis must hold (REFILL_CHECK_MS; tests lengthen it to see the reconnect path alone) */
+  redisRefillCheckMs?: number;
 }
 
 export async function startExchangeNode(config: Config, logger: Logger, opts: NodeOptions = {}): Promise<ExchangeNode> {
@@ -103,20 +106,23 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const subscriber = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'config-subscriber');
 
   if (config.MIGRATE_ON_START) await migrate(pool, logger.child({ mod: 'migrate' }));
-  // Redis may have restarted empty (it is a cache here): reload the compliance lists before taking calls,
-  // and again whenever the connection comes back without them.
-  const ensureComplianceLoaded = async (): Promise<void> => {
-    if (await redis.exists(COMPLIANCE_LOADED_KEY)) return;
-    const counts = await loadComplianceCache(pool, redis);
-    logger.info(counts, 'compliance lists loaded into redis');
+  // Redis may have restarted empty (it is a cache here): load the compliance lists before taking calls.
+  const compliance: RefillPart = {
+    name: 'compliance lists',
+    loaded: async () => (await redis.exists(COMPLIANCE_LOADED_KEY)) === 1,
+    load: async () => {
+      logger.info(await loadComplianceCache(pool, redis), 'compliance lists loaded into redis');
+    },
   };
-  await ensureComplianceLoaded();
-  redis.on('ready', () => {
-    ensureComplianceLoaded().catch((err: Error) => logger.error({ err: err.message }, 'reloading compliance lists failed'));
-  });
+  if (!(await compliance.loaded())) await compliance.load();
   const fundHolds = new FundHolds(redis);
   const snapshots = new SnapshotSource(pool, subscriber, config.REDIS_PREFIX, logger.child({ mod: 'snapshot' }), { fundHolds });
+  // The start-up load writes every buyer's funds figure (and the marker) before any call is taken.
   await snapshots.start();
+  // Both again whenever Redis comes back without them: the funds figures through a snapshot load, at once, not at
+  // the next timed reload up to a minute later (holds of calls in progress are lost with the data; see README).
+  const refill = new RedisRefill(redis, [compliance, { name: 'buyer funds figures', loaded: () => fundHolds.loaded(), load: () => snapshots.refreshNow() }], logger.child({ mod: 'redis' }), opts.redisRefillCheckMs);
+  refill.start();
   // Keys as last read, shared by REST and socket.io; a revocation or a paused account heard here drops them at once.
   const principals = new PrincipalCache(pool);
   const access = new AccessInvalidation(subscriber, config.REDIS_PREFIX, logger.child({ mod: 'access' }));
@@ -206,6 +212,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     (stopping ??= (async () => {
       // Stop taking calls, let the ones in progress finish their journal entries, then close the rest.
       clearInterval(switchGaugeTimer);
+      refill.stop();
       for (const sw of switches) await sw.stop().catch((err: Error) => logger.warn({ err: err.message, switch: sw.name }, 'switch stop failed'));
       await flow.settle();
       await live.close(); // closes the HTTP server too

@@ -17,7 +17,13 @@ import type { Redis } from 'ioredis';
  * with it when a bridge fails, and settled by billing: the script that writes the buyer's new figure (lowered by
  * the charge) releases the hold too, so there is no moment when neither the hold nor the charge counts.
  * A buyer whose figure is not in Redis (never loaded) cannot be held against: it is refused, like one out of funds.
+ * So every load of all the figures (a node's snapshot load) writes a marker with them, in the same script: a Redis
+ * that comes back empty (restarted, flushed, failed over) has no marker, and the node reloads the figures at once
+ * (exchange-node.ts) instead of refusing every buyer until its next snapshot reload.
  */
+
+/** Set with every buyer's figure by a full load; a Redis that lost its data has none. Not under `funds:` (a buyer id). */
+export const FUNDS_LOADED_KEY = 'funds-loaded';
 
 /** What a call holds against its buyer: kept with the call's cap counters, and all that is needed to release it. */
 export interface FundHold {
@@ -98,12 +104,30 @@ for i = 2 + 2 * nf, #ARGV do
 end
 return written`;
 
-type Client = Redis & { callxFundsSettle(...args: Array<string | number>): Promise<number> };
+/**
+ * Every buyer's figure, then the marker that says Redis has them all (one script: never the marker without the
+ * figures). KEYS: one hash per figure, then the marker. ARGV: cents and version per figure, then the marker's value.
+ */
+const LOAD_SCRIPT = `${FUNDS_LUA}
+local nf = #KEYS - 1
+for i = 1, nf do
+  fundsSet(KEYS[i], tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]))
+end
+redis.call('SET', KEYS[#KEYS], ARGV[#ARGV])
+return nf`;
+
+type Client = Redis & {
+  callxFundsSettle(...args: Array<string | number>): Promise<number>;
+  callxFundsLoad(...args: Array<string | number>): Promise<number>;
+};
 
 export class FundHolds {
   private readonly client: Client;
   constructor(redis: Redis) {
-    if (!('callxFundsSettle' in redis)) redis.defineCommand('callxFundsSettle', { lua: SETTLE_SCRIPT });
+    if (!('callxFundsSettle' in redis)) {
+      redis.defineCommand('callxFundsSettle', { lua: SETTLE_SCRIPT });
+      redis.defineCommand('callxFundsLoad', { lua: LOAD_SCRIPT });
+    }
     this.client = redis as Client;
   }
 
@@ -124,6 +148,27 @@ export class FundHolds {
       args.push(r.callId);
     }
     return this.client.callxFundsSettle(keys.length, ...keys, ...args);
+  }
+
+  /**
+   * Writes every buyer's figure (each only over an older version, so a billing write that raced the read wins) and
+   * marks the figures loaded. Only for a load of all buyers: the marker tells a node Redis has them all.
+   */
+  async loadAll(figures: ReadonlyMap<string, FundsFigure>): Promise<void> {
+    const keys: string[] = [];
+    const args: Array<string | number> = [];
+    for (const [buyerId, f] of figures) {
+      keys.push(fundKeys(buyerId)[0]);
+      args.push(f.cents, f.version);
+    }
+    keys.push(FUNDS_LOADED_KEY);
+    args.push(new Date().toISOString());
+    await this.client.callxFundsLoad(keys.length, ...keys, ...args);
+  }
+
+  /** Whether Redis holds every buyer's figure (false after it came back empty, until the next full load). */
+  async loaded(): Promise<boolean> {
+    return (await this.client.exists(FUNDS_LOADED_KEY)) === 1;
   }
 
   /** Gives back one call's hold (idempotent: a second release, or one for a call that holds nothing, does nothing). */

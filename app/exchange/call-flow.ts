@@ -11,6 +11,7 @@ import type { Decision, ReservedBid, Router, SkippedBid } from './router';
 import { PROMPTS } from './router';
 import type { RejectReason } from './trace';
 import type { CallEventBus } from './call-events';
+import { LateReleases } from './late-releases';
 
 export interface CallFlowDeps {
   router: Router;
@@ -57,10 +58,13 @@ export class CallFlow {
   private readonly clock: () => Date;
   private readonly newCallId: () => string;
   private readonly inFlight = new Set<Promise<void>>();
+  /** releases Redis refused, retried in the background */
+  private readonly late: LateReleases;
 
   constructor(private readonly deps: CallFlowDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.newCallId = deps.newCallId ?? randomUUID;
+    this.late = new LateReleases(deps.caps);
   }
 
   /** The switch adapters' InboundCallHandler. */
@@ -74,9 +78,10 @@ export class CallFlow {
     return this.inFlight.size;
   }
 
-  /** Waits for calls in progress (graceful shutdown). */
+  /** Waits for calls in progress (graceful shutdown), then stops retrying releases (leases and billing take over). */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
+    this.late.stop();
   }
 
   async run(leg: CallLeg, info: CallInfo): Promise<void> {
@@ -155,7 +160,10 @@ export class CallFlow {
   /** A bridged call until it ends: its slot given back and its end recorded. */
   private async talk(identity: CallIdentity, ended: Promise<LegEnd>, log: CallLogger, call: BridgedCall): Promise<void> {
     const end = await ended;
-    await this.deps.caps.endCall(identity.callId, call.counters).catch((err: Error) => log.error({ err: err.message }, 'failed to release concurrency slot; its lease will expire'));
+    await this.deps.caps.endCall(identity.callId, call.counters).catch((err: Error) => {
+      log.error({ err: err.message }, 'failed to release concurrency slot; retrying in the background');
+      this.late.schedule(log, identity.callId, call.counters); // the hold stays: billing settles it with the charge
+    });
     await this.finish(identity, Promise.resolve(end), log, {
       outcome: 'bridged',
       endReason: end.hungUpBy === 'buyer' ? 'buyer_hangup' : end.hungUpBy === 'caller' ? 'caller_hangup' : 'hangup',
@@ -172,6 +180,23 @@ export class CallFlow {
     ended: Promise<LegEnd>,
     log: CallLogger,
   ): Promise<BridgedCall | undefined> {
+    const unreleased: FundHold[] = [];
+    const bridged = await this.bridgeInTurn(leg, info, identity, decision, ended, log, unreleased);
+    // Holds whose release Redis refused are retried only now the call is placed or given up: a later target of the
+    // same buyer takes over the same hold (one per call and buyer), and the bridged call's buyer must keep it.
+    for (const hold of unreleased) if (hold.buyerId !== bridged?.hold.buyerId) this.late.schedule(log, identity.callId, [], hold);
+    return bridged;
+  }
+
+  private async bridgeInTurn(
+    leg: CallLeg,
+    info: CallInfo,
+    identity: CallIdentity,
+    decision: Extract<Decision, { outcome: 'route' }>,
+    ended: Promise<LegEnd>,
+    log: CallLogger,
+    unreleased: FundHold[],
+  ): Promise<BridgedCall | undefined> {
     const ranked = [decision.winner.bid, ...decision.fallbacks];
     const sellerAccountId = decision.campaign.sellerAccountId;
     let current: ReservedBid | undefined = decision.winner;
@@ -179,7 +204,7 @@ export class CallFlow {
     while (current) {
       if (leg.ended) {
         // The caller left during the decision or between attempts: give the slot back at once.
-        await this.release(log, identity.callId, current);
+        await this.release(log, identity.callId, current, unreleased);
         await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId });
         return undefined;
       }
@@ -201,7 +226,7 @@ export class CallFlow {
         return { winner: bid, counters: current.counters, hold: current.hold, sellerAccountId }; // the bid alone, not the ranking it came from
       }
 
-      await this.release(log, identity.callId, current);
+      await this.release(log, identity.callId, current, unreleased);
       if (outcome.status === 'caller_gone') {
         await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId });
         return undefined;
@@ -297,8 +322,13 @@ export class CallFlow {
     });
   }
 
-  private async release(log: CallLogger, callId: string, reserved: ReservedBid): Promise<void> {
-    await this.deps.caps.release(callId, reserved.counters, reserved.hold).catch((err: Error) => log.error({ err: err.message, targetId: reserved.bid.targetId }, 'failed to release cap reservation and fund hold; their leases will expire'));
+  /** Gives back a reservation; what Redis refused is retried: the slots at once, the hold once the call is placed (`unreleased`). */
+  private async release(log: CallLogger, callId: string, reserved: ReservedBid, unreleased: FundHold[]): Promise<void> {
+    await this.deps.caps.release(callId, reserved.counters, reserved.hold).catch((err: Error) => {
+      log.error({ err: err.message, targetId: reserved.bid.targetId }, 'failed to release cap reservation and fund hold; retrying in the background');
+      this.late.schedule(log, callId, reserved.counters);
+      unreleased.push(reserved.hold);
+    });
   }
 
   /** The journal is the record of truth until the recorder copies it; a failed append is retried, then logged loudly. */

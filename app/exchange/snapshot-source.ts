@@ -190,6 +190,7 @@ export class SnapshotSource {
    * Every buyer's available funds, as this load read them, into Redis for the fund holds: at start-up for every
    * buyer, then at each reload (a new buyer, a changed credit limit, a figure a failed publish never wrote). Each
    * figure carries its funds version, so a load that read before a billing posting never puts the older figure back.
+   * The write marks the figures loaded (FundHolds.loadAll): a Redis that lost them is noticed and refilled at once.
    */
   private async writeFunds(rows: ConfigRows): Promise<void> {
     if (!this.fundHolds) return;
@@ -197,7 +198,7 @@ export class SnapshotSource {
     for (const a of rows.accounts) {
       if (a.kind === 'buyer') figures.set(a.id, { cents: a.balanceCents + a.creditLimitCents, version: rows.fundsVersions?.get(a.id) ?? 0 });
     }
-    await this.fundHolds.settle(figures);
+    await this.fundHolds.loadAll(figures);
   }
 
   private requestReload(why: string): void {

@@ -78,7 +78,7 @@ export class BillingWorker {
         // job completes. If Redis refuses it, the holds stay and the ended calls' jobs fail: their retry finds
         // them billed and settles the holds then (a hold never goes before its charge counts).
         let settleError: Error | undefined;
-        await publishFunds(this.redis, this.opts.redisPrefix, r.funds, r.settled).catch((err: Error) => {
+        await publishFunds(this.redis, this.opts.redisPrefix, r.funds, [...r.settled, ...r.tried]).catch((err: Error) => {
           settleError = err;
           this.log.warn({ err: err.message, calls: r.settled.length }, 'could not write buyer funds and settle fund holds; the jobs will be retried');
         });

@@ -25,6 +25,12 @@ export interface BillBatchResult {
   funds: Map<string, FundsFigure>;
   /** the ended calls of this batch (billed now or earlier) that had a buyer: their fund holds are settled */
   settled: Array<{ callId: string; buyerId: string }>;
+  /**
+   * The other buyers the ended calls were offered to (failed bridges): their holds were released when the bridge
+   * failed, unless Redis refused that release; releasing again is harmless, and a hold left behind would otherwise
+   * keep the buyer's funds from its other calls until its lease ran out, hours later.
+   */
+  tried: Array<{ callId: string; buyerId: string }>;
   converted: number;
 }
 
@@ -60,6 +66,8 @@ async function inTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): 
 export async function billEndedCalls(pool: Pool, callIds: readonly string[]): Promise<BillBatchResult> {
   return inTransaction(pool, async (c) => {
     const result = await billInTransaction(c, callIds);
+    const notReady = new Set(result.notReady);
+    result.tried = await triedBuyers(c, [...new Set(callIds)].filter((id) => !notReady.has(id)));
     const buyers = [...new Set(result.settled.map((s) => s.buyerId))].filter((b) => !result.funds.has(b));
     if (buyers.length > 0) {
       const { rows } = await c.query("SELECT id, balance_cents + credit_limit_cents AS available, funds_version FROM accounts WHERE id = ANY($1::text[]) AND kind = 'buyer'", [buyers]);
@@ -67,6 +75,18 @@ export async function billEndedCalls(pool: Pool, callIds: readonly string[]): Pr
     }
     return result;
   });
+}
+
+/** The buyers the batch's ended calls rang without ending with them (skips for caps or funds held nothing). */
+async function triedBuyers(c: PoolClient, ended: readonly string[]): Promise<Array<{ callId: string; buyerId: string }>> {
+  if (ended.length === 0) return [];
+  const { rows } = await c.query(
+    `SELECT DISTINCT a.call_id, a.buyer_id FROM bridge_attempts a JOIN calls c ON c.id = a.call_id
+     WHERE a.call_id = ANY($1::text[]) AND a.status NOT IN ('bridged', 'insufficient_funds', 'cap_reached')
+       AND a.buyer_id IS DISTINCT FROM c.winner_buyer_id`,
+    [ended],
+  );
+  return rows.map((r) => ({ callId: r.call_id as string, buyerId: r.buyer_id as string }));
 }
 
 async function billInTransaction(c: PoolClient, callIds: readonly string[]): Promise<BillBatchResult> {
@@ -85,7 +105,7 @@ async function billInTransaction(c: PoolClient, callIds: readonly string[]): Pro
       [ids],
     );
     const found = new Map(rows.map((r) => [r.id as string, r]));
-    const result: BillBatchResult = { billed: [], alreadyBilled: [], notReady: [], funds: new Map(), settled: [], converted: 0 };
+    const result: BillBatchResult = { billed: [], alreadyBilled: [], notReady: [], funds: new Map(), settled: [], tried: [], converted: 0 };
     const todo: CallFacts[] = [];
     for (const id of ids) {
       const r = found.get(id);
@@ -249,6 +269,13 @@ export async function postTransaction(
     const funds = new Map<string, FundsFigure>();
     if (ins.rows.length === 0) {
       const existing = await c.query('SELECT id FROM ledger_transactions WHERE idempotency_key = $1', [t.idempotencyKey]);
+      // A repeat (the first answer was lost, or its Redis write failed) answers the buyers' current figures too,
+      // so the caller writes them again rather than leave Redis on the figures before the posting.
+      const { rows } = await c.query(
+        "SELECT id, balance_cents + credit_limit_cents AS available, funds_version FROM accounts WHERE id = ANY($1::text[]) AND kind = 'buyer'",
+        [[...new Set(t.postings.map((p) => p.accountId))]],
+      );
+      for (const r of rows) funds.set(r.id, { cents: Number(r.available), version: Number(r.funds_version) });
       return { posted: false, transactionId: String(existing.rows[0].id), funds };
     }
     const id = String(ins.rows[0].id);

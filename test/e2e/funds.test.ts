@@ -6,7 +6,9 @@
  */
 import type { ExchangeNode } from '../../app/exchange-node';
 import { traceBuyers } from '../../app/exchange/trace';
-import { createTestInfra, eventually, type TestInfra } from '../support/infra';
+import Redis from 'ioredis';
+import { FUNDS_LOADED_KEY } from '../../app/cache/fund-holds';
+import { createTestInfra, eventually, TEST_REDIS_URL, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { FreeSwitchHarness } from './freeswitch-harness';
 
@@ -18,6 +20,8 @@ const BUYER_LINE = '+15551230031';
 const PRICE = 2000;
 const BALANCE = 15_000;
 const CREDIT = 5_000; // funds 20,000: ten calls at 2,000
+const STEADY_DID = '+18885550431';
+const STEADY_LINE = '+15551230032';
 
 beforeAll(async () => {
   infra = await createTestInfra('e2e_funds');
@@ -25,9 +29,14 @@ beforeAll(async () => {
   await seedAccount(infra.pool, { id: 'thin', kind: 'buyer', balanceCents: BALANCE, creditLimitCents: CREDIT });
   await seedCampaign(infra.pool, { id: 'held', sellerId: 'seller', dids: [DID], routing: 'first_price', payoutCents: 1000 });
   await seedTarget(infra.pool, { id: 'thin-t', buyerId: 'thin', campaignId: 'held', bidCents: PRICE, destination: BUYER_LINE, convertOnSeconds: 0 });
+  await seedAccount(infra.pool, { id: 'steady', kind: 'buyer' });
+  await seedCampaign(infra.pool, { id: 'steady-c', sellerId: 'seller', dids: [STEADY_DID], routing: 'first_price', payoutCents: 1000 });
+  await seedTarget(infra.pool, { id: 'steady-t', buyerId: 'steady', campaignId: 'steady-c', bidCents: PRICE, destination: STEADY_LINE });
   harness = new FreeSwitchHarness();
-  node = await harness.start(infra);
+  // Redis's markers are looked for on reconnect only here: the periodic check has its test in test/exchange/funds.test.ts.
+  node = await harness.start(infra, { redisRefillCheckMs: 3_600_000 });
   harness.setBuyer(BUYER_LINE, { kind: 'answer', afterMs: 10 });
+  harness.setBuyer(STEADY_LINE, { kind: 'answer', afterMs: 10 });
 });
 
 afterAll(async () => {
@@ -77,3 +86,27 @@ it('30 calls at once for a buyer whose funds cover 10: 10 bridged, the balance s
   const refused = await infra.pool.query("SELECT d.trace FROM call_decisions d JOIN calls c ON c.id = d.call_id WHERE c.outcome = 'rejected' LIMIT 1");
   expect(traceBuyers(refused.rows[0].trace)[0]).toMatchObject({ targetId: 'thin-t', status: 'insufficient_funds', reason: 'insufficient_funds' });
 }, 60_000);
+
+it('a Redis back without the funds figures gets them from Postgres as soon as the node reconnects: calls bridge again within a second or two', async () => {
+  const call = (ani: string) => harness.placeCall({ ani, dnis: STEADY_DID, hangupAfterBridgeMs: 50 }).finished;
+  expect((await call('+18135556001')).bridgedTo).toBeDefined();
+
+  // Redis comes back empty (this file's keys only: other test files share the server): no figures, no marker.
+  const raw = new Redis(TEST_REDIS_URL);
+  try {
+    const keys = await raw.keys(`${infra.prefix}funds*`);
+    expect(keys).toContain(`${infra.prefix}${FUNDS_LOADED_KEY}`);
+    await raw.del(...keys);
+  } finally {
+    raw.disconnect();
+  }
+  // Funds fail closed: with no figure the buyer cannot be held against, so its call is refused.
+  expect((await call('+18135556002')).bridgedTo).toBeUndefined();
+
+  // The node's connection drops and comes back (as after a restart or a failover): the figures are written at once.
+  const dropped = Date.now();
+  node.redis.disconnect(true);
+  await eventually(async () => (await node.fundHolds.loaded()) && (await node.fundHolds.funds('steady')) !== undefined, 'the funds figures to be back in redis', 2_000);
+  expect((await call('+18135556003')).bridgedTo).toBeDefined();
+  expect(Date.now() - dropped).toBeLessThan(3_000); // not the minute of the next timed snapshot reload
+}, 30_000);

@@ -1,4 +1,7 @@
+import Redis from 'ioredis';
 import type { ExchangeNode } from '../../app/exchange-node';
+import { COMPLIANCE_LOADED_KEY } from '../../app/cache/compliance-keys';
+import { FUNDS_LOADED_KEY } from '../../app/cache/fund-holds';
 import { CONCURRENCY_LEASE_MS } from '../../app/cache/cap-ledger';
 import { BillingWorker } from '../../app/jobs/billing-worker';
 import { silentLogger } from '../../app/observability/logger';
@@ -17,6 +20,7 @@ let infra: TestInfra;
 let nodes: ExchangeNode[] = [];
 const THIN_DID = '+18885550300';
 const FAILOVER_DID = '+18885550301';
+const TWIN_DID = '+18885550302';
 
 beforeAll(async () => {
   infra = await createTestInfra('funds');
@@ -28,9 +32,14 @@ beforeAll(async () => {
   await seedCampaign(infra.pool, { id: 'thin-c', sellerId: 's', dids: [THIN_DID], routing: 'first_price', payoutCents: 500 });
   await seedTarget(infra.pool, { id: 'thin-t', buyerId: 'thin', campaignId: 'thin-c', bidCents: 1000, convertOnSeconds: 0 });
   await seedCampaign(infra.pool, { id: 'failover-c', sellerId: 's', dids: [FAILOVER_DID], routing: 'first_price' });
-  await seedTarget(infra.pool, { id: 'busy-t', buyerId: 'busy', campaignId: 'failover-c', bidCents: 3000 });
+  await seedTarget(infra.pool, { id: 'busy-t', buyerId: 'busy', campaignId: 'failover-c', bidCents: 3000, capConcurrency: 1 });
   await seedTarget(infra.pool, { id: 'stretched-t', buyerId: 'stretched', campaignId: 'failover-c', bidCents: 2000 });
   await seedTarget(infra.pool, { id: 'deep-t', buyerId: 'deep', campaignId: 'failover-c', bidCents: 1000 });
+  // One buyer with two targets on a campaign: a failed bridge to the first, then the second for the same buyer.
+  await seedAccount(infra.pool, { id: 'twin', kind: 'buyer' });
+  await seedCampaign(infra.pool, { id: 'twin-c', sellerId: 's', dids: [TWIN_DID], routing: 'first_price' });
+  await seedTarget(infra.pool, { id: 'twin-a', buyerId: 'twin', campaignId: 'twin-c', bidCents: 1500, capConcurrency: 1 });
+  await seedTarget(infra.pool, { id: 'twin-b', buyerId: 'twin', campaignId: 'twin-c', bidCents: 1000 });
   const env = { BILLING_WORKER_ENABLED: 'false' };
   nodes = [await startTestNode(infra, env), await startTestNode(infra, env)];
 });
@@ -100,6 +109,72 @@ it('fails over past a buyer whose funds, less what its calls in progress hold, c
   expect(await nodes[1]!.fundHolds.heldFor('stretched')).toBe(0);
 });
 
+it('a failed bridge whose release Redis refused gives back its slot and hold moments later, not after their 4 h lease', async () => {
+  const node = nodes[0]!;
+  // Redis refuses the release when the first buyer is busy (a blip); the call fails over and is bridged.
+  const release = jest.spyOn(node.caps, 'release').mockRejectedValueOnce(new Error('Connection is closed.'));
+  const leg = new ScriptedLeg('release-retried', (uri) => (uri.includes('busy-t') ? { kind: 'busy' } : { kind: 'hold' }));
+  try {
+    const run = node.flow.run(leg, info(leg, '+18135587003', FAILOVER_DID));
+    await eventually(async () => leg.bridged.length > 0, 'the call to be bridged');
+    expect(leg.attempts.map((a) => a.uri)).toEqual(['sip:busy-t@buyers.example', 'sip:stretched-t@buyers.example']);
+    // Retried in the background: the busy buyer's slot and hold come back without billing.
+    await eventually(async () => (await node.fundHolds.heldFor('busy')) === 0 && (await node.caps.concurrentCalls('busy-t', Date.now())) === 0, 'the slot and the hold to be given back', 3_000);
+    expect(release.mock.calls.length).toBeGreaterThanOrEqual(2);
+    leg.hangupByCaller();
+    await run;
+  } finally {
+    release.mockRestore();
+  }
+  await node.recorder!.drain();
+});
+
+it('a release Redis refused is not retried against the hold of the buyer the call then bridged to (one hold per call and buyer)', async () => {
+  const node = nodes[0]!;
+  const release = jest.spyOn(node.caps, 'release').mockRejectedValueOnce(new Error('Connection is closed.'));
+  const leg = new ScriptedLeg('twin', (uri) => (uri.includes('twin-a') ? { kind: 'busy' } : { kind: 'hold' }));
+  try {
+    const run = node.flow.run(leg, info(leg, '+18135587004', TWIN_DID));
+    await eventually(async () => leg.bridged.length > 0, 'the call to be bridged');
+    expect(leg.attempts.map((a) => a.uri)).toEqual(['sip:twin-a@buyers.example', 'sip:twin-b@buyers.example']);
+    // The first target's slot comes back; the buyer's hold stays with the bridged call after the retries' window.
+    await eventually(async () => (await node.caps.concurrentCalls('twin-a', Date.now())) === 0, 'the slot to be given back', 3_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await node.fundHolds.heldFor('twin')).toBeGreaterThan(0);
+    leg.hangupByCaller();
+    await run;
+  } finally {
+    release.mockRestore();
+  }
+  await node.recorder!.drain();
+});
+
+it('a failed bridge whose release Redis keeps refusing does not keep its buyer\'s funds held: billing releases every buyer the call rang', async () => {
+  const node = nodes[0]!;
+  // Every release of the busy buyer's hold from the call path fails (its retries too); billing's script still runs.
+  const original = node.caps.release.bind(node.caps);
+  const release = jest.spyOn(node.caps, 'release').mockImplementation((callId, counters, hold) => (hold?.buyerId === 'busy' ? Promise.reject(new Error('Connection is closed.')) : original(callId, counters, hold)));
+  const worker = new BillingWorker(infra.pool, infra.redis, silentLogger(), { redisUrl: TEST_REDIS_URL, redisPrefix: infra.prefix });
+  try {
+    const leg = new ScriptedLeg('release-refused', (uri) => (uri.includes('busy-t') ? { kind: 'busy' } : { kind: 'hold' }));
+    const run = node.flow.run(leg, info(leg, '+18135587002', FAILOVER_DID));
+    await eventually(async () => leg.bridged.length > 0, 'the call to be bridged');
+    expect(release).toHaveBeenCalled();
+    expect(await node.fundHolds.heldFor('busy')).toBe(3000); // left behind: its lease would keep it for hours
+    leg.hangupByCaller();
+    await run;
+    await node.recorder!.drain();
+
+    worker.start();
+    await eventually(async () => (await node.fundHolds.heldFor('busy')) === 0, 'billing to release the busy buyer\'s hold', 10_000);
+  } finally {
+    await worker.stop();
+    release.mockRestore();
+  }
+  const leftover = Object.keys(await infra.redis.hgetall('funds:busy')).filter((f) => f.startsWith('h:'));
+  expect(leftover).toEqual([]);
+});
+
 it('holds once per call, and a hold its node never released is swept when its lease expires, correcting the total', async () => {
   const caps = nodes[0]!.caps;
   const now = Date.now();
@@ -130,4 +205,26 @@ it('keeps the newest funds figure: a credit change reaches Redis at the next loa
   expect((await holds.funds('busy'))!.availableCents).toBe(start.availableCents + 50_000);
   expect(await holds.settle(new Map([['busy', { cents: 42, version: raised.version + 1 }]]))).toBe(1);
   expect((await holds.funds('busy'))!.availableCents).toBe(42);
+});
+
+it('a Redis emptied without dropping the connection (FLUSHALL) has the funds figures and compliance lists back within seconds', async () => {
+  // This file's keys only (other test files share the server): the figures, the compliance lists, their markers.
+  const raw = new Redis(TEST_REDIS_URL);
+  try {
+    const keys = [...(await raw.keys(`${infra.prefix}funds*`)), ...(await raw.keys(`${infra.prefix}compliance*`))];
+    expect(keys).toEqual(expect.arrayContaining([`${infra.prefix}${FUNDS_LOADED_KEY}`, `${infra.prefix}${COMPLIANCE_LOADED_KEY}`]));
+    await raw.del(...keys);
+  } finally {
+    raw.disconnect();
+  }
+  const lost = Date.now();
+  // No reconnect, so no 'ready': each node looks for the markers every 2 s.
+  await eventually(async () => (await infra.redis.exists(COMPLIANCE_LOADED_KEY)) === 1 && (await nodes[0]!.fundHolds.funds('twin')) !== undefined, 'the figures and lists to be back in redis', 4_000);
+  const leg = new ScriptedLeg('after-flush', () => ({ kind: 'hold' }));
+  const run = nodes[0]!.flow.run(leg, info(leg, '+18135587005', TWIN_DID));
+  await eventually(async () => leg.bridged.length > 0 || leg.ended, 'the call to be bridged or turned away');
+  expect(leg.bridged.length).toBe(1);
+  expect(Date.now() - lost).toBeLessThan(5_000); // not the minute of the next timed snapshot reload
+  leg.hangupByCaller();
+  await run;
 });
