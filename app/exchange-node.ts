@@ -21,7 +21,7 @@ import { CallRecorder } from './store/call-recorder';
 import { opsRoutes, type ReadinessCheck } from './api/ops-routes';
 import { authenticate } from './api/auth';
 import { rateLimit } from './api/rate-limit';
-import { errorHandler } from './api/errors';
+import { errorHandler, loggablePath, maskDigits } from './api/errors';
 import { outboundRouteDocs, outboundRoutes } from './api/outbound-routes';
 import { openApiRoutes, type RouteDoc } from './api/openapi';
 import { moneyRouteDocs, moneyRoutes } from './api/money-routes';
@@ -175,7 +175,12 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(consentRoutes(pool, redis));
   app.use(blockRoutes(pool, redis));
   app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such route' } }));
-  app.use(errorHandler((err, req) => logger.error({ err: (err as Error).message, method: req.method, path: req.path }, 'API request failed')));
+  const apiLog = logger.child({ mod: 'api' });
+  app.use(errorHandler({
+    // The route's pattern, not the path, and digits masked: paths and messages can carry phone numbers.
+    failed: (err, req) => apiLog.error({ err: maskDigits((err as Error).message ?? String(err)), method: req.method, path: loggablePath(req) }, 'API request failed'),
+    refused: (err, req) => apiLog.warn({ code: err.code, status: err.status, method: req.method, path: loggablePath(req) }, 'API request refused'),
+  }));
   const server = http.createServer(app);
   const live = attachLiveCalls(server, { pool, bids: bidWriter, events, redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, logger: logger.child({ mod: 'live' }) });
   await new Promise<void>((resolve, reject) => {

@@ -2,6 +2,7 @@
  * What the adapter puts in an originate: the PJSIP dial string for a buyer or a consumer, the caller id and the
  * Stasis args. Values are checked, since a comma or slash in them would change what Asterisk dials or passes on.
  */
+import { parseDestination } from '../../domain/destination';
 import type { Destination } from '../port';
 
 export type Built = { ok: true; value: string } | { ok: false; reason: string };
@@ -24,6 +25,9 @@ function trunkName(trunk: string | undefined, what: string): Built {
  * `PJSIP/<endpoint>` for a bare endpoint name (one pjsip.conf endpoint per buyer), or a checked `PJSIP/...`.
  */
 export function buyerEndpoint(to: Destination, trunk: string | undefined): Built {
+  // The one destination rule, the config API's too (app/domain/destination.ts).
+  const checked = parseDestination(to.uri);
+  if (!checked.ok) return checked;
   const uri = to.uri.trim();
   if (RAW_PJSIP.test(uri)) return { ok: true, value: uri };
   const sip = SIP_URI.exec(uri);
