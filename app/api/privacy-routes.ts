@@ -11,9 +11,10 @@ import { eraseNumber, exportNumber } from '../store/privacy-repo';
 import { requireRole } from './auth';
 import { fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { text } from './schemas';
 
 const NumberParam = z.object({ number: z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18135551234') });
-const EraseBody = z.object({ reason: z.string().min(3).max(500) }).strict();
+const EraseBody = z.object({ reason: text({ min: 3, max: 500 }) }).strict();
 
 export const privacyRouteDocs: RouteDoc[] = [
   { method: 'get', path: '/v1/privacy/numbers/:number', summary: 'Export everything held about a phone number', roles: ['admin'], params: NumberParam },

@@ -101,3 +101,12 @@ export function decodeTimeCursor(cursor: string, keyShape: RegExp): [string, str
   if (parseIsoDate(v[0]) === undefined || !keyShape.test(v[1])) throw badCursor();
   return [v[0], v[1]];
 }
+
+/**
+ * `to - from` in ms for an object's refinements on a period, or NaN when either failed to parse (zod runs an
+ * object's refinements even when a field failed, with the raw value): compare so that NaN passes, the field's
+ * own error being the one reported.
+ */
+export function spanMs(p: { from?: unknown; to?: unknown }): number {
+  return p.from instanceof Date && p.to instanceof Date ? p.to.getTime() - p.from.getTime() : Number.NaN;
+}
