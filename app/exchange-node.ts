@@ -21,6 +21,7 @@ import { CallRecorder } from './store/call-recorder';
 import { opsRoutes, type ReadinessCheck } from './api/ops-routes';
 import { authenticate } from './api/auth';
 import { rateLimit } from './api/rate-limit';
+import { authFailureLimit } from './api/auth-failure-limit';
 import { errorHandler, loggablePath, maskDigits } from './api/errors';
 import { outboundRouteDocs, outboundRoutes } from './api/outbound-routes';
 import { openApiRoutes, type RouteDoc } from './api/openapi';
@@ -159,8 +160,10 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0)));
   app.use(dashboardRoutes(config.DASHBOARD_DIR, logger.child({ mod: 'dashboard' })));
   app.use(openApiRoutes(apiRouteDocs, { title: 'callx pay-per-call exchange', version: '0.1.0' }));
-  // The key first: a request without one gets 401 whatever its body, and no body is parsed for it.
-  app.use('/v1', authenticate(pool), rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), express.json({ limit: '1mb' }));
+  // The key first: a request without one gets 401 whatever its body, and no body is parsed for it. An address
+  // that keeps failing is refused before its key is looked up.
+  const authFailures = authFailureLimit(redis, config.API_AUTH_FAILURES_PER_MINUTE, logger.child({ mod: 'api' }));
+  app.use('/v1', authFailures.gate, authenticate(pool), authFailures.count, rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), express.json({ limit: '1mb' }));
   app.use(outboundRoutes(dialer, snapshots));
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(opsJobsRoutes(queues));
