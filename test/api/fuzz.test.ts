@@ -4,12 +4,13 @@
  * dates outside 1970..9999 or not ISO at all, forged cursors, wrong types, bad %-escapes), under every role (admin,
  * agent, seller, buyer, an unknown key and none). Whatever it sends, no answer may be a 5xx.
  *
- * FUZZ_RUNS sets the runs per operation (default 70: about 3,000 requests); FUZZ_SEED replays a run (the seed is
+ * FUZZ_RUNS sets the runs per operation (default 120: about 5,300 requests); FUZZ_SEED replays a run (the seed is
  * printed with the count and with any failure).
  */
 import fc from 'fast-check';
 import type { ExchangeNode } from '../../app/exchange-node';
 import { createApiKey } from '../../app/store/api-keys';
+import { billEndedCalls } from '../../app/store/ledger-repo';
 import { createTestInfra, type TestInfra } from '../support/infra';
 import { startTestNode } from '../support/node';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
@@ -48,9 +49,11 @@ interface Operation {
   parameters: Parameter[];
   body?: Schema;
   textBody: boolean;
+  /** the roles the operation's description says may use it */
+  roles: string[];
 }
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 70);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 120);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2_147_483_647);
 
 let infra: TestInfra;
@@ -65,6 +68,16 @@ beforeAll(async () => {
   await seedAccount(infra.pool, { id: 'b', kind: 'buyer' });
   await seedCampaign(infra.pool, { id: 'c', sellerId: 's', dids: ['+18885550100'] });
   await seedTarget(infra.pool, { id: 't', buyerId: 'b', campaignId: 'c', bidCents: 1500 });
+  // One bridged, billed call, so the call, refund, privacy and ledger routes have something to find.
+  await infra.pool.query(
+    `INSERT INTO calls (id, direction, ani, dnis, campaign_id, seller_account_id, outcome, winner_target_id, winner_buyer_id, price_cents,
+       started_at, decided_at, answered_at, bridged_at, ended_at, duration_sec, billable_sec, hangup_cause, hung_up_by)
+     VALUES ('call-1', 'inbound', '+18135550100', '+18885550100', 'c', 's', 'bridged', 't', 'b', 1500,
+       now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour', now() - interval '50 minutes', 600, 600, 'NORMAL_CLEARING', 'caller')`,
+  );
+  await infra.pool.query(`INSERT INTO bridge_attempts (call_id, attempt_no, target_id, buyer_id, destination, started_at, ended_at, status)
+    VALUES ('call-1', 1, 't', 'b', 'sip:t@buyers.example', now() - interval '1 hour', now() - interval '50 minutes', 'bridged')`);
+  await billEndedCalls(infra.pool, ['call-1']);
   for (const [role, accountId] of [['admin'], ['agent'], ['seller', 's'], ['buyer', 'b']] as const) {
     const k = await createApiKey(infra.pool, { role, ...(accountId ? { accountId } : {}) });
     keys[role] = k.key;
@@ -90,7 +103,7 @@ const HOSTILE: unknown[] = [
   true, false, null, [], [1, 2], {}, { $gt: '' }, { __proto__: { admin: true } }, [[[[[[[[]]]]]]]],
 ];
 const hostile = fc.constantFrom(...HOSTILE);
-const ids = fc.constantFrom('s', 'b', 'c', 't', 'nobody', 'x-1');
+const ids = fc.constantFrom('s', 'b', 'c', 't', 'call-1', 'nobody', 'x-1');
 const phones = fc.constantFrom('+18135550100', '+18885550100', '(813) 555-0100', '+442071838750', '+1234', '18135550100');
 
 /** Values shaped by a property's name, so generated requests reach past the first lookups. */
@@ -106,9 +119,9 @@ function byName(name: string): fc.Arbitrary<unknown> | undefined {
 }
 
 /** A value the schema accepts (or nearly: patterns and bounds are honoured, cross-field rules are not). */
-function valid(s: Schema, depth = 0): fc.Arbitrary<unknown> {
-  if (s.anyOf) return fc.oneof(...s.anyOf.map((x) => valid(x, depth)));
-  if (s.allOf) return valid(Object.assign({}, ...s.allOf) as Schema, depth);
+function valid(s: Schema, depth = 0, clean = false): fc.Arbitrary<unknown> {
+  if (s.anyOf) return fc.oneof(...s.anyOf.map((x) => valid(x, depth, clean)));
+  if (s.allOf) return valid(Object.assign({}, ...s.allOf) as Schema, depth, clean);
   if (s.enum) return fc.constantFrom(...s.enum);
   switch (s.type) {
     case 'null':
@@ -125,14 +138,14 @@ function valid(s: Schema, depth = 0): fc.Arbitrary<unknown> {
       if (s.pattern) return fc.stringMatching(new RegExp(s.pattern));
       return fc.string({ minLength: s.minLength ?? 0, maxLength: Math.max(s.minLength ?? 0, Math.min(s.maxLength ?? 30, 30)), unit: 'grapheme' });
     case 'array':
-      if (s.prefixItems) return fc.tuple(...s.prefixItems.map((x) => valid(x, depth + 1)));
-      return fc.array(s.items ? valid(s.items, depth + 1) : fc.anything({ maxDepth: 1 }), { minLength: s.minItems ?? 0, maxLength: Math.max(s.minItems ?? 0, Math.min(s.maxItems ?? 4, 4)) });
+      if (s.prefixItems) return fc.tuple(...s.prefixItems.map((x) => valid(x, depth + 1, clean)));
+      return fc.array(s.items ? valid(s.items, depth + 1, clean) : fc.anything({ maxDepth: 1 }), { minLength: s.minItems ?? 0, maxLength: Math.max(s.minItems ?? 0, Math.min(s.maxItems ?? 4, 4)) });
     case 'object': {
       const props: Record<string, fc.Arbitrary<unknown>> = {};
-      for (const [k, v] of Object.entries(s.properties ?? {})) props[k] = field(k, v, depth + 1);
+      for (const [k, v] of Object.entries(s.properties ?? {})) props[k] = field(k, v, depth + 1, clean);
       // Records keyed by an enum (a schedule's days) list every key as a property.
       if (s.propertyNames?.enum && typeof s.additionalProperties === 'object') {
-        for (const k of s.propertyNames.enum as string[]) props[k] = valid(s.additionalProperties, depth + 1);
+        for (const k of s.propertyNames.enum as string[]) props[k] = valid(s.additionalProperties, depth + 1, clean);
       }
       return fc.record(props, { requiredKeys: s.propertyNames?.enum ? Object.keys(props) : (s.required ?? []).filter((k) => k in props) });
     }
@@ -141,10 +154,11 @@ function valid(s: Schema, depth = 0): fc.Arbitrary<unknown> {
   }
 }
 
-/** A property's value: mostly what the schema wants (by name first), sometimes hostile. */
-function field(name: string, s: Schema, depth = 0): fc.Arbitrary<unknown> {
-  const good = depth > 4 ? valid({ type: s.type }) : (byName(name) ?? valid(s, depth));
-  return fc.oneof({ weight: 5, arbitrary: good }, { weight: 1, arbitrary: hostile });
+/** A property's value: what the schema wants (by name first); unless `clean`, now and then a hostile one. */
+function field(name: string, s: Schema, depth = 0, clean = false): fc.Arbitrary<unknown> {
+  const hinted = s.format === undefined && s.enum === undefined ? byName(name) : undefined;
+  const good = depth > 4 ? valid({ type: s.type }, depth, clean) : (hinted ?? valid(s, depth, clean));
+  return clean ? good : fc.oneof({ weight: 8, arbitrary: good }, { weight: 1, arbitrary: hostile });
 }
 
 /** Query and path values are text: non-strings are sent as what String() makes of them. */
@@ -167,7 +181,8 @@ interface Req {
 const RAW_SEGMENTS = ['%E0%A4%A', '%00', '%', '%zz', '%2F', '..', '%C0%AF', '%ED%A0%80'];
 
 function requestFor(op: Operation): fc.Arbitrary<Req> {
-  const role = fc.constantFrom('admin', 'agent', 'seller', 'buyer', 'none', 'unknown');
+  // Every role, the ones the operation admits more often (so requests get past the role check to the input).
+  const role = fc.oneof({ weight: 1, arbitrary: fc.constantFrom('admin', 'agent', 'seller', 'buyer', 'none', 'unknown') }, { weight: 2, arbitrary: fc.constantFrom(...op.roles) });
   const pathParams = op.parameters.filter((p) => p.in === 'path');
   const queryParams = op.parameters.filter((p) => p.in === 'query');
   const path = fc.tuple(
@@ -190,7 +205,8 @@ function requestFor(op: Operation): fc.Arbitrary<Req> {
   });
   const jsonBody = op.body
     ? fc.oneof(
-        { weight: 8, arbitrary: valid(op.body).map((b) => JSON.stringify(b)) },
+        { weight: 5, arbitrary: valid(op.body, 0, true).map((b) => JSON.stringify(b)) },
+        { weight: 5, arbitrary: valid(op.body).map((b) => JSON.stringify(b)) },
         { weight: 1, arbitrary: fc.tuple(valid(op.body), fc.constantFrom('extra', 'id', '__proto__'), hostile).map(([b, k, v]) => JSON.stringify({ ...(b as object), [k]: v })) },
         { weight: 1, arbitrary: hostile.map((v) => JSON.stringify(v)) },
         { weight: 1, arbitrary: fc.constantFrom('{"a":', '{"a":1}}', '\u0000', '{"name":"\\u0000"}', '{"name":"\\ud800"}', `{"n":${'['.repeat(5000)}`) },
@@ -225,7 +241,7 @@ async function restore(): Promise<void> {
 
 it('no request to any operation, under any role, answers 5xx', async () => {
   const doc = (await (await fetch(`http://127.0.0.1:${node.httpPort}/openapi.json`)).json()) as {
-    paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: { content: Record<string, { schema: Schema }> } }>>;
+    paths: Record<string, Record<string, { description?: string; parameters?: Parameter[]; requestBody?: { content: Record<string, { schema: Schema }> } }>>;
   };
   const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => ({
@@ -234,6 +250,7 @@ it('no request to any operation, under any role, answers 5xx', async () => {
       parameters: op.parameters ?? [],
       body: op.requestBody?.content['application/json']?.schema,
       textBody: op.requestBody !== undefined && op.requestBody.content['application/json'] === undefined,
+      roles: /Roles: ([a-z, ]+)\./.exec(op.description ?? '')?.[1]?.split(', ') ?? ['admin'],
     })),
   );
   expect(operations.length).toBeGreaterThanOrEqual(40);
