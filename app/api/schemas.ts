@@ -10,6 +10,7 @@
  * - cursors are checked in shape before any of them is used in a query.
  */
 import { z } from 'zod';
+import { isStorableText, NOT_STORABLE } from '../domain/text';
 import { ApiError } from './errors';
 
 /** Postgres `integer`. */
@@ -19,13 +20,7 @@ export const MAX_CENTS = 100_000_000_000;
 /** The most a standing bid may be: $1M a call. */
 export const MAX_BID_CENTS = 100_000_000;
 
-const NUL = /\u0000/;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** True when Postgres can store the string as text (and jsonb): no NUL, no lone surrogate. */
-export function isStorableText(s: string): boolean {
-  return !NUL.test(s) && !LONE_SURROGATE.test(s);
-}
+export { isStorableText };
 
 /** Free text of `min`..`max` characters that Postgres can store; `trim` trims first. */
 export function text(opts: { min?: number; max: number; trim?: boolean }) {
@@ -33,7 +28,7 @@ export function text(opts: { min?: number; max: number; trim?: boolean }) {
   return base
     .min(opts.min ?? 1)
     .max(opts.max)
-    .refine(isStorableText, 'must not contain NUL bytes or unpaired surrogates');
+    .refine(isStorableText, NOT_STORABLE);
 }
 
 /** A JSON integer stored in an `integer` column. */
