@@ -175,6 +175,7 @@ interface Req {
   url: string;
   body?: string;
   contentType?: string;
+  contentEncoding?: string;
 }
 
 /** Raw path segments that are not even well-formed. */
@@ -203,6 +204,8 @@ function requestFor(op: Operation): fc.Arbitrary<Req> {
     const q = pairs.flatMap((pair) => (pair && pair[1] !== undefined ? [`${encode(String(pair[0]))}=${encode(asText(pair[1]))}`] : [])).join('&');
     return q ? `?${q}` : '';
   });
+  // Now and then a query string no client library would make.
+  const rawQuery = fc.option(fc.constantFrom('%E0%A4%A=1', 'from=%ff', 'cursor=%00', 'limit=%', 'a[b][c][d][e][f][g]=1', 'limit=1&limit=2', `${'x='.repeat(2000)}`), { nil: undefined, freq: 15 });
   const jsonBody = op.body
     ? fc.oneof(
         { weight: 5, arbitrary: valid(op.body, 0, true).map((b) => JSON.stringify(b)) },
@@ -215,7 +218,15 @@ function requestFor(op: Operation): fc.Arbitrary<Req> {
   const body = op.textBody
     ? fc.tuple(fc.constantFrom('text/csv', 'text/plain', 'application/json'), fc.constantFrom('+18135550100\n', 'number\n+18135550100\nnot a number\n', '\u0000\n', '')).map(([contentType, text]) => ({ contentType, body: text as string | undefined }))
     : jsonBody.map((b) => ({ contentType: b === undefined ? undefined : 'application/json', body: b }));
-  return fc.record({ role, path, query, body }).map((r) => ({ role: r.role, url: `${r.path}${r.query}`, body: r.body.body, contentType: r.body.contentType }));
+  // Now and then a charset or content encoding the body is not in.
+  const wire = fc.option(fc.constantFrom('charset=utf-16', 'charset=latin1', 'charset=x-bogus', 'gzip', 'deflate', 'br', 'bogus'), { nil: undefined, freq: 15 });
+  return fc.record({ role, path, query, rawQuery, body, wire }).map((r) => ({
+    role: r.role,
+    url: `${r.path}${r.query}${r.rawQuery === undefined ? '' : `${r.query ? '&' : '?'}${r.rawQuery}`}`,
+    body: r.body.body,
+    contentType: r.body.contentType && r.wire?.startsWith('charset=') ? `${r.body.contentType}; ${r.wire}` : r.body.contentType,
+    ...(r.body.body !== undefined && r.wire && !r.wire.startsWith('charset=') ? { contentEncoding: r.wire } : {}),
+  }));
 }
 
 let sent = 0;
@@ -227,6 +238,7 @@ async function send(op: Operation, r: Req): Promise<{ status: number; text: stri
   if (r.role === 'unknown') headers.authorization = 'Bearer cx_not_a_key';
   else if (r.role !== 'none') headers.authorization = `Bearer ${keys[r.role]}`;
   if (r.contentType) headers['content-type'] = r.contentType;
+  if (r.contentEncoding) headers['content-encoding'] = r.contentEncoding;
   const res = await fetch(`http://127.0.0.1:${node.httpPort}${r.url}`, { method: op.method.toUpperCase(), headers, body: r.body, signal: AbortSignal.timeout(10_000) });
   const cls = `${String(res.status)[0]}xx`;
   classes[cls] = (classes[cls] ?? 0) + 1;
