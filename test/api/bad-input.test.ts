@@ -100,6 +100,15 @@ it.each(cases)('$name: $status', async (c) => {
   expect(json.error?.message).toEqual(expect.any(String));
 });
 
+it('money up to its bound is stored and reads back: a credit limit past the int4 range', async () => {
+  const call = (method: string, path: string, body?: unknown) =>
+    fetch(`http://127.0.0.1:${node.httpPort}${path}`, { method, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  expect((await call('PATCH', '/v1/accounts/b', { creditLimitCents: 3_000_000_000 })).status).toBe(200);
+  const r = await call('GET', '/v1/accounts/b');
+  expect(r.status).toBe(200);
+  expect(await r.json()).toMatchObject({ id: 'b', credit_limit_cents: 3_000_000_000 });
+});
+
 it('logs none of them as an error, and no refused payload', () => {
   expect(lines.filter((l) => l.level >= ERROR)).toEqual([]);
   const warned = lines.filter((l) => l.level === WARN && l.msg === 'API request refused');
