@@ -25,10 +25,11 @@ function trunkName(trunk: string | undefined, what: string): Built {
  * `PJSIP/<endpoint>` for a bare endpoint name (one pjsip.conf endpoint per buyer), or a checked `PJSIP/...`.
  */
 export function buyerEndpoint(to: Destination, trunk: string | undefined): Built {
-  // The one destination rule, the config API's too (app/domain/destination.ts).
-  const checked = parseDestination(to.uri);
-  if (!checked.ok) return checked;
   const uri = to.uri.trim();
+  // The one destination rule, the config API's too (app/domain/destination.ts), for SIP URIs and numbers. Asterisk's
+  // own forms (PJSIP/..., a pjsip.conf endpoint name) are an operator's, set in the switch: the API never stores them.
+  const checked = RAW_PJSIP.test(uri) || ENDPOINT_NAME.test(uri) ? undefined : parseDestination(uri);
+  if (checked && !checked.ok) return checked;
   if (RAW_PJSIP.test(uri)) return { ok: true, value: uri };
   const sip = SIP_URI.exec(uri);
   if (sip) {

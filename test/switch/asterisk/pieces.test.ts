@@ -13,6 +13,8 @@ describe('Asterisk adapter pieces', () => {
     ['tel:+15551230001', 'buyers', 'PJSIP/+15551230001@buyers'],
     ['sip:buyer@10.0.0.5', 'buyers', 'PJSIP/buyers/sip:buyer@10.0.0.5'],
     ['sip:buyer@10.0.0.5:5080', 'buyers', 'PJSIP/buyers/sip:buyer@10.0.0.5:5080'],
+    ['buyer-a', undefined, 'PJSIP/buyer-a'],
+    ['PJSIP/buyer-a', undefined, 'PJSIP/buyer-a'],
   ])('dials %s through %s as %s', (uri, trunk, expected) => {
     expect(buyerEndpoint({ uri }, trunk)).toEqual({ ok: true, value: expected });
   });
@@ -25,9 +27,8 @@ describe('Asterisk adapter pieces', () => {
     ['buyer a', 'buyers'],
     ['+15551230001', 'bad/trunk'],
     // Not destinations under the one rule (app/domain/destination.ts): the config API refuses them too.
-    ['buyer-a', undefined],
-    ['PJSIP/buyer-a', undefined],
     ['sip:{origination_caller_id_number=+1900}x@h', 'buyers'],
+    ['sip:buyer@10.0.0.5;transport=tcp', 'buyers'],
   ])('refuses %s (trunk %s)', (uri, trunk) => {
     expect(buyerEndpoint({ uri }, trunk).ok).toBe(false);
   });
