@@ -164,9 +164,12 @@ function field(name: string, s: Schema, depth = 0, clean = false): fc.Arbitrary<
 /** Query and path values are text: non-strings are sent as what String() makes of them. */
 const asText = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
 /** encodeURIComponent, but a lone surrogate (which it refuses) goes out as the invalid UTF-8 a careless client sends. */
-const encode = (s: string): string =>
-  s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|[^\uD800-\uDFFF]+|[\uD800-\uDBFF][\uDC00-\uDFFF]/g, (part) =>
-    part.length === 1 && part.charCodeAt(0) >= 0xd800 && part.charCodeAt(0) <= 0xdfff ? '%ED%A0%80' : encodeURIComponent(part));
+const encode = (s: string): string => {
+  let out = '';
+  // for...of walks code points: a pair is one, a lone surrogate is one of length 1.
+  for (const ch of s) out += ch.length === 1 && ch >= '\ud800' && ch <= '\udfff' ? '%ED%A0%80' : encodeURIComponent(ch);
+  return out;
+};
 
 // ---- requests ----------------------------------------------------------------------------------------------------
 
