@@ -42,6 +42,8 @@ const EnvSchema = z.object({
   SWITCHES: switchList.default([]),
   // requests per second per API key, across all nodes; 0 turns the limit off
   API_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(100),
+  // failed authentications (401) per source address per minute, across all nodes, before it gets 429; 0: no limit
+  API_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(30),
   DASHBOARD_DIR: z.string().min(1).default('dist/dashboard'),
 
   FS_OUTBOUND_HOST: z.string().default('0.0.0.0'),

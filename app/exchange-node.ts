@@ -26,7 +26,8 @@ import { PrincipalCache } from './api/principal-cache';
 import { AccessInvalidation } from './api/access-invalidation';
 import { auditRouteDocs, auditRoutes } from './api/audit-routes';
 import { rateLimit } from './api/rate-limit';
-import { errorHandler } from './api/errors';
+import { authFailureLimit } from './api/auth-failure-limit';
+import { errorHandler, loggablePath, maskDigits } from './api/errors';
 import { outboundRouteDocs, outboundRoutes } from './api/outbound-routes';
 import { openApiRoutes, type RouteDoc } from './api/openapi';
 import { moneyRouteDocs, moneyRoutes } from './api/money-routes';
@@ -179,8 +180,10 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0)));
   app.use(dashboardRoutes(config.DASHBOARD_DIR, logger.child({ mod: 'dashboard' })));
   app.use(openApiRoutes(apiRouteDocs, { title: 'callx pay-per-call exchange', version: '0.1.0' }));
-  // The key first: a request without one gets 401 whatever its body, and no body is parsed for it.
-  app.use('/v1', authenticate(principals), rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), express.json({ limit: '1mb' }));
+  // The key first: a request without one gets 401 whatever its body, and no body is parsed for it. An address
+  // that keeps failing is refused before its key is looked up.
+  const authFailures = authFailureLimit(redis, config.API_AUTH_FAILURES_PER_MINUTE, logger.child({ mod: 'api' }));
+  app.use('/v1', authFailures.gate, authenticate(principals), authFailures.count, rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), express.json({ limit: '1mb' }));
   app.use(outboundRoutes(dialer, snapshots));
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(opsJobsRoutes(queues));
@@ -197,7 +200,12 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(pausedNumberRoutes(pool, redis, config.REDIS_PREFIX, logger.child({ mod: 'fraud-api' })));
   app.use(auditRoutes(pool));
   app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such route' } }));
-  app.use(errorHandler((err, req) => logger.error({ err: (err as Error).message, method: req.method, path: req.path }, 'API request failed')));
+  const apiLog = logger.child({ mod: 'api' });
+  app.use(errorHandler({
+    // The route's pattern, not the path, and digits masked: paths and messages can carry phone numbers.
+    failed: (err, req) => apiLog.error({ err: maskDigits((err as Error).message ?? String(err)), method: req.method, path: loggablePath(req) }, 'API request failed'),
+    refused: (err, req) => apiLog.warn({ code: err.code, status: err.status, method: req.method, path: loggablePath(req) }, 'API request refused'),
+  }));
   const server = http.createServer(app);
   const live = attachLiveCalls(server, { pool, principals, access, bids: bidWriter, events, redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, logger: logger.child({ mod: 'live' }) });
   await new Promise<void>((resolve, reject) => {

@@ -9,9 +9,10 @@ import type { BidRefusal } from '../store/bid-updates';
 import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { cents, MAX_BID_CENTS, text } from './schemas';
 
-const IdParam = z.object({ id: z.string().min(1).max(100) });
-const BidBody = z.object({ bidCents: z.number().int().min(0).max(100_000_000) }).strict();
+const IdParam = z.object({ id: text({ max: 100 }) });
+const BidBody = z.object({ bidCents: cents({ max: MAX_BID_CENTS }) }).strict();
 
 export const bidRouteDocs: RouteDoc[] = [
   { method: 'patch', path: '/v1/targets/:id/bid', summary: 'Change one of your standing bids, up to your account\'s max bid (batches: socket.io bids:update)', roles: ['admin', 'buyer'], params: IdParam, body: BidBody },

@@ -8,6 +8,7 @@ import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { normalizeE164 } from '../domain/phone';
+import { parseDestination } from '../domain/destination';
 import { publishConfigChanged } from '../exchange/snapshot-source';
 import { createApiKey, type ApiPrincipal } from '../store/api-keys';
 import { inTransaction } from '../store/db';
@@ -16,25 +17,26 @@ import { publishAccessRevoked } from './access-invalidation';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { cents, cursorParam, int4, MAX_BID_CENTS, queryInt, text } from './schemas';
 
 const Id = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, _ and - only (1-100)');
 const IdParam = z.object({ id: Id });
 const E164 = z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18885550100');
 
-const AccountBody = z.object({ id: Id, kind: z.enum(['buyer', 'seller']), name: z.string().min(1).max(200), creditLimitCents: z.number().int().min(0).default(0) }).strict();
+const AccountBody = z.object({ id: Id, kind: z.enum(['buyer', 'seller']), name: text({ max: 200 }), creditLimitCents: cents().default(0) }).strict();
 // seesBuyerDetails: a seller account sees the buyer side of its calls (buyer ids, targets, prices); see projections.ts.
-const AccountPatch = z.object({ name: z.string().min(1).max(200), creditLimitCents: z.number().int().min(0), active: z.boolean(), seesBuyerDetails: z.boolean() }).partial().strict();
+const AccountPatch = z.object({ name: text({ max: 200 }), creditLimitCents: cents(), active: z.boolean(), seesBuyerDetails: z.boolean() }).partial().strict();
 /** The most a buyer's own keys may bid on any of its targets (null: no limit); admins set it. */
-const MaxBid = z.object({ maxBidCents: z.number().int().min(0).max(100_000_000).nullable() }).partial();
+const MaxBid = z.object({ maxBidCents: cents({ max: MAX_BID_CENTS }).nullable() }).partial();
 const AccountBodyWithLimit = AccountBody.extend(MaxBid.shape).strict();
 const AccountPatchWithLimit = AccountPatch.extend(MaxBid.shape).strict();
-const KeyBody = z.object({ role: z.enum(['admin', 'agent', 'seller', 'buyer']), accountId: Id.optional(), label: z.string().max(200).default('') }).strict()
+const KeyBody = z.object({ role: z.enum(['admin', 'agent', 'seller', 'buyer']), accountId: Id.optional(), label: text({ min: 0, max: 200 }).default('') }).strict()
   .refine((k) => k.role === 'admin' || k.role === 'agent' || k.accountId !== undefined, { message: 'seller and buyer keys need an account', path: ['accountId'] })
   .refine((k) => (k.role !== 'admin' && k.role !== 'agent') || k.accountId === undefined, { message: 'admin and agent keys act for the platform, not an account', path: ['accountId'] });
 /** A page of a list ordered by id: the cursor is the last id seen, opaque to clients. */
 const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API returned').optional(),
+  limit: queryInt(1, 1000).default(100),
+  cursor: cursorParam().optional(),
 }).strict();
 const encodeIdCursor = (id: string): string => Buffer.from(id).toString('base64url');
 function decodeIdCursor(cursor: string): string {
@@ -47,16 +49,16 @@ const KeyParams = z.object({ id: Id, keyId: KeyId });
 const KeyIdParam = z.object({ keyId: KeyId });
 
 const campaignFields = {
-  name: z.string().min(1).max(200),
+  name: text({ max: 200 }),
   active: z.boolean(),
   routing: z.enum(['first_price', 'second_price', 'priority_weight']),
-  floorCents: z.number().int().min(0),
+  floorCents: cents(),
   requireConsent: z.boolean(),
   minAttestation: z.enum(['A', 'B']).nullable(),
-  bidDeadlineMs: z.number().int().min(0).max(5000),
-  payoutCents: z.number().int().min(0).nullable(),
+  bidDeadlineMs: int4(0, 5000),
+  payoutCents: cents().nullable(),
   payoutPercent: z.number().min(0).max(100).nullable(),
-  duplicateWindowDays: z.number().int().min(0).max(365),
+  duplicateWindowDays: int4(0, 365),
   allowNegativeMargin: z.boolean(),
 };
 const CampaignBody = z.object({ id: Id, sellerAccountId: Id, ...campaignFields }).partial({ active: true, routing: true, floorCents: true, requireConsent: true, minAttestation: true, bidDeadlineMs: true, payoutCents: true, payoutPercent: true, duplicateWindowDays: true, allowNegativeMargin: true }).strict()
@@ -65,9 +67,9 @@ const CampaignPatch = z.object(campaignFields).partial().strict();
 const NumberBody = z.object({ did: E164 }).strict();
 const NumberParams = z.object({ id: Id, did: E164 });
 
-const Interval = z.tuple([z.number().int().min(0).max(1440), z.number().int().min(0).max(1440)]).refine(([a, b]) => a < b, 'start must be before end');
+const Interval = z.tuple([int4(0, 1440), int4(0, 1440)]).refine(([a, b]) => a < b, 'start must be before end');
 const Schedule = z.object({
-  timeZone: z.string().min(1).refine((tz) => { try { new Intl.DateTimeFormat('en-US', { timeZone: tz }); return true; } catch { return false; } }, 'is not a known time zone'),
+  timeZone: z.string().min(1).max(100).refine((tz) => { try { new Intl.DateTimeFormat('en-US', { timeZone: tz }); return true; } catch { return false; } }, 'is not a known time zone'),
   hours: z.record(z.enum(['0', '1', '2', '3', '4', '5', '6']), z.array(Interval)),
 }).strict();
 const Targeting = z.object({
@@ -76,13 +78,13 @@ const Targeting = z.object({
   areaCodes: z.array(z.string().regex(/^[2-9]\d\d$/)).optional(),
   zips: z.array(z.string().regex(/^\d{5}$/)).optional(),
 }).strict();
-const cap = z.number().int().min(1).nullable();
+const cap = int4(1).nullable();
 const targetFields = {
-  name: z.string().min(1).max(200),
+  name: text({ max: 200 }),
   active: z.boolean(),
-  bidCents: z.number().int().min(0).max(100_000_000),
-  destination: z.string().min(1).max(300).refine((d) => /^sips?:[^\s]+@[^\s]+$/.test(d) || normalizeE164(d) !== undefined, 'must be a SIP URI (sip:user@host) or a phone number'),
-  answerTimeoutSec: z.number().int().min(1).max(120),
+  bidCents: cents({ max: MAX_BID_CENTS }),
+  destination: z.string().min(1).max(300).refine((d) => parseDestination(normalizeE164(d) ?? d).ok, 'must be a SIP URI sip:user@host[:port] (no parameters) or a phone number'),
+  answerTimeoutSec: int4(1, 120),
   targeting: Targeting,
   schedule: Schedule.nullable(),
   capConcurrency: cap,
@@ -90,9 +92,9 @@ const targetFields = {
   capDaily: cap,
   capMonthly: cap,
   qualityScore: z.number().min(0).max(1),
-  priority: z.number().int().min(0),
-  weight: z.number().int().min(0),
-  convertOnSeconds: z.number().int().min(0),
+  priority: int4(),
+  weight: int4(),
+  convertOnSeconds: int4(),
 };
 const TargetBody = z.object({ id: Id, buyerAccountId: Id, campaignId: Id, ...targetFields })
   .partial({ active: true, answerTimeoutSec: true, targeting: true, schedule: true, capConcurrency: true, capHourly: true, capDaily: true, capMonthly: true, qualityScore: true, priority: true, weight: true, convertOnSeconds: true })
@@ -257,7 +259,7 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
   router.get('/v1/accounts/:id', requireRole('admin', 'seller', 'buyer'), wrap(async (req) => {
     const { id } = parse(IdParam, req.params);
     assertOwns(req.principal!, id);
-    const { rows } = await pool.query('SELECT id, kind, name, active, balance_cents::int AS balance_cents, credit_limit_cents::int AS credit_limit_cents, sees_buyer_details, created_at FROM accounts WHERE id = $1', [id]);
+    const { rows } = await pool.query('SELECT id, kind, name, active, balance_cents::float8 AS balance_cents, credit_limit_cents::float8 AS credit_limit_cents, sees_buyer_details, created_at FROM accounts WHERE id = $1', [id]);
     if (!rows[0]) throw new ApiError(404, 'not_found', 'no such account');
     return { body: rows[0] };
   }));

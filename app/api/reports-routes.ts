@@ -13,18 +13,19 @@ import { ApiError, fromZod } from './errors';
 import { mayGroupReportBy, projectReportMoney } from './projections';
 import { viewerOf } from './viewer';
 import type { RouteDoc } from './openapi';
+import { isoDate, spanMs } from './schemas';
 
 const ReportQuery = z
   .object({
     groupBy: z.enum(['campaign', 'seller', 'buyer']).default('campaign'),
     bucket: z.enum(['minute', 'hour', 'day']).default('day'),
-    from: z.coerce.date(),
-    to: z.coerce.date(),
+    from: isoDate(),
+    to: isoDate(),
   })
-  .refine((q) => q.to.getTime() > q.from.getTime(), { message: 'must be after from', path: ['to'] })
-  .refine((q) => q.to.getTime() - q.from.getTime() <= 366 * 86_400_000, { message: 'a report covers at most a year', path: ['to'] })
+  .refine((q) => !(spanMs(q) <= 0), { message: 'must be after from', path: ['to'] })
+  .refine((q) => !(spanMs(q) > 366 * 86_400_000), { message: 'a report covers at most a year', path: ['to'] })
   // Per-minute buckets are for live views (the dashboard's last hour): a day of them at most.
-  .refine((q) => q.bucket !== 'minute' || q.to.getTime() - q.from.getTime() <= 86_400_000, { message: 'a per-minute report covers at most a day', path: ['to'] });
+  .refine((q) => q.bucket !== 'minute' || !(spanMs(q) > 86_400_000), { message: 'a per-minute report covers at most a day', path: ['to'] });
 
 const GROUP_COLUMN = { campaign: 'c.campaign_id', seller: 'c.seller_account_id', buyer: 'c.winner_buyer_id' } as const;
 

@@ -4,8 +4,9 @@
  * statement, then publishes them so every node's next auction uses them (SnapshotSource applies them without a reload).
  */
 import { z } from 'zod';
+import { isStorableText, NOT_STORABLE } from '../domain/text';
 
-export const BidUpdate = z.object({ targetId: z.string().min(1).max(100), bidCents: z.number().int().min(0).max(100_000_000) }).strict();
+export const BidUpdate = z.object({ targetId: z.string().min(1).max(100).refine(isStorableText, NOT_STORABLE), bidCents: z.number().int().min(0).max(100_000_000) }).strict();
 export type BidUpdate = z.infer<typeof BidUpdate>;
 export const BID_BATCH_MAX = 5000;
 

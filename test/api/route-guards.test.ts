@@ -363,7 +363,7 @@ beforeAll(async () => {
   // Outbound calls are screened for calling hours: the node's clock is a Wednesday, 11:00 in Chicago.
   node = await startTestNode(
     infra,
-    { API_RATE_LIMIT_PER_SECOND: '100000', BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' },
+    { API_RATE_LIMIT_PER_SECOND: '100000', API_AUTH_FAILURES_PER_MINUTE: '0', BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' },
     { clock: () => new Date('2026-11-18T17:00:00Z') },
   );
   keys.admin = (await createApiKey(infra.pool, { role: 'admin' })).key;

@@ -3,6 +3,7 @@
  * command for a consumer. Everything that ends up in them is validated, since a comma, brace, space or newline in
  * a value would change what FreeSWITCH executes.
  */
+import { parseDestination } from '../../domain/destination';
 import type { BridgeOptions, Destination, OriginateRequest } from '../port';
 
 export type Built = { ok: true; value: string } | { ok: false; reason: string };
@@ -21,6 +22,9 @@ export interface DialConfig {
 
 /** `sofia/<profile>/user@host[:port]` for a SIP URI, `sofia/gateway/<gw>/<number>` for an E.164 number. */
 export function endpointFor(uri: string, cfg: DialConfig, gateway: string | undefined): Built {
+  // The one destination rule, the config API's too (app/domain/destination.ts).
+  const checked = parseDestination(uri);
+  if (!checked.ok) return checked;
   const sip = SIP_URI.exec(uri.trim());
   if (sip) {
     if (!SAFE_NAME.test(cfg.sofiaProfile)) return { ok: false, reason: `bad sofia profile name '${cfg.sofiaProfile}'` };
