@@ -47,6 +47,8 @@ const EnvSchema = z.object({
   SWITCHES: switchList.default([]),
   // requests per second per API key, across all nodes; 0 turns the limit off
   API_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(100),
+  // failed authentications (401) per source address per minute, across all nodes, before it gets 429; 0: no limit
+  API_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(30),
   DASHBOARD_DIR: z.string().min(1).default('dist/dashboard'),
 
   FS_OUTBOUND_HOST: z.string().default('0.0.0.0'),
@@ -76,7 +78,8 @@ const EnvSchema = z.object({
   ARI_PROMPT_NO_BUYER: z.string().min(1).default('tt-allbusy'),
   ARI_PROMPT_NOT_IN_SERVICE: z.string().min(1).default('ss-noservice'),
   ARI_PROMPT_REJECTED: z.string().min(1).default('ss-noservice'),
-  ARI_PROMPT_ERROR: z.string().min(1).default('an-error-has-occurred'),
+  // Sic: the stock pack spells it 'occured' (asterisk-core-sounds-en); 'an-error-has-occurred' is not in it.
+  ARI_PROMPT_ERROR: z.string().min(1).default('an-error-has-occured'),
 });
 
 export type Config = z.infer<typeof EnvSchema>;

@@ -11,7 +11,9 @@ import { closeRedis, createRedis, isRedisReady, type Redis } from './cache/redis
 import { COMPLIANCE_LOADED_KEY } from './cache/compliance-keys';
 import { ScreenAndReserve } from './cache/screen-and-reserve';
 import { loadComplianceCache } from './store/compliance-repo';
+import { RedisRefill, type RefillPart } from './cache/redis-refill';
 import { CapLedger } from './cache/cap-ledger';
+import { FundHolds } from './cache/fund-holds';
 import { SnapshotSource } from './exchange/snapshot-source';
 import { Router } from './exchange/router';
 import { CallFlow } from './exchange/call-flow';
@@ -20,8 +22,12 @@ import { CallEventBus } from './exchange/call-events';
 import { CallRecorder } from './store/call-recorder';
 import { opsRoutes, type ReadinessCheck } from './api/ops-routes';
 import { authenticate } from './api/auth';
+import { PrincipalCache } from './api/principal-cache';
+import { AccessInvalidation } from './api/access-invalidation';
+import { auditRouteDocs, auditRoutes } from './api/audit-routes';
 import { rateLimit } from './api/rate-limit';
-import { errorHandler } from './api/errors';
+import { authFailureLimit } from './api/auth-failure-limit';
+import { errorHandler, loggablePath, maskDigits } from './api/errors';
 import { outboundRouteDocs, outboundRoutes } from './api/outbound-routes';
 import { openApiRoutes, type RouteDoc } from './api/openapi';
 import { moneyRouteDocs, moneyRoutes } from './api/money-routes';
@@ -34,6 +40,7 @@ import { configRouteDocs, configRoutes } from './api/config-routes';
 import { reportRouteDocs, reportRoutes } from './api/reports-routes';
 import { consentRouteDocs, consentRoutes } from './api/consent-routes';
 import { blockRouteDocs, blockRoutes } from './api/block-routes';
+import { pausedNumberRouteDocs, pausedNumberRoutes } from './api/paused-number-routes';
 import { dashboardRoutes } from './api/dashboard-routes';
 import { attachLiveCalls } from './realtime/live-calls';
 import { BidWriter } from './store/bid-writer';
@@ -48,12 +55,12 @@ import { NodeHeartbeat, newIncarnation } from './cache/node-heartbeat';
 import { LiveCallsRegistry } from './cache/live-calls-registry';
 import { CallSweeper } from './exchange/call-sweeper';
 import { loadCallForAdoption } from './store/adoption-repo';
-import type { FundHoldRelease } from './exchange/adopted-call';
 
 /** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
 export const apiRouteDocs: readonly RouteDoc[] = [
   ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
-  ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs,
+  ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs, ...auditRouteDocs,
+  ...pausedNumberRouteDocs,
 ];
 
 /**
@@ -69,6 +76,8 @@ export interface ExchangeNode {
   router: Router;
   flow: CallFlow;
   caps: CapLedger;
+  /** buyers' funds and the holds of their calls in progress, in Redis (shared by every node) */
+  fundHolds: FundHolds;
   /** live call events on this node (socket.io forwards them) */
   events: CallEventBus;
   recorder?: CallRecorder;
@@ -98,8 +107,8 @@ export interface NodeOptions {
   bidders?: readonly Bidder[];
   /** the time source of call decisions (tests pin it to check calling hours) */
   clock?: () => Date;
-  /** fund holds released when a lost node's call that never bridged is closed */
-  fundHolds?: FundHoldRelease;
+  /** how often a connected node looks for what Redis must hold (REFILL_CHECK_MS; tests lengthen it to see the reconnect path alone) */
+  redisRefillCheckMs?: number;
 }
 
 export async function startExchangeNode(config: Config, logger: Logger, opts: NodeOptions = {}): Promise<ExchangeNode> {
@@ -112,19 +121,28 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const subscriber = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'config-subscriber');
 
   if (config.MIGRATE_ON_START) await migrate(pool, logger.child({ mod: 'migrate' }));
-  // Redis may have restarted empty (it is a cache here): reload the compliance lists before taking calls,
-  // and again whenever the connection comes back without them.
-  const ensureComplianceLoaded = async (): Promise<void> => {
-    if (await redis.exists(COMPLIANCE_LOADED_KEY)) return;
-    const counts = await loadComplianceCache(pool, redis);
-    logger.info(counts, 'compliance lists loaded into redis');
+  // Redis may have restarted empty (it is a cache here): load the compliance lists before taking calls.
+  const compliance: RefillPart = {
+    name: 'compliance lists',
+    loaded: async () => (await redis.exists(COMPLIANCE_LOADED_KEY)) === 1,
+    load: async () => {
+      logger.info(await loadComplianceCache(pool, redis), 'compliance lists loaded into redis');
+    },
   };
-  await ensureComplianceLoaded();
-  redis.on('ready', () => {
-    ensureComplianceLoaded().catch((err: Error) => logger.error({ err: err.message }, 'reloading compliance lists failed'));
-  });
-  const snapshots = new SnapshotSource(pool, subscriber, config.REDIS_PREFIX, logger.child({ mod: 'snapshot' }));
+  if (!(await compliance.loaded())) await compliance.load();
+  const fundHolds = new FundHolds(redis);
+  const snapshots = new SnapshotSource(pool, subscriber, config.REDIS_PREFIX, logger.child({ mod: 'snapshot' }), { fundHolds });
+  // The start-up load writes every buyer's funds figure (and the marker) before any call is taken.
   await snapshots.start();
+  // Both again whenever Redis comes back without them: the funds figures through a snapshot load, at once, not at
+  // the next timed reload up to a minute later (holds of calls in progress are lost with the data; see README).
+  const refill = new RedisRefill(redis, [compliance, { name: 'buyer funds figures', loaded: () => fundHolds.loaded(), load: () => snapshots.refreshNow() }], logger.child({ mod: 'redis' }), opts.redisRefillCheckMs);
+  refill.start();
+  // Keys as last read, shared by REST and socket.io; a revocation or a paused account heard here drops them at once.
+  const principals = new PrincipalCache(pool);
+  const access = new AccessInvalidation(subscriber, config.REDIS_PREFIX, logger.child({ mod: 'access' }));
+  access.onChange((change) => principals.drop(change));
+  await access.start();
 
   const caps = new CapLedger(redis);
   const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, logger: logger.child({ mod: 'router' }) });
@@ -136,7 +154,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const registry = new LiveCallsRegistry(redis, incarnation, logger.child({ mod: 'registry' }), journal);
   await registry.join();
   const knownCall = (callId: string) => loadCallForAdoption(pool, callId);
-  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock, registry, knownCall, fundHolds: opts.fundHolds });
+  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock, registry, knownCall, fundHolds });
 
   const queueSettings = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   let recorder: CallRecorder | undefined;
@@ -160,7 +178,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     : undefined;
   fraudWorker?.start();
 
-  const core = { config, pool, redis, metrics, snapshots, router, flow, caps, recorder, events, heartbeat, registry };
+  const core = { config, pool, redis, metrics, snapshots, router, flow, caps, fundHolds, recorder, events, heartbeat, registry };
   const switches = makeSwitches(core);
   for (const sw of switches) await sw.start(flow.handle);
   const sweeper = new CallSweeper({ registry, flow, switches, knownCall, logger: logger.child({ mod: 'sweeper' }), intervalMs: config.SWEEP_INTERVAL_MS });
@@ -184,8 +202,10 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0)));
   app.use(dashboardRoutes(config.DASHBOARD_DIR, logger.child({ mod: 'dashboard' })));
   app.use(openApiRoutes(apiRouteDocs, { title: 'callx pay-per-call exchange', version: '0.1.0' }));
-  // The key first: a request without one gets 401 whatever its body, and no body is parsed for it.
-  app.use('/v1', authenticate(pool), rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), express.json({ limit: '1mb' }));
+  // The key first: a request without one gets 401 whatever its body, and no body is parsed for it. An address
+  // that keeps failing is refused before its key is looked up.
+  const authFailures = authFailureLimit(redis, config.API_AUTH_FAILURES_PER_MINUTE, logger.child({ mod: 'api' }));
+  app.use('/v1', authFailures.gate, authenticate(principals), authFailures.count, rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), express.json({ limit: '1mb' }));
   app.use(outboundRoutes(dialer, snapshots));
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(opsJobsRoutes(queues));
@@ -199,10 +219,17 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(reportRoutes(pool));
   app.use(consentRoutes(pool, redis));
   app.use(blockRoutes(pool, redis));
+  app.use(pausedNumberRoutes(pool, redis, config.REDIS_PREFIX, logger.child({ mod: 'fraud-api' })));
+  app.use(auditRoutes(pool));
   app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such route' } }));
-  app.use(errorHandler((err, req) => logger.error({ err: (err as Error).message, method: req.method, path: req.path }, 'API request failed')));
+  const apiLog = logger.child({ mod: 'api' });
+  app.use(errorHandler({
+    // The route's pattern, not the path, and digits masked: paths and messages can carry phone numbers.
+    failed: (err, req) => apiLog.error({ err: maskDigits((err as Error).message ?? String(err)), method: req.method, path: loggablePath(req) }, 'API request failed'),
+    refused: (err, req) => apiLog.warn({ code: err.code, status: err.status, method: req.method, path: loggablePath(req) }, 'API request refused'),
+  }));
   const server = http.createServer(app);
-  const live = attachLiveCalls(server, { pool, bids: bidWriter, events, redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, logger: logger.child({ mod: 'live' }) });
+  const live = attachLiveCalls(server, { pool, principals, access, bids: bidWriter, events, redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, logger: logger.child({ mod: 'live' }) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.HTTP_PORT, config.HTTP_HOST, () => resolve());
@@ -219,6 +246,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       // restarted, adopts them and records their real end.
       clearInterval(switchGaugeTimer);
       await sweeper.stop();
+      refill.stop();
       for (const sw of switches) await sw.stop().catch((err: Error) => logger.warn({ err: err.message, switch: sw.name }, 'switch stop failed'));
       const left = flow.letGo();
       if (left > 0) logger.info({ calls: left }, 'calls left on the switch for another node (or this one restarted) to adopt');
@@ -232,6 +260,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       await fraudWorker?.stop();
       await queues?.billing.close();
       await queues?.fraud.close();
+      access.stop();
       await snapshots.stop();
       await heartbeat.stop({ keepKey: stopOpts.keepHeartbeat });
       await Promise.all([closeRedis(subscriber), closeRedis(redis), closeRedis(journalRedis)]);

@@ -20,6 +20,7 @@ import { Pool } from 'pg';
 import Redis from 'ioredis';
 import { FreeSwitchPeer } from '../test/peers/freeswitch';
 import { AsteriskPeer } from '../test/peers/asterisk';
+import { callxDialplanVariables } from '../test/peers/freeswitch/dialplan';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -43,21 +44,6 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DID = '+18885550900';
 /** a caller still on the line this long after its talk time is stuck (the switch neither bridged nor released it) */
 const STUCK_AFTER_MS = 30_000;
-/**
- * The variables the shipped dialplan sets before handing a call to the exchange (socket_resume, park_timeout...),
- * as the FreeSWITCH peer reads them from dialplan/callx.xml. That reader comes with the FreeSWITCH adoption work
- * (test/peers/freeswitch/dialplan.ts); until it is here, none are set and callers caught in setup by the kill stay
- * parked (drill_calls_stuck). A static import once both are on one branch.
- */
-async function dialplanVariables(): Promise<Record<string, string>> {
-  try {
-    const mod = (await import(path.join(__dirname, '..', 'test', 'peers', 'freeswitch', 'dialplan'))) as { callxDialplanVariables?: () => Record<string, string> };
-    return mod.callxDialplanVariables?.() ?? {};
-  } catch {
-    log('test/peers/freeswitch/dialplan.ts is not here: calls carry none of the dialplan\'s variables');
-    return {};
-  }
-}
 const BUYERS = 5;
 for (const [name, v] of Object.entries({ RATE, SECONDS, TALK_MS, KILL_AT_SECONDS, DOWN_MS, DRAIN_TIMEOUT_MS })) {
   if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a number >= 0`);
@@ -172,7 +158,8 @@ async function startPeer(): Promise<DrillPeer> {
       close: () => peer.close(),
     };
   }
-  const variables = await dialplanVariables();
+  // The variables the shipped dialplan sets before handing a call to the exchange (socket_resume, park_timeout...).
+  const variables = callxDialplanVariables();
   const peer = new FreeSwitchPeer({ detail: 'lean', record: false });
   peer.buyers.fallback = { kind: 'answer', afterMs: 20 };
   const eslPort = await peer.listenInbound(0, '127.0.0.1');

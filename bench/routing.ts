@@ -13,6 +13,7 @@ import { migrate } from '../app/store/migrate';
 import { createRedis } from '../app/cache/redis';
 import { ScreenAndReserve } from '../app/cache/screen-and-reserve';
 import { CapLedger } from '../app/cache/cap-ledger';
+import { FundHolds } from '../app/cache/fund-holds';
 import { addDncNumbers, loadComplianceCache } from '../app/store/compliance-repo';
 import { SnapshotSource } from '../app/exchange/snapshot-source';
 import { Router } from '../app/exchange/router';
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   process.stderr.write(`seeding ${TARGETS} buyer targets and ${DNC} DNC entries...\n`);
   await seed(pool, redis);
   await loadComplianceCache(pool, redis);
-  const snapshots = new SnapshotSource(pool, subscriber, PREFIX, logger);
+  const snapshots = new SnapshotSource(pool, subscriber, PREFIX, logger, { fundHolds: new FundHolds(redis) });
   await snapshots.start();
   const caps = new CapLedger(redis);
   const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, logger });
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
           evaluated += d.trace.ranked.targetId.length + d.trace.excluded.targetId.length;
           if (d.outcome === 'route') {
             routed += 1;
-            await caps.release(`call-${concurrency}-${i}`, d.winner.counters);
+            await caps.release(`call-${concurrency}-${i}`, d.winner.counters, d.winner.hold);
           }
         }
       }),
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
 
 async function decideAndRelease(router: Router, caps: CapLedger, i: number, info: CallInfo): Promise<void> {
   const d = await router.decide(`warm-${i}`, info, new Date());
-  if (d.outcome === 'route') await caps.release(`warm-${i}`, d.winner.counters);
+  if (d.outcome === 'route') await caps.release(`warm-${i}`, d.winner.counters, d.winner.hold);
 }
 
 const dncNumber = (i: number): string => `+1727${String(2000000 + i)}`;

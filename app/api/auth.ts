@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { Pool } from 'pg';
-import { findApiKey, type ApiPrincipal, type Role } from '../store/api-keys';
+import type { ApiPrincipal, KeyHolder, Role } from '../store/api-keys';
 import { ApiError } from './errors';
+import type { PrincipalCache } from './principal-cache';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -10,25 +10,29 @@ declare module 'express-serve-static-core' {
 }
 
 /**
- * Authenticates `Authorization: Bearer <api key>`. Lookups are cached briefly so a busy key costs no query
- * per request; a revoked key stops working within the cache time.
+ * Why a key is refused (an API error), or undefined when it may act: unknown or revoked keys are 401, keys of a
+ * paused account 403. REST and socket.io refuse with the same words.
  */
-export function authenticate(pool: Pool, cacheMs = 30_000) {
-  const cache = new Map<string, { principal: ApiPrincipal | undefined; until: number }>();
+export function keyRefusal(holder: KeyHolder | undefined): ApiError | undefined {
+  if (!holder) return new ApiError(401, 'unauthenticated', 'unknown or revoked API key');
+  if (holder.accountPaused) return new ApiError(403, 'account_paused', `account ${holder.principal.accountId} is paused: its keys are refused until the platform reactivates it`);
+  return undefined;
+}
+
+/**
+ * Authenticates `Authorization: Bearer <api key>`. Lookups are cached (PrincipalCache) so a busy key costs no query
+ * per request; a revoked key or a paused account is refused on every node as soon as the change is published.
+ */
+export function authenticate(principals: PrincipalCache) {
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     try {
       const header = req.get('authorization') ?? '';
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw new ApiError(401, 'unauthenticated', 'missing API key: send Authorization: Bearer <key>');
-      const key = match[1]!;
-      let hit = cache.get(key);
-      if (!hit || hit.until < Date.now()) {
-        hit = { principal: await findApiKey(pool, key), until: Date.now() + cacheMs };
-        cache.set(key, hit);
-        if (cache.size > 10_000) cache.clear();
-      }
-      if (!hit.principal) throw new ApiError(401, 'unauthenticated', 'unknown or revoked API key');
-      req.principal = hit.principal;
+      const holder = await principals.lookup(match[1]!);
+      const refused = keyRefusal(holder);
+      if (refused) throw refused;
+      req.principal = holder!.principal;
       next();
     } catch (err) {
       next(err);

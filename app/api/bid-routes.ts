@@ -5,16 +5,25 @@
 import { Router as ExpressRouter } from 'express';
 import { z } from 'zod';
 import type { BidWriter } from '../store/bid-writer';
+import type { BidRefusal } from '../store/bid-updates';
 import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { cents, MAX_BID_CENTS, text } from './schemas';
 
-const IdParam = z.object({ id: z.string().min(1).max(100) });
-const BidBody = z.object({ bidCents: z.number().int().min(0).max(100_000_000) }).strict();
+const IdParam = z.object({ id: text({ max: 100 }) });
+const BidBody = z.object({ bidCents: cents({ max: MAX_BID_CENTS }) }).strict();
 
 export const bidRouteDocs: RouteDoc[] = [
-  { method: 'patch', path: '/v1/targets/:id/bid', summary: 'Change one of your standing bids (batches: socket.io bids:update)', roles: ['admin', 'buyer'], params: IdParam, body: BidBody },
+  { method: 'patch', path: '/v1/targets/:id/bid', summary: 'Change one of your standing bids, up to your account\'s max bid (batches: socket.io bids:update)', roles: ['admin', 'buyer'], params: IdParam, body: BidBody },
 ];
+
+/** A refused bid as the REST API answers it. */
+function refusal(error: BidRefusal, bidCents: number): ApiError {
+  if (error === 'over_max_bid') return new ApiError(422, 'bid_over_limit', `bidCents: ${bidCents} is over this account's maximum bid (set by the platform)`, 'bidCents');
+  if (error === 'key_refused') return new ApiError(401, 'unauthenticated', 'this API key was revoked or its account paused');
+  return new ApiError(404, 'not_found', 'no such target');
+}
 
 export function bidRoutes(writer: BidWriter): ExpressRouter {
   const router = ExpressRouter();
@@ -25,7 +34,7 @@ export function bidRoutes(writer: BidWriter): ExpressRouter {
       const b = BidBody.safeParse(req.body);
       if (!b.success) throw fromZod(b.error);
       const [r] = await writer.submit(req.principal!, [{ targetId: p.data.id, bidCents: b.data.bidCents }]);
-      if (!r || !r.ok) throw new ApiError(404, 'not_found', 'no such target');
+      if (!r || !r.ok) throw refusal(r?.error ?? 'not_found', b.data.bidCents);
       res.json({ targetId: r.targetId, bidCents: r.bidCents });
     } catch (err) {
       next(err);

@@ -17,13 +17,14 @@ import { blockByOperator, liftBlock, listBlocks } from '../store/fraud-repo';
 import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { cursorParam, decodeTimeCursor, encodeTimeCursor, queryInt, text } from './schemas';
 
 const PhoneNumber = z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18135551234');
 const NumberParam = z.object({ number: PhoneNumber });
-const BlockBody = z.object({ number: PhoneNumber, reason: z.string().trim().min(1).max(500) }).strict();
+const BlockBody = z.object({ number: PhoneNumber, reason: text({ max: 500, trim: true }) }).strict();
 const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(200).optional(),
+  limit: queryInt(1, 1000).default(100),
+  cursor: cursorParam().optional(),
 });
 
 export const blockRouteDocs: RouteDoc[] = [
@@ -40,16 +41,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 /** The cursor is the last row's (addedAt, number), so pages stay stable while blocks are added. */
-const encodeCursor = (addedAt: string, number: string): string => Buffer.from(JSON.stringify([addedAt, number])).toString('base64url');
-function decodeCursor(c: string): [string, string] {
-  try {
-    const v = JSON.parse(Buffer.from(c, 'base64url').toString()) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0]))) return [v[0], v[1]];
-  } catch {
-    /* fall through */
-  }
-  throw new ApiError(400, 'validation_failed', 'cursor: is not a cursor this API returned', 'cursor');
-}
+const encodeCursor = encodeTimeCursor;
+const decodeCursor = (c: string): [string, string] => decodeTimeCursor(c, /^\+[1-9]\d{6,14}$/);
 
 export function blockRoutes(pool: Pool, redis: Redis): ExpressRouter {
   const router = ExpressRouter();

@@ -1,7 +1,9 @@
 /**
  * Calls over HTTP: a filtered, cursor-paginated list, and one call with everything held about it. Admins and
- * agents see every call; a seller sees its campaigns' calls, a buyer the calls offered to it. The decision trace
- * (every buyer's bid) is shown to admins and agents only: buyers must not see each other's bids.
+ * agents see every call; a seller sees its campaigns' calls, a buyer the calls offered to it (rung or won). What
+ * each sees of them is the role projection (projections.ts): the decision trace (every buyer's bid) is for
+ * admins and agents only, a buyer sees the winner and price only of calls it won, a seller no buyer side unless
+ * its account may see buyer details.
  */
 import { Router as ExpressRouter } from 'express';
 import type { Pool } from 'pg';
@@ -10,18 +12,21 @@ import type { ApiPrincipal } from '../store/api-keys';
 import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { cursorParam, decodeTimeCursor, encodeTimeCursor, isoDate, isStorableText, queryInt, text } from './schemas';
 import { preparedJsonQuery } from '../store/pg-rows';
+import { isOperator, projectAttempts, projectBilling, projectCallRow, projectPostings, type AttemptRow, type BillingRow, type PostingRow } from './projections';
+import { viewerOf } from './viewer';
 
 const ListQuery = z.object({
-  campaignId: z.string().min(1).max(100).optional(),
+  campaignId: text({ max: 100 }).optional(),
   outcome: z.enum(['bridged', 'rejected', 'no_buyer_answered', 'abandoned', 'failed', 'routed']).optional(),
   ani: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be E.164, e.g. +18135551234').optional(),
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API returned').optional(),
+  from: isoDate().optional(),
+  to: isoDate().optional(),
+  limit: queryInt(1, 500).default(50),
+  cursor: cursorParam().optional(),
 });
-const IdParam = z.object({ id: z.string().min(1).max(100) });
+const IdParam = z.object({ id: text({ max: 100 }) });
 
 export const callsRouteDocs: RouteDoc[] = [
   { method: 'get', path: '/v1/calls', summary: 'Calls, newest first, filtered, a page at a time', roles: ['admin', 'agent', 'seller', 'buyer'], query: ListQuery },
@@ -29,16 +34,10 @@ export const callsRouteDocs: RouteDoc[] = [
 ];
 
 /** The cursor is the last row's (started_at, id), so pages stay stable while calls keep arriving. */
-const encodeCursor = (startedAt: string, id: string): string => Buffer.from(JSON.stringify([startedAt, id])).toString('base64url');
-function decodeCursor(c: string): [string, string] {
-  try {
-    const v = JSON.parse(Buffer.from(c, 'base64url').toString()) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0]))) return [v[0], v[1]];
-  } catch {
-    /* fall through */
-  }
-  throw new ApiError(400, 'validation_failed', 'cursor: is not a cursor this API returned', 'cursor');
-}
+const encodeCursor = encodeTimeCursor;
+/** A call id as stored: any text Postgres holds (the flow makes UUIDs; imports and tests may not). */
+const CALL_ID = { test: (id: string) => id.length > 0 && id.length <= 200 && isStorableText(id) };
+const decodeCursor = (c: string): [string, string] => decodeTimeCursor(c, CALL_ID);
 
 /** SQL condition limiting calls to what the principal may see ($1 is the account id). */
 function scope(p: ApiPrincipal): { sql: string; account?: string } {
@@ -98,7 +97,8 @@ export function callsRoutes(pool: Pool): ExpressRouter {
       );
       const last = rows[rows.length - 1];
       const next = rows.length === f.limit && last ? encodeCursor(last.started_at, last.id) : null;
-      res.type('application/json').send(JSON.stringify({ calls: rows, next }));
+      const viewer = await viewerOf(pool, req.principal!);
+      res.type('application/json').send(JSON.stringify({ calls: isOperator(viewer) ? rows : rows.map((r) => projectCallRow(r, viewer)), next }));
     } catch (err) {
       next(err);
     }
@@ -135,9 +135,19 @@ export function callsRoutes(pool: Pool): ExpressRouter {
       const row = rows[0];
       if (!row) throw new ApiError(404, 'not_found', 'no such call');
       const { x_trace, x_attempts, x_fraud, x_billing, x_postings, ...call } = row;
-      const head = JSON.stringify(call);
-      const tail = `,"attempts":${x_attempts},"billing":${x_billing ?? 'null'},"postings":${x_postings}${operator ? `,"trace":${x_trace ?? 'null'},"fraud":${x_fraud}` : ''}}`;
-      res.type('application/json').send(head.slice(0, -1) + tail);
+      if (operator) {
+        // Operators see everything: the stored JSON goes out as it is.
+        const head = JSON.stringify(call);
+        res.type('application/json').send(`${head.slice(0, -1)},"attempts":${x_attempts},"billing":${x_billing ?? 'null'},"postings":${x_postings},"trace":${x_trace ?? 'null'},"fraud":${x_fraud}}`);
+        return;
+      }
+      const viewer = await viewerOf(pool, principal);
+      res.json({
+        ...projectCallRow(call, viewer),
+        attempts: projectAttempts(JSON.parse(x_attempts) as AttemptRow[], viewer),
+        billing: projectBilling(x_billing ? (JSON.parse(x_billing) as BillingRow) : null, viewer, call.winner_buyer_id as string | null),
+        postings: projectPostings(JSON.parse(x_postings) as PostingRow[], viewer),
+      });
     } catch (err) {
       next(err);
     }

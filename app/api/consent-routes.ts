@@ -14,23 +14,24 @@ import { preparedJsonQuery } from '../store/pg-rows';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { isoDate, queryInt, text } from './schemas';
 
 const PhoneNumber = z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18135551234');
-const CampaignId = z.string().min(1).max(100);
+const CampaignId = text({ max: 100 });
 const CreateBody = z
   .object({
     campaignId: CampaignId,
     number: PhoneNumber,
-    leadId: z.string().trim().min(1).max(200),
-    source: z.string().trim().min(1).max(200),
-    consentedAt: z.coerce.date(),
+    leadId: text({ max: 200, trim: true }),
+    source: text({ max: 200, trim: true }),
+    consentedAt: isoDate(),
   })
   .strict();
 const ListQuery = z.object({
   campaignId: CampaignId.optional(),
   number: PhoneNumber.optional(),
   includeRevoked: z.enum(['true', 'false']).default('false'),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: queryInt(1, 500).default(100),
   cursor: z.string().regex(/^\d{1,18}$/, 'is not a cursor this API returned').optional(),
 });
 const IdParam = z.object({ id: z.string().regex(/^\d{1,18}$/, 'is not a consent record id') });

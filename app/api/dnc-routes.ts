@@ -15,13 +15,14 @@ import { complianceKeys } from '../cache/compliance-keys';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { text } from './schemas';
 
 const ListId = z.string().regex(/^(global|registry|campaign:[A-Za-z0-9_-]{1,100})$/, 'must be global, registry or campaign:<id>');
 const Number = z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18135551234');
-const AddBody = z.object({ list: ListId, number: Number, source: z.string().min(1).max(200).default('api') }).strict();
+const AddBody = z.object({ list: ListId, number: Number, source: text({ max: 200 }).default('api') }).strict();
 const ListParams = z.object({ list: ListId, number: Number });
 /** `id`: the client may name the import (a UUID) to follow its progress while it uploads. */
-const ImportQuery = z.object({ list: ListId, source: z.string().min(1).max(200).default('import'), id: z.string().uuid('must be a UUID').optional() });
+const ImportQuery = z.object({ list: ListId, source: text({ max: 200 }).default('import'), id: z.string().uuid('must be a UUID').optional() });
 const ImportId = z.object({ id: z.string().uuid('is not an import id') });
 
 export const dncRouteDocs: RouteDoc[] = [

@@ -11,26 +11,28 @@ import { publishFunds } from '../jobs/funds';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { cents, isoDate, queryInt, spanMs, text } from './schemas';
 
-const AccountParam = z.object({ id: z.string().min(1).max(100) });
+const AccountParam = z.object({ id: text({ max: 100 }) });
 const Period = z
-  .object({ from: z.coerce.date(), to: z.coerce.date() })
-  .refine((p) => p.to.getTime() > p.from.getTime(), { message: 'must be after from', path: ['to'] });
+  .object({ from: isoDate(), to: isoDate() })
+  .refine((p) => !(spanMs(p) <= 0), { message: 'must be after from', path: ['to'] });
 const LedgerQuery = z.object({
-  from: z.coerce.date().default(() => new Date(0)),
-  to: z.coerce.date().default(() => new Date(Date.now() + 1000)),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  before: z.coerce.number().int().positive().optional(),
+  from: isoDate().default(() => new Date(0)),
+  to: isoDate().default(() => new Date(Date.now() + 1000)),
+  limit: queryInt(1, 1000).default(100),
+  // a ledger entry id (bigint): as far as a JS number counts exactly
+  before: queryInt(1, Number.MAX_SAFE_INTEGER).optional(),
 });
 const InvoiceQuery = z.object({ format: z.enum(['json', 'csv']).default('json') });
-const SettlementBody = z.object({ accountId: z.string().min(1).max(100), from: z.coerce.date(), to: z.coerce.date() }).strict()
-  .refine((p) => p.to.getTime() > p.from.getTime(), { message: 'must be after from', path: ['to'] });
-const RefundBody = z.object({ callId: z.string().min(1).max(100), reason: z.string().min(1).max(500) }).strict();
+const SettlementBody = z.object({ accountId: text({ max: 100 }), from: isoDate(), to: isoDate() }).strict()
+  .refine((p) => !(spanMs(p) <= 0), { message: 'must be after from', path: ['to'] });
+const RefundBody = z.object({ callId: text({ max: 100 }), reason: text({ max: 500 }) }).strict();
 const AdjustmentBody = z
   .object({
-    idempotencyKey: z.string().min(8).max(200),
-    memo: z.string().min(1).max(500),
-    postings: z.array(z.object({ accountId: z.string().min(1).max(100), amountCents: z.number().int().refine((n) => n !== 0, 'must not be 0') }).strict()).min(2).max(20),
+    idempotencyKey: text({ min: 8, max: 200 }),
+    memo: text({ max: 500 }),
+    postings: z.array(z.object({ accountId: text({ max: 100 }), amountCents: cents({ signed: true }).refine((n) => n !== 0, 'must not be 0') }).strict()).min(2).max(20),
   })
   .strict()
   .refine((b) => b.postings.reduce((s, p) => s + p.amountCents, 0) === 0, { message: 'postings must sum to 0', path: ['postings'] });
@@ -116,8 +118,9 @@ export function moneyRoutes(pool: Pool, redis: Redis, redisPrefix: string): Expr
     }
   });
 
-  const post = async (t: Parameters<typeof postTransaction>[1]) => {
-    const r = await postTransaction(pool, t).catch((err: Error & { code?: string }) => {
+  /** Posts a transaction an admin asked for; each account's balance change goes to the audit trail with it. */
+  const post = async (req: Request, t: Parameters<typeof postTransaction>[1]) => {
+    const r = await postTransaction(pool, t, req.principal).catch((err: Error & { code?: string }) => {
       if (err.code === '23503') throw new ApiError(422, 'unknown_account', 'a posting names an account that does not exist', 'postings');
       throw err;
     });
@@ -130,7 +133,7 @@ export function moneyRoutes(pool: Pool, redis: Redis, redisPrefix: string): Expr
       const b = parse(RefundBody, req.body);
       const reversal = await refundPostings(pool, b.callId);
       if (!reversal) throw new ApiError(404, 'not_found', 'no charge for this call to refund', 'callId');
-      const r = await post({ idempotencyKey: `${b.callId}:refund`, kind: 'refund', callId: b.callId, campaignId: reversal.campaignId ?? undefined, memo: b.reason, postings: reversal.postings });
+      const r = await post(req, { idempotencyKey: `${b.callId}:refund`, kind: 'refund', callId: b.callId, campaignId: reversal.campaignId ?? undefined, memo: b.reason, postings: reversal.postings });
       res.status(r.posted ? 201 : 200).json({ transactionId: r.transactionId, posted: r.posted, postings: reversal.postings });
     } catch (err) {
       next(err);
@@ -140,7 +143,7 @@ export function moneyRoutes(pool: Pool, redis: Redis, redisPrefix: string): Expr
   router.post('/v1/adjustments', requireRole('admin'), async (req, res, next) => {
     try {
       const b = parse(AdjustmentBody, req.body);
-      const r = await post({ idempotencyKey: `adj:${b.idempotencyKey}`, kind: 'adjustment', memo: b.memo, postings: b.postings });
+      const r = await post(req, { idempotencyKey: `adj:${b.idempotencyKey}`, kind: 'adjustment', memo: b.memo, postings: b.postings });
       res.status(r.posted ? 201 : 200).json({ transactionId: r.transactionId, posted: r.posted });
     } catch (err) {
       next(err);

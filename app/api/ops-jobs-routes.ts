@@ -8,9 +8,10 @@ import { z } from 'zod';
 import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { text } from './schemas';
 
 const QueueParam = z.object({ queue: z.enum(['billing', 'fraud']) });
-const JobParams = QueueParam.extend({ id: z.string().min(1).max(200) });
+const JobParams = QueueParam.extend({ id: text({ max: 200 }) });
 
 export const opsJobsRouteDocs: RouteDoc[] = [
   { method: 'get', path: '/v1/jobs/:queue/failed', summary: 'Jobs that failed for good (dead letters)', roles: ['admin', 'agent'], params: QueueParam },

@@ -6,13 +6,14 @@ import type { SnapshotSource } from '../exchange/snapshot-source';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { int4, text } from './schemas';
 
 const OutboundCallBody = z.object({
-  campaignId: z.string().min(1).max(100),
+  campaignId: text({ max: 100 }),
   to: z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18135551234'),
   zip: z.string().regex(/^\d{5}(-\d{4})?$/, 'must be a 5-digit zip or ZIP+4').optional(),
-  leadId: z.string().min(1).max(200).optional(),
-  answerTimeoutSec: z.number().int().min(5).max(120).optional(),
+  leadId: text({ max: 200 }).optional(),
+  answerTimeoutSec: int4(5, 120).optional(),
 }).strict();
 
 export const outboundRouteDocs: RouteDoc[] = [

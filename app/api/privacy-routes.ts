@@ -7,13 +7,14 @@ import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { normalizeE164 } from '../domain/phone';
-import { eraseNumber, exportNumber } from '../store/privacy-repo';
+import { erasedToken, eraseNumber, exportNumber } from '../store/privacy-repo';
 import { requireRole } from './auth';
-import { fromZod } from './errors';
+import { fromZod, maskDigits } from './errors';
 import type { RouteDoc } from './openapi';
+import { text } from './schemas';
 
 const NumberParam = z.object({ number: z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18135551234') });
-const EraseBody = z.object({ reason: z.string().min(3).max(500) }).strict();
+const EraseBody = z.object({ reason: text({ min: 3, max: 500 }) }).strict();
 
 export const privacyRouteDocs: RouteDoc[] = [
   { method: 'get', path: '/v1/privacy/numbers/:number', summary: 'Export everything held about a phone number', roles: ['admin'], params: NumberParam },
@@ -37,7 +38,11 @@ export function privacyRoutes(pool: Pool, redis: Redis): ExpressRouter {
       if (!p.success) throw fromZod(p.error);
       const b = EraseBody.safeParse(req.body);
       if (!b.success) throw fromZod(b.error);
-      const counts = await eraseNumber(pool, redis, normalizeE164(p.data.number)!, b.data.reason, req.principal!.keyId);
+      const number = normalizeE164(p.data.number)!;
+      const counts = await eraseNumber(pool, redis, number, b.data.reason, req.principal!.keyId).catch((err: Error) => {
+        // The failure is logged by the error handler: name the number by its erasure hash only, never in clear.
+        throw new Error(`erasing ${erasedToken(number)} failed: ${maskDigits(err.message.split(number).join('<number>'))}`);
+      });
       res.json({ erased: true, counts, kept: 'DNC and block list entries stay, so the number is not called again' });
     } catch (err) {
       next(err);

@@ -1,26 +1,31 @@
 /**
  * Reports: calls, bridged calls, conversions, revenue (what buyers paid), payout (what sellers earned) and the
  * margin, per campaign, seller or buyer, by minute, hour or day, over a range (UTC buckets). Sellers see their campaigns,
- * buyers the calls they won; admins and agents everything.
+ * buyers the calls they won; admins and agents everything. The money shown is the role projection's
+ * (projections.ts): a buyer its spend, a seller its payout (and revenue, and grouping by buyer, only with buyer
+ * details), operators the margin too.
  */
 import { Router as ExpressRouter } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { requireRole } from './auth';
-import { fromZod } from './errors';
+import { ApiError, fromZod } from './errors';
+import { mayGroupReportBy, projectReportMoney } from './projections';
+import { viewerOf } from './viewer';
 import type { RouteDoc } from './openapi';
+import { isoDate, spanMs } from './schemas';
 
 const ReportQuery = z
   .object({
     groupBy: z.enum(['campaign', 'seller', 'buyer']).default('campaign'),
     bucket: z.enum(['minute', 'hour', 'day']).default('day'),
-    from: z.coerce.date(),
-    to: z.coerce.date(),
+    from: isoDate(),
+    to: isoDate(),
   })
-  .refine((q) => q.to.getTime() > q.from.getTime(), { message: 'must be after from', path: ['to'] })
-  .refine((q) => q.to.getTime() - q.from.getTime() <= 366 * 86_400_000, { message: 'a report covers at most a year', path: ['to'] })
+  .refine((q) => !(spanMs(q) <= 0), { message: 'must be after from', path: ['to'] })
+  .refine((q) => !(spanMs(q) > 366 * 86_400_000), { message: 'a report covers at most a year', path: ['to'] })
   // Per-minute buckets are for live views (the dashboard's last hour): a day of them at most.
-  .refine((q) => q.bucket !== 'minute' || q.to.getTime() - q.from.getTime() <= 86_400_000, { message: 'a per-minute report covers at most a day', path: ['to'] });
+  .refine((q) => q.bucket !== 'minute' || !(spanMs(q) > 86_400_000), { message: 'a per-minute report covers at most a day', path: ['to'] });
 
 const GROUP_COLUMN = { campaign: 'c.campaign_id', seller: 'c.seller_account_id', buyer: 'c.winner_buyer_id' } as const;
 
@@ -35,6 +40,8 @@ export function reportRoutes(pool: Pool): ExpressRouter {
       const q = ReportQuery.safeParse(req.query);
       if (!q.success) throw fromZod(q.error);
       const p = req.principal!;
+      const viewer = await viewerOf(pool, p);
+      if (!mayGroupReportBy(q.data.groupBy, viewer)) throw new ApiError(403, 'forbidden', 'this account does not see buyer details: group by campaign or seller', 'groupBy');
       const scope = p.role === 'seller' ? 'c.seller_account_id = $4' : p.role === 'buyer' ? 'c.winner_buyer_id = $4' : '$4::text IS NULL';
       const { rows } = await pool.query(
         `SELECT date_trunc($1, c.started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket, ${GROUP_COLUMN[q.data.groupBy]} AS key,
@@ -56,9 +63,7 @@ export function reportRoutes(pool: Pool): ExpressRouter {
         rows: rows.map((r) => {
           const revenue = Number(r.revenue_cents);
           const payout = Number(r.payout_cents);
-          const row = { bucket: r.bucket, [q.data.groupBy]: r.key, calls: r.calls, bridged: r.bridged, conversions: r.conversions, revenueCents: revenue, payoutCents: payout };
-          // Sellers see their payout, buyers their spend; the margin is the platform's business.
-          return p.role === 'admin' || p.role === 'agent' ? { ...row, marginCents: revenue - payout } : row;
+          return { bucket: r.bucket, [q.data.groupBy]: r.key, ...projectReportMoney({ calls: r.calls, bridged: r.bridged, conversions: r.conversions, revenueCents: revenue, payoutCents: payout }, viewer) };
         }),
       });
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CapCounter } from '../domain/caps';
+import { FUNDS_LUA, fundKeys, type FundHold } from './fund-holds';
 
 /**
  * Global, atomic buyer caps in Redis. A reservation checks every counter of a target and takes all of them
@@ -7,12 +8,16 @@ import type { CapCounter } from '../domain/caps';
  * - concurrency: a sorted set of call ids scored by lease expiry; release removes the call id (idempotent),
  *   and a lease left by a crashed node expires instead of holding the slot forever.
  * - hourly/daily/monthly: counters that expire after their period.
+ * A reservation may carry a fund hold (fund-holds.ts): its buyer's two keys follow the counters' and its cents are
+ * the last argument ('-' for none); a buyer that cannot cover it is refused with -1, after the caps were checked.
  */
-const RESERVE_SCRIPT = `
+const RESERVE_SCRIPT = `${FUNDS_LUA}
 local now = tonumber(ARGV[1])
 local leaseUntil = tonumber(ARGV[2])
 local callId = ARGV[3]
+local hold = tonumber(ARGV[#ARGV])
 local n = #KEYS
+if hold then n = n - 2 end
 for i = 1, n do
   local limit = tonumber(ARGV[3 + i])
   local kind = ARGV[3 + n + i]
@@ -26,6 +31,10 @@ for i = 1, n do
   end
   if used >= limit then return i end
 end
+if hold then
+  if fundsShort(KEYS[n + 1], KEYS[n + 2], now, callId, hold) then return -1 end
+  fundsHold(KEYS[n + 1], KEYS[n + 2], leaseUntil, callId, hold)
+end
 for i = 1, n do
   local kind = ARGV[3 + n + i]
   if kind == 'concurrency' then
@@ -37,9 +46,13 @@ for i = 1, n do
 end
 return 0`;
 
-const RELEASE_SCRIPT = `
+const RELEASE_SCRIPT = `${FUNDS_LUA}
 local callId = ARGV[1]
 local n = #KEYS
+if ARGV[#ARGV] == 'hold' then
+  n = n - 2
+  fundsRelease(KEYS[n + 1], KEYS[n + 2], callId)
+end
 for i = 1, n do
   local kind = ARGV[1 + i]
   if kind == 'concurrency' then
@@ -56,7 +69,10 @@ type CapClient = Redis & {
   callxCapRelease(...args: Array<string | number>): Promise<number>;
 };
 
-export type Reservation = { ok: true; counters: CapCounter[] } | { ok: false; full: CapCounter };
+/** Why a candidate could not be reserved: a cap that is full, or a buyer whose funds cannot cover the price. */
+export type Shortfall = { kind: 'cap'; counter: CapCounter } | { kind: 'funds' };
+
+export type Reservation = { ok: true; counters: CapCounter[]; hold?: FundHold } | { ok: false; short: Shortfall };
 
 /** A concurrency lease outlives any sane call; a crashed node's slots come back after it. */
 export const CONCURRENCY_LEASE_MS = 4 * 3600 * 1000;
@@ -71,29 +87,37 @@ export class CapLedger {
     this.client = redis as CapClient;
   }
 
-  async reserve(callId: string, counters: CapCounter[], nowMs: number): Promise<Reservation> {
-    if (counters.length === 0) return { ok: true, counters };
-    const n = counters.length;
+  async reserve(callId: string, counters: CapCounter[], nowMs: number, hold?: FundHold): Promise<Reservation> {
+    if (counters.length === 0 && !hold) return { ok: true, counters };
+    const keys = counters.map((c) => c.key);
+    if (hold) keys.push(...fundKeys(hold.buyerId));
     const failed = await this.client.callxCapReserve(
-      n,
-      ...counters.map((c) => c.key),
+      keys.length,
+      ...keys,
       nowMs,
       nowMs + CONCURRENCY_LEASE_MS,
       callId,
       ...counters.map((c) => c.limit),
       ...counters.map((c) => c.kind),
       ...counters.map((c) => c.ttlSec),
+      hold ? hold.cents : '-',
     );
-    return failed === 0 ? { ok: true, counters } : { ok: false, full: counters[failed - 1]! };
+    if (failed === 0) return hold ? { ok: true, counters, hold } : { ok: true, counters };
+    return { ok: false, short: failed < 0 ? { kind: 'funds' } : { kind: 'cap', counter: counters[failed - 1]! } };
   }
 
-  /** Gives back what a reservation took (a bridge that failed, a caller who left before the bridge). */
-  async release(callId: string, counters: CapCounter[]): Promise<void> {
-    if (counters.length === 0) return;
-    await this.client.callxCapRelease(counters.length, ...counters.map((c) => c.key), callId, ...counters.map((c) => c.kind));
+  /** Gives back what a reservation took (a bridge that failed, a caller who left before the bridge), its fund hold included. */
+  async release(callId: string, counters: CapCounter[], hold?: FundHold): Promise<void> {
+    if (counters.length === 0 && !hold) return;
+    const keys = counters.map((c) => c.key);
+    if (hold) keys.push(...fundKeys(hold.buyerId));
+    await this.client.callxCapRelease(keys.length, ...keys, callId, ...counters.map((c) => c.kind), hold ? 'hold' : '-');
   }
 
-  /** Ends a bridged call: only the concurrency slot comes back; the call still counts toward its period caps. */
+  /**
+   * Ends a bridged call: only the concurrency slot comes back; the call still counts toward its period caps, and
+   * its fund hold stays until billing settles it (FundHolds.settle).
+   */
   async endCall(callId: string, counters: CapCounter[]): Promise<void> {
     await this.release(callId, counters.filter((c) => c.kind === 'concurrency'));
   }

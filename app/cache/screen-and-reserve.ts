@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { CapCounter } from '../domain/caps';
-import { CONCURRENCY_LEASE_MS } from './cap-ledger';
+import { CONCURRENCY_LEASE_MS, type Shortfall } from './cap-ledger';
+import { FUNDS_LUA, fundKeys, type FundHold } from './fund-holds';
 import { COMPLIANCE_LOADED_KEY, ComplianceCacheNotLoaded, complianceKeys, type ComplianceFacts } from './compliance-keys';
 
 /**
@@ -8,11 +9,14 @@ import { COMPLIANCE_LOADED_KEY, ComplianceCacheNotLoaded, complianceKeys, type C
  * and, only if they let the call through, the cap reservation of the first ranked candidate with room.
  * The auction runs in memory before this (it needs nothing from Redis), so one script answers both;
  * a caller on a DNC list never touches a buyer's counters.
- * Counter semantics are those of CapLedger (which releases and handles failover past these candidates).
+ * Counter semantics are those of CapLedger (which releases and handles failover past these candidates), and so
+ * are fund holds (fund-holds.ts): a candidate is reserved only if its caps have room and its buyer's funds, less
+ * what its calls in progress hold, cover its price; then the caps and the hold are taken together.
  */
-// ARGV[7] packs every candidate's counters into one string ("count,limit,kind,ttl,...,count,..."): ioredis
-// spends more time encoding arguments than Redis spends running the script, so fewer arguments is faster.
-const SCRIPT = `
+// ARGV[7] packs every candidate's counters into one string ("count,hold,limit,kind,ttl,...,count,..."; hold is the
+// cents to hold, or '-'): ioredis spends more time encoding arguments than Redis spends running the script, so
+// fewer arguments is faster. A candidate with a hold has its buyer's two keys after its counters'.
+const SCRIPT = `${FUNDS_LUA}
 local n = ARGV[1]
 local loaded = redis.call('EXISTS', KEYS[6])
 local g = redis.call('SISMEMBER', KEYS[1], n)
@@ -35,7 +39,8 @@ local cand = 0
 while si <= #spec do
   cand = cand + 1
   local nc = tonumber(spec[si])
-  si = si + 1
+  local hold = tonumber(spec[si + 1])
+  si = si + 2
   local full = 0
   for j = 0, nc - 1 do
     local key = KEYS[ki + j]
@@ -53,7 +58,9 @@ while si <= #spec do
       break
     end
   end
+  if full == 0 and hold and fundsShort(KEYS[ki + nc], KEYS[ki + nc + 1], now, callId, hold) then full = -1 end
   if full == 0 then
+    if hold then fundsHold(KEYS[ki + nc], KEYS[ki + nc + 1], leaseUntil, callId, hold) end
     for j = 0, nc - 1 do
       local key = KEYS[ki + j]
       if spec[si + 3 * j + 1] == 'c' then
@@ -68,20 +75,22 @@ while si <= #spec do
   end
   table.insert(result, full)
   ki = ki + nc
+  if hold then ki = ki + 2 end
   si = si + 3 * nc
 end
 return result`;
 
 export interface ReserveCandidate {
   counters: CapCounter[];
+  hold?: FundHold;
 }
 
 export interface ScreenAndReserveResult {
   facts: ComplianceFacts;
   /** index into the candidates of the one reserved, or -1 (blocked, not asked, or every candidate full) */
   reserved: number;
-  /** for each candidate tried and skipped, in order: the counter that was full */
-  full: CapCounter[];
+  /** for each candidate tried and skipped, in order: the counter that was full, or its buyer's funds */
+  skipped: Shortfall[];
 }
 
 type Client = Redis & { callxScreenAndReserve(...args: Array<string | number>): Promise<number[]> };
@@ -108,17 +117,18 @@ export class ScreenAndReserve {
     ];
     let spec = '';
     for (const cand of p.candidates) {
-      spec += `${cand.counters.length},`;
+      spec += `${cand.counters.length},${cand.hold ? cand.hold.cents : '-'},`;
       for (const counter of cand.counters) {
         keys.push(counter.key);
         spec += `${counter.limit},${counter.kind[0]},${counter.ttlSec},`;
       }
+      if (cand.hold) keys.push(...fundKeys(cand.hold.buyerId));
     }
     const args: Array<string | number> = [p.e164, p.nowMs, p.nowMs + CONCURRENCY_LEASE_MS, p.callId, p.mayReserve ? '1' : '0', p.requireConsent ? '1' : '0', spec];
     const res = await this.client.callxScreenAndReserve(keys.length, ...keys, ...args);
     if (res[5] !== 1) throw new ComplianceCacheNotLoaded();
     const facts: ComplianceFacts = { dnc: { global: res[0] === 1, campaign: res[1] === 1, registry: res[2] === 1 }, blocked: res[3] === 1, consent: res[4] === 1 };
-    const full = res.slice(7).map((counterIndex, i) => p.candidates[i]!.counters[counterIndex - 1]!);
-    return { facts, reserved: (res[6] ?? 0) - 1, full };
+    const skipped = res.slice(7).map((counterIndex, i): Shortfall => (counterIndex < 0 ? { kind: 'funds' } : { kind: 'cap', counter: p.candidates[i]!.counters[counterIndex - 1]! }));
+    return { facts, reserved: (res[6] ?? 0) - 1, skipped };
   }
 }

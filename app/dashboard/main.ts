@@ -35,6 +35,13 @@ interface ReportRow {
   revenueCents: number;
 }
 
+/**
+ * A report row as the dashboard shows it. The API shows each role its own money (app/api/projections.ts): a
+ * seller gets its payout, not what buyers paid; for a seller that payout is its revenue.
+ */
+const asShown = (rows: Array<Omit<ReportRow, 'revenueCents'> & { revenueCents?: number; payoutCents?: number }>): ReportRow[] =>
+  rows.map((r) => ({ ...r, revenueCents: r.revenueCents ?? r.payoutCents ?? 0 }));
+
 const KEY_STORAGE = 'callx.apiKey';
 const MAX_ROWS = 100;
 const REPORT_REFRESH_MS = 5_000;
@@ -195,12 +202,12 @@ class Dashboard {
     const dayStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
     const until = new Date(now.getTime() + 60_000).toISOString();
     try {
-      const today = await api<{ rows: ReportRow[] }>(this.key, `/v1/reports/calls?groupBy=campaign&bucket=day&from=${dayStart.toISOString()}&to=${until}`);
-      this.today = today.rows;
+      const today = await api<{ rows: Parameters<typeof asShown>[0] }>(this.key, `/v1/reports/calls?groupBy=campaign&bucket=day&from=${dayStart.toISOString()}&to=${until}`);
+      this.today = asShown(today.rows);
       this.renderCampaigns();
       const hourAgo = new Date(Math.floor(now.getTime() / 60_000) * 60_000 - 60 * 60_000);
-      const lastHour = await api<{ rows: ReportRow[] }>(this.key, `/v1/reports/calls?groupBy=campaign&bucket=minute&from=${hourAgo.toISOString()}&to=${until}`);
-      this.renderChart(lastHour.rows, hourAgo);
+      const lastHour = await api<{ rows: Parameters<typeof asShown>[0] }>(this.key, `/v1/reports/calls?groupBy=campaign&bucket=minute&from=${hourAgo.toISOString()}&to=${until}`);
+      this.renderChart(asShown(lastHour.rows), hourAgo);
     } catch (err) {
       console.warn('reports failed', err);
     }

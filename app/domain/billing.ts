@@ -28,6 +28,8 @@ export interface PayoutRule {
   payoutCents: number | null;
   /** or a share of the buyer's price, 0..100 (two decimals) */
   payoutPercent: number | null;
+  /** an admin allowed this campaign to pay its seller more than the buyer pays (a negative margin); default no */
+  allowNegativeMargin?: boolean;
 }
 
 export interface Posting {
@@ -47,11 +49,16 @@ export interface BillingDecision {
   postings: Posting[];
 }
 
-/** The seller's payout for a converted call at `priceCents`, in whole cents (a share rounds down). */
+/**
+ * The seller's payout for a converted call at `priceCents`, in whole cents (a share rounds down). Never more than
+ * the price unless the campaign allows a negative margin: a payout set too high (by mistake, or by whoever got to
+ * change it) cannot move more money to the seller than the buyer paid for the call.
+ */
 export function sellerPayout(priceCents: number, rule: PayoutRule): number {
-  if (rule.payoutCents !== null) return rule.payoutCents;
-  if (rule.payoutPercent !== null) return Math.floor((priceCents * Math.round(rule.payoutPercent * 100)) / 10_000);
-  return 0;
+  const payout = rule.payoutCents !== null
+    ? rule.payoutCents
+    : rule.payoutPercent !== null ? Math.floor((priceCents * Math.round(rule.payoutPercent * 100)) / 10_000) : 0;
+  return rule.allowNegativeMargin ? payout : Math.min(payout, Math.max(priceCents, 0));
 }
 
 /** True when the caller already converted on this campaign within `windowDays` before this call started. */

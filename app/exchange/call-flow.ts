@@ -4,12 +4,14 @@ import type { Metrics } from '../observability/metrics';
 import type { BridgeOutcome, CallInfo, CallLeg, HangupCause, LegEnd } from '../switch/port';
 import type { CapLedger } from '../cache/cap-ledger';
 import type { CapCounter } from '../domain/caps';
+import type { FundHold } from '../cache/fund-holds';
 import type { CallIdentity, CallJournal } from './call-journal';
 import { decisionEntry } from './decision-entry';
-import type { Decision, ReservedBid, Router } from './router';
+import type { Decision, ReservedBid, Router, SkippedBid } from './router';
 import { PROMPTS } from './router';
 import type { RejectReason } from './trace';
 import type { CallEventBus } from './call-events';
+import { LateReleases } from './late-releases';
 import type { LiveCall, LiveCallsRegistry } from '../cache/live-calls-registry';
 import { CallEnding, type EndHow, type Winner } from './call-ending';
 import { CallRegistration } from './call-registration';
@@ -40,10 +42,14 @@ interface Running {
   leave(): void;
 }
 
-/** What a bridged call keeps while it talks: who pays what, and the concurrency slot to give back. */
+/**
+ * What a bridged call keeps while it talks: who pays what, the concurrency slot to give back, and its buyer's fund
+ * hold (left for billing to settle when it charges the call; given back by hand only if the call is never billed).
+ */
 interface BridgedCall {
   winner: Winner;
   counters: CapCounter[];
+  hold: FundHold;
   sellerAccountId: string;
 }
 
@@ -69,11 +75,14 @@ export class CallFlow {
   private readonly ending: CallEnding;
   /** set by letGo(): flows stop steering their calls and journal nothing more */
   private leaving = false;
+  /** releases Redis refused, retried in the background */
+  private readonly late: LateReleases;
 
   constructor(private readonly deps: CallFlowDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.newCallId = deps.newCallId ?? randomUUID;
     this.ending = new CallEnding({ ...deps, clock: this.clock });
+    this.late = new LateReleases(deps.caps);
   }
 
   /** The switch adapters' InboundCallHandler. */
@@ -91,9 +100,10 @@ export class CallFlow {
     return this.running.has(callId);
   }
 
-  /** Waits for calls in progress (graceful shutdown). */
+  /** Waits for calls in progress (graceful shutdown), then stops retrying releases (leases and billing take over). */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    this.late.stop();
   }
 
   /**
@@ -250,7 +260,10 @@ export class CallFlow {
       log.info('bridged call left on the switch at stop; another node (or this one restarted) adopts it');
       return;
     }
-    await this.deps.caps.endCall(identity.callId, call.counters).catch((err: Error) => log.error({ err: err.message }, 'failed to release concurrency slot; its lease will expire'));
+    await this.deps.caps.endCall(identity.callId, call.counters).catch((err: Error) => {
+      log.error({ err: err.message }, 'failed to release concurrency slot; retrying in the background');
+      this.late.schedule(log, identity.callId, call.counters); // the hold stays: billing settles it with the charge
+    });
     await this.finish(identity, Promise.resolve(end), log, { outcome: 'bridged', endReason: endReasonOf(end), winner: call.winner, sellerAccountId: call.sellerAccountId }, reg);
   }
 
@@ -263,6 +276,24 @@ export class CallFlow {
     log: CallLogger,
     reg?: CallRegistration,
   ): Promise<BridgedCall | undefined> {
+    const unreleased: FundHold[] = [];
+    const bridged = await this.bridgeInTurn(leg, info, identity, decision, ended, log, unreleased, reg);
+    // Holds whose release Redis refused are retried only now the call is placed or given up: a later target of the
+    // same buyer takes over the same hold (one per call and buyer), and the bridged call's buyer must keep it.
+    for (const hold of unreleased) if (hold.buyerId !== bridged?.hold.buyerId) this.late.schedule(log, identity.callId, [], hold);
+    return bridged;
+  }
+
+  private async bridgeInTurn(
+    leg: CallLeg,
+    info: CallInfo,
+    identity: CallIdentity,
+    decision: Extract<Decision, { outcome: 'route' }>,
+    ended: Promise<LegEnd | Left>,
+    log: CallLogger,
+    unreleased: FundHold[],
+    reg?: CallRegistration,
+  ): Promise<BridgedCall | undefined> {
     const ranked = [decision.winner.bid, ...decision.fallbacks];
     const sellerAccountId = decision.campaign.sellerAccountId;
     let current: ReservedBid | undefined = decision.winner;
@@ -271,7 +302,7 @@ export class CallFlow {
       if (this.leaving) return undefined; // the node stops: the call's entry stays for its adopter
       if (leg.ended) {
         // The caller left during the decision or between attempts: give the slot back at once.
-        await this.release(log, identity.callId, current, reg);
+        await this.release(log, identity.callId, current, unreleased, reg);
         await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId }, reg);
         return undefined;
       }
@@ -291,22 +322,30 @@ export class CallFlow {
         log.info({ targetId: bid.targetId, attemptNo, priceCents: bid.priceCents }, 'call bridged');
         reg?.bridged(outcome.answeredAt);
         this.deps.events?.emit({ type: 'call.bridged', callId: identity.callId, at: outcome.answeredAt.toISOString(), targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, priceCents: bid.priceCents, sellerAccountId });
-        return { winner: bid, counters: current.counters, sellerAccountId }; // the bid alone, not the ranking it came from
+        return { winner: bid, counters: current.counters, hold: current.hold, sellerAccountId }; // the bid alone, not the ranking it came from
       }
 
-      await this.release(log, identity.callId, current, reg);
+      await this.release(log, identity.callId, current, unreleased, reg);
       if (outcome.status === 'caller_gone') {
         await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId }, reg);
         return undefined;
       }
+      if (outcome.status === 'switch_fault') {
+        // The switch refused the buyer leg itself (its session limits): not this buyer's failure, and every next
+        // buyer would hit the same wall. The attempt is recorded as switch_fault; the caller gets the no-buyer treatment.
+        log.warn({ targetId: bid.targetId, cause: outcome.cause, detail: outcome.detail }, 'the switch refused the buyer leg; not trying further buyers');
+        if (!leg.ended) await this.safely(log, 'play no-buyer prompt', () => leg.playAndHangup(decision.campaign.noBuyerPrompt, 'NORMAL_TEMPORARY_FAILURE'));
+        await this.finish(identity, ended, log, { outcome: 'no_buyer_answered', endReason: 'switch_fault', rejectReason: 'no_eligible_buyer', sellerAccountId }, reg);
+        return undefined;
+      }
       log.info({ targetId: bid.targetId, status: outcome.status, cause: outcome.cause }, 'bridge attempt failed; trying the next buyer');
-      const skipped: Array<{ bid: ReservedBid['bid']; cap: string }> = [];
-      current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(bid) + 1, this.clock(), decision.trace, (b, cap) => skipped.push({ bid: b, cap }));
+      const skipped: Array<{ bid: ReservedBid['bid'] } & SkippedBid> = [];
+      current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(bid) + 1, this.clock(), decision.trace, (b, skip) => skipped.push({ bid: b, ...skip }));
       if (current) reg?.reserved(decision.campaign, current.bid, current.counters);
-      // Buyers passed over for a full cap are not rung, but the call's record shows them, in order.
+      // Buyers passed over for a full cap or short funds are not rung, but the call's record shows them, in order.
       for (const s of skipped) {
         attemptNo += 1;
-        await this.ending.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid: s.bid, status: 'cap_reached', cause: s.cap, startedAt: this.clock() });
+        await this.ending.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid: s.bid, status: s.status, cause: s.cause, startedAt: this.clock() });
       }
     }
     // Nobody took the call: tell the caller, end it with a reason.
@@ -326,12 +365,18 @@ export class CallFlow {
     reg?.done();
   }
 
-  private async release(log: CallLogger, callId: string, reserved: ReservedBid, reg?: CallRegistration): Promise<void> {
+  /**
+   * Gives back a reservation; what Redis refused is retried: the slots at once, the hold once the call is placed
+   * (`unreleased`). Given back, it is cleared from the call's registry entry, so an adopter does not give it back twice.
+   */
+  private async release(log: CallLogger, callId: string, reserved: ReservedBid, unreleased: FundHold[], reg?: CallRegistration): Promise<void> {
     try {
-      await this.deps.caps.release(callId, reserved.counters);
-      reg?.released(); // so an adopter does not give the counts back a second time
+      await this.deps.caps.release(callId, reserved.counters, reserved.hold);
+      reg?.released();
     } catch (err) {
-      log.error({ err: (err as Error).message, targetId: reserved.bid.targetId }, 'failed to release cap reservation');
+      log.error({ err: (err as Error).message, targetId: reserved.bid.targetId }, 'failed to release cap reservation and fund hold; retrying in the background');
+      this.late.schedule(log, callId, reserved.counters);
+      unreleased.push(reserved.hold);
     }
   }
 

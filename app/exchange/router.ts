@@ -11,16 +11,25 @@ import { runAuction, type Bid, type RankedBid } from '../domain/auction';
 import { capCounters } from '../domain/caps';
 import type { ComplianceFacts } from '../cache/compliance-keys';
 import { ScreenAndReserve } from '../cache/screen-and-reserve';
-import { CapLedger } from '../cache/cap-ledger';
+import { CapLedger, type Shortfall } from '../cache/cap-ledger';
+import type { FundHold } from '../cache/fund-holds';
 import type { ConfigSnapshot } from './snapshot';
 import type { SnapshotSource } from './snapshot-source';
 import { collectBids, type Bidder } from './bidders';
 import { addExclusion, emptyExclusions, emptyRanking, type DecisionTrace, type RejectReason } from './trace';
 
-/** A ranked bid that holds its cap reservation. */
+/** A ranked bid that holds its cap reservation and its buyer's fund hold: what a call keeps to give them back. */
 export interface ReservedBid {
   bid: RankedBid;
   counters: CapCounter[];
+  hold: FundHold;
+}
+
+/** A candidate passed over during failover, as the call's attempts record it. */
+export interface SkippedBid {
+  status: 'cap_reached' | 'insufficient_funds';
+  /** cap_concurrency, cap_hourly, ... or insufficient_funds */
+  cause: string;
 }
 
 export type Decision =
@@ -106,7 +115,7 @@ export class Router {
 
     // 3-4. Discovery and auction, in memory (skipped when a pure rule already blocks the call)
     const ranked = prepared.pureRulesPass ? await this.rank(callId, campaign, caller, info, now, snapshot, trace) : [];
-    const candidates = ranked.slice(0, RESERVE_IN_FIRST_TRIP).map((bid) => ({ bid, counters: this.countersFor(snapshot, bid, now) }));
+    const candidates = ranked.slice(0, RESERVE_IN_FIRST_TRIP).map((bid) => ({ bid, counters: this.countersFor(snapshot, bid, now), hold: holdFor(bid) }));
 
     // 2 + reservation: one round trip
     const r = await this.deps.gate.run({
@@ -127,7 +136,7 @@ export class Router {
     }
 
     this.traceRanking(ranked, trace);
-    r.full.forEach((counter, i) => markCapReached(trace, i, counter)); // candidates are the first ranks
+    r.skipped.forEach((short, i) => markSkipped(trace, i, short)); // candidates are the first ranks
     let winner: ReservedBid | undefined = r.reserved >= 0 ? candidates[r.reserved] : undefined;
     if (!winner && ranked.length > candidates.length) winner = await this.reserveNext(callId, ranked, candidates.length, now, trace);
     if (!winner) return this.reject(started, trace, 'no_eligible_buyer', campaign.noBuyerPrompt, `${ranked.length} ranked, ${ranked.length + trace.excluded.targetId.length} considered`, campaign);
@@ -141,9 +150,10 @@ export class Router {
   }
 
   /**
-   * Reserves the caps of the first bid from `from` on that has room, one round trip per bid; bids skipped
-   * for a full cap are marked in the trace and passed to `onCapFull` (during failover the trace is already
-   * journaled, so the call flow records each skip as an attempt). Used for failover down the ranking.
+   * Reserves the caps and the fund hold of the first bid from `from` on that has room and funds, one round trip
+   * per bid; bids skipped for a full cap or short funds are marked in the trace and passed to `onSkipped` (during
+   * failover the trace is already journaled, so the call flow records each skip as an attempt). Used for failover
+   * down the ranking.
    */
   async reserveNext(
     callId: string,
@@ -151,16 +161,17 @@ export class Router {
     from: number,
     now: Date,
     trace: DecisionTrace,
-    onCapFull?: (bid: RankedBid, cap: string) => void,
+    onSkipped?: (bid: RankedBid, skip: SkippedBid) => void,
   ): Promise<ReservedBid | undefined> {
     const snapshot = this.deps.snapshots.current();
     for (let i = from; i < ranked.length; i++) {
       const bid = ranked[i]!;
       const counters = this.countersFor(snapshot, bid, now);
-      const r = await this.deps.caps.reserve(callId, counters, now.getTime());
-      if (r.ok) return { bid, counters };
-      markCapReached(trace, bid.rank - 1, r.full);
-      onCapFull?.(bid, `cap_${r.full.kind}`);
+      const hold = holdFor(bid);
+      const r = await this.deps.caps.reserve(callId, counters, now.getTime(), hold);
+      if (r.ok) return { bid, counters, hold };
+      markSkipped(trace, bid.rank - 1, r.short);
+      onSkipped?.(bid, r.short.kind === 'funds' ? { status: 'insufficient_funds', cause: 'insufficient_funds' } : { status: 'cap_reached', cause: `cap_${r.short.counter.kind}` });
     }
     return undefined;
   }
@@ -281,11 +292,15 @@ export class Router {
   }
 }
 
-function markCapReached(trace: DecisionTrace, index: number, counter: CapCounter): void {
+/** A ranked bid passed over: a full cap, or funds that, less its buyer's holds, do not cover its price. */
+function markSkipped(trace: DecisionTrace, index: number, short: Shortfall): void {
   if (index < 0 || index >= trace.ranked.status.length) return;
-  trace.ranked.status[index] = 'cap_reached';
-  trace.ranked.reason[index] = `cap_${counter.kind}`;
+  trace.ranked.status[index] = short.kind === 'funds' ? 'insufficient_funds' : 'cap_reached';
+  trace.ranked.reason[index] = short.kind === 'funds' ? 'insufficient_funds' : `cap_${short.counter.kind}`;
 }
+
+/** A call's buyer is held its price (what billing will charge it) for as long as the call may cost it. */
+const holdFor = (bid: RankedBid): FundHold => ({ buyerId: bid.buyerAccountId, cents: bid.priceCents });
 
 /** What a buyer can spend: prepaid balance plus credit. */
 const fundsOf = (a: Account | undefined): number | undefined => (a ? a.balanceCents + a.creditLimitCents : undefined);

@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger';
 import { loadConfigRows, type ConfigRows } from '../store/config-repo';
 import { ConfigSnapshot } from './snapshot';
 import { fundsChannel } from '../jobs/funds';
+import type { FundHolds, FundsFigure } from '../cache/fund-holds';
 
 /** The Redis pub/sub channel (prefixed by hand: ioredis does not prefix channels) that says "config changed". */
 export const configChannel = (prefix: string): string => `${prefix}config-changed`;
@@ -61,13 +62,20 @@ export class SnapshotSource {
   /** Buyers' available funds published by billing since the snapshot was loaded (newer than the snapshot's). */
   private readonly funds = new Map<string, number>();
 
+  private readonly safetyReloadMs: number;
+  /** Where every load writes the buyers' funds figures for the fund holds (see writeFunds). */
+  private readonly fundHolds: FundHolds | undefined;
+
   constructor(
     private readonly pool: Pool,
     private readonly subscriber: Redis,
     private readonly prefix: string,
     private readonly logger: Logger,
-    private readonly safetyReloadMs = 60_000,
-  ) {}
+    opts: { safetyReloadMs?: number; fundHolds?: FundHolds } = {},
+  ) {
+    this.safetyReloadMs = opts.safetyReloadMs ?? 60_000;
+    this.fundHolds = opts.fundHolds;
+  }
 
   current(): ConfigSnapshot {
     return this.snapshot;
@@ -178,6 +186,21 @@ export class SnapshotSource {
     }
   }
 
+  /**
+   * Every buyer's available funds, as this load read them, into Redis for the fund holds: at start-up for every
+   * buyer, then at each reload (a new buyer, a changed credit limit, a figure a failed publish never wrote). Each
+   * figure carries its funds version, so a load that read before a billing posting never puts the older figure back.
+   * The write marks the figures loaded (FundHolds.loadAll): a Redis that lost them is noticed and refilled at once.
+   */
+  private async writeFunds(rows: ConfigRows): Promise<void> {
+    if (!this.fundHolds) return;
+    const figures = new Map<string, FundsFigure>();
+    for (const a of rows.accounts) {
+      if (a.kind === 'buyer') figures.set(a.id, { cents: a.balanceCents + a.creditLimitCents, version: rows.fundsVersions?.get(a.id) ?? 0 });
+    }
+    await this.fundHolds.loadAll(figures);
+  }
+
   private requestReload(why: string): void {
     if (this.reloading) {
       this.again = true; // a change arrived mid-load: load once more after, so it is not missed
@@ -197,6 +220,7 @@ export class SnapshotSource {
     try {
       this.bidsDuringReload = new Map();
       const loaded = await loadConfigRows(this.pool);
+      await this.writeFunds(loaded);
       const versions = loaded.bidVersions ?? new Map<string, number>();
       // Bids heard while reading: only those newer than what the read saw (a version tells; unversioned ones apply).
       const rows = withBids(loaded, versions, this.bidsDuringReload);

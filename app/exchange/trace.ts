@@ -16,7 +16,7 @@ export interface BuyerTraceEntry {
   buyerAccountId: string;
   bidCents: number;
   source: string;
-  status: 'won' | 'lost' | 'excluded' | 'cap_reached';
+  status: 'won' | 'lost' | 'excluded' | 'cap_reached' | 'insufficient_funds';
   reason?: ExclusionReason | 'cap_concurrency' | 'cap_hourly' | 'cap_daily' | 'cap_monthly' | 'outranked' | 'bid_timeout' | 'bid_error';
   detail?: string;
   rank?: number;
@@ -48,8 +48,8 @@ export interface DecisionTrace {
     score: number[];
     priceCents: number[];
     source: string[];
-    status: Array<'won' | 'lost' | 'cap_reached'>;
-    /** for cap_reached: which cap (cap_concurrency, cap_hourly, ...) */
+    status: Array<'won' | 'lost' | 'cap_reached' | 'insufficient_funds'>;
+    /** for cap_reached: which cap (cap_concurrency, cap_hourly, ...); for insufficient_funds (its buyer's funds, less what its calls in progress hold, did not cover the price): insufficient_funds */
     reason: Array<string | null>;
   };
   /** Targets and bids kept out of the auction, and why. */

@@ -74,15 +74,21 @@ export class BillingWorker {
     const started = Date.now();
     billEndedCalls(this.pool, batch.map((w) => w.callId))
       .then(async (r) => {
+        // The calls' fund holds are released in the script that writes their buyers' lowered figures, before any
+        // job completes. If Redis refuses it, the holds stay and the ended calls' jobs fail: their retry finds
+        // them billed and settles the holds then (a hold never goes before its charge counts).
+        let settleError: Error | undefined;
+        await publishFunds(this.redis, this.opts.redisPrefix, r.funds, [...r.settled, ...r.tried]).catch((err: Error) => {
+          settleError = err;
+          this.log.warn({ err: err.message, calls: r.settled.length }, 'could not write buyer funds and settle fund holds; the jobs will be retried');
+        });
         const notReady = new Set(r.notReady);
         for (const w of batch) {
           if (notReady.has(w.callId)) w.reject(new Error(`call ${w.callId} is not recorded as ended yet`));
+          else if (settleError) w.reject(new Error(`call ${w.callId} is billed but its fund hold is not settled: ${settleError.message}`));
           else w.resolve();
         }
         this.opts.onBatch?.({ calls: batch.length, converted: r.converted, ms: Date.now() - started });
-        await publishFunds(this.redis, this.opts.redisPrefix, r.funds).catch((err: Error) =>
-          this.log.warn({ err: err.message }, 'could not publish buyer funds; nodes catch up on their next snapshot'),
-        );
       })
       .catch((err: Error) => {
         this.log.error({ err: err.message, calls: batch.length }, 'billing batch failed; its jobs will be retried');

@@ -35,11 +35,20 @@ export async function createApiKey(pool: Pool, k: { role: Role; accountId?: stri
   return { id, key };
 }
 
-export async function findApiKey(pool: Pool, key: string): Promise<ApiPrincipal | undefined> {
-  const { rows } = await pool.query<{ id: string; role: Role; account_id: string | null }>(
-    'SELECT id, role, account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+/** A live key's principal, and whether its account is paused (such a key is refused; admin and agent keys have none). */
+export interface KeyHolder {
+  principal: ApiPrincipal;
+  accountPaused: boolean;
+}
+
+/** The live (unrevoked) key with this secret, if any. */
+export async function findApiKey(pool: Pool, key: string): Promise<KeyHolder | undefined> {
+  const { rows } = await pool.query<{ id: string; role: Role; account_id: string | null; paused: boolean }>(
+    `SELECT k.id, k.role, k.account_id, coalesce(NOT a.active, false) AS paused
+     FROM api_keys k LEFT JOIN accounts a ON a.id = k.account_id
+     WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
     [hashApiKey(key)],
   );
   const r = rows[0];
-  return r ? { keyId: r.id, role: r.role, accountId: r.account_id ?? undefined } : undefined;
+  return r ? { principal: { keyId: r.id, role: r.role, accountId: r.account_id ?? undefined }, accountPaused: r.paused } : undefined;
 }

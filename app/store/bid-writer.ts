@@ -13,11 +13,13 @@ import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
 import type { ApiPrincipal } from './api-keys';
-import type { BidResult, BidUpdate } from './bid-updates';
+import type { BidRefusal, BidResult, BidUpdate } from './bid-updates';
 import { publishBids, type WrittenBid } from '../exchange/snapshot-source';
 
 interface Pending {
-  /** null: any target (admins); otherwise the only buyer account whose targets it may change */
+  /** who sent the batch: the statement checks the key is still live, and the audit trail names it */
+  principal: ApiPrincipal;
+  /** null: any target (admins); otherwise the only buyer account whose targets it may change, up to its max bid */
   scope: string | null;
   updates: readonly BidUpdate[];
   /** index of each update's first occurrence of its target in the batch (later ones are duplicate_in_batch) */
@@ -29,19 +31,45 @@ interface Pending {
 /** Updates in one statement at most (a batch is never split: a bigger one goes alone). */
 const MERGED_MAX = 20_000;
 
+/**
+ * One statement for a group of batches. Each update is checked in this order: its batch's key is still live (not
+ * revoked, its account not paused: a batch sent just before a revocation reaches this node is refused here, not
+ * applied), the target exists and is the batch's account's (admins: any), the bid is within the account's
+ * max_bid_cents (admins are not held to it). Each batch that wrote something leaves one audit row (entity
+ * 'target_bids', old and new bids keyed by target id): one row per target would double the rows this statement
+ * writes at 90k bids/s, and the batch is what the buyer sent.
+ */
 const MERGED_SQL = `WITH u AS (
-    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[]) AS u(id, bid, scope, seq)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[], $5::int[]) AS u(id, bid, scope, seq, batch)
+  ), batches AS (
+    SELECT * FROM unnest($6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS b(key_id, role, account_id, batch)
+  ), live AS (
+    SELECT k.id FROM api_keys k LEFT JOIN accounts a ON a.id = k.account_id
+    WHERE k.id IN (SELECT key_id FROM batches) AND k.revoked_at IS NULL AND coalesce(a.active, true)
   ), locked AS (
-    SELECT t.id, t.buyer_account_id FROM buyer_targets t WHERE t.id IN (SELECT id FROM u) ORDER BY t.id FOR NO KEY UPDATE
+    SELECT t.id, t.buyer_account_id, t.bid_cents AS old_bid, a.max_bid_cents
+    FROM buyer_targets t JOIN accounts a ON a.id = t.buyer_account_id
+    WHERE t.id IN (SELECT id FROM u) ORDER BY t.id FOR NO KEY UPDATE OF t
+  ), checked AS (
+    SELECT u.id, u.bid, u.seq, u.batch, l.old_bid,
+      CASE WHEN k.id IS NULL THEN 'key_refused'
+           WHEN l.id IS NULL OR (u.scope IS NOT NULL AND u.scope <> l.buyer_account_id) THEN 'not_found'
+           WHEN u.scope IS NOT NULL AND l.max_bid_cents IS NOT NULL AND u.bid > l.max_bid_cents THEN 'over_max_bid'
+           ELSE 'ok' END AS status
+    FROM u JOIN batches b USING (batch) LEFT JOIN live k ON k.id = b.key_id LEFT JOIN locked l ON l.id = u.id
   ), allowed AS (
-    SELECT u.id, u.bid, u.seq FROM u JOIN locked l USING (id) WHERE u.scope IS NULL OR u.scope = l.buyer_account_id
+    SELECT id, bid, seq, batch, old_bid FROM checked WHERE status = 'ok'
   ), winners AS (
     SELECT DISTINCT ON (id) id, bid FROM allowed ORDER BY id, seq DESC
   ), written AS (
     UPDATE buyer_targets t SET bid_cents = w.bid, bid_version = t.bid_version + 1, updated_at = now() FROM winners w WHERE t.id = w.id
     RETURNING t.id, t.bid_version
+  ), audited AS (
+    INSERT INTO audit_log (key_id, role, account_id, entity, entity_id, field, old_value, new_value)
+    SELECT b.key_id, b.role, b.account_id, 'target_bids', coalesce(b.account_id, 'platform'), 'bid_cents', jsonb_object_agg(a.id, a.old_bid), jsonb_object_agg(a.id, a.bid)
+    FROM allowed a JOIN batches b USING (batch) GROUP BY b.batch, b.key_id, b.role, b.account_id
   )
-  SELECT a.seq, w.bid_version::text AS version FROM allowed a JOIN written w USING (id)`;
+  SELECT c.seq, c.status, w.bid_version::text AS version FROM checked c LEFT JOIN written w ON w.id = c.id AND c.status = 'ok'`;
 
 export class BidWriter {
   private queue: Pending[] = [];
@@ -69,7 +97,7 @@ export class BidWriter {
     });
     const scope = principal.role === 'admin' ? null : (principal.accountId ?? '');
     return new Promise<BidResult[]>((resolve, reject) => {
-      this.queue.push({ scope, updates, firsts, resolve, reject });
+      this.queue.push({ principal, scope, updates, firsts, resolve, reject });
       this.writing ??= this.loop();
     });
   }
@@ -98,22 +126,31 @@ export class BidWriter {
     const ids: string[] = [];
     const bids: number[] = [];
     const scopes: (string | null)[] = [];
-    for (const p of group) {
+    const batchOf: number[] = [];
+    group.forEach((p, b) => {
       p.updates.forEach((u, i) => {
         if (p.firsts.get(u.targetId) !== i) return;
         ids.push(u.targetId);
         bids.push(u.bidCents);
         scopes.push(p.scope);
+        batchOf.push(b + 1); // WITH ORDINALITY counts from 1
       });
-    }
+    });
     const seqs = ids.map((_, i) => i);
     const allowed = new Uint8Array(ids.length);
+    const refusals = new Map<number, BidRefusal>();
     const versions = new Map<string, number>();
     try {
-      const { rows } = await this.pool.query<{ seq: number; version: string }>(MERGED_SQL, [ids, bids, scopes, seqs]);
+      const { rows } = await this.pool.query<{ seq: number; status: 'ok' | BidRefusal; version: string | null }>(MERGED_SQL, [
+        ids, bids, scopes, seqs, batchOf,
+        group.map((p) => p.principal.keyId), group.map((p) => p.principal.role), group.map((p) => p.principal.accountId ?? null),
+      ]);
       for (const r of rows) {
-        allowed[r.seq] = 1;
-        versions.set(ids[r.seq]!, Number(r.version));
+        if (r.status !== 'ok') refusals.set(r.seq, r.status);
+        else if (r.version !== null) {
+          allowed[r.seq] = 1;
+          versions.set(ids[r.seq]!, Number(r.version));
+        }
       }
     } catch (err) {
       for (const p of group) p.reject(err as Error);
@@ -135,7 +172,8 @@ export class BidWriter {
     const answers = group.map((p) =>
       p.updates.map((u, i): BidResult => {
         if (p.firsts.get(u.targetId) !== i) return { targetId: u.targetId, ok: false, error: 'duplicate_in_batch' };
-        return allowed[seq++] ? { targetId: u.targetId, ok: true, bidCents: u.bidCents } : { targetId: u.targetId, ok: false, error: 'not_found' };
+        const at = seq++;
+        return allowed[at] ? { targetId: u.targetId, ok: true, bidCents: u.bidCents } : { targetId: u.targetId, ok: false, error: refusals.get(at) ?? 'not_found' };
       }),
     );
     const answered = inEffect.then(() => group.forEach((p, i) => p.resolve(answers[i]!)));

@@ -9,11 +9,13 @@ export interface ConfigRows {
   targets: BuyerTarget[];
   /** Each target's bid version (bumped by every standing-bid write; see the bid writer), when read from Postgres. */
   bidVersions?: Map<string, number>;
+  /** Each account's funds version (bumped with every balance or credit change, migration 012), when read from Postgres. */
+  fundsVersions?: Map<string, number>;
 }
 
 export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
   const [accounts, campaigns, numbers, targets] = await Promise.all([
-    pool.query('SELECT id, kind, name, active, balance_cents, credit_limit_cents FROM accounts'),
+    pool.query('SELECT id, kind, name, active, balance_cents, credit_limit_cents, funds_version FROM accounts'),
     pool.query('SELECT * FROM campaigns'),
     pool.query('SELECT did, campaign_id, seller_account_id FROM tracking_numbers WHERE active'),
     pool.query('SELECT * FROM buyer_targets'),
@@ -63,5 +65,6 @@ export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
       convertOnSeconds: r.convert_on_seconds,
     })),
     bidVersions: new Map(targets.rows.map((r) => [r.id as string, Number(r.bid_version ?? 0)])),
+    fundsVersions: new Map(accounts.rows.map((r) => [r.id as string, Number(r.funds_version ?? 0)])),
   };
 }

@@ -140,3 +140,46 @@ export async function listBlocks(pool: Pool, opts: { limit?: number; after?: [st
   );
   return rows.map((r) => ({ number: r.number, reason: r.reason, addedAt: r.added_at }));
 }
+
+/**
+ * Resumes a tracking number that fraud paused, with an audit row naming who resumed it and why; false when the
+ * number is not paused by fraud (active, unknown, or its last fraud action is already a resume). The resume and
+ * its audit row are one statement, so two admins resuming at once write one row. The caller must publish a
+ * config change afterwards (every node routes the number again at its next snapshot).
+ */
+export async function resumeNumber(pool: Pool, did: string, actor: string, reason: string): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `WITH r AS (
+       UPDATE tracking_numbers SET active = true WHERE did = $1 AND NOT active
+         AND (SELECT action FROM fraud_actions WHERE subject = $1 AND action IN ('pause_number', 'resume_number') ORDER BY id DESC LIMIT 1) = 'pause_number'
+       RETURNING did)
+     INSERT INTO fraud_actions (action, subject, actor, reasons) SELECT 'resume_number', did, $2, $3 FROM r`,
+    [did, actor, JSON.stringify([reason])],
+  );
+  return rowCount === 1;
+}
+
+export interface PausedNumber {
+  did: string;
+  campaignId: string;
+  sellerAccountId: string;
+  /** the call whose score paused it, and the score's reasons */
+  callId: string | null;
+  reasons: string[];
+  pausedAt: string;
+}
+
+/** Tracking numbers paused by fraud and not resumed since, most recently paused first. */
+export async function listPausedNumbers(pool: Pool, limit = 1000): Promise<PausedNumber[]> {
+  const { rows } = await pool.query(
+    preparedJsonQuery(
+      `SELECT t.did, t.campaign_id, t.seller_account_id, a.call_id, a.reasons, a.created_at
+       FROM tracking_numbers t
+       JOIN LATERAL (SELECT action, call_id, reasons, created_at FROM fraud_actions f
+                     WHERE f.subject = t.did AND f.action IN ('pause_number', 'resume_number') ORDER BY f.id DESC LIMIT 1) a ON a.action = 'pause_number'
+       WHERE NOT t.active ORDER BY a.created_at DESC, t.did LIMIT $1`,
+      [limit],
+    ),
+  );
+  return rows.map((r) => ({ did: r.did, campaignId: r.campaign_id, sellerAccountId: r.seller_account_id, callId: r.call_id, reasons: r.reasons ?? [], pausedAt: r.created_at }));
+}

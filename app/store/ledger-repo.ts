@@ -6,7 +6,10 @@
  * sum to zero (migrations/003_billing.sql).
  */
 import type { Pool, PoolClient } from 'pg';
+import type { ApiPrincipal } from './api-keys';
+import { writeAudit } from './audit-repo';
 import { decideBilling, isDuplicateCaller, type BillingDecision, type EndedCall } from '../domain/billing';
+import type { FundsFigure } from '../cache/fund-holds';
 
 export interface BillBatchResult {
   /** calls billed now (converted or not) */
@@ -15,8 +18,19 @@ export interface BillBatchResult {
   alreadyBilled: string[];
   /** calls that are not (yet) recorded as ended: their jobs should be retried */
   notReady: string[];
-  /** buyers whose available funds (balance + credit) changed, with the new value */
-  funds: Map<string, number>;
+  /**
+   * Available funds (balance + credit) and funds version, as this transaction leaves them, of every buyer charged
+   * now or whose call in `settled` is here: written to Redis with the release of those calls' fund holds.
+   */
+  funds: Map<string, FundsFigure>;
+  /** the ended calls of this batch (billed now or earlier) that had a buyer: their fund holds are settled */
+  settled: Array<{ callId: string; buyerId: string }>;
+  /**
+   * The other buyers the ended calls were offered to (failed bridges): their holds were released when the bridge
+   * failed, unless Redis refused that release; releasing again is harmless, and a hold left behind would otherwise
+   * keep the buyer's funds from its other calls until its lease ran out, hours later.
+   */
+  tried: Array<{ callId: string; buyerId: string }>;
   converted: number;
 }
 
@@ -25,6 +39,7 @@ interface CallFacts {
   convertOnSeconds: number;
   payoutCents: number | null;
   payoutPercent: number | null;
+  allowNegativeMargin: boolean;
   windowDays: number;
 }
 
@@ -43,13 +58,44 @@ async function inTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): 
   }
 }
 
+/**
+ * Bills ended calls, and answers which buyers' fund holds they settle with the buyers' figures after the charge
+ * (read in the same transaction, so the figure a hold is released against always includes its call's charge;
+ * for a call billed earlier, a retried job, the figure is simply the current one).
+ */
 export async function billEndedCalls(pool: Pool, callIds: readonly string[]): Promise<BillBatchResult> {
-  const ids = [...new Set(callIds)];
   return inTransaction(pool, async (c) => {
+    const result = await billInTransaction(c, callIds);
+    const notReady = new Set(result.notReady);
+    result.tried = await triedBuyers(c, [...new Set(callIds)].filter((id) => !notReady.has(id)));
+    const buyers = [...new Set(result.settled.map((s) => s.buyerId))].filter((b) => !result.funds.has(b));
+    if (buyers.length > 0) {
+      const { rows } = await c.query("SELECT id, balance_cents + credit_limit_cents AS available, funds_version FROM accounts WHERE id = ANY($1::text[]) AND kind = 'buyer'", [buyers]);
+      for (const r of rows) result.funds.set(r.id, { cents: Number(r.available), version: Number(r.funds_version) });
+    }
+    return result;
+  });
+}
+
+/** The buyers the batch's ended calls rang without ending with them (skips for caps or funds held nothing). */
+async function triedBuyers(c: PoolClient, ended: readonly string[]): Promise<Array<{ callId: string; buyerId: string }>> {
+  if (ended.length === 0) return [];
+  const { rows } = await c.query(
+    `SELECT DISTINCT a.call_id, a.buyer_id FROM bridge_attempts a JOIN calls c ON c.id = a.call_id
+     WHERE a.call_id = ANY($1::text[]) AND a.status NOT IN ('bridged', 'insufficient_funds', 'cap_reached')
+       AND a.buyer_id IS DISTINCT FROM c.winner_buyer_id`,
+    [ended],
+  );
+  return rows.map((r) => ({ callId: r.call_id as string, buyerId: r.buyer_id as string }));
+}
+
+async function billInTransaction(c: PoolClient, callIds: readonly string[]): Promise<BillBatchResult> {
+  const ids = [...new Set(callIds)];
+  {
     const { rows } = await c.query(
       `SELECT c.id, c.campaign_id, c.seller_account_id, c.ani, c.started_at, c.outcome, c.billable_sec, c.winner_buyer_id,
               c.price_cents, c.ended_at, coalesce(t.convert_on_seconds, 0) AS convert_on_seconds, cp.payout_cents,
-              cp.payout_percent, coalesce(cp.duplicate_window_days, 0) AS duplicate_window_days,
+              cp.payout_percent, coalesce(cp.allow_negative_margin, false) AS allow_negative_margin, coalesce(cp.duplicate_window_days, 0) AS duplicate_window_days,
               (b.call_id IS NOT NULL) AS billed
        FROM calls c
        LEFT JOIN campaigns cp ON cp.id = c.campaign_id
@@ -59,12 +105,17 @@ export async function billEndedCalls(pool: Pool, callIds: readonly string[]): Pr
       [ids],
     );
     const found = new Map(rows.map((r) => [r.id as string, r]));
-    const result: BillBatchResult = { billed: [], alreadyBilled: [], notReady: [], funds: new Map(), converted: 0 };
+    const result: BillBatchResult = { billed: [], alreadyBilled: [], notReady: [], funds: new Map(), settled: [], tried: [], converted: 0 };
     const todo: CallFacts[] = [];
     for (const id of ids) {
       const r = found.get(id);
-      if (!r || !r.ended_at) result.notReady.push(id);
-      else if (r.billed) result.alreadyBilled.push(id);
+      if (!r || !r.ended_at) {
+        result.notReady.push(id);
+        continue;
+      }
+      // Ended, so whatever it held is settled here: charged now, charged earlier, or not charged at all.
+      if (r.winner_buyer_id) result.settled.push({ callId: id, buyerId: r.winner_buyer_id });
+      if (r.billed) result.alreadyBilled.push(id);
       else {
         todo.push({
           call: {
@@ -82,6 +133,7 @@ export async function billEndedCalls(pool: Pool, callIds: readonly string[]): Pr
           convertOnSeconds: r.convert_on_seconds,
           payoutCents: r.payout_cents === null ? null : Number(r.payout_cents),
           payoutPercent: r.payout_percent === null ? null : Number(r.payout_percent),
+          allowNegativeMargin: r.allow_negative_margin === true,
           windowDays: r.duplicate_window_days,
         });
       }
@@ -148,7 +200,7 @@ export async function billEndedCalls(pool: Pool, callIds: readonly string[]): Pr
     }
     await postEntries(c, entryTxn, entryAccount, entryAmount, delta, result.funds);
     return result;
-  });
+  }
 }
 
 async function earlierConversions(c: PoolClient, todo: readonly CallFacts[]): Promise<Map<string, Date[]>> {
@@ -181,7 +233,7 @@ async function earlierConversions(c: PoolClient, todo: readonly CallFacts[]): Pr
  * Writes ledger entries and moves the cached balances by the same amounts, in the caller's transaction.
  * Buyers' new available funds (balance + credit) are collected into `funds`.
  */
-async function postEntries(c: PoolClient, txn: string[], account: string[], amount: number[], delta: Map<string, number>, funds: Map<string, number>): Promise<void> {
+async function postEntries(c: PoolClient, txn: string[], account: string[], amount: number[], delta: Map<string, number>, funds: Map<string, FundsFigure>): Promise<void> {
   if (txn.length === 0) return;
   await c.query(
     `INSERT INTO ledger_entries (transaction_id, account_id, amount_cents)
@@ -195,33 +247,48 @@ async function postEntries(c: PoolClient, txn: string[], account: string[], amou
   const { rows } = await c.query(
     `UPDATE accounts a SET balance_cents = a.balance_cents + d.delta, updated_at = now()
      FROM (SELECT * FROM unnest($1::text[], $2::bigint[]) AS u(id, delta) ORDER BY id) d
-     WHERE a.id = d.id RETURNING a.id, a.kind, a.balance_cents + a.credit_limit_cents AS available`,
+     WHERE a.id = d.id RETURNING a.id, a.kind, a.balance_cents + a.credit_limit_cents AS available, a.funds_version`,
     [ids, ids.map((id) => delta.get(id)!)],
   );
-  for (const r of rows) if (r.kind === 'buyer') funds.set(r.id, Number(r.available));
+  for (const r of rows) if (r.kind === 'buyer') funds.set(r.id, { cents: Number(r.available), version: Number(r.funds_version) });
 }
 
 /** One balanced posting outside call billing (refund, adjustment, deposit), at most once per idempotency key. */
 export async function postTransaction(
   pool: Pool,
   t: { idempotencyKey: string; kind: 'refund' | 'adjustment' | 'deposit'; callId?: string; campaignId?: string; memo: string; postings: Array<{ accountId: string; amountCents: number }> },
-): Promise<{ posted: boolean; transactionId: string; funds: Map<string, number> }> {
+  /** who posted it (an admin's key): each account's balance change goes to the audit trail in the same transaction */
+  actor?: ApiPrincipal,
+): Promise<{ posted: boolean; transactionId: string; funds: Map<string, FundsFigure> }> {
   return inTransaction(pool, async (c) => {
     const ins = await c.query(
       `INSERT INTO ledger_transactions (idempotency_key, kind, call_id, campaign_id, memo) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
       [t.idempotencyKey, t.kind, t.callId ?? null, t.campaignId ?? null, t.memo],
     );
-    const funds = new Map<string, number>();
+    const funds = new Map<string, FundsFigure>();
     if (ins.rows.length === 0) {
       const existing = await c.query('SELECT id FROM ledger_transactions WHERE idempotency_key = $1', [t.idempotencyKey]);
+      // A repeat (the first answer was lost, or its Redis write failed) answers the buyers' current figures too,
+      // so the caller writes them again rather than leave Redis on the figures before the posting.
+      const { rows } = await c.query(
+        "SELECT id, balance_cents + credit_limit_cents AS available, funds_version FROM accounts WHERE id = ANY($1::text[]) AND kind = 'buyer'",
+        [[...new Set(t.postings.map((p) => p.accountId))]],
+      );
+      for (const r of rows) funds.set(r.id, { cents: Number(r.available), version: Number(r.funds_version) });
       return { posted: false, transactionId: String(existing.rows[0].id), funds };
     }
     const id = String(ins.rows[0].id);
     const postings = t.postings.filter((p) => p.amountCents !== 0);
     const delta = new Map<string, number>();
     for (const p of postings) delta.set(p.accountId, (delta.get(p.accountId) ?? 0) + p.amountCents);
+    const balances = async () => new Map((await c.query('SELECT id, balance_cents FROM accounts WHERE id = ANY($1::text[])', [[...delta.keys()]])).rows.map((r) => [r.id as string, Number(r.balance_cents)]));
+    const before = actor ? await balances() : undefined;
     await postEntries(c, postings.map(() => id), postings.map((p) => p.accountId), postings.map((p) => p.amountCents), delta, funds);
+    if (actor && before) {
+      const after = await balances();
+      await writeAudit(c, actor, [...delta.keys()].sort().map((accountId) => ({ entity: 'account', entityId: accountId, field: 'balanceCents', oldValue: before.get(accountId) ?? null, newValue: after.get(accountId) ?? null })));
+    }
     return { posted: true, transactionId: id, funds };
   });
 }

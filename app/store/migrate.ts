@@ -1,6 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { quoteIdent } from './db';
 import type { Logger } from '../observability/logger';
 
 /**
@@ -24,6 +25,8 @@ export async function migrate(pool: Pool, logger: Logger, dir: string = MIGRATIO
   const client = await pool.connect();
   const result: MigrationResult = { applied: [], alreadyApplied: [] };
   try {
+    const created = await ensureSchema(client);
+    if (created) logger.info({ schema: created }, 'schema created');
     await client.query('SELECT pg_advisory_lock(hashtext(current_schema()))');
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
@@ -51,4 +54,27 @@ export async function migrate(pool: Pool, logger: Logger, dir: string = MIGRATIO
     client.release();
   }
   return result;
+}
+
+/**
+ * Creates the schema the connection is set to work in (DATABASE_SCHEMA: the first entry of its search_path) when
+ * it does not exist yet, so a fresh deployment's first `npm run migrate`, `npm run api-key` or start-up makes it
+ * instead of failing with Postgres's "no schema has been selected to create in". Returns the schema it created.
+ */
+export async function ensureSchema(client: Pick<PoolClient, 'query'>): Promise<string | undefined> {
+  const { rows } = await client.query<{ current: string | null; path: string }>("SELECT current_schema() AS current, current_setting('search_path') AS path");
+  if (rows[0]!.current !== null) return undefined;
+  const wanted = rows[0]!.path
+    .split(',')
+    .map((s) => s.trim().replace(/^"(.*)"$/, '$1'))
+    .find((s) => s !== '' && s !== '$user');
+  if (!wanted) return undefined;
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(wanted)}`);
+  } catch (err) {
+    // Two nodes creating it at once: one wins, the other sees a duplicate; either way it exists now.
+    const code = (err as { code?: string }).code;
+    if (code !== '23505' && code !== '42P06') throw err;
+  }
+  return wanted;
 }

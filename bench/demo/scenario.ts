@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { addDncNumbers } from '../../app/store/compliance-repo';
 import { liftBlock } from '../../app/store/fraud-repo';
 import { postTransaction } from '../../app/store/ledger-repo';
+import { fundKeys } from '../../app/cache/fund-holds';
 import { concurrencyCapKey } from '../../app/domain/caps';
 
 export const SELLER_ID = 'demo-seller';
@@ -125,7 +126,8 @@ export async function seedDemo(db: { pool: Pool; redis: Redis }, now: Date, runI
       toppedUp.set(b.id, missing);
     }
   }
-  await db.redis.del(...BUYERS.map((b) => concurrencyCapKey(b.id)));
+  // A killed run's concurrency leases and fund holds would outlive it by hours: a run starts with none.
+  await db.redis.del(...BUYERS.flatMap((b) => [concurrencyCapKey(b.id), ...fundKeys(b.id)]));
   for (const n of [DNC_CALLER, INVALID_CALLER]) await liftBlock(db.pool, db.redis, n, 'demo seed');
   await addDncNumbers(db.pool, db.redis, 'global', [DNC_CALLER], 'demo: the consumer asked not to be called');
   return { toppedUp };

@@ -51,7 +51,9 @@ it('an admin sets up accounts and keys; the seller and buyer build a route the n
   const listed = await api('GET', '/v1/accounts/acme/api-keys', admin);
   expect(JSON.stringify(listed.json)).not.toContain(keys.seller);
 
-  expect((await api('POST', '/v1/campaigns', keys.seller, { id: 'solar', sellerAccountId: 'acme', name: 'Solar', floorCents: 500, payoutCents: 900 })).status).toBe(201);
+  // The seller creates its campaign; its price (floor and payout) is the platform's to set.
+  expect((await api('POST', '/v1/campaigns', keys.seller, { id: 'solar', sellerAccountId: 'acme', name: 'Solar' })).status).toBe(201);
+  expect((await api('PATCH', '/v1/campaigns/solar', admin, { floorCents: 500, payoutCents: 900 })).status).toBe(200);
   expect((await api('POST', '/v1/campaigns/solar/numbers', keys.seller, { did: '(888) 555-0110' })).json).toEqual({ did: '+18885550110', campaignId: 'solar' });
   const target = await api('POST', '/v1/targets', keys.buyer, {
     id: 'bb-solar', buyerAccountId: 'bigbuyer', campaignId: 'solar', name: 'Solar CO', bidCents: 2500, destination: 'sip:solar@buyer.example',

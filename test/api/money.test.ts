@@ -135,6 +135,22 @@ describe('refunds and adjustments', () => {
   });
 });
 
+describe('funds figures after a posting', () => {
+  it('an adjustment whose Redis write failed writes the lowered figure when it is repeated, so the fund holds do not go on a figure the buyer no longer has', async () => {
+    const before = (await node.fundHolds.funds('other-buyer'))!;
+    const chargeback = { idempotencyKey: 'chargeback-0001', memo: 'card chargeback', postings: [{ accountId: 'other-buyer', amountCents: -30_000 }, { accountId: 'platform', amountCents: 30_000 }] };
+    const settle = jest.spyOn(node.redis as unknown as { callxFundsSettle: () => Promise<number> }, 'callxFundsSettle').mockRejectedValueOnce(new Error('Connection is closed.'));
+    try {
+      expect((await call('POST', '/v1/adjustments', keys.admin, chargeback)).status).toBe(500); // posted, but Redis refused the figure
+    } finally {
+      settle.mockRestore();
+    }
+    expect((await node.fundHolds.funds('other-buyer'))!.availableCents).toBe(before.availableCents);
+    expect((await call('POST', '/v1/adjustments', keys.admin, chargeback)).json).toMatchObject({ posted: false });
+    expect((await node.fundHolds.funds('other-buyer'))!.availableCents).toBe(before.availableCents - 30_000);
+  });
+});
+
 describe('dead-lettered jobs', () => {
   it('lists the failed jobs of a queue and retries one', async () => {
     const queue = billingQueue({ redisUrl: TEST_REDIS_URL, redisPrefix: infra.prefix });

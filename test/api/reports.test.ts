@@ -58,11 +58,21 @@ it('per campaign and hour: calls, bridged, conversions, revenue, payout and marg
   ]);
 });
 
-it('per day, scoped: a seller sees its campaigns, a buyer its spend, neither the margin', async () => {
+it('per day, scoped: a seller sees its campaigns and payout, a buyer its spend, neither the margin nor the other side\'s money', async () => {
   const seller = await report(`groupBy=seller&bucket=day&${range}`, keys.s1);
-  expect(seller.json.rows).toEqual([{ bucket: `${day}T00:00:00.000Z`, seller: 's1', calls: 4, bridged: 3, conversions: 2, revenueCents: 4000, payoutCents: 2000 }]);
+  expect(seller.json.rows).toEqual([{ bucket: `${day}T00:00:00.000Z`, seller: 's1', calls: 4, bridged: 3, conversions: 2, payoutCents: 2000 }]);
   const buyer = await report(`groupBy=buyer&bucket=day&${range}`, keys.b1);
-  expect(buyer.json.rows).toEqual([{ bucket: `${day}T00:00:00.000Z`, buyer: 'b1', calls: 4, bridged: 4, conversions: 3, revenueCents: 5500, payoutCents: 2500 }]);
+  expect(buyer.json.rows).toEqual([{ bucket: `${day}T00:00:00.000Z`, buyer: 'b1', calls: 4, bridged: 4, conversions: 3, revenueCents: 5500 }]);
+  // Grouping by buyer would name the buyers: refused to a seller, unless the platform lets it see buyer details.
+  const byBuyer = await report(`groupBy=buyer&bucket=day&${range}`, keys.s1);
+  expect(byBuyer.status).toBe(403);
+  await infra.pool.query("UPDATE accounts SET sees_buyer_details = true WHERE id = 's1'");
+  try {
+    expect((await report(`groupBy=seller&bucket=day&${range}`, keys.s1)).json.rows).toEqual([{ bucket: `${day}T00:00:00.000Z`, seller: 's1', calls: 4, bridged: 3, conversions: 2, payoutCents: 2000, revenueCents: 4000 }]);
+    expect((await report(`groupBy=buyer&bucket=day&${range}`, keys.s1)).json.rows.map((r: { buyer: string | null }) => r.buyer)).toContain('b1');
+  } finally {
+    await infra.pool.query("UPDATE accounts SET sees_buyer_details = false WHERE id = 's1'");
+  }
 });
 
 it('per minute, for the live view: each call in its minute', async () => {

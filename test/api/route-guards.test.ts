@@ -15,6 +15,7 @@ import { apiRouteDocs, type ExchangeNode } from '../../app/exchange-node';
 import { createApiKey, type Role } from '../../app/store/api-keys';
 import { recordConsent, addDncNumbers, blockNumber } from '../../app/store/compliance-repo';
 import { billEndedCalls } from '../../app/store/ledger-repo';
+import { pauseNumber } from '../../app/store/fraud-repo';
 import { billingQueue } from '../../app/jobs/queues';
 import { BillingWorker } from '../../app/jobs/billing-worker';
 import { silentLogger } from '../../app/observability/logger';
@@ -205,6 +206,14 @@ const CASES: Record<string, Case> = {
     ok: [{ as: 'admin', url: `/v1/fraud/blocks/${NUM('+13125550172')}`, status: 200 }],
     invalid: { as: 'admin', url: '/v1/fraud/blocks/abc', field: 'number' },
   },
+  'get /v1/fraud/paused-numbers': {
+    ok: [{ as: 'admin', url: '/v1/fraud/paused-numbers', status: 200 }, { as: 'agent', url: '/v1/fraud/paused-numbers?limit=1', status: 200 }],
+    invalid: { as: 'agent', url: '/v1/fraud/paused-numbers?limit=0', field: 'limit' },
+  },
+  'post /v1/fraud/paused-numbers/:did/resume': {
+    ok: [{ as: 'admin', url: `/v1/fraud/paused-numbers/${NUM('+18885550790')}/resume`, body: { reason: 'seller explained the spike' }, status: 200 }],
+    invalid: { as: 'admin', url: `/v1/fraud/paused-numbers/${NUM('+18885550790')}/resume`, body: { reason: '' }, field: 'reason' },
+  },
   'get /v1/privacy/numbers/:number': {
     ok: [{ as: 'admin', url: `/v1/privacy/numbers/${NUM('+13035550600')}`, status: 200 }],
     invalid: { as: 'admin', url: '/v1/privacy/numbers/abc', field: 'number' },
@@ -238,6 +247,14 @@ const CASES: Record<string, Case> = {
   'delete /v1/accounts/:id/api-keys/:keyId': {
     ok: [{ as: 'admin', url: '/v1/accounts/seller-a/api-keys/KEY_DEL', status: 200 }],
     invalid: { as: 'admin', url: '/v1/accounts/seller-a/api-keys/nope', field: 'keyId' },
+  },
+  'delete /v1/api-keys/:keyId': {
+    ok: [{ as: 'admin', url: '/v1/api-keys/KEY_DEL2', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/api-keys/nope', field: 'keyId' },
+  },
+  'get /v1/audit': {
+    ok: [{ as: 'admin', url: '/v1/audit?entity=campaign', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/audit?entity=nothing', field: 'entity' },
   },
   // ---- campaigns and tracking numbers ------------------------------------------------------------------------------------
   'post /v1/campaigns': {
@@ -320,7 +337,8 @@ const ids: Record<string, string> = {};
 beforeAll(async () => {
   infra = await createTestInfra('api_route_guards');
   for (const [id, kind] of [['seller-a', 'seller'], ['seller-b', 'seller'], ['buyer-a', 'buyer'], ['buyer-b', 'buyer']] as const) await seedAccount(infra.pool, { id, kind });
-  await seedCampaign(infra.pool, { id: 'ca', sellerId: 'seller-a', dids: ['+18885550701', '+18885550707', '+18885550708'] });
+  await seedCampaign(infra.pool, { id: 'ca', sellerId: 'seller-a', dids: ['+18885550701', '+18885550707', '+18885550708', '+18885550790'] });
+  await pauseNumber(infra.pool, { callId: 'fraud-call', dnis: '+18885550790', sellerAccountId: 'seller-a', facts: { stage: 'ended', ani: '+13035550699', dnis: '+18885550790', aniValid: true, callsLastMinute: 1, callsLastHour: 1, callsLastDay: 1, sellersLastDay: 1 } }, { score: 90, reasons: ['seller_short_calls'], action: 'pause_number' });
   await seedCampaign(infra.pool, { id: 'cb', sellerId: 'seller-b', dids: ['+18885550702'], payoutCents: 500 });
   await seedTarget(infra.pool, { id: 'ta', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 1500 });
   await seedTarget(infra.pool, { id: 'ta-del', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 1000 });
@@ -345,7 +363,7 @@ beforeAll(async () => {
   // Outbound calls are screened for calling hours: the node's clock is a Wednesday, 11:00 in Chicago.
   node = await startTestNode(
     infra,
-    { API_RATE_LIMIT_PER_SECOND: '100000', BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' },
+    { API_RATE_LIMIT_PER_SECOND: '100000', API_AUTH_FAILURES_PER_MINUTE: '0', BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' },
     { clock: () => new Date('2026-11-18T17:00:00Z') },
   );
   keys.admin = (await createApiKey(infra.pool, { role: 'admin' })).key;
@@ -355,6 +373,7 @@ beforeAll(async () => {
   keys.buyerA = (await createApiKey(infra.pool, { role: 'buyer', accountId: 'buyer-a' })).key;
   keys.buyerB = (await createApiKey(infra.pool, { role: 'buyer', accountId: 'buyer-b' })).key;
   ids.KEY_DEL = (await createApiKey(infra.pool, { role: 'seller', accountId: 'seller-a', label: 'to revoke' })).id;
+  ids.KEY_DEL2 = (await createApiKey(infra.pool, { role: 'agent', label: 'to revoke' })).id;
 }, 60_000);
 
 afterAll(async () => {
@@ -378,7 +397,7 @@ async function failOneBillingJob(jobId: string): Promise<void> {
 }
 
 const RANGE = `from=${encodeURIComponent(new Date(Date.now() - 7 * 86_400_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`;
-const fill = (s: string): string => s.replace(/\b(CALL_A|CALL_B|CONSENT_A2|CONSENT_A|CONSENT_B|KEY_DEL)\b/g, (m) => ids[m] ?? m).replace('RANGE', RANGE);
+const fill = (s: string): string => s.replace(/\b(CALL_A|CALL_B|CONSENT_A2|CONSENT_A|CONSENT_B|KEY_DEL2|KEY_DEL)\b/g, (m) => ids[m] ?? m).replace('RANGE', RANGE);
 
 async function send(method: string, p: Omit<Probe, 'as'>, key: string | undefined) {
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};

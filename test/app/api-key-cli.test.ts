@@ -31,7 +31,7 @@ it('prints a seller key that authenticates as that seller', async () => {
   expect(r.code).toBe(0);
   const printed = JSON.parse(r.out) as { key: string; role: string; account: string };
   expect(printed).toMatchObject({ role: 'seller', account: 'shop' });
-  expect(await findApiKey(infra.pool, printed.key)).toMatchObject({ role: 'seller', accountId: 'shop' });
+  expect((await findApiKey(infra.pool, printed.key))?.principal).toMatchObject({ role: 'seller', accountId: 'shop' });
 });
 
 it.each([

@@ -106,6 +106,16 @@ describe('npm run demo', () => {
        FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id GROUP BY a.id HAVING a.balance_cents <> coalesce(sum(e.amount_cents), 0)`,
     );
     expect(drift.rows).toEqual([]);
+    // The nearly-empty buyer ($50, bidding $22) took calls only while its funds, less what its calls in progress
+    // held, covered them: once its holds reached its funds it got no more, and it ends within its credit (none).
+    // Without fund holds it took every call the busier buyers left it and ended far below zero (issue 13).
+    const shoestring = await infra.pool.query(
+      `SELECT a.balance_cents::int AS balance, a.credit_limit_cents::int AS credit, count(b.call_id)::int AS charged
+       FROM accounts a LEFT JOIN calls c ON c.winner_buyer_id = a.id LEFT JOIN call_billing b ON b.call_id = c.id AND b.converted
+       WHERE a.id = 'shoestring' GROUP BY a.id`,
+    );
+    expect(shoestring.rows[0].charged).toBeGreaterThan(0);
+    expect(shoestring.rows[0].balance).toBeGreaterThanOrEqual(-shoestring.rows[0].credit);
   }, 300_000);
 });
 

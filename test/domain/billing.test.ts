@@ -18,7 +18,11 @@ const share = (pct: number): PayoutRule => ({ payoutCents: null, payoutPercent: 
 describe('sellerPayout', () => {
   it.each([
     ['fixed', 2500, fixed(1800), 1800],
-    ['fixed above the price (the platform pays the difference)', 1000, fixed(1200), 1200],
+    ['fixed above the price: capped at the price', 1000, fixed(1200), 1000],
+    ['a million-dollar payout on a $20 call pays $20', 2000, fixed(100_000_000), 2000],
+    ['fixed above the price where an admin allowed a negative margin', 1000, { ...fixed(1200), allowNegativeMargin: true }, 1200],
+    ['share of 100% is the price', 2500, share(100), 2500],
+    ['a free call pays nothing', 0, fixed(500), 0],
     ['share', 2500, share(70), 1750],
     ['share rounds down to a cent', 999, share(33.33), 332],
     ['share of two decimals', 10_000, share(12.34), 1234],
@@ -52,7 +56,8 @@ describe('decideBilling', () => {
     ['threshold 0 converts any bridged call', call({ billableSec: 0 }), 0, share(50), false, 'converted', [['buyer', -2500], ['seller', 1250], [PLATFORM_ACCOUNT, 1250]]],
     ['payout equal to the price leaves no platform entry', call(), 60, fixed(2500), false, 'converted', [['buyer', -2500], ['seller', 2500]]],
     ['no payout rule: the platform keeps it all', call(), 60, { payoutCents: null, payoutPercent: null }, false, 'converted', [['buyer', -2500], [PLATFORM_ACCOUNT, 2500]]],
-    ['payout above the price: the platform pays the difference', call({ priceCents: 1000 }), 60, fixed(1200), false, 'converted', [['buyer', -1000], ['seller', 1200], [PLATFORM_ACCOUNT, -200]]],
+    ['payout above the price: capped, the platform keeps nothing and pays nothing', call({ priceCents: 1000 }), 60, fixed(1200), false, 'converted', [['buyer', -1000], ['seller', 1000]]],
+    ['payout above the price on a negative-margin campaign: the platform pays the difference', call({ priceCents: 1000 }), 60, { ...fixed(1200), allowNegativeMargin: true }, false, 'converted', [['buyer', -1000], ['seller', 1200], [PLATFORM_ACCOUNT, -200]]],
     ['a duplicate caller is routed but not billed', call(), 60, fixed(1800), true, 'duplicate_caller', []],
     ['not bridged', call({ outcome: 'no_buyer_answered', winnerBuyerId: undefined, priceCents: undefined }), 60, fixed(1800), false, 'not_bridged', []],
     ['abandoned', call({ outcome: 'abandoned' }), 60, fixed(1800), false, 'not_bridged', []],

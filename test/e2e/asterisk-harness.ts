@@ -1,16 +1,14 @@
 import type { ExchangeNode, NodeOptions } from '../../app/exchange-node';
-import { AsteriskAdapter, type AriRestClientName } from '../../app/switch/asterisk';
+import { AsteriskAdapter, type AriRestClientName, type AsteriskTimeouts } from '../../app/switch/asterisk';
 import { causeCode, causeName } from '../../app/switch/asterisk/causes';
 import { promptFiles } from '../../app/switch/factory';
 import type { HangupCause } from '../../app/switch/port';
 import { createLogger, silentLogger } from '../../app/observability/logger';
-import { AsteriskPeer, type EndpointScript } from '../peers/asterisk';
+import { AsteriskPeer, confPeerOptions, type EndpointScript } from '../peers/asterisk';
 import { startTestNode } from '../support/node';
 import type { TestInfra } from '../support/infra';
 import type { FarEnd, PlacedCall, SwitchHarness } from './harness';
 
-/** What asterisk-conf/ari.conf lists in `channelvars`. */
-const CHANNELVARS = ['CALLX_ATTESTATION', 'CALLX_LEAD_ID', 'CALLX_ZIP'];
 
 /** The shared far-end words as the Asterisk peer's endpoint scripts (causes as Q.850 numbers). */
 function endpointScript(script: FarEnd): EndpointScript {
@@ -29,7 +27,8 @@ function endpointScript(script: FarEnd): EndpointScript {
 /** The Asterisk peer (ARI over real HTTP and WebSocket) and a node running the Asterisk adapter. */
 export class AsteriskHarness implements SwitchHarness {
   readonly switchName = 'asterisk';
-  readonly peer = new AsteriskPeer({ app: 'callx', channelvars: CHANNELVARS, playbackMs: 20 });
+  /** Configured as asterisk-conf/ tells an operator to configure Asterisk (channelvars, send_connected_line). */
+  readonly peer = new AsteriskPeer({ app: 'callx', ...confPeerOptions(), playbackMs: 20 });
   private node?: ExchangeNode;
 
   /**
@@ -39,6 +38,8 @@ export class AsteriskHarness implements SwitchHarness {
   constructor(
     private readonly env: Record<string, string> = {},
     private readonly restClient: AriRestClientName = 'http',
+    /** Adapter timeouts on top of the quick reconnects every harness uses (e.g. a short stopDrainMs). */
+    private readonly timeouts: Partial<AsteriskTimeouts> = {},
   ) {}
 
   async start(infra: TestInfra, options: Omit<NodeOptions, 'switches'> = {}): Promise<ExchangeNode> {
@@ -55,7 +56,7 @@ export class AsteriskHarness implements SwitchHarness {
           consumerTrunk: 'consumers',
           prompts: promptFiles(core.config, 'asterisk'),
           logger: process.env.ARI_TEST_LOG ? createLogger(process.env.ARI_TEST_LOG) : silentLogger(),
-          timeouts: { reconnectInitialMs: 50, reconnectMaxMs: 200 },
+          timeouts: { reconnectInitialMs: 50, reconnectMaxMs: 200, ...this.timeouts },
           restClient: this.restClient,
         }),
       ],

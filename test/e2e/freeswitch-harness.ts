@@ -4,6 +4,8 @@ import { promptFiles } from '../../app/switch/factory';
 import { silentLogger } from '../../app/observability/logger';
 import { FreeSwitchPeer } from '../peers/freeswitch';
 import { header } from '../peers/freeswitch/commands';
+import { callxDialplanVariables } from '../peers/freeswitch/dialplan';
+import type { FreeSwitchTimeouts } from '../../app/switch/freeswitch/config';
 import { startTestNode } from '../support/node';
 import type { TestInfra } from '../support/infra';
 import type { FarEnd, PlacedCall, SwitchHarness } from './harness';
@@ -12,11 +14,16 @@ import type { FarEnd, PlacedCall, SwitchHarness } from './harness';
 export class FreeSwitchHarness implements SwitchHarness {
   readonly switchName = 'freeswitch';
   readonly peer = new FreeSwitchPeer({ playbackMs: 20 });
+  /** The variables the shipped dialplan (dialplan/callx.xml) sets on every carrier call before `socket`. */
+  readonly dialplanVariables = callxDialplanVariables();
   private node?: ExchangeNode;
-  private adapter?: FreeSwitchAdapter;
+  adapter?: FreeSwitchAdapter;
 
-  /** `env`: extra settings for the node (e.g. fraud thresholds) */
-  constructor(private readonly env: Record<string, string> = {}) {}
+  /** `env`: extra settings for the node (e.g. fraud thresholds); `timeouts`: the adapter's, for tests that stop it */
+  constructor(
+    private readonly env: Record<string, string> = {},
+    private readonly timeouts: Partial<FreeSwitchTimeouts> = {},
+  ) {}
 
   async start(infra: TestInfra, options: Omit<NodeOptions, 'switches'> = {}): Promise<ExchangeNode> {
     const eslPort = await this.peer.listenInbound();
@@ -30,7 +37,7 @@ export class FreeSwitchHarness implements SwitchHarness {
           buyerGateway: 'buyers',
           prompts: promptFiles(core.config),
           logger: silentLogger(),
-          timeouts: { reconnectInitialMs: 50, reconnectMaxMs: 200 },
+          timeouts: { reconnectInitialMs: 50, reconnectMaxMs: 200, ...this.timeouts },
         });
         return [this.adapter];
       },
@@ -52,7 +59,14 @@ export class FreeSwitchHarness implements SwitchHarness {
   }
 
   placeCall(p: { ani: string; dnis: string; hangupAfterMs?: number; hangupAfterBridgeMs?: number }): PlacedCall {
-    const session = this.peer.placeCall({ app: { host: '127.0.0.1', port: this.adapter!.port }, ani: p.ani, dnis: p.dnis, hangupAfterMs: p.hangupAfterMs, hangupAfterBridgeMs: p.hangupAfterBridgeMs });
+    const session = this.peer.placeCall({
+      app: { host: '127.0.0.1', port: this.adapter!.port },
+      ani: p.ani,
+      dnis: p.dnis,
+      hangupAfterMs: p.hangupAfterMs,
+      hangupAfterBridgeMs: p.hangupAfterBridgeMs,
+      variables: this.dialplanVariables,
+    });
     return {
       hangup: () => session.callerHangup(),
       finished: session.finished.then((record) => ({

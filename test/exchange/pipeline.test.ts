@@ -102,6 +102,20 @@ describe('a routed call', () => {
   });
 });
 
+describe('a buyer leg the switch refuses itself (switch_fault)', () => {
+  it('is recorded as a switch fault, its slot released, and no further buyer is tried', async () => {
+    const { leg, callId } = await place(inbound('+18135551104'), () => ({ kind: 'switch_fault' }));
+    expect(leg.attempts.map((a) => a.uri)).toEqual(['sip:alpha-t@buyers.example']);
+    expect(leg.prompt).toEqual({ name: 'no_buyer_available', cause: 'NORMAL_TEMPORARY_FAILURE' });
+    expect(await callRow(callId)).toMatchObject({ outcome: 'no_buyer_answered', end_reason: 'switch_fault', winner_target_id: null, price_cents: null });
+    const attempts = (await infra.pool.query('SELECT attempt_no, target_id, status, cause FROM bridge_attempts WHERE call_id = $1 ORDER BY attempt_no', [callId])).rows;
+    expect(attempts).toEqual([{ attempt_no: 1, target_id: 'alpha-t', status: 'switch_fault', cause: 'DESTINATION_OUT_OF_ORDER' }]);
+    // The reservation is back: the next call can take alpha again.
+    const next = await place(inbound('+18135551105'), () => ({ kind: 'answer', talkMs: 5 }));
+    expect(next.leg.bridged).toEqual(['sip:alpha-t@buyers.example']);
+  });
+});
+
 describe('live events', () => {
   it('a routed call emits started, decided, attempt, bridged and ended, tagged with its seller and buyer', async () => {
     const seen: Array<{ type: string; sellerAccountId?: string; buyerAccountId?: string }> = [];

@@ -8,6 +8,8 @@ import { silentLogger } from '../../app/observability/logger';
 import { billingQueue, enqueueBilling } from '../../app/jobs/queues';
 import { BillingWorker } from '../../app/jobs/billing-worker';
 import { billEndedCalls } from '../../app/store/ledger-repo';
+import { CapLedger } from '../../app/cache/cap-ledger';
+import { FundHolds } from '../../app/cache/fund-holds';
 import { createTestInfra, eventually, TEST_REDIS_URL, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { balances, insertEndedCall } from '../support/billing';
@@ -177,4 +179,52 @@ it('a call rejected before any campaign was known (unknown number) is settled as
   await billed([id]);
   expect((await infra.pool.query('SELECT reason, campaign_id FROM call_billing WHERE call_id = $1', [id])).rows[0]).toEqual({ reason: 'not_bridged', campaign_id: null });
   expect(await entriesOf(id)).toEqual([]);
+});
+
+describe('fund holds', () => {
+  const holds = () => new FundHolds(infra.redis);
+  const figureOf = async (buyerId: string) => {
+    const { rows } = await infra.pool.query('SELECT balance_cents + credit_limit_cents AS available, funds_version FROM accounts WHERE id = $1', [buyerId]);
+    return { cents: Number(rows[0].available), version: Number(rows[0].funds_version) };
+  };
+  /** A call's hold as the router takes it, against the buyer's current figure. */
+  const hold = async (callId: string, buyerId: string, cents: number) => {
+    await holds().settle(new Map([[buyerId, await figureOf(buyerId)]]));
+    expect((await new CapLedger(infra.redis).reserve(callId, [], Date.now(), { buyerId, cents })).ok).toBe(true);
+  };
+  const settled = (callId: string, buyerId: string) =>
+    eventually(async () => (await infra.redis.hexists(`funds:${buyerId}`, `h:${callId}`)) === 0, `the hold of ${callId} to be settled`, 20_000);
+
+  it('a converted call\'s hold is released with the figure its charge lowered', async () => {
+    const id = await insertEndedCall(infra.pool, { campaignId: 'fixed', sellerId: 'seller', ani: '+12025550301', billableSec: 90, targetId: 'ta', buyerId: 'buyer-a', priceCents: 2500 });
+    await hold(id, 'buyer-a', 2500);
+    const held = await holds().heldFor('buyer-a');
+    await enqueueBilling(queue, [id]);
+    await settled(id, 'buyer-a');
+    const after = await figureOf('buyer-a');
+    expect(await holds().funds('buyer-a')).toEqual({ availableCents: after.cents, version: after.version, heldCents: held - 2500 });
+  });
+
+  it('a call that ends without a charge (too short) has its hold released by billing too', async () => {
+    const id = await insertEndedCall(infra.pool, { campaignId: 'fixed', sellerId: 'seller', ani: '+12025550302', billableSec: 5, targetId: 'ta', buyerId: 'buyer-a', priceCents: 2500 });
+    await hold(id, 'buyer-a', 2500);
+    const held = await holds().heldFor('buyer-a');
+    await enqueueBilling(queue, [id]);
+    await settled(id, 'buyer-a');
+    expect((await infra.pool.query('SELECT reason FROM call_billing WHERE call_id = $1', [id])).rows[0].reason).toBe('too_short');
+    expect(await holds().heldFor('buyer-a')).toBe(held - 2500);
+  });
+
+  it('a call charged by a worker that died before settling its hold is settled by the job\'s retry', async () => {
+    const id = await insertEndedCall(infra.pool, { campaignId: 'share', sellerId: 'seller', ani: '+12025550303', billableSec: 45, targetId: 'tb', buyerId: 'buyer-b', priceCents: 3000 });
+    await hold(id, 'buyer-b', 3000);
+    const before = (await holds().funds('buyer-b'))!;
+    await billEndedCalls(infra.pool, [id]); // committed; the worker "died" before its Redis write
+    expect(await holds().funds('buyer-b')).toEqual(before); // the hold still counts, the charge not yet in Redis
+    await enqueueBilling(queue, [id]);
+    await settled(id, 'buyer-b');
+    const after = await figureOf('buyer-b');
+    expect(after.cents).toBe(before.availableCents - 3000);
+    expect(await holds().funds('buyer-b')).toEqual({ availableCents: after.cents, version: after.version, heldCents: before.heldCents - 3000 });
+  });
 });

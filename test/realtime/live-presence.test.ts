@@ -11,6 +11,7 @@ import { attachLiveCalls, type LiveCalls } from '../../app/realtime/live-calls';
 import { CallEventBus, type CallEvent } from '../../app/exchange/call-events';
 import { silentLogger } from '../../app/observability/logger';
 import type { BidWriter } from '../../app/store/bid-writer';
+import { PrincipalCache } from '../../app/api/principal-cache';
 import { createApiKey } from '../../app/store/api-keys';
 import { createTestInfra, eventually, TEST_REDIS_URL, type TestInfra } from '../support/infra';
 import { connectLive } from '../support/live-client';
@@ -32,8 +33,9 @@ beforeAll(async () => {
   infra = await createTestInfra('live_presence');
   agentKey = (await createApiKey(infra.pool, { role: 'agent' })).key;
   counter = new Redis(TEST_REDIS_URL);
-  // The adapter broadcasts on "<key>#<namespace>#[room#]"; its node-to-node requests use "<key>-request#...".
-  await counter.psubscribe(`${infra.prefix}socket.io#*`);
+  // The adapter broadcasts on "<key>#<namespace>#[room#]"; its node-to-node requests (call events go to the other
+  // nodes as server-side emits, projected there per role) use "<key>-request#...": both are counted.
+  await counter.psubscribe(`${infra.prefix}socket.io*`);
   counter.on('pmessageBuffer', () => published++);
 });
 
@@ -52,6 +54,8 @@ async function startLiveNode(watcherHeartbeatMs: number): Promise<LiveNode> {
   const events = new CallEventBus();
   const live: LiveCalls = attachLiveCalls(server, {
     pool: infra.pool,
+    principals: new PrincipalCache(infra.pool),
+    access: { onChange: () => () => undefined }, // no revocations here
     bids: {} as BidWriter, // no bid updates here
     events,
     redisUrl: TEST_REDIS_URL,

@@ -9,7 +9,8 @@ export type BuyerBehaviour =
   | { kind: 'hold' } // answer and stay up until the test calls hangupByCaller()
   | { kind: 'busy' }
   | { kind: 'no_answer' }
-  | { kind: 'fail' };
+  | { kind: 'fail' }
+  | { kind: 'switch_fault' }; // the switch refused the buyer leg itself (throttle)
 
 export class ScriptedLeg implements CallLeg {
   ended = false;
@@ -40,6 +41,8 @@ export class ScriptedLeg implements CallLeg {
         return { status: 'no_answer', cause: 'NO_ANSWER' };
       case 'fail':
         return { status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE' };
+      case 'switch_fault':
+        return { status: 'switch_fault', cause: 'DESTINATION_OUT_OF_ORDER', detail: 'throttled' };
       default: {
         const now = new Date();
         this.answeredAt ??= now;

@@ -7,10 +7,17 @@
  * Connection: the REST API (our client over node:http, or ari-client, see config `restClient`) and our own
  * events WebSocket both come back with backoff; on every (re)open the adapter reconciles with GET /channels and GET /bridges,
  * since events missed meanwhile are not replayed. Calls already bridged keep going on the switch throughout.
+ *
+ * Calls outlive the node: every leg carries CALLX_CALL_ID, callsInProgress() lists the calls on the switch that
+ * carry one, adopt() takes over a bridged one (its real end, then the buyer and bridge cleaned up), and
+ * releaseToFallback() sends an unbridged one on in the dialplan. stop() leaves bridged calls on the switch.
  */
 import { lazyChild, type Logger } from '../../observability/logger';
 import { Backoff, sleep } from '../../util/backoff';
-import type { CallLeg, CallInfo, InboundCallHandler, OriginateRequest, OriginateResult, SwitchAdapter } from '../port';
+import type { CallInProgress, CallLeg, CallInfo, InboundCallHandler, OriginateRequest, OriginateResult, SwitchAdapter } from '../port';
+import { adoptCall } from './adoption';
+import { isAriError } from './ari-rest';
+import { listCallsInProgress, type Placement } from './calls-on-switch';
 import { AriClientRest } from './ari-client-rest';
 import { AriHttpRest } from './ari-http-rest';
 import { eventTime, type AriChannel, type AriEvent } from './ari-model';
@@ -68,6 +75,8 @@ export class AsteriskAdapter implements SwitchAdapter {
   private connecting: Promise<void> | undefined;
   private reconciling = false;
   private reconcileAgain = false;
+  /** Where the buyers of the calls last listed by callsInProgress() are, so adopt() need not list bridges again. */
+  private placements = new Map<string, Placement>();
 
   constructor(
     private readonly cfg: AsteriskAdapterConfig,
@@ -92,8 +101,14 @@ export class AsteriskAdapter implements SwitchAdapter {
     if (!this.isConnected()) this.log.warn({ url: this.cfg.url }, 'not connected to ARI yet; retrying in the background');
   }
 
+  /**
+   * Graceful stop (the port's contract). New calls go to the dialplan fallback at once; calls in progress go on,
+   * events and all, for up to `stopDrainMs`. Then calls still in setup are handed to the fallback (POST continue),
+   * and bridged calls are left on the switch untouched: their legs let go without reporting an end, and the call
+   * id they carry lets another node, or this one restarted, adopt them.
+   */
   async stop(): Promise<void> {
-    this.stopped = true; // a call arriving from now on is hung up (acceptInbound)
+    this.stopped = true; // a call arriving from now on goes to the fallback (acceptInbound)
     this.pause.cancel();
     await this.connecting;
     await this.drainCalls();
@@ -107,19 +122,16 @@ export class AsteriskAdapter implements SwitchAdapter {
     return this.ctx !== undefined && this.events?.isOpen() === true;
   }
 
-  /**
-   * The calls in progress when the adapter stops go on, events and all, for up to `stopDrainMs`; those still up
-   * then are hung up, so each ends on record and none is left in Stasis for the next start to find as an orphan.
-   * (Closing the events socket under them left their flows waiting for an end that could not come, and the
-   * node's stop with them.) A leg whose hangup gets no StasisEnd is reported ended after `hangupMs`.
-   */
   private async drainCalls(): Promise<void> {
     const deadline = Date.now() + this.timeouts.stopDrainMs;
     while (this.router.channelCount > 0 && this.isConnected() && Date.now() < deadline) await sleep(50);
     const legs = [...this.router.owners()].filter((o): o is AsteriskCallLeg => o instanceof AsteriskCallLeg && !o.ended);
     if (legs.length === 0) return;
-    this.log.warn({ calls: legs.length, drainMs: this.timeouts.stopDrainMs, connected: this.isConnected() }, 'stopping: hanging up the calls still in progress');
-    await Promise.allSettled(legs.map((leg) => leg.hangup('NORMAL_CLEARING')));
+    const bridged = legs.filter((leg) => leg.isBridged);
+    const inSetup = legs.filter((leg) => !leg.isBridged);
+    this.log.warn({ bridged: bridged.length, inSetup: inSetup.length, drainMs: this.timeouts.stopDrainMs, connected: this.isConnected() }, 'stopping: bridged calls stay on the switch, calls in setup go to the dialplan fallback');
+    for (const leg of bridged) leg.detach();
+    await Promise.allSettled(inSetup.map((leg) => leg.releaseToFallback()));
   }
 
   /** For metrics and tests: what the adapter tracks right now. */
@@ -130,6 +142,62 @@ export class AsteriskAdapter implements SwitchAdapter {
       rejectedFrames: this.events?.rejectedFrames ?? 0,
       connected: this.isConnected(),
     };
+  }
+
+  // ---- calls outliving their node -------------------------------------------------------------------------
+
+  async callsInProgress(): Promise<CallInProgress[]> {
+    const ctx = this.requireContext('callsInProgress');
+    const { calls, placements } = await listCallsInProgress(ctx.rest, this.cfg.app, this.ids);
+    this.placements = placements;
+    return calls;
+  }
+
+  /** Takes over a bridged call found by callsInProgress() (see adoption.ts); this node's own leg if it tracks it. */
+  async adopt(call: CallInProgress): Promise<CallLeg | undefined> {
+    const ctx = this.requireContext('adopt');
+    const tracked = this.router.ownerOf(call.switchCallId);
+    if (tracked instanceof AsteriskCallLeg) return tracked.ended ? undefined : tracked;
+    const placement = this.placements.get(call.switchCallId);
+    this.placements.delete(call.switchCallId);
+    return adoptCall(ctx, call, placement, this.log.child({ channel: call.switchCallId, callId: call.callId, adopted: true }));
+  }
+
+  /**
+   * Sends an unbridged call with a dead owner on in the dialplan (its fallback); a consumer leg we originated has
+   * no dialplan and is hung up. Never touches a bridged call.
+   */
+  async releaseToFallback(call: CallInProgress): Promise<void> {
+    const ctx = this.requireContext('releaseToFallback');
+    const log = this.log.child({ channel: call.switchCallId, callId: call.callId });
+    if (call.bridged) {
+      log.error('releaseToFallback: refused for a bridged call');
+      return;
+    }
+    const tracked = this.router.ownerOf(call.switchCallId);
+    if (tracked instanceof AsteriskCallLeg) {
+      await tracked.releaseToFallback();
+      return;
+    }
+    try {
+      if (this.ids.isOurs(call.switchCallId)) {
+        // A consumer we called (originated into Stasis): no dialplan behind it to fall back to.
+        await ctx.rest.hangup(call.switchCallId, 'NORMAL_TEMPORARY_FAILURE');
+        log.info('hung up a consumer call in setup whose node is gone (no dialplan fallback for it)');
+        return;
+      }
+      await ctx.rest.continueInDialplan(call.switchCallId);
+      log.info('handed a call in setup to the dialplan fallback');
+    } catch (err) {
+      if (isAriError(err, 'not_found', 'not_in_stasis')) return; // gone, or already out of Stasis
+      log.error({ err: (err as Error).message }, 'releaseToFallback: continue failed');
+      throw err;
+    }
+  }
+
+  private requireContext(what: string): LegContext {
+    if (!this.ctx) throw new Error(`${what}: not connected to ARI`);
+    return this.ctx;
   }
 
   async originate(req: OriginateRequest): Promise<OriginateResult> {
@@ -275,8 +343,8 @@ export class AsteriskAdapter implements SwitchAdapter {
     const leg = new AsteriskCallLeg(ch.id, ctx, log, ch.state === 'Up' ? { answeredAt: at } : {});
     this.router.addChannel(ch.id, leg);
     if (!this.handler || this.stopped) {
-      log.warn('a call arrived while the adapter is stopping; hanging it up');
-      void leg.hangup('NORMAL_TEMPORARY_FAILURE');
+      log.warn('a call arrived while the adapter is stopping; handing it to the dialplan fallback');
+      this.track(leg.releaseToFallback());
       return;
     }
     this.handOver(leg, inboundCallInfo(ch, args));

@@ -15,7 +15,7 @@ import type { HangupCause } from '../port';
 import type { AriBridge, AriChannel } from './ari-model';
 import { bodyMessage, errorKind, plainBridge, plainChannel } from './ari-results';
 import { causeCode, hangupReason } from './causes';
-import { AriError, type AriRest, type OriginateParams } from './ari-rest';
+import { AriError, isVariableNotSet, type AriRest, type OriginateParams } from './ari-rest';
 
 type AriClientModule = typeof import('ari-client');
 
@@ -104,6 +104,32 @@ export class AriClientRest implements AriRest {
 
   async play(channelId: string, media: string, playbackId: string): Promise<void> {
     await this.call(`POST /channels/${channelId}/play`, () => this.client.channels.play({ channelId, media, playbackId }));
+  }
+
+  async ring(channelId: string): Promise<void> {
+    await this.call(`POST /channels/${channelId}/ring`, () => this.client.channels.ring({ channelId }));
+  }
+
+  async progress(channelId: string): Promise<void> {
+    await this.call(`POST /channels/${channelId}/progress`, () => this.client.channels.progress({ channelId }));
+  }
+
+  async getVariable(channelId: string, name: string): Promise<string | undefined> {
+    try {
+      const body = (await this.call(`GET /channels/${channelId}/variable`, () => this.client.channels.getChannelVar({ channelId, variable: name }))) as { value?: unknown } | undefined;
+      return typeof body?.value === 'string' ? body.value : undefined;
+    } catch (err) {
+      if (isVariableNotSet(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async setVariable(channelId: string, name: string, value: string): Promise<void> {
+    await this.call(`POST /channels/${channelId}/variable`, () => this.client.channels.setChannelVar({ channelId, variable: name, value }));
+  }
+
+  async continueInDialplan(channelId: string): Promise<void> {
+    await this.call(`POST /channels/${channelId}/continue`, () => this.client.channels.continueInDialplan({ channelId }));
   }
 
   async createBridge(bridgeId: string, name: string): Promise<AriBridge> {

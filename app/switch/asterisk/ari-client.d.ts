@@ -14,6 +14,11 @@ declare module 'ari-client' {
       answer: Operation;
       hangup: Operation;
       play: Operation;
+      ring: Operation;
+      progress: Operation;
+      getChannelVar: Operation;
+      setChannelVar: Operation;
+      continueInDialplan: Operation;
     };
     bridges: {
       list: Operation;

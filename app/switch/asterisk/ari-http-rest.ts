@@ -22,7 +22,7 @@ import type { Logger } from '../../observability/logger';
 import type { HangupCause } from '../port';
 import type { AriBridge, AriChannel } from './ari-model';
 import { bodyMessage, errorKind, plainBridge, plainChannel } from './ari-results';
-import { AriError, type AriRest, type OriginateParams } from './ari-rest';
+import { AriError, isVariableNotSet, type AriRest, type OriginateParams } from './ari-rest';
 import { causeCode, hangupReason } from './causes';
 
 export interface AriHttpOptions {
@@ -225,6 +225,32 @@ export class AriHttpRest implements AriRest {
 
   async play(channelId: string, media: string, playbackId: string): Promise<void> {
     await this.call('POST', `/channels/${seg(channelId)}/play${queryString([['media', media], ['playbackId', playbackId]])}`, `POST /channels/${channelId}/play`);
+  }
+
+  async ring(channelId: string): Promise<void> {
+    await this.call('POST', `/channels/${seg(channelId)}/ring`, `POST /channels/${channelId}/ring`);
+  }
+
+  async progress(channelId: string): Promise<void> {
+    await this.call('POST', `/channels/${seg(channelId)}/progress`, `POST /channels/${channelId}/progress`);
+  }
+
+  async getVariable(channelId: string, name: string): Promise<string | undefined> {
+    try {
+      const body = (await this.call('GET', `/channels/${seg(channelId)}/variable${queryString([['variable', name]])}`, `GET /channels/${channelId}/variable`)) as { value?: unknown } | undefined;
+      return typeof body?.value === 'string' ? body.value : undefined;
+    } catch (err) {
+      if (isVariableNotSet(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async setVariable(channelId: string, name: string, value: string): Promise<void> {
+    await this.call('POST', `/channels/${seg(channelId)}/variable${queryString([['variable', name], ['value', value]])}`, `POST /channels/${channelId}/variable`);
+  }
+
+  async continueInDialplan(channelId: string): Promise<void> {
+    await this.call('POST', `/channels/${seg(channelId)}/continue`, `POST /channels/${channelId}/continue`);
   }
 
   async createBridge(bridgeId: string, name: string): Promise<AriBridge> {

@@ -25,6 +25,7 @@ export interface AriBridge {
   name?: string;
   bridge_type?: string;
   channels: string[];
+  creationtime?: string;
 }
 
 export interface AriPlayback {
@@ -90,14 +91,16 @@ export function parseEvent(text: string): { ok: true; event: AriEvent } | { ok: 
   return { ok: true, event: value as unknown as AriEvent };
 }
 
-/** The event's time on the switch's clock (`2026-11-24T09:07:50.955+0000`), else now. */
+/** An ARI timestamp (`2026-11-24T09:07:50.955+0000`) as a Date; undefined when it does not parse. */
+export function ariTime(text: string | undefined): Date | undefined {
+  if (!text) return undefined;
+  const ms = Date.parse(text.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+  return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+/** The event's time on the switch's clock, else now. */
 export function eventTime(ev: AriEvent): Date {
-  if (ev.timestamp) {
-    const iso = ev.timestamp.replace(/([+-]\d\d)(\d\d)$/, '$1:$2');
-    const ms = Date.parse(iso);
-    if (Number.isFinite(ms)) return new Date(ms);
-  }
-  return new Date();
+  return ariTime(ev.timestamp) ?? new Date();
 }
 
 /** The channel an event is about, if any. */

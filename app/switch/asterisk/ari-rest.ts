@@ -29,6 +29,9 @@ export class AriError extends Error {
   }
 }
 
+/** The 404 of GET .../variable for a variable that is not set, as opposed to a channel that is gone. */
+export const isVariableNotSet = (err: unknown): boolean => err instanceof AriError && err.kind === 'not_found' && /variable was not found/i.test(err.message);
+
 export const isAriError = (err: unknown, ...kinds: AriErrorKind[]): err is AriError =>
   err instanceof AriError && (kinds.length === 0 || kinds.includes(err.kind));
 
@@ -51,6 +54,15 @@ export interface AriRest {
   /** Hangs up with the cause's Q.850 number (`reason_code`), or the closest `reason` word when it has none. */
   hangup(channelId: string, cause: HangupCause): Promise<void>;
   play(channelId: string, media: string, playbackId: string): Promise<void>;
+  /** `POST ring`: the unanswered caller hears ringing (180). */
+  ring(channelId: string): Promise<void>;
+  /** `POST progress`: 183 Session Progress, early media without answering (none if one was sent already). */
+  progress(channelId: string): Promise<void>;
+  /** A channel variable's value; undefined when it is not set (404 `Provided variable was not found`). */
+  getVariable(channelId: string, name: string): Promise<string | undefined>;
+  setVariable(channelId: string, name: string, value: string): Promise<void>;
+  /** `POST continue`: the channel leaves Stasis and the dialplan goes on after `Stasis()` (its fallback). */
+  continueInDialplan(channelId: string): Promise<void>;
   createBridge(bridgeId: string, name: string): Promise<AriBridge>;
   addChannels(bridgeId: string, channelIds: string[]): Promise<void>;
   destroyBridge(bridgeId: string): Promise<void>;

@@ -40,5 +40,7 @@ export function plainChannel(o: unknown): AriChannel {
 
 export function plainBridge(o: unknown): AriBridge {
   const b = (o ?? {}) as Record<string, unknown>;
-  return { id: str(b.id), name: str(b.name), bridge_type: str(b.bridge_type), channels: Array.isArray(b.channels) ? b.channels.map(String) : [] };
+  const bridge: AriBridge = { id: str(b.id), name: str(b.name), bridge_type: str(b.bridge_type), channels: Array.isArray(b.channels) ? b.channels.map(String) : [] };
+  if (typeof b.creationtime === 'string') bridge.creationtime = b.creationtime;
+  return bridge;
 }

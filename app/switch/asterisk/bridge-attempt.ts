@@ -5,7 +5,9 @@
  * taken for an inbound call). The buyer counts as answered on its state change to Up, not on StasisStart, which
  * can come first under load; the bridge needs both (a channel not in Stasis cannot join: 422). Busy and no answer
  * show only in ChannelDestroyed's cause (17, 19): such a leg never reaches StasisStart. An unknown endpoint is a
- * 500 `Allocation failed` on the originate itself.
+ * 500 `Allocation failed` on the originate itself: a buyer's fault when the buyer is a PJSIP endpoint of its own,
+ * a switch fault when the leg goes out through the configured buyer trunk (the switch could not make a channel on
+ * its own trunk: out of channels, or the trunk missing from pjsip.conf), which no other buyer would get past.
  * Connecting: a mixing bridge with our id, then both channels in one addChannel.
  * Bridged: the buyer leaving ends the call (the caller leg hangs up); teardown() hangs up the buyer and destroys
  * the bridge, whichever side ended first.
@@ -102,6 +104,11 @@ export class BridgeAttempt implements EventOwner {
       if (this.phase === 'done') return;
       if (isAriError(err, 'allocation_failed')) {
         this.buyerDestroyed = true; // nothing was created
+        if (this.viaBuyerTrunk()) {
+          this.log.error({ endpoint: this.endpoint }, 'bridge: the switch refused a channel on the buyer trunk (Allocation failed): a switch fault');
+          this.fail({ status: 'switch_fault', cause: 'SWITCH_CONGESTION', detail: 'Allocation failed on the buyer trunk' });
+          return;
+        }
         this.log.info({ endpoint: this.endpoint }, 'bridge: the switch could not create the buyer channel (Allocation failed)');
         this.fail({ status: 'failed', cause: 'NO_ROUTE_DESTINATION', detail: 'Allocation failed' });
         return;
@@ -109,6 +116,12 @@ export class BridgeAttempt implements EventOwner {
       this.log.warn({ endpoint: this.endpoint, err: (err as Error).message }, 'bridge: originate failed');
       this.fail({ status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: `originate failed: ${(err as Error).message}` });
     }
+  }
+
+  /** `PJSIP/<number>@<trunk>` or `PJSIP/<trunk>/sip:...`: dialled through the configured buyer trunk. */
+  private viaBuyerTrunk(): boolean {
+    const trunk = this.ctx.buyerTrunk;
+    return trunk !== undefined && (this.endpoint.endsWith(`@${trunk}`) || this.endpoint.startsWith(`PJSIP/${trunk}/`));
   }
 
   onEvent(ev: AriEvent): void {
@@ -265,6 +278,17 @@ export class BridgeAttempt implements EventOwner {
       if (bridgeId) this.ctx.router.removeBridge(bridgeId, this);
     });
     return this.teardownDone;
+  }
+
+  /** Stop with the call bridged: forget the buyer and the bridge, leaving both on the switch. */
+  detach(): void {
+    this.phase = 'done';
+    this.buyerHangupSent = true; // its later events must not end the caller
+    this.teardownDone ??= Promise.resolve();
+    clearTimeout(this.deadline);
+    clearTimeout(this.stasisTimer);
+    this.ctx.router.removeChannel(this.buyerId, this);
+    if (this.bridgeId) this.ctx.router.removeBridge(this.bridgeId, this);
   }
 
   /** After a reconnect: catch up with what the switch says now. */

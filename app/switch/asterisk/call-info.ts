@@ -13,6 +13,13 @@ export const CHANNEL_VARS = {
   zip: 'CALLX_ZIP',
 } as const;
 
+/**
+ * The exchange's call id, on every leg of a call (the caller: POST .../variable before its first buyer is
+ * dialled; buyer and consumer legs: the originate's `variables`), so that any node recognises a call that is
+ * already ours (asterisk-conf/ari.conf lists it in `channelvars`, which puts it in every channel snapshot).
+ */
+export const CALL_ID_VAR = 'CALLX_CALL_ID';
+
 const LEVEL = /^\s*([ABC])\s*$/i;
 const VERSTAT_LEVEL = /TN-Validation-Passed-([ABC])\b/i;
 

@@ -4,18 +4,35 @@
  * subscription ends there); a consumer we originated does, and either ends the leg. Who hung up comes from the
  * ChannelHangupRequest: `soft` with cause 32 is our own DELETE; anything else is the consumer's phone (a CANCEL
  * is cause 127 / SIP 487). When a bridged buyer leaves, the leg hangs up the consumer and reports `buyer`.
+ *
+ * Like a carrier expects: an inbound caller hears ringing (POST ring, 180) from its first bridge attempt, and is
+ * answered only when a buyer answers (the bridge attempt does it). A call the exchange does not bridge is never
+ * answered: its prompt goes out as early media (progress, play) and the hangup carries the Q.850 cause as
+ * `reason_code`, which the switch turns into the SIP final response (README, "Connecting a switch").
  */
 import type { CallLogger } from '../../observability/logger';
 import type { BridgeOptions, BridgeOutcome, CallLeg, Destination, HangupCause, LegEnd } from '../port';
 import { eventTime, type AriChannel, type AriEvent } from './ari-model';
 import { isAriError } from './ari-rest';
 import { BridgeAttempt, type CallerSide } from './bridge-attempt';
+import { CALL_ID_VAR } from './call-info';
 import { callerHangupCause, causeName } from './causes';
 import type { EventOwner } from './channel-router';
 import { buyerEndpoint } from './dial';
 import { LegGoneError, type LegContext } from './leg-context';
 
 const SAFE_SOUND = /^[A-Za-z0-9_./-]{1,200}$/;
+const SAFE_CALL_ID = /^[A-Za-z0-9._:@+-]{1,128}$/;
+
+/** The buyer side of a bridged call: a bridge attempt that succeeded, or a bridge adopted from the switch. */
+export interface BuyerConnection {
+  readonly buyerId: string | undefined;
+  readonly bridgeId: string | undefined;
+  /** Hangs up the buyer leg (unless gone) and destroys the bridge; never rejects. */
+  teardown(): Promise<void>;
+  /** Lets go of the buyer and the bridge without touching them (stop: the call stays on the switch). */
+  detach(): void;
+}
 
 export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
   private gone = false;
@@ -31,7 +48,12 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
   private consumerHungUp = false;
   private consumerCause: HangupCause | undefined;
   private attempt: BridgeAttempt | undefined;
-  private connection: BridgeAttempt | undefined;
+  private connection: BuyerConnection | undefined;
+  /** CALLX_CALL_ID was written on the channel (or it already carried it). */
+  private callIdTagged = false;
+  private ringSent = false;
+  /** Let go of on stop while bridged: the call goes on on the switch and this leg reports nothing more. */
+  private detached = false;
   private readonly playbacks = new Map<string, (state: string | undefined) => void>();
   private hangupSent: Promise<void> | undefined;
   /** When we learnt the channel exists (its StasisStart, or the answer of our originate). */
@@ -41,9 +63,21 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
     readonly id: string,
     private readonly ctx: LegContext,
     private readonly log: CallLogger,
-    init: { answeredAt?: Date } = {},
+    init: { answeredAt?: Date; bridgedAt?: Date; callIdTagged?: boolean } = {},
   ) {
     this.answeredAt = init.answeredAt;
+    this.bridgedAt = init.bridgedAt;
+    this.callIdTagged = init.callIdTagged ?? false;
+  }
+
+  /** Bridged to a buyer (by this leg's bridge(), or adopted that way). */
+  get isBridged(): boolean {
+    return this.connection !== undefined;
+  }
+
+  /** An adopted call: the leg is already bridged to `connection` on the switch. */
+  attachAdopted(connection: BuyerConnection): void {
+    this.connection = connection;
   }
 
   get ended(): boolean {
@@ -92,11 +126,14 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
       this.log.warn({ uri: to.uri, reason: endpoint.reason }, 'bridge: destination refused');
       return { status: 'failed', cause: 'INVALID_NUMBER_FORMAT', detail: endpoint.reason };
     }
+    // Sent alongside the originate, not before it: the buyer's answer is far later than either request.
+    const prepared = this.prepareForBuyers(opts.tags?.callx_call_id);
     const attempt = new BridgeAttempt(this.ctx, this, endpoint.value, opts, this.log);
     this.attempt = attempt;
     let outcome: BridgeOutcome;
     try {
       outcome = await attempt.run();
+      await prepared;
     } finally {
       this.attempt = undefined;
     }
@@ -112,6 +149,29 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
     return outcome;
   }
 
+  /**
+   * As the first buyer is dialled: the call id goes on the caller's channel (so a node that finds the call later
+   * knows it is ours, and never takes it for a new one), and an unanswered caller hears ringing. A failure of
+   * either is logged and the call goes on; a caller found gone ends the leg (and so the attempt).
+   */
+  private async prepareForBuyers(callId: string | undefined): Promise<void> {
+    const work: Array<Promise<void>> = [];
+    if (callId !== undefined && !this.callIdTagged && SAFE_CALL_ID.test(callId)) {
+      this.callIdTagged = true;
+      work.push(this.ctx.rest.setVariable(this.id, CALL_ID_VAR, callId).catch((err: unknown) => this.prepareFailed('tagging the caller with the call id', err)));
+    }
+    if (!this.answeredAt && !this.ringSent) {
+      this.ringSent = true;
+      work.push(this.ctx.rest.ring(this.id).catch((err: unknown) => this.prepareFailed('ringing the caller', err)));
+    }
+    await Promise.all(work);
+  }
+
+  private prepareFailed(what: string, err: unknown): void {
+    if (isAriError(err, 'not_found')) this.vanished(what);
+    else if (!this.gone) this.log.warn({ err: (err as Error).message }, `${what} failed`);
+  }
+
   async playAndHangup(prompt: string, cause: HangupCause): Promise<void> {
     if (this.gone) return;
     const file = this.ctx.prompts[prompt];
@@ -120,7 +180,18 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
       await this.hangup(cause);
       return;
     }
-    if (!this.answeredAt && !(await this.ensureAnswered())) return;
+    // Never answered for a prompt: it goes out as early media (183), so the carrier does not bill a call we reject.
+    if (!this.answeredAt) {
+      try {
+        await this.ctx.rest.progress(this.id);
+      } catch (err) {
+        if (isAriError(err, 'not_found')) {
+          this.vanished('progress');
+          return;
+        }
+        if (!this.gone) this.log.warn({ prompt, err: (err as Error).message }, 'playAndHangup: progress (early media) failed; playing anyway');
+      }
+    }
     if (this.gone) return;
     const playbackId = this.ctx.ids.next('pb');
     let timer: NodeJS.Timeout | undefined;
@@ -147,7 +218,7 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
   }
 
   async hangup(cause: HangupCause): Promise<void> {
-    if (this.endFired) return;
+    if (this.endFired || this.detached) return;
     if (this.requested === undefined && !this.consumerHungUp) {
       this.requested = cause;
       this.markGone();
@@ -160,6 +231,44 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
     if (await this.waitEnd(this.ctx.timeouts.hangupMs)) return;
     this.log.error({ cause, waitedMs: this.ctx.timeouts.hangupMs }, 'hangup: no StasisEnd from the switch; reporting the leg ended');
     this.finish(new Date());
+  }
+
+  /**
+   * Hands a call in setup to the dialplan's fallback (POST continue), on stop or for a call whose owner is gone
+   * (a consumer we called is hung up instead): a bridge attempt in flight settles caller_gone and hangs up its buyer. The leg reports its end as ours
+   * (NORMAL_TEMPORARY_FAILURE, system) once the channel has left Stasis. Never used on a bridged call.
+   */
+  async releaseToFallback(): Promise<void> {
+    if (this.endFired || this.detached || this.gone || this.connection) return;
+    // A consumer we called was originated into Stasis: there is no dialplan behind it to fall back to.
+    if (this.ctx.ids.isOurs(this.id)) return this.hangup('NORMAL_TEMPORARY_FAILURE');
+    this.requested = 'NORMAL_TEMPORARY_FAILURE';
+    this.markGone();
+    try {
+      await this.ctx.rest.continueInDialplan(this.id);
+    } catch (err) {
+      if (isAriError(err, 'not_found')) {
+        this.vanished('continue');
+        return;
+      }
+      this.log.error({ err: (err as Error).message }, 'handing the call to the dialplan fallback failed');
+    }
+    if (await this.waitEnd(this.ctx.timeouts.hangupMs)) return;
+    this.log.warn({ waitedMs: this.ctx.timeouts.hangupMs }, 'continue: no StasisEnd from the switch; reporting the leg ended');
+    this.finish(new Date());
+  }
+
+  /**
+   * Stop with the call bridged: the call stays on the switch untouched (caller, buyer and bridge), and the leg lets
+   * go of it without reporting an end that did not happen; another node, or this one restarted, adopts it.
+   */
+  detach(): void {
+    if (this.endFired || this.detached) return;
+    this.detached = true;
+    this.ctx.router.removeChannel(this.id, this);
+    this.connection?.detach();
+    for (const w of this.endWaiters.splice(0)) w();
+    this.log.info({ buyerChannel: this.connection?.buyerId, bridge: this.connection?.bridgeId }, 'stopping: the bridged call is left on the switch');
   }
 
   onEnded(listener: (end: LegEnd) => void): void {
@@ -177,7 +286,7 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
   }
 
   buyerEnded(cause: HangupCause): void {
-    if (this.gone || this.buyerLeft) return;
+    if (this.gone || this.buyerLeft || this.detached) return;
     this.buyerLeft = cause;
     this.log.info({ cause }, 'the buyer hung up; hanging up the caller');
     void this.hangup('NORMAL_CLEARING');
@@ -246,7 +355,7 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
   }
 
   private finish(at: Date): void {
-    if (this.endFired) return;
+    if (this.endFired || this.detached) return;
     this.markGone();
     this.endFired = true;
     this.ctx.router.removeChannel(this.id, this);

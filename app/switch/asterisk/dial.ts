@@ -2,6 +2,7 @@
  * What the adapter puts in an originate: the PJSIP dial string for a buyer or a consumer, the caller id and the
  * Stasis args. Values are checked, since a comma or slash in them would change what Asterisk dials or passes on.
  */
+import { parseDestination } from '../../domain/destination';
 import type { Destination } from '../port';
 
 export type Built = { ok: true; value: string } | { ok: false; reason: string };
@@ -25,6 +26,10 @@ function trunkName(trunk: string | undefined, what: string): Built {
  */
 export function buyerEndpoint(to: Destination, trunk: string | undefined): Built {
   const uri = to.uri.trim();
+  // The one destination rule, the config API's too (app/domain/destination.ts), for SIP URIs and numbers. Asterisk's
+  // own forms (PJSIP/..., a pjsip.conf endpoint name) are an operator's, set in the switch: the API never stores them.
+  const checked = RAW_PJSIP.test(uri) || ENDPOINT_NAME.test(uri) ? undefined : parseDestination(uri);
+  if (checked && !checked.ok) return checked;
   if (RAW_PJSIP.test(uri)) return { ok: true, value: uri };
   const sip = SIP_URI.exec(uri);
   if (sip) {

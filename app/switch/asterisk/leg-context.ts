@@ -20,6 +20,10 @@ export class IdFactory {
   isOurs(id: string): boolean {
     return id.startsWith(`${this.app}-`);
   }
+
+  isBuyerLeg(id: string): boolean {
+    return id.startsWith(`${this.app}-b-`);
+  }
 }
 
 export interface LegContext {

@@ -132,7 +132,7 @@ export class OutboundCall implements EventOwner {
     this.settled = true;
     clearTimeout(this.deadline);
     clearTimeout(this.stasisTimer);
-    const leg = new AsteriskCallLeg(this.channelId, this.ctx, this.log, { answeredAt: this.upAt });
+    const leg = new AsteriskCallLeg(this.channelId, this.ctx, this.log, { answeredAt: this.upAt, callIdTagged: true });
     this.ctx.router.addChannel(this.channelId, leg);
     const info: CallInfo = {
       switchCallId: this.channelId,

@@ -1,12 +1,19 @@
 /**
  * After the events socket comes back, what happened meanwhile is not replayed: compare what we track with
  * `GET /channels` and `GET /bridges`. Tracked calls that ended get their end reported (and their other side
- * cleaned up); a call that entered Stasis while we were away is adopted as a new inbound call; leftovers we
- * created (ids with our app prefix: buyer legs, consumer legs, bridges) that nobody tracks are removed.
+ * cleaned up). An untracked caller in our app is:
+ * - a call in progress if it carries our call id (CALLX_CALL_ID): set up by another node or by this one before a
+ *   restart. It is never taken for a new call, and neither it, its bridge nor its buyer leg is touched here: the
+ *   node registry adopts it (adapter.adopt) or hands it to the fallback (adapter.releaseToFallback);
+ * - else a call whose StasisStart we missed: handed to the pipeline as a new inbound call.
+ * Leftovers we created that nothing tracks are removed: buyer legs whose caller is no longer on the switch (by its
+ * channel, named in the buyer's Stasis args, or by the call id they share), and our bridges holding none of the
+ * channels kept.
  */
 import type { Logger } from '../../observability/logger';
 import type { AriChannel } from './ari-model';
 import type { AriRest } from './ari-rest';
+import { callerOfBuyer, callIdsOf, legRole, stasisOf } from './calls-on-switch';
 import type { ChannelRouter, EventOwner } from './channel-router';
 import { logCleanupError, type IdFactory } from './leg-context';
 
@@ -33,16 +40,12 @@ export interface ReconcileDeps {
 export interface ReconcileReport {
   channels: number;
   bridges: number;
+  /** untracked callers handed to the pipeline as new calls (no call id) */
   adopted: number;
+  /** untracked calls carrying a call id, left as they are for adoption */
+  inProgress: number;
   orphanChannels: number;
   orphanBridges: number;
-}
-
-/** The Stasis app and args a channel is running, from its dialplan snapshot (`Stasis` / `callx,arg1,...`). */
-function stasisOf(ch: AriChannel): { app: string; args: string[] } | undefined {
-  if (ch.dialplan?.app_name !== 'Stasis') return undefined;
-  const [app = '', ...args] = ch.dialplan.app_data.split(',');
-  return { app, args };
 }
 
 export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
@@ -57,25 +60,43 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
       d.log.error({ err: (err as Error).message }, 'reconcile: a tracked call threw');
     }
   }
-  const report: ReconcileReport = { channels: channels.length, bridges: bridges.length, adopted: 0, orphanChannels: 0, orphanBridges: 0 };
-  const cleanup: Array<Promise<void>> = [];
+  const report: ReconcileReport = { channels: channels.length, bridges: bridges.length, adopted: 0, inProgress: 0, orphanChannels: 0, orphanBridges: 0 };
+  const untracked = channels.filter((ch) => !d.router.isTracked(ch.id) && !d.router.endedRecently(ch.id) && legRole(ch, d.app, d.ids) !== undefined);
+  const callIds = await callIdsOf(d.rest, untracked);
+  // Call ids of the callers on the switch (tracked or not): their buyer legs are not orphans.
+  const liveCallIds = new Set<string>();
+  for (const ch of untracked) if (legRole(ch, d.app, d.ids) === 'caller' && callIds.has(ch.id)) liveCallIds.add(callIds.get(ch.id) as string);
   for (const ch of channels) {
-    if (d.router.isTracked(ch.id) || d.router.endedRecently(ch.id)) continue;
-    const stasis = stasisOf(ch);
-    const ours = d.ids.isOurs(ch.id);
-    const originatedByUs = ours || (stasis?.app === d.app && (stasis.args[0] === 'buyer' || stasis.args[0] === 'outbound'));
-    if (originatedByUs) {
+    const v = ch.channelvars?.CALLX_CALL_ID;
+    if (v && d.router.isTracked(ch.id)) liveCallIds.add(v);
+  }
+  /** Channels nothing here may touch: calls in progress and their buyer legs. */
+  const kept = new Set<string>();
+  const cleanup: Array<Promise<void>> = [];
+  for (const ch of untracked) {
+    const callId = callIds.get(ch.id);
+    if (legRole(ch, d.app, d.ids) === 'buyer') {
+      const caller = callerOfBuyer(ch);
+      if ((caller !== undefined && live.has(caller)) || (callId !== undefined && liveCallIds.has(callId))) {
+        kept.add(ch.id);
+        continue;
+      }
       report.orphanChannels++;
-      d.log.warn({ channel: ch.id, name: ch.name }, 'reconcile: hanging up a leg we originated that nothing tracks');
-      cleanup.push(d.rest.hangup(ch.id, 'normal').catch((err: unknown) => logCleanupError(d.log, `hanging up orphan ${ch.id}`, err)));
-    } else if (stasis?.app === d.app) {
+      d.log.warn({ channel: ch.id, name: ch.name, callId }, 'reconcile: hanging up a buyer leg whose caller is gone');
+      cleanup.push(d.rest.hangup(ch.id, 'NORMAL_CLEARING').catch((err: unknown) => logCleanupError(d.log, `hanging up orphan ${ch.id}`, err)));
+    } else if (callId !== undefined) {
+      kept.add(ch.id);
+      report.inProgress++;
+      d.log.info({ channel: ch.id, callId }, 'reconcile: a call in progress carrying a call id; left for adoption');
+    } else {
       report.adopted++;
       d.log.warn({ channel: ch.id }, 'reconcile: a call entered Stasis while events were missed; handing it over');
-      d.adopt(ch, stasis.args);
+      d.adopt(ch, stasisOf(ch)?.args ?? []);
     }
   }
   for (const b of bridges) {
     if (!d.ids.isOurs(b.id) || d.router.isTracked(b.id)) continue;
+    if (b.channels.some((c) => kept.has(c) || d.router.isTracked(c))) continue;
     report.orphanBridges++;
     d.log.warn({ bridge: b.id, channels: b.channels }, 'reconcile: destroying a bridge nothing tracks');
     cleanup.push(d.rest.destroyBridge(b.id).catch((err: unknown) => logCleanupError(d.log, `destroying orphan bridge ${b.id}`, err)));

@@ -37,9 +37,18 @@ export interface LegSettings {
   prompts: Record<string, string>;
 }
 
-/** Variables set once on the caller before its first bridge: keep the caller up when a buyer fails, and end
- *  the call when a bridged buyer hangs up. */
-const FAILOVER_VARIABLES = 'continue_on_fail=true hangup_after_bridge=true';
+/**
+ * Variables set once on the caller before its first bridge (unless the dialplan set them, as callx.xml does):
+ * keep the caller up when a buyer fails, end the call when a bridged buyer hangs up, and send the carrier the
+ * cause we hang up with rather than the last buyer's SIP status (sofia otherwise relays
+ * last_bridge_proto_specific_hangup_cause: a 486 after every buyer was busy, issue 12 point 7).
+ */
+const CALLER_VARIABLES: ReadonlyArray<readonly [string, string]> = [
+  ['continue_on_fail', 'true'],
+  ['hangup_after_bridge', 'true'],
+  ['sip_ignore_remote_cause', 'true'],
+];
+const SAFE_CALL_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const SAFE_CAUSE = /^[A-Z_]{3,40}$/;
 
@@ -56,10 +65,22 @@ export class FreeSwitchCallLeg implements CallLeg {
   private readonly execWaiters = new Map<string, (h: EslHeaders | undefined) => void>();
   private activeBridge: ActiveBridge | undefined;
   private failoverSet = false;
+  /**
+   * When the switch will hang up a call still unbridged: the dialplan's park_timeout (N s, read by FreeSWITCH when
+   * `socket` parks the call, right after `connect`; it fires on whole seconds, so up to one early). FreeSWITCH
+   * checks it between our applications: a bridge attempt started before it runs to its end, but the caller is
+   * hung up as soon as it returns. Bridge attempts are fitted within it.
+   */
+  private readonly setupDeadline: number | undefined;
+  /** The caller carries our call id (callx_call_id), so any node can recognise the call later. */
+  private callIdSet = false;
   private answeredAt: Date | undefined;
   private bridgedAt: Date | undefined;
   private wasBridged = false;
   private unbridgedFirst = false;
+  private unbridged = false;
+  /** Left on the switch at stop: the call goes on there; no end is reported from now on. */
+  private released = false;
   private requestedHangup = false;
   private hangupEvent: EslHeaders | undefined;
   private hangupWaiters: Array<() => void> = [];
@@ -76,8 +97,11 @@ export class FreeSwitchCallLeg implements CallLeg {
   ) {
     this.answeredAt = channelData.micros('Caller-Channel-Answered-Time');
     // The dialplan may already have set the failover variables (ours does); then no multiset is needed.
-    this.failoverSet =
-      channelData.variable('continue_on_fail') === 'true' && channelData.variable('hangup_after_bridge') === 'true';
+    this.failoverSet = CALLER_VARIABLES.every(([k, v]) => channelData.variable(k) === v);
+    this.callIdSet = channelData.variable('callx_call_id') !== undefined;
+    const parkSec = Number.parseInt(channelData.variable('park_timeout') ?? '', 10);
+    // One second for FreeSWITCH's whole-second clock, half a second for the time between its park and our handover.
+    if (Number.isFinite(parkSec) && parkSec > 0) this.setupDeadline = Date.now() + (parkSec - 1) * 1000 - 500;
   }
 
   get ended(): boolean {
@@ -106,6 +130,15 @@ export class FreeSwitchCallLeg implements CallLeg {
   async bridge(to: Destination, opts: BridgeOptions): Promise<BridgeOutcome> {
     if (this.endedFlag) return { status: 'caller_gone', cause: this.goneCause };
     if (this.activeBridge && !this.activeBridge.settled) throw new Error('bridge: another bridge is still running on this leg');
+    const timeLeft = this.setupTimeLeftSec();
+    if (timeLeft !== undefined && timeLeft < 1) {
+      this.log.warn({ uri: to.uri }, "bridge: the switch's park_timeout leaves no time for another buyer");
+      return { status: 'switch_fault', cause: 'RECOVERY_ON_TIMER_EXPIRE', detail: "no time left within the switch's park_timeout (callx_setup_timeout)" };
+    }
+    if (timeLeft !== undefined && timeLeft < opts.answerTimeoutSec) {
+      this.log.info({ uri: to.uri, answerTimeoutSec: opts.answerTimeoutSec, timeLeft }, "bridge: answer timeout shortened to fit the switch's park_timeout");
+      opts = { ...opts, answerTimeoutSec: timeLeft };
+    }
     const arg = bridgeArgument(to, opts, this.settings.dial);
     if (!arg.ok) {
       this.log.warn({ uri: to.uri, reason: arg.reason }, 'bridge: destination refused');
@@ -135,10 +168,8 @@ export class FreeSwitchCallLeg implements CallLeg {
       // multiset and bridge go out together; FreeSWITCH runs queued applications in order.
       const send = async (): Promise<void> => {
         const sent: Array<Promise<unknown>> = [];
-        if (!this.failoverSet) {
-          this.failoverSet = true;
-          sent.push(this.transport.execute(this.id, 'multiset', FAILOVER_VARIABLES, randomUUID(), this.t.commandMs));
-        }
+        const assignments = this.callerAssignments(opts.tags?.callx_call_id);
+        if (assignments !== '') sent.push(this.transport.execute(this.id, 'multiset', assignments, randomUUID(), this.t.commandMs));
         sent.push(this.transport.execute(this.id, 'bridge', arg.value, eventUuid, this.t.commandMs));
         await Promise.all(sent);
       };
@@ -147,6 +178,27 @@ export class FreeSwitchCallLeg implements CallLeg {
         else active.settle({ status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: `bridge not sent: ${err.message}` });
       });
     });
+  }
+
+  /** Whole seconds left before the switch's park_timeout hangs the unbridged caller up (undefined: no limit). */
+  private setupTimeLeftSec(): number | undefined {
+    if (this.setupDeadline === undefined) return undefined;
+    return Math.floor((this.setupDeadline - Date.now()) / 1000);
+  }
+
+  /** What the caller still needs before a bridge: the failover variables and our call id, as one multiset. */
+  private callerAssignments(callId: string | undefined): string {
+    const parts: string[] = [];
+    if (!this.failoverSet) {
+      this.failoverSet = true;
+      for (const [k, v] of CALLER_VARIABLES) parts.push(`${k}=${v}`);
+    }
+    if (!this.callIdSet && callId !== undefined) {
+      this.callIdSet = true;
+      if (SAFE_CALL_ID.test(callId)) parts.push(`callx_call_id=${callId}`);
+      else this.log.warn('bridge: call id has unsafe characters; the caller leg is not tagged with it');
+    }
+    return parts.join(' ');
   }
 
   async playAndHangup(prompt: string, cause: HangupCause): Promise<void> {
@@ -193,6 +245,26 @@ export class FreeSwitchCallLeg implements CallLeg {
     }
   }
 
+  /** The caller is bridged to a buyer right now (CHANNEL_BRIDGE seen, no UNBRIDGE, not ended). */
+  get talking(): boolean {
+    return this.wasBridged && !this.unbridged && !this.endedFlag;
+  }
+
+  /**
+   * Graceful stop, for a bridged call: it goes on on the switch (closing its socket does not end it, fact 12) and
+   * another node, or this one restarted, adopts it. Its end is not known here, so none is reported.
+   */
+  leaveOnSwitch(): void {
+    this.released = true;
+    this.log.info('stopping: the bridged call is left on the switch');
+  }
+
+  /** Graceful stop, for a call still in setup: we let go on purpose (the dialplan's fallback takes it). */
+  handToFallback(): void {
+    this.requestedHangup = true;
+    this.log.info('stopping: the call in setup is handed to the dialplan fallback');
+  }
+
   onEnded(listener: (end: LegEnd) => void): void {
     this.endListeners.push(listener);
     if (this.endFired && this.lastEnd) {
@@ -230,6 +302,7 @@ export class FreeSwitchCallLeg implements CallLeg {
         if (this.activeBridge && !this.activeBridge.settled) this.activeBridge.settle({ status: 'bridged', answeredAt: this.bridgedAt });
         return;
       case 'CHANNEL_UNBRIDGE':
+        this.unbridged = true;
         // The buyer's side ended the bridge if the caller was still up when it ended.
         if (!this.endedFlag && h.get('Answer-State') !== 'hangup') this.unbridgedFirst = true;
         return;
@@ -285,7 +358,9 @@ export class FreeSwitchCallLeg implements CallLeg {
   /** The connection is gone: whatever was not reported yet ends here. */
   handleClosed(reason: string): void {
     if (!this.endedFlag) {
-      this.log.warn({ reason }, 'connection closed while the call was up');
+      // Expected when we let go at stop (left on the switch, or exit to the fallback); otherwise worth a warning.
+      if (this.released || this.requestedHangup) this.log.debug({ reason }, 'connection closed; the call goes on without us');
+      else this.log.warn({ reason }, 'connection closed while the call was up');
       this.endedFlag = true;
       if (this.activeBridge && !this.activeBridge.settled) this.activeBridge.settle({ status: 'caller_gone', cause: 'NORMAL_TEMPORARY_FAILURE' });
       for (const w of this.execWaiters.values()) w(undefined);
@@ -301,6 +376,7 @@ export class FreeSwitchCallLeg implements CallLeg {
     this.endFired = true;
     clearTimeout(this.completeTimer);
     for (const w of this.hangupWaiters.splice(0)) w();
+    if (this.released) return; // the call is not over: it was left on the switch
     const h = complete ?? this.hangupEvent;
     const cause = h?.variable('hangup_cause') ?? h?.get('Hangup-Cause') ?? fallbackCause ?? 'NORMAL_CLEARING';
     const end: LegEnd = {

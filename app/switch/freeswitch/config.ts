@@ -30,6 +30,8 @@ export interface FreeSwitchTimeouts {
   /** Inbound reconnect backoff. */
   reconnectInitialMs: number;
   reconnectMaxMs: number;
+  /** Graceful stop: how long calls in progress go on with their events before bridged ones are left on the switch. */
+  stopDrainMs: number;
 }
 
 export const DEFAULT_TIMEOUTS: FreeSwitchTimeouts = {
@@ -47,6 +49,7 @@ export const DEFAULT_TIMEOUTS: FreeSwitchTimeouts = {
   originateMarginMs: 15_000,
   reconnectInitialMs: 500,
   reconnectMaxMs: 30_000,
+  stopDrainMs: 10_000,
 };
 
 export interface FreeSwitchAdapterConfig {

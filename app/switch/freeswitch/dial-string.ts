@@ -3,6 +3,7 @@
  * command for a consumer. Everything that ends up in them is validated, since a comma, brace, space or newline in
  * a value would change what FreeSWITCH executes.
  */
+import { parseDestination } from '../../domain/destination';
 import type { BridgeOptions, Destination, OriginateRequest } from '../port';
 
 export type Built = { ok: true; value: string } | { ok: false; reason: string };
@@ -21,6 +22,9 @@ export interface DialConfig {
 
 /** `sofia/<profile>/user@host[:port]` for a SIP URI, `sofia/gateway/<gw>/<number>` for an E.164 number. */
 export function endpointFor(uri: string, cfg: DialConfig, gateway: string | undefined): Built {
+  // The one destination rule, the config API's too (app/domain/destination.ts).
+  const checked = parseDestination(uri);
+  if (!checked.ok) return checked;
   const sip = SIP_URI.exec(uri.trim());
   if (sip) {
     if (!SAFE_NAME.test(cfg.sofiaProfile)) return { ok: false, reason: `bad sofia profile name '${cfg.sofiaProfile}'` };
@@ -49,6 +53,12 @@ function varBlock(vars: Array<[string, string]>): { text: string; dropped: strin
   return { text: `{${parts.join(',')}}`, dropped };
 }
 
+/** The channel variable a bridge tag becomes: `callx_<tag>`, lower case, never `callx_callx_...`. */
+export function tagVariable(tag: string): string {
+  const k = tag.toLowerCase();
+  return k.startsWith('callx_') ? k : `callx_${k}`;
+}
+
 /** FreeSWITCH counts originate_timeout in whole seconds. */
 const wholeSeconds = (sec: number): number => Math.max(1, Math.ceil(sec));
 
@@ -62,7 +72,8 @@ export function bridgeArgument(to: Destination, opts: BridgeOptions, cfg: DialCo
     ['origination_caller_id_number', opts.callerIdNumber],
     ['originate_timeout', String(wholeSeconds(opts.answerTimeoutSec))],
   ];
-  for (const [k, v] of Object.entries(opts.tags ?? {})) vars.push([`callx_${k.toLowerCase()}`, v]);
+  // Tags become callx_* variables; a tag already named callx_* (the flow's callx_call_id) is not prefixed twice.
+  for (const [k, v] of Object.entries(opts.tags ?? {})) vars.push([tagVariable(k), v]);
   const { text, dropped } = varBlock(vars);
   return { ok: true, value: `${text}${endpoint.value}`, dropped };
 }

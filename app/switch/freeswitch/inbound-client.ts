@@ -1,12 +1,17 @@
 /**
- * The adapter's one inbound ESL connection (port 8021), used for `bgapi originate`. Built on the `esl`
+ * The adapter's one inbound ESL connection (port 8021), used for `bgapi originate`, for the `api` commands that
+ * list and inspect calls in progress (adoption), and for the channel events of adopted calls. Built on the `esl`
  * package's FreeSwitchClient, with the reconnect policy taken over:
  * - the library retries every 200 ms forever, even after a wrong password (it emits `error`, then `connect`,
  *   then reconnects). Here each attempt is a fresh client that is ended on any failure, and the next one waits
  *   a Backoff delay; a rejected password is logged as such.
  * - each attempt has its own response object, so handlers are attached once per connection and never stack.
- * - the library subscribes to CHANNEL_EXECUTE_COMPLETE for every channel on the switch; we only need
- *   BACKGROUND_JOB, so the rest is dropped with `nixevent` (an overflowing listener gets disconnected).
+ * - the library subscribes to CHANNEL_EXECUTE_COMPLETE for every channel on the switch; we do not need it, so it
+ *   is dropped with `nixevent` (an overflowing listener gets disconnected).
+ * - while calls are adopted (`watch`), the connection also takes the three events their end is read from
+ *   (CHANNEL_HANGUP_COMPLETE, CHANNEL_BRIDGE, CHANNEL_UNBRIDGE), filtered to those channels (`filter Unique-ID`,
+ *   plus `filter Event-Name BACKGROUND_JOB` so originate results still pass): every channel's would be ~30 KB of
+ *   JSON per call at full rate. The subscription is rebuilt on each reconnect.
  * - a periodic `api status` with a timeout detects a switch that stopped answering.
  */
 import { FreeSwitchClient, FreeSwitchError, type FreeSwitchResponse } from 'esl';
@@ -14,6 +19,14 @@ import type { Logger } from '../../observability/logger';
 import { Backoff, withTimeout } from '../../util/backoff';
 import type { FreeSwitchTimeouts } from './config';
 import { eslLibraryLogger } from './esl-logger';
+import { EslHeaders } from './headers';
+
+/** The channel events the inbound connection subscribes to (for adopted calls). */
+export const INBOUND_EVENTS = ['CHANNEL_HANGUP_COMPLETE', 'CHANNEL_BRIDGE', 'CHANNEL_UNBRIDGE'] as const;
+export type InboundEventName = (typeof INBOUND_EVENTS)[number];
+
+/** An `api` command answered `-ERR ...` (e.g. `-ERR No such channel!`). */
+export class InboundApiError extends Error {}
 
 export class InboundNotConnectedError extends Error {
   constructor() {
@@ -45,6 +58,11 @@ export class InboundEslClient {
   private heartbeat: NodeJS.Timeout | undefined;
   private loginTimer: NodeJS.Timeout | undefined;
   private readonly backoff: Backoff;
+  private readonly eventListeners: Array<(name: InboundEventName, h: EslHeaders) => void> = [];
+  private readonly connectedListeners: Array<() => void> = [];
+  /** Channels whose events are wanted (adopted calls), and the queue that applies changes in order. */
+  private readonly watched = new Set<string>();
+  private watchQueue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly target: { host: string; port: number; password: string },
@@ -67,6 +85,62 @@ export class InboundEslClient {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.dropCurrent();
+  }
+
+  /** Channel events (INBOUND_EVENTS) of every channel, as they arrive on the current connection. */
+  onEvent(listener: (name: InboundEventName, h: EslHeaders) => void): void {
+    this.eventListeners.push(listener);
+  }
+
+  /** Each (re)connection, once subscribed: events may have been missed while it was down. */
+  onConnected(listener: () => void): void {
+    this.connectedListeners.push(listener);
+  }
+
+  /** Delivers INBOUND_EVENTS of this channel from now on (and after reconnects) until unwatch. */
+  async watch(uuid: string): Promise<void> {
+    if (this.watched.has(uuid)) return;
+    this.watched.add(uuid);
+    const call = this.call;
+    if (!this.up || !call) return; // applied at the next login
+    await this.enqueueWatch(async () => {
+      if (this.watched.size === 1) await call.filter('Event-Name', 'BACKGROUND_JOB');
+      await call.filter('Unique-ID', uuid);
+      if (this.watched.size === 1) await call.event_json(...INBOUND_EVENTS);
+    });
+  }
+
+  unwatch(uuid: string): void {
+    if (!this.watched.delete(uuid)) return;
+    const call = this.call;
+    if (!this.up || !call) return;
+    void this.enqueueWatch(async () => {
+      await call.filter_delete('Unique-ID', uuid);
+      if (this.watched.size === 0) {
+        await call.nixevent(...INBOUND_EVENTS);
+        await call.filter_delete('Event-Name', 'BACKGROUND_JOB');
+      }
+    }).catch((err: Error) => this.log.warn({ err: err.message }, 'could not drop an event filter'));
+  }
+
+  private enqueueWatch(fn: () => Promise<void>): Promise<void> {
+    const run = this.watchQueue.then(() => withTimeout(fn(), this.timeouts.commandMs * 3, 'event filter'));
+    this.watchQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Runs `api <command>` and returns its body; rejects with InboundApiError on a `-ERR` reply. */
+  async api(command: string, timeoutMs: number): Promise<string> {
+    const call = this.call;
+    if (!this.up || !call) throw new InboundNotConnectedError();
+    try {
+      const res = await withTimeout(call.api(command, timeoutMs), timeoutMs + 1000, `api ${command.split(' ')[0]}`);
+      return typeof res.body === 'string' ? res.body : '';
+    } catch (err) {
+      // The library rejects `-ERR` replies with a FreeSwitchError carrying the reply text.
+      if (err instanceof FreeSwitchError && typeof err.args.reply === 'string') throw new InboundApiError(err.args.reply.trim());
+      throw err;
+    }
   }
 
   /** Runs `bgapi <command>` and returns the job's result body (e.g. "+OK <uuid>\n" or "-ERR NO_ANSWER\n"). */
@@ -116,6 +190,24 @@ export class InboundEslClient {
   private async loggedIn(attempt: number, call: FreeSwitchResponse): Promise<void> {
     try {
       await withTimeout(call.nixevent('CHANNEL_EXECUTE_COMPLETE'), this.timeouts.commandMs, 'nixevent');
+      for (const name of INBOUND_EVENTS) {
+        call.on(name, (res: { body: Record<string, string | undefined> }) => {
+          if (attempt !== this.attempt) return;
+          const h = new EslHeaders(res.body);
+          for (const fn of this.eventListeners) {
+            try {
+              fn(name, h);
+            } catch (err) {
+              this.log.error({ err, event: name }, 'inbound event listener threw');
+            }
+          }
+        });
+      }
+      if (this.watched.size > 0) {
+        await withTimeout(call.filter('Event-Name', 'BACKGROUND_JOB'), this.timeouts.commandMs, 'filter');
+        for (const uuid of this.watched) await withTimeout(call.filter('Unique-ID', uuid), this.timeouts.commandMs, 'filter');
+        await withTimeout(call.event_json(...INBOUND_EVENTS), this.timeouts.commandMs, 'event json');
+      }
     } catch (err) {
       this.lost(attempt, `inbound ESL subscription failed: ${describe(err)}`, false);
       return;
@@ -127,6 +219,13 @@ export class InboundEslClient {
     this.log.info({ host: this.target.host, port: this.target.port }, 'inbound ESL connected');
     this.heartbeat = setInterval(() => void this.ping(attempt, call), this.timeouts.heartbeatIntervalMs);
     this.heartbeat.unref();
+    for (const fn of this.connectedListeners) {
+      try {
+        fn();
+      } catch (err) {
+        this.log.error({ err }, 'inbound connected listener threw');
+      }
+    }
   }
 
   private async ping(attempt: number, call: FreeSwitchResponse): Promise<void> {

@@ -14,6 +14,7 @@ import type { EslHeaders } from './headers';
 export class OutboundSocketServer {
   private server: Server | undefined;
   private readonly sockets = new Set<EslSocket>();
+  private readonly legs = new Map<EslSocket, FreeSwitchCallLeg>();
   private sweep: NodeJS.Timeout | undefined;
 
   constructor(
@@ -102,6 +103,8 @@ export class OutboundSocketServer {
     });
     const info = callInfoFromChannelData(ready.data);
     const leg = new FreeSwitchCallLeg(ready.uuid, conn, this.settings, log, ready.data);
+    this.legs.set(conn, leg);
+    conn.onClose(() => this.legs.delete(conn));
     conn.onEvent((name, h) => leg.handleEvent(name, h));
     conn.onNotice((disposition) => log.debug({ disposition }, 'disconnect notice'));
     conn.onClose((reason) => leg.handleClosed(reason));
@@ -114,12 +117,38 @@ export class OutboundSocketServer {
     }
   }
 
-  /** Stops accepting; live calls get `exit` (FreeSWITCH then runs the dialplan after `socket`: the fallback). */
-  async stop(): Promise<void> {
-    clearInterval(this.sweep);
+  /**
+   * Graceful stop, first step: no new call is accepted (the listener closes, so `socket` fails to connect and the
+   * dialplan falls back). Calls in progress go on. Resolves when the listener is closed.
+   */
+  stopAccepting(): void {
     const server = this.server;
     this.server = undefined;
-    for (const s of this.sockets) s.exit(this.settings.timeouts.commandMs);
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (!server) return;
+    // close() stops new connections at once; its callback waits for the open ones, so it is not awaited here.
+    server.close();
+  }
+
+  /**
+   * Graceful stop, last step, after the drain: bridged calls are left on the switch (their sockets close, which
+   * does not end them; their legs report no end); calls still in setup get `exit`, so FreeSWITCH runs the dialplan
+   * after `socket`: the fallback, on purpose. A bridge still ringing counts as setup.
+   */
+  release(): { leftOnSwitch: number; toFallback: number } {
+    clearInterval(this.sweep);
+    let leftOnSwitch = 0;
+    let toFallback = 0;
+    for (const conn of this.sockets) {
+      const leg = this.legs.get(conn);
+      if (leg?.talking) {
+        leg.leaveOnSwitch();
+        leftOnSwitch++;
+      } else {
+        leg?.handToFallback();
+        toFallback++;
+      }
+      conn.exit(this.settings.timeouts.commandMs);
+    }
+    return { leftOnSwitch, toFallback };
   }
 }

@@ -21,6 +21,14 @@ export function failureStatus(cause: string): 'busy' | 'no_answer' | 'failed' {
   return 'failed';
 }
 
+/**
+ * The cause FreeSWITCH gives a bridge whose B-leg it could not create or send: the throttle (`Throttle Error!`),
+ * max-sessions (`Over Session Limit!`) and sofia's own local failures all end the originate with
+ * DESTINATION_OUT_OF_ORDER and DIALSTATUS INVALIDARGS before any SIP leaves (recording I). No SIP response from a
+ * buyer maps to it, so it is never the buyer's failure.
+ */
+const SWITCH_REFUSED = 'DESTINATION_OUT_OF_ORDER';
+
 /** Causes meaning the caller went away while the bridge was being set up. */
 const CALLER_GONE = new Set(['ORIGINATOR_CANCEL', 'LOSE_RACE']);
 
@@ -38,6 +46,10 @@ export function outcomeFromBridgeComplete(h: EslHeaders, callerDown: boolean): B
     return { status: 'caller_gone', cause: h.get('Hangup-Cause') ?? disposition ?? 'NORMAL_CLEARING' };
   }
   const cause: HangupCause = disposition ?? 'NORMAL_TEMPORARY_FAILURE';
+  if (cause === SWITCH_REFUSED) {
+    // The switch refused to create the buyer leg (fact 13): nothing reached the buyer.
+    return { status: 'switch_fault', cause, detail: `the switch refused the buyer leg (DIALSTATUS ${h.variable('DIALSTATUS') ?? 'unknown'}): its session limits (sessions-per-second, max-sessions) or its configuration` };
+  }
   const detail = h.variable('last_bridge_proto_specific_hangup_cause') ?? h.variable('sip_hangup_phrase');
   const outcome: BridgeOutcome = { status: failureStatus(cause), cause };
   if (detail) outcome.detail = detail;

@@ -54,6 +54,7 @@ export class AsteriskPeer {
       timeScale: options.timeScale ?? 1,
       playbackMs: options.playbackMs ?? 30,
       endpoints: options.endpoints ?? ['carrier', 'buyers', 'consumers'],
+      noConnectedLine: options.noConnectedLine ?? [],
       asteriskId: options.asteriskId ?? '00:00:5e:00:53:01',
     };
     const creds = { username: options.username ?? 'callx', password: options.password ?? 'secret' };
@@ -127,6 +128,17 @@ export class AsteriskPeer {
     const ch = this.state.channels.get(channelId);
     if (!ch) return false;
     this.state.vanish(ch);
+    return true;
+  }
+
+  /**
+   * A channel variable set from outside ARI (the CLI's `dialplan set chanvar`): its ChannelVarset goes to the
+   * app if one is connected, and is lost otherwise, while GET .../variable returns the value (fact 15).
+   */
+  setChannelVar(channelId: string, name: string, value: string): boolean {
+    const ch = this.state.channels.get(channelId);
+    if (!ch) return false;
+    this.state.setVar(ch, name, value);
     return true;
   }
 

@@ -58,3 +58,34 @@ export function sipCodeFor(cause: number): number | undefined {
   const map: Record<number, number> = { 1: 404, 3: 404, 17: 486, 19: 480, 21: 603, 27: 502, 34: 503, 38: 500, 41: 503, 42: 503 };
   return map[cause];
 }
+
+/**
+ * The final response chan_pjsip sends an unanswered caller that the app hangs up with a Q.850 cause
+ * (hangup_cause2sip). Recorded on Asterisk 22.10.1 (fact 16): 17 -> 486, 21 -> 403, 34 -> 503, 1 -> 404; a cause
+ * with no entry (16 normal, 41 temporary failure, none) gets pjsip's default 603 Decline.
+ */
+const REJECT_RESPONSE: Record<number, number> = {
+  1: 404,
+  2: 404,
+  3: 404,
+  17: 486,
+  18: 408,
+  19: 480,
+  20: 480,
+  21: 403,
+  22: 410,
+  27: 502,
+  28: 484,
+  29: 501,
+  31: 480,
+  34: 503,
+  38: 500,
+  42: 503,
+  58: 488,
+  66: 503,
+  127: 500,
+};
+
+export function rejectResponseFor(cause: number): number {
+  return REJECT_RESPONSE[cause] ?? 603;
+}

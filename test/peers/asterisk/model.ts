@@ -32,6 +32,13 @@ export class PeerChannel {
   readonly timers = new Set<NodeJS.Timeout>();
   /** The playback in progress, if any. */
   playbackId: string | undefined;
+  /**
+   * What the SIP far end of a channel that called in heard from us, in order: 180 (ring), 183 (progress or early
+   * media), 200 (answer), a final code when we rejected it unanswered (fact 16), 487 for its own CANCEL.
+   */
+  readonly sip: number[] = [];
+  /** Connected-line re-INVITEs sent to this (originated) channel's far end after it was bridged (fact 17). */
+  reinvites = 0;
 
   constructor(
     readonly id: string,
@@ -41,6 +48,8 @@ export class PeerChannel {
     readonly protocolId: string,
     readonly creationtime: number,
     init: { state: ChannelState; dialplan: DialplanJson; connected?: CallerIdJson },
+    /** The PJSIP endpoint it runs on (pjsip.conf section). */
+    readonly endpoint = '',
   ) {
     this.state = init.state;
     this.dialplan = init.dialplan;
@@ -67,6 +76,12 @@ export class PeerChannel {
       j.channelvars = vars;
     }
     return j;
+  }
+
+  /** Sends a provisional or final SIP response to the caller, once each for 180 and 183. */
+  respond(code: number): void {
+    if ((code === 180 || code === 183) && this.sip.includes(code)) return;
+    this.sip.push(code);
   }
 
   later(ms: number, fn: () => void): void {

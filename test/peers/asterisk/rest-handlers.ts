@@ -105,6 +105,7 @@ export class RestHandlers {
         connected: { ...callerId },
         dialplan: { context: param(req, 'context') ?? 'from-external', exten: extension ?? 's', priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)' },
       },
+      target.endpoint,
     );
     for (const [k, v] of Object.entries(variables)) ch.vars.set(k, v);
     this.s.channels.set(ch.id, ch);
@@ -141,12 +142,47 @@ export class RestHandlers {
     };
   };
 
+  /** `POST ring`: the caller hears 180; `DELETE ring` stops the indication and sends nothing (fact 16). */
+  ring = (req: RestRequest): RestResult => {
+    const ch = this.channel(req.params[0]);
+    if (!ch) return message(404, 'Channel not found');
+    if (!ch.inStasis) return message(409, 'Channel not in Stasis application');
+    if (ch.origin === 'dialplan' && ch.state !== 'Up') ch.respond(180);
+    return NO_CONTENT;
+  };
+
+  ringStop = (req: RestRequest): RestResult => {
+    const ch = this.channel(req.params[0]);
+    if (!ch) return message(404, 'Channel not found');
+    if (!ch.inStasis) return message(409, 'Channel not in Stasis application');
+    return NO_CONTENT;
+  };
+
+  /** `POST progress`: 183 Session Progress (early media) unless one was sent already; the call stays unanswered. */
+  progress = (req: RestRequest): RestResult => {
+    const ch = this.channel(req.params[0]);
+    if (!ch) return message(404, 'Channel not found');
+    if (!ch.inStasis) return message(409, 'Channel not in Stasis application');
+    if (ch.origin === 'dialplan' && ch.state !== 'Up') ch.respond(183);
+    return NO_CONTENT;
+  };
+
+  /** `POST continue`: the channel leaves Stasis and the dialplan goes on (extensions.conf's fallback). */
+  continueInDialplan = (req: RestRequest): RestResult => {
+    const ch = this.channel(req.params[0]);
+    if (!ch) return message(404, 'Channel not found');
+    if (!ch.inStasis) return message(409, 'Channel not in Stasis application');
+    return { status: 204, after: () => this.s.continueInDialplan(ch) };
+  };
+
   play = (req: RestRequest): RestResult => {
     const ch = this.channel(req.params[0]);
     if (!ch) return message(404, 'Channel not found');
     const media = param(req, 'media');
     if (!media) return message(400, 'Missing parameter media');
     if (!ch.inStasis) return message(409, 'Channel not in Stasis application');
+    // Playing to an unanswered caller opens early media (183 with SDP) and does not answer (fact 16).
+    if (ch.origin === 'dialplan' && ch.state !== 'Up') ch.respond(183);
     const id = req.params[1] ?? param(req, 'playbackId') ?? randomUUID();
     if (this.s.playbacks.has(id)) return message(409, 'Playback with given unique ID already exists');
     const pb = this.s.startPlayback(ch, id, media);

@@ -43,6 +43,8 @@ export interface CallRecord {
   enteredAt: number;
   /** When the app dialled the first buyer for this caller (its first originate with `buyer,<caller id>`). */
   firstDialAt?: number;
+  /** What the caller heard (the same list as the channel's `sip`): 180, 183, 200, a final code. */
+  sip: number[];
   /** `failed`: the app had no WebSocket, Stasis returned at once and the dialplan took its fallback. */
   stasis: 'entered' | 'failed';
   answered: boolean;
@@ -65,7 +67,7 @@ export class InboundCall {
     readonly options: PlaceCallOptions,
     private readonly hangupNow: () => void,
   ) {
-    this.record = { channelId: channel.id, enteredAt: Date.now(), stasis: 'entered', answered: false, bridgedWith: [] };
+    this.record = { channelId: channel.id, enteredAt: Date.now(), sip: channel.sip, stasis: 'entered', answered: false, bridgedWith: [] };
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
   }
 
@@ -86,6 +88,7 @@ export class InboundCall {
 /** A channel the app originated, for assertions (which far ends were dialled, and what they did). */
 export interface OriginatedLeg {
   channelId: string;
+  channel: PeerChannel;
   endpoint: string;
   target: DialTarget;
   script: EndpointScript;
@@ -129,14 +132,17 @@ export class Scenarios {
     const ch = new PeerChannel(id, name, 'dialplan', { name: opts.callerName ?? '', number: opts.ani }, `${seq}-${randomUUID().slice(0, 8)}@127.0.0.1`, Date.now(), {
       state: 'Ring',
       dialplan: { context: 'from-carrier', exten: opts.dnis, priority: 1, app_name: 'Stasis', app_data: [app, ...args].join(',') },
-    });
+    }, carrier);
     for (const [k, v] of Object.entries(opts.channelVars ?? {})) ch.vars.set(k, v);
     const call = new InboundCall(ch, opts, () => this.callerHangup(ch));
     if (this.record) this.calls.push(call);
     if (!this.s.hub.isActive(app)) {
       // No WebSocket for the app: Stasis() fails at once (STASISSTATUS=FAILED) and the dialplan carries on.
+      // extensions.conf's fallback: the prompt as early media, then Hangup(41), which pjsip sends as 603.
       call.record.stasis = 'failed';
       call.record.endedBy = 'fallback';
+      ch.respond(183);
+      ch.respond(603);
       call.finish();
       return call;
     }
@@ -153,12 +159,14 @@ export class Scenarios {
   /** The caller's phone hangs up: a BYE once answered, else a CANCEL (cause 127, SIP 487). */
   callerHangup(ch: PeerChannel): void {
     const answered = ch.state === 'Up';
+    if (!answered && ch.origin === 'dialplan' && !ch.hungUp) ch.respond(487);
     this.s.endChannel(ch, { request: answered ? {} : { cause: 127, tech_cause: 487 }, cause: answered ? 16 : 127, by: 'caller' });
   }
 
   /** `POST /channels/{id}/answer` on a channel in Stasis. */
   answer(ch: PeerChannel): void {
     if (ch.state === 'Up') return;
+    if (ch.origin === 'dialplan') ch.respond(200);
     this.s.setState(ch, 'Up');
     const call = this.liveCalls.get(ch.id);
     if (!call) return;
@@ -184,7 +192,7 @@ export class Scenarios {
   /** Starts dialling an originated channel (after its 200 went out). */
   dial(ch: PeerChannel, target: DialTarget, opts: { app: string | undefined; args: string[]; timeoutSec: number; callerId: CallerIdJson }): void {
     const script = this.scriptFor(target);
-    const leg: OriginatedLeg = { channelId: ch.id, endpoint: target.endpoint, target, script, appArgs: opts.args, callerId: opts.callerId, answered: false };
+    const leg: OriginatedLeg = { channelId: ch.id, channel: ch, endpoint: target.endpoint, target, script, appArgs: opts.args, callerId: opts.callerId, answered: false };
     const caller = opts.args[0] === 'buyer' ? this.liveCalls.get(opts.args[1] ?? '') : undefined;
     if (caller) caller.record.firstDialAt ??= Date.now();
     if (this.record) this.originated.push(leg);

@@ -6,7 +6,7 @@
  * - bridges: ChannelEnteredBridge per channel, ChannelLeftBridge, BridgeDestroyed.
  */
 import { randomUUID } from 'node:crypto';
-import { causeText } from './causes';
+import { causeText, rejectResponseFor } from './causes';
 import type { EventHub } from './event-hub';
 import { PeerBridge, PeerChannel, PeerPlayback } from './model';
 import { eventJson, type ChannelJson } from './wire-format';
@@ -24,6 +24,8 @@ export interface SwitchOptions {
   playbackMs: number;
   /** PJSIP endpoints that exist (pjsip.conf); dialling another one fails with 500 Allocation failed. */
   endpoints: string[];
+  /** Endpoints with pjsip.conf `send_connected_line=no`: no connected-line re-INVITE after a bridge (fact 17). */
+  noConnectedLine: string[];
   asteriskId: string;
 }
 
@@ -36,7 +38,8 @@ export interface ChannelEnd {
   techCause?: number;
   /** Dial event's final status, for a channel still dialling. */
   dialStatus?: string;
-  by: 'caller' | 'far_end' | 'app' | 'switch';
+  /** `fallback`: the app let the channel go on in the dialplan (POST continue), whose fallback ended it. */
+  by: 'caller' | 'far_end' | 'app' | 'switch' | 'fallback';
   reason?: string;
 }
 
@@ -131,7 +134,10 @@ export class SwitchState {
     ch.hungUp = true;
     ch.clearTimers();
     if (end.request) this.emitChannel(ch, 'ChannelHangupRequest', {}, { leading: end.request });
-    if (ch.playbackId) this.finishPlayback(ch.playbackId, 'done');
+    // The app's DELETE of a caller it never answered is a final response to the INVITE (fact 16).
+    if (end.by === 'app' && ch.origin === 'dialplan' && ch.state !== 'Up') ch.respond(rejectResponseFor(end.cause));
+    // A playback still running when the channel hangs up ends `failed` (fact 16).
+    if (ch.playbackId) this.finishPlayback(ch.playbackId, 'failed');
     if (ch.bridgeId) this.leaveBridge(ch);
     if (ch.dialing && end.dialStatus) this.emitChannel(ch, 'Dial', { dialstatus: end.dialStatus, forward: '', dialstring: ch.dialstring }, { key: 'peer' });
     ch.dialing = false;
@@ -149,6 +155,31 @@ export class SwitchState {
     ch.subscribedApp = undefined;
     this.channels.delete(ch.id);
     this.onChannelEnd(ch, end);
+  }
+
+  /**
+   * `POST /channels/{id}/continue`: the channel leaves Stasis (out of its bridge, StasisEnd) and the dialplan goes
+   * on after `Stasis()`: extensions.conf's fallback plays the prompt as early media and hangs up with cause 41,
+   * which an unanswered caller hears as 183 then 603. The app hears nothing after StasisEnd.
+   */
+  continueInDialplan(ch: PeerChannel): void {
+    if (ch.hungUp || !ch.inStasis) return;
+    if (ch.playbackId) this.finishPlayback(ch.playbackId, 'done');
+    if (ch.bridgeId) this.leaveBridge(ch);
+    ch.inStasis = false;
+    this.emitChannel(ch, 'StasisEnd');
+    if (this.options.noise) this.emitVarset(ch, 'STASISSTATUS', 'SUCCESS');
+    ch.subscribedApp = undefined;
+    ch.dialplan = { ...ch.dialplan, app_name: 'Playback', app_data: 'ss-noservice,noanswer' };
+    if (ch.state !== 'Up') ch.respond(183);
+    ch.later(this.options.playbackMs, () => {
+      if (ch.hungUp) return;
+      ch.hungUp = true;
+      if (ch.state !== 'Up') ch.respond(rejectResponseFor(41));
+      ch.clearTimers();
+      this.channels.delete(ch.id);
+      this.onChannelEnd(ch, { cause: 41, by: 'fallback', reason: 'dialplan fallback' });
+    });
   }
 
   /** The channel disappears without a single event (lost events, a crashed module): the next REST call 404s. */
@@ -196,9 +227,14 @@ export class SwitchState {
       const other = members.find((m) => m !== ch);
       if (!other) continue;
       if (this.options.noise) this.emitVarset(ch, 'BRIDGEPEER', other.name);
-      if (ch.connected.number !== other.caller.number || ch.connected.name !== other.caller.name) {
-        ch.connected = { ...other.caller };
+      const changed = ch.connected.number !== other.caller.number || ch.connected.name !== other.caller.name;
+      if (changed) ch.connected = { ...other.caller };
+      // An originated channel always gets a connected-line update when bridged: its far end a re-INVITE (new SDP
+      // version, PAI without display name) unless the endpoint has send_connected_line=no; the event is emitted
+      // either way (fact 17). A caller gets the event only when the line changed, and never a re-INVITE.
+      if (changed || ch.origin === 'originate') {
         if (this.options.noise) this.emitChannel(ch, 'ChannelConnectedLine');
+        if (ch.origin === 'originate' && !this.options.noConnectedLine.includes(ch.endpoint)) ch.reinvites++;
       }
     }
     for (const ch of members) this.onBridged(ch, bridge);

@@ -7,6 +7,7 @@ import { splitArgs } from './commands';
 import type { PeerCore } from './core';
 import { parseDialString } from './dial-string';
 import { Originate, hangupOutgoingLeg } from './originate';
+import { plainLines } from './wire';
 
 export async function executeApi(core: PeerCore, command: string): Promise<string> {
   const sp = command.indexOf(' ');
@@ -19,6 +20,23 @@ export async function executeApi(core: PeerCore, command: string): Promise<strin
       return 'FreeSWITCH Version 1.10.12-release~64bit (-release 64bit)\n';
     case 'uuid_exists':
       return core.live.has(arg) ? 'true' : 'false';
+    case 'uuid_getvar': {
+      const [uuid = '', name = ''] = arg.split(' ').filter((w) => w !== '');
+      if (uuid === '' || name === '') return '-USAGE: <uuid> <var>\n';
+      const target = core.live.get(uuid);
+      if (!target) return '-ERR No such channel!\n';
+      return target.channel.getVar(name) ?? '_undef_';
+    }
+    case 'uuid_dump': {
+      const [uuid = ''] = arg.split(' ');
+      const target = core.live.get(uuid);
+      if (!target) return '-ERR No such channel!\n';
+      return plainLines(target.channel.dumpHeaders(core.identity, core.nextSequence()));
+    }
+    case 'show':
+      return showApi(core, arg);
+    case 'fsctl':
+      return fsctlApi(core, arg);
     case 'uuid_kill': {
       if (arg === '') return '-USAGE: <uuid> [cause]\n';
       const [uuid = '', cause] = arg.split(' ');
@@ -37,6 +55,31 @@ export async function executeApi(core: PeerCore, command: string): Promise<strin
     default:
       return `-ERR ${name} Command not found!\n`;
   }
+}
+
+/** `show channels [as json]`: one row per live channel (callers and buyer legs), no variables (fact 11). */
+function showApi(core: PeerCore, arg: string): string {
+  const words = arg.split(' ').filter((w) => w !== '');
+  if (words[0] !== 'channels') return `-USAGE: ${words[0] ?? ''}\n`;
+  if (words[1] !== 'as' || words[2] !== 'json') return '-ERR the peer only serves `show channels as json`\n';
+  const rows = [...core.live.values()].map((k) => k.channel.showChannelsRow(core.identity.hostname));
+  if (rows.length === 0) return '{"row_count": 0}\n';
+  return JSON.stringify({ row_count: rows.length, rows });
+}
+
+/** `fsctl sps N` and `fsctl max_sessions N` (mod_commands' replies). */
+function fsctlApi(core: PeerCore, arg: string): string {
+  const [what = '', value = ''] = arg.split(' ').filter((w) => w !== '');
+  const n = Number.parseInt(value, 10);
+  if (what === 'sps' && Number.isFinite(n)) {
+    core.setSessionsPerSecond(n);
+    return `+OK sessions per second: ${n}\n`;
+  }
+  if (what === 'max_sessions' && Number.isFinite(n)) {
+    core.options.maxSessions = n;
+    return `+OK max sessions: ${n}\n`;
+  }
+  return '-ERR the peer only serves fsctl sps N and fsctl max_sessions N\n';
 }
 
 function statusText(core: PeerCore): string {

@@ -111,6 +111,43 @@ export const SIP_STATUS_FOR_CAUSE: Record<string, [number, string]> = {
   RECOVERY_ON_TIMER_EXPIRE: [408, 'Request Timeout'],
 };
 
+/** mod_sofia's hangup_cause_to_sip: the final response an unanswered inbound leg gets for its hangup cause. */
+export function hangupCauseToSip(cause: string): number {
+  switch (cause) {
+    case 'UNALLOCATED_NUMBER':
+    case 'NO_ROUTE_TRANSIT_NET':
+    case 'NO_ROUTE_DESTINATION':
+      return 404;
+    case 'USER_BUSY':
+      return 486;
+    case 'NO_USER_RESPONSE':
+      return 408;
+    case 'CALL_REJECTED':
+    case 'DECLINE':
+      return 603;
+    case 'DESTINATION_OUT_OF_ORDER':
+    case 'INVALID_PROFILE':
+      return 502;
+    case 'INVALID_NUMBER_FORMAT':
+    case 'INVALID_GATEWAY':
+      return 484;
+    case 'REQUESTED_CHAN_UNAVAIL':
+    case 'NORMAL_CIRCUIT_CONGESTION':
+    case 'NETWORK_OUT_OF_ORDER':
+    case 'NORMAL_TEMPORARY_FAILURE':
+    case 'SWITCH_CONGESTION':
+    case 'GATEWAY_DOWN':
+      return 503;
+    case 'RECOVERY_ON_TIMER_EXPIRE':
+      return 504;
+    case 'ORIGINATOR_CANCEL':
+      return 487;
+    default:
+      // NO_ANSWER, NORMAL_CLEARING, NORMAL_UNSPECIFIED and anything unlisted
+      return 480;
+  }
+}
+
 /** The DIALSTATUS value FreeSWITCH sets for an originate cause. */
 export function dialStatus(cause: string): string {
   switch (cause) {
@@ -123,6 +160,10 @@ export function dialStatus(cause: string): string {
       return 'NOANSWER';
     case 'ORIGINATOR_CANCEL':
       return 'CANCEL';
+    case 'DESTINATION_OUT_OF_ORDER':
+    case 'INVALID_PROFILE':
+      // switch_ivr_originate: a leg the switch itself could not create (throttle, session limit, bad profile).
+      return 'INVALIDARGS';
     case 'UNALLOCATED_NUMBER':
     case 'NO_ROUTE_DESTINATION':
       return 'INVALIDARGS';
@@ -354,6 +395,70 @@ export class PeerChannel {
     if (opts.leading) head.push(...opts.leading);
     this.basicHeaders(head);
     return { head, channel: this, withVars: opts.withVariables !== false, tail: opts.trailing ?? [] };
+  }
+
+  /** `api uuid_dump <uuid>`: CHANNEL_DATA raised by mod_commands, the basic data, profiles and variables. */
+  dumpHeaders(ident: SwitchIdentity, seq: number): Header[] {
+    const out = eventBase(ident, 'CHANNEL_DATA', seq).map((h): Header => {
+      if (h[0] === 'Event-Calling-File') return [h[0], 'mod_commands.c'];
+      if (h[0] === 'Event-Calling-Function') return [h[0], 'uuid_dump_function'];
+      if (h[0] === 'Event-Calling-Line-Number') return [h[0], '6468'];
+      return h;
+    });
+    this.basicHeaders(out);
+    out.push(...this.profileList());
+    this.variableHeaders(out);
+    return out;
+  }
+
+  /** One row of `show channels as json`, with the columns of the recorded 1.10.12 reply (no variables). */
+  showChannelsRow(hostname: string): Record<string, string> {
+    const p = this.profile;
+    const created = new Date(Math.floor(this.times.created / 1000));
+    const bridgedTo = this.otherLeg?.channel;
+    const isB = p.direction === 'outbound' && this.otherLeg?.type === 'originator';
+    const codec = this.hasMedia ? 'PCMA' : '';
+    return {
+      uuid: this.uuid,
+      direction: p.direction,
+      created: localStamp(created),
+      created_epoch: String(Math.floor(created.getTime() / 1000)),
+      name: p.channelName,
+      state: this.state,
+      cid_name: p.callerIdName,
+      cid_num: p.callerIdNumber,
+      ip_addr: p.networkAddr,
+      dest: p.destinationNumber,
+      application: isB ? '' : (this.getVar('current_application') ?? ''),
+      application_data: isB ? '' : (this.getVar('current_application_data') ?? ''),
+      dialplan: p.dialplan,
+      context: p.context,
+      read_codec: codec,
+      read_rate: codec ? '8000' : '',
+      read_bit_rate: codec ? '64000' : '',
+      write_codec: codec,
+      write_rate: codec ? '8000' : '',
+      write_bit_rate: codec ? '64000' : '',
+      secure: '',
+      hostname,
+      presence_id: '',
+      presence_data: '',
+      accountcode: '',
+      callstate: this.callState,
+      callee_name: p.calleeIdName ?? '',
+      callee_num: p.calleeIdNumber ?? '',
+      callee_direction: p.calleeIdNumber ? 'SEND' : '',
+      // A B-leg's call uuid is its originator's, ringing or bridged (recorded: the buyer row names the caller).
+      call_uuid: this.getVar('call_uuid') ?? this.uuid,
+      sent_callee_name: isB && bridgedTo ? bridgedTo.profile.callerIdName : (this.getVar('last_sent_callee_id_name') ?? ''),
+      sent_callee_num: isB && bridgedTo ? bridgedTo.profile.callerIdNumber : (this.getVar('last_sent_callee_id_number') ?? ''),
+      initial_cid_name: p.callerIdName,
+      initial_cid_num: p.callerIdNumber,
+      initial_ip_addr: p.networkAddr,
+      initial_dest: p.destinationNumber,
+      initial_dialplan: p.dialplan,
+      initial_context: p.context,
+    };
   }
 
   /** The `connect` reply of an outbound socket: CHANNEL_DATA with the Channel- profile, then the reply headers. */

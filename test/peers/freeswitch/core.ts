@@ -23,6 +23,13 @@ export interface PeerOptions {
   maxQueuedBytes?: number;
   /** Keep a per-call record of commands and delivered events (default true; turn off for load runs). */
   record?: boolean;
+  /**
+   * switch.conf.xml `sessions-per-second` (also `fsctl sps N`). Unset: no throttle. As on 1.10.12, N allows N-1 new
+   * sessions (caller or buyer legs) per wall-clock second; a refused one is `Throttle Error!`.
+   */
+  sessionsPerSecond?: number;
+  /** switch.conf.xml `max-sessions` (also `fsctl max_sessions N`): `Over Session Limit!` past it. Unset: none. */
+  maxSessions?: number;
 }
 
 /** A live channel `uuid_kill` can hang up; a controlled session also takes `sendmsg <uuid>` from elsewhere. */
@@ -45,13 +52,58 @@ export class PeerCore {
   readonly startedAt = Date.now();
   sessionsSinceStartup = 0;
   peakSessions = 0;
+  /** Every SIP INVITE the peer sent (buyer and consumer dial targets), in order. */
+  readonly invitesSent: string[] = [];
+  /** Sessions the limits refused (throttle or max sessions). */
+  refusedSessions = 0;
   private sequence = 1000;
+  private sps: number | undefined;
+  private pendingSps: { n: number | undefined; from: number } | undefined;
+  private spsSecond = -1;
+  private spsCount = 0;
 
   /** Opens an outbound-socket session for an answered originated channel (set by the peer facade). */
   startSocketSession: (channel: PeerChannel, target: string, script: { hangupAfterMs?: number }) => void = () => undefined;
 
   constructor(readonly options: PeerOptions = {}) {
     this.identity = { ...defaultIdentity(), ...options.identity };
+    this.sps = options.sessionsPerSecond;
+  }
+
+  /**
+   * `fsctl sps N`: the new rate applies from the next one-second tick (fact 13). Tests pass `now` to apply it at
+   * once (e.g. 1: every new session is refused from now on).
+   */
+  setSessionsPerSecond(n: number | undefined, now = false): void {
+    if (now) {
+      this.sps = n;
+      this.pendingSps = undefined;
+      return;
+    }
+    this.pendingSps = { n, from: Math.floor(Date.now() / 1000) + 1 };
+  }
+
+  /**
+   * switch_core_session_request's limits: false when a new session (an inbound INVITE or a B-leg) is refused, by
+   * max-sessions or by the sessions-per-second throttle.
+   */
+  admitSession(): boolean {
+    const second = Math.floor(Date.now() / 1000);
+    if (this.pendingSps && second >= this.pendingSps.from) {
+      this.sps = this.pendingSps.n;
+      this.pendingSps = undefined;
+    }
+    if (second !== this.spsSecond) {
+      this.spsSecond = second;
+      this.spsCount = 0;
+    }
+    const max = this.options.maxSessions;
+    if ((max !== undefined && this.live.size >= max) || (this.sps !== undefined && this.spsCount >= this.sps - 1)) {
+      this.refusedSessions++;
+      return false;
+    }
+    this.spsCount++;
+    return true;
   }
 
   get detail(): ChannelDetail {

@@ -55,7 +55,14 @@ export class FreeSwitchPeer {
   placeCall(opts: PlaceCallOptions): CallSession {
     const apps = Array.isArray(opts.app) ? opts.app : [opts.app];
     const target = `${apps.map((a) => `${a.host}:${a.port}`).join('|')} ${opts.socketMode ?? 'async full'}`;
+    const admitted = this.core.admitSession();
     const channel = callerChannel(opts, this.core.detail, target);
+    if (!admitted) {
+      const refused = new CallSession(this.core, channel, target, opts);
+      if (this.core.options.record !== false) this.history.push(refused);
+      refused.refuseInvite();
+      return refused;
+    }
     return this.startSession(channel, target, opts);
   }
 

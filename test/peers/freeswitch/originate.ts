@@ -89,6 +89,12 @@ export class Originate {
     let pending = group.length;
     const start = Date.now();
     for (const ep of group) {
+      if (!this.core.admitSession()) {
+        // `Throttle Error!` / `Over Session Limit!`: no channel is created and no INVITE leaves (fact 13).
+        failures.push({ ok: false, cause: 'DESTINATION_OUT_OF_ORDER', target: ep.target });
+        if (--pending === 0) this.groupFailed(failures);
+        continue;
+      }
       const script = this.req.directory.lookup(ep.target);
       const leg = this.createLeg(ep);
       this.ringing.set(leg.uuid, { channel: leg, endpoint: ep });
@@ -188,6 +194,7 @@ export class Originate {
     leg.setVar('originate_early_media', 'true');
     leg.setVar('originate_endpoint', ep.target.split('/')[0] ?? 'sofia');
     this.core.register({ channel: leg, hangup: (cause) => this.killLeg(leg, cause) });
+    this.core.invitesSent.push(ep.target);
     this.core.fire(leg, 'CHANNEL_OUTGOING', { withVariables: false });
     this.core.fire(leg, 'CHANNEL_CREATE');
     this.core.fire(leg, 'CHANNEL_ORIGINATE');

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Socket, connect } from 'node:net';
-import { PeerChannel, Q850, dialStatus, localStamp, nowMicros, switchTrue } from './channel';
+import { PeerChannel, Q850, dialStatus, hangupCauseToSip, localStamp, nowMicros, switchTrue } from './channel';
 import { header, type EslCommand } from './commands';
 import type { PeerCore } from './core';
 import { endpointUser, parseDialString } from './dial-string';
@@ -14,7 +14,7 @@ import { EslListener, MYEVENTS_NAMES } from './listener';
 import { Originate, hangupOutgoingLeg } from './originate';
 import { lingerNotice, serializePlain, type Header } from './wire';
 
-export type HangupBy = 'caller' | 'app' | 'switch' | 'buyer' | 'killed' | 'dialplan';
+export type HangupBy = 'caller' | 'app' | 'switch' | 'buyer' | 'killed' | 'dialplan' | 'park_timeout';
 
 export interface BridgeAttempt {
   dialString: string;
@@ -41,8 +41,20 @@ export interface CallRecord {
   hangupCause?: string;
   hangupBy?: HangupBy;
   hangupAt?: number;
-  /** The socket closed while the channel was up: the dialplan carried on after `socket` (the fallback). */
+  /**
+   * The dialplan carried on after `socket` (callx.xml: the fallback, a prompt as early media, then
+   * NORMAL_TEMPORARY_FAILURE): the app could not be reached, or let go of a live, unbridged call.
+   */
   releasedToDialplan: boolean;
+  /**
+   * The app closed before `connect` and `socket_resume` was not set: the channel stays parked in `socket` (fact
+   * 14) until `park_timeout`, if any, hangs it up.
+   */
+  stuckInPark: boolean;
+  /** The SIP final response the carrier received, when the caller was never answered (503, 486, 480 ...). */
+  carrierResponse?: number;
+  /** The INVITE was refused by the switch's session limits (`503 Maximum Calls In Progress`); ESL never saw it. */
+  refusedBySwitch: boolean;
   closedBy?: 'app' | 'peer';
 }
 
@@ -100,6 +112,14 @@ export class CallSession extends EslListener {
   private readonly socketAppUuid = randomUUID();
   private readonly timers = new Set<NodeJS.Timeout>();
   private wakeWait: (() => void) | undefined;
+  /** switch_ivr_park: armed once, when the socket application parks the channel. */
+  private parkStarted = false;
+  private parkTimer: NodeJS.Timeout | undefined;
+  private parkExpired = false;
+  private parkTimeoutCause = 'NORMAL_CLEARING';
+  /** The app sent `resume` (LFLAG_RESUME). */
+  private resumeFlag = false;
+  private shuttingDown = false;
 
   constructor(
     core: PeerCore,
@@ -109,7 +129,16 @@ export class CallSession extends EslListener {
     private readonly script: SessionScript = {},
   ) {
     super(core);
-    this.record = { uuid: channel.uuid, connectFailed: false, connected: false, delivered: [], bridges: [], releasedToDialplan: false };
+    this.record = {
+      uuid: channel.uuid,
+      connectFailed: false,
+      connected: false,
+      delivered: [],
+      bridges: [],
+      releasedToDialplan: false,
+      stuckInPark: false,
+      refusedBySwitch: false,
+    };
     this.finished = this.finishedD.promise;
     this.connected = new Promise<void>((resolve, reject) => {
       void this.connectedD.promise.then(resolve);
@@ -167,6 +196,52 @@ export class CallSession extends EslListener {
     this.finishedD.resolve(this.record);
   }
 
+  /**
+   * The INVITE never got to the dialplan: the session limits refused it (`Throttle Error!` or `Over Session
+   * Limit!`), the carrier got `503 Maximum Calls In Progress`, and no socket was opened (fact 13).
+   */
+  refuseInvite(): void {
+    this.record.refusedBySwitch = true;
+    this.record.carrierResponse = 503;
+    this.socketClosed = true;
+    this.markHungUp('NORMAL_TEMPORARY_FAILURE', 'switch');
+    this.channel.hangupCause = 'NORMAL_TEMPORARY_FAILURE';
+    this.channel.answerState = 'hangup';
+    this.core.unregister(this.channel.uuid);
+    this.finalized = true;
+    this.connectedRejected(new Error('the switch refused the INVITE (session limits)'));
+    this.finishedD.resolve(this.record);
+  }
+
+  /**
+   * switch_ivr_park, entered by `socket` once the app sent `connect` (or once the listener ended without it):
+   * `park_timeout=N[:CAUSE]` is read and cleared here, and hangs the channel up N seconds later (whole epoch
+   * seconds, so up to a second early) with CAUSE (default NORMAL_CLEARING). The deadline is checked only between
+   * applications: a bridge running past it is not cut, but the channel is hung up as soon as it returns.
+   */
+  private startPark(): void {
+    if (this.parkStarted) return;
+    this.parkStarted = true;
+    const raw = this.channel.getVar('park_timeout');
+    if (raw === undefined) return;
+    this.channel.setVar('park_timeout', undefined);
+    const colon = raw.indexOf(':');
+    const sec = Number.parseInt(colon < 0 ? raw : raw.slice(0, colon), 10);
+    if (colon >= 0 && raw.slice(colon + 1).trim() !== '') this.parkTimeoutCause = raw.slice(colon + 1).trim().toUpperCase();
+    if (!Number.isFinite(sec) || sec < 0) return;
+    const now = Date.now();
+    const ms = Math.max(0, (Math.floor(now / 1000) + sec) * 1000 - now);
+    this.parkTimer = setTimeout(() => this.parkTimedOut(), ms);
+    this.parkTimer.unref();
+  }
+
+  private parkTimedOut(): void {
+    this.parkTimer = undefined;
+    if (!this.channel.up || this.record.releasedToDialplan) return;
+    this.parkExpired = true;
+    if (!this.running) this.hangupChannel(this.parkTimeoutCause, this.sendDisposition(), 'park_timeout');
+  }
+
   /** The caller hangs up now: BYE when answered (NORMAL_CLEARING), CANCEL before (ORIGINATOR_CANCEL). */
   callerHangup(cause?: string): void {
     const answered = this.channel.answered;
@@ -198,6 +273,7 @@ export class CallSession extends EslListener {
       case 'connect':
         this.record.connected = true;
         this.write(serializePlain(this.channel.channelDataHeaders(this.core.identity, this.core.nextSequence(), 'async', 'full')));
+        this.startPark();
         this.connectedD.resolve();
         return true;
       case 'myevents':
@@ -219,6 +295,7 @@ export class CallSession extends EslListener {
         return true;
       }
       case 'resume':
+        this.resumeFlag = true;
         this.channel.setVar('socket_resume', 'true');
         this.reply('+OK');
         return true;
@@ -281,9 +358,13 @@ export class CallSession extends EslListener {
 
   private pump(): void {
     if (this.running || !this.channel.up) return;
+    if (this.parkExpired && !this.record.releasedToDialplan) {
+      this.hangupChannel(this.parkTimeoutCause, this.sendDisposition(), 'park_timeout');
+      return;
+    }
     const next = this.execQueue.shift();
     if (!next) {
-      if (this.socketClosed) this.releaseToDialplan();
+      if (this.socketClosed && !this.record.stuckInPark) this.releaseToDialplan();
       return;
     }
     this.running = true;
@@ -484,11 +565,12 @@ export class CallSession extends EslListener {
         ch.setVar('sip_invite_failure_phrase', res.sip[1]);
         ch.setVar('sip_hangup_phrase', res.sip[1]);
       }
-      ch.setVar('last_bridge_hangup_cause', res.cause);
+      // A leg the switch refused to create (throttle, session limit) leaves no B-leg variables (recording I).
+      if (bUuid) ch.setVar('last_bridge_hangup_cause', res.cause);
       if (res.sip) ch.setVar('last_bridge_proto_specific_hangup_cause', `sip:${res.sip[0]}`);
       ch.setVar('originate_disposition', res.cause);
       ch.setVar('DIALSTATUS', dialStatus(res.cause));
-      ch.setVar('originate_causes', `${bUuid ?? ''};${res.cause}`);
+      if (bUuid) ch.setVar('originate_causes', `${bUuid};${res.cause}`);
       ch.setVar('originate_failed_cause', res.cause);
       if (ch.up && !continueOnFail(ch.getVar('continue_on_fail'), ch.getVar('failure_causes'), res.cause)) {
         // mod_dptools bridge: without continue_on_fail the caller is hung up with the buyer's cause.
@@ -588,6 +670,7 @@ export class CallSession extends EslListener {
     const bridged = this.bridge?.phase === 'bridged';
     if (disposition.startsWith('recv_') && !bridged) ch.setVar('sip_hangup_disposition', disposition);
     else this.pendingDisposition = disposition;
+    if (!ch.answered && !disposition.startsWith('recv_')) this.record.carrierResponse = this.carrierStatus(cause);
     this.core.fire(ch, 'CHANNEL_HANGUP');
     if (!this.socketClosed) {
       if (this.linger !== null) {
@@ -606,10 +689,24 @@ export class CallSession extends EslListener {
     if (!this.running) this.finalize();
   }
 
+  /**
+   * sofia_on_hangup on an unanswered inbound leg: the final response is hangup_cause_to_sip(cause), unless the
+   * last bridge left `last_bridge_proto_specific_hangup_cause=sip:NNN` and `sip_ignore_remote_cause` is not true:
+   * then the carrier gets the buyer's NNN (issue 12, point 7: 486 after every buyer was busy).
+   */
+  private carrierStatus(cause: string): number {
+    const ch = this.channel;
+    const remote = switchTrue(ch.getVar('sip_ignore_remote_cause')) ? undefined : ch.getVar('last_bridge_proto_specific_hangup_cause');
+    const m = remote ? /^sips?:(\d+)/i.exec(remote) : null;
+    const n = m ? Number(m[1]) : 0;
+    return n > 0 ? n : hangupCauseToSip(cause);
+  }
+
   /** The closing events every controlled channel gets once its applications returned. */
   private finalize(): void {
     if (this.finalized) return;
     this.finalized = true;
+    clearTimeout(this.parkTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const ch = this.channel;
@@ -677,24 +774,53 @@ export class CallSession extends EslListener {
     ch.setVar('billusec', String(billUs));
   }
 
-  /** The app let go of a live channel: the dialplan continues after `socket` (here: the call just ends). */
+  /**
+   * `socket` returned on a live channel: the dialplan continues with callx.xml's fallback (transfer to
+   * callx_fallback: pre_answer, the prompt, hangup NORMAL_TEMPORARY_FAILURE). A prompt named `fallback` in
+   * `peer.prompts` sets how long it plays.
+   */
   private releaseToDialplan(): void {
-    if (!this.channel.up) return;
+    if (!this.channel.up || this.record.releasedToDialplan) return;
     this.record.releasedToDialplan = true;
-    this.hangupChannel('NORMAL_CLEARING', this.sendDisposition(), 'dialplan');
+    clearTimeout(this.parkTimer);
+    this.parkExpired = false;
+    this.markEarly();
+    const ms = this.core.prompts.get('fallback') ?? this.core.options.playbackMs ?? 20;
+    this.after(Math.max(0, ms), () => this.hangupChannel('NORMAL_TEMPORARY_FAILURE', this.sendDisposition(), 'dialplan'));
   }
 
+  /**
+   * The app's socket closed (it sent `exit`, crashed or closed), as mod_event_socket handles it (facts 11, 12, 14):
+   * - a bridged call goes on untouched (the bridge is the running application); when it returns the dialplan
+   *   continues, unless hangup_after_bridge or the caller ended the call;
+   * - a parked call (nothing running) leaves `socket` at once and the dialplan continues (the fallback);
+   * - closed before `connect` without `socket_resume`: the channel is parked for good (park_timeout bounds it);
+   *   with `socket_resume=true` (or `resume`) the dialplan continues at once.
+   * Scripted caller behaviour (hangup timers) goes on: the caller does not know the app is gone.
+   */
   protected onClosed(): void {
     this.socketClosed = true;
     this.record.closedBy ??= 'app';
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    if (this.channel.up) {
-      if (!this.running && this.execQueue.length === 0 && this.bridge === undefined) this.releaseToDialplan();
-      else this.record.releasedToDialplan = true;
+    if (!this.finalized && this.channel.up && !this.shuttingDown) {
+      const resume = this.resumeFlag || switchTrue(this.channel.getVar('socket_resume'));
+      if (!this.record.connected && !resume) {
+        this.record.stuckInPark = true;
+        this.startPark();
+      } else if (!this.running && this.execQueue.length === 0 && this.bridge === undefined) {
+        this.releaseToDialplan();
+      }
     }
     if (this.finalized) this.finishedD.resolve(this.record);
     if (!this.record.connected) this.connectedRejected(new Error('socket closed before the app sent connect'));
+  }
+
+  /** The peer shuts down: the socket is cut and nothing of this call runs any more. */
+  override destroy(): void {
+    this.shuttingDown = true;
+    clearTimeout(this.parkTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    super.destroy();
   }
 
   override kill(reason?: string): void {

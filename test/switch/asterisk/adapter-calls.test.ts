@@ -22,7 +22,7 @@ describe('Asterisk adapter: calls', () => {
 
   const requests = (): string[] => rig.peer.requests.map((r) => `${r.method} ${decodeURIComponent(r.path.split('?')[0] ?? '')} ${r.status}`);
 
-  it('hands the call over with its channel variables, answers, bridges, and reports the end with durations', async () => {
+  it('hands the call over with its channel variables, rings it while the buyer is dialled, answers it as the buyer answers, bridges, and reports the end with durations', async () => {
     rig.peer.buyers.set('+15551230001', { kind: 'answer', afterMs: 20 });
     const placed = rig.peer.placeCall({
       ...CALLER,
@@ -44,7 +44,6 @@ describe('Asterisk adapter: calls', () => {
     });
     expect(leg.id).toBe(placed.channelId);
     const end = watchEnd(leg);
-    await leg.answer();
     const outcome = await leg.bridge({ uri: '+15551230001' }, { answerTimeoutSec: 5, callerIdNumber: info.ani, tags: { callx_call_id: 'c-1' } });
     expect(outcome).toEqual({ status: 'bridged', answeredAt: expect.any(Date) });
     const legEnd = await end.ended;
@@ -69,14 +68,22 @@ describe('Asterisk adapter: calls', () => {
     const setup = requests()
       .filter((r) => !r.startsWith('GET'))
       .map((r) => r.replace(buyerId, '{buyer}').replace(placed.channelId, '{caller}').replace(/callx-br-[0-9a-f-]+/, '{bridge}'));
-    expect(setup.slice(0, 4)).toEqual([
+    // The call id goes on the caller and the caller hears ringing as the buyer is dialled (all three at once); the
+    // caller is answered only once the buyer has answered.
+    expect(setup.slice(0, 3).sort()).toEqual(['POST /ari/channels 200', 'POST /ari/channels/{caller}/ring 204', 'POST /ari/channels/{caller}/variable 204']);
+    expect(setup.slice(3, 6)).toEqual([
       'POST /ari/channels/{caller}/answer 204',
-      'POST /ari/channels 200',
       'POST /ari/bridges 200',
       'POST /ari/bridges/{bridge}/addChannel 204',
     ]);
     // The caller's BYE: the app hangs up the buyer and destroys the bridge (both at once).
-    expect(setup.slice(4).sort()).toEqual(['DELETE /ari/bridges/{bridge} 204', 'DELETE /ari/channels/{buyer} 204']);
+    expect(setup.slice(6).sort()).toEqual(['DELETE /ari/bridges/{bridge} 204', 'DELETE /ari/channels/{buyer} 204']);
+    expect((await placed.finished).sip).toEqual([180, 200]);
+    // Every leg carries the call id: the caller (POST variable) and the buyer (originate variables).
+    expect(rig.peer.requests.some((r) => r.path === `/ari/channels/${placed.channelId}/variable?variable=CALLX_CALL_ID&value=c-1`)).toBe(true);
+    expect(buyer?.channel.vars.get('CALLX_CALL_ID')).toBe('c-1');
+    // asterisk-conf/pjsip.conf sets send_connected_line=no on the buyers endpoint: no re-INVITE after the bridge.
+    expect(buyer?.channel.reinvites).toBe(0);
     expect(rig.peer.requests.find((r) => r.method === 'POST' && r.path.startsWith('/ari/channels?'))?.path).toContain('timeout=5');
     expect(end.count()).toBe(1);
   });
@@ -130,6 +137,31 @@ describe('Asterisk adapter: calls', () => {
     await expectNothingDangles(rig);
   });
 
+  it('a call the exchange does not bridge is never answered: the prompt goes as early media and the hangup carries the cause', async () => {
+    rig.peer.buyers.set('buyer-busy', { kind: 'busy', afterMs: 5 });
+    rig.peer.prompts.set('tt-allbusy', 30);
+    const placed = rig.peer.placeCall(CALLER);
+    const { leg, info } = await calls.next();
+    const end = watchEnd(leg);
+    expect((await leg.bridge({ uri: 'buyer-busy' }, { answerTimeoutSec: 5, callerIdNumber: info.ani, tags: { callx_call_id: 'c-2' } })).status).toBe('busy');
+    await leg.playAndHangup('no_buyer_available', 'NORMAL_TEMPORARY_FAILURE');
+    expect((await end.ended).answeredAt).toBeUndefined();
+    const record = await placed.finished;
+    expect(record.answered).toBe(false);
+    // 180 while the buyer was tried, 183 for the prompt, then Q.850 41, which Asterisk sends as 603.
+    expect(record.sip).toEqual([180, 183, 603]);
+    expect(record.reason).toBe('reason_code 41');
+    const mine = requests().filter((r) => r.includes(placed.channelId));
+    expect(mine.some((r) => r.includes('/answer'))).toBe(false);
+    expect(mine.filter((r) => /progress|play/.test(r)).map((r) => r.replace(placed.channelId, '{caller}'))).toEqual(['POST /ari/channels/{caller}/progress 204', 'POST /ari/channels/{caller}/play 201']);
+
+    const rejected = rig.peer.placeCall({ ani: '+12025550124', dnis: CALLER.dnis });
+    const second = await calls.next();
+    await second.leg.hangup('CALL_REJECTED');
+    expect((await rejected.finished).sip).toEqual([403]);
+    await expectNothingDangles(rig);
+  });
+
   it('reports failure for an unknown endpoint (500 Allocation failed) and keeps the caller up', async () => {
     rig.peer.placeCall(CALLER);
     const { leg, info } = await calls.next();
@@ -142,6 +174,19 @@ describe('Asterisk adapter: calls', () => {
     const end = watchEnd(leg);
     await leg.hangup('NORMAL_TEMPORARY_FAILURE');
     expect((await end.ended).hungUpBy).toBe('system');
+    await expectNothingDangles(rig);
+  });
+
+  it('Allocation failed on the buyer trunk itself is a switch fault, not the buyer\'s failure', async () => {
+    await stopRig(rig);
+    rig = await startRig({ peer: { endpoints: ['carrier'] } }); // the switch has no channel to give on its trunk
+    calls = rig.calls;
+    rig.peer.placeCall(CALLER);
+    const { leg, info } = await calls.next();
+    expect(await leg.bridge({ uri: '+15551230001' }, { answerTimeoutSec: 5, callerIdNumber: info.ani })).toEqual({ status: 'switch_fault', cause: 'SWITCH_CONGESTION', detail: 'Allocation failed on the buyer trunk' });
+    expect(await leg.bridge({ uri: 'sip:buyer@10.0.0.5' }, { answerTimeoutSec: 5, callerIdNumber: info.ani })).toEqual(expect.objectContaining({ status: 'switch_fault' }));
+    expect(leg.ended).toBe(false);
+    await leg.hangup('NORMAL_TEMPORARY_FAILURE');
     await expectNothingDangles(rig);
   });
 

@@ -50,6 +50,20 @@ describe('Asterisk adapter: originate', () => {
     expect(end.count()).toBe(1);
   });
 
+  it('stopping with an answered consumer call not yet bridged hangs it up (no dialplan behind it to fall back to)', async () => {
+    await stopRig(rig);
+    rig = await startRig({ adapter: { timeouts: { stopDrainMs: 100 } } });
+    rig.peer.consumers.set('+13125550188', { kind: 'answer', afterMs: 5 });
+    expect(await rig.adapter.originate(REQ)).toEqual({ status: 'answered' });
+    const { leg } = await rig.calls.next();
+    const end = watchEnd(leg);
+    await rig.adapter.stop();
+    expect(await end.ended).toEqual(expect.objectContaining({ hungUpBy: 'system', cause: 'NORMAL_TEMPORARY_FAILURE' }));
+    expect(rig.peer.requests.some((r) => r.path.startsWith(`/ari/channels/${leg.id}/continue`))).toBe(false);
+    expect(rig.peer.originated[0]?.endedBy).toBe('app');
+    expect(rig.peer.channels()).toEqual([]);
+  });
+
   it('reports busy and no answer from ChannelDestroyed, without handing anything over', async () => {
     rig.peer.consumers.set('+13125550001', { kind: 'busy', afterMs: 5 });
     rig.peer.consumers.set('+13125550002', { kind: 'no_answer' });

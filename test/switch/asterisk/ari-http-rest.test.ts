@@ -104,7 +104,7 @@ describe('AriHttpRest against the Asterisk peer', () => {
     await events.waitFor((e) => e.type === 'StasisStart' && (e.channel as { id: string }).id === 'callx-b-1');
 
     const bridge = await rest.createBridge('callx-br-1', 'callx');
-    expect(bridge).toEqual({ id: 'callx-br-1', name: 'callx', bridge_type: 'mixing', channels: [] });
+    expect(bridge).toEqual({ id: 'callx-br-1', name: 'callx', bridge_type: 'mixing', channels: [], creationtime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
     await rest.addChannels('callx-br-1', [caller, 'callx-b-1']);
     expect((await rest.listBridges()).map((b) => [b.id, [...b.channels].sort()])).toEqual([['callx-br-1', [caller, 'callx-b-1'].sort()]]);
     await rest.play(caller, 'sound:tt-allbusy', 'callx-pb-1');
@@ -219,6 +219,13 @@ describe('AriHttpRest and ari-client send the same requests', () => {
       await run(rest.createBridge('br-1', 'callx'));
       await run(rest.addChannels('br-1', [caller, 'b-1']));
       await run(rest.play(caller, 'sound:tt-allbusy', 'pb-1'));
+      await run(rest.setVariable(caller, 'CALLX_CALL_ID', 'c-1/ü'));
+      await run(rest.getVariable(caller, 'CALLX_CALL_ID'));
+      await run(rest.getVariable(caller, 'CALLX_NOSUCH')); // not set: undefined, not an error
+      await run(rest.ring(caller));
+      await run(rest.progress(caller));
+      await run(rest.continueInDialplan('gone'));
+      await run(rest.getVariable('gone', 'CALLX_CALL_ID')); // the channel is gone: an error
       await run(rest.originate({ endpoint: 'PJSIP/nosuch', app: 'callx', appArgs: 'buyer', timeoutSec: 30, channelId: 'b-2' }));
       await run(rest.createBridge('br-1', 'callx'));
       await run(rest.hangup('b-1', 'USER_BUSY'));
@@ -245,7 +252,10 @@ describe('AriHttpRest and ari-client send the same requests', () => {
       'POST /ari/channels?endpoint=PJSIP%2F%2B15551230001%40buyers&app=callx&appArgs=buyer%2CCALLER&callerId=%22Ann%22%20%3C%2B18135550100%3E&timeout=30&channelId=b-1 200',
     );
     expect(ours.results).toContainEqual({ variable: 'a b&c' });
-    expect(ours.results.filter((r) => typeof r === 'string')).toEqual([
+    expect(ours.results).toContain('c-1/ü');
+    expect(ours.results.filter((r) => typeof r === 'string' && r !== 'c-1/ü')).toEqual([
+      'not_found: POST /channels/gone/continue: Channel not found',
+      'not_found: GET /channels/gone/variable: Channel not found',
       'allocation_failed: POST /channels (PJSIP/nosuch): Allocation failed',
       "conflict: POST /bridges: Bridge with id 'br-1' already exists",
       'not_found: GET /channels/gone: Channel not found',

@@ -5,11 +5,11 @@
 import { createLogger, silentLogger, type Logger } from '../../../app/observability/logger';
 import { AsteriskAdapter, type AsteriskAdapterConfig } from '../../../app/switch/asterisk';
 import type { CallInfo, CallLeg, LegEnd } from '../../../app/switch/port';
-import { AsteriskPeer, type AsteriskPeerOptions } from '../../peers/asterisk';
+import { AsteriskPeer, confPeerOptions, type AsteriskPeerOptions } from '../../peers/asterisk';
 
 export const APP = 'callx';
-/** What asterisk-conf/ari.conf lists in `channelvars`. */
-export const CHANNELVARS = ['CALLX_ATTESTATION', 'CALLX_LEAD_ID', 'CALLX_ZIP'];
+/** What asterisk-conf/ dictates of the switch: ari.conf `channelvars`, pjsip.conf `send_connected_line`. */
+export const CONF = confPeerOptions();
 
 export const FAST_TIMEOUTS = {
   restMs: 1000,
@@ -90,8 +90,13 @@ export interface Rig {
 export async function startRig(
   opts: { peer?: AsteriskPeerOptions; adapter?: Partial<AsteriskAdapterConfig>; logger?: Logger; start?: boolean } = {},
 ): Promise<Rig> {
-  const peer = new AsteriskPeer({ app: APP, channelvars: CHANNELVARS, endpoints: ['carrier', 'buyers', 'consumers'], timeScale: 0.2, ...opts.peer });
+  const peer = new AsteriskPeer({ app: APP, ...CONF, endpoints: ['carrier', 'buyers', 'consumers'], timeScale: 0.2, ...opts.peer });
   await peer.listen();
+  return attachAdapter(peer, opts);
+}
+
+/** An adapter (and its call queue) on an existing peer: a second node, or the same node restarted. */
+export async function attachAdapter(peer: AsteriskPeer, opts: { adapter?: Partial<AsteriskAdapterConfig>; logger?: Logger; start?: boolean } = {}): Promise<Rig> {
   const calls = new CallQueue();
   const adapter = new AsteriskAdapter({
     url: peer.url,
@@ -100,7 +105,7 @@ export async function startRig(
     app: APP,
     buyerTrunk: 'buyers',
     consumerTrunk: 'consumers',
-    prompts: { no_buyer: 'ss-noservice', error: 'an-error-has-occurred' },
+    prompts: { no_buyer: 'ss-noservice', no_buyer_available: 'tt-allbusy', error: 'an-error-has-occured' },
     logger: opts.logger ?? (process.env.ARI_TEST_LOG ? createLogger(process.env.ARI_TEST_LOG) : silentLogger()),
     ...opts.adapter,
     timeouts: { ...FAST_TIMEOUTS, ...opts.adapter?.timeouts },

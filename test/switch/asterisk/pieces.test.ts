@@ -26,6 +26,9 @@ describe('Asterisk adapter pieces', () => {
     ['PJSIP/a,b', 'buyers'],
     ['buyer a', 'buyers'],
     ['+15551230001', 'bad/trunk'],
+    // Not destinations under the one rule (app/domain/destination.ts): the config API refuses them too.
+    ['sip:{origination_caller_id_number=+1900}x@h', 'buyers'],
+    ['sip:buyer@10.0.0.5;transport=tcp', 'buyers'],
   ])('refuses %s (trunk %s)', (uri, trunk) => {
     expect(buyerEndpoint({ uri }, trunk).ok).toBe(false);
   });

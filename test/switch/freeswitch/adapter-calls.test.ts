@@ -70,7 +70,7 @@ describe('FreeSWITCH adapter: calls', () => {
     expect(leg.id).toBe(session.channel.uuid);
     const end = watchEnd(leg);
     await leg.answer();
-    const outcome = await leg.bridge({ uri: '+15551230001' }, { answerTimeoutSec: 5, callerIdNumber: info.ani, tags: { call_id: 'c-1' } });
+    const outcome = await leg.bridge({ uri: '+15551230001' }, { answerTimeoutSec: 5, callerIdNumber: info.ani, tags: { callx_call_id: 'c-1' } });
     expect(outcome.status).toBe('bridged');
     const legEnd = await end.ended;
     expect(legEnd.cause).toBe('NORMAL_CLEARING');
@@ -97,7 +97,8 @@ describe('FreeSWITCH adapter: calls', () => {
     expect(lines[lines.length - 1]).toBe('exit');
     expect(executes(session).slice(0, 3)).toEqual([
       { app: 'answer', arg: '' },
-      { app: 'multiset', arg: 'continue_on_fail=true hangup_after_bridge=true' },
+      // The caller carries our call id too, and the carrier will get our cause, not a buyer's SIP status.
+      { app: 'multiset', arg: 'continue_on_fail=true hangup_after_bridge=true sip_ignore_remote_cause=true callx_call_id=c-1' },
       { app: 'bridge', arg: '{origination_caller_id_number=+12025550123,originate_timeout=5,callx_call_id=c-1}sofia/gateway/buyers/+15551230001' },
     ]);
     // Only the subscribed events of this channel, without the socket application's or multiset's EXECUTE_COMPLETE.
@@ -131,6 +132,47 @@ describe('FreeSWITCH adapter: calls', () => {
       ['sofia/external/buyer2@10.0.0.6:5080', 'SUCCESS'],
     ]);
     expect(executes(session).filter((e) => e.app === 'multiset')).toHaveLength(1);
+  });
+
+  it('every buyer busy, then our hangup: the carrier receives the cause we hang up with (503), not the buyer 486', async () => {
+    peer.buyers.set('buyer1@10.0.0.5', { kind: 'busy', afterMs: 5 });
+    const session = place();
+    const { leg, info } = await calls.next();
+    expect(await leg.bridge({ uri: 'sip:buyer1@10.0.0.5' }, { answerTimeoutSec: 5, callerIdNumber: info.ani })).toEqual(expect.objectContaining({ status: 'busy' }));
+    await leg.hangup('NORMAL_TEMPORARY_FAILURE');
+    expect((await session.finished).carrierResponse).toBe(503);
+  });
+
+  it('a buyer leg refused by the switch throttle is a switch_fault, with no INVITE sent and the caller still up', async () => {
+    place();
+    const { leg, info } = await calls.next();
+    peer.core.setSessionsPerSecond(1, true);
+    const outcome = await leg.bridge({ uri: 'sip:buyer1@10.0.0.5' }, { answerTimeoutSec: 5, callerIdNumber: info.ani });
+    expect(outcome).toEqual(expect.objectContaining({ status: 'switch_fault', cause: 'DESTINATION_OUT_OF_ORDER' }));
+    expect(peer.core.invitesSent).toEqual([]);
+    expect(leg.ended).toBe(false);
+    await leg.hangup('NORMAL_TEMPORARY_FAILURE');
+  });
+
+  it("fits bridge attempts within the switch's park_timeout, and says so when no time is left", async () => {
+    peer.buyers.set('+15551230002', { kind: 'no_answer' });
+    const session = place({ variables: { park_timeout: '4:NORMAL_TEMPORARY_FAILURE', continue_on_fail: 'true' } });
+    const { leg, info } = await calls.next();
+    const outcomes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const o = await leg.bridge({ uri: '+15551230002' }, { answerTimeoutSec: 30, callerIdNumber: info.ani });
+      outcomes.push(o.status);
+      if (o.status !== 'no_answer') break;
+    }
+    // Attempts shortened to what is left (2 s, then what the whole-second clock left), then no time: a switch
+    // fault, before the switch could hang the caller up itself.
+    expect(outcomes[0]).toBe('no_answer');
+    expect(outcomes[outcomes.length - 1]).toBe('switch_fault');
+    const timeouts = executes(session).filter((e) => e.app === 'bridge').map((e) => Number(/originate_timeout=(\d+)/.exec(e.arg)?.[1]));
+    expect(timeouts[0]).toBe(2);
+    expect(Math.max(...timeouts)).toBeLessThanOrEqual(2);
+    expect(leg.ended).toBe(false);
+    await leg.hangup('NORMAL_TEMPORARY_FAILURE');
   });
 
   it('reports no answer after the answer timeout; the caller stays up until the pipeline hangs up', async () => {

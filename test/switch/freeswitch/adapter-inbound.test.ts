@@ -56,7 +56,11 @@ describe('FreeSWITCH adapter: inbound connection and originate', () => {
     const a = await startAdapter();
     await waitFor(() => a.isConnected(), 2000, 'the first connection');
     const subscribed = [...peer.inbound.connections][0]?.commands.map((c) => c.line);
-    expect(subscribed).toEqual(['auth ClueCon', 'event json CHANNEL_EXECUTE_COMPLETE BACKGROUND_JOB', 'nixevent CHANNEL_EXECUTE_COMPLETE']);
+    expect(subscribed).toEqual([
+      'auth ClueCon',
+      'event json CHANNEL_EXECUTE_COMPLETE BACKGROUND_JOB',
+      'nixevent CHANNEL_EXECUTE_COMPLETE',
+    ]);
     peer.inbound.dropConnections();
     await waitFor(() => !a.isConnected(), 1000, 'the drop to be noticed');
     await waitFor(() => a.isConnected(), 3000, 'the reconnect');

@@ -36,7 +36,8 @@ describe('FreeSWITCH adapter: malformed input', () => {
     await peer.close();
   });
 
-  const place = (): CallSession => peer.placeCall({ app: { host: '127.0.0.1', port: adapter.port }, ani: '+12025550123', dnis: '+18005550100' });
+  const place = (extra: { variables?: Record<string, string> } = {}): CallSession =>
+    peer.placeCall({ app: { host: '127.0.0.1', port: adapter.port }, ani: '+12025550123', dnis: '+18005550100', ...extra });
 
   const closeReasons = (): string[] =>
     lines()
@@ -88,7 +89,8 @@ describe('FreeSWITCH adapter: malformed input', () => {
   });
 
   it('a switch that never answers connect: closed after the handshake timeout, no call handed over', async () => {
-    const stalled = place();
+    // socket_resume as callx.xml sets it: without it a socket closed before `connect` leaves the call parked (fact 14).
+    const stalled = place({ variables: { socket_resume: 'true' } });
     stalled.stalled = true;
     const record = await stalled.finished;
     expect(record.releasedToDialplan).toBe(true);

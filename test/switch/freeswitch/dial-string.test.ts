@@ -8,14 +8,23 @@ const cfg = { sofiaProfile: 'external', buyerGateway: 'buyers' };
 
 describe('dial strings', () => {
   it('bridges a SIP URI through the sofia profile and a number through the buyer gateway', () => {
-    expect(bridgeArgument({ uri: 'sip:buyer@10.0.0.5:5070;transport=tcp' }, { answerTimeoutSec: 20, callerIdNumber: '+12025550123' }, cfg)).toEqual({
+    expect(bridgeArgument({ uri: 'sip:buyer@10.0.0.5:5070' }, { answerTimeoutSec: 20, callerIdNumber: '+12025550123' }, cfg)).toEqual({
       ok: true,
-      value: '{origination_caller_id_number=+12025550123,originate_timeout=20}sofia/external/buyer@10.0.0.5:5070;transport=tcp',
+      value: '{origination_caller_id_number=+12025550123,originate_timeout=20}sofia/external/buyer@10.0.0.5:5070',
       dropped: [],
     });
     expect(bridgeArgument({ uri: '+15551230001' }, { answerTimeoutSec: 2.2, callerIdNumber: '+12025550123', tags: { call_id: 'c-1' } }, cfg)).toEqual({
       ok: true,
       value: '{origination_caller_id_number=+12025550123,originate_timeout=3,callx_call_id=c-1}sofia/gateway/buyers/+15551230001',
+      dropped: [],
+    });
+  });
+
+  it('tags already named callx_* (as the call flow passes them) are not prefixed twice', () => {
+    const r = bridgeArgument({ uri: '+15551230001' }, { answerTimeoutSec: 5, callerIdNumber: '+12025550123', tags: { callx_call_id: 'c-1', callx_target_id: 't-1' } }, cfg);
+    expect(r).toEqual({
+      ok: true,
+      value: '{origination_caller_id_number=+12025550123,originate_timeout=5,callx_call_id=c-1,callx_target_id=t-1}sofia/gateway/buyers/+15551230001',
       dropped: [],
     });
   });
@@ -31,7 +40,7 @@ describe('dial strings', () => {
     expect(r).toEqual({ ok: false, reason: 'no gateway configured to dial the number +15551230001' });
   });
 
-  it.each(['sip:a@b,sofia/x/y', 'sip:a b@host', 'sip:a@host|sofia/internal/1000', 'sip:{x=1}a@host', '1555\n1230001', 'user/1000', 'sip:a@host:99999'])(
+  it.each(['sip:a@b,sofia/x/y', 'sip:a b@host', 'sip:a@host|sofia/internal/1000', 'sip:{x=1}a@host', '1555\n1230001', 'user/1000', 'sip:a@host:99999', 'sip:{origination_caller_id_number=+1900}x@h', 'sip:buyer@10.0.0.5;transport=tcp'])(
     'refuses %j',
     (uri) => {
       expect(bridgeArgument({ uri }, { answerTimeoutSec: 5, callerIdNumber: '1' }, cfg).ok).toBe(false);

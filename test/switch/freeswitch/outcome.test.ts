@@ -34,6 +34,17 @@ describe('bridge outcome', () => {
     expect(outcomeFromBridgeComplete(cancel, false).status).toBe('caller_gone');
   });
 
+  it('a buyer leg the switch refused itself (throttle, as recorded in I) is a switch fault, not the buyer failing', () => {
+    const h = new EslHeaders({
+      'Answer-State': 'ringing',
+      'Application-Response': '_none_',
+      variable_originate_disposition: 'DESTINATION_OUT_OF_ORDER',
+      variable_DIALSTATUS: 'INVALIDARGS',
+      variable_originate_failed_cause: 'DESTINATION_OUT_OF_ORDER',
+    });
+    expect(outcomeFromBridgeComplete(h, false)).toEqual(expect.objectContaining({ status: 'switch_fault', cause: 'DESTINATION_OUT_OF_ORDER' }));
+  });
+
   it('a SUCCESS disposition seen without CHANNEL_BRIDGE is still bridged', () => {
     const h = new EslHeaders({ variable_originate_disposition: 'SUCCESS', variable_bridge_uepoch: '1795511095991092' });
     expect(outcomeFromBridgeComplete(h, false)).toEqual({ status: 'bridged', answeredAt: new Date(1795511095991) });
