@@ -4,10 +4,7 @@ import type { CapLedger } from '../cache/cap-ledger';
 import type { LiveCall, LiveCallsRegistry } from '../cache/live-calls-registry';
 import type { CallIdentity } from './call-journal';
 import type { CallEnding } from './call-ending';
-
-/** What a flow's wait for its call's end settles with when the node lets go of the call at stop. */
-export const LEFT = Symbol('left on the switch');
-export type Left = typeof LEFT;
+import { LEFT, type Left } from './running-calls';
 
 /** The funds module's hold release (FundHolds.release), for a lost node's call that never bridged. */
 export interface FundHoldRelease {

@@ -15,8 +15,9 @@ import { LateReleases } from './late-releases';
 import type { LiveCall, LiveCallsRegistry } from '../cache/live-calls-registry';
 import { CallEnding, type EndHow, type Winner } from './call-ending';
 import { CallRegistration } from './call-registration';
-import { closeLostCall, endReasonOf, finishAdoptedCall, LEFT, type AdoptionDeps, type FundHoldRelease, type Left } from './adopted-call';
+import { closeLostCall, endReasonOf, finishAdoptedCall, type AdoptionDeps, type FundHoldRelease } from './adopted-call';
 import { handOver, type HandOverDeps, type KnownCallLookup } from './hand-over';
+import { LEFT, RunningCalls, type Left } from './running-calls';
 
 export interface CallFlowDeps {
   router: Router;
@@ -34,12 +35,6 @@ export interface CallFlowDeps {
   fundHolds?: FundHoldRelease;
   /** what the database knows of a call handed over with our call id but found in no registry */
   knownCall?: KnownCallLookup;
-}
-
-/** One flow running on this node: its promise, and how to let go of it at stop. */
-interface Running {
-  done: Promise<void>;
-  leave(): void;
 }
 
 /**
@@ -71,10 +66,8 @@ const REJECT_CAUSE: Record<RejectReason, HangupCause> = {
 export class CallFlow {
   private readonly clock: () => Date;
   private readonly newCallId: () => string;
-  private readonly running = new Map<string, Running>();
+  private readonly calls = new RunningCalls();
   private readonly ending: CallEnding;
-  /** set by letGo(): flows stop steering their calls and journal nothing more */
-  private leaving = false;
   /** releases Redis refused, retried in the background */
   private readonly late: LateReleases;
 
@@ -92,17 +85,17 @@ export class CallFlow {
 
   /** Calls still being set up or bridged on this node. */
   get active(): number {
-    return this.running.size;
+    return this.calls.size;
   }
 
   /** Is this call's flow running on this node (routed or adopted here)? */
   isRunning(callId: string): boolean {
-    return this.running.has(callId);
+    return this.calls.has(callId);
   }
 
   /** Waits for calls in progress (graceful shutdown), then stops retrying releases (leases and billing take over). */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    await this.calls.settle();
     this.late.stop();
   }
 
@@ -112,10 +105,7 @@ export class CallFlow {
    * entries, slots and holds stay for whichever node adopts them. Answers how many were let go.
    */
   letGo(): number {
-    this.leaving = true;
-    const n = this.running.size;
-    for (const r of this.running.values()) r.leave();
-    return n;
+    return this.calls.letGo();
   }
 
   /**
@@ -126,21 +116,21 @@ export class CallFlow {
     if (info.direction === 'inbound' && info.callId) {
       const callId = info.callId;
       const log = lazyChild(this.deps.logger, { callId, switchCallId: info.switchCallId, switch: info.switchName });
-      if (this.running.has(callId)) {
+      if (this.calls.has(callId)) {
         log.warn('a switch handed over a call already running on this node; left alone');
         return;
       }
-      await this.track(callId, leg, (ended) => handOver(this.handOverDeps(), leg, info, ended, log, (call, e) => this.finishAdopted(call, e, log), () => this.route(leg, info, callId, ended)));
+      await this.calls.track(callId, leg, (ended) => handOver(this.handOverDeps(), leg, info, ended, log, (call, e) => this.finishAdopted(call, e, log), () => this.route(leg, info, callId, ended)));
       return;
     }
     const callId = info.callId ?? this.newCallId();
-    await this.track(callId, leg, (ended) => this.route(leg, info, callId, ended));
+    await this.calls.track(callId, leg, (ended) => this.route(leg, info, callId, ended));
   }
 
   /** Takes over a bridged call set up elsewhere (found by the sweeper): finishes it as a bridged call. */
   adopt(leg: CallLeg, call: LiveCall): Promise<void> {
     const log = lazyChild(this.deps.logger, { callId: call.callId, switchCallId: call.switchCallId, switch: call.switchName, adopted: true });
-    return this.track(call.callId, leg, (ended) => this.finishAdopted(call, ended, log));
+    return this.calls.track(call.callId, leg, (ended) => this.finishAdopted(call, ended, log));
   }
 
   /** Closes a call of a lost node that has no bridged leg to adopt (gone from the switch, or sent to its fallback). */
@@ -160,23 +150,6 @@ export class CallFlow {
 
   private handOverDeps(): HandOverDeps {
     return { registry: this.deps.registry, knownCall: this.deps.knownCall, adoption: this.adoptionDeps() };
-  }
-
-  /** Runs one call's flow, known by call id until it is done; its `ended` also settles (LEFT) when the node lets go. */
-  private async track(callId: string, leg: CallLeg, body: (ended: Promise<LegEnd | Left>) => Promise<void>): Promise<void> {
-    let leave!: () => void;
-    const ended = new Promise<LegEnd | Left>((resolve) => {
-      leg.onEnded(resolve);
-      leave = () => resolve(LEFT);
-    });
-    if (this.leaving) leave();
-    const done = body(ended);
-    this.running.set(callId, { done, leave });
-    try {
-      await done;
-    } finally {
-      if (this.running.get(callId)?.done === done) this.running.delete(callId);
-    }
   }
 
   private async route(leg: CallLeg, info: CallInfo, callId: string, ended: Promise<LegEnd | Left>): Promise<void> {
@@ -299,7 +272,7 @@ export class CallFlow {
     let current: ReservedBid | undefined = decision.winner;
     let attemptNo = 0;
     while (current) {
-      if (this.leaving) return undefined; // the node stops: the call's entry stays for its adopter
+      if (this.calls.leaving) return undefined; // the node stops: the call's entry stays for its adopter
       if (leg.ended) {
         // The caller left during the decision or between attempts: give the slot back at once.
         await this.release(log, identity.callId, current, unreleased, reg);

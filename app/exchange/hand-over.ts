@@ -2,7 +2,8 @@ import type { CallLogger } from '../observability/logger';
 import type { CallInfo, CallLeg, LegEnd } from '../switch/port';
 import type { LiveCall, LiveCallsRegistry } from '../cache/live-calls-registry';
 import { PROMPTS } from './router';
-import { closeLostCall, type AdoptionDeps, type Left } from './adopted-call';
+import { closeLostCall, type AdoptionDeps } from './adopted-call';
+import type { Left } from './running-calls';
 
 /** What the database knows of a call: its record as an entry to finish, and whether its end is recorded. */
 export type KnownCallLookup = (callId: string) => Promise<{ ended: boolean; call: LiveCall } | undefined>;
