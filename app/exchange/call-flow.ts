@@ -1,23 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { lazyChild, type CallLogger, type Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import type { BridgeOutcome, CallInfo, CallLeg, HangupCause, LegEnd } from '../switch/port';
+import type { CallInfo, CallLeg, HangupCause, LegEnd } from '../switch/port';
 import type { CapLedger } from '../cache/cap-ledger';
-import type { CapCounter } from '../domain/caps';
-import type { FundHold } from '../cache/fund-holds';
 import type { CallIdentity, CallJournal } from './call-journal';
 import { decisionEntry } from './decision-entry';
-import type { Decision, ReservedBid, Router, SkippedBid } from './router';
+import type { Decision, Router } from './router';
 import { PROMPTS } from './router';
 import type { RejectReason } from './trace';
 import type { CallEventBus } from './call-events';
 import { LateReleases } from './late-releases';
 import type { LiveCall, LiveCallsRegistry } from '../cache/live-calls-registry';
-import { CallEnding, type EndHow, type Winner } from './call-ending';
+import { CallEnding, type EndHow } from './call-ending';
 import { CallRegistration } from './call-registration';
 import { closeLostCall, endReasonOf, finishAdoptedCall, type AdoptionDeps, type FundHoldRelease } from './adopted-call';
 import { handOver, type HandOverDeps, type KnownCallLookup } from './hand-over';
 import { LEFT, RunningCalls, type Left } from './running-calls';
+import { BridgeLadder, safely, type BridgedCall } from './bridge-ladder';
 
 export interface CallFlowDeps {
   router: Router;
@@ -35,17 +34,6 @@ export interface CallFlowDeps {
   fundHolds?: FundHoldRelease;
   /** what the database knows of a call handed over with our call id but found in no registry */
   knownCall?: KnownCallLookup;
-}
-
-/**
- * What a bridged call keeps while it talks: who pays what, the concurrency slot to give back, and its buyer's fund
- * hold (left for billing to settle when it charges the call; given back by hand only if the call is never billed).
- */
-interface BridgedCall {
-  winner: Winner;
-  counters: CapCounter[];
-  hold: FundHold;
-  sellerAccountId: string;
 }
 
 /** How the switch should end a rejected call: a cause the carrier understands. */
@@ -70,12 +58,21 @@ export class CallFlow {
   private readonly ending: CallEnding;
   /** releases Redis refused, retried in the background */
   private readonly late: LateReleases;
+  private readonly ladder: BridgeLadder;
 
   constructor(private readonly deps: CallFlowDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.newCallId = deps.newCallId ?? randomUUID;
     this.ending = new CallEnding({ ...deps, clock: this.clock });
     this.late = new LateReleases(deps.caps);
+    this.ladder = new BridgeLadder({
+      ...deps,
+      ending: this.ending,
+      late: this.late,
+      clock: this.clock,
+      leaving: () => this.calls.leaving,
+      finish: (identity, ended, log, how, reg) => this.finish(identity, ended, log, how, reg),
+    });
   }
 
   /** The switch adapters' InboundCallHandler. */
@@ -188,7 +185,7 @@ export class CallFlow {
         decision = await this.deps.router.decide(callId, info, startedAt);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'routing decision failed');
-        await this.safely(log, 'play error prompt', () => leg.playAndHangup(PROMPTS.error, REJECT_CAUSE.internal_error));
+        await safely(log, 'play error prompt', () => leg.playAndHangup(PROMPTS.error, REJECT_CAUSE.internal_error));
         await this.finish(identity, ended, log, { outcome: 'failed', endReason: 'internal_error', rejectReason: 'internal_error' });
         return;
       }
@@ -214,12 +211,12 @@ export class CallFlow {
 
       if (decision.outcome === 'reject') {
         log.info({ reason: decision.reason, detail: decision.trace.rejectDetail }, 'call rejected');
-        if (!leg.ended) await this.safely(log, 'play reject prompt', () => leg.playAndHangup(decision.prompt, REJECT_CAUSE[decision.reason]));
+        if (!leg.ended) await safely(log, 'play reject prompt', () => leg.playAndHangup(decision.prompt, REJECT_CAUSE[decision.reason]));
         await this.finish(identity, ended, log, { outcome: 'rejected', endReason: `rejected:${decision.reason}`, rejectReason: decision.reason, sellerAccountId: decision.campaign?.sellerAccountId });
         return;
       }
       reg?.reserved(decision.campaign, decision.winner.bid, decision.winner.counters);
-      return await this.bridgeDownTheList(leg, info, identity, decision, ended, log, reg);
+      return await this.ladder.run(leg, info, identity, decision, ended, log, reg);
     } finally {
       await decided;
     }
@@ -240,93 +237,6 @@ export class CallFlow {
     await this.finish(identity, Promise.resolve(end), log, { outcome: 'bridged', endReason: endReasonOf(end), winner: call.winner, sellerAccountId: call.sellerAccountId }, reg);
   }
 
-  private async bridgeDownTheList(
-    leg: CallLeg,
-    info: CallInfo,
-    identity: CallIdentity,
-    decision: Extract<Decision, { outcome: 'route' }>,
-    ended: Promise<LegEnd | Left>,
-    log: CallLogger,
-    reg?: CallRegistration,
-  ): Promise<BridgedCall | undefined> {
-    const unreleased: FundHold[] = [];
-    const bridged = await this.bridgeInTurn(leg, info, identity, decision, ended, log, unreleased, reg);
-    // Holds whose release Redis refused are retried only now the call is placed or given up: a later target of the
-    // same buyer takes over the same hold (one per call and buyer), and the bridged call's buyer must keep it.
-    for (const hold of unreleased) if (hold.buyerId !== bridged?.hold.buyerId) this.late.schedule(log, identity.callId, [], hold);
-    return bridged;
-  }
-
-  private async bridgeInTurn(
-    leg: CallLeg,
-    info: CallInfo,
-    identity: CallIdentity,
-    decision: Extract<Decision, { outcome: 'route' }>,
-    ended: Promise<LegEnd | Left>,
-    log: CallLogger,
-    unreleased: FundHold[],
-    reg?: CallRegistration,
-  ): Promise<BridgedCall | undefined> {
-    const ranked = [decision.winner.bid, ...decision.fallbacks];
-    const sellerAccountId = decision.campaign.sellerAccountId;
-    let current: ReservedBid | undefined = decision.winner;
-    let attemptNo = 0;
-    while (current) {
-      if (this.calls.leaving) return undefined; // the node stops: the call's entry stays for its adopter
-      if (leg.ended) {
-        // The caller left during the decision or between attempts: give the slot back at once.
-        await this.release(log, identity.callId, current, unreleased, reg);
-        await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId }, reg);
-        return undefined;
-      }
-      attemptNo += 1;
-      const bid = current.bid;
-      const attemptStartedAt = this.clock();
-      let outcome: BridgeOutcome;
-      try {
-        outcome = await leg.bridge({ uri: bid.destination }, { answerTimeoutSec: bid.answerTimeoutSec, callerIdNumber: info.ani, tags: { callx_call_id: identity.callId, callx_target_id: bid.targetId } });
-      } catch (err) {
-        outcome = { status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: (err as Error).message };
-      }
-      this.deps.metrics?.bridgeAttempts.inc({ status: outcome.status });
-      await this.ending.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid, status: outcome.status, cause: 'cause' in outcome ? outcome.cause : undefined, startedAt: attemptStartedAt });
-
-      if (outcome.status === 'bridged') {
-        log.info({ targetId: bid.targetId, attemptNo, priceCents: bid.priceCents }, 'call bridged');
-        reg?.bridged(outcome.answeredAt);
-        this.deps.events?.emit({ type: 'call.bridged', callId: identity.callId, at: outcome.answeredAt.toISOString(), targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, priceCents: bid.priceCents, sellerAccountId });
-        return { winner: bid, counters: current.counters, hold: current.hold, sellerAccountId }; // the bid alone, not the ranking it came from
-      }
-
-      await this.release(log, identity.callId, current, unreleased, reg);
-      if (outcome.status === 'caller_gone') {
-        await this.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId }, reg);
-        return undefined;
-      }
-      if (outcome.status === 'switch_fault') {
-        // The switch refused the buyer leg itself (its session limits): not this buyer's failure, and every next
-        // buyer would hit the same wall. The attempt is recorded as switch_fault; the caller gets the no-buyer treatment.
-        log.warn({ targetId: bid.targetId, cause: outcome.cause, detail: outcome.detail }, 'the switch refused the buyer leg; not trying further buyers');
-        if (!leg.ended) await this.safely(log, 'play no-buyer prompt', () => leg.playAndHangup(decision.campaign.noBuyerPrompt, 'NORMAL_TEMPORARY_FAILURE'));
-        await this.finish(identity, ended, log, { outcome: 'no_buyer_answered', endReason: 'switch_fault', rejectReason: 'no_eligible_buyer', sellerAccountId }, reg);
-        return undefined;
-      }
-      log.info({ targetId: bid.targetId, status: outcome.status, cause: outcome.cause }, 'bridge attempt failed; trying the next buyer');
-      const skipped: Array<{ bid: ReservedBid['bid'] } & SkippedBid> = [];
-      current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(bid) + 1, this.clock(), decision.trace, (b, skip) => skipped.push({ bid: b, ...skip }));
-      if (current) reg?.reserved(decision.campaign, current.bid, current.counters);
-      // Buyers passed over for a full cap or short funds are not rung, but the call's record shows them, in order.
-      for (const s of skipped) {
-        attemptNo += 1;
-        await this.ending.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid: s.bid, status: s.status, cause: s.cause, startedAt: this.clock() });
-      }
-    }
-    // Nobody took the call: tell the caller, end it with a reason.
-    if (!leg.ended) await this.safely(log, 'play no-buyer prompt', () => leg.playAndHangup(decision.campaign.noBuyerPrompt, 'NORMAL_TEMPORARY_FAILURE'));
-    await this.finish(identity, ended, log, { outcome: 'no_buyer_answered', endReason: 'all_buyers_failed', rejectReason: 'no_eligible_buyer', sellerAccountId }, reg);
-    return undefined;
-  }
-
   /**
    * Records the end of a call that was not bridged, once the leg reports it. Let go at stop before that (a prompt
    * still playing, the switch's fallback taking the caller), it ends on record at the stop: no other node would
@@ -336,28 +246,5 @@ export class CallFlow {
     const end = await ended;
     await this.ending.recordEnd(identity, end === LEFT ? { endedAt: this.clock(), cause: 'NORMAL_TEMPORARY_FAILURE', hungUpBy: 'system' } : end, log, how);
     reg?.done();
-  }
-
-  /**
-   * Gives back a reservation; what Redis refused is retried: the slots at once, the hold once the call is placed
-   * (`unreleased`). Given back, it is cleared from the call's registry entry, so an adopter does not give it back twice.
-   */
-  private async release(log: CallLogger, callId: string, reserved: ReservedBid, unreleased: FundHold[], reg?: CallRegistration): Promise<void> {
-    try {
-      await this.deps.caps.release(callId, reserved.counters, reserved.hold);
-      reg?.released();
-    } catch (err) {
-      log.error({ err: (err as Error).message, targetId: reserved.bid.targetId }, 'failed to release cap reservation and fund hold; retrying in the background');
-      this.late.schedule(log, callId, reserved.counters);
-      unreleased.push(reserved.hold);
-    }
-  }
-
-  private async safely(log: CallLogger, what: string, fn: () => Promise<void>): Promise<void> {
-    try {
-      await fn();
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, `${what} failed`);
-    }
   }
 }
