@@ -3,7 +3,7 @@ import type { CallInfo } from '../switch/port';
 import type { Account, Campaign } from '../domain/model';
 import type { CapCounter } from '../domain/caps';
 import { parseCaller, type CallerParse } from '../domain/phone';
-import { locateConsumer } from '../domain/geo';
+import { locateConsumer, locateForCallingHours } from '../domain/geo';
 import { checkCallingHours, type CallingHoursVerdict } from '../domain/calling-hours';
 import { screenCall, type ScreenResult } from '../domain/screening';
 import { judgeTargetForCall } from '../domain/discovery';
@@ -211,7 +211,7 @@ export class Router {
     const areaCode = caller.ok ? caller.areaCode : undefined;
     const location = locateConsumer({ areaCode, zip: info.zip });
     trace.location = { source: location.source, states: location.states, timeZones: location.timeZones, areaCode, zip: info.zip };
-    const callingHours = info.direction === 'outbound' ? checkCallingHours({ now, states: location.states, timeZones: location.timeZones }) : undefined;
+    const callingHours = info.direction === 'outbound' ? this.callingHours(info, caller, now) : undefined;
     if (!caller.ok) {
       // No number to look up: the caller rule decides (the other pure rules are kept for the record).
       const screening = screenCall({ caller, campaign, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, callingHours } });
@@ -220,6 +220,12 @@ export class Router {
     }
     const pure = screenCall({ caller, campaign: { ...campaign, requireConsent: false }, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, callingHours } });
     return { campaign, caller, callingHours, pureRulesPass: pure.pass, trace, started };
+  }
+
+  /** Calls to consumers: judged in every jurisdiction that claims the number (its area code's and its zip's). */
+  private callingHours(info: CallInfo, caller: CallerParse, now: Date): CallingHoursVerdict {
+    const where = caller.ok ? locateForCallingHours({ country: caller.country, areaCode: caller.areaCode, zip: info.zip }) : locateForCallingHours({ zip: info.zip });
+    return checkCallingHours({ now, ...where });
   }
 
   private screening(p: Prepared, info: CallInfo, facts: ComplianceFacts): ScreenResult {
