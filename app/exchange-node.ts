@@ -43,6 +43,7 @@ import { dashboardRoutes } from './api/dashboard-routes';
 import { attachLiveCalls } from './realtime/live-calls';
 import { BidWriter } from './store/bid-writer';
 import { OutboundDialer } from './exchange/outbound-dialer';
+import { OutboundClearances } from './exchange/outbound-clearances';
 import type { SwitchAdapter } from './switch/port';
 import type { Bidder } from './exchange/bidders';
 import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
@@ -127,7 +128,8 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, logger: logger.child({ mod: 'router' }) });
   const journal = new RedisCallJournal(journalRedis);
   const events = new CallEventBus();
-  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock });
+  const clearances = new OutboundClearances();
+  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clearances, clock: opts.clock });
 
   const queueSettings = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   let recorder: CallRecorder | undefined;
@@ -154,7 +156,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const core = { config, pool, redis, metrics, snapshots, router, flow, caps, fundHolds, recorder, events };
   const switches = makeSwitches(core);
   for (const sw of switches) await sw.start(flow.handle);
-  const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, logger: logger.child({ mod: 'dialer' }), clock: opts.clock });
+  const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, clearances, logger: logger.child({ mod: 'dialer' }), clock: opts.clock });
 
   // Switch connection state in the metrics even when nobody polls /ready (a Prometheus scrape alone sees it).
   const switchGauges = () => {

@@ -11,6 +11,7 @@ import type { Decision, ReservedBid, Router, SkippedBid } from './router';
 import { PROMPTS } from './router';
 import type { RejectReason } from './trace';
 import type { CallEventBus } from './call-events';
+import type { OutboundClearance, OutboundClearances } from './outbound-clearances';
 
 export interface CallFlowDeps {
   router: Router;
@@ -20,6 +21,8 @@ export interface CallFlowDeps {
   metrics?: Metrics;
   /** live events for dashboards and agents */
   events?: CallEventBus;
+  /** What the outbound dialer decided before dialling, taken when a consumer's answered leg arrives. */
+  clearances?: OutboundClearances;
   clock?: () => Date;
   newCallId?: () => string;
 }
@@ -79,8 +82,12 @@ export class CallFlow {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  async run(leg: CallLeg, info: CallInfo): Promise<void> {
-    const callId = info.callId ?? this.newCallId();
+  async run(leg: CallLeg, answered: CallInfo): Promise<void> {
+    const callId = answered.callId ?? this.newCallId();
+    // A consumer who answered our call: the request's zip and lead id come back with it (the switch does not
+    // carry them), and its pre-dial verdict goes to the router.
+    const cleared = answered.direction === 'outbound' && answered.callId ? this.deps.clearances?.take(answered.callId) : undefined;
+    const info: CallInfo = cleared ? { ...answered, zip: answered.zip ?? cleared.zip, leadId: answered.leadId ?? cleared.leadId } : answered;
     const startedAt = this.clock();
     const log = lazyChild(this.deps.logger, { callId, switchCallId: info.switchCallId, switch: info.switchName });
     const identity: CallIdentity = {
@@ -99,7 +106,7 @@ export class CallFlow {
       // The decision (ranking, trace) lives in routeCall's frame only: once the call is bridged, what it needs
       // while it talks is a few fields. Held until the call ended, the decision was most of what a call in
       // progress kept alive (with 50 buyers, ~16 of ~26 KB), all of it moved to the old generation.
-      const bridged = await this.routeCall(leg, info, identity, startedAt, ended, log);
+      const bridged = await this.routeCall(leg, info, identity, startedAt, ended, log, cleared);
       if (bridged) await this.talk(identity, ended, log, bridged);
     } finally {
       this.deps.metrics?.activeCalls.dec();
@@ -107,13 +114,13 @@ export class CallFlow {
   }
 
   /** Decides and bridges; answers what the call keeps while it talks, or undefined when it is already finished. */
-  private async routeCall(leg: CallLeg, info: CallInfo, identity: CallIdentity, startedAt: Date, ended: Promise<LegEnd>, log: CallLogger): Promise<BridgedCall | undefined> {
+  private async routeCall(leg: CallLeg, info: CallInfo, identity: CallIdentity, startedAt: Date, ended: Promise<LegEnd>, log: CallLogger, cleared?: OutboundClearance): Promise<BridgedCall | undefined> {
     const { callId } = identity;
     let decided: Promise<void> | undefined;
     try {
       let decision: Decision;
       try {
-        decision = await this.deps.router.decide(callId, info, startedAt);
+        decision = await this.deps.router.decide(callId, info, startedAt, cleared);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'routing decision failed');
         await this.safely(log, 'play error prompt', () => leg.playAndHangup(PROMPTS.error, REJECT_CAUSE.internal_error));

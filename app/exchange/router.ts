@@ -15,6 +15,7 @@ import { CapLedger, type Shortfall } from '../cache/cap-ledger';
 import type { FundHold } from '../cache/fund-holds';
 import type { ConfigSnapshot } from './snapshot';
 import type { SnapshotSource } from './snapshot-source';
+import type { OutboundClearance } from './outbound-clearances';
 import { collectBids, type Bidder } from './bidders';
 import { addExclusion, emptyExclusions, emptyRanking, type DecisionTrace, type RejectReason } from './trace';
 
@@ -49,6 +50,8 @@ export interface ScreenedCall {
   outcome: 'pass';
   campaign: Campaign;
   trace: DecisionTrace;
+  /** Calls to consumers: the calling-hours verdict the call may be dialled on. */
+  callingHours?: CallingHoursVerdict;
 }
 
 export interface RouterDeps {
@@ -104,11 +107,16 @@ export class Router {
     trace.screening = screening;
     if (!screening.pass) return this.reject(prepared.started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     trace.decisionUs = elapsedUs(prepared.started);
-    return { outcome: 'pass', campaign, trace };
+    return { outcome: 'pass', campaign, trace, callingHours: prepared.callingHours };
   }
 
-  async decide(callId: string, info: CallInfo, now: Date): Promise<Decision> {
-    const prepared = this.prepare(callId, info, now);
+  /**
+   * Steps 1-4. `cleared`: for a consumer who answered a call we placed, what was decided before dialling; its
+   * calling-hours verdict stands (the consumer picked up a call that was lawful to place), not a new one at the
+   * answer time.
+   */
+  async decide(callId: string, info: CallInfo, now: Date, cleared?: OutboundClearance): Promise<Decision> {
+    const prepared = this.prepare(callId, info, now, cleared);
     if ('outcome' in prepared) return prepared;
     const { campaign, caller, trace, started } = prepared;
     const snapshot = this.deps.snapshots.current();
@@ -177,7 +185,7 @@ export class Router {
   }
 
   /** Step 1 and the parts of step 2 that need no lookup. */
-  private prepare(callId: string, info: CallInfo, now: Date): Prepared | Decision {
+  private prepare(callId: string, info: CallInfo, now: Date, cleared?: OutboundClearance): Prepared | Decision {
     const started = process.hrtime.bigint();
     const snapshot = this.deps.snapshots.current();
     const caller = parseCaller(info.ani);
@@ -211,7 +219,11 @@ export class Router {
     const areaCode = caller.ok ? caller.areaCode : undefined;
     const location = locateConsumer({ areaCode, zip: info.zip });
     trace.location = { source: location.source, states: location.states, timeZones: location.timeZones, areaCode, zip: info.zip };
-    const callingHours = info.direction === 'outbound' ? this.callingHours(info, caller, now) : undefined;
+    let callingHours: CallingHoursVerdict | undefined;
+    if (info.direction === 'outbound') {
+      callingHours = cleared?.callingHours ?? this.callingHours(info, caller, now);
+      trace.callingHoursCheckedAt = (cleared?.callingHours ? cleared.screenedAt : now).toISOString();
+    }
     if (!caller.ok) {
       // No number to look up: the caller rule decides (the other pure rules are kept for the record).
       const screening = screenCall({ caller, campaign, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, callingHours } });

@@ -36,6 +36,8 @@ export interface DecisionTrace {
   floorCents?: number;
   caller: { ok: boolean; e164?: string; reason?: string; detail?: string };
   location?: { source: string; states: string[]; timeZones: string[]; areaCode?: string; zip?: string };
+  /** Calls to consumers: when the calling-hours verdict was reached (before dialling, for an answered call). */
+  callingHoursCheckedAt?: string;
   screening?: ScreenResult;
   /**
    * Bids that entered the auction, in rank order (rank = index + 1), as parallel columns: a decision over a
