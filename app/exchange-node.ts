@@ -49,7 +49,7 @@ import type { Bidder } from './exchange/bidders';
 import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
 import { BillingWorker } from './jobs/billing-worker';
 import { FraudWorker } from './jobs/fraud-worker';
-import { fraudRules } from './config';
+import { attestationTrust, fraudRules } from './config';
 
 /** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
 export const apiRouteDocs: readonly RouteDoc[] = [
@@ -125,7 +125,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   await access.start();
 
   const caps = new CapLedger(redis);
-  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, logger: logger.child({ mod: 'router' }) });
+  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, attestationTrust: attestationTrust(config), logger: logger.child({ mod: 'router' }) });
   const journal = new RedisCallJournal(journalRedis);
   const events = new CallEventBus();
   const clearances = new OutboundClearances();

@@ -332,7 +332,7 @@ function decisionEntry(identity: CallIdentity, info: CallInfo, d: Decision): Jou
     type: 'decided',
     campaignId: d.campaign?.id,
     sellerAccountId: d.campaign?.sellerAccountId,
-    attestation: info.attestation,
+    attestation: d.trace.attestation ? d.trace.attestation.level : info.attestation, // the level judged, not a header we ignored
     zip: info.zip,
     leadId: info.leadId,
     outcome: d.outcome === 'route' ? 'routed' : 'rejected',

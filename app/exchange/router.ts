@@ -6,6 +6,7 @@ import { parseCaller, type CallerParse } from '../domain/phone';
 import { locateConsumer, locateForCallingHours } from '../domain/geo';
 import { checkCallingHours, type CallingHoursVerdict } from '../domain/calling-hours';
 import { screenCall, type ScreenResult } from '../domain/screening';
+import { judgeAttestation, NO_TRUST, type Attestation, type AttestationTrust } from '../domain/attestation';
 import { judgeTargetForCall } from '../domain/discovery';
 import { runAuction, type Bid, type RankedBid } from '../domain/auction';
 import { capCounters } from '../domain/caps';
@@ -61,6 +62,8 @@ export interface RouterDeps {
   /** Real-time bidders, in addition to the standing bids of the campaign's buyer targets. */
   bidders?: readonly Bidder[];
   random?: () => number;
+  /** Carrier trunks whose attestation headers are believed (ATTESTATION_TRUSTED_CARRIERS); none by default. */
+  attestationTrust?: AttestationTrust;
   logger: Logger;
 }
 
@@ -77,6 +80,8 @@ interface Prepared {
   campaign: Campaign;
   caller: Extract<CallerParse, { ok: true }>;
   callingHours?: CallingHoursVerdict;
+  /** the attestation level the call is judged on (ours for outbound calls; a header only from a trusted trunk) */
+  attestation?: Attestation;
   /** false when a rule that needs no lookup (attestation, calling hours) already blocks the call */
   pureRulesPass: boolean;
   trace: DecisionTrace;
@@ -201,6 +206,9 @@ export class Router {
       outcome: 'reject',
       decisionUs: 0,
     };
+    const attested = judgeAttestation(info, this.deps.attestationTrust ?? NO_TRUST);
+    trace.attestation = { level: attested.level, source: attested.source, ignored: attested.ignored?.why };
+    if (attested.ignored) this.deps.logger.debug({ callId, ignored: attested.ignored }, 'attestation header ignored');
 
     let campaign: Campaign | undefined;
     if (info.direction === 'outbound' && info.campaignId) {
@@ -226,12 +234,12 @@ export class Router {
     }
     if (!caller.ok) {
       // No number to look up: the caller rule decides (the other pure rules are kept for the record).
-      const screening = screenCall({ caller, campaign, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, callingHours } });
+      const screening = screenCall({ caller, campaign, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, callingHours } });
       trace.screening = screening;
       return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     }
-    const pure = screenCall({ caller, campaign: { ...campaign, requireConsent: false }, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, callingHours } });
-    return { campaign, caller, callingHours, pureRulesPass: pure.pass, trace, started };
+    const pure = screenCall({ caller, campaign: { ...campaign, requireConsent: false }, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, callingHours } });
+    return { campaign, caller, callingHours, attestation: attested.level, pureRulesPass: pure.pass, trace, started };
   }
 
   /** Calls to consumers: judged in every jurisdiction that claims the number (its area code's and its zip's). */
@@ -241,7 +249,7 @@ export class Router {
   }
 
   private screening(p: Prepared, info: CallInfo, facts: ComplianceFacts): ScreenResult {
-    return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: info.attestation, facts: { ...facts, callingHours: p.callingHours } });
+    return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: p.attestation, facts: { ...facts, callingHours: p.callingHours } });
   }
 
   /** Discovery (standing bids, then real-time bids under the campaign's deadline) and the auction. */

@@ -10,7 +10,7 @@ import type { TestInfra } from '../support/infra';
 import type { FarEnd, PlacedCall, SwitchHarness } from './harness';
 
 /** What asterisk-conf/ari.conf lists in `channelvars`. */
-const CHANNELVARS = ['CALLX_ATTESTATION', 'CALLX_LEAD_ID', 'CALLX_ZIP'];
+const CHANNELVARS = ['CALLX_ATTESTATION', 'CALLX_IDENTITY', 'CALLX_LEAD_ID', 'CALLX_ZIP'];
 
 /** The shared far-end words as the Asterisk peer's endpoint scripts (causes as Q.850 numbers). */
 function endpointScript(script: FarEnd): EndpointScript {

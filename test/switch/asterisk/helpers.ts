@@ -9,7 +9,7 @@ import { AsteriskPeer, type AsteriskPeerOptions } from '../../peers/asterisk';
 
 export const APP = 'callx';
 /** What asterisk-conf/ari.conf lists in `channelvars`. */
-export const CHANNELVARS = ['CALLX_ATTESTATION', 'CALLX_LEAD_ID', 'CALLX_ZIP'];
+export const CHANNELVARS = ['CALLX_ATTESTATION', 'CALLX_IDENTITY', 'CALLX_LEAD_ID', 'CALLX_ZIP'];
 
 export const FAST_TIMEOUTS = {
   restMs: 1000,
