@@ -229,7 +229,7 @@ export class Router {
     trace.location = { source: location.source, states: location.states, timeZones: location.timeZones, areaCode, zip: info.zip };
     let callingHours: CallingHoursVerdict | undefined;
     if (info.direction === 'outbound') {
-      callingHours = cleared?.callingHours ?? this.callingHours(info, caller, now);
+      callingHours = cleared?.callingHours ?? this.callingHours(info, caller, campaign, now);
       trace.callingHoursCheckedAt = (cleared?.callingHours ? cleared.screenedAt : now).toISOString();
     }
     if (!caller.ok) {
@@ -242,9 +242,13 @@ export class Router {
     return { campaign, caller, callingHours, attestation: attested.level, pureRulesPass: pure.pass, trace, started };
   }
 
-  /** Calls to consumers: judged in every jurisdiction that claims the number (its area code's and its zip's). */
-  private callingHours(info: CallInfo, caller: CallerParse, now: Date): CallingHoursVerdict {
+  /**
+   * Calls to consumers: judged in every jurisdiction that claims the number (its area code's and its zip's). A
+   * number of a country we hold no rules for passes only when the campaign lists that country.
+   */
+  private callingHours(info: CallInfo, caller: CallerParse, campaign: Campaign, now: Date): CallingHoursVerdict {
     const where = caller.ok ? locateForCallingHours({ country: caller.country, areaCode: caller.areaCode, zip: info.zip }) : locateForCallingHours({ zip: info.zip });
+    if (where.countries.length === 0 && caller.ok && campaign.allowedCountries?.includes(caller.country)) return { allowed: true };
     return checkCallingHours({ now, ...where });
   }
 

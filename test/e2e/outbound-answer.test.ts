@@ -101,4 +101,26 @@ describe.each([
     expect(((await r.json()) as { error: { reasons: string[] } }).error.reasons).toEqual(['outside_calling_hours']);
     expect(harness.originateCount()).toBe(before);
   });
+
+  it('a number of a country without rules is refused unless its campaign allows that country', async () => {
+    pinClock('2026-11-24T16:00:00Z');
+    const UK = '+442079460123';
+    const refused = await post({ campaignId: 'callbacks', to: UK });
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as { error: { reasons: string[] } }).error.reasons).toEqual(['country_not_covered']);
+
+    const patch = async (body: object) =>
+      fetch(`http://127.0.0.1:${node.httpPort}/v1/campaigns/callbacks`, { method: 'PATCH', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await patch({ allowedCountries: ['us'] })).status).toBe(400);
+    expect((await patch({ allowedCountries: ['GB'] })).status).toBe(200);
+    harness.setConsumer(UK, { kind: 'answer', afterMs: 20, hangupAfterMs: 300 });
+    const allowed = await eventually(async () => {
+      const r = await post({ campaignId: 'callbacks', to: UK, answerTimeoutSec: 5 });
+      return r.status === 202 ? r : undefined; // the config change reaches the node's snapshot over pub/sub
+    }, 'the campaign to allow GB');
+    const { callId } = (await allowed.json()) as { callId: string };
+    await ended(callId);
+    expect((await trace(callId)).screening.reasons).toEqual([]);
+    expect((await patch({ allowedCountries: [] })).status).toBe(200);
+  });
 });
