@@ -107,6 +107,8 @@ function on(days: readonly Weekday[], start: number, end: number): Partial<Recor
 }
 
 const REVIEWED = '2026-11-24';
+/** Rules added or corrected after the 40-case review of issue 14 (windows and citations as that review gives them). */
+const REVIEWED_ISSUE_14 = '2026-12-07';
 
 export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   {
@@ -157,7 +159,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
     barsHolidays: false,
     source: 'Fla. Stat. § 501.616(6)(a) (no commercial telephone solicitation call before 8 a.m. or after 8 p.m. at the called person\'s location)',
     effectiveFrom: '2021-07-01',
-    reviewedOn: REVIEWED,
+    reviewedOn: REVIEWED_ISSUE_14,
   },
   {
     // Review: compliance charts list 10 a.m.-9 p.m. for Kentucky; we could not read the operative subsection.
@@ -242,7 +244,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
     barsHolidays: false,
     source: 'Miss. Code Ann. § 77-3-723 (telephone solicitations only 8 a.m.-8 p.m. Central Standard Time, none on Sunday)',
     effectiveFrom: '2003-07-01',
-    reviewedOn: REVIEWED,
+    reviewedOn: REVIEWED_ISSUE_14,
   },
   {
     // Review: read from public summaries of the Unfair Practices Act, not an official copy of the subsection.
@@ -253,7 +255,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
     barsHolidays: false,
     source: 'N.M. Stat. § 57-12-22(B)(5) (Unfair Practices Act: no telephone solicitation before 9 a.m. or after 9 p.m.)',
     effectiveFrom: '2003-06-20', // in force by this date; exact date not verified
-    reviewedOn: REVIEWED,
+    reviewedOn: REVIEWED_ISSUE_14,
   },
   {
     id: 'OK-755.1',
@@ -264,7 +266,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
     barsHolidays: false,
     source: 'Okla. Stat. tit. 15, § 755.1 (calls delivering a prerecorded message only between 9 a.m. and 9 p.m.)',
     effectiveFrom: '1990-01-01', // in force by this date; exact date not verified
-    reviewedOn: REVIEWED,
+    reviewedOn: REVIEWED_ISSUE_14,
   },
   {
     id: 'NV-597.814',
@@ -275,7 +277,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
     barsHolidays: false,
     source: 'Nev. Rev. Stat. § 597.814 (prerecorded-message calls only between 9 a.m. and 9 p.m.)',
     effectiveFrom: '1990-01-01', // in force by this date; exact date not verified
-    reviewedOn: REVIEWED,
+    reviewedOn: REVIEWED_ISSUE_14,
   },
   {
     id: 'OK-775C.4',
@@ -349,7 +351,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
     barsHolidays: false,
     source: 'Rev. Code Wash. § 19.158.040(2) (Commercial Telephone Solicitation Act: no calls before 8 a.m. or after 8 p.m.)',
     effectiveFrom: '1990-01-01', // in force by this date; exact date not verified
-    reviewedOn: REVIEWED,
+    reviewedOn: REVIEWED_ISSUE_14,
   },
   {
     // Canada: the national Telemarketing Rules bind every telemarketing call to a Canadian consumer, in the
@@ -361,7 +363,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
     barsHolidays: false,
     source: 'CRTC Unsolicited Telecommunications Rules, Part III Telemarketing Rules (Telecom Decision CRTC 2007-48, https://crtc.gc.ca/eng/trules-reglest.htm): 9:00 a.m.-9:30 p.m. weekdays, 10:00 a.m.-6:00 p.m. weekends, consumer\'s local time',
     effectiveFrom: '2008-09-30',
-    reviewedOn: REVIEWED,
+    reviewedOn: REVIEWED_ISSUE_14,
   },
 ] satisfies CallingHoursRule[]);
 
