@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_FRAUD_RULES, type FraudRules } from './domain/fraud';
+import { parseAttestationTrust, type AttestationTrust } from './domain/attestation';
 
 /**
  * Every setting comes from an environment variable, validated here; README.md lists them all.
@@ -17,7 +18,17 @@ const switchList = z
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
   .pipe(z.array(z.enum(['freeswitch', 'asterisk'])));
 
+/** Carrier trunks whose attestation headers are believed: IP addresses and trunk:<name> entries. */
+const trustedCarriers = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .superRefine((list, ctx) => {
+    const r = parseAttestationTrust(list);
+    if (!r.ok) ctx.addIssue({ code: 'custom', message: `not an IP address or trunk:<name>: ${r.bad.join(', ')}` });
+  });
+
 const EnvSchema = z.object({
+  ATTESTATION_TRUSTED_CARRIERS: trustedCarriers.default([]),
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/postgres'),
   DATABASE_SCHEMA: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier').optional(),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -96,6 +107,12 @@ export function fraudRules(config: Config): FraudRules {
     sellerShortShare: config.FRAUD_SELLER_SHORT_SHARE,
     sellerMinCalls: config.FRAUD_SELLER_MIN_CALLS,
   };
+}
+
+/** Whose X-Attestation headers count (ATTESTATION_TRUSTED_CARRIERS). */
+export function attestationTrust(config: Config): AttestationTrust {
+  const r = parseAttestationTrust(config.ATTESTATION_TRUSTED_CARRIERS);
+  return r.ok ? r.trust : { addresses: [], trunks: [] };
 }
 
 export class ConfigError extends Error {}

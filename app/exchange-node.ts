@@ -45,12 +45,13 @@ import { dashboardRoutes } from './api/dashboard-routes';
 import { attachLiveCalls } from './realtime/live-calls';
 import { BidWriter } from './store/bid-writer';
 import { OutboundDialer } from './exchange/outbound-dialer';
+import { OutboundClearances } from './exchange/outbound-clearances';
 import type { SwitchAdapter } from './switch/port';
 import type { Bidder } from './exchange/bidders';
 import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
 import { BillingWorker } from './jobs/billing-worker';
 import { FraudWorker } from './jobs/fraud-worker';
-import { fraudRules } from './config';
+import { attestationTrust, fraudRules } from './config';
 import { NodeHeartbeat, newIncarnation } from './cache/node-heartbeat';
 import { LiveCallsRegistry } from './cache/live-calls-registry';
 import { CallSweeper } from './exchange/call-sweeper';
@@ -145,7 +146,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   await access.start();
 
   const caps = new CapLedger(redis);
-  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, logger: logger.child({ mod: 'router' }) });
+  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, attestationTrust: attestationTrust(config), logger: logger.child({ mod: 'router' }) });
   const events = new CallEventBus();
   const incarnation = newIncarnation(config.NODE_ID);
   const heartbeat = new NodeHeartbeat(redis, incarnation, { ttlMs: config.NODE_HEARTBEAT_TTL_MS }, logger.child({ mod: 'heartbeat' }));
@@ -153,8 +154,9 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const journal = new RedisCallJournal(journalRedis);
   const registry = new LiveCallsRegistry(redis, incarnation, logger.child({ mod: 'registry' }), journal);
   await registry.join();
+  const clearances = new OutboundClearances();
   const knownCall = (callId: string) => loadCallForAdoption(pool, callId);
-  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock, registry, knownCall, fundHolds });
+  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clearances, clock: opts.clock, registry, knownCall, fundHolds });
 
   const queueSettings = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   let recorder: CallRecorder | undefined;
@@ -183,7 +185,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   for (const sw of switches) await sw.start(flow.handle);
   const sweeper = new CallSweeper({ registry, flow, switches, knownCall, logger: logger.child({ mod: 'sweeper' }), intervalMs: config.SWEEP_INTERVAL_MS });
   sweeper.start();
-  const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, logger: logger.child({ mod: 'dialer' }), clock: opts.clock });
+  const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, clearances, logger: logger.child({ mod: 'dialer' }), clock: opts.clock });
 
   // Switch connection state in the metrics even when nobody polls /ready (a Prometheus scrape alone sees it).
   const switchGauges = () => {

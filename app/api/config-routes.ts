@@ -55,13 +55,15 @@ const campaignFields = {
   floorCents: cents(),
   requireConsent: z.boolean(),
   minAttestation: z.enum(['A', 'B']).nullable(),
+  /** countries outside the US and Canada the campaign may call (no calling-hours rules are held for them) */
+  allowedCountries: z.array(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code').refine((c) => c !== 'US' && c !== 'CA', 'US and Canada are always allowed under their own rules')).max(250),
   bidDeadlineMs: int4(0, 5000),
   payoutCents: cents().nullable(),
   payoutPercent: z.number().min(0).max(100).nullable(),
   duplicateWindowDays: int4(0, 365),
   allowNegativeMargin: z.boolean(),
 };
-const CampaignBody = z.object({ id: Id, sellerAccountId: Id, ...campaignFields }).partial({ active: true, routing: true, floorCents: true, requireConsent: true, minAttestation: true, bidDeadlineMs: true, payoutCents: true, payoutPercent: true, duplicateWindowDays: true, allowNegativeMargin: true }).strict()
+const CampaignBody = z.object({ id: Id, sellerAccountId: Id, ...campaignFields }).partial({ active: true, routing: true, floorCents: true, requireConsent: true, minAttestation: true, allowedCountries: true, bidDeadlineMs: true, payoutCents: true, payoutPercent: true, duplicateWindowDays: true, allowNegativeMargin: true }).strict()
   .refine((c) => c.payoutCents == null || c.payoutPercent == null, { message: 'a payout is a fixed amount or a share, not both', path: ['payoutPercent'] });
 const CampaignPatch = z.object(campaignFields).partial().strict();
 const NumberBody = z.object({ did: E164 }).strict();
@@ -102,7 +104,7 @@ const TargetBody = z.object({ id: Id, buyerAccountId: Id, campaignId: Id, ...tar
 const TargetPatch = z.object(targetFields).partial().strict();
 
 const COLUMNS: Record<string, string> = {
-  name: 'name', active: 'active', routing: 'routing', floorCents: 'floor_cents', requireConsent: 'require_consent', minAttestation: 'min_attestation',
+  name: 'name', active: 'active', routing: 'routing', floorCents: 'floor_cents', requireConsent: 'require_consent', minAttestation: 'min_attestation', allowedCountries: 'allowed_countries',
   bidDeadlineMs: 'bid_deadline_ms', payoutCents: 'payout_cents', payoutPercent: 'payout_percent', duplicateWindowDays: 'duplicate_window_days',
   creditLimitCents: 'credit_limit_cents', seesBuyerDetails: 'sees_buyer_details', bidCents: 'bid_cents', destination: 'destination', answerTimeoutSec: 'answer_timeout_sec',
   targeting: 'targeting', schedule: 'schedule', capConcurrency: 'cap_concurrency', capHourly: 'cap_hourly', capDaily: 'cap_daily',

@@ -13,6 +13,7 @@ export type ScreenReason =
   | 'outside_calling_hours'
   | 'day_barred'
   | 'holiday_barred'
+  | 'country_not_covered'
   | 'no_consent'
   | 'attestation_required';
 

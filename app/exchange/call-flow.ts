@@ -17,6 +17,7 @@ import { closeLostCall, endReasonOf, finishAdoptedCall, type AdoptionDeps, type 
 import { handOver, type HandOverDeps, type KnownCallLookup } from './hand-over';
 import { LEFT, RunningCalls, type Left } from './running-calls';
 import { BridgeLadder, safely, type BridgedCall } from './bridge-ladder';
+import type { OutboundClearance, OutboundClearances } from './outbound-clearances';
 
 export interface CallFlowDeps {
   router: Router;
@@ -26,6 +27,8 @@ export interface CallFlowDeps {
   metrics?: Metrics;
   /** live events for dashboards and agents */
   events?: CallEventBus;
+  /** What the outbound dialer decided before dialling, taken when a consumer's answered leg arrives. */
+  clearances?: OutboundClearances;
   clock?: () => Date;
   newCallId?: () => string;
   /** this node's live-call registry: what another node needs to finish our calls if we die or stop */
@@ -149,7 +152,11 @@ export class CallFlow {
     return { registry: this.deps.registry, knownCall: this.deps.knownCall, adoption: this.adoptionDeps() };
   }
 
-  private async route(leg: CallLeg, info: CallInfo, callId: string, ended: Promise<LegEnd | Left>): Promise<void> {
+  private async route(leg: CallLeg, answered: CallInfo, callId: string, ended: Promise<LegEnd | Left>): Promise<void> {
+    // A consumer who answered our call: the request's zip and lead id come back with it (the switch does not
+    // carry them), and its pre-dial verdict goes to the router.
+    const cleared = answered.direction === 'outbound' && answered.callId ? this.deps.clearances?.take(answered.callId) : undefined;
+    const info: CallInfo = cleared ? { ...answered, zip: answered.zip ?? cleared.zip, leadId: answered.leadId ?? cleared.leadId } : answered;
     const startedAt = this.clock();
     const log = lazyChild(this.deps.logger, { callId, switchCallId: info.switchCallId, switch: info.switchName });
     const identity: CallIdentity = {
@@ -168,7 +175,7 @@ export class CallFlow {
       // The decision (ranking, trace) lives in routeCall's frame only: once the call is bridged, what it needs
       // while it talks is a few fields. Held until the call ended, the decision was most of what a call in
       // progress kept alive (with 50 buyers, ~16 of ~26 KB), all of it moved to the old generation.
-      const bridged = await this.routeCall(leg, info, identity, startedAt, ended, log, reg);
+      const bridged = await this.routeCall(leg, info, identity, startedAt, ended, log, reg, cleared);
       if (bridged) await this.talk(identity, ended, log, bridged, reg);
     } finally {
       this.deps.metrics?.activeCalls.dec();
@@ -176,13 +183,13 @@ export class CallFlow {
   }
 
   /** Decides and bridges; answers what the call keeps while it talks, or undefined when it is already finished. */
-  private async routeCall(leg: CallLeg, info: CallInfo, identity: CallIdentity, startedAt: Date, ended: Promise<LegEnd | Left>, log: CallLogger, reg?: CallRegistration): Promise<BridgedCall | undefined> {
+  private async routeCall(leg: CallLeg, info: CallInfo, identity: CallIdentity, startedAt: Date, ended: Promise<LegEnd | Left>, log: CallLogger, reg?: CallRegistration, cleared?: OutboundClearance): Promise<BridgedCall | undefined> {
     const { callId } = identity;
     let decided: Promise<void> | undefined;
     try {
       let decision: Decision;
       try {
-        decision = await this.deps.router.decide(callId, info, startedAt);
+        decision = await this.deps.router.decide(callId, info, startedAt, cleared);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'routing decision failed');
         await safely(log, 'play error prompt', () => leg.playAndHangup(PROMPTS.error, REJECT_CAUSE.internal_error));

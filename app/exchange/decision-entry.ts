@@ -10,7 +10,7 @@ export function decisionEntry(identity: CallIdentity, info: CallInfo, d: Decisio
     type: 'decided',
     campaignId: d.campaign?.id,
     sellerAccountId: d.campaign?.sellerAccountId,
-    attestation: info.attestation,
+    attestation: d.trace.attestation ? d.trace.attestation.level : info.attestation, // the level judged, not a header we ignored
     zip: info.zip,
     leadId: info.leadId,
     outcome: d.outcome === 'route' ? 'routed' : 'rejected',

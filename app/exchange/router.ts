@@ -3,9 +3,10 @@ import type { CallInfo } from '../switch/port';
 import type { Account, Campaign } from '../domain/model';
 import type { CapCounter } from '../domain/caps';
 import { parseCaller, type CallerParse } from '../domain/phone';
-import { locateConsumer } from '../domain/geo';
+import { locateConsumer, locateForCallingHours } from '../domain/geo';
 import { checkCallingHours, type CallingHoursVerdict } from '../domain/calling-hours';
 import { screenCall, type ScreenResult } from '../domain/screening';
+import { judgeAttestation, NO_TRUST, type Attestation, type AttestationTrust } from '../domain/attestation';
 import { judgeTargetForCall } from '../domain/discovery';
 import { runAuction, type Bid, type RankedBid } from '../domain/auction';
 import { capCounters } from '../domain/caps';
@@ -15,6 +16,7 @@ import { CapLedger, type Shortfall } from '../cache/cap-ledger';
 import type { FundHold } from '../cache/fund-holds';
 import type { ConfigSnapshot } from './snapshot';
 import type { SnapshotSource } from './snapshot-source';
+import type { OutboundClearance } from './outbound-clearances';
 import { collectBids, type Bidder } from './bidders';
 import { addExclusion, emptyExclusions, emptyRanking, type DecisionTrace, type RejectReason } from './trace';
 
@@ -49,6 +51,8 @@ export interface ScreenedCall {
   outcome: 'pass';
   campaign: Campaign;
   trace: DecisionTrace;
+  /** Calls to consumers: the calling-hours verdict the call may be dialled on. */
+  callingHours?: CallingHoursVerdict;
 }
 
 export interface RouterDeps {
@@ -58,6 +62,8 @@ export interface RouterDeps {
   /** Real-time bidders, in addition to the standing bids of the campaign's buyer targets. */
   bidders?: readonly Bidder[];
   random?: () => number;
+  /** Carrier trunks whose attestation headers are believed (ATTESTATION_TRUSTED_CARRIERS); none by default. */
+  attestationTrust?: AttestationTrust;
   logger: Logger;
 }
 
@@ -74,6 +80,8 @@ interface Prepared {
   campaign: Campaign;
   caller: Extract<CallerParse, { ok: true }>;
   callingHours?: CallingHoursVerdict;
+  /** the attestation level the call is judged on (ours for outbound calls; a header only from a trusted trunk) */
+  attestation?: Attestation;
   /** false when a rule that needs no lookup (attestation, calling hours) already blocks the call */
   pureRulesPass: boolean;
   trace: DecisionTrace;
@@ -104,11 +112,16 @@ export class Router {
     trace.screening = screening;
     if (!screening.pass) return this.reject(prepared.started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     trace.decisionUs = elapsedUs(prepared.started);
-    return { outcome: 'pass', campaign, trace };
+    return { outcome: 'pass', campaign, trace, callingHours: prepared.callingHours };
   }
 
-  async decide(callId: string, info: CallInfo, now: Date): Promise<Decision> {
-    const prepared = this.prepare(callId, info, now);
+  /**
+   * Steps 1-4. `cleared`: for a consumer who answered a call we placed, what was decided before dialling; its
+   * calling-hours verdict stands (the consumer picked up a call that was lawful to place), not a new one at the
+   * answer time.
+   */
+  async decide(callId: string, info: CallInfo, now: Date, cleared?: OutboundClearance): Promise<Decision> {
+    const prepared = this.prepare(callId, info, now, cleared);
     if ('outcome' in prepared) return prepared;
     const { campaign, caller, trace, started } = prepared;
     const snapshot = this.deps.snapshots.current();
@@ -177,7 +190,7 @@ export class Router {
   }
 
   /** Step 1 and the parts of step 2 that need no lookup. */
-  private prepare(callId: string, info: CallInfo, now: Date): Prepared | Decision {
+  private prepare(callId: string, info: CallInfo, now: Date, cleared?: OutboundClearance): Prepared | Decision {
     const started = process.hrtime.bigint();
     const snapshot = this.deps.snapshots.current();
     const caller = parseCaller(info.ani);
@@ -193,6 +206,9 @@ export class Router {
       outcome: 'reject',
       decisionUs: 0,
     };
+    const attested = judgeAttestation(info, this.deps.attestationTrust ?? NO_TRUST);
+    trace.attestation = { level: attested.level, source: attested.source, ignored: attested.ignored?.why };
+    if (attested.ignored) this.deps.logger.debug({ callId, ignored: attested.ignored }, 'attestation header ignored');
 
     let campaign: Campaign | undefined;
     if (info.direction === 'outbound' && info.campaignId) {
@@ -211,19 +227,33 @@ export class Router {
     const areaCode = caller.ok ? caller.areaCode : undefined;
     const location = locateConsumer({ areaCode, zip: info.zip });
     trace.location = { source: location.source, states: location.states, timeZones: location.timeZones, areaCode, zip: info.zip };
-    const callingHours = info.direction === 'outbound' ? checkCallingHours({ now, states: location.states, timeZones: location.timeZones }) : undefined;
+    let callingHours: CallingHoursVerdict | undefined;
+    if (info.direction === 'outbound') {
+      callingHours = cleared?.callingHours ?? this.callingHours(info, caller, campaign, now);
+      trace.callingHoursCheckedAt = (cleared?.callingHours ? cleared.screenedAt : now).toISOString();
+    }
     if (!caller.ok) {
       // No number to look up: the caller rule decides (the other pure rules are kept for the record).
-      const screening = screenCall({ caller, campaign, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, callingHours } });
+      const screening = screenCall({ caller, campaign, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, callingHours } });
       trace.screening = screening;
       return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     }
-    const pure = screenCall({ caller, campaign: { ...campaign, requireConsent: false }, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, callingHours } });
-    return { campaign, caller, callingHours, pureRulesPass: pure.pass, trace, started };
+    const pure = screenCall({ caller, campaign: { ...campaign, requireConsent: false }, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, callingHours } });
+    return { campaign, caller, callingHours, attestation: attested.level, pureRulesPass: pure.pass, trace, started };
+  }
+
+  /**
+   * Calls to consumers: judged in every jurisdiction that claims the number (its area code's and its zip's). A
+   * number of a country we hold no rules for passes only when the campaign lists that country.
+   */
+  private callingHours(info: CallInfo, caller: CallerParse, campaign: Campaign, now: Date): CallingHoursVerdict {
+    const where = caller.ok ? locateForCallingHours({ country: caller.country, areaCode: caller.areaCode, zip: info.zip }) : locateForCallingHours({ zip: info.zip });
+    if (where.countries.length === 0 && caller.ok && campaign.allowedCountries?.includes(caller.country)) return { allowed: true };
+    return checkCallingHours({ now, ...where });
   }
 
   private screening(p: Prepared, info: CallInfo, facts: ComplianceFacts): ScreenResult {
-    return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: info.attestation, facts: { ...facts, callingHours: p.callingHours } });
+    return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: p.attestation, facts: { ...facts, callingHours: p.callingHours } });
   }
 
   /** Discovery (standing bids, then real-time bids under the campaign's deadline) and the auction. */

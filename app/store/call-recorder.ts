@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Redis } from 'ioredis';
+import { inTransaction } from './db';
 import type { Logger } from '../observability/logger';
 import { JOURNAL_GROUP, JOURNAL_STREAM, type JournalEntry } from '../exchange/call-journal';
 import { Backoff, sleep } from '../util/backoff';
@@ -207,19 +208,6 @@ export async function ensureGroup(redis: Redis): Promise<void> {
   }
 }
 
-async function inTransaction(pool: Pool, fn: (c: PoolClient) => Promise<void>): Promise<void> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    await fn(c);
-    await c.query('COMMIT');
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
-}
 
 /** SQLSTATE classes 22 (data exception) and 23 (constraint violation): the entry is bad, not the database. */
 function isDataError(err: unknown): boolean {

@@ -38,6 +38,7 @@ export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
       floorCents: Number(r.floor_cents),
       requireConsent: r.require_consent,
       minAttestation: r.min_attestation ?? undefined,
+      ...(Array.isArray(r.allowed_countries) && r.allowed_countries.length > 0 ? { allowedCountries: r.allowed_countries as string[] } : {}),
       noBuyerPrompt: r.no_buyer_prompt,
       bidDeadlineMs: r.bid_deadline_ms,
     })),
