@@ -131,7 +131,14 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   await access.start();
 
   const caps = new CapLedger(redis);
-  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, logger: logger.child({ mod: 'router' }) });
+  const router = new Router({
+    snapshots,
+    gate: new ScreenAndReserve(redis),
+    caps,
+    bidders: opts.bidders,
+    registry: { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS, required: config.DNC_REGISTRY_REQUIRED },
+    logger: logger.child({ mod: 'router' }),
+  });
   const journal = new RedisCallJournal(journalRedis);
   const events = new CallEventBus();
   const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock });

@@ -6,11 +6,12 @@ import { parseCaller, type CallerParse } from '../domain/phone';
 import { locateConsumer } from '../domain/geo';
 import { checkCallingHours, type CallingHoursVerdict } from '../domain/calling-hours';
 import { screenCall, type ScreenResult } from '../domain/screening';
+import { judgeRegistryCopy, NO_LIST_FACTS, registryKindFor } from '../domain/lists';
 import { judgeTargetForCall } from '../domain/discovery';
 import { runAuction, type Bid, type RankedBid } from '../domain/auction';
 import { capCounters } from '../domain/caps';
 import type { ComplianceFacts } from '../cache/compliance-keys';
-import { ScreenAndReserve } from '../cache/screen-and-reserve';
+import { ScreenAndReserve, type ReserveCandidate } from '../cache/screen-and-reserve';
 import { CapLedger, type Shortfall } from '../cache/cap-ledger';
 import type { FundHold } from '../cache/fund-holds';
 import type { ConfigSnapshot } from './snapshot';
@@ -58,6 +59,8 @@ export interface RouterDeps {
   /** Real-time bidders, in addition to the standing bids of the campaign's buyer targets. */
   bidders?: readonly Bidder[];
   random?: () => number;
+  /** The national registry rules' settings (DNC_REGISTRY_MAX_AGE_DAYS, DNC_REGISTRY_REQUIRED); default 31 days, not required. */
+  registry?: { maxAgeDays: number; required: boolean };
   logger: Logger;
 }
 
@@ -67,7 +70,7 @@ export const PROMPTS = { unknownNumber: 'number_not_in_service', screened: 'call
 /** How many ranked candidates the single Redis round trip may try to reserve; failover past them costs one trip each. */
 const RESERVE_IN_FIRST_TRIP = 4;
 
-const NO_FACTS: ComplianceFacts = { dnc: { global: false, campaign: false, registry: false }, blocked: false, consent: false };
+const NO_FACTS: ComplianceFacts = { dnc: { global: false, campaign: false, registry: false }, blocked: false, consent: false, lists: NO_LIST_FACTS };
 
 /** What steps 1-2 worked out before any Redis call. */
 interface Prepared {
@@ -98,9 +101,9 @@ export class Router {
   async screenRequest(callId: string, info: CallInfo, now: Date): Promise<Decision | ScreenedCall> {
     const prepared = this.prepare(callId, info, now);
     if ('outcome' in prepared) return prepared;
-    const { campaign, caller, trace } = prepared;
-    const r = await this.deps.gate.run({ e164: caller.e164, campaignId: campaign.id, requireConsent: campaign.requireConsent, mayReserve: false, callId, nowMs: now.getTime(), candidates: [] });
-    const screening = this.screening(prepared, info, r.facts);
+    const { campaign, trace } = prepared;
+    const r = await this.screenAndReserve(prepared, info, callId, now, false, []);
+    const screening = this.screening(prepared, info, r.facts, now);
     trace.screening = screening;
     if (!screening.pass) return this.reject(prepared.started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     trace.decisionUs = elapsedUs(prepared.started);
@@ -118,16 +121,8 @@ export class Router {
     const candidates = ranked.slice(0, RESERVE_IN_FIRST_TRIP).map((bid) => ({ bid, counters: this.countersFor(snapshot, bid, now), hold: holdFor(bid) }));
 
     // 2 + reservation: one round trip
-    const r = await this.deps.gate.run({
-      e164: caller.e164,
-      campaignId: campaign.id,
-      requireConsent: campaign.requireConsent,
-      mayReserve: prepared.pureRulesPass && candidates.length > 0,
-      callId,
-      nowMs: now.getTime(),
-      candidates,
-    });
-    const screening = this.screening(prepared, info, r.facts);
+    const r = await this.screenAndReserve(prepared, info, callId, now, prepared.pureRulesPass && candidates.length > 0, candidates);
+    const screening = this.screening(prepared, info, r.facts, now);
     trace.screening = screening;
     if (!screening.pass) {
       trace.ranked = emptyRanking(); // a blocked caller is offered to no buyer
@@ -222,8 +217,30 @@ export class Router {
     return { campaign, caller, callingHours, pureRulesPass: pure.pass, trace, started };
   }
 
-  private screening(p: Prepared, info: CallInfo, facts: ComplianceFacts): ScreenResult {
-    return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: info.attestation, facts: { ...facts, callingHours: p.callingHours } });
+  /** The one Redis round trip: the caller's compliance facts and, if they allow the call, a candidate's reservation. */
+  private screenAndReserve(p: Prepared, info: CallInfo, callId: string, now: Date, mayReserve: boolean, candidates: ReserveCandidate[]) {
+    const registry = this.deps.registry ?? { maxAgeDays: 31, required: false };
+    return this.deps.gate.run({
+      e164: p.caller.e164,
+      country: p.caller.country,
+      areaCode: p.caller.areaCode,
+      campaignId: p.campaign.id,
+      requireConsent: p.campaign.requireConsent,
+      mayReserve,
+      callId,
+      nowMs: now.getTime(),
+      candidates,
+      lists: { outbound: info.direction === 'outbound', blockLitigators: p.campaign.blockLitigators === true, registryMaxAgeDays: registry.maxAgeDays, registryRequired: registry.required },
+    });
+  }
+
+  private screening(p: Prepared, info: CallInfo, facts: ComplianceFacts, now: Date): ScreenResult {
+    const kind = registryKindFor(p.caller.country);
+    const settings = this.deps.registry ?? { maxAgeDays: 31, required: false };
+    const registry = info.direction === 'outbound' && kind
+      ? judgeRegistryCopy({ kind, copy: facts.lists.registryCopy, areaCode: p.caller.areaCode, nowMs: now.getTime(), maxAgeDays: settings.maxAgeDays, required: settings.required })
+      : undefined;
+    return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: info.attestation, facts: { ...facts, callingHours: p.callingHours, ...(registry ? { registry } : {}) } });
   }
 
   /** Discovery (standing bids, then real-time bids under the campaign's deadline) and the auction. */

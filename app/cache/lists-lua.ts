@@ -1,0 +1,75 @@
+import { complianceKeys } from './compliance-keys';
+import { oldestFreshRegistryDateMs, registryKindFor, type ListFacts, type RegistryKind } from '../domain/lists';
+
+/**
+ * The purchased lists' part of the screening script (screen-and-reserve.ts), kept in functions of their own: the
+ * national registry copy and its freshness, the RND's last disconnection against the latest consent, and the
+ * litigator list. Its keys go after every other key of the script (so they do not move the candidates' keys),
+ * its facts after the script's fixed answers. The rules are domain/lists.ts's; these functions only say whether
+ * the facts block the call, so that nothing is reserved for a call the rules will refuse.
+ */
+export const LISTS_LUA = `
+local function listsFacts(k, n, kind, areaCode)
+  local national, copyDate, covered, disc, since, litig = 0, 0, 0, 0, 0, 0
+  if kind ~= '' then
+    national = redis.call('SISMEMBER', k[1], n)
+    local meta = redis.call('HGET', k[2], kind)
+    if meta then
+      local bar = string.find(meta, '|', 1, true)
+      copyDate = tonumber(string.sub(meta, 1, bar - 1))
+      local codes = string.sub(meta, bar + 1)
+      if codes == '' or (areaCode ~= '' and string.find(codes, ',' .. areaCode .. ',', 1, true)) then covered = 1 end
+    end
+  end
+  disc = tonumber(redis.call('HGET', k[3], n) or '0')
+  since = tonumber(redis.call('HGET', k[4], n) or '0')
+  litig = redis.call('SISMEMBER', k[5], n)
+  return {national, copyDate, covered, disc, since, litig}
+end
+-- opts: outbound(0/1), block litigators(0/1), registry required(0/1), oldest fresh copy date (ms)
+local function listsBlock(f, kind, opts, requireConsent)
+  if f[1] == 1 then return true end
+  if opts[2] == '1' and f[6] == 1 then return true end
+  if opts[1] ~= '1' then return false end
+  if kind ~= '' then
+    if f[2] == 0 then
+      if opts[3] == '1' then return true end
+    elseif f[2] < tonumber(opts[4]) or f[3] == 0 then
+      return true
+    end
+  end
+  if requireConsent == '1' and f[4] > 0 and f[5] > 0 and math.floor(f[5] / 86400000) * 86400000 <= f[4] then return true end
+  return false
+end
+`;
+
+export interface ListsOptions {
+  outbound: boolean;
+  blockLitigators: boolean;
+  registryMaxAgeDays: number;
+  registryRequired: boolean;
+}
+
+/** The five keys the lists' functions read, in their order. */
+export function listsKeys(campaignId: string, kind: RegistryKind | undefined): string[] {
+  return [complianceKeys.national(kind ?? 'us'), complianceKeys.nationalMeta, complianceKeys.reassigned, complianceKeys.consentSince(campaignId), complianceKeys.litigators];
+}
+
+/** The script's arguments for the lists: the registry kind, the area code and the packed options. */
+export function listsArgs(country: string, areaCode: string | undefined, nowMs: number, o: ListsOptions): string[] {
+  const kind = registryKindFor(country) ?? '';
+  const opts = [o.outbound ? '1' : '0', o.blockLitigators ? '1' : '0', o.registryRequired ? '1' : '0', String(oldestFreshRegistryDateMs(nowMs, o.registryMaxAgeDays))].join(',');
+  return [kind, areaCode ?? '', opts];
+}
+
+/** The six numbers listsFacts answers, as facts. */
+export function readListsFacts(raw: number[]): ListFacts {
+  const [national, copyDate, covered, disc, since, litig] = raw;
+  return {
+    national: national === 1,
+    ...(copyDate ? { registryCopy: { registryDateMs: copyDate, coversNumber: covered === 1 } } : {}),
+    ...(disc ? { disconnectedOnMs: disc } : {}),
+    ...(since ? { consentAtMs: since } : {}),
+    litigator: litig === 1,
+  };
+}
