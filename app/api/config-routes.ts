@@ -123,7 +123,7 @@ const PLATFORM_CAMPAIGN_FIELDS = ['payoutCents', 'payoutPercent', 'floorCents', 
 const PLATFORM_TARGET_FIELDS = ['qualityScore', 'priority', 'weight', 'convertOnSeconds'] as const;
 /** The money settings whose every change goes to the audit trail (API field -> column). */
 const AUDITED = {
-  campaign: pick(['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays']),
+  campaign: pick(['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays', 'blockLitigators']),
   target: pick(['bidCents', 'qualityScore', 'priority', 'weight', 'convertOnSeconds']),
   account: pick(['creditLimitCents', 'maxBidCents', 'active']),
 };

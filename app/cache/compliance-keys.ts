@@ -9,7 +9,7 @@
  *   dnc:national:<kind>   set: the current copy of a national registry (us: FTC registry, ca: Canada's DNCL)
  *   dnc:national:meta     hash kind -> "<copy date ms>|<,area,codes,>" of the current copy (registry-copies.ts)
  *   rnd:disconnected      hash number -> last permanent disconnection (ms, 00:00 UTC) from RND results
- *   consent:since:<campaignId>  hash number -> the latest live consent's time (ms), for the reassignment check
+ *   consent-since:<campaignId>  hash number -> the latest live consent's time (ms), for the reassignment check
  *   litigators            set: numbers on an imported TCPA litigator or complainer list
  *   compliance:loaded     marker: the copy is complete (absent after a Redis restart)
  * Postgres holds the records of truth (dnc_entries, blocked_numbers, consent_records); every writer updates both.
@@ -38,7 +38,8 @@ export const complianceKeys = {
   nationalLoading: (kind: RegistryKind, importId: string) => `dnc:national:${kind}:loading:${importId}`,
   nationalMeta: 'dnc:national:meta',
   reassigned: 'rnd:disconnected',
-  consentSince: (campaignId: string) => `consent:since:${campaignId}`,
+  // not under consent:, whose keys are all sets (privacy erasure scans them with SREM)
+  consentSince: (campaignId: string) => `consent-since:${campaignId}`,
   litigators: 'litigators',
 };
 
