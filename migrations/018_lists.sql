@@ -1,10 +1,12 @@
 -- Issue 14, features 3-5: national DNC registry copies (freshness, replaced whole), Reassigned Numbers Database
 -- results, and TCPA litigator lists (kept apart from DNC), with the campaign setting that blocks litigators.
 
--- One row per registry copy imported. Its numbers are in dnc_entries under list_id 'registry-copy:<kind>:<id>';
+-- One row per registry copy imported. Its numbers are in dnc_entries under list_id 'registry-copy:<kind>:<generation>'
+-- (a short key: every one of millions of index entries carries it);
 -- exactly one copy per kind is current (the one screening reads); a newer one replaces it when fully loaded.
 CREATE TABLE dnc_registry_imports (
   id             uuid PRIMARY KEY,
+  generation     bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
   kind           text NOT NULL CHECK (kind IN ('us', 'ca')),   -- us: FTC National DNC Registry; ca: CRTC National DNCL
   registry_date  date NOT NULL,                                -- the copy's own date, as the registry issued it
   area_codes     text[] NOT NULL DEFAULT '{}',                  -- the area codes the copy covers; empty: all of them

@@ -35,7 +35,7 @@ export const complianceKeys = {
   consent: (campaignId: string) => `consent:${campaignId}`,
   national: (kind: RegistryKind) => `dnc:national:${kind}`,
   /** a registry copy while it loads; renamed to `national(kind)` once complete */
-  nationalLoading: (kind: RegistryKind, importId: string) => `dnc:national:${kind}:loading:${importId}`,
+  nationalLoading: (kind: RegistryKind, generation: string) => `dnc:national:${kind}:loading:${generation}`,
   nationalMeta: 'dnc:national:meta',
   reassigned: 'rnd:disconnected',
   // not under consent:, whose keys are all sets (privacy erasure scans them with SREM)

@@ -1,7 +1,7 @@
 import type { Campaign } from './model';
 import type { CallerParse } from './phone';
 import type { CallingHoursVerdict } from './calling-hours';
-import { consentPredatesReassignment, type ListFacts, type RegistryFreshness } from './lists';
+import { consentPredatesReassignment, registryKindFor, type ListFacts, type RegistryFreshness } from './lists';
 
 /** Each compliance rule has a stable name that appears in traces, audit entries and API errors. */
 export type ScreenReason =
@@ -81,7 +81,7 @@ export function screenCall(input: ScreenInput): ScreenResult {
     if (facts.dnc.global) checks.push({ rule: 'dnc', pass: false, reason: 'dnc_global', detail: 'platform DNC list' });
     else if (facts.dnc.campaign) checks.push({ rule: 'dnc', pass: false, reason: 'dnc_campaign', detail: `campaign ${campaign.id} DNC list` });
     else if (facts.dnc.registry) checks.push({ rule: 'dnc', pass: false, reason: 'dnc_registry', detail: 'imported registry list' });
-    else if (facts.lists?.national) checks.push({ rule: 'dnc', pass: false, reason: 'dnc_registry', detail: `national registry copy (${facts.registry?.kind ?? 'us'})` });
+    else if (facts.lists?.national) checks.push({ rule: 'dnc', pass: false, reason: 'dnc_registry', detail: `national registry copy (${registryKindFor(input.caller.country) ?? 'us'})` });
     else checks.push({ rule: 'dnc', pass: true });
     const r = facts.registry;
     if (input.direction === 'outbound' && r) {

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import { complianceKeys, COMPLIANCE_LOADED_KEY } from '../cache/compliance-keys';
 import type { RegistryKind } from '../domain/lists';
-import { currentRegistryCopies, registryMetaValue } from './registry-copies';
+import { copyListId, currentRegistryCopies, registryMetaValue } from './registry-copies';
 import { loadListsCache, refreshConsentSince } from './lists-repo';
 
 /**
@@ -10,7 +10,7 @@ import { loadListsCache, refreshConsentSince } from './lists-repo';
  * Every writer commits to Postgres first, then updates Redis, so a failure leaves Redis at worst behind
  * Postgres, and `loadComplianceCache` (run at start-up when Redis lost its copy) puts it right.
  */
-/** `registry-copy:<kind>:<import id>`: a national registry copy's numbers (registry-copies.ts). */
+/** `registry-copy:<kind>:<generation>`: a national registry copy's numbers (registry-copies.ts). */
 export type DncListId = 'global' | 'registry' | `campaign:${string}` | `registry-copy:${RegistryKind}:${string}`;
 
 /** Where a list lives in Redis; a registry copy is written under its loading key, then renamed when complete. */
@@ -18,8 +18,8 @@ const redisKeyForList = (listId: DncListId): string => {
   if (listId === 'global') return complianceKeys.dncGlobal;
   if (listId === 'registry') return complianceKeys.dncRegistry;
   if (listId.startsWith('registry-copy:')) {
-    const [, kind, id] = listId.split(':') as [string, RegistryKind, string];
-    return complianceKeys.nationalLoading(kind, id);
+    const [, kind, generation] = listId.split(':') as [string, RegistryKind, string];
+    return complianceKeys.nationalLoading(kind, generation);
   }
   return complianceKeys.dncCampaign(listId.slice('campaign:'.length));
 };
@@ -28,16 +28,17 @@ const redisKeyForList = (listId: DncListId): string => {
  * Adds numbers to a DNC list (a number already on it stays as it was). With `expectNew`, the rows are first
  * inserted plainly and only a duplicate (unique violation) makes the batch go again with ON CONFLICT DO NOTHING:
  * ON CONFLICT's speculative insertion costs Postgres about as much again per row, and a bulk import of a new
- * list rarely meets a number twice. Returns whether the batch met numbers already listed.
+ * list rarely meets a number twice. Returns whether the batch met numbers already listed, and how many it added.
  */
-export async function addDncNumbers(pool: Pool, redis: Redis, listId: DncListId, numbers: string[], source: string, opts: { expectNew?: boolean } = {}): Promise<{ hadDuplicates: boolean }> {
-  if (numbers.length === 0) return { hadDuplicates: false };
+export async function addDncNumbers(pool: Pool, redis: Redis, listId: DncListId, numbers: string[], source: string, opts: { expectNew?: boolean } = {}): Promise<{ hadDuplicates: boolean; added: number }> {
+  if (numbers.length === 0) return { hadDuplicates: false, added: 0 };
   if (numbers.some((x) => x.includes(','))) throw new Error('a DNC number may not contain a comma (numbers are E.164)');
   // The numbers as one comma-joined text (E.164 has no commas): cheaper to send and to split than a text[] literal.
   const insert = `INSERT INTO dnc_entries (list_id, number, source) SELECT $1, unnest(string_to_array($2, ',')), $3`;
   const params = [listId, numbers.join(','), source];
   let hadDuplicates = false;
   let inserted = false;
+  let added = numbers.length;
   if (opts.expectNew) {
     try {
       await pool.query(insert, params);
@@ -48,10 +49,11 @@ export async function addDncNumbers(pool: Pool, redis: Redis, listId: DncListId,
   }
   if (!inserted) {
     const { rowCount } = await pool.query(`${insert} ON CONFLICT DO NOTHING`, params);
-    hadDuplicates = (rowCount ?? 0) < numbers.length;
+    added = rowCount ?? 0;
+    hadDuplicates = added < numbers.length;
   }
   await redis.sadd(redisKeyForList(listId), ...numbers);
-  return { hadDuplicates };
+  return { hadDuplicates, added };
 }
 
 export async function removeDncNumber(pool: Pool, redis: Redis, listId: DncListId, number: string): Promise<void> {
@@ -104,7 +106,7 @@ export async function loadComplianceCache(pool: Pool, redis: Redis, pageSize = 5
   // A registry copy goes to its registry's key only if it is the current one (a replaced copy's rows may still be
   // being deleted; a loading one is renamed in when complete).
   const copies = await currentRegistryCopies(pool);
-  const copyKeys = new Map(copies.map((c) => [`registry-copy:${c.kind}:${c.id}`, complianceKeys.national(c.kind)]));
+  const copyKeys = new Map<string, string>(copies.map((c) => [copyListId(c), complianceKeys.national(c.kind)]));
   let after: [string, string] = ['', ''];
   for (;;) {
     const { rows } = await pool.query<{ list_id: DncListId; number: string }>(

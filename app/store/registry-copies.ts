@@ -2,7 +2,7 @@
  * National DNC registry copies (issue 14, feature 3). Each import is one whole copy of a registry (the FTC's
  * National DNC Registry for US numbers, the CRTC's National DNCL for Canadian ones) with the copy's own date and
  * the area codes it was downloaded for. It loads as a new generation beside the current copy (Postgres rows under
- * list_id `registry-copy:<kind>:<id>`, a Redis set under a loading key) while screening keeps reading the old one;
+ * list_id `registry-copy:<kind>:<generation>`, a Redis set under a loading key) while screening keeps reading the old one;
  * once complete it replaces the old copy at once: the row becomes current in one transaction, and one Redis script
  * renames the new set over the old and writes the copy's date and area codes beside it. Numbers that left the
  * registry leave with the old generation, and there is no moment when neither copy is read.
@@ -15,9 +15,12 @@ import type { Logger } from '../observability/logger';
 import { complianceKeys } from '../cache/compliance-keys';
 import { registryAgeDays, type RegistryKind } from '../domain/lists';
 import { importDnc, type DncImportState } from './dnc-import';
+import { addDncNumbers } from './compliance-repo';
 
 export interface RegistryCopyRow {
   id: string;
+  /** a short number naming the copy's rows in dnc_entries (copyListId) */
+  generation: number;
   kind: RegistryKind;
   /** YYYY-MM-DD */
   registryDate: string;
@@ -29,10 +32,11 @@ export interface RegistryCopyRow {
   finishedAt?: string;
 }
 
-const COLUMNS = `id::text AS id, kind, to_char(registry_date, 'YYYY-MM-DD') AS registry_date, area_codes, source, status, numbers, started_at, finished_at`;
-type Row = { id: string; kind: RegistryKind; registry_date: string; area_codes: string[]; source: string; status: RegistryCopyRow['status']; numbers: string; started_at: Date; finished_at: Date | null };
+const COLUMNS = `id::text AS id, generation, kind, to_char(registry_date, 'YYYY-MM-DD') AS registry_date, area_codes, source, status, numbers, started_at, finished_at`;
+type Row = { id: string; generation: string; kind: RegistryKind; registry_date: string; area_codes: string[]; source: string; status: RegistryCopyRow['status']; numbers: string; started_at: Date; finished_at: Date | null };
 const toCopy = (r: Row): RegistryCopyRow => ({
   id: r.id,
+  generation: Number(r.generation),
   kind: r.kind,
   registryDate: r.registry_date,
   areaCodes: r.area_codes,
@@ -42,6 +46,9 @@ const toCopy = (r: Row): RegistryCopyRow => ({
   startedAt: r.started_at.toISOString(),
   ...(r.finished_at ? { finishedAt: r.finished_at.toISOString() } : {}),
 });
+
+/** The list_id of a copy's numbers in dnc_entries. */
+export const copyListId = (c: Pick<RegistryCopyRow, 'kind' | 'generation'>): `registry-copy:${RegistryKind}:${number}` => `registry-copy:${c.kind}:${c.generation}`;
 
 const dateMs = (yyyyMmDd: string): number => Date.parse(`${yyyyMmDd}T00:00:00Z`);
 
@@ -97,25 +104,34 @@ export async function importRegistryCopy(
 ): Promise<RegistryImportResult> {
   const id = p.id ?? randomUUID();
   const log = deps.log.child({ registryCopy: id, kind: p.kind, registryDate: p.registryDate });
-  const listId = `registry-copy:${p.kind}:${id}` as const;
-  await deps.pool.query(
-    `INSERT INTO dnc_registry_imports (id, kind, registry_date, area_codes, source, status) VALUES ($1, $2, $3, $4, $5, 'loading')`,
+  const { rows } = await deps.pool.query<{ generation: string }>(
+    `INSERT INTO dnc_registry_imports (id, kind, registry_date, area_codes, source, status) VALUES ($1, $2, $3, $4, $5, 'loading') RETURNING generation`,
     [id, p.kind, p.registryDate, p.areaCodes, p.source],
   );
-  const state = await importDnc(deps, { listId, source: p.source, input: p.input, id });
+  const generation = Number(rows[0]!.generation);
+  const listId = copyListId({ kind: p.kind, generation });
+  const loadingKey = complianceKeys.nationalLoading(p.kind, String(generation));
+  // Counted as written (a count(*) of millions of fresh rows took seconds of the switch).
+  let numbers = 0;
+  const write = async (batch: string[], expectNew: boolean) => {
+    const r = await addDncNumbers(deps.pool, deps.redis, listId, batch, p.source, { expectNew });
+    numbers += r.added;
+    return r;
+  };
+  const state = await importDnc(deps, { listId, source: p.source, input: p.input, id, write });
   if (state.status !== 'done') {
-    await deps.pool.query(`UPDATE dnc_registry_imports SET status = 'failed', finished_at = now() WHERE id = $1`, [id]);
-    await deps.redis.unlink(complianceKeys.nationalLoading(p.kind, id));
+    await deps.pool.query(`UPDATE dnc_registry_imports SET status = 'failed', numbers = $2, finished_at = now() WHERE id = $1`, [id, numbers]);
+    await deps.redis.unlink(loadingKey);
     dropGeneration(deps, listId, log);
     return { copy: await readCopy(deps.pool, id), import: state };
   }
   const client = await deps.pool.connect();
-  let replaced: string | undefined;
+  let replaced: { id: string; generation: number } | undefined;
   try {
     await client.query('BEGIN');
-    const old = await client.query<{ id: string }>(`UPDATE dnc_registry_imports SET status = 'replaced' WHERE kind = $1 AND status = 'current' RETURNING id::text AS id`, [p.kind]);
-    replaced = old.rows[0]?.id;
-    await client.query(`UPDATE dnc_registry_imports SET status = 'current', numbers = (SELECT count(*) FROM dnc_entries WHERE list_id = $2), finished_at = now() WHERE id = $1`, [id, listId]);
+    const old = await client.query<{ id: string; generation: string }>(`UPDATE dnc_registry_imports SET status = 'replaced' WHERE kind = $1 AND status = 'current' RETURNING id::text AS id, generation`, [p.kind]);
+    replaced = old.rows[0] && { id: old.rows[0].id, generation: Number(old.rows[0].generation) };
+    await client.query(`UPDATE dnc_registry_imports SET status = 'current', numbers = $2, finished_at = now() WHERE id = $1`, [id, numbers]);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -125,12 +141,12 @@ export async function importRegistryCopy(
     client.release();
   }
   const copy = await readCopy(deps.pool, id);
-  const oldKey = `${complianceKeys.national(p.kind)}:old:${id}`;
-  await deps.redis.eval(SWITCH_LUA, 4, complianceKeys.national(p.kind), complianceKeys.nationalLoading(p.kind, id), oldKey, complianceKeys.nationalMeta, p.kind, registryMetaValue(copy));
+  const oldKey = `${complianceKeys.national(p.kind)}:old:${generation}`;
+  await deps.redis.eval(SWITCH_LUA, 4, complianceKeys.national(p.kind), loadingKey, oldKey, complianceKeys.nationalMeta, p.kind, registryMetaValue(copy));
   await deps.redis.unlink(oldKey); // freed in the background: a set of millions is not deleted inside the script
-  if (replaced) dropGeneration(deps, `registry-copy:${p.kind}:${replaced}`, log);
-  log.info({ numbers: copy.numbers, replaced }, 'registry copy is current');
-  return { copy, import: state, ...(replaced ? { replaced } : {}) };
+  if (replaced) dropGeneration(deps, copyListId({ kind: p.kind, generation: replaced.generation }), log);
+  log.info({ numbers: copy.numbers, replaced: replaced?.id }, 'registry copy is current');
+  return { copy, import: state, ...(replaced ? { replaced: replaced.id } : {}) };
 }
 
 async function readCopy(pool: Pool, id: string): Promise<RegistryCopyRow> {

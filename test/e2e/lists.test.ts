@@ -60,7 +60,7 @@ const api = (method: string, path: string, p: { key?: string; json?: unknown; te
 const importCopy = async (registryDate: string, numbers: string[], kind = 'us') => {
   const r = await api('POST', `/v1/dnc/registry-copies?kind=${kind}&registryDate=${registryDate}&source=ftc`, { text: numbers.join('\n') + '\n' });
   expect(r.status).toBe(201);
-  return (await r.json()) as { copy: { id: string; status: string; numbers: number }; replaced?: string };
+  return (await r.json()) as { copy: { id: string; generation: number; status: string; numbers: number }; replaced?: string };
 };
 
 const callOut = async (campaignId: string, to: string) => {
@@ -128,7 +128,7 @@ describe('national DNC registry copies', () => {
     expect(await callOut('main', y)).toMatchObject({ status: 422, reasons: ['dnc_registry'] });
     expect(await callOut('main', z)).toMatchObject({ status: 422, reasons: ['dnc_registry'] });
     // The replaced copy's rows go too (in the background).
-    await eventually(async () => (await infra.pool.query('SELECT 1 FROM dnc_entries WHERE list_id = $1', [`registry-copy:us:${first.copy.id}`])).rowCount === 0, 'the replaced copy to be deleted');
+    await eventually(async () => (await infra.pool.query('SELECT 1 FROM dnc_entries WHERE list_id = $1', [`registry-copy:us:${first.copy.generation}`])).rowCount === 0, 'the replaced copy to be deleted');
   });
 
   it('shows each registry copy\'s age on /ready (a detail: it does not make the node unready) and in the metrics', async () => {
@@ -219,5 +219,21 @@ describe('litigator lists ("TCPA Shield")', () => {
     expect(await (await api('DELETE', `/v1/litigators/${encodeURIComponent(LITIGATOR)}?source=vendor-x`)).json()).toEqual({ number: LITIGATOR, listed: false, sources: [] });
     const after = await harness.placeCall({ ani: LITIGATOR, dnis: DID_SHIELD, hangupAfterBridgeMs: 200 }).finished;
     expect(after.bridgedTo).toContain(BUYER);
+  });
+});
+
+describe('a Redis that lost the lists', () => {
+  it('gets the current registry copies, the RND results, the consent times and the litigators back from Postgres', async () => {
+    const listed = '+13125550312';
+    const reassigned = '+13125550331'; // consent before its disconnection (the RND test)
+    await importCopy('2026-11-21', [listed, '+13125550313']);
+    await api('POST', '/v1/litigators/imports?source=vendor-y&listedOn=2026-11-30', { text: '+18135550351\n' });
+    await infra.redis.del('compliance:loaded', 'dnc:national:us', 'dnc:national:ca', 'dnc:national:meta', 'rnd:disconnected', 'consent-since:consented', 'litigators');
+    await eventually(async () => (await infra.redis.exists('compliance:loaded')) === 1, 'the lists to be loaded again', 10_000);
+    expect(await callOut('main', listed)).toMatchObject({ status: 422, reasons: ['dnc_registry'] });
+    expect(await callOut('consented', reassigned)).toMatchObject({ status: 422, reasons: ['number_reassigned'] });
+    expect(await infra.redis.sismember('litigators', '+18135550351')).toBe(1);
+    expect(await infra.redis.smembers('dnc:national:us')).toEqual(expect.arrayContaining(['+13125550312', '+13125550313']));
+    expect((await infra.redis.smembers('dnc:national:us')).length).toBe(2); // the current copy only, not the replaced ones
   });
 });
