@@ -93,7 +93,7 @@ export function listsRoutes(pool: Pool, redis: Redis, log: Logger, registry: { m
       const b = parse(RndBody, req.body);
       const results = b.results.map((r) => ({ number: normalizeE164(r.number)!, disconnectedOn: r.disconnectedOn }));
       const updated = await recordRndResults(pool, redis, results, b.source);
-      res.status(201).json({ received: results.length, updated });
+      res.status(201).json({ received: b.results.length, updated });
     } catch (err) {
       next(err);
     }

@@ -20,7 +20,11 @@ export interface RndResult {
  * Records RND results. A number keeps its latest disconnection: an older result imported later does not undo a
  * newer one. Returns how many rows changed.
  */
-export async function recordRndResults(pool: Pool, redis: Redis, results: RndResult[], source: string): Promise<number> {
+export async function recordRndResults(pool: Pool, redis: Redis, given: RndResult[], source: string): Promise<number> {
+  // One row per number (its latest date): an upsert may not touch a row twice.
+  const latest = new Map<string, string>();
+  for (const r of given) if ((latest.get(r.number) ?? '') < r.disconnectedOn) latest.set(r.number, r.disconnectedOn);
+  const results = [...latest].map(([number, disconnectedOn]) => ({ number, disconnectedOn }));
   if (results.length === 0) return 0;
   const { rows } = await pool.query<{ number: string; disconnected_on: string }>(
     `INSERT INTO reassigned_numbers (number, disconnected_on, source)

@@ -125,25 +125,37 @@ export async function importRegistryCopy(
     dropGeneration(deps, listId, log);
     return { copy: await readCopy(deps.pool, id), import: state };
   }
+  // One switch at a time per registry, Postgres and Redis together: two imports finishing at once must leave both
+  // saying the same copy is current.
   const client = await deps.pool.connect();
+  const lock = `registry-copy:${p.kind}`;
   let replaced: { id: string; generation: number } | undefined;
+  let copy: RegistryCopyRow;
   try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [lock]);
     await client.query('BEGIN');
     const old = await client.query<{ id: string; generation: string }>(`UPDATE dnc_registry_imports SET status = 'replaced' WHERE kind = $1 AND status = 'current' RETURNING id::text AS id, generation`, [p.kind]);
     replaced = old.rows[0] && { id: old.rows[0].id, generation: Number(old.rows[0].generation) };
     await client.query(`UPDATE dnc_registry_imports SET status = 'current', numbers = $2, finished_at = now() WHERE id = $1`, [id, numbers]);
     await client.query('COMMIT');
+    copy = await readCopy(deps.pool, id);
+    const oldKey = `${complianceKeys.national(p.kind)}:old:${generation}`;
+    try {
+      await deps.redis.eval(SWITCH_LUA, 4, complianceKeys.national(p.kind), loadingKey, oldKey, complianceKeys.nationalMeta, p.kind, registryMetaValue(copy));
+    } catch (err) {
+      // Postgres says current; Redis still screens the previous copy until the lists are next loaded from Postgres.
+      log.error({ err: (err as Error).message }, 'registry copy is current in Postgres but could not be switched in Redis');
+      throw err;
+    }
+    await deps.redis.unlink(oldKey); // freed in the background: a set of millions is not deleted inside the script
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
-    log.error({ err: (err as Error).message }, 'registry copy loaded but could not be made current; the previous copy stays');
+    log.error({ err: (err as Error).message }, 'registry copy loaded but could not be made current');
     throw err;
   } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lock]).catch(() => undefined);
     client.release();
   }
-  const copy = await readCopy(deps.pool, id);
-  const oldKey = `${complianceKeys.national(p.kind)}:old:${generation}`;
-  await deps.redis.eval(SWITCH_LUA, 4, complianceKeys.national(p.kind), loadingKey, oldKey, complianceKeys.nationalMeta, p.kind, registryMetaValue(copy));
-  await deps.redis.unlink(oldKey); // freed in the background: a set of millions is not deleted inside the script
   if (replaced) dropGeneration(deps, copyListId({ kind: p.kind, generation: replaced.generation }), log);
   log.info({ numbers: copy.numbers, replaced: replaced?.id }, 'registry copy is current');
   return { copy, import: state, ...(replaced ? { replaced: replaced.id } : {}) };

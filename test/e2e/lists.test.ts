@@ -176,8 +176,9 @@ describe('Reassigned Numbers Database', () => {
     expect(refused).toMatchObject({ status: 422, reasons: ['number_reassigned'] });
     expect((await auditOf(refused.callId!)).reasons).toContainEqual({ rule: 'reassigned', pass: false, reason: 'number_reassigned', detail: 'consent of 2026-06-01, number disconnected 2026-08-01 (RND)' });
     expect((await callOut('consented', reconsented)).status).toBe(202);
-    // An older RND result imported later does not undo the newer disconnection.
-    await api('POST', '/v1/rnd/results', { json: { results: [{ number: reassigned, disconnectedOn: '2026-01-01' }] } });
+    // An older RND result imported later does not undo the newer disconnection (a number twice in one request too).
+    const older = await api('POST', '/v1/rnd/results', { json: { results: [{ number: reassigned, disconnectedOn: '2026-01-01' }, { number: '+13125550339', disconnectedOn: '2026-01-01' }, { number: '+13125550339', disconnectedOn: '2026-02-01' }] } });
+    expect(await older.json()).toEqual({ received: 3, updated: 1 });
     expect((await callOut('consented', reassigned)).reasons).toEqual(['number_reassigned']);
   });
 });
