@@ -90,8 +90,10 @@ interface Prepared {
  */
 export class Router {
   private readonly random: () => number;
+  private readonly registry: { maxAgeDays: number; required: boolean };
   constructor(private readonly deps: RouterDeps) {
     this.random = deps.random ?? Math.random;
+    this.registry = deps.registry ?? { maxAgeDays: 31, required: false };
   }
 
   /**
@@ -219,7 +221,6 @@ export class Router {
 
   /** The one Redis round trip: the caller's compliance facts and, if they allow the call, a candidate's reservation. */
   private screenAndReserve(p: Prepared, info: CallInfo, callId: string, now: Date, mayReserve: boolean, candidates: ReserveCandidate[]) {
-    const registry = this.deps.registry ?? { maxAgeDays: 31, required: false };
     return this.deps.gate.run({
       e164: p.caller.e164,
       country: p.caller.country,
@@ -230,15 +231,14 @@ export class Router {
       callId,
       nowMs: now.getTime(),
       candidates,
-      lists: { outbound: info.direction === 'outbound', blockLitigators: p.campaign.blockLitigators === true, registryMaxAgeDays: registry.maxAgeDays, registryRequired: registry.required },
+      lists: { outbound: info.direction === 'outbound', blockLitigators: p.campaign.blockLitigators === true, registryMaxAgeDays: this.registry.maxAgeDays, registryRequired: this.registry.required },
     });
   }
 
   private screening(p: Prepared, info: CallInfo, facts: ComplianceFacts, now: Date): ScreenResult {
     const kind = registryKindFor(p.caller.country);
-    const settings = this.deps.registry ?? { maxAgeDays: 31, required: false };
     const registry = info.direction === 'outbound' && kind
-      ? judgeRegistryCopy({ kind, copy: facts.lists.registryCopy, areaCode: p.caller.areaCode, nowMs: now.getTime(), maxAgeDays: settings.maxAgeDays, required: settings.required })
+      ? judgeRegistryCopy({ kind, copy: facts.lists.registryCopy, areaCode: p.caller.areaCode, nowMs: now.getTime(), maxAgeDays: this.registry.maxAgeDays, required: this.registry.required })
       : undefined;
     return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: info.attestation, facts: { ...facts, callingHours: p.callingHours, ...(registry ? { registry } : {}) } });
   }
