@@ -9,11 +9,14 @@ import { oldestFreshRegistryDateMs, registryKindFor, type ListFacts, type Regist
  * the facts block the call, so that nothing is reserved for a call the rules will refuse.
  */
 export const LISTS_LUA = `
-local function listsFacts(k, n, kind, areaCode)
+-- Only what a rule of this call can use is looked up: the copy's date, the RND date and the consent time serve
+-- outbound calls only (the RND's with consent required), the litigator list campaigns that block litigators.
+local function listsFacts(k, n, kind, areaCode, opts, requireConsent)
   local national, copyDate, covered, disc, since, litig = 0, 0, 0, 0, 0, 0
+  local outbound = opts[1] == '1'
   if kind ~= '' then
     national = redis.call('SISMEMBER', k[1], n)
-    local meta = redis.call('HGET', k[2], kind)
+    local meta = outbound and redis.call('HGET', k[2], kind)
     if meta then
       local bar = string.find(meta, '|', 1, true)
       copyDate = tonumber(string.sub(meta, 1, bar - 1))
@@ -21,9 +24,11 @@ local function listsFacts(k, n, kind, areaCode)
       if codes == '' or (areaCode ~= '' and string.find(codes, ',' .. areaCode .. ',', 1, true)) then covered = 1 end
     end
   end
-  disc = tonumber(redis.call('HGET', k[3], n) or '0')
-  since = tonumber(redis.call('HGET', k[4], n) or '0')
-  litig = redis.call('SISMEMBER', k[5], n)
+  if outbound and requireConsent == '1' then
+    disc = tonumber(redis.call('HGET', k[3], n) or '0')
+    if disc > 0 then since = tonumber(redis.call('HGET', k[4], n) or '0') end
+  end
+  if opts[2] == '1' then litig = redis.call('SISMEMBER', k[5], n) end
   return {national, copyDate, covered, disc, since, litig}
 end
 -- opts: outbound(0/1), block litigators(0/1), registry required(0/1), oldest fresh copy date (ms)

@@ -47,17 +47,20 @@ export function copyCovers(areaCodes: readonly string[], areaCode: string | unde
   return areaCodes.length === 0 || (areaCode !== undefined && areaCodes.includes(areaCode));
 }
 
-/** What the purchased lists say of a number (looked up in the screening round trip). */
+/**
+ * What the purchased lists say of a number (looked up in the screening round trip). Only what a rule of the call
+ * can use is looked up; the rest reads as absent.
+ */
 export interface ListFacts {
   /** on the current copy of its national registry */
   national: boolean;
-  /** that registry's current copy, if any */
+  /** that registry's current copy, if any (outbound calls) */
   registryCopy?: RegistryCopy;
-  /** the last permanent disconnection the RND reported (ms, 00:00 UTC of the date) */
+  /** the last permanent disconnection the RND reported (ms, 00:00 UTC of the date; outbound calls that need consent) */
   disconnectedOnMs?: number;
-  /** the latest live consent for the campaign (ms) */
+  /** the latest live consent for the campaign (ms; only when the RND reports a disconnection) */
   consentAtMs?: number;
-  /** on an imported TCPA litigator or complainer list */
+  /** on an imported TCPA litigator or complainer list (campaigns that block litigators) */
   litigator: boolean;
 }
 
