@@ -5,23 +5,26 @@ import { oldestFreshRegistryDateMs, registryKindFor, type ListFacts, type Regist
  * The purchased lists' part of the screening script (screen-and-reserve.ts), kept in functions of their own: the
  * national registry copy and its freshness, the RND's last disconnection against the latest consent, and the
  * litigator list. Its keys go after every other key of the script (so they do not move the candidates' keys),
- * its facts after the script's fixed answers. The rules are domain/lists.ts's; these functions only say whether
+ * its one argument after the others, its facts after the script's fixed answers. The rules are domain/lists.ts's; these functions only say whether
  * the facts block the call, so that nothing is reserved for a call the rules will refuse.
  */
 export const LISTS_LUA = `
 -- Only what a rule of this call can use is looked up: the copy's date, the RND date and the consent time serve
 -- outbound calls only (the RND's with consent required), the litigator list campaigns that block litigators.
-local function listsFacts(k, n, kind, areaCode, opts, requireConsent)
+-- opts: outbound(0/1), block litigators(0/1), registry required(0/1), oldest fresh copy date (ms), the number's
+-- registry kind ('-': none) and area code ('-': none), packed in one argument (see listsArg).
+local function listsFacts(k, n, opts, requireConsent)
   local national, copyDate, covered, disc, since, litig = 0, 0, 0, 0, 0, 0
   local outbound = opts[1] == '1'
-  if kind ~= '' then
+  local kind, areaCode = opts[5], opts[6]
+  if kind ~= '-' then
     national = redis.call('SISMEMBER', k[1], n)
     local meta = outbound and redis.call('HGET', k[2], kind)
     if meta then
       local bar = string.find(meta, '|', 1, true)
       copyDate = tonumber(string.sub(meta, 1, bar - 1))
       local codes = string.sub(meta, bar + 1)
-      if codes == '' or (areaCode ~= '' and string.find(codes, ',' .. areaCode .. ',', 1, true)) then covered = 1 end
+      if codes == '' or (areaCode ~= '-' and string.find(codes, ',' .. areaCode .. ',', 1, true)) then covered = 1 end
     end
   end
   if outbound and requireConsent == '1' then
@@ -31,12 +34,12 @@ local function listsFacts(k, n, kind, areaCode, opts, requireConsent)
   if opts[2] == '1' then litig = redis.call('SISMEMBER', k[5], n) end
   return {national, copyDate, covered, disc, since, litig}
 end
--- opts: outbound(0/1), block litigators(0/1), registry required(0/1), oldest fresh copy date (ms)
-local function listsBlock(f, kind, opts, requireConsent)
+local function listsBlock(f, opts, requireConsent)
+  local kind = opts[5]
   if f[1] == 1 then return true end
   if opts[2] == '1' and f[6] == 1 then return true end
   if opts[1] ~= '1' then return false end
-  if kind ~= '' then
+  if kind ~= '-' then
     if f[2] == 0 then
       if opts[3] == '1' then return true end
     elseif f[2] < tonumber(opts[4]) or f[3] == 0 then
@@ -60,11 +63,10 @@ export function listsKeys(campaignId: string, kind: RegistryKind | undefined): s
   return [complianceKeys.national(kind ?? 'us'), complianceKeys.nationalMeta, complianceKeys.reassigned, complianceKeys.consentSince(campaignId), complianceKeys.litigators];
 }
 
-/** The script's arguments for the lists: the registry kind, the area code and the packed options. */
-export function listsArgs(country: string, areaCode: string | undefined, nowMs: number, o: ListsOptions): string[] {
-  const kind = registryKindFor(country) ?? '';
-  const opts = [o.outbound ? '1' : '0', o.blockLitigators ? '1' : '0', o.registryRequired ? '1' : '0', String(oldestFreshRegistryDateMs(nowMs, o.registryMaxAgeDays))].join(',');
-  return [kind, areaCode ?? '', opts];
+/** The script's one argument for the lists: the options, the registry kind and the area code, packed (see LISTS_LUA). */
+export function listsArg(country: string, areaCode: string | undefined, nowMs: number, o: ListsOptions): string {
+  const flag = (b: boolean): string => (b ? '1' : '0');
+  return `${flag(o.outbound)},${flag(o.blockLitigators)},${flag(o.registryRequired)},${oldestFreshRegistryDateMs(nowMs, o.registryMaxAgeDays)},${registryKindFor(country) ?? '-'},${areaCode ?? '-'}`;
 }
 
 /** The six numbers listsFacts answers, as facts. */
