@@ -61,6 +61,10 @@ const EnvSchema = z.object({
   // failed authentications (401) per source address per minute, across all nodes, before it gets 429; 0: no limit
   API_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(30),
   DASHBOARD_DIR: z.string().min(1).default('dist/dashboard'),
+  // National DNC registry copies (README "National DNC registry copies"): an outbound call screened against a copy
+  // older than this many days is refused (dnc_registry_stale); with REQUIRED, so is one whose registry has no copy.
+  DNC_REGISTRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(31).default(31),
+  DNC_REGISTRY_REQUIRED: bool.default(true),
 
   FS_OUTBOUND_HOST: z.string().default('0.0.0.0'),
   FS_OUTBOUND_PORT: listenPort.default(8084),

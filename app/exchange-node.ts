@@ -35,6 +35,8 @@ import { opsJobsRouteDocs, opsJobsRoutes } from './api/ops-jobs-routes';
 import { callsRouteDocs, callsRoutes } from './api/calls-routes';
 import { bidRouteDocs, bidRoutes } from './api/bid-routes';
 import { dncRouteDocs, dncRoutes } from './api/dnc-routes';
+import { listsRouteDocs, listsRoutes } from './api/lists-routes';
+import { registryCopyAges } from './store/registry-copies';
 import { privacyRouteDocs, privacyRoutes } from './api/privacy-routes';
 import { configRouteDocs, configRoutes } from './api/config-routes';
 import { reportRouteDocs, reportRoutes } from './api/reports-routes';
@@ -59,7 +61,7 @@ import { loadCallForAdoption } from './store/adoption-repo';
 
 /** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
 export const apiRouteDocs: readonly RouteDoc[] = [
-  ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
+  ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...listsRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
   ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs, ...auditRouteDocs,
   ...pausedNumberRouteDocs,
 ];
@@ -146,7 +148,15 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   await access.start();
 
   const caps = new CapLedger(redis);
-  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, attestationTrust: attestationTrust(config), logger: logger.child({ mod: 'router' }) });
+  const router = new Router({
+    snapshots,
+    gate: new ScreenAndReserve(redis),
+    caps,
+    bidders: opts.bidders,
+    attestationTrust: attestationTrust(config),
+    registry: { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS, required: config.DNC_REGISTRY_REQUIRED },
+    logger: logger.child({ mod: 'router' }),
+  });
   const events = new CallEventBus();
   const incarnation = newIncarnation(config.NODE_ID);
   const heartbeat = new NodeHeartbeat(redis, incarnation, { ttlMs: config.NODE_HEARTBEAT_TTL_MS }, logger.child({ mod: 'heartbeat' }));
@@ -201,7 +211,10 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // API answers change call to call; hashing every body for an ETag cost more than it saved
-  app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0)));
+  // The registry copies' ages: a detail of /ready (a stale copy refuses outbound calls, not the node; see README) and a gauge.
+  const registryAges = () => registryCopyAges(redis, Date.now(), config.DNC_REGISTRY_MAX_AGE_DAYS);
+  metrics.onRegistryAges(registryAges);
+  app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0), async () => ({ dncRegistry: await registryAges() })));
   app.use(dashboardRoutes(config.DASHBOARD_DIR, logger.child({ mod: 'dashboard' })));
   app.use(openApiRoutes(apiRouteDocs, { title: 'callx pay-per-call exchange', version: '0.1.0' }));
   // The key first: a request without one gets 401 whatever its body, and no body is parsed for it. An address
@@ -216,6 +229,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const bidWriter = new BidWriter(pool, redis, config.REDIS_PREFIX, { applyLocally: (bids) => snapshots.applyCommittedBids(bids), logger: logger.child({ mod: 'bids' }) });
   app.use(bidRoutes(bidWriter));
   app.use(dncRoutes(pool, redis, logger.child({ mod: 'dnc' })));
+  app.use(listsRoutes(pool, redis, logger.child({ mod: 'lists' }), { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS }));
   app.use(privacyRoutes(pool, redis));
   app.use(configRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(reportRoutes(pool));

@@ -6,9 +6,18 @@
  *   dnc:registry          set: numbers from imported registry lists (federal/state DNC scrubs)
  *   blocked               set: callers blocked for fraud or abuse
  *   consent:<campaignId>  set: numbers with a live consent record for the campaign
+ *   dnc:national:<kind>   set: the current copy of a national registry (us: FTC registry, ca: Canada's DNCL)
+ *   dnc:national:meta     hash kind -> "<copy date ms>|<,area,codes,>" of the current copy (registry-copies.ts)
+ *   rnd:disconnected      hash number -> last permanent disconnection (ms, 00:00 UTC) from RND results
+ *   consent-since:<campaignId>  hash number -> the latest live consent's time (ms), for the reassignment check
+ *   litigators            set: numbers on an imported TCPA litigator or complainer list
  *   compliance:loaded     marker: the copy is complete (absent after a Redis restart)
  * Postgres holds the records of truth (dnc_entries, blocked_numbers, consent_records); every writer updates both.
  */
+import type { ListFacts, RegistryKind } from '../domain/lists';
+
+export type { ListFacts };
+
 /** Set once the Redis copy has been loaded from Postgres; a Redis that lost its data has no marker. */
 export const COMPLIANCE_LOADED_KEY = 'compliance:loaded';
 
@@ -24,10 +33,21 @@ export const complianceKeys = {
   dncRegistry: 'dnc:registry',
   blocked: 'blocked',
   consent: (campaignId: string) => `consent:${campaignId}`,
+  national: (kind: RegistryKind) => `dnc:national:${kind}`,
+  /** a registry copy while it loads; renamed to `national(kind)` once complete */
+  nationalLoading: (kind: RegistryKind, generation: string) => `dnc:national:${kind}:loading:${generation}`,
+  nationalMeta: 'dnc:national:meta',
+  reassigned: 'rnd:disconnected',
+  // not under consent:, whose keys are all sets (privacy erasure scans them with SREM)
+  consentSince: (campaignId: string) => `consent-since:${campaignId}`,
+  litigators: 'litigators',
 };
+
+
 
 export interface ComplianceFacts {
   dnc: { global: boolean; campaign: boolean; registry: boolean };
   blocked: boolean;
   consent: boolean;
+  lists: ListFacts;
 }

@@ -3,6 +3,8 @@ import type { CapCounter } from '../domain/caps';
 import { CONCURRENCY_LEASE_MS, type Shortfall } from './cap-ledger';
 import { FUNDS_LUA, fundKeys, type FundHold } from './fund-holds';
 import { COMPLIANCE_LOADED_KEY, ComplianceCacheNotLoaded, complianceKeys, type ComplianceFacts } from './compliance-keys';
+import { LISTS_LUA, listsArg, listsKeys, readListsFacts, type ListsOptions } from './lists-lua';
+import { registryKindFor } from '../domain/lists';
 
 /**
  * The call path's single Redis round trip: the caller's compliance facts (DNC lists, block list, consent)
@@ -16,16 +18,22 @@ import { COMPLIANCE_LOADED_KEY, ComplianceCacheNotLoaded, complianceKeys, type C
 // ARGV[7] packs every candidate's counters into one string ("count,hold,limit,kind,ttl,...,count,..."; hold is the
 // cents to hold, or '-'): ioredis spends more time encoding arguments than Redis spends running the script, so
 // fewer arguments is faster. A candidate with a hold has its buyer's two keys after its counters'.
-const SCRIPT = `${FUNDS_LUA}
+// The purchased lists (lists-lua.ts): their five keys are the last five, their argument ARGV[8], their six facts
+// result[8..13]; skipped candidates follow from result[14].
+const SCRIPT = `${FUNDS_LUA}${LISTS_LUA}
 local n = ARGV[1]
+local lk = {KEYS[#KEYS - 4], KEYS[#KEYS - 3], KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]}
+local lopts = {}
+for field in string.gmatch(ARGV[8], '[^,]+') do lopts[#lopts + 1] = field end
+local lf = listsFacts(lk, n, lopts, ARGV[6])
 local loaded = redis.call('EXISTS', KEYS[6])
 local g = redis.call('SISMEMBER', KEYS[1], n)
 local c = redis.call('SISMEMBER', KEYS[2], n)
 local r = redis.call('SISMEMBER', KEYS[3], n)
 local b = redis.call('SISMEMBER', KEYS[4], n)
 local consent = redis.call('SISMEMBER', KEYS[5], n)
-local result = {g, c, r, b, consent, loaded, 0}
-if loaded == 0 or ARGV[5] == '0' or g == 1 or c == 1 or r == 1 or b == 1 or (ARGV[6] == '1' and consent == 0) then
+local result = {g, c, r, b, consent, loaded, 0, lf[1], lf[2], lf[3], lf[4], lf[5], lf[6]}
+if loaded == 0 or ARGV[5] == '0' or g == 1 or c == 1 or r == 1 or b == 1 or (ARGV[6] == '1' and consent == 0) or listsBlock(lf, lopts, ARGV[6]) then
   return result
 end
 local now = tonumber(ARGV[2])
@@ -105,8 +113,10 @@ export class ScreenAndReserve {
   /**
    * @param mayReserve false when a pure rule (caller, attestation, calling hours) already blocked the call:
    *   the facts are still fetched for the audit log, but nothing is reserved.
+   * @param country, areaCode the number's (which national registry applies, and whether its copy covers it)
+   * @param lists the purchased lists' options: the call's direction and the campaign's and deployment's settings
    */
-  async run(p: { e164: string; campaignId: string; requireConsent: boolean; mayReserve: boolean; callId: string; nowMs: number; candidates: ReserveCandidate[] }): Promise<ScreenAndReserveResult> {
+  async run(p: { e164: string; country: string; areaCode?: string; campaignId: string; requireConsent: boolean; mayReserve: boolean; callId: string; nowMs: number; candidates: ReserveCandidate[]; lists: ListsOptions }): Promise<ScreenAndReserveResult> {
     const keys: string[] = [
       complianceKeys.dncGlobal,
       complianceKeys.dncCampaign(p.campaignId),
@@ -124,11 +134,12 @@ export class ScreenAndReserve {
       }
       if (cand.hold) keys.push(...fundKeys(cand.hold.buyerId));
     }
-    const args: Array<string | number> = [p.e164, p.nowMs, p.nowMs + CONCURRENCY_LEASE_MS, p.callId, p.mayReserve ? '1' : '0', p.requireConsent ? '1' : '0', spec];
+    keys.push(...listsKeys(p.campaignId, registryKindFor(p.country)));
+    const args: Array<string | number> = [p.e164, p.nowMs, p.nowMs + CONCURRENCY_LEASE_MS, p.callId, p.mayReserve ? '1' : '0', p.requireConsent ? '1' : '0', spec, listsArg(p.country, p.areaCode, p.nowMs, p.lists)];
     const res = await this.client.callxScreenAndReserve(keys.length, ...keys, ...args);
     if (res[5] !== 1) throw new ComplianceCacheNotLoaded();
-    const facts: ComplianceFacts = { dnc: { global: res[0] === 1, campaign: res[1] === 1, registry: res[2] === 1 }, blocked: res[3] === 1, consent: res[4] === 1 };
-    const skipped = res.slice(7).map((counterIndex, i): Shortfall => (counterIndex < 0 ? { kind: 'funds' } : { kind: 'cap', counter: p.candidates[i]!.counters[counterIndex - 1]! }));
+    const facts: ComplianceFacts = { dnc: { global: res[0] === 1, campaign: res[1] === 1, registry: res[2] === 1 }, blocked: res[3] === 1, consent: res[4] === 1, lists: readListsFacts(res.slice(7, 13)) };
+    const skipped = res.slice(13).map((counterIndex, i): Shortfall => (counterIndex < 0 ? { kind: 'funds' } : { kind: 'cap', counter: p.candidates[i]!.counters[counterIndex - 1]! }));
     return { facts, reserved: (res[6] ?? 0) - 1, skipped };
   }
 }

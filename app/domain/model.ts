@@ -13,6 +13,8 @@ export interface Campaign {
   routing: RoutingMode;
   floorCents: number;
   requireConsent: boolean;
+  /** refuse numbers on an imported TCPA litigator list (admin-set) */
+  blockLitigators?: boolean;
   /** 'A': only A passes; 'B': A or B pass; undefined: no attestation required. */
   minAttestation?: 'A' | 'B';
   /**

@@ -7,11 +7,12 @@ import { locateConsumer, locateForCallingHours } from '../domain/geo';
 import { checkCallingHours, type CallingHoursVerdict } from '../domain/calling-hours';
 import { screenCall, type ScreenResult } from '../domain/screening';
 import { judgeAttestation, NO_TRUST, type Attestation, type AttestationTrust } from '../domain/attestation';
+import { judgeRegistryCopy, NO_LIST_FACTS, registryKindFor } from '../domain/lists';
 import { judgeTargetForCall } from '../domain/discovery';
 import { runAuction, type Bid, type RankedBid } from '../domain/auction';
 import { capCounters } from '../domain/caps';
 import type { ComplianceFacts } from '../cache/compliance-keys';
-import { ScreenAndReserve } from '../cache/screen-and-reserve';
+import { ScreenAndReserve, type ReserveCandidate } from '../cache/screen-and-reserve';
 import { CapLedger, type Shortfall } from '../cache/cap-ledger';
 import type { FundHold } from '../cache/fund-holds';
 import type { ConfigSnapshot } from './snapshot';
@@ -64,6 +65,8 @@ export interface RouterDeps {
   random?: () => number;
   /** Carrier trunks whose attestation headers are believed (ATTESTATION_TRUSTED_CARRIERS); none by default. */
   attestationTrust?: AttestationTrust;
+  /** The national registry rules' settings (DNC_REGISTRY_MAX_AGE_DAYS, DNC_REGISTRY_REQUIRED); default 31 days, not required. */
+  registry?: { maxAgeDays: number; required: boolean };
   logger: Logger;
 }
 
@@ -73,7 +76,7 @@ export const PROMPTS = { unknownNumber: 'number_not_in_service', screened: 'call
 /** How many ranked candidates the single Redis round trip may try to reserve; failover past them costs one trip each. */
 const RESERVE_IN_FIRST_TRIP = 4;
 
-const NO_FACTS: ComplianceFacts = { dnc: { global: false, campaign: false, registry: false }, blocked: false, consent: false };
+const NO_FACTS: ComplianceFacts = { dnc: { global: false, campaign: false, registry: false }, blocked: false, consent: false, lists: NO_LIST_FACTS };
 
 /** What steps 1-2 worked out before any Redis call. */
 interface Prepared {
@@ -95,8 +98,10 @@ interface Prepared {
  */
 export class Router {
   private readonly random: () => number;
+  private readonly registry: { maxAgeDays: number; required: boolean };
   constructor(private readonly deps: RouterDeps) {
     this.random = deps.random ?? Math.random;
+    this.registry = deps.registry ?? { maxAgeDays: 31, required: false };
   }
 
   /**
@@ -106,9 +111,9 @@ export class Router {
   async screenRequest(callId: string, info: CallInfo, now: Date): Promise<Decision | ScreenedCall> {
     const prepared = this.prepare(callId, info, now);
     if ('outcome' in prepared) return prepared;
-    const { campaign, caller, trace } = prepared;
-    const r = await this.deps.gate.run({ e164: caller.e164, campaignId: campaign.id, requireConsent: campaign.requireConsent, mayReserve: false, callId, nowMs: now.getTime(), candidates: [] });
-    const screening = this.screening(prepared, info, r.facts);
+    const { campaign, trace } = prepared;
+    const r = await this.screenAndReserve(prepared, info, callId, now, false, []);
+    const screening = this.screening(prepared, info, r.facts, now);
     trace.screening = screening;
     if (!screening.pass) return this.reject(prepared.started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     trace.decisionUs = elapsedUs(prepared.started);
@@ -131,16 +136,8 @@ export class Router {
     const candidates = ranked.slice(0, RESERVE_IN_FIRST_TRIP).map((bid) => ({ bid, counters: this.countersFor(snapshot, bid, now), hold: holdFor(bid) }));
 
     // 2 + reservation: one round trip
-    const r = await this.deps.gate.run({
-      e164: caller.e164,
-      campaignId: campaign.id,
-      requireConsent: campaign.requireConsent,
-      mayReserve: prepared.pureRulesPass && candidates.length > 0,
-      callId,
-      nowMs: now.getTime(),
-      candidates,
-    });
-    const screening = this.screening(prepared, info, r.facts);
+    const r = await this.screenAndReserve(prepared, info, callId, now, prepared.pureRulesPass && candidates.length > 0, candidates);
+    const screening = this.screening(prepared, info, r.facts, now);
     trace.screening = screening;
     if (!screening.pass) {
       trace.ranked = emptyRanking(); // a blocked caller is offered to no buyer
@@ -252,8 +249,28 @@ export class Router {
     return checkCallingHours({ now, ...where });
   }
 
-  private screening(p: Prepared, info: CallInfo, facts: ComplianceFacts): ScreenResult {
-    return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: p.attestation, facts: { ...facts, callingHours: p.callingHours } });
+  /** The one Redis round trip: the caller's compliance facts and, if they allow the call, a candidate's reservation. */
+  private screenAndReserve(p: Prepared, info: CallInfo, callId: string, now: Date, mayReserve: boolean, candidates: ReserveCandidate[]) {
+    return this.deps.gate.run({
+      e164: p.caller.e164,
+      country: p.caller.country,
+      areaCode: p.caller.areaCode,
+      campaignId: p.campaign.id,
+      requireConsent: p.campaign.requireConsent,
+      mayReserve,
+      callId,
+      nowMs: now.getTime(),
+      candidates,
+      lists: { outbound: info.direction === 'outbound', blockLitigators: p.campaign.blockLitigators === true, registryMaxAgeDays: this.registry.maxAgeDays, registryRequired: this.registry.required },
+    });
+  }
+
+  private screening(p: Prepared, info: CallInfo, facts: ComplianceFacts, now: Date): ScreenResult {
+    const kind = registryKindFor(p.caller.country);
+    const registry = info.direction === 'outbound' && kind
+      ? judgeRegistryCopy({ kind, copy: facts.lists.registryCopy, areaCode: p.caller.areaCode, nowMs: now.getTime(), maxAgeDays: this.registry.maxAgeDays, required: this.registry.required })
+      : undefined;
+    return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: p.attestation, facts: { ...facts, callingHours: p.callingHours, ...(registry ? { registry } : {}) } });
   }
 
   /** Discovery (standing bids, then real-time bids under the campaign's deadline) and the auction. */

@@ -37,6 +37,7 @@ export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
       routing: r.routing,
       floorCents: Number(r.floor_cents),
       requireConsent: r.require_consent,
+      blockLitigators: r.block_litigators ?? false,
       minAttestation: r.min_attestation ?? undefined,
       ...(Array.isArray(r.allowed_countries) && r.allowed_countries.length > 0 ? { allowedCountries: r.allowed_countries as string[] } : {}),
       noBuyerPrompt: r.no_buyer_prompt,
