@@ -146,6 +146,7 @@ describe.each([freeswitch, asterisk])('$name: a graceful stop with a call bridge
       return callRow(ani);
     }, 'the call to be in the record')).id as string;
     expect(await slots(a)).toBe(1);
+    await sleep(1_500); // it talks on A first: a record counting from the adoption would be short by this much
 
     const stopAt = Date.now();
     await a.stop();
@@ -165,7 +166,7 @@ describe.each([freeswitch, asterisk])('$name: a graceful stop with a call bridge
     expect(end.endedBy).toBe('caller');
     const row = await endedRow(b, ani);
     const trueBillable = seconds(hungUpAt - call.bridgedAt);
-    expect(trueBillable).toBeGreaterThan(2);
+    expect(trueBillable).toBeGreaterThan(3);
     expect(row).toMatchObject({ id: callId, outcome: 'bridged', end_reason: 'caller_hangup', hung_up_by: 'caller', winner_target_id: 't' });
     expect(Math.abs(row.billable_sec - trueBillable)).toBeLessThanOrEqual(1);
     expect(Math.abs(new Date(row.ended_at).getTime() - hungUpAt)).toBeLessThan(1_000);
