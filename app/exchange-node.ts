@@ -245,7 +245,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     refused: (err, req) => apiLog.warn({ code: err.code, status: err.status, method: req.method, path: loggablePath(req) }, 'API request refused'),
   }));
   const server = http.createServer(app);
-  const live = attachLiveCalls(server, { pool, principals, access, bids: bidWriter, events, redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, logger: logger.child({ mod: 'live' }) });
+  const live = attachLiveCalls(server, { pool, principals, access, bids: bidWriter, events, redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, logger: logger.child({ mod: 'live' }), authFailures: authFailures.counter });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.HTTP_PORT, config.HTTP_HOST, () => resolve());

@@ -83,7 +83,7 @@ export class OutboundDialer {
       // Granted before the switch is asked: the answered leg can reach the call flow before originate resolves.
       this.deps.clearances.grant(callId, { zip: req.zip, leadId: req.leadId, callingHours: screened.outcome === 'pass' ? screened.callingHours : undefined, screenedAt: now }, (answerTimeoutSec + CLEARANCE_MARGIN_SEC) * 1000);
       try {
-        const result = await sw.originate({ to: req.to, callerIdNumber: callerId, answerTimeoutSec, callId, campaignId: req.campaignId });
+        const result = await sw.originate({ to: req.to, callerIdNumber: callerId, answerTimeoutSec, callId, campaignId: req.campaignId, zip: req.zip, leadId: req.leadId });
         if (result.status === 'answered') {
           log.info('consumer answered; the call enters the auction');
           return { status: 'answered', callId };

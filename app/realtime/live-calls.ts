@@ -18,6 +18,7 @@ import type { Logger } from '../observability/logger';
 import type { CallEvent, CallEventBus } from '../exchange/call-events';
 import type { ApiPrincipal } from '../store/api-keys';
 import { keyRefusal } from '../api/auth';
+import type { AuthFailureCounter } from '../api/auth-failure-limit';
 import { concerns, type PrincipalCache } from '../api/principal-cache';
 import type { AccessChange, AccessInvalidation } from '../api/access-invalidation';
 import { z } from 'zod';
@@ -73,7 +74,7 @@ function keyOf(socket: Socket): string | undefined {
   return m?.[1];
 }
 
-export function attachLiveCalls(server: http.Server, deps: { pool: Pool; principals: PrincipalCache; access: Pick<AccessInvalidation, 'onChange'>; bids: BidWriter; events: CallEventBus; redisUrl: string; redisPrefix: string; logger: Logger; watcherHeartbeatMs?: number }): LiveCalls {
+export function attachLiveCalls(server: http.Server, deps: { pool: Pool; principals: PrincipalCache; access: Pick<AccessInvalidation, 'onChange'>; bids: BidWriter; events: CallEventBus; redisUrl: string; redisPrefix: string; logger: Logger; watcherHeartbeatMs?: number; authFailures?: AuthFailureCounter }): LiveCalls {
   const io = new Server(server, { path: '/live', serveClient: false });
   // The adapter publishes once per call event (five a call): with auto-pipelining the events of one turn of the
   // event loop leave in a single write, which under load is most of them. Live events need no ordering against
@@ -93,20 +94,33 @@ export function attachLiveCalls(server: http.Server, deps: { pool: Pool; princip
     );
   });
 
+  // An address that sent too many unknown or revoked keys (over REST or here: one count per address, the REST
+  // API's) is refused before its key is looked up, for the rest of the minute.
+  const refusedAddress = async (address: string): Promise<Error | undefined> => {
+    const refused = await deps.authFailures?.refusal(address);
+    if (!refused) return undefined;
+    return Object.assign(new Error(`${refused.error.code}: ${refused.error.message}`), { data: { code: refused.error.code, retryAfterSec: refused.retryAfterSec } });
+  };
+
   io.use((socket, next) => {
     const key = keyOf(socket);
     if (!key) {
       next(new Error('unauthenticated: send the API key as auth.token'));
       return;
     }
-    deps.principals.lookup(key)
-      .then(async (holder) => {
+    const address = socket.handshake.address;
+    refusedAddress(address)
+      .then(async (limited) => {
+        if (limited) return { refused: undefined, limited };
+        const holder = await deps.principals.lookup(key);
         const refused = keyRefusal(holder);
+        if (refused?.status === 401) await deps.authFailures?.record(address);
         return refused ? { refused } : { refused: undefined, principal: holder!.principal, viewer: await viewerOf(deps.pool, holder!.principal) };
       })
       .then(
         (found) => {
-          if (found.refused) next(new Error(`${found.refused.code}: ${found.refused.message}`));
+          if ('limited' in found && found.limited) next(found.limited);
+          else if (found.refused) next(new Error(`${found.refused.code}: ${found.refused.message}`));
           else {
             socket.data.principal = found.principal;
             socket.data.viewer = found.viewer;

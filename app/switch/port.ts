@@ -126,6 +126,12 @@ export interface OriginateRequest {
   /** Our id for the call, so the adapter can tag the leg and hand it back to the handler. */
   callId: string;
   campaignId: string;
+  /**
+   * The request's consumer zip and lead id, set on the leg (`callx_zip`, `callx_lead_id`; `CALLX_ZIP`,
+   * `CALLX_LEAD_ID`) so that a node that did not place the call (adoption, a hand-over after a restart) reads them back.
+   */
+  zip?: string;
+  leadId?: string;
 }
 
 export type OriginateResult = { status: 'answered' } | { status: 'failed'; cause: HangupCause; detail?: string };

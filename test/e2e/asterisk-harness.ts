@@ -29,7 +29,8 @@ export class AsteriskHarness implements SwitchHarness {
   readonly switchName = 'asterisk';
   /** Configured as asterisk-conf/ tells an operator to configure Asterisk (channelvars, send_connected_line). */
   readonly peer = new AsteriskPeer({ app: 'callx', ...confPeerOptions(), playbackMs: 20 });
-  private node?: ExchangeNode;
+  /** every node started on this peer, stopped by stop() */
+  private readonly nodes: ExchangeNode[] = [];
 
   /**
    * `env`: extra settings for the node (e.g. fraud thresholds), as FreeSwitchHarness takes them; `restClient`:
@@ -44,7 +45,15 @@ export class AsteriskHarness implements SwitchHarness {
 
   async start(infra: TestInfra, options: Omit<NodeOptions, 'switches'> = {}): Promise<ExchangeNode> {
     await this.peer.listen();
-    this.node = await startTestNode(infra, { ...this.env }, {
+    return this.startNode(infra, options);
+  }
+
+  /**
+   * Another node on the same switch (after start): a second node, or the first one restarted on its schema and
+   * prefix. `env` adds to the harness's settings.
+   */
+  async startNode(infra: TestInfra, options: Omit<NodeOptions, 'switches'> = {}, env: Record<string, string> = {}): Promise<ExchangeNode> {
+    const node = await startTestNode(infra, { ...this.env, ...env }, {
       ...options,
       switches: (core) => [
         new AsteriskAdapter({
@@ -61,11 +70,12 @@ export class AsteriskHarness implements SwitchHarness {
         }),
       ],
     });
-    return this.node;
+    this.nodes.push(node);
+    return node;
   }
 
   async stop(): Promise<void> {
-    await this.node?.stop();
+    for (const node of this.nodes) await node.stop();
     await this.peer.close();
   }
 

@@ -17,6 +17,10 @@ export class FreeSwitchHarness implements SwitchHarness {
   /** The variables the shipped dialplan (dialplan/callx.xml) sets on every carrier call before `socket`. */
   readonly dialplanVariables = callxDialplanVariables();
   private node?: ExchangeNode;
+  /** every node started on this peer, stopped by stop() */
+  private readonly nodes: ExchangeNode[] = [];
+  private eslPort?: number;
+  /** the adapter of the node started last (new calls go to it) */
   adapter?: FreeSwitchAdapter;
 
   /** `env`: extra settings for the node (e.g. fraud thresholds); `timeouts`: the adapter's, for tests that stop it */
@@ -26,8 +30,17 @@ export class FreeSwitchHarness implements SwitchHarness {
   ) {}
 
   async start(infra: TestInfra, options: Omit<NodeOptions, 'switches'> = {}): Promise<ExchangeNode> {
-    const eslPort = await this.peer.listenInbound();
-    this.node = await startTestNode(infra, { ...this.env, FS_ESL_PORT: String(eslPort) }, {
+    this.eslPort = await this.peer.listenInbound();
+    return this.startNode(infra, options);
+  }
+
+  /**
+   * Another node on the same switch (after start): a second node, or the first one restarted on its schema and
+   * prefix. `env` adds to the harness's settings.
+   */
+  async startNode(infra: TestInfra, options: Omit<NodeOptions, 'switches'> = {}, env: Record<string, string> = {}): Promise<ExchangeNode> {
+    const eslPort = this.eslPort!;
+    this.node = await startTestNode(infra, { ...this.env, ...env, FS_ESL_PORT: String(eslPort) }, {
       ...options,
       switches: (core) => {
         this.adapter = new FreeSwitchAdapter({
@@ -42,11 +55,12 @@ export class FreeSwitchHarness implements SwitchHarness {
         return [this.adapter];
       },
     });
+    this.nodes.push(this.node);
     return this.node;
   }
 
   async stop(): Promise<void> {
-    await this.node?.stop();
+    for (const node of this.nodes) await node.stop();
     await this.peer.inbound.close();
   }
 

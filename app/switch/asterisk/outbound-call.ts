@@ -72,7 +72,13 @@ export class OutboundCall implements EventOwner {
         ...(callerId ? { callerId } : {}),
         timeoutSec,
         channelId: this.channelId,
-        variables: { CALLX_CALL_ID: this.req.callId, CALLX_CAMPAIGN_ID: this.req.campaignId },
+        variables: {
+          CALLX_CALL_ID: this.req.callId,
+          CALLX_CAMPAIGN_ID: this.req.campaignId,
+          // read back from the answered leg (call-info.ts): a node that did not dial the call still knows them
+          ...(this.req.zip ? { CALLX_ZIP: this.req.zip } : {}),
+          ...(this.req.leadId ? { CALLX_LEAD_ID: this.req.leadId } : {}),
+        },
       });
       this.knownSince ??= Date.now();
     } catch (err) {
@@ -142,6 +148,8 @@ export class OutboundCall implements EventOwner {
       direction: 'outbound',
       campaignId: this.req.campaignId,
       callId: this.req.callId,
+      ...(this.req.zip ? { zip: this.req.zip } : {}),
+      ...(this.req.leadId ? { leadId: this.req.leadId } : {}),
       extra: { callx_call_id: this.req.callId },
     };
     this.log.info('originate answered; handing the call over');

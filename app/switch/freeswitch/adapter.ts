@@ -172,6 +172,7 @@ export class FreeSwitchAdapter implements SwitchAdapter {
       log.warn({ reason: cmd.reason }, 'originate refused');
       return { status: 'failed', cause: 'INVALID_NUMBER_FORMAT', detail: cmd.reason };
     }
+    if (cmd.dropped?.length) log.warn({ dropped: cmd.dropped }, 'originate: values a dial string cannot carry left off the leg');
     const timeoutMs = req.answerTimeoutSec * 1000 + this.timeouts.originateMarginMs;
     let body: string;
     try {

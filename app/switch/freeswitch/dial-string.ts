@@ -79,7 +79,11 @@ export function bridgeArgument(to: Destination, opts: BridgeOptions, cfg: DialCo
 }
 
 /** Where FreeSWITCH should connect for an answered originated call, and the `&socket(...)` application for it. */
-export function originateCommand(req: OriginateRequest, cfg: DialConfig & { consumerGateway?: string; socketAddress: string }): Built {
+/**
+ * A zip or lead id with characters a dial string cannot carry is left off the leg (`dropped`): the node that dials
+ * still has them (OutboundClearances); only a node that adopts the answered call would not.
+ */
+export function originateCommand(req: OriginateRequest, cfg: DialConfig & { consumerGateway?: string; socketAddress: string }): Built & { dropped?: string[] } {
   if (!(Number.isFinite(req.answerTimeoutSec) && req.answerTimeoutSec > 0)) {
     return { ok: false, reason: `bad answer timeout ${req.answerTimeoutSec}` };
   }
@@ -94,9 +98,12 @@ export function originateCommand(req: OriginateRequest, cfg: DialConfig & { cons
     ['ignore_early_media', 'true'],
     ['callx_call_id', req.callId],
     ['callx_campaign_id', req.campaignId],
+    // Read back from the answered leg (channel-data.ts): a node that did not dial the call still knows them.
+    ...(req.zip ? ([['callx_zip', req.zip]] as Array<[string, string]>) : []),
+    ...(req.leadId ? ([['callx_lead_id', req.leadId]] as Array<[string, string]>) : []),
   ]);
   if (dropped.includes('callx_call_id') || dropped.includes('callx_campaign_id')) {
     return { ok: false, reason: `unsafe characters in ${dropped.join(', ')}` };
   }
-  return { ok: true, value: `originate ${text}${endpoint.value} '&socket(${cfg.socketAddress} async full)'` };
+  return { ok: true, value: `originate ${text}${endpoint.value} '&socket(${cfg.socketAddress} async full)'`, dropped };
 }

@@ -50,6 +50,18 @@ describe('Asterisk adapter: originate', () => {
     expect(end.count()).toBe(1);
   });
 
+  it("carries the request's zip and lead id on the consumer leg, and the answered leg reads them back", async () => {
+    rig.peer.consumers.set('+13125550188', { kind: 'answer', afterMs: 5 });
+    expect(await rig.adapter.originate({ ...REQ, zip: '39201', leadId: 'lead-42' })).toEqual({ status: 'answered' });
+    const { leg, info } = await rig.calls.next();
+    expect(rig.peer.channel(leg.id)?.vars.get('CALLX_ZIP')).toBe('39201');
+    expect(rig.peer.channel(leg.id)?.vars.get('CALLX_LEAD_ID')).toBe('lead-42');
+    expect(info).toMatchObject({ zip: '39201', leadId: 'lead-42', callId: 'call-42' });
+    const end = watchEnd(leg);
+    rig.peer.hangupFarEnd(leg.id);
+    await end.ended;
+  });
+
   it('stopping with an answered consumer call not yet bridged hangs it up (no dialplan behind it to fall back to)', async () => {
     await stopRig(rig);
     rig = await startRig({ adapter: { timeouts: { stopDrainMs: 100 } } });

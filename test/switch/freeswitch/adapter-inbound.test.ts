@@ -143,6 +143,17 @@ describe('FreeSWITCH adapter: inbound connection and originate', () => {
     );
   });
 
+  it("originate carries the request's zip and lead id on the consumer leg, and the answered leg reads them back", async () => {
+    peer.consumers.set('+13125550198', { kind: 'answer', afterMs: 20, hangupAfterMs: 100 });
+    const a = await startAdapter();
+    await waitFor(() => a.isConnected(), 2000, 'the inbound connection');
+    const req = { to: '+13125550198', callerIdNumber: '+18005550100', answerTimeoutSec: 10, callId: 'call-124', campaignId: 'camp-9' };
+    expect(await a.originate({ ...req, zip: '39201', leadId: 'lead-42' })).toEqual({ status: 'answered' });
+    const { leg, info } = await calls.next();
+    expect(info).toEqual(expect.objectContaining({ direction: 'outbound', callId: 'call-124', zip: '39201', leadId: 'lead-42' }));
+    await watchEnd(leg).ended;
+  });
+
   it('originate not answered: busy and no answer come back as failed with the cause', async () => {
     peer.consumers.set('+13125550100', { kind: 'busy' });
     peer.consumers.set('+13125550101', { kind: 'no_answer' });

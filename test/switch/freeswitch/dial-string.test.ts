@@ -3,6 +3,8 @@
  * could change what FreeSWITCH executes.
  */
 import { bridgeArgument, originateCommand } from '../../../app/switch/freeswitch/dial-string';
+import { callInfoFromChannelData } from '../../../app/switch/freeswitch/channel-data';
+import { EslHeaders } from '../../../app/switch/freeswitch/headers';
 
 const cfg = { sofiaProfile: 'external', buyerGateway: 'buyers' };
 
@@ -61,11 +63,32 @@ describe('dial strings', () => {
       ok: true,
       value:
         "originate {origination_caller_id_number=+18005550100,originate_timeout=30,ignore_early_media=true,callx_call_id=call-1,callx_campaign_id=camp-1}sofia/gateway/carrier/+13125550199 '&socket(10.0.0.2:8084 async full)'",
+      dropped: [],
     });
     const bad = originateCommand(
       { to: '+13125550199', callerIdNumber: '1', answerTimeoutSec: 30, callId: 'a,b', campaignId: 'c' },
       { ...cfg, socketAddress: '10.0.0.2:8084' },
     );
     expect(bad.ok).toBe(false);
+  });
+
+  it("carries the request's zip and lead id on the consumer leg, where the answered leg is read back (callx_zip, callx_lead_id)", () => {
+    const sock = { ...cfg, consumerGateway: 'carrier', socketAddress: '10.0.0.2:8084' };
+    const req = { to: '+13125550199', callerIdNumber: '+18005550100', answerTimeoutSec: 30, callId: 'call-1', campaignId: 'camp-1' };
+    const r = originateCommand({ ...req, zip: '39201', leadId: 'lead-42' }, sock);
+    expect(r).toEqual({
+      ok: true,
+      value:
+        "originate {origination_caller_id_number=+18005550100,originate_timeout=30,ignore_early_media=true,callx_call_id=call-1,callx_campaign_id=camp-1,callx_zip=39201,callx_lead_id=lead-42}sofia/gateway/carrier/+13125550199 '&socket(10.0.0.2:8084 async full)'",
+      dropped: [],
+    });
+    // What FreeSWITCH hands the app for that leg reads back as the call's zip and lead id.
+    const vars = /^originate \{([^}]*)\}/.exec(r.ok ? r.value : '')![1]!.split(',').map((kv) => kv.split('=') as [string, string]);
+    const info = callInfoFromChannelData(new EslHeaders({ 'Call-Direction': 'outbound', ...Object.fromEntries(vars.map(([k, v]) => [`variable_${k}`, v])) }));
+    expect(info).toMatchObject({ zip: '39201', leadId: 'lead-42', callId: 'call-1', campaignId: 'camp-1' });
+    // A lead id a dial string cannot carry is left off (and said so); the call is still placed.
+    const odd = originateCommand({ ...req, zip: '39201', leadId: 'lead 42,x=y' }, sock);
+    expect(odd).toMatchObject({ ok: true, dropped: ['callx_lead_id'] });
+    expect(odd.ok && odd.value).toContain('callx_zip=39201}');
   });
 });
