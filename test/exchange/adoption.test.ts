@@ -113,7 +113,7 @@ it('a node killed mid-call: another node adopts its bridged call and records its
   talking.leg.hangupByCaller();
   const row = await recordedEnd(b.node, talking.callId!);
   const realDuration = Math.round((talking.leg.endInfo!.endedAt.getTime() - talking.bridgedAt!.getTime()) / 1000);
-  expect(row).toMatchObject({ outcome: 'bridged', end_reason: 'caller_hangup', hung_up_by: 'caller', winner_buyer_id: 'b', billable_sec: realDuration });
+  expect(row).toMatchObject({ outcome: 'bridged', end_reason: 'caller_hangup', hung_up_by: 'caller', winner_buyer_id: 'b', billable_sec: realDuration, end_is_lower_bound: false });
   expect(realDuration).toBeGreaterThanOrEqual(1);
   expect(talking.leg.attempts).toHaveLength(1); // never auctioned or bridged again
   expect(await slots(b.node)).toBe(0);
@@ -138,7 +138,7 @@ it('a bridged call that ends while no node watches it is billed on what is known
 
   const b = await node(sw, { SWEEP_INTERVAL_MS: '300' });
   const row = await recordedEnd(b.node, call.callId!);
-  expect(row).toMatchObject({ outcome: 'node_lost', end_reason: 'node_lost', hung_up_by: 'unknown', winner_buyer_id: 'b', price_cents: '700' });
+  expect(row).toMatchObject({ outcome: 'node_lost', end_reason: 'node_lost', hung_up_by: 'unknown', winner_buyer_id: 'b', price_cents: '700', end_is_lower_bound: true });
   // Its end is the lower bound: the dead node's last beat, never past the real end.
   expect(row.ended_at.getTime()).toBe(lastBeat);
   expect(row.ended_at.getTime()).toBeLessThanOrEqual(realEnd);
