@@ -54,7 +54,7 @@ export async function finishAdoptedCall(deps: AdoptionDeps, call: LiveCall, ende
 /**
  * A lost node's call with nothing left to adopt: gone from the switch or, still in setup, handed to the switch's
  * fallback. Recorded as `node_lost`, its slots given back (and its hold, if it never bridged), its entry removed.
- * A bridged call gone from the switch ended unwatched at a moment nobody knows, but no earlier than when it was
+ * A bridged call that ended unwatched did so at a moment nobody knows, but no earlier than when it was
  * last known alive (`lastSeenAt`: its dead owner's last beat, or a sweep's listing that still showed it): that
  * lower bound is recorded as its end, with its billable time from the bridge, so billing charges what the call
  * certainly lasted and never more. With no such time (an entry from before the last beats were kept) the end
@@ -64,7 +64,9 @@ export async function closeLostCall(deps: AdoptionDeps, call: LiveCall, how: 'go
   const bridged = call.state === 'bridged';
   const bridgedAt = bridged && call.bridgedAt ? new Date(call.bridgedAt) : undefined;
   const now = deps.clock();
-  const endedAt = how === 'gone' && bridgedAt ? lostEndLowerBound(bridgedAt, call.lastSeenAt, now) : now;
+  // A bridged call's talk ended unwatched (gone, or its buyer leg gone and the caller handed to the fallback): its
+  // end, and so its billable time, is only known to be no earlier than it was last seen.
+  const endedAt = bridgedAt ? lostEndLowerBound(bridgedAt, call.lastSeenAt, now) : now;
   const end: LegEnd = {
     endedAt,
     cause: 'NORMAL_TEMPORARY_FAILURE',
