@@ -160,6 +160,25 @@ it('a bridged call that ends while no node watches it is billed on what is known
   await b.node.stop();
 });
 
+it("a dead node's bridged call that the switch lists unbridged (its buyer leg gone) is handed to the fallback and its talk closed at the dead node's last beat, not at the hand-over", async () => {
+  const sw = new ScriptedSwitch();
+  const a = await node(sw);
+  const call = await bridgedCall(sw, a.adapter);
+  await new Promise((r) => setTimeout(r, 1_300));
+  await a.node.stop({ keepHeartbeat: true }); // A is killed
+  const lastBeat = Number(await infra.redis.hget(LAST_BEAT_KEY, a.node.heartbeat.incarnation));
+  const bridgedAt = call.bridgedAt!.getTime();
+  call.bridgedAt = undefined; // the buyer hangs up unwatched; the caller stays on the switch, unbridged
+  await new Promise((r) => setTimeout(r, 2_000));
+
+  const b = await node(sw);
+  expect(b.adapter.released).toEqual([call.callId]);
+  const row = await recordedEnd(b.node, call.callId!);
+  expect(row).toMatchObject({ outcome: 'node_lost', end_reason: 'node_lost', end_is_lower_bound: true, billable_sec: Math.floor((lastBeat - bridgedAt) / 1000) });
+  expect(row.ended_at.getTime()).toBe(lastBeat); // not the hand-over, 2 s later
+  await b.node.stop();
+});
+
 it('graceful stop leaves bridged calls unrecorded and returns promptly; another node adopts them at once and records their true duration', async () => {
   const sw = new ScriptedSwitch();
   const a = await node(sw, { NODE_HEARTBEAT_TTL_MS: '60000' }); // a long TTL: only the deletion at stop lets B in at once
