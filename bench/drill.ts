@@ -10,7 +10,10 @@
  * Prints JSON lines: drill_calls_placed, drill_calls_bridged, drill_calls_open_after_drain (must be 0),
  * drill_calls_stuck (0: callers neither bridged nor released), drill_calls_billed_twice (0), drill_cap_slots_leaked (0),
  * drill_calls_cut_by_restart (0), drill_calls_node_lost (ended unwatched between the kill and the adoption: closed
- * without their real end), drill_drain_seconds.
+ * without their real end, at a lower bound of it), drill_calls_lost_billed (of those, bridged ones charged on that
+ * lower bound), drill_calls_lost_unbilled (0: bridged node_lost calls whose lower-bound billable time reached the
+ * target's convert_on_seconds but were not charged), drill_calls_lost_overbilled (0: node_lost calls with more
+ * billable seconds than their real talk time), drill_drain_seconds.
  * Exits 3 when a must-be-zero figure is not. Uses DATABASE_URL (schema `drill` unless --schema) and REDIS_URL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -192,7 +195,10 @@ async function startPeer(): Promise<DrillPeer> {
  */
 async function openWork(pool: Pool, redis: Redis): Promise<{ open: number; unbilled: number; registry: number; journal: number }> {
   const openIds = new Set<string>((await pool.query('SELECT id FROM calls WHERE ended_at IS NULL')).rows.map((r) => r.id as string));
-  const unbilled = (await pool.query("SELECT count(*)::int AS n FROM calls c WHERE c.ended_at IS NOT NULL AND c.outcome = 'bridged' AND NOT EXISTS (SELECT 1 FROM call_billing b WHERE b.call_id = c.id)")).rows[0].n as number;
+  const unbilled = (await pool.query(
+    `SELECT count(*)::int AS n FROM calls c WHERE c.ended_at IS NOT NULL AND (c.outcome = 'bridged' OR (c.outcome = 'node_lost' AND c.bridged_at IS NOT NULL))
+       AND NOT EXISTS (SELECT 1 FROM call_billing b WHERE b.call_id = c.id)`,
+  )).rows[0].n as number;
   let registry = 0;
   for (const node of await redis.smembers('live:nodes')) {
     for (const id of await redis.hkeys(`live:calls:${node}`)) {
@@ -287,20 +293,37 @@ async function main(): Promise<void> {
     } while (cursor !== '0');
     raw.disconnect();
 
+    // Bridged calls closed node_lost (ended while no node watched them) are billed on the lower bound of their end:
+    // charged when that reached the target's threshold, and never for more than they talked.
+    const lost = (await pool.query(
+      `SELECT count(*) FILTER (WHERE b.converted)::int AS billed,
+              count(*) FILTER (WHERE c.billable_sec >= coalesce(t.convert_on_seconds, 0) AND NOT EXISTS (
+                SELECT 1 FROM ledger_transactions l WHERE l.call_id = c.id AND l.kind = 'call'))::int AS unbilled,
+              count(*) FILTER (WHERE c.billable_sec > $1)::int AS overbilled
+       FROM calls c LEFT JOIN call_billing b ON b.call_id = c.id LEFT JOIN buyer_targets t ON t.id = c.winner_target_id
+       WHERE c.outcome = 'node_lost' AND c.bridged_at IS NOT NULL`,
+      [TALK_MS / 1000],
+    )).rows[0] as { billed: number; unbilled: number; overbilled: number };
+
     const figures = {
       drill_calls_open_after_drain: work.open,
       drill_calls_stuck: stuck,
       drill_calls_billed_twice: dupPostings + dupCalls,
       drill_cap_slots_leaked: slots,
       drill_calls_cut_by_restart: results.filter((r) => r.cut).length,
+      drill_calls_lost_unbilled: lost.unbilled,
+      drill_calls_lost_overbilled: lost.overbilled,
     };
     emit('drill_calls_placed', results.length, 'calls', { kill_at_seconds: KILL_AT_SECONDS, failures: Object.fromEntries(failures) });
     emit('drill_calls_bridged', results.filter((r) => r.bridged).length, 'calls');
     for (const [name, value] of Object.entries(figures)) emit(name, value, name === 'drill_cap_slots_leaked' ? 'slots' : 'calls');
     // Not a failure, a cost: calls that ended while no node watched them (between the kill and the adoption) are
-    // closed as node_lost without their real end, and bill nothing.
-    const nodeLost = (await pool.query("SELECT count(*)::int AS n FROM calls WHERE outcome = 'node_lost'")).rows[0].n as number;
-    emit('drill_calls_node_lost', nodeLost, 'calls');
+    // closed as node_lost at a lower bound of their end (their dead node's last beat), and billed on it.
+    const nodeLost = (await pool.query(
+      "SELECT count(*)::int AS n, coalesce(sum(billable_sec), 0)::int AS billable FROM calls WHERE outcome = 'node_lost'",
+    )).rows[0] as { n: number; billable: number };
+    emit('drill_calls_node_lost', nodeLost.n, 'calls', { billable_sec: nodeLost.billable });
+    emit('drill_calls_lost_billed', lost.billed, 'calls');
     emit('drill_drain_seconds', Math.round((Date.now() - drainStarted) / 100) / 10, 's', { unbilled: work.unbilled, journal: work.journal });
     if (Object.values(figures).some((v) => v !== 0)) process.exitCode = 3;
   } finally {

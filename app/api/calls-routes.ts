@@ -64,7 +64,7 @@ interface CallExtras {
 
 const CALL_COLUMNS = `c.id, c.direction, c.ani, c.dnis, c.campaign_id, c.seller_account_id, c.outcome, c.reject_reason, c.winner_target_id,
   c.winner_buyer_id, c.price_cents::int AS price_cents, c.started_at, c.decided_at, c.answered_at, c.bridged_at, c.ended_at,
-  c.duration_sec, c.billable_sec, c.hangup_cause, c.hung_up_by, c.end_reason, c.switch_name`;
+  c.duration_sec, c.billable_sec, c.hangup_cause, c.hung_up_by, c.end_reason, c.switch_name, c.end_is_lower_bound`;
 
 export function callsRoutes(pool: Pool): ExpressRouter {
   const router = ExpressRouter();

@@ -43,6 +43,7 @@ const pick = <T extends object>(o: T, keys: readonly string[]): Partial<T> => {
 const CALL_FACTS = [
   'id', 'direction', 'ani', 'dnis', 'campaign_id', 'seller_account_id', 'outcome', 'reject_reason', 'started_at', 'decided_at',
   'answered_at', 'bridged_at', 'ended_at', 'duration_sec', 'billable_sec', 'hangup_cause', 'hung_up_by', 'end_reason', 'switch_name',
+  'end_is_lower_bound',
 ] as const;
 /** The buyer side of a call row. */
 const CALL_BUYER_SIDE = ['winner_buyer_id', 'winner_target_id', 'price_cents'] as const;
@@ -156,7 +157,7 @@ const EVENT_FACTS: { [T in CallEvent['type']]: readonly string[] } = {
   'call.decided': ['type', 'callId', 'at', 'campaignId', 'sellerAccountId', 'outcome', 'rejectReason', 'screeningReasons'],
   'call.attempt': ['type', 'callId', 'at', 'attemptNo', 'status', 'cause', 'sellerAccountId'],
   'call.bridged': ['type', 'callId', 'at', 'sellerAccountId'],
-  'call.ended': ['type', 'callId', 'at', 'outcome', 'endReason', 'durationSec', 'billableSec', 'hangupCause', 'sellerAccountId'],
+  'call.ended': ['type', 'callId', 'at', 'outcome', 'endReason', 'durationSec', 'billableSec', 'hangupCause', 'sellerAccountId', 'endIsLowerBound'],
 };
 const EVENT_BUYER_SIDE: { [T in CallEvent['type']]: readonly string[] } = {
   'call.started': [],

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from '../observability/logger';
-import { heartbeatKey, liveIncarnations } from './node-heartbeat';
+import { LAST_BEAT_KEY, heartbeatKey, liveIncarnations } from './node-heartbeat';
 
 /**
  * What another node needs to finish a call this node set up, if this node dies or stops: where the call is on
@@ -28,6 +28,11 @@ export const LiveCallSchema = z.object({
   winner: z.object({ targetId: z.string(), buyerAccountId: z.string(), priceCents: z.number().int() }).optional(),
   counters: z.array(CapCounterSchema),
   bridgedAt: z.string().optional(),
+  /**
+   * When the call was last known to be alive while no node watched it, in ms since the epoch: its dead owner's
+   * last heartbeat, stamped on the entry when it is claimed. A bridged call gone from the switch ended no earlier.
+   */
+  lastSeenAt: z.number().optional(),
 });
 
 export type LiveCall = z.infer<typeof LiveCallSchema>;
@@ -42,25 +47,36 @@ const adoptionMarkKey = (callId: string): string => `live:adopting:${callId}`;
  * Moves a dead incarnation's entries for the given switches into the claimer's hash, atomically: two sweepers
  * claiming one dead node split nothing, one gets each entry. The claimer has found the owner dead (see
  * LiveCallsRegistry.claim); its heartbeat key, if its process died on this host before the key expired, goes too,
- * so every node sees it dead. Entries that do not parse move too (the claimer logs and drops them) so a bad one
- * cannot pin a dead node; the owner leaves the node set once it holds nothing.
- * KEYS: owner heartbeat, owner hash, claimer hash, node set. ARGV: owner incarnation, switch names...
+ * so every node sees it dead. Each moved entry is stamped with the owner's last beat (`lastSeenAt`) unless it
+ * already has one: an entry a claimer took but had not settled when it died keeps the time of its first owner,
+ * since the claimer did not watch it. Entries that do not parse move too (the claimer logs and drops them) so a bad
+ * one cannot pin a dead node; the owner leaves the node set, and its last beat goes, once it holds nothing.
+ * KEYS: owner heartbeat, owner hash, claimer hash, node set, last beats. ARGV: owner incarnation, switch names...
  */
 const CLAIM_SCRIPT = `
 redis.call('DEL', KEYS[1])
+local beat = redis.call('HGET', KEYS[5], ARGV[1])
+local seen = beat and string.match(beat, '^%d+$')
 local switches = {}
 for i = 2, #ARGV do switches[ARGV[i]] = true end
 local all = redis.call('HGETALL', KEYS[2])
 local out = {}
 for i = 1, #all, 2 do
-  local ok, e = pcall(cjson.decode, all[i + 1])
+  local raw = all[i + 1]
+  local ok, e = pcall(cjson.decode, raw)
   if not ok or type(e) ~= 'table' or switches[e.switchName] then
-    redis.call('HSET', KEYS[3], all[i], all[i + 1])
+    if ok and type(e) == 'table' and seen and e.lastSeenAt == nil and string.sub(raw, 1, 1) == '{' and e.callId then
+      raw = '{"lastSeenAt":' .. seen .. ',' .. string.sub(raw, 2)
+    end
+    redis.call('HSET', KEYS[3], all[i], raw)
     redis.call('HDEL', KEYS[2], all[i])
-    out[#out + 1] = all[i + 1]
+    out[#out + 1] = raw
   end
 end
-if redis.call('HLEN', KEYS[2]) == 0 then redis.call('SREM', KEYS[4], ARGV[1]) end
+if redis.call('HLEN', KEYS[2]) == 0 then
+  redis.call('SREM', KEYS[4], ARGV[1])
+  redis.call('HDEL', KEYS[5], ARGV[1])
+end
 return out`;
 
 /**
@@ -165,7 +181,7 @@ export class LiveCallsRegistry {
    */
   async claim(owner: string, switchNames: readonly string[]): Promise<LiveCall[]> {
     if (owner === this.incarnation || switchNames.length === 0 || !(await this.isDead(owner))) return [];
-    const raw = await this.client.callxLiveClaim(4, heartbeatKey(owner), callsKey(owner), callsKey(this.incarnation), NODES_KEY, owner, ...switchNames);
+    const raw = await this.client.callxLiveClaim(5, heartbeatKey(owner), callsKey(owner), callsKey(this.incarnation), NODES_KEY, LAST_BEAT_KEY, owner, ...switchNames);
     return this.parseAll(raw, owner);
   }
 

@@ -8,6 +8,15 @@ export function heartbeatKey(incarnation: string): string {
   return `node:hb:${incarnation}`;
 }
 
+/**
+ * The hash (without the deployment's prefix) of each incarnation's last beat, in ms since the epoch, written with
+ * every beat in the same MULTI. Unlike the heartbeat key it has no TTL: it says until when a dead node certainly
+ * held its calls (a bridged call it saw end would have been journaled), so a call that ended unwatched after the
+ * node died is known to have lasted at least that long. The field goes when the incarnation's entries have all
+ * been claimed (see the registry's claim script).
+ */
+export const LAST_BEAT_KEY = 'node:lastbeat';
+
 /** NODE_ID plus a suffix drawn at boot: a restarted node is a new incarnation, and its previous one is dead. */
 export function newIncarnation(nodeId: string): string {
   return `${nodeId}:${randomBytes(4).toString('hex')}`;
@@ -72,8 +81,15 @@ export class NodeHeartbeat {
       const value = JSON.stringify(beat);
       // XX: a key that is gone while we live means other nodes may have taken our calls for a dead node's. Said
       // loudly, since both may then finish them (the record keeps a real end over a node_lost close).
-      if (first || (await this.redis.set(key, value, 'PX', this.opts.ttlMs, 'XX')) === null) {
-        if (!first) this.logger.error({ incarnation: this.incarnation, ttlMs: this.opts.ttlMs }, 'node heartbeat had expired while this node was up (event loop stalled or Redis unreachable); other nodes may have taken over its calls');
+      const tx = this.redis.multi();
+      if (first) tx.set(key, value, 'PX', this.opts.ttlMs);
+      else tx.set(key, value, 'PX', this.opts.ttlMs, 'XX');
+      tx.hset(LAST_BEAT_KEY, this.incarnation, String(beat.at));
+      const results = (await tx.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed?.[0]) throw failed[0];
+      if (!first && results[0]?.[1] === null) {
+        this.logger.error({ incarnation: this.incarnation, ttlMs: this.opts.ttlMs }, 'node heartbeat had expired while this node was up (event loop stalled or Redis unreachable); other nodes may have taken over its calls');
         await this.redis.set(key, value, 'PX', this.opts.ttlMs);
       }
       if (this.failing) this.logger.info({ incarnation: this.incarnation }, 'node heartbeat restored');

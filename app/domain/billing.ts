@@ -6,6 +6,11 @@
  * A call converts when it was bridged, its billable duration reached the target's `convert_on_seconds`, and the
  * same caller did not already convert on the same campaign within the duplicate window. A converted call moves
  * the price from the buyer to the seller (its payout) and the platform (the margin): every transaction sums to 0.
+ *
+ * A call whose node was lost and which ended unwatched (outcome `node_lost`) is billed like a bridged call if it
+ * had bridged, on its recorded billable time: a lower bound of its real one (from the bridge to when it was last
+ * known alive), so it converts only if what it certainly lasted reaches the threshold, and is never charged for
+ * more than it really lasted. One that never bridged is `not_bridged`.
  */
 
 /** The platform's own account (migrations/003_billing.sql). */
@@ -18,6 +23,9 @@ export interface EndedCall {
   ani: string;
   startedAt: Date;
   outcome: string;
+  /** the record has a bridge time (a `node_lost` call is billed only if it bridged) */
+  bridged?: boolean;
+  /** for a `node_lost` call, a lower bound of the real billable time */
   billableSec: number;
   winnerBuyerId?: string;
   priceCents?: number;
@@ -68,9 +76,14 @@ export function isDuplicateCaller(earlierConversions: readonly Date[], startedAt
   return earlierConversions.some((t) => t.getTime() >= from && t.getTime() < startedAt.getTime());
 }
 
+/** A bridged call, or one that bridged before its node was lost and ended unwatched. */
+function wasBridged(call: EndedCall): boolean {
+  return call.outcome === 'bridged' || (call.outcome === 'node_lost' && call.bridged === true);
+}
+
 export function decideBilling(call: EndedCall, convertOnSeconds: number, rule: PayoutRule, duplicate: boolean): BillingDecision {
   const none = (reason: BillingReason): BillingDecision => ({ converted: false, duplicate, reason, buyerChargeCents: 0, sellerPayoutCents: 0, postings: [] });
-  if (call.outcome !== 'bridged' || !call.winnerBuyerId || call.priceCents === undefined) return none('not_bridged');
+  if (!wasBridged(call) || !call.winnerBuyerId || call.priceCents === undefined) return none('not_bridged');
   if (call.billableSec < convertOnSeconds) return none('too_short');
   if (duplicate) return none('duplicate_caller');
   const price = call.priceCents;

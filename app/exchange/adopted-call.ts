@@ -52,17 +52,26 @@ export async function finishAdoptedCall(deps: AdoptionDeps, call: LiveCall, ende
 }
 
 /**
- * A lost node's call with nothing left to adopt: gone from the switch (its real end is unknown: the record keeps
- * its bridge time, bills nothing) or, still in setup, handed to the switch's fallback. Recorded as `node_lost`,
- * its slots and hold given back, its entry removed.
+ * A lost node's call with nothing left to adopt: gone from the switch or, still in setup, handed to the switch's
+ * fallback. Recorded as `node_lost`, its slots given back (and its hold, if it never bridged), its entry removed.
+ * A bridged call that ended unwatched did so at a moment nobody knows, but no earlier than when it was
+ * last known alive (`lastSeenAt`: its dead owner's last beat, or a sweep's listing that still showed it): that
+ * lower bound is recorded as its end, with its billable time from the bridge, so billing charges what the call
+ * certainly lasted and never more. With no such time (an entry from before the last beats were kept) the end
+ * is its bridge time, billing nothing.
  */
 export async function closeLostCall(deps: AdoptionDeps, call: LiveCall, how: 'gone' | 'released', log: CallLogger): Promise<void> {
   const bridged = call.state === 'bridged';
+  const bridgedAt = bridged && call.bridgedAt ? new Date(call.bridgedAt) : undefined;
+  const now = deps.clock();
+  // A bridged call's talk ended unwatched (gone, or its buyer leg gone and the caller handed to the fallback): its
+  // end, and so its billable time, is only known to be no earlier than it was last seen.
+  const endedAt = bridgedAt ? lostEndLowerBound(bridgedAt, call.lastSeenAt, now) : now;
   const end: LegEnd = {
-    endedAt: deps.clock(),
+    endedAt,
     cause: 'NORMAL_TEMPORARY_FAILURE',
     hungUpBy: how === 'released' ? 'system' : 'unknown',
-    bridgedAt: bridged && call.bridgedAt ? new Date(call.bridgedAt) : undefined,
+    bridgedAt,
   };
   await deps.ending.recordEnd(identityOf(call), end, log, {
     outcome: 'node_lost',
@@ -73,7 +82,15 @@ export async function closeLostCall(deps: AdoptionDeps, call: LiveCall, how: 'go
   });
   await releaseWhatItHeld(deps, call, call.state, log);
   deps.registry?.remove(call.callId);
-  log.warn({ how, state: call.state }, how === 'gone' ? 'call of a lost node is gone from the switch; closed as node_lost' : 'call of a lost node was still in setup; handed to the fallback and closed as node_lost');
+  log.warn(
+    { how, state: call.state, lastSeenAt: call.lastSeenAt === undefined ? undefined : new Date(call.lastSeenAt).toISOString(), endedAt: endedAt.toISOString() },
+    how === 'gone' ? 'call of a lost node is gone from the switch; closed as node_lost, ended no earlier than it was last seen' : 'call of a lost node was still in setup; handed to the fallback and closed as node_lost',
+  );
+}
+
+/** The latest moment a bridged call that ended unwatched is known to have been alive: its bridge at least, never later than now. */
+export function lostEndLowerBound(bridgedAt: Date, lastSeenAt: number | undefined, now: Date): Date {
+  return new Date(Math.min(now.getTime(), Math.max(bridgedAt.getTime(), lastSeenAt ?? 0)));
 }
 
 /**

@@ -16,8 +16,9 @@ export interface EndHow {
   sellerAccountId?: string;
   winner?: Winner;
   /**
-   * A call closed without its real end (its node was lost and the switch no longer has it): its bridge time is
-   * recorded but nothing is billable, since when it really ended is not known.
+   * A call closed without its real end (its node was lost and the switch no longer has it): the end given is a
+   * lower bound (when it was last known alive), and its billable seconds are rounded down, so what is billed is
+   * never more than the call really lasted. The journal entry and the live event say so (`endIsLowerBound`).
    */
   endUnknown?: boolean;
 }
@@ -39,7 +40,8 @@ export class CallEnding {
   async recordEnd(identity: CallIdentity, end: LegEnd, log: CallLogger, how: EndHow): Promise<void> {
     const started = new Date(identity.startedAt).getTime();
     const durationSec = Math.max(0, Math.round((end.endedAt.getTime() - started) / 1000));
-    const billableSec = end.bridgedAt && !how.endUnknown ? Math.max(0, Math.round((end.endedAt.getTime() - end.bridgedAt.getTime()) / 1000)) : 0;
+    const toSec = how.endUnknown ? Math.floor : Math.round;
+    const billableSec = end.bridgedAt ? Math.max(0, toSec((end.endedAt.getTime() - end.bridgedAt.getTime()) / 1000)) : 0;
     this.deps.metrics?.callsTotal.inc({ direction: identity.direction, outcome: how.outcome, reason: how.rejectReason ?? '' });
     this.deps.events?.emit({
       type: 'call.ended',
@@ -53,6 +55,7 @@ export class CallEnding {
       sellerAccountId: how.sellerAccountId,
       buyerAccountId: how.winner?.buyerAccountId,
       priceCents: how.winner?.priceCents,
+      ...(how.endUnknown ? { endIsLowerBound: true } : {}),
     });
     await this.append(log, {
       ...identity,
@@ -70,6 +73,7 @@ export class CallEnding {
       winnerTargetId: how.winner?.targetId,
       winnerBuyerId: how.winner?.buyerAccountId,
       priceCents: how.winner?.priceCents,
+      ...(how.endUnknown ? { endIsLowerBound: true as const } : {}),
     });
   }
 

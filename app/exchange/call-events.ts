@@ -9,7 +9,7 @@ export type CallEvent =
   | { type: 'call.decided'; callId: string; at: string; campaignId?: string; sellerAccountId?: string; outcome: 'route' | 'reject'; rejectReason?: string; screeningReasons: string[]; winnerTargetId?: string; winnerBuyerId?: string; priceCents?: number; decisionUs: number }
   | { type: 'call.attempt'; callId: string; at: string; attemptNo: number; targetId: string; buyerAccountId: string; status: string; cause?: string; sellerAccountId?: string }
   | { type: 'call.bridged'; callId: string; at: string; targetId: string; buyerAccountId: string; priceCents: number; sellerAccountId?: string }
-  | { type: 'call.ended'; callId: string; at: string; outcome: string; endReason: string; durationSec: number; billableSec: number; hangupCause: string; sellerAccountId?: string; buyerAccountId?: string; priceCents?: number };
+  | { type: 'call.ended'; callId: string; at: string; outcome: string; endReason: string; durationSec: number; billableSec: number; hangupCause: string; sellerAccountId?: string; buyerAccountId?: string; priceCents?: number; endIsLowerBound?: boolean };
 
 export class CallEventBus {
   private readonly emitter = new EventEmitter();

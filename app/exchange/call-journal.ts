@@ -67,6 +67,8 @@ export type JournalEntry =
       winnerTargetId?: string;
       winnerBuyerId?: string;
       priceCents?: number;
+      /** the end is when the call was last known alive (closed node_lost): it really ended then or later */
+      endIsLowerBound?: true;
     });
 
 export interface CallJournal {

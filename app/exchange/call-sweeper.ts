@@ -122,6 +122,7 @@ export class CallSweeper {
       return;
     }
     let listed: CallInProgress[];
+    const listedAt = Date.now(); // a call in the listing was on the switch at least until the listing was asked for
     try {
       listed = await sw.callsInProgress();
     } catch (err) {
@@ -132,7 +133,7 @@ export class CallSweeper {
     const onSwitch = new Map(listed.map((c) => [c.callId, c]));
     for (const call of this.pendingFor(sw.name)) {
       try {
-        await this.settle(sw, call, onSwitch.get(call.callId), report);
+        await this.settle(sw, call, onSwitch.get(call.callId), listedAt, report);
         this.pending.delete(call.callId);
       } catch (err) {
         log.error({ err: (err as Error).message, callId: call.callId }, 'could not settle a call of a dead node; retried at the next sweep');
@@ -141,19 +142,22 @@ export class CallSweeper {
     await this.adoptUnregistered(sw, listed, report, log);
   }
 
-  private async settle(sw: Adoptable, call: LiveCall, found: CallInProgress | undefined, report: SweepReport): Promise<void> {
+  private async settle(sw: Adoptable, call: LiveCall, found: CallInProgress | undefined, listedAt: number, report: SweepReport): Promise<void> {
     const { flow } = this.deps;
     if (flow.isRunning(call.callId)) return; // already handed over to this node by the switch itself
     if (found?.bridged) {
       const leg = await sw.adopt(found);
       if (leg) {
-        const adopted: LiveCall = { ...call, state: 'bridged', bridgedAt: call.bridgedAt ?? found.bridgedAt?.toISOString() };
-        if (call.state !== 'bridged') this.deps.registry.put(adopted); // bridged after its node's last write
+        // Watched again from now on: if this node dies too, its own last beat bounds the call's end.
+        const adopted: LiveCall = { ...call, state: 'bridged', bridgedAt: call.bridgedAt ?? found.bridgedAt?.toISOString(), lastSeenAt: undefined };
+        if (call.state !== 'bridged' || call.lastSeenAt !== undefined) this.deps.registry.put(adopted); // bridged after its node's last write, or stamped at the claim
         void flow.adopt(leg, adopted);
         report.adopted++;
         return;
       }
-      found = undefined; // gone between the listing and the adoption
+      // Gone between the listing and the adoption: bridged and alive when the listing was asked for.
+      call = { ...call, state: 'bridged', bridgedAt: call.bridgedAt ?? found.bridgedAt?.toISOString(), lastSeenAt: Math.max(call.lastSeenAt ?? 0, listedAt) };
+      found = undefined;
     }
     if (found) {
       await sw.releaseToFallback?.(found);

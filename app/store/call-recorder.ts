@@ -314,11 +314,11 @@ async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promis
       `UPDATE calls SET outcome = d.outcome, end_reason = d.end_reason, ended_at = d.ended_at, answered_at = d.answered_at,
          bridged_at = d.bridged_at, hangup_cause = d.hangup_cause, hung_up_by = d.hung_up_by, duration_sec = d.duration_sec,
          billable_sec = d.billable_sec, winner_target_id = d.winner_target_id, winner_buyer_id = d.winner_buyer_id,
-         price_cents = d.price_cents, reject_reason = d.reject_reason
+         price_cents = d.price_cents, reject_reason = d.reject_reason, end_is_lower_bound = d.end_is_lower_bound
        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[],
-                   $9::integer[], $10::integer[], $11::text[], $12::text[], $13::bigint[], $14::text[])
+                   $9::integer[], $10::integer[], $11::text[], $12::text[], $13::bigint[], $14::text[], $15::boolean[])
          AS d(id, outcome, end_reason, ended_at, answered_at, bridged_at, hangup_cause, hung_up_by, duration_sec, billable_sec,
-              winner_target_id, winner_buyer_id, price_cents, reject_reason)
+              winner_target_id, winner_buyer_id, price_cents, reject_reason, end_is_lower_bound)
        WHERE calls.id = d.id
          -- A node_lost close (the sweeper found no call on the switch) never replaces a real end: the node that
          -- journaled the real end may have died before removing the call from the live-call registry.
@@ -326,7 +326,7 @@ async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promis
       columns(ended, [
         (e) => e.callId, (e) => e.outcome, (e) => e.endReason, (e) => e.endedAt, (e) => e.answeredAt, (e) => e.bridgedAt,
         (e) => e.hangupCause, (e) => e.hungUpBy, (e) => e.durationSec, (e) => e.billableSec, (e) => e.winnerTargetId,
-        (e) => e.winnerBuyerId, (e) => e.priceCents, (e) => e.rejectReason,
+        (e) => e.winnerBuyerId, (e) => e.priceCents, (e) => e.rejectReason, (e) => e.endIsLowerBound === true,
       ]),
     );
   }

@@ -80,7 +80,7 @@ async function billInTransaction(c: PoolClient, callIds: readonly string[]): Pro
   const ids = [...new Set(callIds)];
   {
     const { rows } = await c.query(
-      `SELECT c.id, c.campaign_id, c.seller_account_id, c.ani, c.started_at, c.outcome, c.billable_sec, c.winner_buyer_id,
+      `SELECT c.id, c.campaign_id, c.seller_account_id, c.ani, c.started_at, c.outcome, (c.bridged_at IS NOT NULL) AS bridged, c.billable_sec, c.winner_buyer_id,
               c.price_cents, c.ended_at, coalesce(t.convert_on_seconds, 0) AS convert_on_seconds, cp.payout_cents,
               cp.payout_percent, coalesce(cp.allow_negative_margin, false) AS allow_negative_margin, coalesce(cp.duplicate_window_days, 0) AS duplicate_window_days,
               (b.call_id IS NOT NULL) AS billed
@@ -113,6 +113,7 @@ async function billInTransaction(c: PoolClient, callIds: readonly string[]): Pro
             ani: r.ani,
             startedAt: r.started_at,
             outcome: r.outcome,
+            bridged: r.bridged === true,
             billableSec: r.billable_sec ?? 0,
             winnerBuyerId: r.winner_buyer_id ?? undefined,
             priceCents: r.price_cents === null ? undefined : Number(r.price_cents),

@@ -24,7 +24,7 @@ const call = {
   id: 'c1', direction: 'inbound', ani: '+18135550100', dnis: '+18885550100', campaign_id: 'camp', seller_account_id: 's', outcome: 'bridged',
   reject_reason: null, winner_target_id: 't2', winner_buyer_id: 'b2', price_cents: 2500, started_at: 'x', decided_at: 'x', answered_at: 'x',
   bridged_at: 'x', ended_at: 'x', duration_sec: 30, billable_sec: 25, hangup_cause: 'NORMAL_CLEARING', hung_up_by: 'caller', end_reason: 'hangup',
-  switch_name: 'fs', some_future_column: 'secret',
+  switch_name: 'fs', end_is_lower_bound: false, some_future_column: 'secret',
 };
 const attempts: AttemptRow[] = [
   { attempt_no: 1, target_id: 't1', buyer_id: 'b1', destination: 'sip:b1@h', started_at: 'x', ended_at: 'x', status: 'no_answer', cause: 'NO_ANSWER' },
@@ -46,7 +46,14 @@ describe('projectCallRow', () => {
     expect(row.winner_target_id).toBe(winnerBuyer ? 't2' : null);
     expect(row.price_cents).toBe(price);
     expect(row.some_future_column).toBe(future); // new columns stay hidden from parties until allowed
-    expect(row).toMatchObject({ id: 'c1', outcome: 'bridged', billable_sec: 25, seller_account_id: 's' });
+    expect(row).toMatchObject({ id: 'c1', outcome: 'bridged', billable_sec: 25, seller_account_id: 's', end_is_lower_bound: false });
+  });
+
+  it('every party sees that a lost call was billed on a lower bound of its end', () => {
+    const lost = { ...call, outcome: 'node_lost', end_reason: 'node_lost', hung_up_by: 'unknown', end_is_lower_bound: true };
+    for (const v of [admin, winner, loser, seller]) expect(projectCallRow(lost, v)).toMatchObject({ billable_sec: 25, end_is_lower_bound: true });
+    const ended = { type: 'call.ended' as const, callId: 'c1', at: 'x', outcome: 'node_lost', endReason: 'node_lost', durationSec: 30, billableSec: 25, hangupCause: 'NORMAL_TEMPORARY_FAILURE', sellerAccountId: 's', endIsLowerBound: true };
+    expect(projectEvent(ended, loser)).toMatchObject({ billableSec: 25, endIsLowerBound: true });
   });
 });
 

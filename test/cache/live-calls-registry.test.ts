@@ -3,7 +3,7 @@ import pino from 'pino';
 import os from 'node:os';
 import { silentLogger } from '../../app/observability/logger';
 import { LiveCallsRegistry, type LiveCall } from '../../app/cache/live-calls-registry';
-import { NodeHeartbeat, heartbeatKey, newIncarnation } from '../../app/cache/node-heartbeat';
+import { LAST_BEAT_KEY, NodeHeartbeat, heartbeatKey, newIncarnation } from '../../app/cache/node-heartbeat';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 
 /** The live-call registry and node heartbeats on the real Redis: who may take a dead node's calls, and only once. */
@@ -90,6 +90,36 @@ it("two nodes claiming one dead node's calls at once split them: each call is cl
   expect((await c.claim('dead:1', ['asterisk'])).map((e) => e.callId)).toEqual(['ast-1']);
   expect(await b.nodes()).not.toContain('dead:1');
   expect(await b.allCallIds()).toEqual(new Set([...ids, 'ast-1']));
+});
+
+it("a dead node's last beat outlives its heartbeat key, is stamped on each entry claimed (a claimer's unsettled entry keeps its first owner's), and goes once all its entries are claimed", async () => {
+  const dead = registry('lost:1');
+  await dead.join();
+  const hb = new NodeHeartbeat(infra.redis, 'lost:1', { ttlMs: 300, everyMs: 100 }, silentLogger());
+  await hb.start();
+  dead.put(entry('lost-fs'));
+  dead.put({ ...entry('lost-ast', 'asterisk'), counters: [] });
+  await eventually(async () => (await dead.own()).length === 2, 'the entries to be written');
+  await new Promise((r) => setTimeout(r, 250));
+  await hb.stop({ keepKey: true }); // killed: its key expires, its last beat stays
+  const lastBeat = Number(await infra.redis.hget(LAST_BEAT_KEY, 'lost:1'));
+  expect(Date.now() - lastBeat).toBeLessThan(200);
+  await eventually(async () => (await infra.redis.exists(heartbeatKey('lost:1'))) === 0, 'the heartbeat to expire', 2_000);
+  expect(Number(await infra.redis.hget(LAST_BEAT_KEY, 'lost:1'))).toBe(lastBeat);
+
+  const first = registry('claimer:1');
+  await first.join();
+  expect(await first.claim('lost:1', ['freeswitch'])).toMatchObject([{ callId: 'lost-fs', lastSeenAt: lastBeat }]);
+  expect(await infra.redis.hexists(LAST_BEAT_KEY, 'lost:1')).toBe(1); // its asterisk entry is not claimed yet
+  const ast = await first.claim('lost:1', ['asterisk']);
+  expect(ast).toMatchObject([{ callId: 'lost-ast', lastSeenAt: lastBeat, counters: [] }]);
+  expect(await infra.redis.hexists(LAST_BEAT_KEY, 'lost:1')).toBe(0);
+  // The claimer dies before settling them (it beat later, but never watched them): the next claimer keeps the first owner's time.
+  await infra.redis.hset(LAST_BEAT_KEY, 'claimer:1', String(lastBeat + 5_000));
+  const next = registry('claimer:2');
+  const again = await next.claim('claimer:1', ['freeswitch', 'asterisk']);
+  expect(again.map((e) => [e.callId, e.lastSeenAt]).sort()).toEqual([['lost-ast', lastBeat], ['lost-fs', lastBeat]]);
+  expect(await infra.redis.hexists(LAST_BEAT_KEY, 'claimer:1')).toBe(0);
 });
 
 it("a node restarted on the same host takes its predecessor's calls at once (that process is gone), while one on another host waits for the key to expire", async () => {

@@ -61,6 +61,13 @@ describe('decideBilling', () => {
     ['a duplicate caller is routed but not billed', call(), 60, fixed(1800), true, 'duplicate_caller', []],
     ['not bridged', call({ outcome: 'no_buyer_answered', winnerBuyerId: undefined, priceCents: undefined }), 60, fixed(1800), false, 'not_bridged', []],
     ['abandoned', call({ outcome: 'abandoned' }), 60, fixed(1800), false, 'not_bridged', []],
+    // A bridged call whose node was lost and which ended unwatched: billed on its lower-bound billable time.
+    ['node lost after the bridge, lower bound reaching the threshold: charged the price like a bridged call', call({ outcome: 'node_lost', bridged: true, billableSec: 60 }), 60, fixed(1800), false, 'converted', [['buyer', -2500], ['seller', 1800], [PLATFORM_ACCOUNT, 700]]],
+    ['node lost after the bridge, lower bound short of the threshold: not charged', call({ outcome: 'node_lost', bridged: true, billableSec: 59 }), 60, fixed(1800), false, 'too_short', []],
+    ['node lost after the bridge, a duplicate caller: not charged', call({ outcome: 'node_lost', bridged: true }), 60, fixed(1800), true, 'duplicate_caller', []],
+    ['node lost before the bridge (in setup): never charged', call({ outcome: 'node_lost', bridged: false, billableSec: 0, winnerBuyerId: undefined, priceCents: undefined }), 0, fixed(1800), false, 'not_bridged', []],
+    ['node lost with no bridge recorded, even with a winner: never charged', call({ outcome: 'node_lost' }), 60, fixed(1800), false, 'not_bridged', []],
+    ['another outcome with a bridge time is not charged', call({ outcome: 'failed', bridged: true }), 60, fixed(1800), false, 'not_bridged', []],
   ])('%s', (_name, c, threshold, rule, duplicate, reason, postings) => {
     const d = decideBilling(c, threshold, rule, duplicate);
     expect(d.reason).toBe(reason);

@@ -48,6 +48,6 @@ describe.each(SWITCHES)('crash drill through the $name peer', ({ name, ready }) 
     const { figures, code, err } = await drill(infra, name);
     expect({ figures, err: code === 0 || code === 3 ? '' : err }).toMatchObject({ figures: { drill_calls_placed: 30 }, err: '' });
     expect(figures.drill_calls_bridged).toBeGreaterThan(0);
-    expect(figures).toMatchObject({ drill_calls_open_after_drain: 0, drill_calls_stuck: 0, drill_calls_billed_twice: 0, drill_cap_slots_leaked: 0, drill_calls_cut_by_restart: 0 });
+    expect(figures).toMatchObject({ drill_calls_open_after_drain: 0, drill_calls_stuck: 0, drill_calls_billed_twice: 0, drill_cap_slots_leaked: 0, drill_calls_cut_by_restart: 0, drill_calls_lost_unbilled: 0, drill_calls_lost_overbilled: 0 });
   });
 });

@@ -1,5 +1,6 @@
 import type { ExchangeNode } from '../../app/exchange-node';
-import { heartbeatKey } from '../../app/cache/node-heartbeat';
+import { LAST_BEAT_KEY, heartbeatKey } from '../../app/cache/node-heartbeat';
+import { billEndedCalls } from '../../app/store/ledger-repo';
 import type { LiveCall } from '../../app/cache/live-calls-registry';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
@@ -106,18 +107,75 @@ it('a node killed mid-call: another node adopts its bridged call and records its
 
   const lost = await recordedEnd(b.node, hungUpMeanwhile.callId!);
   expect(lost).toMatchObject({ outcome: 'node_lost', end_reason: 'node_lost', billable_sec: 0, winner_buyer_id: 'b' });
+  expect(lost.ended_at.getTime()).toBeLessThanOrEqual(hungUpMeanwhile.leg.endInfo!.endedAt.getTime()); // never past its real end
 
   await new Promise((r) => setTimeout(r, 1_200)); // the adopted call goes on talking for a while
   talking.leg.hangupByCaller();
   const row = await recordedEnd(b.node, talking.callId!);
   const realDuration = Math.round((talking.leg.endInfo!.endedAt.getTime() - talking.bridgedAt!.getTime()) / 1000);
-  expect(row).toMatchObject({ outcome: 'bridged', end_reason: 'caller_hangup', hung_up_by: 'caller', winner_buyer_id: 'b', billable_sec: realDuration });
+  expect(row).toMatchObject({ outcome: 'bridged', end_reason: 'caller_hangup', hung_up_by: 'caller', winner_buyer_id: 'b', billable_sec: realDuration, end_is_lower_bound: false });
   expect(realDuration).toBeGreaterThanOrEqual(1);
   expect(talking.leg.attempts).toHaveLength(1); // never auctioned or bridged again
   expect(await slots(b.node)).toBe(0);
   expect(await b.node.registry.own()).toEqual([]);
   await eventually(async () => (await billingRows(talking.callId!)).billing === 1, 'the adopted call to be billed', 10_000);
   expect(await billingRows(talking.callId!)).toEqual({ billing: 1, ledger: 1, charge: 700 });
+  await b.node.stop();
+});
+
+it('a bridged call that ends while no node watches it is billed on what is known: ended no earlier than its dead node\'s last beat, charged once when that reaches the threshold', async () => {
+  const sw = new ScriptedSwitch();
+  const a = await node(sw);
+  const call = await bridgedCall(sw, a.adapter);
+  await new Promise((r) => setTimeout(r, 2_600)); // it talks while A watches it and beats
+  await a.node.stop({ keepHeartbeat: true }); // A is killed
+  const lastBeat = Number(await infra.redis.hget(LAST_BEAT_KEY, a.node.heartbeat.incarnation));
+  const bridgedAt = call.bridgedAt!.getTime();
+  expect(lastBeat - bridgedAt).toBeGreaterThanOrEqual(2_000);
+  await new Promise((r) => setTimeout(r, 800)); // it goes on talking with nobody watching, then ends
+  call.leg.hangupByCaller();
+  const realEnd = call.leg.endInfo!.endedAt.getTime();
+
+  const b = await node(sw, { SWEEP_INTERVAL_MS: '300' });
+  const row = await recordedEnd(b.node, call.callId!);
+  expect(row).toMatchObject({ outcome: 'node_lost', end_reason: 'node_lost', hung_up_by: 'unknown', winner_buyer_id: 'b', price_cents: '700', end_is_lower_bound: true });
+  // Its end is the lower bound: the dead node's last beat, never past the real end.
+  expect(row.ended_at.getTime()).toBe(lastBeat);
+  expect(row.ended_at.getTime()).toBeLessThanOrEqual(realEnd);
+  expect(row.billable_sec).toBe(Math.floor((lastBeat - bridgedAt) / 1000));
+  expect(row.billable_sec).toBeGreaterThanOrEqual(2);
+  expect(row.billable_sec).toBeLessThanOrEqual(Math.floor((realEnd - bridgedAt) / 1000));
+  // Charged the price once, like a bridged call: the buyer pays, the seller is paid.
+  await eventually(async () => (await billingRows(call.callId!)).billing === 1, 'the lost call to be billed', 10_000);
+  expect(await billingRows(call.callId!)).toEqual({ billing: 1, ledger: 1, charge: 700 });
+  const entries = (await infra.pool.query("SELECT e.account_id, e.amount_cents FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id WHERE t.call_id = $1 AND t.kind = 'call' ORDER BY e.account_id", [call.callId])).rows;
+  expect(entries.find((e) => e.account_id === 'b')).toMatchObject({ amount_cents: '-700' });
+  expect(entries.reduce((sum, e) => sum + Number(e.amount_cents), 0)).toBe(0);
+  const again = await billEndedCalls(infra.pool, [call.callId!]); // a repeated job bills nothing twice
+  expect(again).toMatchObject({ billed: [], alreadyBilled: [call.callId], converted: 0 });
+  expect(await billingRows(call.callId!)).toEqual({ billing: 1, ledger: 1, charge: 700 });
+  // Its slot came back; the dead incarnation's last beat goes once its calls are all claimed.
+  await eventually(async () => (await slots(b.node)) === 0, 'the lost call\'s slot to come back', 10_000);
+  expect(await infra.redis.hexists(LAST_BEAT_KEY, a.node.heartbeat.incarnation)).toBe(0);
+  await b.node.stop();
+});
+
+it("a dead node's bridged call that the switch lists unbridged (its buyer leg gone) is handed to the fallback and its talk closed at the dead node's last beat, not at the hand-over", async () => {
+  const sw = new ScriptedSwitch();
+  const a = await node(sw);
+  const call = await bridgedCall(sw, a.adapter);
+  await new Promise((r) => setTimeout(r, 1_300));
+  await a.node.stop({ keepHeartbeat: true }); // A is killed
+  const lastBeat = Number(await infra.redis.hget(LAST_BEAT_KEY, a.node.heartbeat.incarnation));
+  const bridgedAt = call.bridgedAt!.getTime();
+  call.bridgedAt = undefined; // the buyer hangs up unwatched; the caller stays on the switch, unbridged
+  await new Promise((r) => setTimeout(r, 2_000));
+
+  const b = await node(sw);
+  expect(b.adapter.released).toEqual([call.callId]);
+  const row = await recordedEnd(b.node, call.callId!);
+  expect(row).toMatchObject({ outcome: 'node_lost', end_reason: 'node_lost', end_is_lower_bound: true, billable_sec: Math.floor((lastBeat - bridgedAt) / 1000) });
+  expect(row.ended_at.getTime()).toBe(lastBeat); // not the hand-over, 2 s later
   await b.node.stop();
 });
 
