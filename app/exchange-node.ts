@@ -50,7 +50,7 @@ import type { Bidder } from './exchange/bidders';
 import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
 import { BillingWorker } from './jobs/billing-worker';
 import { FraudWorker } from './jobs/fraud-worker';
-import { fraudRules } from './config';
+import { fraudRules, frequencyPolicy } from './config';
 
 /** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
 export const apiRouteDocs: readonly RouteDoc[] = [
@@ -131,7 +131,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   await access.start();
 
   const caps = new CapLedger(redis);
-  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, logger: logger.child({ mod: 'router' }) });
+  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, frequency: frequencyPolicy(config), logger: logger.child({ mod: 'router' }) });
   const journal = new RedisCallJournal(journalRedis);
   const events = new CallEventBus();
   const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock });
@@ -195,7 +195,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(privacyRoutes(pool, redis));
   app.use(configRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(reportRoutes(pool));
-  app.use(consentRoutes(pool, redis));
+  app.use(consentRoutes(pool, redis, { validityDays: config.CONSENT_VALIDITY_DAYS, logger: logger.child({ mod: 'consent' }) }));
   app.use(blockRoutes(pool, redis));
   app.use(pausedNumberRoutes(pool, redis, config.REDIS_PREFIX, logger.child({ mod: 'fraud-api' })));
   app.use(auditRoutes(pool));

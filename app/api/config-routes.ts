@@ -60,8 +60,9 @@ const campaignFields = {
   payoutPercent: z.number().min(0).max(100).nullable(),
   duplicateWindowDays: int4(0, 365),
   allowNegativeMargin: z.boolean(),
+  outboundConsentExempt: z.boolean(),
 };
-const CampaignBody = z.object({ id: Id, sellerAccountId: Id, ...campaignFields }).partial({ active: true, routing: true, floorCents: true, requireConsent: true, minAttestation: true, bidDeadlineMs: true, payoutCents: true, payoutPercent: true, duplicateWindowDays: true, allowNegativeMargin: true }).strict()
+const CampaignBody = z.object({ id: Id, sellerAccountId: Id, ...campaignFields }).partial({ active: true, routing: true, floorCents: true, requireConsent: true, minAttestation: true, bidDeadlineMs: true, payoutCents: true, payoutPercent: true, duplicateWindowDays: true, allowNegativeMargin: true, outboundConsentExempt: true }).strict()
   .refine((c) => c.payoutCents == null || c.payoutPercent == null, { message: 'a payout is a fixed amount or a share, not both', path: ['payoutPercent'] });
 const CampaignPatch = z.object(campaignFields).partial().strict();
 const NumberBody = z.object({ did: E164 }).strict();
@@ -107,7 +108,7 @@ const COLUMNS: Record<string, string> = {
   creditLimitCents: 'credit_limit_cents', seesBuyerDetails: 'sees_buyer_details', bidCents: 'bid_cents', destination: 'destination', answerTimeoutSec: 'answer_timeout_sec',
   targeting: 'targeting', schedule: 'schedule', capConcurrency: 'cap_concurrency', capHourly: 'cap_hourly', capDaily: 'cap_daily',
   capMonthly: 'cap_monthly', qualityScore: 'quality_score', priority: 'priority', weight: 'weight', convertOnSeconds: 'convert_on_seconds',
-  allowNegativeMargin: 'allow_negative_margin', maxBidCents: 'max_bid_cents',
+  allowNegativeMargin: 'allow_negative_margin', maxBidCents: 'max_bid_cents', outboundConsentExempt: 'outbound_consent_exempt',
   sellerAccountId: 'seller_account_id', buyerAccountId: 'buyer_account_id', campaignId: 'campaign_id', id: 'id', kind: 'kind',
 };
 const dbValue = (v: unknown): unknown => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
@@ -117,11 +118,12 @@ const dbValue = (v: unknown): unknown => (v !== null && typeof v === 'object' ? 
  * seller is paid and who wins its calls; fields of a target only admins set, because they rank it in the auction or
  * decide when its buyer pays. A seller or buyer naming one gets 403 naming them all.
  */
-const PLATFORM_CAMPAIGN_FIELDS = ['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays'] as const;
+// outboundConsentExempt: calling consumers without consent on record is the platform's decision (issue 14).
+const PLATFORM_CAMPAIGN_FIELDS = ['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays', 'outboundConsentExempt'] as const;
 const PLATFORM_TARGET_FIELDS = ['qualityScore', 'priority', 'weight', 'convertOnSeconds'] as const;
 /** The money settings whose every change goes to the audit trail (API field -> column). */
 const AUDITED = {
-  campaign: pick(['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays']),
+  campaign: pick(['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays', 'outboundConsentExempt']),
   target: pick(['bidCents', 'qualityScore', 'priority', 'weight', 'convertOnSeconds']),
   account: pick(['creditLimitCents', 'maxBidCents', 'active']),
 };

@@ -4,11 +4,17 @@
  *   dnc:global            set of E.164 numbers: the platform's internal DNC list
  *   dnc:campaign:<id>     set: one campaign's DNC list
  *   dnc:registry          set: numbers from imported registry lists (federal/state DNC scrubs)
+ *   dnc:seller:<id>       set: a seller's internal DNC list (consumers who revoked consent; binds outbound calls)
  *   blocked               set: callers blocked for fraud or abuse
- *   consent:<campaignId>  set: numbers with a live consent record for the campaign
+ *   consent-until:<campaignId>  sorted set: numbers with a live consent record for the campaign, scored by the
+ *                         latest expiry (ms) among their live records; a score in the past is no consent
+ *   freq:<subject>:<number>  sorted set: the consumer's outbound calls on a subject (seller:<id> or campaign:<id>),
+ *                         call id scored by the time (ms) it was placed; kept for the longest window, then trimmed
  *   compliance:loaded     marker: the copy is complete (absent after a Redis restart)
  * Postgres holds the records of truth (dnc_entries, blocked_numbers, consent_records); every writer updates both.
  */
+import type { FrequencyVerdict } from '../domain/frequency-limits';
+
 /** Set once the Redis copy has been loaded from Postgres; a Redis that lost its data has no marker. */
 export const COMPLIANCE_LOADED_KEY = 'compliance:loaded';
 
@@ -22,12 +28,16 @@ export const complianceKeys = {
   dncGlobal: 'dnc:global',
   dncCampaign: (campaignId: string) => `dnc:campaign:${campaignId}`,
   dncRegistry: 'dnc:registry',
+  dncSeller: (sellerId: string) => `dnc:seller:${sellerId}`,
   blocked: 'blocked',
-  consent: (campaignId: string) => `consent:${campaignId}`,
+  consent: (campaignId: string) => `consent-until:${campaignId}`,
+  frequency: (subject: string, e164: string) => `freq:${subject}:${e164}`,
 };
 
 export interface ComplianceFacts {
-  dnc: { global: boolean; campaign: boolean; registry: boolean };
+  dnc: { global: boolean; campaign: boolean; registry: boolean; seller?: boolean };
   blocked: boolean;
   consent: boolean;
+  /** only when the frequency limits were asked (outbound screening) */
+  frequency?: FrequencyVerdict;
 }

@@ -2,10 +2,13 @@ import type { Redis } from 'ioredis';
 import type { CapCounter } from '../domain/caps';
 import { CONCURRENCY_LEASE_MS, type Shortfall } from './cap-ledger';
 import { FUNDS_LUA, fundKeys, type FundHold } from './fund-holds';
+import type { FrequencyLimit } from '../domain/frequency-limits';
+import { FREQUENCY_LUA, frequencySpec } from './frequency-counter';
 import { COMPLIANCE_LOADED_KEY, ComplianceCacheNotLoaded, complianceKeys, type ComplianceFacts } from './compliance-keys';
 
 /**
- * The call path's single Redis round trip: the caller's compliance facts (DNC lists, block list, consent)
+ * The call path's single Redis round trip: the caller's compliance facts (DNC lists, block list, consent, and for
+ * outbound calls the seller's internal DNC list and the frequency limits, counted here; see frequency-counter.ts)
  * and, only if they let the call through, the cap reservation of the first ranked candidate with room.
  * The auction runs in memory before this (it needs nothing from Redis), so one script answers both;
  * a caller on a DNC list never touches a buyer's counters.
@@ -16,24 +19,31 @@ import { COMPLIANCE_LOADED_KEY, ComplianceCacheNotLoaded, complianceKeys, type C
 // ARGV[7] packs every candidate's counters into one string ("count,hold,limit,kind,ttl,...,count,..."; hold is the
 // cents to hold, or '-'): ioredis spends more time encoding arguments than Redis spends running the script, so
 // fewer arguments is faster. A candidate with a hold has its buyer's two keys after its counters'.
-const SCRIPT = `${FUNDS_LUA}
+const SCRIPT = `${FUNDS_LUA}${FREQUENCY_LUA}
 local n = ARGV[1]
+local now = tonumber(ARGV[2])
 local loaded = redis.call('EXISTS', KEYS[6])
 local g = redis.call('SISMEMBER', KEYS[1], n)
 local c = redis.call('SISMEMBER', KEYS[2], n)
 local r = redis.call('SISMEMBER', KEYS[3], n)
 local b = redis.call('SISMEMBER', KEYS[4], n)
-local consent = redis.call('SISMEMBER', KEYS[5], n)
-local result = {g, c, r, b, consent, loaded, 0}
-if loaded == 0 or ARGV[5] == '0' or g == 1 or c == 1 or r == 1 or b == 1 or (ARGV[6] == '1' and consent == 0) then
+local consentUntil = redis.call('ZSCORE', KEYS[5], n)
+local consent = 0
+if consentUntil and tonumber(consentUntil) > now then consent = 1 end
+-- outbound only (ARGV[8] = '1'): the seller's internal DNC list, then the frequency limits (ARGV[9]), counted here
+local sd = 0
+if ARGV[8] == '1' then sd = redis.call('SISMEMBER', KEYS[7], n) end
+local result = {g, c, r, b, consent, loaded, 0, sd, 0}
+if loaded == 0 or g == 1 or c == 1 or r == 1 or b == 1 or sd == 1 or (ARGV[6] == '1' and consent == 0) then
   return result
 end
-local now = tonumber(ARGV[2])
+if ARGV[9] ~= '' then result[9] = frequencyTake(KEYS[8], ARGV[9], now, ARGV[4]) end
+if ARGV[5] == '0' or result[9] ~= 0 then return result end
 local leaseUntil = tonumber(ARGV[3])
 local callId = ARGV[4]
 local spec = {}
 for field in string.gmatch(ARGV[7], '[^,]+') do spec[#spec + 1] = field end
-local ki = 7
+local ki = 9 -- the first candidate key, after the 8 fixed ones
 local si = 1
 local cand = 0
 while si <= #spec do
@@ -85,6 +95,13 @@ export interface ReserveCandidate {
   hold?: FundHold;
 }
 
+/** The frequency limits in force for an outbound call, and the subject its consumer's calls are counted under. */
+export interface OutboundFrequency {
+  subject: string;
+  limits: FrequencyLimit[];
+  retentionSec: number;
+}
+
 export interface ScreenAndReserveResult {
   facts: ComplianceFacts;
   /** index into the candidates of the one reserved, or -1 (blocked, not asked, or every candidate full) */
@@ -105,8 +122,20 @@ export class ScreenAndReserve {
   /**
    * @param mayReserve false when a pure rule (caller, attestation, calling hours) already blocked the call:
    *   the facts are still fetched for the audit log, but nothing is reserved.
+   * @param outbound for a call the exchange places: the seller's internal DNC list is checked and, when `frequency`
+   *   is given, the consumer's call count is checked against its limits and the call counted if it passes the lot.
    */
-  async run(p: { e164: string; campaignId: string; requireConsent: boolean; mayReserve: boolean; callId: string; nowMs: number; candidates: ReserveCandidate[] }): Promise<ScreenAndReserveResult> {
+  async run(p: {
+    e164: string;
+    campaignId: string;
+    requireConsent: boolean;
+    mayReserve: boolean;
+    callId: string;
+    nowMs: number;
+    candidates: ReserveCandidate[];
+    outbound?: { sellerId: string; frequency?: OutboundFrequency };
+  }): Promise<ScreenAndReserveResult> {
+    const freq = p.outbound?.frequency;
     const keys: string[] = [
       complianceKeys.dncGlobal,
       complianceKeys.dncCampaign(p.campaignId),
@@ -114,6 +143,8 @@ export class ScreenAndReserve {
       complianceKeys.blocked,
       complianceKeys.consent(p.campaignId),
       COMPLIANCE_LOADED_KEY,
+      complianceKeys.dncSeller(p.outbound?.sellerId ?? '-'),
+      complianceKeys.frequency(freq?.subject ?? '-', p.e164),
     ];
     let spec = '';
     for (const cand of p.candidates) {
@@ -124,11 +155,12 @@ export class ScreenAndReserve {
       }
       if (cand.hold) keys.push(...fundKeys(cand.hold.buyerId));
     }
-    const args: Array<string | number> = [p.e164, p.nowMs, p.nowMs + CONCURRENCY_LEASE_MS, p.callId, p.mayReserve ? '1' : '0', p.requireConsent ? '1' : '0', spec];
+    const args: Array<string | number> = [p.e164, p.nowMs, p.nowMs + CONCURRENCY_LEASE_MS, p.callId, p.mayReserve ? '1' : '0', p.requireConsent ? '1' : '0', spec, p.outbound ? '1' : '0', freq ? frequencySpec(freq.limits, freq.retentionSec) : ''];
     const res = await this.client.callxScreenAndReserve(keys.length, ...keys, ...args);
     if (res[5] !== 1) throw new ComplianceCacheNotLoaded();
-    const facts: ComplianceFacts = { dnc: { global: res[0] === 1, campaign: res[1] === 1, registry: res[2] === 1 }, blocked: res[3] === 1, consent: res[4] === 1 };
-    const skipped = res.slice(7).map((counterIndex, i): Shortfall => (counterIndex < 0 ? { kind: 'funds' } : { kind: 'cap', counter: p.candidates[i]!.counters[counterIndex - 1]! }));
+    const facts: ComplianceFacts = { dnc: { global: res[0] === 1, campaign: res[1] === 1, registry: res[2] === 1, seller: res[7] === 1 }, blocked: res[3] === 1, consent: res[4] === 1 };
+    if (freq && freq.limits.length > 0) facts.frequency = res[8] ? { allowed: false, limit: freq.limits[res[8] - 1]! } : { allowed: true };
+    const skipped = res.slice(9).map((counterIndex, i): Shortfall => (counterIndex < 0 ? { kind: 'funds' } : { kind: 'cap', counter: p.candidates[i]!.counters[counterIndex - 1]! }));
     return { facts, reserved: (res[6] ?? 0) - 1, skipped };
   }
 }

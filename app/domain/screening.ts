@@ -1,6 +1,7 @@
 import type { Campaign } from './model';
 import type { CallerParse } from './phone';
 import type { CallingHoursVerdict } from './calling-hours';
+import type { FrequencyVerdict } from './frequency-limits';
 
 /** Each compliance rule has a stable name that appears in traces, audit entries and API errors. */
 export type ScreenReason =
@@ -10,6 +11,8 @@ export type ScreenReason =
   | 'dnc_global'
   | 'dnc_campaign'
   | 'dnc_registry'
+  | 'dnc_seller'
+  | 'frequency_limited'
   | 'outside_calling_hours'
   | 'day_barred'
   | 'holiday_barred'
@@ -17,7 +20,7 @@ export type ScreenReason =
   | 'attestation_required';
 
 export interface ScreenCheck {
-  rule: 'caller' | 'blocked' | 'dnc' | 'calling_hours' | 'consent' | 'attestation';
+  rule: 'caller' | 'blocked' | 'dnc' | 'calling_hours' | 'consent' | 'attestation' | 'frequency';
   pass: boolean;
   reason?: ScreenReason;
   detail?: string;
@@ -33,10 +36,13 @@ export interface ScreenResult {
 
 /** What the I/O side found out about the caller before screening (Redis lookups, calling-hours check). */
 export interface ScreenFacts {
-  dnc: { global: boolean; campaign: boolean; registry: boolean };
+  /** seller: the seller's internal DNC list (consumers who revoked consent); it binds outbound calls only. */
+  dnc: { global: boolean; campaign: boolean; registry: boolean; seller?: boolean };
   blocked: boolean;
-  /** Whether a live consent record exists; only asked for campaigns that require consent. */
+  /** Whether a live, unexpired consent record exists; only asked when consent is required (consentRequired). */
   consent: boolean;
+  /** Outbound calls only: whether the per-consumer frequency limits admit one more call (counted if so). */
+  frequency?: FrequencyVerdict;
   /** Only for calls the exchange places to consumers (outbound). */
   callingHours?: CallingHoursVerdict;
 }
@@ -64,6 +70,14 @@ export function attestationSatisfies(required: 'A' | 'B' | undefined, got: 'A' |
   return got === 'A' || got === 'B';
 }
 
+/**
+ * Whether a call needs the consumer's consent on record: an outbound (marketing) call does unless an admin exempted
+ * its campaign; an inbound call only when the campaign requires it (the consumer called).
+ */
+export function consentRequired(campaign: Pick<Campaign, 'requireConsent' | 'outboundConsentExempt'>, direction: 'inbound' | 'outbound'): boolean {
+  return campaign.requireConsent || (direction === 'outbound' && !campaign.outboundConsentExempt);
+}
+
 /** All compliance rules for one call. Pure: every fact it needs was looked up before. */
 export function screenCall(input: ScreenInput): ScreenResult {
   const checks: ScreenCheck[] = [screenCallerNumber(input.caller)];
@@ -73,9 +87,15 @@ export function screenCall(input: ScreenInput): ScreenResult {
     if (facts.dnc.global) checks.push({ rule: 'dnc', pass: false, reason: 'dnc_global', detail: 'platform DNC list' });
     else if (facts.dnc.campaign) checks.push({ rule: 'dnc', pass: false, reason: 'dnc_campaign', detail: `campaign ${campaign.id} DNC list` });
     else if (facts.dnc.registry) checks.push({ rule: 'dnc', pass: false, reason: 'dnc_registry', detail: 'imported registry list' });
+    else if (facts.dnc.seller && input.direction === 'outbound') checks.push({ rule: 'dnc', pass: false, reason: 'dnc_seller', detail: `seller ${campaign.sellerAccountId} internal DNC list (consent revoked)` });
     else checks.push({ rule: 'dnc', pass: true });
-    if (campaign.requireConsent) {
-      checks.push(facts.consent ? { rule: 'consent', pass: true } : { rule: 'consent', pass: false, reason: 'no_consent', detail: 'campaign requires a consent record' });
+    if (consentRequired(campaign, input.direction)) {
+      const detail = input.direction === 'outbound' && !campaign.requireConsent ? 'outbound calls require a live consent record' : 'campaign requires a consent record';
+      checks.push(facts.consent ? { rule: 'consent', pass: true } : { rule: 'consent', pass: false, reason: 'no_consent', detail });
+    }
+    if (input.direction === 'outbound' && facts.frequency) {
+      const f = facts.frequency;
+      checks.push(f.allowed ? { rule: 'frequency', pass: true } : { rule: 'frequency', pass: false, reason: 'frequency_limited', detail: `${f.limit.limit} calls per ${f.limit.windowSec / 3600} h reached (${f.limit.source})` });
     }
   }
   if (input.direction === 'outbound' && facts.callingHours) {

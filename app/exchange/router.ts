@@ -5,7 +5,8 @@ import type { CapCounter } from '../domain/caps';
 import { parseCaller, type CallerParse } from '../domain/phone';
 import { locateConsumer } from '../domain/geo';
 import { checkCallingHours, type CallingHoursVerdict } from '../domain/calling-hours';
-import { screenCall, type ScreenResult } from '../domain/screening';
+import { consentRequired, screenCall, type ScreenResult } from '../domain/screening';
+import { DEFAULT_FREQUENCY_POLICY, frequencyLimitsFor, frequencyRetentionSec, frequencySubjectOf, type FrequencyPolicy } from '../domain/frequency-limits';
 import { judgeTargetForCall } from '../domain/discovery';
 import { runAuction, type Bid, type RankedBid } from '../domain/auction';
 import { capCounters } from '../domain/caps';
@@ -58,6 +59,8 @@ export interface RouterDeps {
   /** Real-time bidders, in addition to the standing bids of the campaign's buyer targets. */
   bidders?: readonly Bidder[];
   random?: () => number;
+  /** Per-consumer frequency limits on outbound calls: the operator's default and what counts as one subject. */
+  frequency?: FrequencyPolicy;
   logger: Logger;
 }
 
@@ -87,8 +90,12 @@ interface Prepared {
  */
 export class Router {
   private readonly random: () => number;
+  private readonly frequency: FrequencyPolicy;
+  private readonly frequencyRetentionSec: number;
   constructor(private readonly deps: RouterDeps) {
     this.random = deps.random ?? Math.random;
+    this.frequency = deps.frequency ?? DEFAULT_FREQUENCY_POLICY;
+    this.frequencyRetentionSec = frequencyRetentionSec(this.frequency);
   }
 
   /**
@@ -99,7 +106,10 @@ export class Router {
     const prepared = this.prepare(callId, info, now);
     if ('outcome' in prepared) return prepared;
     const { campaign, caller, trace } = prepared;
-    const r = await this.deps.gate.run({ e164: caller.e164, campaignId: campaign.id, requireConsent: campaign.requireConsent, mayReserve: false, callId, nowMs: now.getTime(), candidates: [] });
+    // An outbound request that passes every rule is counted against the consumer's frequency limits in the same
+    // round trip (so two nodes cannot both place the last call); one a pure rule already blocks is not counted.
+    const outbound = info.direction === 'outbound' ? { sellerId: campaign.sellerAccountId, frequency: prepared.pureRulesPass ? this.frequencyFor(campaign, trace, now) : undefined } : undefined;
+    const r = await this.deps.gate.run({ e164: caller.e164, campaignId: campaign.id, requireConsent: consentRequired(campaign, info.direction), mayReserve: false, callId, nowMs: now.getTime(), candidates: [], outbound });
     const screening = this.screening(prepared, info, r.facts);
     trace.screening = screening;
     if (!screening.pass) return this.reject(prepared.started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
@@ -121,8 +131,10 @@ export class Router {
     const r = await this.deps.gate.run({
       e164: caller.e164,
       campaignId: campaign.id,
-      requireConsent: campaign.requireConsent,
+      requireConsent: consentRequired(campaign, info.direction),
       mayReserve: prepared.pureRulesPass && candidates.length > 0,
+      // An answered outbound call was counted when it was requested (screenRequest): it is not counted again.
+      outbound: info.direction === 'outbound' ? { sellerId: campaign.sellerAccountId } : undefined,
       callId,
       nowMs: now.getTime(),
       candidates,
@@ -218,8 +230,15 @@ export class Router {
       trace.screening = screening;
       return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     }
-    const pure = screenCall({ caller, campaign: { ...campaign, requireConsent: false }, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, callingHours } });
+    // The rules that need no lookup: consent is taken as given here (the lookup judges it).
+    const pure = screenCall({ caller, campaign, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, consent: true, callingHours } });
     return { campaign, caller, callingHours, pureRulesPass: pure.pass, trace, started };
+  }
+
+  /** The frequency limits in force for an outbound call to this consumer, by the states that claim the number. */
+  private frequencyFor(campaign: Campaign, trace: DecisionTrace, now: Date) {
+    const limits = frequencyLimitsFor({ states: trace.location?.states ?? [], now, policy: this.frequency });
+    return { subject: frequencySubjectOf(campaign, this.frequency.subject), limits, retentionSec: this.frequencyRetentionSec };
   }
 
   private screening(p: Prepared, info: CallInfo, facts: ComplianceFacts): ScreenResult {

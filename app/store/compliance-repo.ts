@@ -1,16 +1,25 @@
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import { complianceKeys, COMPLIANCE_LOADED_KEY } from '../cache/compliance-keys';
+import { consentExpiry, DEFAULT_CONSENT_VALIDITY_DAYS, type CertificateKind, type RevocationChannel } from '../domain/consent';
+import { inTransaction } from './db';
 
 /**
  * Writers of the compliance lists. Postgres is the record of truth; Redis holds the copy screening reads.
  * Every writer commits to Postgres first, then updates Redis, so a failure leaves Redis at worst behind
  * Postgres, and `loadComplianceCache` (run at start-up when Redis lost its copy) puts it right.
  */
-export type DncListId = 'global' | 'registry' | `campaign:${string}`;
+/** `seller:<id>`: a seller's internal DNC list, written by consent revocations (binds that seller's outbound calls). */
+export type DncListId = 'global' | 'registry' | `campaign:${string}` | `seller:${string}`;
 
-const redisKeyForList = (listId: DncListId): string =>
-  listId === 'global' ? complianceKeys.dncGlobal : listId === 'registry' ? complianceKeys.dncRegistry : complianceKeys.dncCampaign(listId.slice('campaign:'.length));
+export const redisKeyForList = (listId: DncListId): string =>
+  listId === 'global'
+    ? complianceKeys.dncGlobal
+    : listId === 'registry'
+      ? complianceKeys.dncRegistry
+      : listId.startsWith('seller:')
+        ? complianceKeys.dncSeller(listId.slice('seller:'.length))
+        : complianceKeys.dncCampaign(listId.slice('campaign:'.length));
 
 /**
  * Adds numbers to a DNC list (a number already on it stays as it was). With `expectNew`, the rows are first
@@ -52,33 +61,87 @@ export async function blockNumber(pool: Pool, redis: Redis, number: string, reas
   await redis.sadd(complianceKeys.blocked, number);
 }
 
-/** Records a consent (Postgres, then the Redis set screening reads); returns the record's id. */
-export async function recordConsent(pool: Pool, redis: Redis, c: { campaignId: string; number: string; leadId: string; source: string; consentedAt: Date }): Promise<string> {
-  const { rows } = await pool.query<{ id: string }>(
-    'INSERT INTO consent_records (campaign_id, number, lead_id, source, consented_at) VALUES ($1,$2,$3,$4,$5) RETURNING id::text AS id',
-    [c.campaignId, c.number, c.leadId, c.source, c.consentedAt],
-  );
-  await redis.sadd(complianceKeys.consent(c.campaignId), c.number);
-  return rows[0]!.id;
+export interface ConsentInput {
+  campaignId: string;
+  number: string;
+  leadId: string;
+  source: string;
+  consentedAt: Date;
+  /** when it stops counting; default: consentedAt + DEFAULT_CONSENT_VALIDITY_DAYS */
+  expiresAt?: Date;
+  certificate?: { kind: CertificateKind; id: string };
+  /** the consent language the consumer was shown */
+  text?: string;
+  ip?: string;
 }
 
 /**
- * Revokes a consent record. The number leaves the campaign's consent set only when no other live record for
- * it remains (a lead may have consented twice). Returns the revoked record's campaign and number, or undefined
- * when there is no such live record.
+ * Records a consent (Postgres, then the Redis sorted set screening reads, scored by the latest expiry of the
+ * number's live records for the campaign); returns the record's id.
  */
-export async function revokeConsent(pool: Pool, redis: Redis, id: string): Promise<{ campaignId: string; number: string } | undefined> {
-  const { rows } = await pool.query<{ campaign_id: string; number: string; live: boolean }>(
-    `WITH r AS (UPDATE consent_records SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING campaign_id, number)
-     SELECT r.campaign_id, r.number,
-            EXISTS (SELECT 1 FROM consent_records o WHERE o.campaign_id = r.campaign_id AND o.number = r.number AND o.revoked_at IS NULL AND o.id <> $1) AS live
-     FROM r`,
-    [id],
+export async function recordConsent(pool: Pool, redis: Redis, c: ConsentInput, validityDays = DEFAULT_CONSENT_VALIDITY_DAYS): Promise<string> {
+  const expiresAt = consentExpiry(c.consentedAt, c.expiresAt, validityDays);
+  const { rows } = await pool.query<{ id: string }>(
+    `INSERT INTO consent_records (campaign_id, number, lead_id, source, consented_at, expires_at, certificate_kind, certificate_id, consent_text, ip)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING id::text AS id`,
+    [c.campaignId, c.number, c.leadId, c.source, c.consentedAt, expiresAt, c.certificate?.kind ?? null, c.certificate?.id ?? null, c.text ?? null, c.ip ?? null],
   );
-  const r = rows[0];
-  if (!r) return undefined;
-  if (!r.live) await redis.srem(complianceKeys.consent(r.campaign_id), r.number);
-  return { campaignId: r.campaign_id, number: r.number };
+  await redis.zadd(complianceKeys.consent(c.campaignId), 'GT', expiresAt.getTime(), c.number);
+  return rows[0]!.id;
+}
+
+export interface RevocationInput {
+  sellerId: string;
+  number: string;
+  channel: RevocationChannel;
+  receivedAt: Date;
+  /** the campaign it was received on, when known */
+  campaignId?: string;
+  detail?: string;
+}
+
+export interface Revocation {
+  id: string;
+  sellerId: string;
+  number: string;
+  /** every campaign of the seller whose consent for the number was revoked */
+  campaignIds: string[];
+  recordsRevoked: number;
+}
+
+/**
+ * A consumer's "stop calling me" (FCC 2024 revocation rule: by any reasonable means). In one transaction: every
+ * live consent record the seller holds for the number, on every campaign, is revoked; the number goes on the
+ * seller's internal DNC list (`seller:<id>`); the revocation itself is kept with how it arrived. Then Redis: the
+ * number leaves every one of the seller's campaigns' consent sets and joins the seller's DNC set, so the next
+ * call on any of the seller's campaigns, on any node, is refused.
+ */
+export async function revokeConsentForSeller(pool: Pool, redis: Redis, r: RevocationInput): Promise<Revocation> {
+  const out = await inTransaction(pool, async (c) => {
+    const { rows } = await c.query<{ id: string }>(
+      `INSERT INTO consent_revocations (seller_account_id, number, channel, received_at, campaign_id, detail, records_revoked)
+       VALUES ($1,$2,$3,$4,$5,$6,0) RETURNING id::text AS id`,
+      [r.sellerId, r.number, r.channel, r.receivedAt, r.campaignId ?? null, r.detail ?? ''],
+    );
+    const id = rows[0]!.id;
+    const revoked = await c.query<{ campaign_id: string }>(
+      `UPDATE consent_records SET revoked_at = now(), revocation_id = $3
+       WHERE number = $2 AND revoked_at IS NULL AND campaign_id IN (SELECT id FROM campaigns WHERE seller_account_id = $1)
+       RETURNING campaign_id`,
+      [r.sellerId, r.number, id],
+    );
+    await c.query('UPDATE consent_revocations SET records_revoked = $2 WHERE id = $1', [id, revoked.rowCount ?? 0]);
+    await c.query(`INSERT INTO dnc_entries (list_id, number, source) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [`seller:${r.sellerId}`, r.number, `revocation:${id}`]);
+    // Every campaign of the seller, not only those with a record: a consent set may hold the number from a record
+    // written since (Redis is only ever behind Postgres), and removing an absent member costs nothing.
+    const campaigns = await c.query<{ id: string }>('SELECT id FROM campaigns WHERE seller_account_id = $1', [r.sellerId]);
+    return { id, recordsRevoked: revoked.rowCount ?? 0, revokedIn: [...new Set(revoked.rows.map((x) => x.campaign_id))].sort(), all: campaigns.rows.map((x) => x.id) };
+  });
+  const m = redis.multi();
+  m.sadd(complianceKeys.dncSeller(r.sellerId), r.number);
+  for (const campaignId of out.all) m.zrem(complianceKeys.consent(campaignId), r.number);
+  await m.exec();
+  return { id: out.id, sellerId: r.sellerId, number: r.number, campaignIds: out.revokedIn, recordsRevoked: out.recordsRevoked };
 }
 
 /**
@@ -109,8 +172,11 @@ export async function loadComplianceCache(pool: Pool, redis: Redis, pageSize = 5
   const blocked = await pool.query<{ number: string }>('SELECT number FROM blocked_numbers');
   if (blocked.rows.length) await redis.sadd(complianceKeys.blocked, ...blocked.rows.map((r) => r.number));
   counts.blocked = blocked.rows.length;
-  const consent = await pool.query<{ campaign_id: string; number: string }>('SELECT DISTINCT campaign_id, number FROM consent_records WHERE revoked_at IS NULL');
-  for (const r of consent.rows) await redis.sadd(complianceKeys.consent(r.campaign_id), r.number);
+  const consent = await pool.query<{ campaign_id: string; number: string; until: string }>(
+    `SELECT campaign_id, number, (extract(epoch FROM max(expires_at)) * 1000)::bigint::text AS until
+     FROM consent_records WHERE revoked_at IS NULL AND expires_at > now() GROUP BY campaign_id, number`,
+  );
+  for (const r of consent.rows) await redis.zadd(complianceKeys.consent(r.campaign_id), 'GT', r.until, r.number);
   counts.consent = consent.rows.length;
   await redis.set(COMPLIANCE_LOADED_KEY, new Date().toISOString());
   return counts;

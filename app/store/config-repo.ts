@@ -37,6 +37,7 @@ export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
       routing: r.routing,
       floorCents: Number(r.floor_cents),
       requireConsent: r.require_consent,
+      outboundConsentExempt: r.outbound_consent_exempt ?? false,
       minAttestation: r.min_attestation ?? undefined,
       noBuyerPrompt: r.no_buyer_prompt,
       bidDeadlineMs: r.bid_deadline_ms,

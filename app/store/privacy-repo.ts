@@ -54,7 +54,7 @@ export async function eraseNumber(pool: Pool, redis: Redis, e164: string, reason
       cursor = next;
       keys.push(...found.map((k) => k.slice(prefix.length)));
     } while (cursor !== '0');
-    for (const k of keys) await redis.srem(k, e164);
+    for (const k of keys) await redis.zrem(k, e164);
     return counts;
   } catch (err) {
     await c.query('ROLLBACK').catch(() => undefined);
