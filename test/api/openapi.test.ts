@@ -65,7 +65,7 @@ it('documents the constraints the API enforces', async () => {
   expect(doc.paths['/v1/calls/{id}'].get.parameters).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })]);
   const dncBody = doc.paths['/v1/dnc'].post.requestBody.content['application/json'].schema;
   expect(dncBody.required).toEqual(expect.arrayContaining(['list', 'number']));
-  expect(dncBody.properties.list.pattern).toBe('^(global|registry|campaign:[A-Za-z0-9_-]{1,100})$');
+  expect(dncBody.properties.list.pattern).toBe('^(global|registry|campaign:[A-Za-z0-9_-]{1,100}|seller:[A-Za-z0-9_-]{1,100})$');
   expect(doc.paths['/v1/dnc/imports'].post.requestBody.content).toHaveProperty('text/csv');
   expect(doc.paths['/v1/settlements'].post.requestBody.content['application/json'].schema.properties.from).toMatchObject({ type: 'string', format: 'date-time' });
 
