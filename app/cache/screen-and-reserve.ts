@@ -163,4 +163,9 @@ export class ScreenAndReserve {
     const skipped = res.slice(9).map((counterIndex, i): Shortfall => (counterIndex < 0 ? { kind: 'funds' } : { kind: 'cap', counter: p.candidates[i]!.counters[counterIndex - 1]! }));
     return { facts, reserved: (res[6] ?? 0) - 1, skipped };
   }
+
+  /** Takes back an outbound call counted against a consumer's frequency limits that was never dialled. */
+  async uncount(subject: string, e164: string, callId: string): Promise<void> {
+    await this.client.zrem(complianceKeys.frequency(subject, e164), callId);
+  }
 }

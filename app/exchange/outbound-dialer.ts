@@ -69,8 +69,12 @@ export class OutboundDialer {
       return { status: 'blocked', result: { status: 'blocked', callId, reason: screened.reason, reasons, detail: screened.trace.rejectDetail } };
     }
     const done = (async (): Promise<OutboundResult> => {
-      if (!callerId) return this.fail(identity, now, screened.trace, req.campaignId, 'NO_ROUTE_DESTINATION', 'campaign has no tracking number to present as caller id');
-      if (!sw?.originate) return this.fail(identity, now, screened.trace, req.campaignId, 'SERVICE_UNAVAILABLE', 'no connected switch can place calls');
+      if (!callerId || !sw?.originate) {
+        // Nothing was dialled: the request does not count against the consumer's frequency limits.
+        await this.deps.router.uncountOutbound(callId, screened.campaign, req.to).catch((err: Error) => log.warn({ err: err.message }, 'could not take back the frequency count of a call never dialled'));
+        if (!callerId) return this.fail(identity, now, screened.trace, req.campaignId, 'NO_ROUTE_DESTINATION', 'campaign has no tracking number to present as caller id');
+        return this.fail(identity, now, screened.trace, req.campaignId, 'SERVICE_UNAVAILABLE', 'no connected switch can place calls');
+      }
       try {
         const result = await sw.originate({ to: req.to, callerIdNumber: callerId, answerTimeoutSec: req.answerTimeoutSec ?? 30, callId, campaignId: req.campaignId });
         if (result.status === 'answered') {

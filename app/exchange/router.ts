@@ -235,6 +235,14 @@ export class Router {
     return { campaign, caller, callingHours, pureRulesPass: pure.pass, trace, started };
   }
 
+  /**
+   * An outbound request that passed screening but was never put to a switch (no caller id, no switch) is no call:
+   * it is taken back from the consumer's frequency count.
+   */
+  async uncountOutbound(callId: string, campaign: Campaign, e164: string): Promise<void> {
+    await this.deps.gate.uncount(frequencySubjectOf(campaign, this.frequency.subject), e164, callId);
+  }
+
   /** The frequency limits in force for an outbound call to this consumer, by the states that claim the number. */
   private frequencyFor(campaign: Campaign, trace: DecisionTrace, now: Date) {
     const limits = frequencyLimitsFor({ states: trace.location?.states ?? [], now, policy: this.frequency });

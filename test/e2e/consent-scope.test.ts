@@ -38,7 +38,7 @@ beforeAll(async () => {
   harness = new FreeSwitchHarness({ BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' });
   node = await harness.start(infra, { clock: () => NOW });
   harness.setBuyer(BUYER, { kind: 'answer', afterMs: 10 });
-  for (const n of [CONSUMER, TEXTER, LAPSED, STRANGER]) harness.setConsumer(n, { kind: 'no_answer' });
+  for (const n of [CONSUMER, TEXTER, LAPSED, STRANGER]) harness.setConsumer(n, { kind: 'busy', afterMs: 10 });
   keys.admin = (await createApiKey(infra.pool, { role: 'admin' })).key;
   keys.sellerA = (await createApiKey(infra.pool, { role: 'seller', accountId: 'seller-a' })).key;
   keys.sellerB = (await createApiKey(infra.pool, { role: 'seller', accountId: 'seller-b' })).key;
