@@ -164,6 +164,21 @@ it('a revocation by number (a STOP text) reaches every campaign of the seller to
   expect((await api('POST', '/v1/consent-revocations', keys.sellerA, { number: TEXTER, channel: 'carrier pigeon' })).json.error.field).toBe('channel');
 });
 
+it('a Redis that lost its copy gets consent (with expiries) and the seller DNC list back from Postgres', async () => {
+  const raw = infra.redis.duplicate({ keyPrefix: '' });
+  try {
+    const lost = [...(await raw.keys(`${infra.prefix}consent-until:*`)), ...(await raw.keys(`${infra.prefix}dnc:*`)), `${infra.prefix}compliance:loaded`];
+    await raw.del(...lost);
+  } finally {
+    raw.disconnect();
+  }
+  await eventually(async () => (await infra.redis.exists('compliance:loaded')) === 1, 'the compliance lists to be reloaded', 6_000);
+  expect(await dial('out1', STRANGER)).toMatchObject({ status: 202, dialled: true });
+  expect(await dial('out1', LAPSED)).toEqual({ status: 422, reasons: ['no_consent'], dialled: false });
+  expect(await dial('out2', CONSUMER)).toEqual({ status: 422, reasons: ['dnc_seller', 'no_consent'], dialled: false });
+  expect((await dial('b1', CONSUMER)).status).toBe(202);
+});
+
 it('only an admin may exempt a campaign\'s outbound calls from consent', async () => {
   const to = '+13125550489';
   expect(await dial('out2', to)).toEqual({ status: 422, reasons: ['no_consent'], dialled: false });
