@@ -50,6 +50,11 @@ it('documents the consent records and the caller block list', () => {
   expect(consentBody.properties.consentedAt).toMatchObject({ type: 'string', format: 'date-time' });
   expect(consent.get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(['campaignId', 'number', 'includeRevoked', 'limit', 'cursor']));
   expect(doc.paths['/v1/consents/{id}'].delete.parameters).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })]);
+  expect(Object.keys(consentBody.properties)).toEqual(expect.arrayContaining(['expiresAt', 'certificate', 'text', 'ip']));
+  expect(consentBody.properties.certificate.properties.kind.enum).toEqual(['trustedform', 'jornaya']);
+  const revocation = doc.paths['/v1/consent-revocations'].post.requestBody.content['application/json'].schema;
+  expect(revocation.required).toEqual(['number']);
+  expect(revocation.properties.channel.enum).toEqual(['api', 'phone', 'sms', 'email', 'web', 'mail', 'in_person', 'other']);
 
   const blocks = doc.paths['/v1/fraud/blocks'];
   expect(Object.keys(blocks).sort()).toEqual(['get', 'post']);
