@@ -82,18 +82,25 @@ export function consentRoutes(pool: Pool, redis: Redis, opts: { validityDays: nu
    * The campaign must exist and, for a seller, be its own (another's answers 404, as if it did not exist). Agents
    * (platform staff, no account) may read any campaign's records; the routes that write do not admit them.
    */
-  const ownCampaign = async (req: Request, campaignId: string): Promise<void> => {
+  const ownCampaign = async (req: Request, campaignId: string): Promise<string> => {
     const { rows } = await pool.query<{ seller_account_id: string }>('SELECT seller_account_id FROM campaigns WHERE id = $1', [campaignId]);
     if (!rows[0]) throw new ApiError(404, 'not_found', 'no such campaign', 'campaignId');
     if (req.principal!.role !== 'agent') assertOwns(req.principal!, rows[0].seller_account_id);
+    return rows[0].seller_account_id;
   };
 
   router.post('/v1/consents', requireRole('admin', 'seller'), async (req, res, next) => {
     try {
       const b = parse(CreateBody, req.body);
       if (b.consentedAt.getTime() > Date.now() + 60_000) throw new ApiError(400, 'validation_failed', 'consentedAt: is in the future', 'consentedAt');
-      await ownCampaign(req, b.campaignId);
+      const sellerId = await ownCampaign(req, b.campaignId);
       const number = normalizeE164(b.number)!;
+      // A consent given before the consumer last told this seller to stop is revoked already (a stale lead re-posted).
+      const { rows: revoked } = await pool.query<{ at: Date }>('SELECT max(received_at) AS at FROM consent_revocations WHERE seller_account_id = $1 AND number = $2', [sellerId, number]);
+      const revokedAt = revoked[0]?.at;
+      if (revokedAt && b.consentedAt.getTime() <= revokedAt.getTime()) {
+        throw new ApiError(409, 'revoked_since', `the consumer revoked consent with this seller at ${revokedAt.toISOString()}, after this consent was given`, 'consentedAt');
+      }
       const id = await recordConsent(
         pool,
         redis,

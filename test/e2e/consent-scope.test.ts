@@ -5,7 +5,8 @@
  * - a consumer who revokes consent on one campaign is refused on every campaign of that seller: outbound requests
  *   get 422 call_blocked and nothing is dialled, and a call in on a campaign that requires consent is refused; the
  *   number is on the seller's internal DNC list; another seller's consent is untouched. A revocation by number
- *   (POST /v1/consent-revocations, e.g. a "STOP" text) does the same.
+ *   (POST /v1/consent-revocations, e.g. a "STOP" text) does the same; new consent calls again only once the
+ *   seller takes the number off its DNC list.
  */
 import type { ExchangeNode } from '../../app/exchange-node';
 import { createApiKey } from '../../app/store/api-keys';
@@ -162,6 +163,16 @@ it('a revocation by number (a STOP text) reaches every campaign of the seller to
   expect((await api('POST', '/v1/consent-revocations', keys.sellerB, { number: TEXTER, campaignId: 'out1' })).status).toBe(404);
   expect((await api('POST', '/v1/consent-revocations', keys.admin, { number: TEXTER })).json.error).toMatchObject({ code: 'validation_failed', field: 'campaignId' });
   expect((await api('POST', '/v1/consent-revocations', keys.sellerA, { number: TEXTER, channel: 'carrier pigeon' })).json.error.field).toBe('channel');
+});
+
+it('new consent after a revocation calls again only once the seller takes the number off its DNC list', async () => {
+  // a consent given before the revocation (a stale lead posted again) is refused
+  expect((await consent(keys.sellerA, 'out1', TEXTER)).json.error).toMatchObject({ code: 'revoked_since', field: 'consentedAt' });
+  expect((await consent(keys.sellerA, 'out1', TEXTER, { consentedAt: '2026-11-18T16:58:00Z' })).status).toBe(201);
+  expect(await dial('out1', TEXTER)).toEqual({ status: 422, reasons: ['dnc_seller'], dialled: false });
+  expect((await api('DELETE', `/v1/dnc/seller:seller-a/${encodeURIComponent(TEXTER)}`, keys.sellerB)).status).toBe(404);
+  expect((await api('DELETE', `/v1/dnc/seller:seller-a/${encodeURIComponent(TEXTER)}`, keys.sellerA)).status).toBe(200);
+  expect(await dial('out1', TEXTER)).toMatchObject({ status: 202, dialled: true });
 });
 
 it('a Redis that lost its copy gets consent (with expiries) and the seller DNC list back from Postgres', async () => {
