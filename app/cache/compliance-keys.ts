@@ -10,13 +10,20 @@
  *                         latest expiry (ms) among their live records; a score in the past is no consent
  *   freq:<subject>:<number>  sorted set: the consumer's outbound calls on a subject (seller:<id> or campaign:<id>),
  *                         call id scored by the time (ms) it was placed; kept for the longest window, then trimmed
- *   compliance:loaded     marker: the copy is complete (absent after a Redis restart)
+ *   compliance:loaded:v2  marker: the copy is complete (absent after a Redis restart, or from a copy of another shape)
  * Postgres holds the records of truth (dnc_entries, blocked_numbers, consent_records); every writer updates both.
  */
 import type { FrequencyVerdict } from '../domain/frequency-limits';
 
-/** Set once the Redis copy has been loaded from Postgres; a Redis that lost its data has no marker. */
-export const COMPLIANCE_LOADED_KEY = 'compliance:loaded';
+/**
+ * Set once the Redis copy has been loaded from Postgres; a Redis that lost its data has no marker. Its name changes
+ * with the copy's shape (v2: consent became sorted sets scored by expiry, `consent-until:<id>`), so a deployment
+ * that changes the shape finds no marker and loads the new copy at once instead of screening against empty keys.
+ */
+export const COMPLIANCE_LOADED_KEY = 'compliance:loaded:v2';
+
+/** Consent sets of the v1 copy (`consent:<campaignId>`), deleted by the v2 load so no erased number lingers there. */
+export const LEGACY_CONSENT_PATTERN = 'consent:*';
 
 export class ComplianceCacheNotLoaded extends Error {
   constructor() {

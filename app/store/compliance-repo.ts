@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
-import { complianceKeys, COMPLIANCE_LOADED_KEY } from '../cache/compliance-keys';
+import { complianceKeys, COMPLIANCE_LOADED_KEY, LEGACY_CONSENT_PATTERN } from '../cache/compliance-keys';
 import { consentExpiry, DEFAULT_CONSENT_VALIDITY_DAYS, type CertificateKind, type RevocationChannel } from '../domain/consent';
 import { inTransaction } from './db';
 
@@ -144,6 +144,17 @@ export async function revokeConsentForSeller(pool: Pool, redis: Redis, r: Revoca
   return { id: out.id, sellerId: r.sellerId, number: r.number, campaignIds: out.revokedIn, recordsRevoked: out.recordsRevoked };
 }
 
+/** Deletes the v1 consent sets (see LEGACY_CONSENT_PATTERN); a Redis without them costs one empty scan. */
+async function deleteLegacyConsentSets(redis: Redis): Promise<void> {
+  const prefix = (redis.options.keyPrefix ?? '') as string;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}${LEGACY_CONSENT_PATTERN}`, 'COUNT', 1000);
+    cursor = next;
+    if (found.length) await redis.del(...found.map((k) => k.slice(prefix.length)));
+  } while (cursor !== '0');
+}
+
 /**
  * Rebuilds the Redis copy of every compliance list from Postgres, in pages, then sets the marker that
  * screening checks. Until the marker is there, screening refuses calls rather than miss a DNC entry.
@@ -178,6 +189,7 @@ export async function loadComplianceCache(pool: Pool, redis: Redis, pageSize = 5
   );
   for (const r of consent.rows) await redis.zadd(complianceKeys.consent(r.campaign_id), 'GT', r.until, r.number);
   counts.consent = consent.rows.length;
+  await deleteLegacyConsentSets(redis);
   await redis.set(COMPLIANCE_LOADED_KEY, new Date().toISOString());
   return counts;
 }

@@ -9,6 +9,7 @@
  *   seller takes the number off its DNC list.
  */
 import type { ExchangeNode } from '../../app/exchange-node';
+import { COMPLIANCE_LOADED_KEY } from '../../app/cache/compliance-keys';
 import { createApiKey } from '../../app/store/api-keys';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
@@ -178,12 +179,14 @@ it('new consent after a revocation calls again only once the seller takes the nu
 it('a Redis that lost its copy gets consent (with expiries) and the seller DNC list back from Postgres', async () => {
   const raw = infra.redis.duplicate({ keyPrefix: '' });
   try {
-    const lost = [...(await raw.keys(`${infra.prefix}consent-until:*`)), ...(await raw.keys(`${infra.prefix}dnc:*`)), `${infra.prefix}compliance:loaded`];
+    const lost = [...(await raw.keys(`${infra.prefix}consent-until:*`)), ...(await raw.keys(`${infra.prefix}dnc:*`)), `${infra.prefix}${COMPLIANCE_LOADED_KEY}`];
+    await raw.sadd(`${infra.prefix}consent:out1`, LAPSED); // a v1 consent set, as an older version left it
     await raw.del(...lost);
   } finally {
     raw.disconnect();
   }
-  await eventually(async () => (await infra.redis.exists('compliance:loaded')) === 1, 'the compliance lists to be reloaded', 6_000);
+  await eventually(async () => (await infra.redis.exists(COMPLIANCE_LOADED_KEY)) === 1, 'the compliance lists to be reloaded', 6_000);
+  expect(await infra.redis.exists('consent:out1')).toBe(0);
   expect(await dial('out1', STRANGER)).toMatchObject({ status: 202, dialled: true });
   expect(await dial('out1', LAPSED)).toEqual({ status: 422, reasons: ['no_consent'], dialled: false });
   expect(await dial('out2', CONSUMER)).toEqual({ status: 422, reasons: ['dnc_seller', 'no_consent'], dialled: false });
