@@ -10,6 +10,7 @@
  *                         latest expiry (ms) among their live records; a score in the past is no consent
  *   freq:<subject>:<number>  sorted set: the consumer's outbound calls on a subject (seller:<id> or campaign:<id>),
  *                         call id scored by the time (ms) it was placed; kept for the longest window, then trimmed
+ *   freq-loaded           marker: the call counts were rebuilt from Postgres's calls (absent after a Redis restart)
  *   compliance:loaded:v2  marker: the copy is complete (absent after a Redis restart, or from a copy of another shape)
  * Postgres holds the records of truth (dnc_entries, blocked_numbers, consent_records); every writer updates both.
  */
@@ -21,6 +22,9 @@ import type { FrequencyVerdict } from '../domain/frequency-limits';
  * that changes the shape finds no marker and loads the new copy at once instead of screening against empty keys.
  */
 export const COMPLIANCE_LOADED_KEY = 'compliance:loaded:v2';
+
+/** Set once the consumers' outbound call counts were rebuilt from the recorded calls (store/frequency-repo.ts). */
+export const FREQUENCY_LOADED_KEY = 'freq-loaded';
 
 /** Consent sets of the v1 copy (`consent:<campaignId>`), deleted by the v2 load so no erased number lingers there. */
 export const LEGACY_CONSENT_PATTERN = 'consent:*';

@@ -7,6 +7,7 @@
  * Both nodes run with no platform default (OUTBOUND_FREQUENCY_LIMIT=0), so a Texas consumer is not limited.
  */
 import type { ExchangeNode } from '../../app/exchange-node';
+import { FREQUENCY_LOADED_KEY } from '../../app/cache/compliance-keys';
 import { createApiKey } from '../../app/store/api-keys';
 import { recordConsent } from '../../app/store/compliance-repo';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
@@ -22,7 +23,7 @@ let admin: string;
 let nowMs = Date.parse('2026-11-18T17:00:00Z');
 const clock = () => new Date(nowMs);
 const env = { BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false', OUTBOUND_FREQUENCY_LIMIT: '0', API_RATE_LIMIT_PER_SECOND: '100000' };
-const FL = ['+18135550601', '+18135550602', '+18135550603', '+18135550604', '+18135550605'];
+const FL = ['+18135550601', '+18135550602', '+18135550603', '+18135550604', '+18135550605', '+18135550606'];
 const TX = '+12145550601';
 
 beforeAll(async () => {
@@ -116,6 +117,24 @@ it('a request screened in but never dialled (no caller id to present) is not cou
   for (let i = 0; i < 3; i++) expect((await dial(i % 2 ? a : b, 'c1', to)).status).toBe(202);
   await eventually(async () => dialled() === before + 3, 'three calls to be dialled');
   expect((await dial(a, 'c1', to)).status).toBe(422);
+});
+
+it('the counts outlive a Redis that lost them: they are rebuilt from the recorded calls', async () => {
+  const to = FL[5]!;
+  await recordConsent(infra.pool, infra.redis, { campaignId: 'c1', number: to, leadId: 'L', source: 'web form', consentedAt: new Date('2026-11-10T00:00:00Z') });
+  for (let i = 0; i < 3; i++) expect((await dial(i % 2 ? a : b, 'c1', to)).status).toBe(202);
+  await eventually(async () => {
+    await Promise.all([a.recorder!.drain(), b.recorder!.drain()]);
+    return (await infra.pool.query('SELECT count(*)::int AS n FROM calls WHERE ani = $1 AND ended_at IS NOT NULL', [to])).rows[0].n === 3;
+  }, 'the three calls to be recorded');
+  const raw = infra.redis.duplicate({ keyPrefix: '' });
+  try {
+    await raw.del(...(await raw.keys(`${infra.prefix}freq*`)));
+  } finally {
+    raw.disconnect();
+  }
+  await eventually(async () => (await infra.redis.exists(FREQUENCY_LOADED_KEY)) === 1, 'the counts to be rebuilt', 6_000);
+  expect(await dial(a, 'c1', to)).toMatchObject({ status: 422, reasons: ['frequency_limited'] });
 });
 
 it('a consumer no state rule covers is not limited when the operator sets no default', async () => {
