@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_FRAUD_RULES, type FraudRules } from './domain/fraud';
 import { DEFAULT_FREQUENCY_POLICY, type FrequencyPolicy } from './domain/frequency-limits';
 import { DEFAULT_CONSENT_VALIDITY_DAYS } from './domain/consent';
+import { parseAttestationTrust, type AttestationTrust } from './domain/attestation';
 
 /**
  * Every setting comes from an environment variable, validated here; README.md lists them all.
@@ -19,7 +20,17 @@ const switchList = z
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
   .pipe(z.array(z.enum(['freeswitch', 'asterisk'])));
 
+/** Carrier trunks whose attestation headers are believed: IP addresses and trunk:<name> entries. */
+const trustedCarriers = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .superRefine((list, ctx) => {
+    const r = parseAttestationTrust(list);
+    if (!r.ok) ctx.addIssue({ code: 'custom', message: `not an IP address or trunk:<name>: ${r.bad.join(', ')}` });
+  });
+
 const EnvSchema = z.object({
+  ATTESTATION_TRUSTED_CARRIERS: trustedCarriers.default([]),
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/postgres'),
   DATABASE_SCHEMA: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier').optional(),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -28,6 +39,11 @@ const EnvSchema = z.object({
   HTTP_PORT: listenPort.default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ID: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
+  // A node's heartbeat lives this long without a refresh (refreshed every third of it); once it is gone, other
+  // nodes adopt or close the node's calls and give back its concurrency slots.
+  NODE_HEARTBEAT_TTL_MS: z.coerce.number().int().min(300).max(120_000).default(10_000),
+  // How often a node looks for calls of dead nodes on its switches (and once at start).
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   MIGRATE_ON_START: bool.default(true),
   RECORDER_ENABLED: bool.default(true),
   BILLING_WORKER_ENABLED: bool.default(true),
@@ -54,6 +70,10 @@ const EnvSchema = z.object({
   // failed authentications (401) per source address per minute, across all nodes, before it gets 429; 0: no limit
   API_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(30),
   DASHBOARD_DIR: z.string().min(1).default('dist/dashboard'),
+  // National DNC registry copies (README "National DNC registry copies"): an outbound call screened against a copy
+  // older than this many days is refused (dnc_registry_stale); with REQUIRED, so is one whose registry has no copy.
+  DNC_REGISTRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(31).default(31),
+  DNC_REGISTRY_REQUIRED: bool.default(true),
 
   FS_OUTBOUND_HOST: z.string().default('0.0.0.0'),
   FS_OUTBOUND_PORT: listenPort.default(8084),
@@ -105,6 +125,12 @@ export function fraudRules(config: Config): FraudRules {
 /** The outbound frequency policy from the environment. */
 export function frequencyPolicy(config: Config): FrequencyPolicy {
   return { platformDefault: { limit: config.OUTBOUND_FREQUENCY_LIMIT, windowHours: config.OUTBOUND_FREQUENCY_WINDOW_HOURS }, subject: config.OUTBOUND_FREQUENCY_SUBJECT };
+}
+
+/** Whose X-Attestation headers count (ATTESTATION_TRUSTED_CARRIERS). */
+export function attestationTrust(config: Config): AttestationTrust {
+  const r = parseAttestationTrust(config.ATTESTATION_TRUSTED_CARRIERS);
+  return r.ok ? r.trust : { addresses: [], trunks: [] };
 }
 
 export class ConfigError extends Error {}

@@ -36,6 +36,8 @@ import { opsJobsRouteDocs, opsJobsRoutes } from './api/ops-jobs-routes';
 import { callsRouteDocs, callsRoutes } from './api/calls-routes';
 import { bidRouteDocs, bidRoutes } from './api/bid-routes';
 import { dncRouteDocs, dncRoutes } from './api/dnc-routes';
+import { listsRouteDocs, listsRoutes } from './api/lists-routes';
+import { registryCopyAges } from './store/registry-copies';
 import { privacyRouteDocs, privacyRoutes } from './api/privacy-routes';
 import { configRouteDocs, configRoutes } from './api/config-routes';
 import { reportRouteDocs, reportRoutes } from './api/reports-routes';
@@ -46,16 +48,21 @@ import { dashboardRoutes } from './api/dashboard-routes';
 import { attachLiveCalls } from './realtime/live-calls';
 import { BidWriter } from './store/bid-writer';
 import { OutboundDialer } from './exchange/outbound-dialer';
+import { OutboundClearances } from './exchange/outbound-clearances';
 import type { SwitchAdapter } from './switch/port';
 import type { Bidder } from './exchange/bidders';
 import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
 import { BillingWorker } from './jobs/billing-worker';
 import { FraudWorker } from './jobs/fraud-worker';
-import { fraudRules, frequencyPolicy } from './config';
+import { attestationTrust, fraudRules, frequencyPolicy } from './config';
+import { NodeHeartbeat, newIncarnation } from './cache/node-heartbeat';
+import { LiveCallsRegistry } from './cache/live-calls-registry';
+import { CallSweeper } from './exchange/call-sweeper';
+import { loadCallForAdoption } from './store/adoption-repo';
 
 /** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
 export const apiRouteDocs: readonly RouteDoc[] = [
-  ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
+  ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...listsRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
   ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs, ...auditRouteDocs,
   ...pausedNumberRouteDocs,
 ];
@@ -83,10 +90,20 @@ export interface ExchangeNode {
   httpPort: number;
   /** the HTTP app (tests walk its routes to check each one is documented and guarded) */
   api: express.Express;
-  stop(): Promise<void>;
+  /** this incarnation's heartbeat (NODE_ID plus a boot-random suffix) */
+  heartbeat: NodeHeartbeat;
+  /** the live-call registry, as this incarnation writes it */
+  registry: LiveCallsRegistry;
+  /** takes over the calls of dead nodes on this node's switches */
+  sweeper: CallSweeper;
+  /**
+   * Graceful stop: new calls refused, bridged calls left on the switch for adoption (see README, Reliability).
+   * `keepHeartbeat` leaves the heartbeat to expire instead of deleting it, as a killed node's does (tests, drills).
+   */
+  stop(opts?: { keepHeartbeat?: boolean }): Promise<void>;
 }
 
-export type SwitchFactory = (node: Omit<ExchangeNode, 'switches' | 'httpPort' | 'api' | 'stop'>) => SwitchAdapter[];
+export type SwitchFactory = (node: Omit<ExchangeNode, 'switches' | 'httpPort' | 'api' | 'stop' | 'sweeper'>) => SwitchAdapter[];
 
 export interface NodeOptions {
   switches?: SwitchFactory;
@@ -141,10 +158,26 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   await access.start();
 
   const caps = new CapLedger(redis);
-  const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, bidders: opts.bidders, frequency: frequencyPolicy(config), logger: logger.child({ mod: 'router' }) });
-  const journal = new RedisCallJournal(journalRedis);
+  const router = new Router({
+    snapshots,
+    gate: new ScreenAndReserve(redis),
+    caps,
+    bidders: opts.bidders,
+    frequency: frequencyPolicy(config),
+    attestationTrust: attestationTrust(config),
+    registry: { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS, required: config.DNC_REGISTRY_REQUIRED },
+    logger: logger.child({ mod: 'router' }),
+  });
   const events = new CallEventBus();
-  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clock: opts.clock });
+  const incarnation = newIncarnation(config.NODE_ID);
+  const heartbeat = new NodeHeartbeat(redis, incarnation, { ttlMs: config.NODE_HEARTBEAT_TTL_MS }, logger.child({ mod: 'heartbeat' }));
+  await heartbeat.start();
+  const journal = new RedisCallJournal(journalRedis);
+  const registry = new LiveCallsRegistry(redis, incarnation, logger.child({ mod: 'registry' }), journal);
+  await registry.join();
+  const clearances = new OutboundClearances();
+  const knownCall = (callId: string) => loadCallForAdoption(pool, callId);
+  const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clearances, clock: opts.clock, registry, knownCall, fundHolds });
 
   const queueSettings = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   let recorder: CallRecorder | undefined;
@@ -168,10 +201,12 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     : undefined;
   fraudWorker?.start();
 
-  const core = { config, pool, redis, metrics, snapshots, router, flow, caps, fundHolds, recorder, events };
+  const core = { config, pool, redis, metrics, snapshots, router, flow, caps, fundHolds, recorder, events, heartbeat, registry };
   const switches = makeSwitches(core);
   for (const sw of switches) await sw.start(flow.handle);
-  const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, logger: logger.child({ mod: 'dialer' }), clock: opts.clock });
+  const sweeper = new CallSweeper({ registry, flow, switches, knownCall, logger: logger.child({ mod: 'sweeper' }), intervalMs: config.SWEEP_INTERVAL_MS });
+  sweeper.start();
+  const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, clearances, logger: logger.child({ mod: 'dialer' }), clock: opts.clock });
 
   // Switch connection state in the metrics even when nobody polls /ready (a Prometheus scrape alone sees it).
   const switchGauges = () => {
@@ -187,7 +222,10 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // API answers change call to call; hashing every body for an ETag cost more than it saved
-  app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0)));
+  // The registry copies' ages: a detail of /ready (a stale copy refuses outbound calls, not the node; see README) and a gauge.
+  const registryAges = () => registryCopyAges(redis, Date.now(), config.DNC_REGISTRY_MAX_AGE_DAYS);
+  metrics.onRegistryAges(registryAges);
+  app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0), async () => ({ dncRegistry: await registryAges() })));
   app.use(dashboardRoutes(config.DASHBOARD_DIR, logger.child({ mod: 'dashboard' })));
   app.use(openApiRoutes(apiRouteDocs, { title: 'callx pay-per-call exchange', version: '0.1.0' }));
   // The key first: a request without one gets 401 whatever its body, and no body is parsed for it. An address
@@ -202,6 +240,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const bidWriter = new BidWriter(pool, redis, config.REDIS_PREFIX, { applyLocally: (bids) => snapshots.applyCommittedBids(bids), logger: logger.child({ mod: 'bids' }) });
   app.use(bidRoutes(bidWriter));
   app.use(dncRoutes(pool, redis, logger.child({ mod: 'dnc' })));
+  app.use(listsRoutes(pool, redis, logger.child({ mod: 'lists' }), { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS }));
   app.use(privacyRoutes(pool, redis));
   app.use(configRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(reportRoutes(pool));
@@ -223,15 +262,21 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     server.listen(config.HTTP_PORT, config.HTTP_HOST, () => resolve());
   });
   const httpPort = (server.address() as AddressInfo).port;
-  logger.info({ httpPort, switches: switches.map((s) => s.name) }, 'exchange node started');
+  logger.info({ httpPort, switches: switches.map((s) => s.name), incarnation }, 'exchange node started');
 
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
+  const stop = (stopOpts: { keepHeartbeat?: boolean } = {}): Promise<void> =>
     (stopping ??= (async () => {
-      // Stop taking calls, let the ones in progress finish their journal entries, then close the rest.
+      // Stop taking calls: the switches refuse new ones and drain those in progress for a bounded time, then leave
+      // bridged calls on the switch and never report their end. The flows of those are let go unrecorded; their
+      // registry entries stay, and once the heartbeat is gone (deleted below) another node, or this one
+      // restarted, adopts them and records their real end.
       clearInterval(switchGaugeTimer);
+      await sweeper.stop();
       refill.stop();
       for (const sw of switches) await sw.stop().catch((err: Error) => logger.warn({ err: err.message, switch: sw.name }, 'switch stop failed'));
+      const left = flow.letGo();
+      if (left > 0) logger.info({ calls: left }, 'calls left on the switch for another node (or this one restarted) to adopt');
       await flow.settle();
       await live.close(); // closes the HTTP server too
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -244,9 +289,10 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       await queues?.fraud.close();
       access.stop();
       await snapshots.stop();
+      await heartbeat.stop({ keepKey: stopOpts.keepHeartbeat });
       await Promise.all([closeRedis(subscriber), closeRedis(redis), closeRedis(journalRedis)]);
       await pool.end();
     })());
 
-  return { ...core, switches, httpPort, api: app, stop };
+  return { ...core, switches, httpPort, api: app, sweeper, stop };
 }

@@ -13,6 +13,7 @@
  * up at once, without errors). Uses schema `bench_cps` of DATABASE_URL and the Redis prefix `bench:cps:`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Pool } from 'pg';
@@ -55,6 +56,18 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** CPU time (user + system, in microseconds) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function processCpuUs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) ": field 3 onward
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime + stime, in USER_HZ (100 on Linux)
+  } catch {
+    return undefined;
+  }
 }
 
 async function seed(): Promise<void> {
@@ -185,11 +198,15 @@ async function main(): Promise<void> {
     for (const cps of RATES) {
       const driver = new CallDriver(placer, { dnis: DIDS, talkMs: TALK_MS, firstAni: 3_000_000 + cps * 1000 });
       const started = Date.now();
+      const cpu0 = processCpuUs(exchange.pid);
       await driver.runRate(cps, SECONDS);
       const placingSec = (Date.now() - started) / 1000;
       await driver.settle();
+      const cpu1 = processCpuUs(exchange.pid);
       const s = driver.stats;
-      const cond = { target_cps: cps, seconds: SECONDS, calls: s.placed, bridged: s.bridged, failed: s.failed, stuck: s.errors.get('stuck') ?? 0, talk_ms: TALK_MS, warmup_seconds: WARMUP_SECONDS };
+      // The exchange process's CPU per call over placing and settling the calls (set-up, talk and end of each).
+      const cpuPerCall = cpu0 !== undefined && cpu1 !== undefined && s.placed > 0 ? Math.round((cpu1 - cpu0) / s.placed) : undefined;
+      const cond = { target_cps: cps, seconds: SECONDS, calls: s.placed, bridged: s.bridged, failed: s.failed, stuck: s.errors.get('stuck') ?? 0, talk_ms: TALK_MS, warmup_seconds: WARMUP_SECONDS, exchange_cpu_us_per_call: cpuPerCall };
       emit(`${FIGURE}_call_setup_cps`, s.failed === 0 ? s.placed / placingSec : (s.bridged / s.placed) * (s.placed / placingSec), 'calls/s', cond);
       emit(`${FIGURE}_call_setup_p50_ms`, percentile(s.setupMs, 0.5), 'ms', cond);
       emit(`${FIGURE}_call_setup_p99_ms`, percentile(s.setupMs, 0.99), 'ms', cond);

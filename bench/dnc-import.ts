@@ -2,7 +2,10 @@
  * A DNC registry import over HTTP: an exchange node in this process (real Postgres and Redis), the upload in
  * another process streaming generated numbers as text/plain; progress lines while it runs; then lookups.
  *
- *   npm run bench:dnc-import [-- --numbers 10000000 --lookups 20000]
+ *   npm run bench:dnc-import [-- --numbers 10000000 --lookups 20000] [-- --registry-copy]
+ *
+ * --registry-copy: the upload is a national registry copy (POST /v1/dnc/registry-copies), loaded as a new
+ * generation and then made current (the figure includes the switch).
  *
  * Prints JSON lines: dnc_import_numbers_per_s, then routing_decision_p50_us / routing_decision_p99_us for calls
  * screened against the imported list (the DNC lookup rides the decision's one Redis round trip). Uses the schema
@@ -28,6 +31,8 @@ const arg = (name: string, fallback: string): number => {
   return v;
 };
 const NUMBERS = arg('numbers', '10000000');
+const REGISTRY_COPY = args.includes('--registry-copy');
+const UPLOAD_PATH = REGISTRY_COPY ? `/v1/dnc/registry-copies?kind=us&registryDate=${new Date().toISOString().slice(0, 10)}&source=bench` : '/v1/dnc/imports?list=registry&source=bench';
 const LOOKUPS = arg('lookups', '20000');
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -64,7 +69,7 @@ async function main(): Promise<void> {
     const { key } = await createApiKey(node.pool, { role: 'admin' });
 
     const started = Date.now();
-    const upload = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load', 'dnc-upload.ts'), `http://127.0.0.1:${node.httpPort}`, key, String(NUMBERS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const upload = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load', 'dnc-upload.ts'), `http://127.0.0.1:${node.httpPort}`, key, String(NUMBERS), UPLOAD_PATH], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     upload.stdout.on('data', (d: Buffer) => (out += d.toString()));
     // Progress from the import's own record in Redis, as GET /v1/dnc/imports/:id shows it.
@@ -77,8 +82,9 @@ async function main(): Promise<void> {
     clearInterval(progress);
     if (code !== 0) throw new Error(`the upload exited with ${code}`);
     const seconds = (Date.now() - started) / 1000;
-    const summary = JSON.parse(out) as { accepted: number; rejected: number; lines: number };
-    process.stdout.write(`${JSON.stringify({ name: 'dnc_import_numbers_per_s', value: Math.round(summary.accepted / seconds), unit: 'numbers/s', numbers: summary.accepted, rejected: summary.rejected, seconds: Math.round(seconds * 10) / 10 })}\n`);
+    const answer = JSON.parse(out) as { accepted: number; rejected: number; lines: number } | { import: { accepted: number; rejected: number; lines: number } };
+    const summary = 'import' in answer ? answer.import : answer;
+    process.stdout.write(`${JSON.stringify({ name: REGISTRY_COPY ? 'dnc_registry_copy_numbers_per_s' : 'dnc_import_numbers_per_s', value: Math.round(summary.accepted / seconds), unit: 'numbers/s', numbers: summary.accepted, rejected: summary.rejected, seconds: Math.round(seconds * 10) / 10 })}\n`);
 
     // Lookups after the import: routing decisions whose callers are half on the list, half not.
     const times: number[] = [];

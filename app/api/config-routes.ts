@@ -54,7 +54,10 @@ const campaignFields = {
   routing: z.enum(['first_price', 'second_price', 'priority_weight']),
   floorCents: cents(),
   requireConsent: z.boolean(),
+  blockLitigators: z.boolean(),
   minAttestation: z.enum(['A', 'B']).nullable(),
+  /** countries outside the US and Canada the campaign may call (no calling-hours rules are held for them) */
+  allowedCountries: z.array(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code').refine((c) => c !== 'US' && c !== 'CA', 'US and Canada are always allowed under their own rules')).max(250),
   bidDeadlineMs: int4(0, 5000),
   payoutCents: cents().nullable(),
   payoutPercent: z.number().min(0).max(100).nullable(),
@@ -62,7 +65,7 @@ const campaignFields = {
   allowNegativeMargin: z.boolean(),
   outboundConsentExempt: z.boolean(),
 };
-const CampaignBody = z.object({ id: Id, sellerAccountId: Id, ...campaignFields }).partial({ active: true, routing: true, floorCents: true, requireConsent: true, minAttestation: true, bidDeadlineMs: true, payoutCents: true, payoutPercent: true, duplicateWindowDays: true, allowNegativeMargin: true, outboundConsentExempt: true }).strict()
+const CampaignBody = z.object({ id: Id, sellerAccountId: Id, ...campaignFields }).partial({ active: true, routing: true, floorCents: true, requireConsent: true, blockLitigators: true, minAttestation: true, allowedCountries: true, bidDeadlineMs: true, payoutCents: true, payoutPercent: true, duplicateWindowDays: true, allowNegativeMargin: true, outboundConsentExempt: true }).strict()
   .refine((c) => c.payoutCents == null || c.payoutPercent == null, { message: 'a payout is a fixed amount or a share, not both', path: ['payoutPercent'] });
 const CampaignPatch = z.object(campaignFields).partial().strict();
 const NumberBody = z.object({ did: E164 }).strict();
@@ -103,7 +106,7 @@ const TargetBody = z.object({ id: Id, buyerAccountId: Id, campaignId: Id, ...tar
 const TargetPatch = z.object(targetFields).partial().strict();
 
 const COLUMNS: Record<string, string> = {
-  name: 'name', active: 'active', routing: 'routing', floorCents: 'floor_cents', requireConsent: 'require_consent', minAttestation: 'min_attestation',
+  name: 'name', active: 'active', routing: 'routing', floorCents: 'floor_cents', requireConsent: 'require_consent', blockLitigators: 'block_litigators', minAttestation: 'min_attestation', allowedCountries: 'allowed_countries',
   bidDeadlineMs: 'bid_deadline_ms', payoutCents: 'payout_cents', payoutPercent: 'payout_percent', duplicateWindowDays: 'duplicate_window_days',
   creditLimitCents: 'credit_limit_cents', seesBuyerDetails: 'sees_buyer_details', bidCents: 'bid_cents', destination: 'destination', answerTimeoutSec: 'answer_timeout_sec',
   targeting: 'targeting', schedule: 'schedule', capConcurrency: 'cap_concurrency', capHourly: 'cap_hourly', capDaily: 'cap_daily',
@@ -118,12 +121,13 @@ const dbValue = (v: unknown): unknown => (v !== null && typeof v === 'object' ? 
  * seller is paid and who wins its calls; fields of a target only admins set, because they rank it in the auction or
  * decide when its buyer pays. A seller or buyer naming one gets 403 naming them all.
  */
+// blockLitigators ("TCPA Shield"): the platform decides whom its exchange will not call or connect.
 // outboundConsentExempt: calling consumers without consent on record is the platform's decision (issue 14).
-const PLATFORM_CAMPAIGN_FIELDS = ['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays', 'outboundConsentExempt'] as const;
+const PLATFORM_CAMPAIGN_FIELDS = ['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays', 'blockLitigators', 'outboundConsentExempt'] as const;
 const PLATFORM_TARGET_FIELDS = ['qualityScore', 'priority', 'weight', 'convertOnSeconds'] as const;
 /** The money settings whose every change goes to the audit trail (API field -> column). */
 const AUDITED = {
-  campaign: pick(['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays', 'outboundConsentExempt']),
+  campaign: pick(['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays', 'blockLitigators', 'outboundConsentExempt']),
   target: pick(['bidCents', 'qualityScore', 'priority', 'weight', 'convertOnSeconds']),
   account: pick(['creditLimitCents', 'maxBidCents', 'active']),
 };

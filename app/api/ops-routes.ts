@@ -11,7 +11,7 @@ export interface ReadinessCheck {
  * Operational endpoints, unauthenticated by design (load balancers and Prometheus call them; they expose
  * no account data): /health says the process is up, /ready that every dependency is connected.
  */
-export function opsRoutes(checks: ReadinessCheck[], registry: Registry, onCheck?: (name: string, up: boolean) => void): ExpressRouter {
+export function opsRoutes(checks: ReadinessCheck[], registry: Registry, onCheck?: (name: string, up: boolean) => void, details?: () => Promise<Record<string, unknown>>): ExpressRouter {
   const router = ExpressRouter();
   router.get('/health', (_req, res) => {
     res.json({ status: 'ok', uptimeSec: Math.round(process.uptime()) });
@@ -31,7 +31,9 @@ export function opsRoutes(checks: ReadinessCheck[], registry: Registry, onCheck?
       }),
     );
     const ready = Object.values(results).every((s) => s === 'up');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', dependencies: results });
+    // Details inform and never decide readiness; one that cannot be read (Redis down: already a dependency) is left out.
+    const extra = details ? await details().catch(() => undefined) : undefined;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', dependencies: results, ...(extra ? { details: extra } : {}) });
   });
   router.get('/metrics', async (_req, res) => {
     res.set('Content-Type', registry.contentType);

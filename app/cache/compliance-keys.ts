@@ -8,13 +8,21 @@
  *   blocked               set: callers blocked for fraud or abuse
  *   consent-until:<campaignId>  sorted set: numbers with a live consent record for the campaign, scored by the
  *                         latest expiry (ms) among their live records; a score in the past is no consent
+ *   consent-since:<campaignId>  hash number -> the latest live consent's time (ms), for the reassignment check
  *   freq:<subject>:<number>  sorted set: the consumer's outbound calls on a subject (seller:<id> or campaign:<id>),
  *                         call id scored by the time (ms) it was placed; kept for the longest window, then trimmed
  *   freq-loaded           marker: the call counts were rebuilt from Postgres's calls (absent after a Redis restart)
+ *   dnc:national:<kind>   set: the current copy of a national registry (us: FTC registry, ca: Canada's DNCL)
+ *   dnc:national:meta     hash kind -> "<copy date ms>|<,area,codes,>" of the current copy (registry-copies.ts)
+ *   rnd:disconnected      hash number -> last permanent disconnection (ms, 00:00 UTC) from RND results
+ *   litigators            set: numbers on an imported TCPA litigator or complainer list
  *   compliance:loaded:v2  marker: the copy is complete (absent after a Redis restart, or from a copy of another shape)
  * Postgres holds the records of truth (dnc_entries, blocked_numbers, consent_records); every writer updates both.
  */
 import type { FrequencyVerdict } from '../domain/frequency-limits';
+import type { ListFacts, RegistryKind } from '../domain/lists';
+
+export type { ListFacts };
 
 /**
  * Set once the Redis copy has been loaded from Postgres; a Redis that lost its data has no marker. Its name changes
@@ -43,12 +51,22 @@ export const complianceKeys = {
   blocked: 'blocked',
   consent: (campaignId: string) => `consent-until:${campaignId}`,
   frequency: (subject: string, e164: string) => `freq:${subject}:${e164}`,
+  national: (kind: RegistryKind) => `dnc:national:${kind}`,
+  /** a registry copy while it loads; renamed to `national(kind)` once complete */
+  nationalLoading: (kind: RegistryKind, generation: string) => `dnc:national:${kind}:loading:${generation}`,
+  nationalMeta: 'dnc:national:meta',
+  reassigned: 'rnd:disconnected',
+  consentSince: (campaignId: string) => `consent-since:${campaignId}`,
+  litigators: 'litigators',
 };
+
+
 
 export interface ComplianceFacts {
   dnc: { global: boolean; campaign: boolean; registry: boolean; seller?: boolean };
   blocked: boolean;
   consent: boolean;
+  lists: ListFacts;
   /** only when the frequency limits were asked (outbound screening) */
   frequency?: FrequencyVerdict;
 }

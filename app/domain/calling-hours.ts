@@ -1,10 +1,13 @@
 /**
  * When the exchange may place a call to a consumer: federal and state telemarketing calling-hours rules.
  *
- * Strictest wins. A call is allowed only if, for every candidate time zone and every rule that applies (federal
- * plus each candidate state; every state rule when the state is unknown), the consumer's local time is inside the
- * rule's window and the day is neither barred nor one of the rule's holidays. We do not know which candidate state
- * goes with which zone, so every applicable rule is checked in every zone.
+ * Strictest wins. A call is allowed only if, for every candidate time zone and every rule that applies (the
+ * national rules of each candidate country, plus each candidate US state; every state rule when the state is
+ * unknown), the consumer's local time is inside the rule's window and the day is neither barred nor one of the
+ * rule's holidays. We do not know which candidate state goes with which zone, so every applicable rule is checked
+ * in every zone. Candidates come from geo.ts `locateForCallingHours` (the area code's and the zip's jurisdictions).
+ * A rule's start date is compared with the consumer's local date in each zone.
+ * A number of a country we hold no rules for (outside the US and Canada) is refused at every minute.
  *
  * NOT LEGAL ADVICE. The rules below come from the statutes and regulations cited on each, read on `reviewedOn`
  * through public copies; several need a lawyer's reading (see the comments marked "review"). Exemptions (consent,
@@ -12,7 +15,7 @@
  * state-of-emergency ban and other temporary orders are not modelled here: they need a runtime switch.
  */
 import { localParts, type LocalParts, type Weekday } from './local-time';
-import { US_TIME_ZONES } from './geo';
+import { US_TIME_ZONES, type RulesCountry } from './geo';
 
 export type HolidayName =
   | 'new_years_day'
@@ -40,8 +43,17 @@ export type HolidayName =
   | 'christmas';
 
 export interface CallingHoursRule {
-  id: string; // e.g. 'US-FED-TSR', 'FL-501.059'
-  jurisdiction: 'US' | string; // 'US' for federal, else a 2-letter state code
+  id: string; // e.g. 'US-FED-TSR', 'FL-501.616'
+  /** Whose rule: its country's national rule when equal to `country`, else a 2-letter US state code. */
+  country: RulesCountry;
+  jurisdiction: string; // 'US' for US federal, 'CA' for Canada's national rules (country 'CA'), else a US state
+  /** Only for calls of this kind (e.g. prerecorded-message calls); absent: every call. */
+  callKind?: CallKind;
+  /**
+   * A fixed-offset zone the statute states its hours in (Mississippi: Central Standard Time). The window and
+   * barred days are checked in this zone as well as in the consumer's local time, so the stricter of the two wins.
+   */
+  statedIn?: string;
   /** Allowed window per weekday, in local minutes [start, end); a weekday missing from the map means no calls that day. */
   windows: Partial<Record<0 | 1 | 2 | 3 | 4 | 5 | 6, { start: number; end: number }>>;
   barsHolidays: boolean; // no calls on the state's listed holidays
@@ -51,11 +63,26 @@ export interface CallingHoursRule {
   reviewedOn: string; // YYYY-MM-DD: when we last checked this rule
 }
 
+/** What kind of call the rules are asked about: 'prerecorded' calls also meet the rules kept for them alone. */
+export type CallKind = 'live' | 'prerecorded';
+
+export interface CallingHoursInput {
+  now: Date;
+  /** Candidate US states; empty (with 'US' among the countries) means unknown: every state rule applies. */
+  states: string[];
+  /** Candidate zones; empty means every US zone. */
+  timeZones: string[];
+  /** Countries whose rules apply (default ['US']); empty: a country we hold no rules for, refused at every minute. */
+  countries?: readonly RulesCountry[];
+  /** Default 'live': rules kept for prerecorded calls do not apply. */
+  callKind?: CallKind;
+}
+
 export type CallingHoursVerdict =
   | { allowed: true }
   | {
       allowed: false;
-      reason: 'outside_calling_hours' | 'day_barred' | 'holiday_barred';
+      reason: 'outside_calling_hours' | 'day_barred' | 'holiday_barred' | 'country_not_covered';
       ruleId: string;
       timeZone: string;
       localTime: string /* e.g. '2026-03-08 20:15 Sun' */;
@@ -67,6 +94,11 @@ type Window = { start: number; end: number };
 const at = (hour: number, minute = 0): number => hour * 60 + minute;
 const EVERY_DAY: readonly Weekday[] = [0, 1, 2, 3, 4, 5, 6];
 const MON_SAT: readonly Weekday[] = [1, 2, 3, 4, 5, 6];
+const MON_FRI: readonly Weekday[] = [1, 2, 3, 4, 5];
+const WEEKEND: readonly Weekday[] = [0, 6];
+
+/** Central Standard Time all year (UTC-6; the IANA sign is inverted), for statutes that state their hours in CST. */
+export const CENTRAL_STANDARD_TIME = 'Etc/GMT+6';
 
 function on(days: readonly Weekday[], start: number, end: number): Partial<Record<Weekday, Window>> {
   const w: Partial<Record<Weekday, Window>> = {};
@@ -75,10 +107,13 @@ function on(days: readonly Weekday[], start: number, end: number): Partial<Recor
 }
 
 const REVIEWED = '2026-11-24';
+/** Rules added or corrected after the 40-case review of issue 14 (windows and citations as that review gives them). */
+const REVIEWED_ISSUE_14 = '2026-12-07';
 
 export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   {
     id: 'US-FED-TSR',
+    country: 'US',
     jurisdiction: 'US',
     windows: on(EVERY_DAY, at(8), at(21)),
     barsHolidays: false,
@@ -90,6 +125,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
     // Review: the rule's text governs "automated solicitation telephone calls" and the PSC's rules bind carriers;
     // industry practice applies it to all solicitation calls, and so do we. Holidays: Ala. Code § 1-3-8.
     id: 'AL-770-X-5-.17',
+    country: 'US',
     jurisdiction: 'AL',
     windows: on(MON_SAT, at(8), at(20)),
     barsHolidays: true,
@@ -105,6 +141,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   {
     // Review: public summaries disagree on the evening limit (8 p.m. vs 9 p.m.) after P.A. 23-98; we apply 8 p.m.
     id: 'CT-42-288a',
+    country: 'US',
     jurisdiction: 'CT',
     windows: on(EVERY_DAY, at(9), at(20)),
     barsHolidays: false,
@@ -113,17 +150,21 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
     reviewedOn: REVIEWED,
   },
   {
-    id: 'FL-501.059',
+    // The hours are in § 501.616(6)(a) (Florida Telemarketing Act); § 501.059 (Telephone Solicitation Act, as
+    // amended by SB 1120 of 2021) bars calls outside them too and carries the area-code presumption (geo.ts).
+    id: 'FL-501.616',
+    country: 'US',
     jurisdiction: 'FL',
     windows: on(EVERY_DAY, at(8), at(20)),
     barsHolidays: false,
-    source: 'Fla. Stat. § 501.059(8)(a) (Florida Telephone Solicitation Act, as amended by SB 1120 of 2021) and § 501.616(6)(a)',
+    source: 'Fla. Stat. § 501.616(6)(a) (no commercial telephone solicitation call before 8 a.m. or after 8 p.m. at the called person\'s location)',
     effectiveFrom: '2021-07-01',
-    reviewedOn: REVIEWED,
+    reviewedOn: REVIEWED_ISSUE_14,
   },
   {
     // Review: compliance charts list 10 a.m.-9 p.m. for Kentucky; we could not read the operative subsection.
     id: 'KY-367.46955',
+    country: 'US',
     jurisdiction: 'KY',
     windows: on(EVERY_DAY, at(10), at(21)),
     barsHolidays: false,
@@ -134,6 +175,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   {
     // Review: the PSC says only its own list of holidays applies; we bar the wider La. R.S. 1:55 list (stricter).
     id: 'LA-R-29617',
+    country: 'US',
     jurisdiction: 'LA',
     windows: on(MON_SAT, at(8), at(20)),
     barsHolidays: true,
@@ -148,6 +190,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   },
   {
     id: 'MA-159C-3',
+    country: 'US',
     jurisdiction: 'MA',
     windows: on(EVERY_DAY, at(8), at(20)),
     barsHolidays: false,
@@ -157,6 +200,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   },
   {
     id: 'MD-14-4503',
+    country: 'US',
     jurisdiction: 'MD',
     windows: on(EVERY_DAY, at(8), at(20)),
     barsHolidays: false,
@@ -167,6 +211,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   {
     // Review: subsection cited from memory of the statute; charts agree on 9 a.m.-9 p.m.
     id: 'MI-445.111c',
+    country: 'US',
     jurisdiction: 'MI',
     windows: on(EVERY_DAY, at(9), at(21)),
     barsHolidays: false,
@@ -177,6 +222,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   {
     // Review: the statute governs calls using automatic dialing-announcing devices; applied to all calls (stricter).
     id: 'MN-325E.27',
+    country: 'US',
     jurisdiction: 'MN',
     windows: on(EVERY_DAY, at(9), at(21)),
     barsHolidays: false,
@@ -187,16 +233,55 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   {
     // Holidays are no longer barred: the PSC repealed 39 Miss. Admin. Code Pt. 1, R. 1:28 when enforcement moved to
     // the Attorney General (HB 1225 of 2023); the AG's office confirmed Sundays only (reported June 2024). Review.
+    // "CST": the statute states its hours in Central Standard Time. Read as the consumer's Central wall clock, the
+    // window would be 8-8 CDT in summer; read literally (UTC-6 all year), 9 a.m.-9 p.m. CDT. We apply both
+    // (statedIn), the strictest reading: 8 a.m.-8 p.m. in winter, 9 a.m.-8 p.m. CDT from March to November.
     id: 'MS-77-3-723',
+    country: 'US',
     jurisdiction: 'MS',
-    windows: on(MON_SAT, at(8), at(21)),
+    windows: on(MON_SAT, at(8), at(20)),
+    statedIn: CENTRAL_STANDARD_TIME,
     barsHolidays: false,
-    source: 'Miss. Code Ann. § 77-3-723(1) (no telephone solicitations on Sunday); § 77-3-603(a) (8 a.m.-9 p.m. Monday-Saturday)',
+    source: 'Miss. Code Ann. § 77-3-723 (telephone solicitations only 8 a.m.-8 p.m. Central Standard Time, none on Sunday)',
     effectiveFrom: '2003-07-01',
-    reviewedOn: REVIEWED,
+    reviewedOn: REVIEWED_ISSUE_14,
+  },
+  {
+    // Review: read from public summaries of the Unfair Practices Act, not an official copy of the subsection.
+    id: 'NM-57-12-22',
+    country: 'US',
+    jurisdiction: 'NM',
+    windows: on(EVERY_DAY, at(9), at(21)),
+    barsHolidays: false,
+    source: 'N.M. Stat. § 57-12-22(B)(5) (Unfair Practices Act: no telephone solicitation before 9 a.m. or after 9 p.m.)',
+    effectiveFrom: '2003-06-20', // in force by this date; exact date not verified
+    reviewedOn: REVIEWED_ISSUE_14,
+  },
+  {
+    id: 'OK-755.1',
+    country: 'US',
+    jurisdiction: 'OK',
+    callKind: 'prerecorded',
+    windows: on(EVERY_DAY, at(9), at(21)),
+    barsHolidays: false,
+    source: 'Okla. Stat. tit. 15, § 755.1 (calls delivering a prerecorded message only between 9 a.m. and 9 p.m.)',
+    effectiveFrom: '1990-01-01', // in force by this date; exact date not verified
+    reviewedOn: REVIEWED_ISSUE_14,
+  },
+  {
+    id: 'NV-597.814',
+    country: 'US',
+    jurisdiction: 'NV',
+    callKind: 'prerecorded',
+    windows: on(EVERY_DAY, at(9), at(21)),
+    barsHolidays: false,
+    source: 'Nev. Rev. Stat. § 597.814 (prerecorded-message calls only between 9 a.m. and 9 p.m.)',
+    effectiveFrom: '1990-01-01', // in force by this date; exact date not verified
+    reviewedOn: REVIEWED_ISSUE_14,
   },
   {
     id: 'OK-775C.4',
+    country: 'US',
     jurisdiction: 'OK',
     windows: on(EVERY_DAY, at(8), at(20)),
     barsHolidays: false,
@@ -206,6 +291,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   },
   {
     id: 'PA-2245',
+    country: 'US',
     jurisdiction: 'PA',
     windows: on(EVERY_DAY, at(8), at(21)),
     barsHolidays: true,
@@ -219,6 +305,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   },
   {
     id: 'RI-5-61-3.6',
+    country: 'US',
     jurisdiction: 'RI',
     windows: { 1: { start: at(9), end: at(18) }, 2: { start: at(9), end: at(18) }, 3: { start: at(9), end: at(18) },
       4: { start: at(9), end: at(18) }, 5: { start: at(9), end: at(18) }, 6: { start: at(10), end: at(17) } },
@@ -234,6 +321,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   },
   {
     id: 'TX-301.051',
+    country: 'US',
     jurisdiction: 'TX',
     windows: { ...on(MON_SAT, at(9), at(21)), 0: { start: at(12), end: at(21) } },
     barsHolidays: false,
@@ -243,6 +331,7 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
   },
   {
     id: 'UT-13-25a-103',
+    country: 'US',
     jurisdiction: 'UT',
     windows: on(MON_SAT, at(8), at(21)),
     barsHolidays: true,
@@ -255,34 +344,55 @@ export const CALLING_HOURS_RULES: readonly CallingHoursRule[] = Object.freeze([
     reviewedOn: REVIEWED,
   },
   {
-    id: 'WA-80.36.390',
+    id: 'WA-19.158.040',
+    country: 'US',
     jurisdiction: 'WA',
     windows: on(EVERY_DAY, at(8), at(20)),
     barsHolidays: false,
-    source: 'Rev. Code Wash. § 80.36.390 (no commercial telephone solicitation before 8 a.m. or after 8 p.m.)',
+    source: 'Rev. Code Wash. § 19.158.040(2) (Commercial Telephone Solicitation Act: no calls before 8 a.m. or after 8 p.m.)',
     effectiveFrom: '1990-01-01', // in force by this date; exact date not verified
-    reviewedOn: REVIEWED,
+    reviewedOn: REVIEWED_ISSUE_14,
+  },
+  {
+    // Canada: the national Telemarketing Rules bind every telemarketing call to a Canadian consumer, in the
+    // consumer's local time. Weekends are Saturday and Sunday; statutory holidays are not barred.
+    id: 'CA-CRTC-UTR',
+    country: 'CA',
+    jurisdiction: 'CA',
+    windows: { ...on(MON_FRI, at(9), at(21, 30)), ...on(WEEKEND, at(10), at(18)) },
+    barsHolidays: false,
+    source: 'CRTC Unsolicited Telecommunications Rules, Part III Telemarketing Rules (Telecom Decision CRTC 2007-48, https://crtc.gc.ca/eng/trules-reglest.htm): 9:00 a.m.-9:30 p.m. weekdays, 10:00 a.m.-6:00 p.m. weekends, consumer\'s local time',
+    effectiveFrom: '2008-09-30',
+    reviewedOn: REVIEWED_ISSUE_14,
   },
 ] satisfies CallingHoursRule[]);
 
-export function checkCallingHours(
-  input: { now: Date; states: string[]; timeZones: string[] },
-  rules: readonly CallingHoursRule[] = CALLING_HOURS_RULES,
-): CallingHoursVerdict {
+export function checkCallingHours(input: CallingHoursInput, rules: readonly CallingHoursRule[] = CALLING_HOURS_RULES): CallingHoursVerdict {
   const zones = input.timeZones.length > 0 ? input.timeZones : US_TIME_ZONES;
+  const countries = input.countries ?? ['US'];
+  if (countries.length === 0) {
+    const timeZone = zones[0]!;
+    const t = localParts(input.now, timeZone);
+    return { allowed: false, reason: 'country_not_covered', ruleId: 'NO-RULES', timeZone, localTime: stamp(t), detail: 'no calling-hours rules are held for the number\'s country' };
+  }
   const anyState = input.states.length === 0;
-  const utcDate = input.now.toISOString().slice(0, 10);
+  const kind = input.callKind ?? 'live';
   for (const rule of rules) {
-    if (rule.effectiveFrom > utcDate) continue;
-    if (rule.jurisdiction !== 'US' && !anyState && !input.states.includes(rule.jurisdiction)) continue;
-    for (const timeZone of zones) {
+    if (!countries.includes(rule.country)) continue;
+    if (rule.callKind && rule.callKind !== kind) continue;
+    const national = rule.jurisdiction === rule.country;
+    if (!national && !anyState && !input.states.includes(rule.jurisdiction)) continue;
+    for (const timeZone of rule.statedIn ? [...zones, rule.statedIn] : zones) {
       const t = localParts(input.now, timeZone);
+      if (rule.effectiveFrom > t.date) continue; // the consumer's date, not UTC's
       const block = judge(rule, t);
-      if (block) return { allowed: false, ...block, ruleId: rule.id, timeZone, localTime: `${t.date} ${hhmm(t.minuteOfDay)} ${DAY[t.weekday]}` };
+      if (block) return { allowed: false, ...block, ruleId: rule.id, timeZone, localTime: stamp(t) };
     }
   }
   return { allowed: true };
 }
+
+const stamp = (t: LocalParts): string => `${t.date} ${hhmm(t.minuteOfDay)} ${DAY[t.weekday]}`;
 
 function judge(rule: CallingHoursRule, t: LocalParts): { reason: 'outside_calling_hours' | 'day_barred' | 'holiday_barred'; detail: string } | undefined {
   const w = rule.windows[t.weekday];

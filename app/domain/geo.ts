@@ -6,6 +6,7 @@
  */
 import { AREA_CODES, AST, ET, CT, MT, AZ, PT, AK, ADAK, HI, SST, CHST } from './data/area-codes';
 import { ZIP3, ZIP5_EXCEPTIONS, type Zip3Entry } from './data/zip3';
+import { CANADIAN_AREA_CODES, CANADIAN_TIME_ZONES } from './data/ca-area-codes';
 
 export interface ConsumerLocation {
   source: 'zip' | 'area_code' | 'unknown';
@@ -66,3 +67,64 @@ function located(e: Zip3Entry): Located {
 function copy(l: Located | undefined): { states: string[]; timeZones: string[] } | undefined {
   return l && { states: [...l.states], timeZones: [...l.timeZones] };
 }
+
+/** The countries whose calling-hours rules the exchange holds (ISO 3166-1 alpha-2). */
+export type RulesCountry = 'US' | 'CA';
+
+/** Where the calling-hours rules look for a consumer: every jurisdiction that claims the number, not the likeliest. */
+export interface CallingHoursLocation {
+  /** Countries whose rules apply; empty when the number belongs to a country we hold no rules for. */
+  countries: RulesCountry[];
+  /** US states that claim the consumer (the area code's and the zip's); empty with 'US' in countries: unknown. */
+  states: string[];
+  /** Every candidate zone; never empty. */
+  timeZones: string[];
+  /** Canadian province of the area code, when it has one (for the trace). */
+  province?: string;
+}
+
+/** A Canadian geographic area code: its province and zones. */
+export function locateCanadianAreaCode(npa: string): { province: string; timeZones: string[] } | undefined {
+  const e = CANADIAN_AREA_CODES[npa];
+  return e && { province: e.province, timeZones: [...e.zones] };
+}
+
+/**
+ * Every jurisdiction whose calling-hours rules claim a consumer, strictest reading: the area code's state or
+ * province AND the zip's state, not one instead of the other. Florida (SB 1120 of 2021, amending Fla. Stat.
+ * § 501.059), Oklahoma (HB 3168 of 2022) and Connecticut (Conn. Gen. Stat. § 42-288(c)) presume that a number
+ * with an in-state area code belongs to a resident, so a Florida number with a New York zip is a Floridian for
+ * Florida and a New Yorker for New York. The union is taken for every state, with or without such a statute: we
+ * cannot tell which of the two the consumer is, and the stricter answer is the lawful one. Zones are the union too.
+ * `country` is the number's country as parsed (parseCaller); a number of a country we hold no rules for
+ * (outside the NANP, or a Caribbean NANP country) claims no country even with a US zip.
+ */
+export function locateForCallingHours(input: { country?: string; areaCode?: string; zip?: string }): CallingHoursLocation {
+  const countries = new Set<RulesCountry>();
+  const states: string[] = [];
+  const zones = new Set<string>();
+  let province: string | undefined;
+  const add = (l: { states?: readonly string[]; timeZones: readonly string[] }, country: RulesCountry): void => {
+    countries.add(country);
+    for (const s of l.states ?? []) if (!states.includes(s)) states.push(s);
+    for (const z of l.timeZones) zones.add(z);
+  };
+
+  const country = input.country ?? 'US';
+  if (country !== 'US' && country !== 'CA' && !TERRITORY_COUNTRIES.has(country)) return { countries: [], states: [], timeZones: [...US_TIME_ZONES] };
+  const npa = input.areaCode;
+  const us = npa ? byAreaCode.get(npa) : undefined;
+  const ca = npa && !us ? locateCanadianAreaCode(npa) : undefined;
+  if (us) add(us, 'US');
+  else if (ca) {
+    add(ca, 'CA');
+    province = ca.province;
+  } else if (country === 'CA') add({ timeZones: CANADIAN_TIME_ZONES }, 'CA'); // non-geographic Canadian code
+  const byZip = input.zip ? locateByZip(input.zip) : undefined;
+  if (byZip) add(byZip, 'US');
+  if (countries.size === 0) return { countries: ['US'], states: [], timeZones: [...US_TIME_ZONES] }; // a US number we cannot place
+  return { countries: [...countries], states, timeZones: [...zones], ...(province ? { province } : {}) };
+}
+
+/** libphonenumber's country codes for the US territories: their numbers follow US rules. */
+const TERRITORY_COUNTRIES = new Set(['PR', 'VI', 'GU', 'MP', 'AS']);

@@ -16,8 +16,16 @@ export interface Campaign {
   requireConsent: boolean;
   /** an admin exempted the campaign's outbound calls from the consent requirement (issue 14) */
   outboundConsentExempt?: boolean;
+  /** refuse numbers on an imported TCPA litigator list (admin-set) */
+  blockLitigators?: boolean;
   /** 'A': only A passes; 'B': A or B pass; undefined: no attestation required. */
   minAttestation?: 'A' | 'B';
+  /**
+   * Countries outside the US and Canada this campaign may call (ISO 3166-1 alpha-2). The exchange holds no
+   * calling-hours rules for them: a listed country's numbers are not refused for the hour, the operator answers
+   * for its rules. Unlisted: refused as country_not_covered.
+   */
+  allowedCountries?: string[];
   noBuyerPrompt: string;
   bidDeadlineMs: number;
 }

@@ -2,6 +2,7 @@ import type { Campaign } from './model';
 import type { CallerParse } from './phone';
 import type { CallingHoursVerdict } from './calling-hours';
 import type { FrequencyVerdict } from './frequency-limits';
+import { consentPredatesReassignment, registryKindFor, type ListFacts, type RegistryFreshness } from './lists';
 
 /** Each compliance rule has a stable name that appears in traces, audit entries and API errors. */
 export type ScreenReason =
@@ -16,11 +17,15 @@ export type ScreenReason =
   | 'outside_calling_hours'
   | 'day_barred'
   | 'holiday_barred'
+  | 'country_not_covered'
   | 'no_consent'
-  | 'attestation_required';
+  | 'attestation_required'
+  | 'dnc_registry_stale'
+  | 'number_reassigned'
+  | 'litigator';
 
 export interface ScreenCheck {
-  rule: 'caller' | 'blocked' | 'dnc' | 'calling_hours' | 'consent' | 'attestation' | 'frequency';
+  rule: 'caller' | 'blocked' | 'dnc' | 'calling_hours' | 'consent' | 'attestation' | 'frequency' | 'registry_freshness' | 'reassigned' | 'litigator';
   pass: boolean;
   reason?: ScreenReason;
   detail?: string;
@@ -45,6 +50,10 @@ export interface ScreenFacts {
   frequency?: FrequencyVerdict;
   /** Only for calls the exchange places to consumers (outbound). */
   callingHours?: CallingHoursVerdict;
+  /** The national registry, RND and litigator lists; absent: nothing listed. */
+  lists?: ListFacts;
+  /** Outbound only: whether the registry copy the number was screened against is fresh (judgeRegistryCopy). */
+  registry?: RegistryFreshness;
 }
 
 export interface ScreenInput {
@@ -87,11 +96,24 @@ export function screenCall(input: ScreenInput): ScreenResult {
     if (facts.dnc.global) checks.push({ rule: 'dnc', pass: false, reason: 'dnc_global', detail: 'platform DNC list' });
     else if (facts.dnc.campaign) checks.push({ rule: 'dnc', pass: false, reason: 'dnc_campaign', detail: `campaign ${campaign.id} DNC list` });
     else if (facts.dnc.registry) checks.push({ rule: 'dnc', pass: false, reason: 'dnc_registry', detail: 'imported registry list' });
+    else if (facts.lists?.national) checks.push({ rule: 'dnc', pass: false, reason: 'dnc_registry', detail: `national registry copy (${registryKindFor(input.caller.country) ?? 'us'})` });
     else if (facts.dnc.seller && input.direction === 'outbound') checks.push({ rule: 'dnc', pass: false, reason: 'dnc_seller', detail: `seller ${campaign.sellerAccountId} internal DNC list (consent revoked)` });
     else checks.push({ rule: 'dnc', pass: true });
+    const r = facts.registry;
+    if (input.direction === 'outbound' && r) {
+      checks.push(r.fresh ? { rule: 'registry_freshness', pass: true, detail: `${r.kind} copy ${r.ageDays} days old` } : { rule: 'registry_freshness', pass: false, reason: 'dnc_registry_stale', detail: r.detail });
+    }
     if (consentRequired(campaign, input.direction)) {
       const detail = input.direction === 'outbound' && !campaign.requireConsent ? 'outbound calls require a live consent record' : 'campaign requires a consent record';
       checks.push(facts.consent ? { rule: 'consent', pass: true } : { rule: 'consent', pass: false, reason: 'no_consent', detail });
+      const l = facts.lists;
+      if (input.direction === 'outbound' && facts.consent && l && consentPredatesReassignment(l.consentAtMs, l.disconnectedOnMs)) {
+        const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+        checks.push({ rule: 'reassigned', pass: false, reason: 'number_reassigned', detail: `consent of ${day(l.consentAtMs!)}, number disconnected ${day(l.disconnectedOnMs!)} (RND)` });
+      }
+    }
+    if (campaign.blockLitigators) {
+      checks.push(facts.lists?.litigator ? { rule: 'litigator', pass: false, reason: 'litigator', detail: 'number is on a TCPA litigator list' } : { rule: 'litigator', pass: true });
     }
     if (input.direction === 'outbound' && facts.frequency) {
       const f = facts.frequency;

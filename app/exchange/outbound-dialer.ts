@@ -5,6 +5,7 @@ import type { CallJournal, CallIdentity } from './call-journal';
 import type { Router } from './router';
 import type { SnapshotSource } from './snapshot-source';
 import type { DecisionTrace } from './trace';
+import type { OutboundClearances } from './outbound-clearances';
 
 export interface OutboundRequest {
   campaignId: string;
@@ -20,11 +21,16 @@ export type OutboundResult =
   | { status: 'answered'; callId: string }
   | { status: 'failed'; callId: string; cause: HangupCause; detail?: string };
 
+/** How long past the answer timeout an answered leg may take to reach the call flow before its clearance lapses. */
+const CLEARANCE_MARGIN_SEC = 30;
+
 /**
  * Calls the exchange places to consumers (callbacks, lead transfers). The request is screened exactly as an
  * inbound call is (same router code: DNC, consent, attestation, plus calling hours in the consumer's zone);
  * a blocked request never reaches the switch. Once the consumer answers, the adapter hands the leg to the
- * call flow, which runs the same auction and bridge path as for an inbound call.
+ * call flow, which runs the same auction and bridge path as for an inbound call; the call flow takes the
+ * request's clearance (its zip, lead id and calling-hours verdict) from `clearances`, so the decision made
+ * before dialling stands for the answered call.
  */
 export class OutboundDialer {
   constructor(
@@ -33,6 +39,8 @@ export class OutboundDialer {
       snapshots: SnapshotSource;
       journal: CallJournal;
       switches: () => readonly SwitchAdapter[];
+      /** Shared with the call flow, which takes a call's clearance when its answered leg comes back. */
+      clearances: OutboundClearances;
       logger: Logger;
       clock?: () => Date;
     },
@@ -68,6 +76,7 @@ export class OutboundDialer {
       await this.record(identity, now, { outcome: 'rejected', rejectReason: screened.reason, trace: screened.trace, campaignId: req.campaignId });
       return { status: 'blocked', result: { status: 'blocked', callId, reason: screened.reason, reasons, detail: screened.trace.rejectDetail } };
     }
+    const answerTimeoutSec = req.answerTimeoutSec ?? 30;
     const done = (async (): Promise<OutboundResult> => {
       if (!callerId || !sw?.originate) {
         // Nothing was dialled: the request does not count against the consumer's frequency limits.
@@ -75,16 +84,20 @@ export class OutboundDialer {
         if (!callerId) return this.fail(identity, now, screened.trace, req.campaignId, 'NO_ROUTE_DESTINATION', 'campaign has no tracking number to present as caller id');
         return this.fail(identity, now, screened.trace, req.campaignId, 'SERVICE_UNAVAILABLE', 'no connected switch can place calls');
       }
+      // Granted before the switch is asked: the answered leg can reach the call flow before originate resolves.
+      this.deps.clearances.grant(callId, { zip: req.zip, leadId: req.leadId, callingHours: screened.outcome === 'pass' ? screened.callingHours : undefined, screenedAt: now }, (answerTimeoutSec + CLEARANCE_MARGIN_SEC) * 1000);
       try {
-        const result = await sw.originate({ to: req.to, callerIdNumber: callerId, answerTimeoutSec: req.answerTimeoutSec ?? 30, callId, campaignId: req.campaignId });
+        const result = await sw.originate({ to: req.to, callerIdNumber: callerId, answerTimeoutSec, callId, campaignId: req.campaignId });
         if (result.status === 'answered') {
           log.info('consumer answered; the call enters the auction');
           return { status: 'answered', callId };
         }
         log.info({ cause: result.cause }, 'consumer call not answered');
+        this.deps.clearances.forget(callId);
         return this.fail(identity, now, screened.trace, req.campaignId, result.cause, result.detail);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'originate failed');
+        this.deps.clearances.forget(callId);
         return this.fail(identity, now, screened.trace, req.campaignId, 'NORMAL_TEMPORARY_FAILURE', (err as Error).message);
       }
     })();

@@ -3,19 +3,22 @@ import type { CallInfo } from '../switch/port';
 import type { Account, Campaign } from '../domain/model';
 import type { CapCounter } from '../domain/caps';
 import { parseCaller, type CallerParse } from '../domain/phone';
-import { locateConsumer } from '../domain/geo';
+import { locateConsumer, locateForCallingHours } from '../domain/geo';
 import { checkCallingHours, type CallingHoursVerdict } from '../domain/calling-hours';
 import { consentRequired, screenCall, type ScreenResult } from '../domain/screening';
 import { DEFAULT_FREQUENCY_POLICY, frequencyLimitsFor, frequencyRetentionSec, frequencySubjectOf, type FrequencyPolicy } from '../domain/frequency-limits';
+import { judgeAttestation, NO_TRUST, type Attestation, type AttestationTrust } from '../domain/attestation';
+import { judgeRegistryCopy, NO_LIST_FACTS, registryKindFor } from '../domain/lists';
 import { judgeTargetForCall } from '../domain/discovery';
 import { runAuction, type Bid, type RankedBid } from '../domain/auction';
 import { capCounters } from '../domain/caps';
 import type { ComplianceFacts } from '../cache/compliance-keys';
-import { ScreenAndReserve } from '../cache/screen-and-reserve';
+import { ScreenAndReserve, type OutboundFrequency, type ReserveCandidate } from '../cache/screen-and-reserve';
 import { CapLedger, type Shortfall } from '../cache/cap-ledger';
 import type { FundHold } from '../cache/fund-holds';
 import type { ConfigSnapshot } from './snapshot';
 import type { SnapshotSource } from './snapshot-source';
+import type { OutboundClearance } from './outbound-clearances';
 import { collectBids, type Bidder } from './bidders';
 import { addExclusion, emptyExclusions, emptyRanking, type DecisionTrace, type RejectReason } from './trace';
 
@@ -50,6 +53,8 @@ export interface ScreenedCall {
   outcome: 'pass';
   campaign: Campaign;
   trace: DecisionTrace;
+  /** Calls to consumers: the calling-hours verdict the call may be dialled on. */
+  callingHours?: CallingHoursVerdict;
 }
 
 export interface RouterDeps {
@@ -61,6 +66,10 @@ export interface RouterDeps {
   random?: () => number;
   /** Per-consumer frequency limits on outbound calls: the operator's default and what counts as one subject. */
   frequency?: FrequencyPolicy;
+  /** Carrier trunks whose attestation headers are believed (ATTESTATION_TRUSTED_CARRIERS); none by default. */
+  attestationTrust?: AttestationTrust;
+  /** The national registry rules' settings (DNC_REGISTRY_MAX_AGE_DAYS, DNC_REGISTRY_REQUIRED); default 31 days, not required. */
+  registry?: { maxAgeDays: number; required: boolean };
   logger: Logger;
 }
 
@@ -70,13 +79,15 @@ export const PROMPTS = { unknownNumber: 'number_not_in_service', screened: 'call
 /** How many ranked candidates the single Redis round trip may try to reserve; failover past them costs one trip each. */
 const RESERVE_IN_FIRST_TRIP = 4;
 
-const NO_FACTS: ComplianceFacts = { dnc: { global: false, campaign: false, registry: false }, blocked: false, consent: false };
+const NO_FACTS: ComplianceFacts = { dnc: { global: false, campaign: false, registry: false }, blocked: false, consent: false, lists: NO_LIST_FACTS };
 
 /** What steps 1-2 worked out before any Redis call. */
 interface Prepared {
   campaign: Campaign;
   caller: Extract<CallerParse, { ok: true }>;
   callingHours?: CallingHoursVerdict;
+  /** the attestation level the call is judged on (ours for outbound calls; a header only from a trusted trunk) */
+  attestation?: Attestation;
   /** false when a rule that needs no lookup (attestation, calling hours) already blocks the call */
   pureRulesPass: boolean;
   trace: DecisionTrace;
@@ -92,10 +103,12 @@ export class Router {
   private readonly random: () => number;
   private readonly frequency: FrequencyPolicy;
   private readonly frequencyRetentionSec: number;
+  private readonly registry: { maxAgeDays: number; required: boolean };
   constructor(private readonly deps: RouterDeps) {
     this.random = deps.random ?? Math.random;
     this.frequency = deps.frequency ?? DEFAULT_FREQUENCY_POLICY;
     this.frequencyRetentionSec = frequencyRetentionSec(this.frequency);
+    this.registry = deps.registry ?? { maxAgeDays: 31, required: false };
   }
 
   /**
@@ -105,20 +118,25 @@ export class Router {
   async screenRequest(callId: string, info: CallInfo, now: Date): Promise<Decision | ScreenedCall> {
     const prepared = this.prepare(callId, info, now);
     if ('outcome' in prepared) return prepared;
-    const { campaign, caller, trace } = prepared;
+    const { campaign, trace } = prepared;
     // An outbound request that passes every rule is counted against the consumer's frequency limits in the same
     // round trip (so two nodes cannot both place the last call); one a pure rule already blocks is not counted.
-    const outbound = info.direction === 'outbound' ? { sellerId: campaign.sellerAccountId, frequency: prepared.pureRulesPass ? this.frequencyFor(campaign, trace, now) : undefined } : undefined;
-    const r = await this.deps.gate.run({ e164: caller.e164, campaignId: campaign.id, requireConsent: consentRequired(campaign, info.direction), mayReserve: false, callId, nowMs: now.getTime(), candidates: [], outbound });
-    const screening = this.screening(prepared, info, r.facts);
+    const outbound = info.direction === 'outbound' ? { sellerId: campaign.sellerAccountId, frequency: prepared.pureRulesPass ? this.frequencyFor(prepared, info, now) : undefined } : undefined;
+    const r = await this.screenAndReserve(prepared, info, callId, now, false, [], outbound);
+    const screening = this.screening(prepared, info, r.facts, now);
     trace.screening = screening;
     if (!screening.pass) return this.reject(prepared.started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     trace.decisionUs = elapsedUs(prepared.started);
-    return { outcome: 'pass', campaign, trace };
+    return { outcome: 'pass', campaign, trace, callingHours: prepared.callingHours };
   }
 
-  async decide(callId: string, info: CallInfo, now: Date): Promise<Decision> {
-    const prepared = this.prepare(callId, info, now);
+  /**
+   * Steps 1-4. `cleared`: for a consumer who answered a call we placed, what was decided before dialling; its
+   * calling-hours verdict stands (the consumer picked up a call that was lawful to place), not a new one at the
+   * answer time.
+   */
+  async decide(callId: string, info: CallInfo, now: Date, cleared?: OutboundClearance): Promise<Decision> {
+    const prepared = this.prepare(callId, info, now, cleared);
     if ('outcome' in prepared) return prepared;
     const { campaign, caller, trace, started } = prepared;
     const snapshot = this.deps.snapshots.current();
@@ -128,18 +146,10 @@ export class Router {
     const candidates = ranked.slice(0, RESERVE_IN_FIRST_TRIP).map((bid) => ({ bid, counters: this.countersFor(snapshot, bid, now), hold: holdFor(bid) }));
 
     // 2 + reservation: one round trip
-    const r = await this.deps.gate.run({
-      e164: caller.e164,
-      campaignId: campaign.id,
-      requireConsent: consentRequired(campaign, info.direction),
-      mayReserve: prepared.pureRulesPass && candidates.length > 0,
-      // An answered outbound call was counted when it was requested (screenRequest): it is not counted again.
-      outbound: info.direction === 'outbound' ? { sellerId: campaign.sellerAccountId } : undefined,
-      callId,
-      nowMs: now.getTime(),
-      candidates,
-    });
-    const screening = this.screening(prepared, info, r.facts);
+    // An answered outbound call was counted when it was requested (screenRequest): it is not counted again.
+    const outbound = info.direction === 'outbound' ? { sellerId: campaign.sellerAccountId } : undefined;
+    const r = await this.screenAndReserve(prepared, info, callId, now, prepared.pureRulesPass && candidates.length > 0, candidates, outbound);
+    const screening = this.screening(prepared, info, r.facts, now);
     trace.screening = screening;
     if (!screening.pass) {
       trace.ranked = emptyRanking(); // a blocked caller is offered to no buyer
@@ -189,7 +199,7 @@ export class Router {
   }
 
   /** Step 1 and the parts of step 2 that need no lookup. */
-  private prepare(callId: string, info: CallInfo, now: Date): Prepared | Decision {
+  private prepare(callId: string, info: CallInfo, now: Date, cleared?: OutboundClearance): Prepared | Decision {
     const started = process.hrtime.bigint();
     const snapshot = this.deps.snapshots.current();
     const caller = parseCaller(info.ani);
@@ -205,6 +215,9 @@ export class Router {
       outcome: 'reject',
       decisionUs: 0,
     };
+    const attested = judgeAttestation(info, this.deps.attestationTrust ?? NO_TRUST);
+    trace.attestation = { level: attested.level, source: attested.source, ignored: attested.ignored?.why };
+    if (attested.ignored) this.deps.logger.debug({ callId, ignored: attested.ignored }, 'attestation header ignored');
 
     let campaign: Campaign | undefined;
     if (info.direction === 'outbound' && info.campaignId) {
@@ -223,16 +236,30 @@ export class Router {
     const areaCode = caller.ok ? caller.areaCode : undefined;
     const location = locateConsumer({ areaCode, zip: info.zip });
     trace.location = { source: location.source, states: location.states, timeZones: location.timeZones, areaCode, zip: info.zip };
-    const callingHours = info.direction === 'outbound' ? checkCallingHours({ now, states: location.states, timeZones: location.timeZones }) : undefined;
+    let callingHours: CallingHoursVerdict | undefined;
+    if (info.direction === 'outbound') {
+      callingHours = cleared?.callingHours ?? this.callingHours(info, caller, campaign, now);
+      trace.callingHoursCheckedAt = (cleared?.callingHours ? cleared.screenedAt : now).toISOString();
+    }
     if (!caller.ok) {
       // No number to look up: the caller rule decides (the other pure rules are kept for the record).
-      const screening = screenCall({ caller, campaign, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, callingHours } });
+      const screening = screenCall({ caller, campaign, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, callingHours } });
       trace.screening = screening;
       return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     }
-    // The rules that need no lookup: consent is taken as given here (the lookup judges it).
-    const pure = screenCall({ caller, campaign, direction: info.direction, attestation: info.attestation, facts: { ...NO_FACTS, consent: true, callingHours } });
-    return { campaign, caller, callingHours, pureRulesPass: pure.pass, trace, started };
+    // The rules that need no lookup: consent is taken as given here (the lookup judges it, and the lists with it).
+    const pure = screenCall({ caller, campaign, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, consent: true, callingHours } });
+    return { campaign, caller, callingHours, attestation: attested.level, pureRulesPass: pure.pass, trace, started };
+  }
+
+  /**
+   * Calls to consumers: judged in every jurisdiction that claims the number (its area code's and its zip's). A
+   * number of a country we hold no rules for passes only when the campaign lists that country.
+   */
+  private callingHours(info: CallInfo, caller: CallerParse, campaign: Campaign, now: Date): CallingHoursVerdict {
+    const where = caller.ok ? locateForCallingHours({ country: caller.country, areaCode: caller.areaCode, zip: info.zip }) : locateForCallingHours({ zip: info.zip });
+    if (where.countries.length === 0 && caller.ok && campaign.allowedCountries?.includes(caller.country)) return { allowed: true };
+    return checkCallingHours({ now, ...where });
   }
 
   /**
@@ -243,14 +270,43 @@ export class Router {
     await this.deps.gate.uncount(frequencySubjectOf(campaign, this.frequency.subject), e164, callId);
   }
 
-  /** The frequency limits in force for an outbound call to this consumer, by the states that claim the number. */
-  private frequencyFor(campaign: Campaign, trace: DecisionTrace, now: Date) {
-    const limits = frequencyLimitsFor({ states: trace.location?.states ?? [], now, policy: this.frequency });
-    return { subject: frequencySubjectOf(campaign, this.frequency.subject), limits, retentionSec: this.frequencyRetentionSec };
+  /**
+   * The frequency limits in force for an outbound call to this consumer: those of every state that claims the
+   * number (its area code's and its zip's, as for calling hours).
+   */
+  private frequencyFor(p: Prepared, info: CallInfo, now: Date): OutboundFrequency {
+    const { states } = locateForCallingHours({ country: p.caller.country, areaCode: p.caller.areaCode, zip: info.zip });
+    const limits = frequencyLimitsFor({ states, now, policy: this.frequency });
+    return { subject: frequencySubjectOf(p.campaign, this.frequency.subject), limits, retentionSec: this.frequencyRetentionSec };
   }
 
-  private screening(p: Prepared, info: CallInfo, facts: ComplianceFacts): ScreenResult {
-    return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: info.attestation, facts: { ...facts, callingHours: p.callingHours } });
+  /**
+   * The one Redis round trip: the caller's compliance facts (consent required by consentRequired: every outbound
+   * call unless exempt), the lists, for outbound calls the seller's DNC list and frequency count, and if they all
+   * allow the call, a candidate's reservation.
+   */
+  private screenAndReserve(p: Prepared, info: CallInfo, callId: string, now: Date, mayReserve: boolean, candidates: ReserveCandidate[], outbound?: { sellerId: string; frequency?: OutboundFrequency }) {
+    return this.deps.gate.run({
+      e164: p.caller.e164,
+      country: p.caller.country,
+      areaCode: p.caller.areaCode,
+      campaignId: p.campaign.id,
+      requireConsent: consentRequired(p.campaign, info.direction),
+      mayReserve,
+      callId,
+      nowMs: now.getTime(),
+      candidates,
+      lists: { outbound: info.direction === 'outbound', blockLitigators: p.campaign.blockLitigators === true, registryMaxAgeDays: this.registry.maxAgeDays, registryRequired: this.registry.required },
+      outbound,
+    });
+  }
+
+  private screening(p: Prepared, info: CallInfo, facts: ComplianceFacts, now: Date): ScreenResult {
+    const kind = registryKindFor(p.caller.country);
+    const registry = info.direction === 'outbound' && kind
+      ? judgeRegistryCopy({ kind, copy: facts.lists.registryCopy, areaCode: p.caller.areaCode, nowMs: now.getTime(), maxAgeDays: this.registry.maxAgeDays, required: this.registry.required })
+      : undefined;
+    return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: p.attestation, facts: { ...facts, callingHours: p.callingHours, ...(registry ? { registry } : {}) } });
   }
 
   /** Discovery (standing bids, then real-time bids under the campaign's deadline) and the auction. */

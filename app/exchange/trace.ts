@@ -36,6 +36,10 @@ export interface DecisionTrace {
   floorCents?: number;
   caller: { ok: boolean; e164?: string; reason?: string; detail?: string };
   location?: { source: string; states: string[]; timeZones: string[]; areaCode?: string; zip?: string };
+  /** The STIR/SHAKEN level the call was judged on and where it came from; `ignored`: an untrusted header's claim. */
+  attestation?: { level?: 'A' | 'B' | 'C'; source?: string; ignored?: string };
+  /** Calls to consumers: when the calling-hours verdict was reached (before dialling, for an answered call). */
+  callingHoursCheckedAt?: string;
   screening?: ScreenResult;
   /**
    * Bids that entered the auction, in rank order (rank = index + 1), as parallel columns: a decision over a

@@ -6,7 +6,25 @@ import client from 'prom-client';
 export function createMetrics() {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
+  let registryAges: RegistryAgesSource | undefined;
+  const registryAge = new client.Gauge({
+    name: 'callx_dnc_registry_age_days',
+    help: 'Age in days of the national DNC registry copy screening reads, by registry (us, ca); absent when none is loaded',
+    labelNames: ['registry'] as const,
+    registers: [registry],
+    async collect() {
+      if (!registryAges) return;
+      this.reset();
+      const ages = await registryAges().catch(() => undefined);
+      for (const [kind, age] of Object.entries(ages ?? {})) if (age) this.set({ registry: kind }, age.ageDays);
+    },
+  });
   return {
+    /** Where the registry age gauge reads at each scrape (the node's Redis). */
+    onRegistryAges(source: RegistryAgesSource): void {
+      registryAges = source;
+    },
+    registryAge,
     registry,
     callsTotal: new client.Counter({ name: 'callx_calls_total', help: 'Calls handled, by direction and outcome', labelNames: ['direction', 'outcome', 'reason'] as const, registers: [registry] }),
     decisionSeconds: new client.Histogram({ name: 'callx_routing_decision_seconds', help: 'Time to decide a call (screening, discovery, auction)', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registers: [registry] }),
@@ -19,3 +37,5 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+type RegistryAgesSource = () => Promise<Record<string, { ageDays: number } | null>>;

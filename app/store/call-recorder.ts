@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Redis } from 'ioredis';
+import { inTransaction } from './db';
 import type { Logger } from '../observability/logger';
 import { JOURNAL_GROUP, JOURNAL_STREAM, type JournalEntry } from '../exchange/call-journal';
 import { Backoff, sleep } from '../util/backoff';
@@ -207,19 +208,6 @@ export async function ensureGroup(redis: Redis): Promise<void> {
   }
 }
 
-async function inTransaction(pool: Pool, fn: (c: PoolClient) => Promise<void>): Promise<void> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    await fn(c);
-    await c.query('COMMIT');
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
-}
 
 /** SQLSTATE classes 22 (data exception) and 23 (constraint violation): the entry is bad, not the database. */
 function isDataError(err: unknown): boolean {
@@ -235,6 +223,16 @@ function columns<E>(entries: readonly E[], pick: ReadonlyArray<(e: E) => unknown
 }
 
 type Decided = Extract<JournalEntry, { type: 'decided' }>;
+
+/**
+ * One end per call in a batch (an UPDATE takes an arbitrary one of two source rows for a target row): a real end
+ * is kept over a node_lost close, which the sweeper journals when the call's node died before leaving the
+ * live-call registry.
+ */
+function addEnd(ended: Map<string, Ended>, e: Ended): void {
+  const had = ended.get(e.callId);
+  if (!had || had.endReason === 'node_lost') ended.set(e.callId, e);
+}
 type Attempt = Extract<JournalEntry, { type: 'attempt' }>;
 type Ended = Extract<JournalEntry, { type: 'ended' }>;
 
@@ -246,15 +244,16 @@ type Ended = Extract<JournalEntry, { type: 'ended' }>;
 async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promise<void> {
   const decided: Decided[] = [];
   const attempts: Attempt[] = [];
-  const ended: Ended[] = [];
+  const endedById = new Map<string, Ended>();
   const identities = new Map<string, JournalEntry>();
   for (const e of batch) {
     identities.set(e.callId, e);
     if (e.type === 'decided') decided.push(e);
     else if (e.type === 'attempt') attempts.push(e);
-    else if (e.type === 'ended') ended.push(e);
+    else if (e.type === 'ended') addEnd(endedById, e);
     else throw Object.assign(new Error(`unknown journal entry type ${(e as { type?: string }).type}`), { code: '22000' });
   }
+  const ended = [...endedById.values()];
   await c.query(
     `INSERT INTO calls (id, direction, ani, dnis, started_at, switch_name, switch_call_id)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])
@@ -320,7 +319,10 @@ async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promis
                    $9::integer[], $10::integer[], $11::text[], $12::text[], $13::bigint[], $14::text[])
          AS d(id, outcome, end_reason, ended_at, answered_at, bridged_at, hangup_cause, hung_up_by, duration_sec, billable_sec,
               winner_target_id, winner_buyer_id, price_cents, reject_reason)
-       WHERE calls.id = d.id`,
+       WHERE calls.id = d.id
+         -- A node_lost close (the sweeper found no call on the switch) never replaces a real end: the node that
+         -- journaled the real end may have died before removing the call from the live-call registry.
+         AND (d.end_reason IS DISTINCT FROM 'node_lost' OR calls.ended_at IS NULL OR calls.end_reason = 'node_lost')`,
       columns(ended, [
         (e) => e.callId, (e) => e.outcome, (e) => e.endReason, (e) => e.endedAt, (e) => e.answeredAt, (e) => e.bridgedAt,
         (e) => e.hangupCause, (e) => e.hungUpBy, (e) => e.durationSec, (e) => e.billableSec, (e) => e.winnerTargetId,

@@ -2,39 +2,49 @@ import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import { complianceKeys, COMPLIANCE_LOADED_KEY, LEGACY_CONSENT_PATTERN } from '../cache/compliance-keys';
 import { consentExpiry, DEFAULT_CONSENT_VALIDITY_DAYS, type CertificateKind, type RevocationChannel } from '../domain/consent';
+import type { RegistryKind } from '../domain/lists';
 import { inTransaction } from './db';
+import { copyListId, currentRegistryCopies, registryMetaValue } from './registry-copies';
+import { loadListsCache, refreshConsentSince } from './lists-repo';
 
 /**
  * Writers of the compliance lists. Postgres is the record of truth; Redis holds the copy screening reads.
  * Every writer commits to Postgres first, then updates Redis, so a failure leaves Redis at worst behind
  * Postgres, and `loadComplianceCache` (run at start-up when Redis lost its copy) puts it right.
  */
-/** `seller:<id>`: a seller's internal DNC list, written by consent revocations (binds that seller's outbound calls). */
-export type DncListId = 'global' | 'registry' | `campaign:${string}` | `seller:${string}`;
+/**
+ * `seller:<id>`: a seller's internal DNC list, written by consent revocations (binds that seller's outbound calls).
+ * `registry-copy:<kind>:<generation>`: a national registry copy's numbers (registry-copies.ts).
+ */
+export type DncListId = 'global' | 'registry' | `campaign:${string}` | `seller:${string}` | `registry-copy:${RegistryKind}:${string}`;
 
-export const redisKeyForList = (listId: DncListId): string =>
-  listId === 'global'
-    ? complianceKeys.dncGlobal
-    : listId === 'registry'
-      ? complianceKeys.dncRegistry
-      : listId.startsWith('seller:')
-        ? complianceKeys.dncSeller(listId.slice('seller:'.length))
-        : complianceKeys.dncCampaign(listId.slice('campaign:'.length));
+/** Where a list lives in Redis; a registry copy is written under its loading key, then renamed when complete. */
+export const redisKeyForList = (listId: DncListId): string => {
+  if (listId === 'global') return complianceKeys.dncGlobal;
+  if (listId === 'registry') return complianceKeys.dncRegistry;
+  if (listId.startsWith('seller:')) return complianceKeys.dncSeller(listId.slice('seller:'.length));
+  if (listId.startsWith('registry-copy:')) {
+    const [, kind, generation] = listId.split(':') as [string, RegistryKind, string];
+    return complianceKeys.nationalLoading(kind, generation);
+  }
+  return complianceKeys.dncCampaign(listId.slice('campaign:'.length));
+};
 
 /**
  * Adds numbers to a DNC list (a number already on it stays as it was). With `expectNew`, the rows are first
  * inserted plainly and only a duplicate (unique violation) makes the batch go again with ON CONFLICT DO NOTHING:
  * ON CONFLICT's speculative insertion costs Postgres about as much again per row, and a bulk import of a new
- * list rarely meets a number twice. Returns whether the batch met numbers already listed.
+ * list rarely meets a number twice. Returns whether the batch met numbers already listed, and how many it added.
  */
-export async function addDncNumbers(pool: Pool, redis: Redis, listId: DncListId, numbers: string[], source: string, opts: { expectNew?: boolean } = {}): Promise<{ hadDuplicates: boolean }> {
-  if (numbers.length === 0) return { hadDuplicates: false };
+export async function addDncNumbers(pool: Pool, redis: Redis, listId: DncListId, numbers: string[], source: string, opts: { expectNew?: boolean } = {}): Promise<{ hadDuplicates: boolean; added: number }> {
+  if (numbers.length === 0) return { hadDuplicates: false, added: 0 };
   if (numbers.some((x) => x.includes(','))) throw new Error('a DNC number may not contain a comma (numbers are E.164)');
   // The numbers as one comma-joined text (E.164 has no commas): cheaper to send and to split than a text[] literal.
   const insert = `INSERT INTO dnc_entries (list_id, number, source) SELECT $1, unnest(string_to_array($2, ',')), $3`;
   const params = [listId, numbers.join(','), source];
   let hadDuplicates = false;
   let inserted = false;
+  let added = numbers.length;
   if (opts.expectNew) {
     try {
       await pool.query(insert, params);
@@ -45,10 +55,11 @@ export async function addDncNumbers(pool: Pool, redis: Redis, listId: DncListId,
   }
   if (!inserted) {
     const { rowCount } = await pool.query(`${insert} ON CONFLICT DO NOTHING`, params);
-    hadDuplicates = (rowCount ?? 0) < numbers.length;
+    added = rowCount ?? 0;
+    hadDuplicates = added < numbers.length;
   }
   await redis.sadd(redisKeyForList(listId), ...numbers);
-  return { hadDuplicates };
+  return { hadDuplicates, added };
 }
 
 export async function removeDncNumber(pool: Pool, redis: Redis, listId: DncListId, number: string): Promise<void> {
@@ -87,6 +98,7 @@ export async function recordConsent(pool: Pool, redis: Redis, c: ConsentInput, v
     [c.campaignId, c.number, c.leadId, c.source, c.consentedAt, expiresAt, c.certificate?.kind ?? null, c.certificate?.id ?? null, c.text ?? null, c.ip ?? null],
   );
   await redis.zadd(complianceKeys.consent(c.campaignId), 'GT', expiresAt.getTime(), c.number);
+  await refreshConsentSince(pool, redis, c.campaignId, c.number);
   return rows[0]!.id;
 }
 
@@ -139,7 +151,11 @@ export async function revokeConsentForSeller(pool: Pool, redis: Redis, r: Revoca
   });
   const m = redis.multi();
   m.sadd(complianceKeys.dncSeller(r.sellerId), r.number);
-  for (const campaignId of out.all) m.zrem(complianceKeys.consent(campaignId), r.number);
+  for (const campaignId of out.all) {
+    m.zrem(complianceKeys.consent(campaignId), r.number);
+    // no live record of the seller's is left for the number: no consent time for the reassignment check either
+    m.hdel(complianceKeys.consentSince(campaignId), r.number);
+  }
   await m.exec();
   return { id: out.id, sellerId: r.sellerId, number: r.number, campaignIds: out.revokedIn, recordsRevoked: out.recordsRevoked };
 }
@@ -159,8 +175,12 @@ async function deleteLegacyConsentSets(redis: Redis): Promise<void> {
  * Rebuilds the Redis copy of every compliance list from Postgres, in pages, then sets the marker that
  * screening checks. Until the marker is there, screening refuses calls rather than miss a DNC entry.
  */
-export async function loadComplianceCache(pool: Pool, redis: Redis, pageSize = 50_000): Promise<{ dnc: number; blocked: number; consent: number }> {
-  const counts = { dnc: 0, blocked: 0, consent: 0 };
+export async function loadComplianceCache(pool: Pool, redis: Redis, pageSize = 50_000): Promise<{ dnc: number; blocked: number; consent: number; reassigned: number; litigators: number }> {
+  const counts = { dnc: 0, blocked: 0, consent: 0, reassigned: 0, litigators: 0 };
+  // A registry copy goes to its registry's key only if it is the current one (a replaced copy's rows may still be
+  // being deleted; a loading one is renamed in when complete).
+  const copies = await currentRegistryCopies(pool);
+  const copyKeys = new Map<string, string>(copies.map((c) => [copyListId(c), complianceKeys.national(c.kind)]));
   let after: [string, string] = ['', ''];
   for (;;) {
     const { rows } = await pool.query<{ list_id: DncListId; number: string }>(
@@ -170,7 +190,8 @@ export async function loadComplianceCache(pool: Pool, redis: Redis, pageSize = 5
     if (rows.length === 0) break;
     const byKey = new Map<string, string[]>();
     for (const r of rows) {
-      const key = redisKeyForList(r.list_id);
+      const key = r.list_id.startsWith('registry-copy:') ? copyKeys.get(r.list_id) : redisKeyForList(r.list_id);
+      if (!key) continue;
       const list = byKey.get(key);
       if (list) list.push(r.number);
       else byKey.set(key, [r.number]);
@@ -190,6 +211,8 @@ export async function loadComplianceCache(pool: Pool, redis: Redis, pageSize = 5
   for (const r of consent.rows) await redis.zadd(complianceKeys.consent(r.campaign_id), 'GT', r.until, r.number);
   counts.consent = consent.rows.length;
   await deleteLegacyConsentSets(redis);
+  for (const c of copies) await redis.hset(complianceKeys.nationalMeta, c.kind, registryMetaValue(c));
+  Object.assign(counts, await loadListsCache(pool, redis));
   await redis.set(COMPLIANCE_LOADED_KEY, new Date().toISOString());
   return counts;
 }

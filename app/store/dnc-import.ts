@@ -15,7 +15,8 @@ import { addDncNumbers, type DncListId } from './compliance-repo';
 
 export interface DncImportState {
   id: string;
-  listId: DncListId;
+  /** the DNC list written, or `litigators:<source>` for a litigator list (lists-routes.ts) */
+  listId: DncListId | `litigators:${string}`;
   source: string;
   status: 'running' | 'done' | 'failed';
   lines: number;
@@ -50,8 +51,17 @@ export async function readDncImport(redis: Redis, id: string): Promise<DncImport
 
 export async function importDnc(
   deps: { pool: Pool; redis: Redis; log: Logger },
-  p: { listId: DncListId; source: string; input: Readable; id?: string; onProgress?: (s: DncImportState) => void },
+  p: {
+    listId: DncImportState['listId'];
+    source: string;
+    input: Readable;
+    id?: string;
+    onProgress?: (s: DncImportState) => void;
+    /** where a batch of numbers goes; by default the DNC list `listId` (addDncNumbers) */
+    write?: (numbers: string[], expectNew: boolean) => Promise<{ hadDuplicates: boolean }>;
+  },
 ): Promise<DncImportState> {
+  const writeBatch = p.write ?? ((numbers: string[], expectNew: boolean) => addDncNumbers(deps.pool, deps.redis, p.listId as DncListId, numbers, p.source, { expectNew }));
   const state: DncImportState = {
     id: p.id ?? randomUUID(),
     listId: p.listId,
@@ -80,7 +90,7 @@ export async function importDnc(
   let expectNew = true;
   const write = async (numbers: string[]): Promise<void> => {
     try {
-      const { hadDuplicates } = await addDncNumbers(deps.pool, deps.redis, p.listId, numbers, p.source, { expectNew });
+      const { hadDuplicates } = await writeBatch(numbers, expectNew);
       expectNew = !hadDuplicates;
       state.written += numbers.length;
     } catch (err) {

@@ -8,6 +8,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { ApiPrincipal } from './api-keys';
 import { writeAudit } from './audit-repo';
+import { inTransaction } from './db';
 import { decideBilling, isDuplicateCaller, type BillingDecision, type EndedCall } from '../domain/billing';
 import type { FundsFigure } from '../cache/fund-holds';
 
@@ -43,20 +44,6 @@ interface CallFacts {
   windowDays: number;
 }
 
-async function inTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    const r = await fn(c);
-    await c.query('COMMIT');
-    return r;
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
-}
 
 /**
  * Bills ended calls, and answers which buyers' fund holds they settle with the buyers' figures after the charge

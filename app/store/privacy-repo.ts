@@ -46,16 +46,21 @@ export async function eraseNumber(pool: Pool, redis: Redis, e164: string, reason
     };
     await c.query('INSERT INTO privacy_erasures (number_hash, reason, actor, counts) VALUES ($1, $2, $3, $4)', [token, reason, actor, JSON.stringify(counts)]);
     await c.query('COMMIT');
-    // Consent lived in Redis too (screening reads it there).
-    const keys: string[] = [];
-    let cursor = '0';
+    // Consent lived in Redis too (screening reads it there): the expiry sorted sets (consent-until:) and the consent
+    // times beside them (consent-since:). RND results and litigator lists are about the number, not the consumer: kept.
     const prefix = (redis.options.keyPrefix ?? '') as string;
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}${complianceKeys.consent('*')}`, 'COUNT', 500);
-      cursor = next;
-      keys.push(...found.map((k) => k.slice(prefix.length)));
-    } while (cursor !== '0');
-    for (const k of keys) await redis.zrem(k, e164);
+    const scan = async (pattern: string): Promise<string[]> => {
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 500);
+        cursor = next;
+        keys.push(...found.map((k) => k.slice(prefix.length)));
+      } while (cursor !== '0');
+      return keys;
+    };
+    for (const k of await scan(complianceKeys.consent('*'))) await redis.zrem(k, e164);
+    for (const k of await scan(complianceKeys.consentSince('*'))) await redis.hdel(k, e164);
     return counts;
   } catch (err) {
     await c.query('ROLLBACK').catch(() => undefined);

@@ -37,6 +37,14 @@ export interface CallInfo {
   direction: 'inbound' | 'outbound';
   /** STIR/SHAKEN attestation if the carrier passed one (verstat or an attestation header). */
   attestation?: 'A' | 'B' | 'C';
+  /**
+   * Where the adapter read `attestation`: the switch's own verification ('switch'), a carrier's verstat in
+   * P-Asserted-Identity/From ('verstat'), or a bare header such as X-Attestation ('header': believed only from a
+   * trusted carrier trunk, see app/domain/attestation.ts). Absent with a level: treated as 'header'.
+   */
+  attestationSource?: 'switch' | 'verstat' | 'header';
+  /** Who handed the call to the switch: its source address and the trunk (SIP profile, PJSIP endpoint) it came in on. */
+  carrier?: { address?: string; trunk?: string };
   /** Optional zip supplied by the carrier, IVR or lead. */
   zip?: string;
   /** Optional lead id (consent lookups). */

@@ -1,7 +1,7 @@
 /**
  * The upload for bench:dnc-import, in a process of its own: streams `count` generated US numbers (one per line,
  * all distinct and valid) as text/plain to POST /v1/dnc/imports, printing the server's summary as one JSON line.
- *   tsx bench/load/dnc-upload.ts <base url> <api key> <count>
+ *   tsx bench/load/dnc-upload.ts <base url> <api key> <count> [path and query; default a registry list import]
  */
 import http from 'node:http';
 
@@ -21,9 +21,9 @@ function* numbers(count: number): Generator<string> {
 }
 
 async function main(): Promise<void> {
-  const [base, key, countArg] = process.argv.slice(2) as [string, string, string];
+  const [base, key, countArg, target] = process.argv.slice(2) as [string, string, string, string | undefined];
   const count = Number(countArg);
-  const url = new URL('/v1/dnc/imports?list=registry&source=bench', base);
+  const url = new URL(target ?? '/v1/dnc/imports?list=registry&source=bench', base);
   const summary = await new Promise<string>((resolve, reject) => {
     const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain' } }, (res) => {
       let body = '';

@@ -125,6 +125,21 @@ const CASES: Record<string, Case> = {
     invalid: { as: 'admin', url: '/v1/dnc/imports/not-a-uuid', field: 'id' },
     refused: [{ as: 'sellerA', url: `/v1/dnc/imports/${IMPORT_B}` }],
   },
+  'post /v1/dnc/registry-copies': {
+    ok: [{ as: 'admin', url: '/v1/dnc/registry-copies?kind=ca&registryDate=2026-11-30&source=guards', text: '+14165550100\n', status: 201 }],
+    invalid: { as: 'admin', url: '/v1/dnc/registry-copies?kind=uk&registryDate=2026-11-30', text: '+14165550101\n', field: 'kind' },
+  },
+  'get /v1/dnc/registry-copies': { ok: [{ as: 'admin', url: '/v1/dnc/registry-copies', status: 200 }], invalid: 'takes no input' },
+  'post /v1/rnd/results': {
+    ok: [{ as: 'admin', url: '/v1/rnd/results', body: { results: [{ number: '+13125550170', disconnectedOn: '2026-10-01' }] }, status: 201 }],
+    invalid: { as: 'admin', url: '/v1/rnd/results', body: { results: [{ number: '+13125550171', disconnectedOn: '2026-02-30' }] }, field: 'results.0.disconnectedOn' },
+  },
+  'post /v1/litigators/imports': {
+    ok: [{ as: 'admin', url: '/v1/litigators/imports?source=guards&listedOn=2026-11-30', text: '+13125550172\n', status: 201 }],
+    invalid: { as: 'admin', url: '/v1/litigators/imports?source=guards', text: '+13125550173\n', field: 'listedOn' },
+  },
+  'get /v1/litigators/:number': { ok: [{ as: 'admin', url: `/v1/litigators/${NUM('+13125550172')}`, status: 200 }], invalid: { as: 'admin', url: '/v1/litigators/abc', field: 'number' } },
+  'delete /v1/litigators/:number': { ok: [{ as: 'admin', url: `/v1/litigators/${NUM('+13125550174')}`, status: 200 }], invalid: { as: 'admin', url: '/v1/litigators/abc', field: 'number' } },
   'post /v1/dnc': {
     ok: [
       { as: 'admin', url: '/v1/dnc', body: { list: 'global', number: '+13125550154' }, status: 201 },

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../app/config';
+import { attestationTrust, ConfigError, loadConfig } from '../../app/config';
 
 describe('configuration from the environment', () => {
   it('applies documented defaults', () => {
@@ -15,6 +15,12 @@ describe('configuration from the environment', () => {
     expect(c.RECORDER_ENABLED).toBe(false);
   });
 
+  it('ATTESTATION_TRUSTED_CARRIERS: addresses and trunk names; none trusted by default', () => {
+    expect(attestationTrust(loadConfig({}))).toEqual({ addresses: [], trunks: [] });
+    const c = loadConfig({ ATTESTATION_TRUSTED_CARRIERS: '203.0.113.10, trunk:callx_carriers' });
+    expect(attestationTrust(c)).toEqual({ addresses: ['203.0.113.10'], trunks: ['callx_carriers'] });
+  });
+
   it.each([
     [{ HTTP_PORT: 'eighty' }, 'HTTP_PORT'],
     [{ FS_ESL_PORT: '70000' }, 'FS_ESL_PORT'],
@@ -22,6 +28,7 @@ describe('configuration from the environment', () => {
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ DATABASE_SCHEMA: 'x; drop table calls' }, 'DATABASE_SCHEMA'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ ATTESTATION_TRUSTED_CARRIERS: 'carrier.example.com' }, 'ATTESTATION_TRUSTED_CARRIERS'],
   ])('rejects %j naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(name));

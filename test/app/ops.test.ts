@@ -37,7 +37,8 @@ it('/ready reports each dependency, and 503 when a switch is disconnected', asyn
   switchUp = true;
   let r = await get('/ready');
   expect(r.status).toBe(200);
-  expect(await r.json()).toEqual({ status: 'ready', dependencies: { postgres: 'up', redis: 'up', testswitch: 'up' } });
+  // details inform (the registry copies' ages: none imported here) and never decide readiness
+  expect(await r.json()).toEqual({ status: 'ready', dependencies: { postgres: 'up', redis: 'up', testswitch: 'up' }, details: { dncRegistry: { us: null, ca: null } } });
   switchUp = false;
   r = await get('/ready');
   expect(r.status).toBe(503);

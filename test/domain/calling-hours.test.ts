@@ -6,7 +6,7 @@ import {
   type CallingHoursVerdict,
   type HolidayName,
 } from '../../app/domain/calling-hours';
-import { locateByAreaCode, US_TIME_ZONES } from '../../app/domain/geo';
+import { locateByAreaCode, locateForCallingHours, US_TIME_ZONES } from '../../app/domain/geo';
 
 const ET = 'America/New_York';
 const CT = 'America/Chicago';
@@ -41,11 +41,11 @@ describe('state windows', () => {
   it.each([
     // Florida 8:00-20:00
     ['FL 19:59', '2026-01-14T19:59:00-05:00', ['FL'], [ET], 'allowed'],
-    ['FL 20:00', '2026-01-14T20:00:00-05:00', ['FL'], [ET], 'FL-501.059'],
+    ['FL 20:00', '2026-01-14T20:00:00-05:00', ['FL'], [ET], 'FL-501.616'],
     ['FL 08:00', '2026-01-14T08:00:00-05:00', ['FL'], [ET], 'allowed'],
     // Oklahoma, Washington, Massachusetts, Maryland: 8:00-20:00
     ['OK 20:00', '2026-01-14T20:00:00-06:00', ['OK'], [CT], 'OK-775C.4'],
-    ['WA 20:00', '2026-01-14T20:00:00-08:00', ['WA'], ['America/Los_Angeles'], 'WA-80.36.390'],
+    ['WA 20:00', '2026-01-14T20:00:00-08:00', ['WA'], ['America/Los_Angeles'], 'WA-19.158.040'],
     ['MA 20:00', '2026-01-14T20:00:00-05:00', ['MA'], [ET], 'MA-159C-3'],
     ['MD 20:00', '2026-01-14T20:00:00-05:00', ['MD'], [ET], 'MD-14-4503'],
     // Connecticut 9:00-20:00, Kentucky 10:00-21:00, Michigan and Minnesota 9:00-21:00
@@ -69,7 +69,8 @@ describe('state windows', () => {
     ['AL Sat 19:59', '2026-03-14T19:59:00-05:00', ['AL'], [CT], 'allowed'],
     ['AL Sat 20:00', '2026-03-14T20:00:00-05:00', ['AL'], [CT], 'AL-770-X-5-.17'],
     ['LA Mon 20:00', '2026-03-16T20:00:00-05:00', ['LA'], [CT], 'LA-R-29617'],
-    ['MS Mon 20:30', '2026-03-16T20:30:00-05:00', ['MS'], [CT], 'allowed'],
+    ['MS Mon 19:59', '2026-03-16T19:59:00-05:00', ['MS'], [CT], 'allowed'],
+    ['MS Mon 20:00', '2026-03-16T20:00:00-05:00', ['MS'], [CT], 'MS-77-3-723'],
   ])('%s', (_name, iso, states, zones, expected) => {
     const v = check(iso, states, zones);
     expect(v.allowed ? 'allowed' : v.ruleId).toBe(expected);
@@ -166,7 +167,7 @@ describe('ambiguous locations: every candidate zone must be inside the window', 
     ['2026-01-14T13:30:00Z', { reason: 'outside_calling_hours', ruleId: 'US-FED-TSR', timeZone: CT, localTime: '2026-01-14 07:30 Wed' }], // 08:30 ET
     ['2026-01-14T14:00:00Z', 'allowed'], // 09:00 ET, 08:00 CT
     ['2026-01-15T00:59:00Z', 'allowed'], // 19:59 ET, 18:59 CT
-    ['2026-01-15T01:00:00Z', { reason: 'outside_calling_hours', ruleId: 'FL-501.059', timeZone: ET, localTime: '2026-01-14 20:00 Wed' }], // 20:00 ET
+    ['2026-01-15T01:00:00Z', { reason: 'outside_calling_hours', ruleId: 'FL-501.616', timeZone: ET, localTime: '2026-01-14 20:00 Wed' }], // 20:00 ET
   ])('850 at %s → %j', (iso, expected) => {
     expect(blocked(check(iso, fl850.states, fl850.timeZones))).toEqual(expected);
   });
@@ -224,6 +225,7 @@ describe('rule set', () => {
       expect(ids.has(r.id)).toBe(false);
       ids.add(r.id);
       expect(r.jurisdiction).toMatch(/^(US|[A-Z]{2})$/);
+      expect(['US', 'CA']).toContain(r.country);
       expect(r.source.length).toBeGreaterThan(10);
       expect(r.effectiveFrom).toMatch(/^\d{4}-\d{2}-\d{2}$/);
       expect(r.reviewedOn).toMatch(/^\d{4}-\d{2}-\d{2}$/);
@@ -285,5 +287,206 @@ describe('usHolidays', () => {
     [2030, 'confederate_memorial_day', '2030-04-22'],
   ] as const)('%i %s is %s', (year, name, date) => {
     expect(usHolidays(year)[name]).toBe(date);
+  });
+});
+
+const PT = 'America/Los_Angeles';
+const TORONTO = 'America/Toronto';
+
+/** The instant a local wall-clock time names, for a winter date (fixed offsets, no DST in play). */
+const WINTER_OFFSET: Record<string, string> = { [ET]: '-05:00', [CT]: '-06:00', [MT]: '-07:00', [PT]: '-08:00', [TORONTO]: '-05:00' };
+const local = (date: string, hhmm: string, zone: string): Date => new Date(`${date}T${hhmm}:00${WINTER_OFFSET[zone]!}`);
+const minus1 = (hhmm: string): string => {
+  const m = Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3)) - 1;
+  return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+};
+
+describe('every rule, its citation and its boundary minutes (2026-01-14 is a Wednesday, 01-17 a Saturday, 01-18 a Sunday)', () => {
+  // [rule id, citation its source must name, where, zone, date, first allowed minute, first refused minute, call kind]
+  const rows: [string, string, string, string, string, string, string, 'live' | 'prerecorded'][] = [
+    ['US-FED-TSR', '47 CFR 64.1200(c)(1)', 'NY', ET, '2026-01-14', '08:00', '21:00', 'live'],
+    ['AL-770-X-5-.17', 'r. 770-X-5-.17', 'AL', CT, '2026-01-14', '08:00', '20:00', 'live'],
+    ['CT-42-288a', '§ 42-288a', 'CT', ET, '2026-01-14', '09:00', '20:00', 'live'],
+    ['FL-501.616', '§ 501.616(6)(a)', 'FL', ET, '2026-01-14', '08:00', '20:00', 'live'],
+    ['KY-367.46955', '§ 367.46955', 'KY', ET, '2026-01-14', '10:00', '21:00', 'live'],
+    ['LA-R-29617', 'R-29617', 'LA', CT, '2026-01-14', '08:00', '20:00', 'live'],
+    ['MA-159C-3', 'ch. 159C § 3', 'MA', ET, '2026-01-14', '08:00', '20:00', 'live'],
+    ['MD-14-4503', '§ 14-4501', 'MD', ET, '2026-01-14', '08:00', '20:00', 'live'],
+    ['MI-445.111c', '§ 445.111c', 'MI', ET, '2026-01-14', '09:00', '21:00', 'live'],
+    ['MN-325E.27', '§ 325E.27', 'MN', CT, '2026-01-14', '09:00', '21:00', 'live'],
+    ['MS-77-3-723', '§ 77-3-723', 'MS', CT, '2026-01-14', '08:00', '20:00', 'live'],
+    ['NM-57-12-22', '§ 57-12-22(B)(5)', 'NM', MT, '2026-01-14', '09:00', '21:00', 'live'],
+    ['NV-597.814', '§ 597.814', 'NV', PT, '2026-01-14', '09:00', '21:00', 'prerecorded'],
+    ['OK-755.1', '§ 755.1', 'OK', CT, '2026-01-14', '09:00', '21:00', 'prerecorded'],
+    ['OK-775C.4', '§ 775C.4', 'OK', CT, '2026-01-14', '08:00', '20:00', 'live'],
+    ['PA-2245', '§ 2245(a)', 'PA', ET, '2026-01-14', '08:00', '21:00', 'live'],
+    ['RI-5-61-3.6', '§ 5-61-3.6', 'RI', ET, '2026-01-14', '09:00', '18:00', 'live'],
+    ['RI-5-61-3.6', '§ 5-61-3.6', 'RI', ET, '2026-01-17', '10:00', '17:00', 'live'],
+    ['TX-301.051', '§ 301.051', 'TX', CT, '2026-01-14', '09:00', '21:00', 'live'],
+    ['TX-301.051', '§ 301.051', 'TX', CT, '2026-01-18', '12:00', '21:00', 'live'],
+    ['UT-13-25a-103', '§ 13-25a-103', 'UT', MT, '2026-01-14', '08:00', '21:00', 'live'],
+    ['WA-19.158.040', '§ 19.158.040(2)', 'WA', PT, '2026-01-14', '08:00', '20:00', 'live'],
+    ['CA-CRTC-UTR', 'Unsolicited Telecommunications Rules', 'CA', TORONTO, '2026-01-14', '09:00', '21:30', 'live'],
+    ['CA-CRTC-UTR', 'Unsolicited Telecommunications Rules', 'CA', TORONTO, '2026-01-17', '10:00', '18:00', 'live'],
+    ['CA-CRTC-UTR', 'Unsolicited Telecommunications Rules', 'CA', TORONTO, '2026-01-18', '10:00', '18:00', 'live'],
+  ];
+
+  const input = (where: string, zone: string, now: Date, callKind: 'live' | 'prerecorded') =>
+    where === 'CA'
+      ? { now, states: [], timeZones: [zone], countries: ['CA' as const], callKind }
+      : { now, states: [where], timeZones: [zone], callKind };
+
+  it.each(rows)('%s (%s) in %s: %s, %s %s allowed, the minute before and %s refused', (id, citation, where, zone, date, start, end, kind) => {
+    const rule = CALLING_HOURS_RULES.find((r) => r.id === id)!;
+    expect(rule.source).toContain(citation);
+    // With the national rules in force too (another rule of the same state may be stricter: Oklahoma's live-call
+    // rule ends prerecorded calls at 20:00), the window's first and last minutes pass, the minutes either side do not.
+    const withNational = CALLING_HOURS_RULES.filter((r) => r === rule || r.jurisdiction === r.country);
+    expect(checkCallingHours(input(where, zone, local(date, start, zone), kind), withNational).allowed).toBe(true);
+    expect(checkCallingHours(input(where, zone, local(date, minus1(end), zone), kind), withNational).allowed).toBe(true);
+    expect(checkCallingHours(input(where, zone, local(date, minus1(start), zone), kind), withNational).allowed).toBe(false);
+    expect(checkCallingHours(input(where, zone, local(date, end, zone), kind), withNational).allowed).toBe(false);
+    // The rule alone refuses both outer minutes: the refusal is its own, not the federal rule's.
+    for (const t of [minus1(start), end]) {
+      expect(blocked(checkCallingHours(input(where, zone, local(date, t, zone), kind), [rule]))).toMatchObject({ reason: 'outside_calling_hours', ruleId: id, timeZone: zone });
+    }
+  });
+
+  it('covers every rule in the table', () => {
+    expect(new Set(rows.map((r) => r[0]))).toEqual(new Set(CALLING_HOURS_RULES.map((r) => r.id)));
+  });
+});
+
+describe('Mississippi: hours stated in Central Standard Time, read both ways', () => {
+  it.each([
+    // Winter: CST is the wall clock, 8:00-20:00.
+    ['2026-01-14T07:59:00-06:00', { reason: 'outside_calling_hours', ruleId: 'US-FED-TSR' }],
+    ['2026-01-14T08:00:00-06:00', 'allowed'],
+    ['2026-01-14T19:59:00-06:00', 'allowed'],
+    ['2026-01-14T20:00:00-06:00', { reason: 'outside_calling_hours', ruleId: 'MS-77-3-723', timeZone: CT }],
+    // Summer (CDT): 08:30 CDT is 07:30 CST; the literal reading opens at 09:00 CDT. The evening ends at 20:00 CDT.
+    ['2026-07-15T08:30:00-05:00', { reason: 'outside_calling_hours', ruleId: 'MS-77-3-723', timeZone: 'Etc/GMT+6', localTime: '2026-07-15 07:30 Wed' }],
+    ['2026-07-15T08:59:00-05:00', { reason: 'outside_calling_hours', ruleId: 'MS-77-3-723', timeZone: 'Etc/GMT+6' }],
+    ['2026-07-15T09:00:00-05:00', 'allowed'],
+    ['2026-07-15T19:59:00-05:00', 'allowed'],
+    ['2026-07-15T20:00:00-05:00', { reason: 'outside_calling_hours', ruleId: 'MS-77-3-723', timeZone: CT }],
+    // The Mondays after both DST switches (the switch days are Sundays, barred all day).
+    ['2026-03-09T08:59:00-05:00', { ruleId: 'MS-77-3-723', timeZone: 'Etc/GMT+6' }],
+    ['2026-03-09T09:00:00-05:00', 'allowed'],
+    ['2026-11-02T08:00:00-06:00', 'allowed'],
+    ['2026-10-31T08:30:00-05:00', { ruleId: 'MS-77-3-723', timeZone: 'Etc/GMT+6' }], // Saturday before fall-back
+    // Sundays, all day.
+    ['2026-03-08T12:00:00-05:00', { reason: 'day_barred', ruleId: 'MS-77-3-723' }],
+  ])('%s → %j', (iso, expected) => {
+    const v = blocked(check(iso, ['MS'], [CT]));
+    if (expected === 'allowed') expect(v).toBe('allowed');
+    else expect(v).toMatchObject(expected);
+  });
+});
+
+describe('Canada (CRTC Unsolicited Telecommunications Rules)', () => {
+  const at = (iso: string, npa: string) => {
+    const loc = locateForCallingHours({ country: 'CA', areaCode: npa });
+    return checkCallingHours({ now: new Date(iso), ...loc });
+  };
+
+  it('a Toronto number: 09:00-21:30 on weekdays, later than any US rule would allow', () => {
+    expect(at('2026-01-14T21:15:00-05:00', '416').allowed).toBe(true); // US federal rules would refuse at 21:00
+    expect(at('2026-01-14T21:29:00-05:00', '416').allowed).toBe(true);
+    expect(blocked(at('2026-01-14T21:30:00-05:00', '416'))).toMatchObject({ ruleId: 'CA-CRTC-UTR', timeZone: TORONTO, localTime: '2026-01-14 21:30 Wed' });
+    expect(blocked(at('2026-01-14T08:59:00-05:00', '416'))).toMatchObject({ ruleId: 'CA-CRTC-UTR' });
+  });
+
+  it('10:00-18:00 on Saturdays and Sundays', () => {
+    expect(blocked(at('2026-01-17T09:59:00-05:00', '514'))).toMatchObject({ ruleId: 'CA-CRTC-UTR', localTime: '2026-01-17 09:59 Sat' });
+    expect(at('2026-01-17T17:59:00-05:00', '514').allowed).toBe(true);
+    expect(blocked(at('2026-01-18T18:00:00-05:00', '514'))).toMatchObject({ ruleId: 'CA-CRTC-UTR', localTime: '2026-01-18 18:00 Sun' });
+  });
+
+  it.each([
+    // Spring forward, Sunday 2026-03-08 (02:00 EST -> 03:00 EDT): the weekend window in EDT.
+    ['2026-03-08T13:59:00Z', false], // 09:59 EDT
+    ['2026-03-08T14:00:00Z', true], // 10:00 EDT
+    ['2026-03-08T21:59:00Z', true], // 17:59 EDT
+    ['2026-03-08T22:00:00Z', false], // 18:00 EDT
+    // Fall back, Sunday 2026-11-01: the weekend window in EST.
+    ['2026-11-01T14:59:00Z', false], // 09:59 EST
+    ['2026-11-01T15:00:00Z', true], // 10:00 EST
+    ['2026-11-01T22:59:00Z', true], // 17:59 EST
+    ['2026-11-01T23:00:00Z', false], // 18:00 EST
+  ])('Toronto on a DST day: %s allowed %s', (iso, allowed) => {
+    expect(at(iso, '416').allowed).toBe(allowed);
+  });
+
+  it('Newfoundland and Labrador (709): Newfoundland time and Labrador\'s Atlantic time both apply', () => {
+    expect(blocked(at('2026-01-14T09:15:00-03:30', '709'))).toMatchObject({ ruleId: 'CA-CRTC-UTR', timeZone: 'America/Goose_Bay', localTime: '2026-01-14 08:45 Wed' });
+    expect(at('2026-01-14T09:30:00-03:30', '709').allowed).toBe(true);
+    expect(at('2026-01-14T21:29:00-03:30', '709').allowed).toBe(true);
+    expect(blocked(at('2026-01-14T21:30:00-03:30', '709'))).toMatchObject({ timeZone: 'America/St_Johns' });
+  });
+
+  it('no US state rule applies to a Canadian number (Texas\'s Sunday noon start, Rhode Island\'s 18:00 end)', () => {
+    expect(at('2026-01-18T10:30:00-06:00', '204').allowed).toBe(true); // Winnipeg, a Sunday
+    expect(at('2026-01-14T19:00:00-05:00', '613').allowed).toBe(true);
+  });
+
+  it('a non-geographic Canadian code is judged in every Canadian zone', () => {
+    expect(blocked(at('2026-01-14T10:00:00-05:00', '600'))).toMatchObject({ ruleId: 'CA-CRTC-UTR' }); // 07:00 in Vancouver
+    expect(at('2026-01-14T13:00:00-05:00', '600').allowed).toBe(true);
+  });
+
+  it('a Canadian number with a US zip meets both countries\' rules', () => {
+    const loc = locateForCallingHours({ country: 'CA', areaCode: '416', zip: '10001' });
+    expect(checkCallingHours({ now: new Date('2026-01-14T21:15:00-05:00'), ...loc })).toMatchObject({ allowed: false, ruleId: 'US-FED-TSR' });
+  });
+});
+
+describe('numbers of countries we hold no rules for', () => {
+  it.each([
+    [{ country: 'GB' }],
+    [{ country: 'JM', areaCode: '876' }], // a Caribbean NANP country
+    [{ country: 'MX', zip: '10001' }], // a US zip does not make a foreign number a US one
+  ])('%j is refused at every minute', (where) => {
+    const loc = locateForCallingHours(where);
+    expect(loc.countries).toEqual([]);
+    for (const hour of ['03', '12', '19']) {
+      expect(blocked(checkCallingHours({ now: new Date(`2026-01-14T${hour}:00:00-05:00`), ...loc }))).toMatchObject({ reason: 'country_not_covered' });
+    }
+  });
+});
+
+describe('area-code presumption: every state that claims the number', () => {
+  const at = (iso: string, areaCode: string, zip?: string) => checkCallingHours({ now: new Date(iso), ...locateForCallingHours({ country: 'US', areaCode, zip }) });
+
+  it('a Florida number with a New York zip is refused at 20:30 ET (Florida\'s 20:00 end)', () => {
+    expect(blocked(at('2026-01-14T20:30:00-05:00', '813', '10001'))).toMatchObject({ reason: 'outside_calling_hours', ruleId: 'FL-501.616', timeZone: ET });
+    expect(at('2026-01-14T19:59:00-05:00', '813', '10001').allowed).toBe(true);
+  });
+
+  it.each([
+    ['an Oklahoma number with a Texas zip: Oklahoma\'s 20:00 end', '2026-01-14T20:30:00-06:00', '405', '75201', 'OK-775C.4'],
+    ['a Connecticut number with a New York zip: Connecticut\'s 09:00 start', '2026-01-14T08:30:00-05:00', '203', '10001', 'CT-42-288a'],
+    ['a New York number with a Florida zip: the zip\'s state too', '2026-01-14T20:30:00-05:00', '212', '33602', 'FL-501.616'],
+    ['a Florida number with a California zip: California\'s zone too', '2026-01-14T08:30:00-05:00', '813', '90210', 'US-FED-TSR'],
+  ])('%s', (_name, iso, npa, zip, ruleId) => {
+    expect(blocked(at(iso, npa, zip))).toMatchObject({ ruleId });
+  });
+});
+
+describe('rule start dates are the consumer\'s local date', () => {
+  it('Connecticut\'s rule (from 2023-10-01) does not yet bind at 20:30 EDT on 30 September, already 1 October in UTC', () => {
+    expect(check('2023-10-01T00:30:00Z', ['CT'], [ET]).allowed).toBe(true); // 2023-09-30 20:30 EDT
+    expect(blocked(check('2023-10-02T00:30:00Z', ['CT'], [ET]))).toMatchObject({ ruleId: 'CT-42-288a', localTime: '2023-10-01 20:30 Sun' });
+  });
+});
+
+describe('prerecorded-message calls', () => {
+  it.each([
+    ['OK 08:30', '2026-01-14T08:30:00-06:00', 'OK', CT, 'OK-755.1'],
+    ['NV 08:30', '2026-01-14T08:30:00-08:00', 'NV', PT, 'NV-597.814'],
+  ])('%s: a live call passes, a prerecorded one is refused', (_name, iso, state, zone, ruleId) => {
+    expect(checkCallingHours({ now: new Date(iso), states: [state], timeZones: [zone] }).allowed).toBe(true);
+    expect(checkCallingHours({ now: new Date(iso), states: [state], timeZones: [zone], callKind: 'live' }).allowed).toBe(true);
+    expect(blocked(checkCallingHours({ now: new Date(iso), states: [state], timeZones: [zone], callKind: 'prerecorded' }))).toMatchObject({ ruleId });
   });
 });

@@ -1,4 +1,6 @@
-import { locateByAreaCode, locateByZip, locateConsumer, US_TIME_ZONES } from '../../app/domain/geo';
+import { locateByAreaCode, locateByZip, locateCanadianAreaCode, locateConsumer, locateForCallingHours, US_TIME_ZONES } from '../../app/domain/geo';
+import { CANADIAN_AREA_CODES, CANADIAN_TIME_ZONES } from '../../app/domain/data/ca-area-codes';
+import { parseCaller } from '../../app/domain/phone';
 import { AREA_CODES } from '../../app/domain/data/area-codes';
 import { ZIP3, ZIP5_EXCEPTIONS } from '../../app/domain/data/zip3';
 import { isValidTimeZone } from '../../app/domain/local-time';
@@ -177,6 +179,73 @@ describe('US_TIME_ZONES and the tables', () => {
     for (const e of [...Object.values(AREA_CODES), ...Object.values(ZIP3)]) {
       expect(e.zones.length).toBeGreaterThan(0);
       expect(new Set(e.zones).size).toBe(e.zones.length);
+    }
+  });
+});
+
+describe('locateForCallingHours: every jurisdiction that claims the number', () => {
+  it.each([
+    ['a Florida number with a New York zip: both states', { country: 'US', areaCode: '813', zip: '10001' }, { countries: ['US'], states: ['FL', 'NY'], timeZones: [ET] }],
+    ['a panhandle number with a Beverly Hills zip: both states, every zone', { country: 'US', areaCode: '850', zip: '90210' }, { countries: ['US'], states: ['FL', 'CA'], timeZones: [ET, CT, PT] }],
+    ['the same state twice is listed once', { country: 'US', areaCode: '212', zip: '10001' }, { countries: ['US'], states: ['NY'], timeZones: [ET] }],
+    ['an unlocatable zip: the area code alone', { country: 'US', areaCode: '212', zip: '09001' }, { countries: ['US'], states: ['NY'], timeZones: [ET] }],
+    ['a zip alone', { country: 'US', zip: '33602' }, { countries: ['US'], states: ['FL'], timeZones: [ET] }],
+    ['a Puerto Rico number', { country: 'PR', areaCode: '787' }, { countries: ['US'], states: ['PR'], timeZones: ['America/Puerto_Rico'] }],
+    ['a Toronto number', { country: 'CA', areaCode: '416' }, { countries: ['CA'], states: [], timeZones: ['America/Toronto'], province: 'ON' }],
+    ['a Toronto number with a Buffalo zip: both countries', { country: 'CA', areaCode: '416', zip: '14201' }, { countries: ['CA', 'US'], states: ['NY'], timeZones: ['America/Toronto', ET], province: 'ON' }],
+    ['a non-geographic Canadian number: every Canadian zone', { country: 'CA', areaCode: '600' }, { countries: ['CA'], states: [], timeZones: [...CANADIAN_TIME_ZONES] }],
+    ['a toll-free number: a US number we cannot place', { country: 'US', areaCode: '800' }, { countries: ['US'], states: [], timeZones: [...US_TIME_ZONES] }],
+    ['nothing known', {}, { countries: ['US'], states: [], timeZones: [...US_TIME_ZONES] }],
+    ['a Jamaican number (NANP, foreign)', { country: 'JM', areaCode: '876' }, { countries: [], states: [], timeZones: [...US_TIME_ZONES] }],
+    ['a British number with a US zip', { country: 'GB', zip: '10001' }, { countries: [], states: [], timeZones: [...US_TIME_ZONES] }],
+  ])('%s', (_name, input, expected) => {
+    expect(locateForCallingHours(input)).toEqual(expected);
+  });
+
+  it('takes what parseCaller gives for real numbers', () => {
+    const where = (raw: string, zip?: string) => {
+      const p = parseCaller(raw);
+      if (!p.ok) throw new Error(p.detail);
+      return locateForCallingHours({ country: p.country, areaCode: p.areaCode, zip });
+    };
+    expect(where('+14165550123')).toMatchObject({ countries: ['CA'], province: 'ON' });
+    expect(where('+16045550123')).toMatchObject({ countries: ['CA'], timeZones: ['America/Vancouver'] });
+    expect(where('+18135550123', '10001')).toMatchObject({ countries: ['US'], states: ['FL', 'NY'] });
+    expect(where('+442079460000')).toMatchObject({ countries: [] });
+  });
+
+  it('locateConsumer (targeting) still lets the zip replace the area code', () => {
+    expect(locateConsumer({ areaCode: '813', zip: '10001' })).toEqual({ source: 'zip', states: ['NY'], timeZones: [ET] });
+  });
+});
+
+describe('Canadian area codes', () => {
+  it.each([
+    ['416', 'ON', ['America/Toronto']],
+    ['807', 'ON', ['America/Toronto', 'America/Atikokan', 'America/Winnipeg']],
+    ['250', 'BC', ['America/Edmonton', 'America/Dawson_Creek', 'America/Vancouver']],
+    ['306', 'SK', ['America/Regina', 'America/Edmonton']],
+    ['418', 'QC', ['America/Blanc-Sablon', 'America/Halifax', 'America/Toronto']],
+    ['709', 'NL', ['America/St_Johns', 'America/Goose_Bay']],
+    ['867', 'NT', ['America/Toronto', 'America/Winnipeg', 'America/Edmonton', 'America/Whitehorse']],
+  ])('%s → %s %j', (npa, province, zones) => {
+    expect(locateCanadianAreaCode(npa)).toEqual({ province, timeZones: zones });
+  });
+
+  it('no code is both American and Canadian, and every Canadian code is one libphonenumber calls Canadian', () => {
+    for (const npa of Object.keys(CANADIAN_AREA_CODES)) {
+      expect([npa, AREA_CODES[npa]]).toEqual([npa, undefined]);
+      const p = parseCaller(`+1${npa}2345678`);
+      expect([npa, p.ok && p.country]).toEqual([npa, 'CA']);
+    }
+  });
+
+  it('every zone is one ICU knows and is in CANADIAN_TIME_ZONES', () => {
+    for (const e of Object.values(CANADIAN_AREA_CODES)) {
+      for (const z of e.zones) {
+        expect([z, isValidTimeZone(z)]).toEqual([z, true]);
+        expect(CANADIAN_TIME_ZONES).toContain(z);
+      }
     }
   });
 });

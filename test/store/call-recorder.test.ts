@@ -116,6 +116,23 @@ it('the end wins over the decision whichever comes first, and repeats change not
   expect(await call('c1')).toMatchObject({ outcome: 'bridged', winner_target_id: 't2' });
 });
 
+it("a node_lost close never replaces a call's real end (the node that journaled it died before leaving the live-call registry), but a real end replaces a node_lost close", async () => {
+  const lost = (callId: string): JournalEntry => ({ ...(ended(callId) as Extract<JournalEntry, { type: 'ended' }>), outcome: 'node_lost', endReason: 'node_lost', endedAt: '2026-11-24T10:05:00.000Z', hungUpBy: 'unknown', billableSec: 0 });
+  await append(decided('n1'), ended('n1'));
+  await recorder.drain();
+  await append(lost('n1'));
+  await recorder.drain();
+  expect(await call('n1')).toMatchObject({ outcome: 'bridged', end_reason: 'caller_hangup', billable_sec: 60 });
+  // In one batch, in either order, the real end stands.
+  await append(decided('n2'), ended('n2'), lost('n2'), decided('n3'), lost('n3'));
+  await recorder.drain();
+  expect(await call('n2')).toMatchObject({ outcome: 'bridged', billable_sec: 60 });
+  expect(await call('n3')).toMatchObject({ outcome: 'node_lost', billable_sec: 0 });
+  await append(ended('n3'));
+  await recorder.drain();
+  expect(await call('n3')).toMatchObject({ outcome: 'bridged', billable_sec: 60 });
+});
+
 it('a bad entry goes to the dead-letter stream and the rest of its batch is written', async () => {
   const badTime = { ...decided('d2'), decidedAt: 'not a time' };
   await append(decided('d1'), 'not json', JSON.stringify(null), badTime as JournalEntry, ended('d1'), decided('d3'));

@@ -14,6 +14,8 @@ export function startTestNode(infra: Pick<TestInfra, 'schema' | 'prefix'>, env: 
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
     NODE_ID: `test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    // Tests that place outbound calls import no national registry copy unless they test it (test/e2e/lists.test.ts).
+    DNC_REGISTRY_REQUIRED: 'false',
     ...env,
   });
   return startExchangeNode(config, silentLogger(), typeof options === 'function' ? { switches: options } : options);

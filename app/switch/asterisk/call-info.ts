@@ -8,7 +8,10 @@ import type { AriChannel } from './ari-model';
 
 /** Channel variables the dialplan sets before Stasis (asterisk-conf/extensions.conf). */
 export const CHANNEL_VARS = {
+  /** the carrier's X-Attestation header (older dialplans: the P-Asserted-Identity when no header came) */
   attestation: 'CALLX_ATTESTATION',
+  /** the carrier's P-Asserted-Identity, whose verstat= parameter is read */
+  identity: 'CALLX_IDENTITY',
   leadId: 'CALLX_LEAD_ID',
   zip: 'CALLX_ZIP',
 } as const;
@@ -30,6 +33,22 @@ export function readAttestation(value: string | undefined): CallInfo['attestatio
   return m?.[1] ? (m[1].toUpperCase() as 'A' | 'B' | 'C') : undefined;
 }
 
+/**
+ * The attestation and where it came from: a verstat (in CALLX_IDENTITY, or in CALLX_ATTESTATION from an older
+ * dialplan) before a bare header level, which the exchange believes only from a trusted trunk.
+ */
+export function attestationOf(identity: string | undefined, header: string | undefined): Pick<CallInfo, 'attestation' | 'attestationSource'> {
+  for (const v of [identity, header]) {
+    const m = v ? VERSTAT_LEVEL.exec(v) : null;
+    if (m?.[1]) return { attestation: m[1].toUpperCase() as 'A' | 'B' | 'C', attestationSource: 'verstat' };
+  }
+  const m = header ? LEVEL.exec(header) : null;
+  return m?.[1] ? { attestation: m[1].toUpperCase() as 'A' | 'B' | 'C', attestationSource: 'header' } : {};
+}
+
+/** The PJSIP endpoint a channel came in on: `PJSIP/carrier-0000001a` -> `carrier`. */
+const ENDPOINT = /^PJSIP\/(.+)-[0-9a-f]+$/i;
+
 export function inboundCallInfo(ch: AriChannel, args: string[]): CallInfo {
   const vars = ch.channelvars ?? {};
   const value = (name: string): string | undefined => {
@@ -43,8 +62,11 @@ export function inboundCallInfo(ch: AriChannel, args: string[]): CallInfo {
     dnis: ch.dialplan?.exten ?? '',
     direction: 'inbound',
   };
-  const attestation = readAttestation(value(CHANNEL_VARS.attestation));
+  const { attestation, attestationSource } = attestationOf(value(CHANNEL_VARS.identity), value(CHANNEL_VARS.attestation));
   if (attestation) info.attestation = attestation;
+  if (attestationSource) info.attestationSource = attestationSource;
+  const trunk = ENDPOINT.exec(ch.name ?? '')?.[1];
+  if (trunk) info.carrier = { trunk };
   const leadId = value(CHANNEL_VARS.leadId);
   if (leadId) info.leadId = leadId;
   const zip = value(CHANNEL_VARS.zip);

@@ -4,7 +4,8 @@
  *   ("TN-Validation-Passed-A"); its `sip_verstat` "TN-Validation-Passed" is only set for A attestation;
  * - the carrier's verdict: a `verstat=` parameter in P-Asserted-Identity or From (kept by sofia in
  *   `sip_P-Asserted-Identity`, `sip_full_from`, `sip_from_user`), when it names the level;
- * - an attestation header from the carrier (`X-Attestation`, `X-Attest`, ...) holding A, B or C.
+ * - an attestation header from the carrier (`X-Attestation`, `X-Attest`, ...) holding A, B or C: reported with
+ *   source 'header', which the exchange believes only from a trusted carrier trunk (app/domain/attestation.ts).
  * Failed or absent verification gives no attestation; the raw verstat is kept for the call trace.
  */
 import type { EslHeaders } from './headers';
@@ -17,6 +18,8 @@ const ATTESTATION_HEADERS = ['X-Attestation', 'X-Attest', 'X-STIR-Attestation', 
 
 export interface AttestationResult {
   attestation?: Attestation;
+  /** 'switch': FreeSWITCH verified it; 'verstat': the carrier's verstat; 'header': a bare header. */
+  source?: 'switch' | 'verstat' | 'header';
   /** The verstat value seen, if any (e.g. "TN-Validation-Passed", "TN-Validation-Failed"). */
   verstat?: string;
 }
@@ -24,9 +27,9 @@ export interface AttestationResult {
 export function readAttestation(h: EslHeaders): AttestationResult {
   const detailed = h.variable('sip_verstat_detailed');
   const detailedLevel = detailed ? PASSED_WITH_LEVEL.exec(detailed) : null;
-  if (detailedLevel) return { attestation: detailedLevel[1]?.toUpperCase() as Attestation, verstat: detailed };
+  if (detailedLevel) return { attestation: detailedLevel[1]?.toUpperCase() as Attestation, source: 'switch', verstat: detailed };
   const verstat = h.variable('sip_verstat');
-  if (verstat && /^TN-Validation-Passed$/i.test(verstat)) return { attestation: 'A', verstat };
+  if (verstat && /^TN-Validation-Passed$/i.test(verstat)) return { attestation: 'A', source: 'switch', verstat };
 
   const carrier = [
     h.variable('sip_P-Asserted-Identity'),
@@ -41,12 +44,12 @@ export function readAttestation(h: EslHeaders): AttestationResult {
     if (!m) continue;
     carrierVerstat = m[1];
     const level = PASSED_WITH_LEVEL.exec(m[1] ?? '');
-    if (level) return { attestation: level[1]?.toUpperCase() as Attestation, verstat: carrierVerstat };
+    if (level) return { attestation: level[1]?.toUpperCase() as Attestation, source: 'verstat', verstat: carrierVerstat };
     break;
   }
   for (const name of ATTESTATION_HEADERS) {
     const v = h.sipHeader(name)?.trim().toUpperCase();
-    if (v === 'A' || v === 'B' || v === 'C') return { attestation: v, verstat: carrierVerstat ?? verstat ?? detailed };
+    if (v === 'A' || v === 'B' || v === 'C') return { attestation: v, source: 'header', verstat: carrierVerstat ?? verstat ?? detailed };
   }
   const seen = carrierVerstat ?? verstat ?? detailed;
   return seen ? { verstat: seen } : {};

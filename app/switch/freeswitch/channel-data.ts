@@ -26,7 +26,7 @@ export function callInfoFromChannelData(h: EslHeaders): CallInfo {
   // The port's `ani` is always the consumer: on a leg we placed, that is who we called, and `dnis` the caller id we showed.
   const ani = outbound ? destination : callerNumber;
   const dnis = outbound ? callerNumber : destination;
-  const { attestation, verstat } = readAttestation(h);
+  const { attestation, source: attestationSource, verstat } = readAttestation(h);
   const leadId = h.sipHeader('X-Lead-Id') ?? h.variable(CALLX_VARS.leadId);
   const zip = h.sipHeader('X-Zip') ?? h.variable(CALLX_VARS.zip);
   const campaignId = h.variable(CALLX_VARS.campaignId);
@@ -53,6 +53,11 @@ export function callInfoFromChannelData(h: EslHeaders): CallInfo {
     extra,
   };
   if (attestation) info.attestation = attestation;
+  if (attestationSource) info.attestationSource = attestationSource;
+  // Who sent the call: whether an attestation header is believed depends on it (ATTESTATION_TRUSTED_CARRIERS).
+  const address = h.variable('sip_network_ip');
+  const trunk = h.variable('sofia_profile_name');
+  if (address || trunk) info.carrier = { ...(address ? { address } : {}), ...(trunk ? { trunk } : {}) };
   if (leadId) info.leadId = leadId;
   if (zip) info.zip = zip;
   if (campaignId) info.campaignId = campaignId;

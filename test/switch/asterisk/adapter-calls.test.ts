@@ -38,6 +38,8 @@ describe('Asterisk adapter: calls', () => {
       dnis: '+18005550100',
       direction: 'inbound',
       attestation: 'A',
+      attestationSource: 'verstat',
+      carrier: { trunk: 'carrier' },
       leadId: 'lead-7',
       zip: '30301',
       extra: expect.objectContaining({ caller_name: 'Jane' }),

@@ -2,7 +2,7 @@
  * The Asterisk adapter's pure pieces: dial strings, causes, call info, the event guard.
  */
 import { parseEvent, eventTime } from '../../../app/switch/asterisk/ari-model';
-import { inboundCallInfo, readAttestation } from '../../../app/switch/asterisk/call-info';
+import { attestationOf, inboundCallInfo, readAttestation } from '../../../app/switch/asterisk/call-info';
 import { attemptStatus, callerHangupCause, causeName, hangupReason } from '../../../app/switch/asterisk/causes';
 import { buyerEndpoint, callerIdParam, consumerEndpoint, stasisArgs, tagVariables } from '../../../app/switch/asterisk/dial';
 
@@ -77,12 +77,25 @@ describe('Asterisk adapter pieces', () => {
       dnis: '+18005550100',
       direction: 'inbound',
       attestation: 'B',
+      attestationSource: 'header',
+      carrier: { trunk: 'carrier' },
       zip: '30301',
       extra: { channel: 'PJSIP/carrier-00000002', caller_name: 'Jane' },
     });
     expect(readAttestation('TN-Validation-Passed-C')).toBe('C');
     expect(readAttestation('TN-Validation-Failed')).toBeUndefined();
     expect(readAttestation('D')).toBeUndefined();
+  });
+
+  it.each([
+    ['a verstat in CALLX_IDENTITY', '<sip:+12025550123;verstat=TN-Validation-Passed-B@carrier.example>', undefined, { attestation: 'B', attestationSource: 'verstat' }],
+    ['the verstat before a header', '+12025550123;verstat=TN-Validation-Passed-C', 'A', { attestation: 'C', attestationSource: 'verstat' }],
+    ['a header alone', undefined, ' a ', { attestation: 'A', attestationSource: 'header' }],
+    ['a header with a verstat that has no level', '+12025550123;verstat=TN-Validation-Failed', 'B', { attestation: 'B', attestationSource: 'header' }],
+    ['a PAI copied into CALLX_ATTESTATION by an older dialplan', undefined, '<sip:+1202;verstat=TN-Validation-Passed-A@x>', { attestation: 'A', attestationSource: 'verstat' }],
+    ['nothing readable', 'sip:+12025550123@carrier.example', 'D', {}],
+  ])('attestation from %s', (_name, identity, header, expected) => {
+    expect(attestationOf(identity, header)).toEqual(expected);
   });
 
   it('guards events: only well-formed ones get through, and timestamps read as UTC', () => {

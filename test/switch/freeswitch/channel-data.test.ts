@@ -48,6 +48,16 @@ describe('channel data -> CallInfo', () => {
     expect(info(vars as Record<string, string>).attestation).toBe(expected);
   });
 
+  it.each([
+    [{ variable_sip_verstat_detailed: 'TN-Validation-Passed-B' }, 'switch'],
+    [{ 'variable_sip_P-Asserted-Identity': '+12025550123;verstat=TN-Validation-Passed-C' }, 'verstat'],
+    [{ 'variable_sip_h_X-Attestation': 'A' }, 'header'],
+  ])('says where the attestation of %j came from (%s), and who sent the call', (vars, source) => {
+    const ci = info({ ...(vars as Record<string, string>), variable_sip_network_ip: '203.0.113.10', variable_sofia_profile_name: 'callx_carriers' });
+    expect(ci.attestationSource).toBe(source);
+    expect(ci.carrier).toEqual({ address: '203.0.113.10', trunk: 'callx_carriers' });
+  });
+
   it('keeps the verstat it saw in the trace even without a level', () => {
     const ci = info({ 'variable_sip_P-Asserted-Identity': '+12025550123;verstat=TN-Validation-Passed' });
     expect(ci.attestation).toBeUndefined();

@@ -1,0 +1,25 @@
+import type { CallInfo } from '../switch/port';
+import type { CallIdentity, JournalEntry } from './call-journal';
+import type { Decision } from './router';
+
+/** The journal entry of a call's decision: the outcome, the winner and its price, the trace and the screening audit. */
+export function decisionEntry(identity: CallIdentity, info: CallInfo, d: Decision): JournalEntry {
+  const screening = d.trace.screening;
+  return {
+    ...identity,
+    type: 'decided',
+    campaignId: d.campaign?.id,
+    sellerAccountId: d.campaign?.sellerAccountId,
+    attestation: d.trace.attestation ? d.trace.attestation.level : info.attestation, // the level judged, not a header we ignored
+    zip: info.zip,
+    leadId: info.leadId,
+    outcome: d.outcome === 'route' ? 'routed' : 'rejected',
+    rejectReason: d.outcome === 'reject' ? d.reason : undefined,
+    winnerTargetId: d.outcome === 'route' ? d.winner.bid.targetId : undefined,
+    winnerBuyerId: d.outcome === 'route' ? d.winner.bid.buyerAccountId : undefined,
+    priceCents: d.outcome === 'route' ? d.winner.bid.priceCents : undefined,
+    decidedAt: d.trace.decidedAt,
+    trace: d.trace,
+    audit: screening ? { decision: screening.pass ? 'pass' : 'block', reasons: screening.checks, checkedAt: d.trace.decidedAt } : undefined,
+  };
+}
