@@ -1,6 +1,8 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_FRAUD_RULES, type FraudRules } from './domain/fraud';
+import { DEFAULT_FREQUENCY_POLICY, type FrequencyPolicy } from './domain/frequency-limits';
+import { DEFAULT_CONSENT_VALIDITY_DAYS } from './domain/consent';
 import { parseAttestationTrust, type AttestationTrust } from './domain/attestation';
 
 /**
@@ -47,6 +49,13 @@ const EnvSchema = z.object({
   BILLING_WORKER_ENABLED: bool.default(true),
   BILLING_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(200),
   FRAUD_WORKER_ENABLED: bool.default(true),
+  // Per-consumer frequency limit on outbound calls, platform-wide, on top of the state rules (0: none but theirs).
+  OUTBOUND_FREQUENCY_LIMIT: z.coerce.number().int().min(0).max(1000).default(DEFAULT_FREQUENCY_POLICY.platformDefault.limit),
+  OUTBOUND_FREQUENCY_WINDOW_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(DEFAULT_FREQUENCY_POLICY.platformDefault.windowHours),
+  // What one "subject" is for counting: all of a seller's campaigns, or each campaign apart.
+  OUTBOUND_FREQUENCY_SUBJECT: z.enum(['seller', 'campaign']).default(DEFAULT_FREQUENCY_POLICY.subject),
+  // How long a consent record is valid when it does not say (days from consentedAt).
+  CONSENT_VALIDITY_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULT_CONSENT_VALIDITY_DAYS),
   FRAUD_BLOCK_SCORE: z.coerce.number().int().min(1).max(100).default(DEFAULT_FRAUD_RULES.blockScore),
   FRAUD_VELOCITY_PER_MINUTE: z.coerce.number().int().min(1).default(DEFAULT_FRAUD_RULES.velocityPerMinute),
   FRAUD_VELOCITY_PER_HOUR: z.coerce.number().int().min(1).default(DEFAULT_FRAUD_RULES.velocityPerHour),
@@ -111,6 +120,11 @@ export function fraudRules(config: Config): FraudRules {
     sellerShortShare: config.FRAUD_SELLER_SHORT_SHARE,
     sellerMinCalls: config.FRAUD_SELLER_MIN_CALLS,
   };
+}
+
+/** The outbound frequency policy from the environment. */
+export function frequencyPolicy(config: Config): FrequencyPolicy {
+  return { platformDefault: { limit: config.OUTBOUND_FREQUENCY_LIMIT, windowHours: config.OUTBOUND_FREQUENCY_WINDOW_HOURS }, subject: config.OUTBOUND_FREQUENCY_SUBJECT };
 }
 
 /** Whose X-Attestation headers count (ATTESTATION_TRUSTED_CARRIERS). */

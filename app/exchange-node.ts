@@ -8,9 +8,10 @@ import { createMetrics, type Metrics } from './observability/metrics';
 import { createPool } from './store/db';
 import { migrate } from './store/migrate';
 import { closeRedis, createRedis, isRedisReady, type Redis } from './cache/redis';
-import { COMPLIANCE_LOADED_KEY } from './cache/compliance-keys';
+import { COMPLIANCE_LOADED_KEY, FREQUENCY_LOADED_KEY } from './cache/compliance-keys';
 import { ScreenAndReserve } from './cache/screen-and-reserve';
 import { loadComplianceCache } from './store/compliance-repo';
+import { loadFrequencyCounts } from './store/frequency-repo';
 import { RedisRefill, type RefillPart } from './cache/redis-refill';
 import { CapLedger } from './cache/cap-ledger';
 import { FundHolds } from './cache/fund-holds';
@@ -53,7 +54,7 @@ import type { Bidder } from './exchange/bidders';
 import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
 import { BillingWorker } from './jobs/billing-worker';
 import { FraudWorker } from './jobs/fraud-worker';
-import { attestationTrust, fraudRules } from './config';
+import { attestationTrust, fraudRules, frequencyPolicy } from './config';
 import { NodeHeartbeat, newIncarnation } from './cache/node-heartbeat';
 import { LiveCallsRegistry } from './cache/live-calls-registry';
 import { CallSweeper } from './exchange/call-sweeper';
@@ -133,13 +134,22 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     },
   };
   if (!(await compliance.loaded())) await compliance.load();
+  // The consumers' outbound call counts (frequency limits): rebuilt from the recorded calls when Redis lost them.
+  const frequencyCounts: RefillPart = {
+    name: 'frequency counts',
+    loaded: async () => (await redis.exists(FREQUENCY_LOADED_KEY)) === 1,
+    load: async () => {
+      logger.info(await loadFrequencyCounts(pool, redis, frequencyPolicy(config), opts.clock?.() ?? new Date()), 'outbound call counts loaded into redis');
+    },
+  };
+  if (!(await frequencyCounts.loaded())) await frequencyCounts.load();
   const fundHolds = new FundHolds(redis);
   const snapshots = new SnapshotSource(pool, subscriber, config.REDIS_PREFIX, logger.child({ mod: 'snapshot' }), { fundHolds });
   // The start-up load writes every buyer's funds figure (and the marker) before any call is taken.
   await snapshots.start();
   // Both again whenever Redis comes back without them: the funds figures through a snapshot load, at once, not at
   // the next timed reload up to a minute later (holds of calls in progress are lost with the data; see README).
-  const refill = new RedisRefill(redis, [compliance, { name: 'buyer funds figures', loaded: () => fundHolds.loaded(), load: () => snapshots.refreshNow() }], logger.child({ mod: 'redis' }), opts.redisRefillCheckMs);
+  const refill = new RedisRefill(redis, [compliance, frequencyCounts, { name: 'buyer funds figures', loaded: () => fundHolds.loaded(), load: () => snapshots.refreshNow() }], logger.child({ mod: 'redis' }), opts.redisRefillCheckMs);
   refill.start();
   // Keys as last read, shared by REST and socket.io; a revocation or a paused account heard here drops them at once.
   const principals = new PrincipalCache(pool);
@@ -153,6 +163,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     gate: new ScreenAndReserve(redis),
     caps,
     bidders: opts.bidders,
+    frequency: frequencyPolicy(config),
     attestationTrust: attestationTrust(config),
     registry: { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS, required: config.DNC_REGISTRY_REQUIRED },
     logger: logger.child({ mod: 'router' }),
@@ -233,7 +244,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(privacyRoutes(pool, redis));
   app.use(configRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(reportRoutes(pool));
-  app.use(consentRoutes(pool, redis));
+  app.use(consentRoutes(pool, redis, { validityDays: config.CONSENT_VALIDITY_DAYS, logger: logger.child({ mod: 'consent' }) }));
   app.use(blockRoutes(pool, redis));
   app.use(pausedNumberRoutes(pool, redis, config.REDIS_PREFIX, logger.child({ mod: 'fraud-api' })));
   app.use(auditRoutes(pool));

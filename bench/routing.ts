@@ -2,11 +2,15 @@
  * Routing decision benchmark: screening + discovery + auction, with their Redis round trips (compliance
  * lookup, cap reservation), for one campaign with 1,000 buyer targets and 100,000 DNC entries, on the real
  * Postgres and Redis. Prints one JSON line per figure.
+ * Then the outbound screening path (POST /v1/outbound-calls before dialling: campaign, calling hours, DNC lists,
+ * the seller's DNC list, the consent lookup and the frequency limit counted, one Redis round trip) as
+ * outbound_screen_p50_us / outbound_screen_p99_us, each consumer asked for twice (within every limit).
  *
  *   npm run bench:routing [-- --targets 1000 --dnc 100000 --calls 20000 --concurrency 1,16]
  *
  * Uses schema `bench_routing` in DATABASE_URL and Redis prefix `bench:routing:` (both recreated).
  */
+import os from 'node:os';
 import { Pool } from 'pg';
 import { createPool } from '../app/store/db';
 import { migrate } from '../app/store/migrate';
@@ -101,11 +105,62 @@ async function main(): Promise<void> {
     emit('bid_evaluations_per_s', evaluated / ((cpu.user + cpu.system) / 1e6), 'evaluations/s/core', cond);
   }
 
+  await benchOutboundScreening(pool, redis, router);
+
   await snapshots.stop();
   await clearPrefix(redis);
   subscriber.disconnect();
   redis.disconnect();
   await pool.end();
+}
+
+/** A consumer the outbound run calls: Florida area codes (a state frequency rule) and others (the platform default). */
+const OUTBOUND_AREA_CODES = ['813', '727', '954', '214', '312', '602'];
+const consumerNumber = (i: number): string => `+1${OUTBOUND_AREA_CODES[i % OUTBOUND_AREA_CODES.length]}${String(3000000 + i).padStart(7, '0')}`;
+
+async function benchOutboundScreening(pool: Pool, redis: ReturnType<typeof createRedis>, router: Router): Promise<void> {
+  // Every consumer has a live consent record (the campaign is not exempt), so each request runs every check and is
+  // counted against the frequency limits; each is asked for twice, so all pass. A Wednesday noon in Florida.
+  const at = new Date('2026-11-18T17:00:00Z');
+  const consumersPerRun = Math.ceil(CALLS / 2);
+  const runs = CONCURRENCY.length + 1; // + warm-up
+  const numbers = Array.from({ length: consumersPerRun * runs }, (_, i) => consumerNumber(i));
+  await pool.query(
+    `INSERT INTO consent_records (campaign_id, number, lead_id, source, consented_at, expires_at, certificate_kind, certificate_id)
+     SELECT 'bench', n, 'lead', 'bench', '2026-11-10T00:00:00Z', '2027-02-08T00:00:00Z', 'trustedform', 'cert-' || n FROM unnest($1::text[]) n`,
+    [numbers],
+  );
+  await redis.del('compliance:loaded');
+  await loadComplianceCache(pool, redis);
+  const request = (run: number, i: number): CallInfo => ({
+    switchCallId: '',
+    switchName: 'bench',
+    ani: numbers[run * consumersPerRun + (i % consumersPerRun)]!,
+    dnis: '+18885550100',
+    direction: 'outbound',
+    campaignId: 'bench',
+  });
+  for (let i = 0; i < Math.min(CALLS, 4000); i++) await router.screenRequest(`out-warm-${i}`, request(0, i), at);
+  for (const [k, concurrency] of CONCURRENCY.entries()) {
+    const latencies: number[] = [];
+    let passed = 0;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < CALLS) {
+          const i = next++;
+          const t0 = process.hrtime.bigint();
+          const d = await router.screenRequest(`out-${concurrency}-${i}`, request(k + 1, i), at);
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1000);
+          if (d.outcome === 'pass') passed += 1;
+        }
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    const cond = { calls: CALLS, concurrency, passed, consumers: consumersPerRun, consent_records: numbers.length, frequency_limit: 'FL 3/24h + platform 3/24h', load1: Math.round(os.loadavg()[0]! * 100) / 100, cores: os.cpus().length };
+    emit('outbound_screen_p50_us', pct(latencies, 0.5), 'us', cond);
+    emit('outbound_screen_p99_us', pct(latencies, 0.99), 'us', cond);
+  }
 }
 
 async function decideAndRelease(router: Router, caps: CapLedger, i: number, info: CallInfo): Promise<void> {

@@ -63,8 +63,9 @@ const campaignFields = {
   payoutPercent: z.number().min(0).max(100).nullable(),
   duplicateWindowDays: int4(0, 365),
   allowNegativeMargin: z.boolean(),
+  outboundConsentExempt: z.boolean(),
 };
-const CampaignBody = z.object({ id: Id, sellerAccountId: Id, ...campaignFields }).partial({ active: true, routing: true, floorCents: true, requireConsent: true, blockLitigators: true, minAttestation: true, allowedCountries: true, bidDeadlineMs: true, payoutCents: true, payoutPercent: true, duplicateWindowDays: true, allowNegativeMargin: true }).strict()
+const CampaignBody = z.object({ id: Id, sellerAccountId: Id, ...campaignFields }).partial({ active: true, routing: true, floorCents: true, requireConsent: true, blockLitigators: true, minAttestation: true, allowedCountries: true, bidDeadlineMs: true, payoutCents: true, payoutPercent: true, duplicateWindowDays: true, allowNegativeMargin: true, outboundConsentExempt: true }).strict()
   .refine((c) => c.payoutCents == null || c.payoutPercent == null, { message: 'a payout is a fixed amount or a share, not both', path: ['payoutPercent'] });
 const CampaignPatch = z.object(campaignFields).partial().strict();
 const NumberBody = z.object({ did: E164 }).strict();
@@ -110,7 +111,7 @@ const COLUMNS: Record<string, string> = {
   creditLimitCents: 'credit_limit_cents', seesBuyerDetails: 'sees_buyer_details', bidCents: 'bid_cents', destination: 'destination', answerTimeoutSec: 'answer_timeout_sec',
   targeting: 'targeting', schedule: 'schedule', capConcurrency: 'cap_concurrency', capHourly: 'cap_hourly', capDaily: 'cap_daily',
   capMonthly: 'cap_monthly', qualityScore: 'quality_score', priority: 'priority', weight: 'weight', convertOnSeconds: 'convert_on_seconds',
-  allowNegativeMargin: 'allow_negative_margin', maxBidCents: 'max_bid_cents',
+  allowNegativeMargin: 'allow_negative_margin', maxBidCents: 'max_bid_cents', outboundConsentExempt: 'outbound_consent_exempt',
   sellerAccountId: 'seller_account_id', buyerAccountId: 'buyer_account_id', campaignId: 'campaign_id', id: 'id', kind: 'kind',
 };
 const dbValue = (v: unknown): unknown => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
@@ -121,11 +122,12 @@ const dbValue = (v: unknown): unknown => (v !== null && typeof v === 'object' ? 
  * decide when its buyer pays. A seller or buyer naming one gets 403 naming them all.
  */
 // blockLitigators ("TCPA Shield"): the platform decides whom its exchange will not call or connect.
-const PLATFORM_CAMPAIGN_FIELDS = ['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays', 'blockLitigators'] as const;
+// outboundConsentExempt: calling consumers without consent on record is the platform's decision (issue 14).
+const PLATFORM_CAMPAIGN_FIELDS = ['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays', 'blockLitigators', 'outboundConsentExempt'] as const;
 const PLATFORM_TARGET_FIELDS = ['qualityScore', 'priority', 'weight', 'convertOnSeconds'] as const;
 /** The money settings whose every change goes to the audit trail (API field -> column). */
 const AUDITED = {
-  campaign: pick(['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays', 'blockLitigators']),
+  campaign: pick(['payoutCents', 'payoutPercent', 'floorCents', 'routing', 'allowNegativeMargin', 'duplicateWindowDays', 'blockLitigators', 'outboundConsentExempt']),
   target: pick(['bidCents', 'qualityScore', 'priority', 'weight', 'convertOnSeconds']),
   account: pick(['creditLimitCents', 'maxBidCents', 'active']),
 };

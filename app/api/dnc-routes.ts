@@ -9,15 +9,15 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from '../observability/logger';
 import { normalizeE164 } from '../domain/phone';
-import { addDncNumbers, removeDncNumber, type DncListId } from '../store/compliance-repo';
+import { addDncNumbers, redisKeyForList, removeDncNumber, type DncListId } from '../store/compliance-repo';
 import { importDnc, readDncImport } from '../store/dnc-import';
-import { complianceKeys } from '../cache/compliance-keys';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
 import { text } from './schemas';
 
-const ListId = z.string().regex(/^(global|registry|campaign:[A-Za-z0-9_-]{1,100})$/, 'must be global, registry or campaign:<id>');
+// seller:<id>: a seller's internal DNC list (consent revocations add to it; the seller may remove a number it re-consented).
+const ListId = z.string().regex(/^(global|registry|campaign:[A-Za-z0-9_-]{1,100}|seller:[A-Za-z0-9_-]{1,100})$/, 'must be global, registry, campaign:<id> or seller:<id>');
 const Number = z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18135551234');
 const AddBody = z.object({ list: ListId, number: Number, source: text({ max: 200 }).default('api') }).strict();
 const ListParams = z.object({ list: ListId, number: Number });
@@ -39,8 +39,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return r.data;
 }
 
-const redisKey = (list: DncListId): string =>
-  list === 'global' ? complianceKeys.dncGlobal : list === 'registry' ? complianceKeys.dncRegistry : complianceKeys.dncCampaign(list.slice('campaign:'.length));
+const redisKey = redisKeyForList;
 
 export function dncRoutes(pool: Pool, redis: Redis, log: Logger): ExpressRouter {
   const router = ExpressRouter();
@@ -48,6 +47,12 @@ export function dncRoutes(pool: Pool, redis: Redis, log: Logger): ExpressRouter 
   /** Platform lists are the admins'; a campaign's list is also its seller's. */
   const mayWrite = async (req: Request, list: string): Promise<DncListId> => {
     const principal = req.principal!;
+    if (list.startsWith('seller:')) {
+      const { rows } = await pool.query("SELECT id FROM accounts WHERE id = $1 AND kind = 'seller'", [list.slice('seller:'.length)]);
+      if (!rows[0]) throw new ApiError(404, 'not_found', 'no such seller', 'list');
+      assertOwns(principal, rows[0].id);
+      return list as DncListId;
+    }
     if (!list.startsWith('campaign:')) {
       if (principal.role !== 'admin') throw new ApiError(403, 'forbidden', 'only admins change the platform lists', 'list');
       return list as DncListId;

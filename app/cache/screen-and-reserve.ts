@@ -5,10 +5,13 @@ import { FUNDS_LUA, fundKeys, type FundHold } from './fund-holds';
 import { COMPLIANCE_LOADED_KEY, ComplianceCacheNotLoaded, complianceKeys, type ComplianceFacts } from './compliance-keys';
 import { LISTS_LUA, listsArg, listsKeys, readListsFacts, type ListsOptions } from './lists-lua';
 import { registryKindFor } from '../domain/lists';
+import type { FrequencyLimit } from '../domain/frequency-limits';
+import { FREQUENCY_LUA, frequencySpec } from './frequency-counter';
 
 /**
- * The call path's single Redis round trip: the caller's compliance facts (DNC lists, block list, consent)
- * and, only if they let the call through, the cap reservation of the first ranked candidate with room.
+ * The call path's single Redis round trip: the caller's compliance facts (DNC lists, block list, consent, and for
+ * outbound calls the seller's internal DNC list and the frequency limits, counted here; see frequency-counter.ts),
+ * the purchased lists (lists-lua.ts) and, only if they let the call through, the cap reservation of the first ranked candidate with room.
  * The auction runs in memory before this (it needs nothing from Redis), so one script answers both;
  * a caller on a DNC list never touches a buyer's counters.
  * Counter semantics are those of CapLedger (which releases and handles failover past these candidates), and so
@@ -18,30 +21,43 @@ import { registryKindFor } from '../domain/lists';
 // ARGV[7] packs every candidate's counters into one string ("count,hold,limit,kind,ttl,...,count,..."; hold is the
 // cents to hold, or '-'): ioredis spends more time encoding arguments than Redis spends running the script, so
 // fewer arguments is faster. A candidate with a hold has its buyer's two keys after its counters'.
-// The purchased lists (lists-lua.ts): their five keys are the last five, their argument ARGV[8], their six facts
-// result[8..13]; skipped candidates follow from result[14].
-const SCRIPT = `${FUNDS_LUA}${LISTS_LUA}
+//
+// KEYS: 1-6 the compliance sets and the loaded marker, 7 the seller's DNC set, 8 the consumer's frequency count,
+// then every candidate's keys from 9, then the purchased lists' five keys (lists-lua.ts) last of all.
+// ARGV: 1 number, 2 now, 3 lease end, 4 call id, 5 may reserve, 6 consent required, 7 candidates, 8 outbound (0/1),
+// 9 frequency spec ('' = none), 10 the lists' packed argument.
+// result: 1-6 the facts and loaded, 7 the candidate reserved, 8 seller DNC, 9 frequency (0 or the limit reached),
+// 10-15 the lists' six facts; skipped candidates follow from result[16] (res[15] in JS).
+const SCRIPT = `${FUNDS_LUA}${FREQUENCY_LUA}${LISTS_LUA}
 local n = ARGV[1]
+local now = tonumber(ARGV[2])
 local lk = {KEYS[#KEYS - 4], KEYS[#KEYS - 3], KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]}
 local lopts = {}
-for field in string.gmatch(ARGV[8], '[^,]+') do lopts[#lopts + 1] = field end
+for field in string.gmatch(ARGV[10], '[^,]+') do lopts[#lopts + 1] = field end
 local lf = listsFacts(lk, n, lopts, ARGV[6])
 local loaded = redis.call('EXISTS', KEYS[6])
 local g = redis.call('SISMEMBER', KEYS[1], n)
 local c = redis.call('SISMEMBER', KEYS[2], n)
 local r = redis.call('SISMEMBER', KEYS[3], n)
 local b = redis.call('SISMEMBER', KEYS[4], n)
-local consent = redis.call('SISMEMBER', KEYS[5], n)
-local result = {g, c, r, b, consent, loaded, 0, lf[1], lf[2], lf[3], lf[4], lf[5], lf[6]}
-if loaded == 0 or ARGV[5] == '0' or g == 1 or c == 1 or r == 1 or b == 1 or (ARGV[6] == '1' and consent == 0) or listsBlock(lf, lopts, ARGV[6]) then
+local consentUntil = redis.call('ZSCORE', KEYS[5], n)
+local consent = 0
+if consentUntil and tonumber(consentUntil) > now then consent = 1 end
+-- outbound only (ARGV[8] = '1'): the seller's internal DNC list, then the frequency limits (ARGV[9]), counted here
+local sd = 0
+if ARGV[8] == '1' then sd = redis.call('SISMEMBER', KEYS[7], n) end
+local result = {g, c, r, b, consent, loaded, 0, sd, 0, lf[1], lf[2], lf[3], lf[4], lf[5], lf[6]}
+if loaded == 0 or g == 1 or c == 1 or r == 1 or b == 1 or sd == 1 or (ARGV[6] == '1' and consent == 0) or listsBlock(lf, lopts, ARGV[6]) then
   return result
 end
-local now = tonumber(ARGV[2])
+-- a call every rule admits is counted even when nothing is reserved (an outbound request is screened before dialling)
+if ARGV[9] ~= '' then result[9] = frequencyTake(KEYS[8], ARGV[9], now, ARGV[4]) end
+if ARGV[5] == '0' or result[9] ~= 0 then return result end
 local leaseUntil = tonumber(ARGV[3])
 local callId = ARGV[4]
 local spec = {}
 for field in string.gmatch(ARGV[7], '[^,]+') do spec[#spec + 1] = field end
-local ki = 7
+local ki = 9 -- the first candidate key, after the 8 fixed ones
 local si = 1
 local cand = 0
 while si <= #spec do
@@ -101,6 +117,13 @@ export interface ScreenAndReserveResult {
   skipped: Shortfall[];
 }
 
+/** The frequency limits in force for an outbound call, and the subject its consumer's calls are counted under. */
+export interface OutboundFrequency {
+  subject: string;
+  limits: FrequencyLimit[];
+  retentionSec: number;
+}
+
 type Client = Redis & { callxScreenAndReserve(...args: Array<string | number>): Promise<number[]> };
 
 export class ScreenAndReserve {
@@ -115,8 +138,23 @@ export class ScreenAndReserve {
    *   the facts are still fetched for the audit log, but nothing is reserved.
    * @param country, areaCode the number's (which national registry applies, and whether its copy covers it)
    * @param lists the purchased lists' options: the call's direction and the campaign's and deployment's settings
+   * @param outbound for a call the exchange places: the seller's internal DNC list is checked and, when `frequency`
+   *   is given, the consumer's call count is checked against its limits and the call counted if it passes the lot.
    */
-  async run(p: { e164: string; country: string; areaCode?: string; campaignId: string; requireConsent: boolean; mayReserve: boolean; callId: string; nowMs: number; candidates: ReserveCandidate[]; lists: ListsOptions }): Promise<ScreenAndReserveResult> {
+  async run(p: {
+    e164: string;
+    country: string;
+    areaCode?: string;
+    campaignId: string;
+    requireConsent: boolean;
+    mayReserve: boolean;
+    callId: string;
+    nowMs: number;
+    candidates: ReserveCandidate[];
+    lists: ListsOptions;
+    outbound?: { sellerId: string; frequency?: OutboundFrequency };
+  }): Promise<ScreenAndReserveResult> {
+    const freq = p.outbound?.frequency;
     const keys: string[] = [
       complianceKeys.dncGlobal,
       complianceKeys.dncCampaign(p.campaignId),
@@ -124,6 +162,8 @@ export class ScreenAndReserve {
       complianceKeys.blocked,
       complianceKeys.consent(p.campaignId),
       COMPLIANCE_LOADED_KEY,
+      complianceKeys.dncSeller(p.outbound?.sellerId ?? '-'),
+      complianceKeys.frequency(freq?.subject ?? '-', p.e164),
     ];
     let spec = '';
     for (const cand of p.candidates) {
@@ -135,11 +175,23 @@ export class ScreenAndReserve {
       if (cand.hold) keys.push(...fundKeys(cand.hold.buyerId));
     }
     keys.push(...listsKeys(p.campaignId, registryKindFor(p.country)));
-    const args: Array<string | number> = [p.e164, p.nowMs, p.nowMs + CONCURRENCY_LEASE_MS, p.callId, p.mayReserve ? '1' : '0', p.requireConsent ? '1' : '0', spec, listsArg(p.country, p.areaCode, p.nowMs, p.lists)];
+    const args: Array<string | number> = [p.e164, p.nowMs, p.nowMs + CONCURRENCY_LEASE_MS, p.callId, p.mayReserve ? '1' : '0', p.requireConsent ? '1' : '0', spec,
+      p.outbound ? '1' : '0', freq ? frequencySpec(freq.limits, freq.retentionSec) : '', listsArg(p.country, p.areaCode, p.nowMs, p.lists)];
     const res = await this.client.callxScreenAndReserve(keys.length, ...keys, ...args);
     if (res[5] !== 1) throw new ComplianceCacheNotLoaded();
-    const facts: ComplianceFacts = { dnc: { global: res[0] === 1, campaign: res[1] === 1, registry: res[2] === 1 }, blocked: res[3] === 1, consent: res[4] === 1, lists: readListsFacts(res.slice(7, 13)) };
-    const skipped = res.slice(13).map((counterIndex, i): Shortfall => (counterIndex < 0 ? { kind: 'funds' } : { kind: 'cap', counter: p.candidates[i]!.counters[counterIndex - 1]! }));
+    const facts: ComplianceFacts = {
+      dnc: { global: res[0] === 1, campaign: res[1] === 1, registry: res[2] === 1, seller: res[7] === 1 },
+      blocked: res[3] === 1,
+      consent: res[4] === 1,
+      lists: readListsFacts(res.slice(9, 15)),
+    };
+    if (freq && freq.limits.length > 0) facts.frequency = res[8] ? { allowed: false, limit: freq.limits[res[8] - 1]! } : { allowed: true };
+    const skipped = res.slice(15).map((counterIndex, i): Shortfall => (counterIndex < 0 ? { kind: 'funds' } : { kind: 'cap', counter: p.candidates[i]!.counters[counterIndex - 1]! }));
     return { facts, reserved: (res[6] ?? 0) - 1, skipped };
+  }
+
+  /** Takes back an outbound call counted against a consumer's frequency limits that was never dialled. */
+  async uncount(subject: string, e164: string, callId: string): Promise<void> {
+    await this.client.zrem(complianceKeys.frequency(subject, e164), callId);
   }
 }

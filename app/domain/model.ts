@@ -12,7 +12,10 @@ export interface Campaign {
   active: boolean;
   routing: RoutingMode;
   floorCents: number;
+  /** inbound calls need a live consent record (outbound calls always do, unless exempt) */
   requireConsent: boolean;
+  /** an admin exempted the campaign's outbound calls from the consent requirement (issue 14) */
+  outboundConsentExempt?: boolean;
   /** refuse numbers on an imported TCPA litigator list (admin-set) */
   blockLitigators?: boolean;
   /** 'A': only A passes; 'B': A or B pass; undefined: no attestation required. */

@@ -78,8 +78,12 @@ export class OutboundDialer {
     }
     const answerTimeoutSec = req.answerTimeoutSec ?? 30;
     const done = (async (): Promise<OutboundResult> => {
-      if (!callerId) return this.fail(identity, now, screened.trace, req.campaignId, 'NO_ROUTE_DESTINATION', 'campaign has no tracking number to present as caller id');
-      if (!sw?.originate) return this.fail(identity, now, screened.trace, req.campaignId, 'SERVICE_UNAVAILABLE', 'no connected switch can place calls');
+      if (!callerId || !sw?.originate) {
+        // Nothing was dialled: the request does not count against the consumer's frequency limits.
+        await this.deps.router.uncountOutbound(callId, screened.campaign, req.to).catch((err: Error) => log.warn({ err: err.message }, 'could not take back the frequency count of a call never dialled'));
+        if (!callerId) return this.fail(identity, now, screened.trace, req.campaignId, 'NO_ROUTE_DESTINATION', 'campaign has no tracking number to present as caller id');
+        return this.fail(identity, now, screened.trace, req.campaignId, 'SERVICE_UNAVAILABLE', 'no connected switch can place calls');
+      }
       // Granted before the switch is asked: the answered leg can reach the call flow before originate resolves.
       this.deps.clearances.grant(callId, { zip: req.zip, leadId: req.leadId, callingHours: screened.outcome === 'pass' ? screened.callingHours : undefined, screenedAt: now }, (answerTimeoutSec + CLEARANCE_MARGIN_SEC) * 1000);
       try {

@@ -5,14 +5,15 @@ import type { CapCounter } from '../domain/caps';
 import { parseCaller, type CallerParse } from '../domain/phone';
 import { locateConsumer, locateForCallingHours } from '../domain/geo';
 import { checkCallingHours, type CallingHoursVerdict } from '../domain/calling-hours';
-import { screenCall, type ScreenResult } from '../domain/screening';
+import { consentRequired, screenCall, type ScreenResult } from '../domain/screening';
+import { DEFAULT_FREQUENCY_POLICY, frequencyLimitsFor, frequencyRetentionSec, frequencySubjectOf, type FrequencyPolicy } from '../domain/frequency-limits';
 import { judgeAttestation, NO_TRUST, type Attestation, type AttestationTrust } from '../domain/attestation';
 import { judgeRegistryCopy, NO_LIST_FACTS, registryKindFor } from '../domain/lists';
 import { judgeTargetForCall } from '../domain/discovery';
 import { runAuction, type Bid, type RankedBid } from '../domain/auction';
 import { capCounters } from '../domain/caps';
 import type { ComplianceFacts } from '../cache/compliance-keys';
-import { ScreenAndReserve, type ReserveCandidate } from '../cache/screen-and-reserve';
+import { ScreenAndReserve, type OutboundFrequency, type ReserveCandidate } from '../cache/screen-and-reserve';
 import { CapLedger, type Shortfall } from '../cache/cap-ledger';
 import type { FundHold } from '../cache/fund-holds';
 import type { ConfigSnapshot } from './snapshot';
@@ -63,6 +64,8 @@ export interface RouterDeps {
   /** Real-time bidders, in addition to the standing bids of the campaign's buyer targets. */
   bidders?: readonly Bidder[];
   random?: () => number;
+  /** Per-consumer frequency limits on outbound calls: the operator's default and what counts as one subject. */
+  frequency?: FrequencyPolicy;
   /** Carrier trunks whose attestation headers are believed (ATTESTATION_TRUSTED_CARRIERS); none by default. */
   attestationTrust?: AttestationTrust;
   /** The national registry rules' settings (DNC_REGISTRY_MAX_AGE_DAYS, DNC_REGISTRY_REQUIRED); default 31 days, not required. */
@@ -98,9 +101,13 @@ interface Prepared {
  */
 export class Router {
   private readonly random: () => number;
+  private readonly frequency: FrequencyPolicy;
+  private readonly frequencyRetentionSec: number;
   private readonly registry: { maxAgeDays: number; required: boolean };
   constructor(private readonly deps: RouterDeps) {
     this.random = deps.random ?? Math.random;
+    this.frequency = deps.frequency ?? DEFAULT_FREQUENCY_POLICY;
+    this.frequencyRetentionSec = frequencyRetentionSec(this.frequency);
     this.registry = deps.registry ?? { maxAgeDays: 31, required: false };
   }
 
@@ -112,7 +119,10 @@ export class Router {
     const prepared = this.prepare(callId, info, now);
     if ('outcome' in prepared) return prepared;
     const { campaign, trace } = prepared;
-    const r = await this.screenAndReserve(prepared, info, callId, now, false, []);
+    // An outbound request that passes every rule is counted against the consumer's frequency limits in the same
+    // round trip (so two nodes cannot both place the last call); one a pure rule already blocks is not counted.
+    const outbound = info.direction === 'outbound' ? { sellerId: campaign.sellerAccountId, frequency: prepared.pureRulesPass ? this.frequencyFor(prepared, info, now) : undefined } : undefined;
+    const r = await this.screenAndReserve(prepared, info, callId, now, false, [], outbound);
     const screening = this.screening(prepared, info, r.facts, now);
     trace.screening = screening;
     if (!screening.pass) return this.reject(prepared.started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
@@ -136,7 +146,9 @@ export class Router {
     const candidates = ranked.slice(0, RESERVE_IN_FIRST_TRIP).map((bid) => ({ bid, counters: this.countersFor(snapshot, bid, now), hold: holdFor(bid) }));
 
     // 2 + reservation: one round trip
-    const r = await this.screenAndReserve(prepared, info, callId, now, prepared.pureRulesPass && candidates.length > 0, candidates);
+    // An answered outbound call was counted when it was requested (screenRequest): it is not counted again.
+    const outbound = info.direction === 'outbound' ? { sellerId: campaign.sellerAccountId } : undefined;
+    const r = await this.screenAndReserve(prepared, info, callId, now, prepared.pureRulesPass && candidates.length > 0, candidates, outbound);
     const screening = this.screening(prepared, info, r.facts, now);
     trace.screening = screening;
     if (!screening.pass) {
@@ -235,7 +247,8 @@ export class Router {
       trace.screening = screening;
       return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     }
-    const pure = screenCall({ caller, campaign: { ...campaign, requireConsent: false }, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, callingHours } });
+    // The rules that need no lookup: consent is taken as given here (the lookup judges it, and the lists with it).
+    const pure = screenCall({ caller, campaign, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, consent: true, callingHours } });
     return { campaign, caller, callingHours, attestation: attested.level, pureRulesPass: pure.pass, trace, started };
   }
 
@@ -249,19 +262,42 @@ export class Router {
     return checkCallingHours({ now, ...where });
   }
 
-  /** The one Redis round trip: the caller's compliance facts and, if they allow the call, a candidate's reservation. */
-  private screenAndReserve(p: Prepared, info: CallInfo, callId: string, now: Date, mayReserve: boolean, candidates: ReserveCandidate[]) {
+  /**
+   * An outbound request that passed screening but was never put to a switch (no caller id, no switch) is no call:
+   * it is taken back from the consumer's frequency count.
+   */
+  async uncountOutbound(callId: string, campaign: Campaign, e164: string): Promise<void> {
+    await this.deps.gate.uncount(frequencySubjectOf(campaign, this.frequency.subject), e164, callId);
+  }
+
+  /**
+   * The frequency limits in force for an outbound call to this consumer: those of every state that claims the
+   * number (its area code's and its zip's, as for calling hours).
+   */
+  private frequencyFor(p: Prepared, info: CallInfo, now: Date): OutboundFrequency {
+    const { states } = locateForCallingHours({ country: p.caller.country, areaCode: p.caller.areaCode, zip: info.zip });
+    const limits = frequencyLimitsFor({ states, now, policy: this.frequency });
+    return { subject: frequencySubjectOf(p.campaign, this.frequency.subject), limits, retentionSec: this.frequencyRetentionSec };
+  }
+
+  /**
+   * The one Redis round trip: the caller's compliance facts (consent required by consentRequired: every outbound
+   * call unless exempt), the lists, for outbound calls the seller's DNC list and frequency count, and if they all
+   * allow the call, a candidate's reservation.
+   */
+  private screenAndReserve(p: Prepared, info: CallInfo, callId: string, now: Date, mayReserve: boolean, candidates: ReserveCandidate[], outbound?: { sellerId: string; frequency?: OutboundFrequency }) {
     return this.deps.gate.run({
       e164: p.caller.e164,
       country: p.caller.country,
       areaCode: p.caller.areaCode,
       campaignId: p.campaign.id,
-      requireConsent: p.campaign.requireConsent,
+      requireConsent: consentRequired(p.campaign, info.direction),
       mayReserve,
       callId,
       nowMs: now.getTime(),
       candidates,
       lists: { outbound: info.direction === 'outbound', blockLitigators: p.campaign.blockLitigators === true, registryMaxAgeDays: this.registry.maxAgeDays, registryRequired: this.registry.required },
+      outbound,
     });
   }
 

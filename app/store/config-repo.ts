@@ -37,6 +37,7 @@ export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
       routing: r.routing,
       floorCents: Number(r.floor_cents),
       requireConsent: r.require_consent,
+      outboundConsentExempt: r.outbound_consent_exempt ?? false,
       blockLitigators: r.block_litigators ?? false,
       minAttestation: r.min_attestation ?? undefined,
       ...(Array.isArray(r.allowed_countries) && r.allowed_countries.length > 0 ? { allowedCountries: r.allowed_countries as string[] } : {}),

@@ -71,12 +71,13 @@ export async function removeLitigator(pool: Pool, redis: Redis, number: string, 
 }
 
 /**
- * Writes the latest live consent's time for a campaign and number to Redis (or removes it when none is live):
+ * Writes the latest live (unrevoked, unexpired: the consent screening admits by) consent's time for a campaign and
+ * number to Redis (or removes it when none is live):
  * call after every consent write, so screening compares the RND's date with the consent it relies on.
  */
 export async function refreshConsentSince(pool: Pool, redis: Redis, campaignId: string, number: string): Promise<void> {
   const { rows } = await pool.query<{ at: Date | null }>(
-    'SELECT max(consented_at) AS at FROM consent_records WHERE campaign_id = $1 AND number = $2 AND revoked_at IS NULL',
+    'SELECT max(consented_at) AS at FROM consent_records WHERE campaign_id = $1 AND number = $2 AND revoked_at IS NULL AND expires_at > now()',
     [campaignId, number],
   );
   const at = rows[0]?.at;
@@ -106,7 +107,7 @@ export async function loadListsCache(pool: Pool, redis: Redis): Promise<{ reassi
     after = rows[rows.length - 1]!.number;
   }
   const since = await pool.query<{ campaign_id: string; number: string; ms: string }>(
-    `SELECT campaign_id, number, (extract(epoch FROM max(consented_at)) * 1000)::bigint AS ms FROM consent_records WHERE revoked_at IS NULL GROUP BY campaign_id, number`,
+    `SELECT campaign_id, number, (extract(epoch FROM max(consented_at)) * 1000)::bigint AS ms FROM consent_records WHERE revoked_at IS NULL AND expires_at > now() GROUP BY campaign_id, number`,
   );
   for (const r of since.rows) await redis.hset(complianceKeys.consentSince(r.campaign_id), r.number, r.ms);
   return { reassigned, litigators };

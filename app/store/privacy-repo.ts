@@ -14,18 +14,19 @@ export const erasedToken = (e164: string): string => `erased:${createHash('sha25
 
 export async function exportNumber(pool: Pool, e164: string) {
   const q = async (sql: string) => (await pool.query(sql, [e164])).rows;
-  const [calls, attempts, decisions, audit, consent, dnc, blocked, fraud, billing] = await Promise.all([
+  const [calls, attempts, decisions, audit, consent, revocations, dnc, blocked, fraud, billing] = await Promise.all([
     q('SELECT * FROM calls WHERE ani = $1 ORDER BY started_at'),
     q('SELECT a.* FROM bridge_attempts a JOIN calls c ON c.id = a.call_id WHERE c.ani = $1 ORDER BY a.call_id, a.attempt_no'),
     q('SELECT d.call_id, d.decided_at, d.trace FROM call_decisions d JOIN calls c ON c.id = d.call_id WHERE c.ani = $1 ORDER BY d.decided_at'),
     q('SELECT * FROM compliance_audit_log WHERE ani = $1 ORDER BY checked_at'),
     q('SELECT * FROM consent_records WHERE number = $1 ORDER BY consented_at'),
+    q('SELECT * FROM consent_revocations WHERE number = $1 ORDER BY received_at'),
     q('SELECT * FROM dnc_entries WHERE number = $1 ORDER BY added_at'),
     q('SELECT * FROM blocked_numbers WHERE number = $1'),
     q('SELECT * FROM fraud_scores WHERE ani = $1 ORDER BY scored_at'),
     q('SELECT * FROM call_billing WHERE ani = $1 ORDER BY started_at'),
   ]);
-  return { number: e164, exportedAt: new Date().toISOString(), calls, bridgeAttempts: attempts, decisions, complianceAudit: audit, consentRecords: consent, dncEntries: dnc, blocked, fraudScores: fraud, billing };
+  return { number: e164, exportedAt: new Date().toISOString(), calls, bridgeAttempts: attempts, decisions, complianceAudit: audit, consentRecords: consent, consentRevocations: revocations, dncEntries: dnc, blocked, fraudScores: fraud, billing };
 }
 
 export async function eraseNumber(pool: Pool, redis: Redis, e164: string, reason: string, actor: string): Promise<Record<string, number>> {
@@ -45,7 +46,8 @@ export async function eraseNumber(pool: Pool, redis: Redis, e164: string, reason
     };
     await c.query('INSERT INTO privacy_erasures (number_hash, reason, actor, counts) VALUES ($1, $2, $3, $4)', [token, reason, actor, JSON.stringify(counts)]);
     await c.query('COMMIT');
-    // Consent lived in Redis too (screening reads it there): the sets, and the consent times beside them.
+    // Consent lived in Redis too (screening reads it there): the expiry sorted sets (consent-until:) and the consent
+    // times beside them (consent-since:). RND results and litigator lists are about the number, not the consumer: kept.
     const prefix = (redis.options.keyPrefix ?? '') as string;
     const scan = async (pattern: string): Promise<string[]> => {
       const keys: string[] = [];
@@ -57,7 +59,7 @@ export async function eraseNumber(pool: Pool, redis: Redis, e164: string, reason
       } while (cursor !== '0');
       return keys;
     };
-    for (const k of await scan(complianceKeys.consent('*'))) await redis.srem(k, e164);
+    for (const k of await scan(complianceKeys.consent('*'))) await redis.zrem(k, e164);
     for (const k of await scan(complianceKeys.consentSince('*'))) await redis.hdel(k, e164);
     return counts;
   } catch (err) {

@@ -83,18 +83,20 @@ describe('consent records', () => {
     expect(await call(ANI, DID_CONSENT)).toEqual({ outcome: 'bridged', reasons: [] });
 
     const revoked = await api('DELETE', `/v1/consents/${created.json.id}`, keys.sellerA);
-    expect(revoked).toEqual({ status: 200, json: { id: created.json.id, campaignId: 'consented', number: ANI, status: 'revoked' } });
+    expect(revoked).toMatchObject({ status: 200, json: { id: created.json.id, campaignId: 'consented', number: ANI, status: 'revoked', campaignIds: ['consented'], recordsRevoked: 1 } });
     expect((await api('DELETE', `/v1/consents/${created.json.id}`, keys.sellerA)).json.error.code).toBe('already_revoked');
     expect(await call(ANI, DID_CONSENT)).toEqual({ outcome: 'rejected', reasons: ['no_consent'] });
   });
 
-  it('a second live record keeps the caller admitted when the first is revoked', async () => {
+  it('a second, unexpired record keeps the caller admitted when the first has expired; revoking either revokes both', async () => {
     const ani = '+18135557002';
-    const first = await api('POST', '/v1/consents', keys.admin, { campaignId: 'consented', number: ani, leadId: 'a', source: 'form', consentedAt: '2026-11-01T00:00:00Z' });
+    const first = await api('POST', '/v1/consents', keys.admin, { campaignId: 'consented', number: ani, leadId: 'a', source: 'form', consentedAt: '2026-11-01T00:00:00Z', expiresAt: '2026-11-05T00:00:00Z' });
     const second = await api('POST', '/v1/consents', keys.admin, { campaignId: 'consented', number: ani, leadId: 'b', source: 'call', consentedAt: '2026-11-02T00:00:00Z' });
     expect([first.status, second.status]).toEqual([201, 201]);
-    expect((await api('DELETE', `/v1/consents/${first.json.id}`, keys.admin)).status).toBe(200);
     expect(await call(ani, DID_CONSENT)).toEqual({ outcome: 'bridged', reasons: [] });
+    // the consumer's revocation is of consent to be called, not of one record
+    expect((await api('DELETE', `/v1/consents/${first.json.id}`, keys.admin)).json).toMatchObject({ status: 'revoked', recordsRevoked: 2 });
+    expect(await call(ani, DID_CONSENT)).toEqual({ outcome: 'rejected', reasons: ['no_consent'] });
   });
 
   it('lists records newest first a page at a time; a seller sees only its campaigns', async () => {

@@ -63,7 +63,8 @@ async function stateOfB(): Promise<string> {
     await q("SELECT did, campaign_id, active FROM tracking_numbers WHERE seller_account_id = 'seller-b' ORDER BY did"),
     await q("SELECT * FROM buyer_targets WHERE buyer_account_id = 'buyer-b' ORDER BY id"),
     await q("SELECT id, revoked_at FROM consent_records WHERE campaign_id = 'cb' ORDER BY id"),
-    await q("SELECT list_id, number FROM dnc_entries WHERE list_id = 'campaign:cb' ORDER BY number"),
+    await q("SELECT list_id, number FROM dnc_entries WHERE list_id IN ('campaign:cb', 'seller:seller-b') ORDER BY list_id, number"),
+    await q("SELECT id FROM consent_revocations WHERE seller_account_id = 'seller-b' ORDER BY id"),
     await q("SELECT id, balance_cents FROM accounts WHERE id IN ('seller-b', 'buyer-b') ORDER BY id"),
   ].join('\n');
 }
@@ -76,9 +77,9 @@ const REFUSED: Record<string, Probe[]> = {
   'patch /v1/targets/:id/bid': [{ as: 'buyerA', method: 'patch', url: '/v1/targets/tb/bid', body: { bidCents: 1 } }],
   'post /v1/dnc/imports': [{ as: 'sellerA', method: 'post', url: '/v1/dnc/imports?list=campaign:cb', body: '+13125550101\n', contentType: 'text/plain' }],
   'get /v1/dnc/imports/:id': [{ as: 'sellerA', method: 'get', url: `/v1/dnc/imports/${IMPORT_B}` }],
-  'post /v1/dnc': [{ as: 'sellerA', method: 'post', url: '/v1/dnc', body: { list: 'campaign:cb', number: '+13125550102' } }],
-  'get /v1/dnc/:list/:number': [{ as: 'sellerA', method: 'get', url: '/v1/dnc/campaign:cb/%2B13125550102' }],
-  'delete /v1/dnc/:list/:number': [{ as: 'sellerA', method: 'delete', url: '/v1/dnc/campaign:cb/%2B13125550102' }],
+  'post /v1/dnc': [{ as: 'sellerA', method: 'post', url: '/v1/dnc', body: { list: 'campaign:cb', number: '+13125550102' } }, { as: 'sellerA', method: 'post', url: '/v1/dnc', body: { list: 'seller:seller-b', number: '+13125550102' } }],
+  'get /v1/dnc/:list/:number': [{ as: 'sellerA', method: 'get', url: '/v1/dnc/campaign:cb/%2B13125550102' }, { as: 'sellerA', method: 'get', url: '/v1/dnc/seller:seller-b/%2B13125550102' }],
+  'delete /v1/dnc/:list/:number': [{ as: 'sellerA', method: 'delete', url: '/v1/dnc/campaign:cb/%2B13125550102' }, { as: 'sellerA', method: 'delete', url: '/v1/dnc/seller:seller-b/%2B13125550102' }],
   'get /v1/accounts/:id/balance': [{ as: 'sellerA', method: 'get', url: '/v1/accounts/seller-b/balance' }, { as: 'buyerA', method: 'get', url: '/v1/accounts/buyer-b/balance' }],
   'get /v1/accounts/:id/ledger': [{ as: 'sellerA', method: 'get', url: '/v1/accounts/seller-b/ledger' }, { as: 'buyerA', method: 'get', url: '/v1/accounts/buyer-b/ledger' }],
   'get /v1/accounts/:id/invoice': [{ as: 'sellerA', method: 'get', url: '/v1/accounts/seller-b/invoice' }, { as: 'buyerA', method: 'get', url: '/v1/accounts/buyer-b/invoice' }],
@@ -94,6 +95,10 @@ const REFUSED: Record<string, Probe[]> = {
   'delete /v1/targets/:id': [{ as: 'buyerA', method: 'delete', url: '/v1/targets/tb' }],
   'post /v1/consents': [{ as: 'sellerA', method: 'post', url: '/v1/consents', body: { campaignId: 'cb', number: '+13125550103', leadId: 'x', source: 'x', consentedAt: '2026-11-01T00:00:00Z' } }],
   'delete /v1/consents/:id': [{ as: 'sellerA', method: 'delete', url: '/v1/consents/CONSENT_B' }],
+  'post /v1/consent-revocations': [
+    { as: 'sellerA', method: 'post', url: '/v1/consent-revocations', body: { number: '+13035550602', campaignId: 'cb' } },
+    { as: 'sellerA', method: 'post', url: '/v1/consent-revocations', body: { number: '+13035550602', sellerAccountId: 'seller-b' } },
+  ],
 };
 /** List routes: what A's key gets back must not mention B's rows. */
 const LISTS: Record<string, Probe[]> = {

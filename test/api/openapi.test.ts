@@ -50,6 +50,11 @@ it('documents the consent records and the caller block list', () => {
   expect(consentBody.properties.consentedAt).toMatchObject({ type: 'string', format: 'date-time' });
   expect(consent.get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(['campaignId', 'number', 'includeRevoked', 'limit', 'cursor']));
   expect(doc.paths['/v1/consents/{id}'].delete.parameters).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })]);
+  expect(Object.keys(consentBody.properties)).toEqual(expect.arrayContaining(['expiresAt', 'certificate', 'text', 'ip']));
+  expect(consentBody.properties.certificate.properties.kind.enum).toEqual(['trustedform', 'jornaya']);
+  const revocation = doc.paths['/v1/consent-revocations'].post.requestBody.content['application/json'].schema;
+  expect(revocation.required).toEqual(['number']);
+  expect(revocation.properties.channel.enum).toEqual(['api', 'phone', 'sms', 'email', 'web', 'mail', 'in_person', 'other']);
 
   const blocks = doc.paths['/v1/fraud/blocks'];
   expect(Object.keys(blocks).sort()).toEqual(['get', 'post']);
@@ -65,7 +70,7 @@ it('documents the constraints the API enforces', async () => {
   expect(doc.paths['/v1/calls/{id}'].get.parameters).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })]);
   const dncBody = doc.paths['/v1/dnc'].post.requestBody.content['application/json'].schema;
   expect(dncBody.required).toEqual(expect.arrayContaining(['list', 'number']));
-  expect(dncBody.properties.list.pattern).toBe('^(global|registry|campaign:[A-Za-z0-9_-]{1,100})$');
+  expect(dncBody.properties.list.pattern).toBe('^(global|registry|campaign:[A-Za-z0-9_-]{1,100}|seller:[A-Za-z0-9_-]{1,100})$');
   expect(doc.paths['/v1/dnc/imports'].post.requestBody.content).toHaveProperty('text/csv');
   expect(doc.paths['/v1/settlements'].post.requestBody.content['application/json'].schema.properties.from).toMatchObject({ type: 'string', format: 'date-time' });
 

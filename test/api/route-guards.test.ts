@@ -11,6 +11,7 @@
  *   - a valid request by each role the route lists succeeds (so a documented role is a role that works).
  * One node; keys for admin and agent, and for two accounts of each kind (seller A and B, buyer A and B).
  */
+import { complianceKeys } from '../../app/cache/compliance-keys';
 import { apiRouteDocs, type ExchangeNode } from '../../app/exchange-node';
 import { createApiKey, type Role } from '../../app/store/api-keys';
 import { recordConsent, addDncNumbers, blockNumber } from '../../app/store/compliance-repo';
@@ -331,6 +332,14 @@ const CASES: Record<string, Case> = {
     invalid: { as: 'sellerA', url: '/v1/consents/abc', field: 'id' },
     refused: [{ as: 'sellerA', url: '/v1/consents/CONSENT_B' }],
   },
+  'post /v1/consent-revocations': {
+    ok: [
+      { as: 'admin', url: '/v1/consent-revocations', body: { number: '+13125550194', campaignId: 'ca', channel: 'phone' }, status: 201 },
+      { as: 'sellerA', url: '/v1/consent-revocations', body: { number: '+13125550195' }, status: 201 },
+    ],
+    invalid: { as: 'sellerA', url: '/v1/consent-revocations', body: { number: '12' }, field: 'number' },
+    refused: [{ as: 'sellerA', url: '/v1/consent-revocations', body: { number: '+13125550196', campaignId: 'cb' } }, { as: 'sellerA', url: '/v1/consent-revocations', body: { number: '+13125550196', sellerAccountId: 'seller-b' } }],
+  },
   'get /v1/reports/calls': {
     ok: [
       { as: 'admin', url: '/v1/reports/calls?RANGE', status: 200 }, { as: 'agent', url: '/v1/reports/calls?groupBy=seller&RANGE', status: 200 },
@@ -355,6 +364,8 @@ beforeAll(async () => {
   await seedCampaign(infra.pool, { id: 'ca', sellerId: 'seller-a', dids: ['+18885550701', '+18885550707', '+18885550708', '+18885550790'] });
   await pauseNumber(infra.pool, { callId: 'fraud-call', dnis: '+18885550790', sellerAccountId: 'seller-a', facts: { stage: 'ended', ani: '+13035550699', dnis: '+18885550790', aniValid: true, callsLastMinute: 1, callsLastHour: 1, callsLastDay: 1, sellersLastDay: 1 } }, { score: 90, reasons: ['seller_short_calls'], action: 'pause_number' });
   await seedCampaign(infra.pool, { id: 'cb', sellerId: 'seller-b', dids: ['+18885550702'], payoutCents: 500 });
+  // Outbound calls need consent unless exempt (issue 14): this file tests who may ask, so 'ca' is exempt.
+  await infra.pool.query("UPDATE campaigns SET outbound_consent_exempt = true WHERE id = 'ca'");
   await seedTarget(infra.pool, { id: 'ta', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 1500 });
   await seedTarget(infra.pool, { id: 'ta-del', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 1000 });
   await seedTarget(infra.pool, { id: 'ta-del2', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 1000 });
@@ -462,6 +473,7 @@ function servedRoutes(stack: Layer[]): string[] {
 async function stateOfEverything(): Promise<string> {
   const q = async (sql: string) => JSON.stringify((await infra.pool.query(sql)).rows);
   const members = async (key: string) => JSON.stringify((await infra.redis.smembers(key)).sort());
+  const scored = async (key: string) => JSON.stringify(await infra.redis.zrange(key, '0', '-1', 'WITHSCORES'));
   return [
     await q('SELECT id, name, active, balance_cents, credit_limit_cents FROM accounts ORDER BY id'),
     await q('SELECT * FROM campaigns ORDER BY id'),
@@ -475,7 +487,9 @@ async function stateOfEverything(): Promise<string> {
     await q('SELECT count(*)::int AS n FROM settlements'),
     await q('SELECT count(*)::int AS n FROM calls'),
     await q('SELECT count(*)::int AS n FROM privacy_erasures'),
-    ...(await Promise.all(['dnc:global', 'dnc:campaign:ca', 'dnc:campaign:cb', 'blocked', 'consent:ca', 'consent:cb'].map(members))),
+    await q('SELECT id, seller_account_id, number FROM consent_revocations ORDER BY id'),
+    ...(await Promise.all(['dnc:global', 'dnc:campaign:ca', 'dnc:campaign:cb', 'dnc:seller:seller-a', 'dnc:seller:seller-b', 'blocked'].map(members))),
+    ...(await Promise.all([complianceKeys.consent('ca'), complianceKeys.consent('cb')].map(scored))),
   ].join('\n');
 }
 

@@ -28,7 +28,7 @@ describe('screenCall', () => {
 
   it('calling hours apply to outbound calls only', () => {
     const facts: ScreenFacts = { ...clean, callingHours: { allowed: false, reason: 'outside_calling_hours', ruleId: 'US-FED', timeZone: 'America/New_York', localTime: '2026-11-23 21:30 Mon', detail: 'after 21:00' } };
-    expect(screenCall({ caller: valid, campaign, direction: 'outbound', facts }).reasons).toEqual(['outside_calling_hours']);
+    expect(screenCall({ caller: valid, campaign, direction: 'outbound', facts: { ...facts, consent: true } }).reasons).toEqual(['outside_calling_hours']);
     expect(screenCall({ caller: valid, campaign, direction: 'inbound', facts }).reasons).toEqual([]);
   });
 
@@ -36,6 +36,31 @@ describe('screenCall', () => {
     const r = screenCall({ caller: valid, campaign: { ...campaign, requireConsent: true, minAttestation: 'B' }, direction: 'inbound', attestation: 'B', facts: { ...clean, consent: true } });
     expect(r.pass).toBe(true);
     expect(r.checks.map((c) => c.rule)).toEqual(['caller', 'blocked', 'dnc', 'consent', 'attestation']);
+  });
+});
+
+describe('consent scope, the seller DNC list and frequency limits (issue 14)', () => {
+  const limit = { limit: 3, windowSec: 86_400, source: 'Fla. Stat. § 501.616(6)(b)' };
+  it.each([
+    { name: 'outbound needs consent by default', dir: 'outbound', c: {}, facts: clean, reasons: ['no_consent'] },
+    { name: 'outbound with live consent passes', dir: 'outbound', c: {}, facts: { ...clean, consent: true }, reasons: [] },
+    { name: 'outbound on an exempt campaign needs none', dir: 'outbound', c: { outboundConsentExempt: true }, facts: clean, reasons: [] },
+    { name: 'an exempt campaign that requires consent still does', dir: 'outbound', c: { outboundConsentExempt: true, requireConsent: true }, facts: clean, reasons: ['no_consent'] },
+    { name: 'inbound needs consent only when the campaign requires it', dir: 'inbound', c: {}, facts: clean, reasons: [] },
+    { name: 'the seller DNC list binds outbound calls', dir: 'outbound', c: {}, facts: { ...clean, consent: true, dnc: { ...clean.dnc, seller: true } }, reasons: ['dnc_seller'] },
+    { name: 'the seller DNC list does not refuse a consumer who calls in', dir: 'inbound', c: {}, facts: { ...clean, dnc: { ...clean.dnc, seller: true } }, reasons: [] },
+    { name: 'a global DNC entry is named before the seller list', dir: 'outbound', c: {}, facts: { ...clean, consent: true, dnc: { global: true, campaign: false, registry: false, seller: true } }, reasons: ['dnc_global'] },
+    { name: 'over the frequency limit', dir: 'outbound', c: {}, facts: { ...clean, consent: true, frequency: { allowed: false, limit } }, reasons: ['frequency_limited'] },
+    { name: 'within the frequency limit', dir: 'outbound', c: {}, facts: { ...clean, consent: true, frequency: { allowed: true } }, reasons: [] },
+    { name: 'inbound calls are never frequency limited', dir: 'inbound', c: {}, facts: { ...clean, frequency: { allowed: false, limit } }, reasons: [] },
+  ] as const)('$name', ({ dir, c, facts, reasons }) => {
+    const r = screenCall({ caller: valid, campaign: { ...campaign, ...c } as Campaign, direction: dir, facts: facts as ScreenFacts });
+    expect(r.reasons).toEqual(reasons);
+  });
+
+  it('names the limit and its citation when it refuses', () => {
+    const r = screenCall({ caller: valid, campaign, direction: 'outbound', facts: { ...clean, consent: true, frequency: { allowed: false, limit } } });
+    expect(r.checks.find((c) => c.rule === 'frequency')).toEqual({ rule: 'frequency', pass: false, reason: 'frequency_limited', detail: '3 calls per 24 h reached (Fla. Stat. § 501.616(6)(b))' });
   });
 });
 

@@ -81,7 +81,8 @@ describe.each(harnesses)('%s: attestation is believed only from trusted carriers
     infra = await createTestInfra(`e2e_attestation_${name}`);
     await seedAccount(infra.pool, { id: 'seller', kind: 'seller' });
     await seedAccount(infra.pool, { id: 'buyer', kind: 'buyer' });
-    await seedCampaign(infra.pool, { id: 'strict', sellerId: 'seller', dids: [DID], floorCents: 100, minAttestation: 'A' });
+    // exempt from outbound consent (issue 14): the outbound case is about our own attestation
+    await seedCampaign(infra.pool, { id: 'strict', sellerId: 'seller', dids: [DID], floorCents: 100, minAttestation: 'A', outboundConsentExempt: true });
     await seedTarget(infra.pool, { id: 't', buyerId: 'buyer', campaignId: 'strict', bidCents: 2000, destination: BUYER, answerTimeoutSec: 2 });
     node = await harness.start(infra, { clock: () => new Date('2026-11-24T16:00:00Z') }); // 10:00 in Chicago
     adminKey = (await createApiKey(infra.pool, { role: 'admin' })).key;

@@ -25,7 +25,8 @@ beforeAll(async () => {
   infra = await createTestInfra('e2e_lists');
   await seedAccount(infra.pool, { id: 'seller', kind: 'seller' });
   await seedAccount(infra.pool, { id: 'buyer', kind: 'buyer' });
-  await seedCampaign(infra.pool, { id: 'main', sellerId: 'seller', dids: ['+18885550502'] });
+  // outbound calls need consent (issue 14): 'main' tests the registry copies alone
+  await seedCampaign(infra.pool, { id: 'main', sellerId: 'seller', dids: ['+18885550502'], outboundConsentExempt: true });
   await seedCampaign(infra.pool, { id: 'consented', sellerId: 'seller', dids: ['+18885550503'], requireConsent: true });
   await seedCampaign(infra.pool, { id: 'shield', sellerId: 'seller', dids: [DID_SHIELD] });
   await seedCampaign(infra.pool, { id: 'open', sellerId: 'seller', dids: [DID_OPEN] });
@@ -166,7 +167,7 @@ describe('Reassigned Numbers Database', () => {
     const [reassigned, reconsented] = ['+13125550331', '+13125550332'];
     for (const n of [reassigned, reconsented]) harness.setConsumer(n, { kind: 'no_answer' });
     for (const [number, consentedAt] of [[reassigned, '2026-06-01T15:00:00Z'], [reconsented, '2026-09-01T15:00:00Z']]) {
-      const r = await api('POST', '/v1/consents', { json: { campaignId: 'consented', number, leadId: `lead-${number}`, source: 'web form', consentedAt } });
+      const r = await api('POST', '/v1/consents', { json: { campaignId: 'consented', number, leadId: `lead-${number}`, source: 'web form', consentedAt, expiresAt: '2027-06-01T00:00:00Z' } });
       expect(r.status).toBe(201);
     }
     const rnd = await api('POST', '/v1/rnd/results', { json: { source: 'rnd-query-2026-11', results: [{ number: reassigned, disconnectedOn: '2026-08-01' }, { number: reconsented, disconnectedOn: '2026-08-01' }] } });
@@ -229,8 +230,8 @@ describe('a Redis that lost the lists', () => {
     const reassigned = '+13125550331'; // consent before its disconnection (the RND test)
     await importCopy('2026-11-21', [listed, '+13125550313']);
     await api('POST', '/v1/litigators/imports?source=vendor-y&listedOn=2026-11-30', { text: '+18135550351\n' });
-    await infra.redis.del('compliance:loaded', 'dnc:national:us', 'dnc:national:ca', 'dnc:national:meta', 'rnd:disconnected', 'consent-since:consented', 'litigators');
-    await eventually(async () => (await infra.redis.exists('compliance:loaded')) === 1, 'the lists to be loaded again', 10_000);
+    await infra.redis.del('compliance:loaded:v2', 'dnc:national:us', 'dnc:national:ca', 'dnc:national:meta', 'rnd:disconnected', 'consent-since:consented', 'litigators');
+    await eventually(async () => (await infra.redis.exists('compliance:loaded:v2')) === 1, 'the lists to be loaded again', 10_000);
     expect(await callOut('main', listed)).toMatchObject({ status: 422, reasons: ['dnc_registry'] });
     expect(await callOut('consented', reassigned)).toMatchObject({ status: 422, reasons: ['number_reassigned'] });
     expect(await infra.redis.sismember('litigators', '+18135550351')).toBe(1);

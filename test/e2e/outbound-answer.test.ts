@@ -47,10 +47,11 @@ describe.each([
     await seedAccount(infra.pool, { id: 'seller', kind: 'seller' });
     await seedAccount(infra.pool, { id: 'buyer', kind: 'buyer' });
     await seedAccount(infra.pool, { id: 'zip-buyer', kind: 'buyer' });
-    await seedCampaign(infra.pool, { id: 'callbacks', sellerId: 'seller', dids: ['+18885550500'], floorCents: 100 });
+    // exempt from outbound consent (issue 14): these cases are about calling hours and the answered call
+    await seedCampaign(infra.pool, { id: 'callbacks', sellerId: 'seller', dids: ['+18885550500'], floorCents: 100, outboundConsentExempt: true });
     await seedTarget(infra.pool, { id: 'any', buyerId: 'buyer', campaignId: 'callbacks', bidCents: 2000, destination: BUYER, answerTimeoutSec: 2 });
     // Only buys consumers in one zip: it can win only if the request's zip reaches the auction after the answer.
-    await seedCampaign(infra.pool, { id: 'local', sellerId: 'seller', dids: ['+18885550501'], floorCents: 100 });
+    await seedCampaign(infra.pool, { id: 'local', sellerId: 'seller', dids: ['+18885550501'], floorCents: 100, outboundConsentExempt: true });
     await seedTarget(infra.pool, { id: 'loop', buyerId: 'zip-buyer', campaignId: 'local', bidCents: 2500, destination: ZIP_BUYER, answerTimeoutSec: 2, targeting: { zips: ['60601'] } });
     harness = makeHarness();
     node = await harness.start(infra, { clock: () => new Date(Date.now() + clockOffsetMs) });

@@ -1,6 +1,7 @@
 import type { ExchangeNode } from '../../app/exchange-node';
 import type { Bidder } from '../../app/exchange/bidders';
 import { createApiKey } from '../../app/store/api-keys';
+import { recordConsent } from '../../app/store/compliance-repo';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import type { SwitchHarness } from './harness';
@@ -45,6 +46,8 @@ export function switchScenarios(name: string, makeHarness: () => SwitchHarness):
       await seedAccount(infra.pool, { id: 'buyer-a', kind: 'buyer' });
       await seedAccount(infra.pool, { id: 'buyer-b', kind: 'buyer' });
       await seedCampaign(infra.pool, { id: 'main', sellerId: 'seller', dids: [DID], floorCents: 100 });
+      // Outbound calls need the consumer's consent on record (issue 14): the consumer the outbound tests call gave it.
+      await recordConsent(infra.pool, infra.redis, { campaignId: 'main', number: '+13125550199', leadId: 'lead-e2e', source: 'web form', consentedAt: new Date('2026-11-20T00:00:00Z') });
       await seedTarget(infra.pool, { id: 'a', buyerId: 'buyer-a', campaignId: 'main', bidCents: 3000, destination: BUYER_A, answerTimeoutSec: 2, capConcurrency: 5 });
       await seedTarget(infra.pool, { id: 'b', buyerId: 'buyer-b', campaignId: 'main', bidCents: 2000, destination: BUYER_B, answerTimeoutSec: 2 });
       await seedCampaign(infra.pool, { id: 'slow', sellerId: 'seller', dids: [SLOW_DID] });

@@ -31,7 +31,7 @@ beforeAll(async () => {
   node = await startTestNode(infra, { DNC_REGISTRY_REQUIRED: 'true', BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' });
   const deps = { pool: infra.pool, redis: infra.redis, log: silentLogger() };
   await importRegistryCopy(deps, { kind: 'us', registryDate: '2026-11-20', areaCodes: ['312'], source: 'test', input: Readable.from(['+13125550401\n']) });
-  for (const n of ['+13125550401', '+13125550402', '+13125550403', '+12025550404']) await recordConsent(infra.pool, infra.redis, { campaignId: 'c', number: n, leadId: 'l', source: 'web', consentedAt: new Date('2026-06-01T00:00:00Z') });
+  for (const n of ['+13125550401', '+13125550402', '+13125550403', '+12025550404']) await recordConsent(infra.pool, infra.redis, { campaignId: 'c', number: n, leadId: 'l', source: 'web', consentedAt: new Date('2026-06-01T00:00:00Z'), expiresAt: new Date('2027-06-01T00:00:00Z') });
   await recordRndResults(infra.pool, infra.redis, [{ number: '+13125550403', disconnectedOn: '2026-08-01' }], 'rnd');
   await addLitigators(infra.pool, infra.redis, ['+18135550405'], 'vendor', '2026-11-30');
 });

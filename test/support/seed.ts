@@ -19,14 +19,16 @@ export interface CampaignSeed {
   payoutCents?: number;
   payoutPercent?: number;
   duplicateWindowDays?: number;
+  /** outbound calls need no consent record (issue 14: an admin's exemption) */
+  outboundConsentExempt?: boolean;
 }
 
 export async function seedCampaign(pool: Pool, c: CampaignSeed): Promise<void> {
   await pool.query(
-    `INSERT INTO campaigns (id, seller_account_id, name, routing, floor_cents, require_consent, min_attestation, active, payout_cents, payout_percent, duplicate_window_days)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+    `INSERT INTO campaigns (id, seller_account_id, name, routing, floor_cents, require_consent, min_attestation, active, payout_cents, payout_percent, duplicate_window_days, outbound_consent_exempt)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
     [c.id, c.sellerId, `campaign ${c.id}`, c.routing ?? 'second_price', c.floorCents ?? 0, c.requireConsent ?? false, c.minAttestation ?? null, c.active ?? true,
-      c.payoutCents ?? null, c.payoutPercent ?? null, c.duplicateWindowDays ?? 30],
+      c.payoutCents ?? null, c.payoutPercent ?? null, c.duplicateWindowDays ?? 30, c.outboundConsentExempt ?? false],
   );
   for (const did of c.dids) await pool.query('INSERT INTO tracking_numbers (did, campaign_id, seller_account_id) VALUES ($1,$2,$3)', [did, c.id, c.sellerId]);
 }
