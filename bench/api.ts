@@ -13,13 +13,12 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { Pool } from 'pg';
-import Redis from 'ioredis';
 import { loadConfig } from '../app/config';
 import { silentLogger } from '../app/observability/logger';
 import { startExchangeNode } from '../app/exchange-node';
 import { createApiKey } from '../app/store/api-keys';
 import { measureBidUpdates } from './load/bid-phase';
+import { freshBenchState } from './load/bench-state';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): number => {
@@ -52,14 +51,7 @@ const SCHEMA = 'bench_api';
 const PREFIX = 'bench:api:';
 
 async function main(): Promise<void> {
-  const admin = new Pool({ connectionString: DATABASE_URL, max: 1 });
-  await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await admin.query(`CREATE SCHEMA ${SCHEMA}`);
-  await admin.end();
-  const redis = new Redis(REDIS_URL);
-  const stale = await redis.keys(`${PREFIX}*`);
-  if (stale.length) await redis.del(...stale);
-  redis.disconnect();
+  await freshBenchState({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, schema: SCHEMA, prefix: PREFIX });
 
   const config = loadConfig({
     DATABASE_URL, DATABASE_SCHEMA: SCHEMA, REDIS_URL, REDIS_PREFIX: PREFIX, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'warn',

@@ -22,6 +22,7 @@ import { FreeSwitchPeer } from '../test/peers/freeswitch';
 import { AsteriskPeer } from '../test/peers/asterisk';
 import { CallDriver, percentile, type CallPlacer } from './load/call-driver';
 import { asteriskPlacer, freeswitchPlacer } from './load/placers';
+import { freshBenchState, untilReady } from './load/bench-state';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -71,14 +72,7 @@ function processCpuUs(pid: number | undefined): number | undefined {
 }
 
 async function seed(): Promise<void> {
-  const pool = new Pool({ connectionString: DATABASE_URL, max: 1 });
-  await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await pool.query(`CREATE SCHEMA ${SCHEMA}`);
-  await pool.end();
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await freshBenchState({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, schema: SCHEMA, prefix: PREFIX });
 }
 
 async function seedRows(): Promise<void> {
@@ -127,17 +121,8 @@ async function startExchange(switchEnv: Record<string, string>, httpPort: number
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${httpPort}/ready`);
-      if (r.status === 200) return child;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('the exchange did not become ready');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await untilReady(child, httpPort);
+  return child;
 }
 
 /** The switch peer this process plays, and the exchange settings that point at it. */

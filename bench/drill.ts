@@ -24,6 +24,7 @@ import Redis from 'ioredis';
 import { FreeSwitchPeer } from '../test/peers/freeswitch';
 import { AsteriskPeer } from '../test/peers/asterisk';
 import { callxDialplanVariables } from '../test/peers/freeswitch/dialplan';
+import { freshBenchState, untilReady } from './load/bench-state';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -70,18 +71,7 @@ async function freePort(): Promise<number> {
 
 /** A fresh schema and Redis prefix. */
 async function reset(): Promise<void> {
-  const pool = new Pool({ connectionString: DATABASE_URL, max: 1 });
-  await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await pool.query(`CREATE SCHEMA ${SCHEMA}`);
-  await pool.end();
-  const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
+  await freshBenchState({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, schema: SCHEMA, prefix: PREFIX });
 }
 
 /** A seller, a campaign and a few buyers with concurrency caps, so a leaked slot would show. */
@@ -116,17 +106,8 @@ async function startExchange(switchEnv: Record<string, string>, httpPort: number
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${httpPort}/ready`);
-      if (r.status === 200) return child;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('the exchange did not become ready');
-    await sleep(100);
-  }
+  await untilReady(child, httpPort);
+  return child;
 }
 
 /** What the peer saw of one call. */

@@ -9,8 +9,6 @@
  * Prints JSON lines: billing_jobs_per_s, fraud_jobs_per_s. Uses the schema `bench_jobs` of DATABASE_URL and the
  * Redis prefix `bench:jobs:` (both emptied first).
  */
-import { Pool } from 'pg';
-import Redis from 'ioredis';
 import { createPool } from '../app/store/db';
 import { migrate } from '../app/store/migrate';
 import { createRedis } from '../app/cache/redis';
@@ -19,6 +17,7 @@ import { billingQueue, enqueueBilling, enqueueFraud, fraudQueue, FRAUD_ITEMS_PER
 import { BillingWorker } from '../app/jobs/billing-worker';
 import { FraudWorker } from '../app/jobs/fraud-worker';
 import { DEFAULT_FRAUD_RULES } from '../app/domain/fraud';
+import { freshBenchState } from './load/bench-state';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): number => {
@@ -36,18 +35,7 @@ const SCHEMA = 'bench_jobs';
 const PREFIX = 'bench:jobs:';
 
 async function reset(): Promise<void> {
-  const admin = new Pool({ connectionString: DATABASE_URL, max: 1 });
-  await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await admin.query(`CREATE SCHEMA ${SCHEMA}`);
-  await admin.end();
-  const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
+  await freshBenchState({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, schema: SCHEMA, prefix: PREFIX });
 }
 
 async function main(): Promise<void> {

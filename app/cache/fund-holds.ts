@@ -48,16 +48,16 @@ export function fundKeys(buyerId: string): [string, string] {
  * (call it only after fundsShort said false, in the same script).
  */
 export const FUNDS_LUA = `
-local function fundsSweep(fk, lk, now)
-  local expired = redis.call('ZRANGEBYSCORE', lk, '-inf', now)
-  for _, id in ipairs(expired) do
-    local cents = redis.call('HGET', fk, 'h:' .. id)
-    if cents then
-      redis.call('HDEL', fk, 'h:' .. id)
-      redis.call('HINCRBY', fk, 'held', 0 - tonumber(cents)) -- not -x: Lua's -0 is not an integer to Redis
-    end
-    redis.call('ZREM', lk, id)
+local function fundsRelease(fk, lk, callId)
+  local cents = redis.call('HGET', fk, 'h:' .. callId)
+  if cents then
+    redis.call('HDEL', fk, 'h:' .. callId)
+    redis.call('HINCRBY', fk, 'held', 0 - tonumber(cents)) -- not -x: Lua's -0 is not an integer to Redis
   end
+  redis.call('ZREM', lk, callId)
+end
+local function fundsSweep(fk, lk, now)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', lk, '-inf', now)) do fundsRelease(fk, lk, id) end
 end
 local function fundsShort(fk, lk, now, callId, cents)
   fundsSweep(fk, lk, now)
@@ -69,14 +69,6 @@ end
 local function fundsHold(fk, lk, leaseUntil, callId, cents)
   if redis.call('HSETNX', fk, 'h:' .. callId, cents) == 1 then redis.call('HINCRBY', fk, 'held', cents) end
   redis.call('ZADD', lk, leaseUntil, callId)
-end
-local function fundsRelease(fk, lk, callId)
-  local cents = redis.call('HGET', fk, 'h:' .. callId)
-  if cents then
-    redis.call('HDEL', fk, 'h:' .. callId)
-    redis.call('HINCRBY', fk, 'held', 0 - tonumber(cents)) -- not -x: Lua's -0 is not an integer to Redis
-  end
-  redis.call('ZREM', lk, callId)
 end
 local function fundsSet(fk, cents, version)
   local v = tonumber(redis.call('HGET', fk, 'v') or '-1')
