@@ -15,40 +15,66 @@ import { FreeSwitchPeer } from '../test/peers/freeswitch';
 import { AsteriskPeer } from '../test/peers/asterisk';
 import { CallDriver, percentile, type CallPlacer } from './load/call-driver';
 import { asteriskPlacer, freeswitchPlacer } from './load/placers';
+import { flagsOrExit, UsageError } from '../app/util/cli-flags';
+
+const USAGE = `npm run simulate -- [options]
+
+  --cps <n>               calls placed per second (default 10)
+  --seconds <n>           how long to place calls (default 10)
+  --dnis <list>           tracking numbers to call, comma-separated (default +18885550100)
+  --talk-ms <ms>          how long a caller talks once bridged (default 2000)
+  --buyer-answer-ms <ms>  how long buyers ring before answering (default 50)
+  --switch <name>         freeswitch (default) or asterisk
+  FreeSWITCH: --app <host:port>    the exchange's outbound socket server (default 127.0.0.1:8084)
+              --esl-port <port>    where the peer serves inbound ESL (default 8021; 0: none)
+              --esl-password <pw>  default $FS_ESL_PASSWORD
+  Asterisk:   --ari-port <port>    where the peer serves ARI (default 8088)
+              --ari-password <pw>  default $ARI_PASSWORD
+              --ari-app <name>     default $ARI_APP or callx
+  --help                  this text`;
+
+const FLAGS = flagsOrExit(process.argv.slice(2), {
+  values: ['cps', 'seconds', 'dnis', 'talk-ms', 'buyer-answer-ms', 'switch', 'app', 'esl-port', 'esl-password', 'ari-port', 'ari-password', 'ari-app'],
+}, USAGE);
 
 function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+  return FLAGS.get(name) ?? fallback;
 }
 
 function positive(name: string, fallback: string): number {
   const v = Number(arg(name, fallback));
-  if (!Number.isFinite(v) || v <= 0) {
-    process.stderr.write(`--${name} must be a positive number\n`);
-    process.exit(2);
-  }
+  if (!Number.isFinite(v) || v <= 0) throw new UsageError(`--${name} must be a positive number, not "${arg(name, fallback)}"`);
+  return v;
+}
+
+function whole(name: string, fallback: string, min: number, max: number): number {
+  const v = Number(arg(name, fallback));
+  if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${arg(name, fallback)}"`);
   return v;
 }
 
 async function main(): Promise<void> {
+  const switchName = arg('switch', 'freeswitch');
+  if (switchName !== 'freeswitch' && switchName !== 'asterisk') throw new UsageError(`--switch must be freeswitch or asterisk, not "${switchName}"`);
+  const [host, port] = arg('app', '127.0.0.1:8084').split(':');
+  if (!host || !port || !/^\d+$/.test(port)) throw new UsageError(`--app must be host:port, not "${arg('app', '')}"`);
   const cps = positive('cps', '10');
   const seconds = positive('seconds', '10');
   const dnis = arg('dnis', '+18885550100').split(',');
   const buyerAnswerMs = positive('buyer-answer-ms', '50');
   let placer: CallPlacer;
-  if (arg('switch', 'freeswitch') === 'asterisk') {
+  if (switchName === 'asterisk') {
     const app = arg('ari-app', process.env.ARI_APP ?? 'callx');
     const peer = new AsteriskPeer({ app, record: false, playbackMs: 500, username: process.env.ARI_USERNAME ?? 'callx', password: arg('ari-password', process.env.ARI_PASSWORD ?? 'ChangeMe-ARI-Password') });
     peer.buyers.fallback = { kind: 'answer', afterMs: buyerAnswerMs };
     peer.consumers.fallback = { kind: 'answer', afterMs: 500 };
-    const ariPort = Number(arg('ari-port', '8088'));
+    const ariPort = whole('ari-port', '8088', 1, 65535);
     await peer.listen(ariPort, '127.0.0.1');
     process.stderr.write(`serving ARI on ${peer.url}; waiting for the exchange (SWITCHES=asterisk ARI_URL=${peer.url}) to connect...\n`);
     while (peer.eventConnections === 0) await new Promise((r) => setTimeout(r, 200));
     placer = asteriskPlacer(peer);
   } else {
-    const [host, port] = arg('app', '127.0.0.1:8084').split(':');
-    const eslPort = Number(arg('esl-port', '8021'));
+    const eslPort = whole('esl-port', '8021', 0, 65535);
     const peer = new FreeSwitchPeer({ detail: 'lean', record: false, playbackMs: 500, password: arg('esl-password', process.env.FS_ESL_PASSWORD ?? 'ChangeMe-ESL-Password') });
     peer.buyers.fallback = { kind: 'answer', afterMs: buyerAnswerMs };
     peer.consumers.fallback = { kind: 'answer', afterMs: 500 };
@@ -84,6 +110,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`simulate failed: ${err.stack ?? err.message}\n`);
   process.exit(1);
 });

@@ -3,6 +3,10 @@
  * a UsageError (the demo prints it with the usage and exits 2).
  */
 
+import { parseFlags, UsageError } from '../../app/util/cli-flags';
+
+export { UsageError };
+
 export const USAGE = `npm run demo [-- options]
 
   --cps <n>              calls placed per second (default 2)
@@ -15,8 +19,6 @@ export const USAGE = `npm run demo [-- options]
 Environment: DATABASE_URL, REDIS_URL (where Postgres and Redis are), DEMO_SCHEMA (the Postgres schema the demo
 works in, default callx_demo), DEMO_REDIS_PREFIX (its Redis key prefix, default callx-demo:), HTTP_HOST (default
 127.0.0.1), DASHBOARD_DIR, LOG_LEVEL (default warn).`;
-
-export class UsageError extends Error {}
 
 export interface DemoOptions {
   cps: number;
@@ -35,26 +37,6 @@ export interface DemoOptions {
   logLevel: string;
   dashboardDir?: string;
   help: boolean;
-}
-
-const FLAGS_WITH_VALUE = new Set(['cps', 'seconds', 'talk-ms', 'http-port']);
-const SWITCHES = new Set(['no-dashboard-build', 'help']);
-
-function parseArgv(argv: readonly string[]): Map<string, string> {
-  const found = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.indexOf('=');
-    const name = a.startsWith('--') ? a.slice(2, eq > 0 ? eq : undefined) : '';
-    if (a === '-h') found.set('help', '');
-    else if (SWITCHES.has(name) && eq < 0) found.set(name, '');
-    else if (FLAGS_WITH_VALUE.has(name)) {
-      const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
-      found.set(name, value);
-    } else throw new UsageError(`unknown option: ${a}`);
-  }
-  return found;
 }
 
 function num(name: string, raw: string, min: number, max = Number.MAX_SAFE_INTEGER, integer = false): number {
@@ -76,7 +58,7 @@ function talkRange(raw: string): { min: number; max: number } {
 }
 
 export function parseDemoOptions(argv: readonly string[], env: NodeJS.ProcessEnv): DemoOptions {
-  const flags = parseArgv(argv);
+  const flags = parseFlags(argv, { values: ['cps', 'seconds', 'talk-ms', 'http-port'], switches: ['no-dashboard-build'] });
   const portFlag = flags.get('http-port');
   const envPort = env.HTTP_PORT || undefined;
   const schema = env.DEMO_SCHEMA || 'callx_demo';
