@@ -17,20 +17,24 @@ import type { SecretBox } from '../util/secret-box';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
-import { cursorParam, queryInt } from './schemas';
+import { cursorParam, isStorableText, queryInt } from './schemas';
+import { NOT_STORABLE } from '../domain/text';
 
 const AccountId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, _ and - only (1-100)');
 const EndpointId = z.string().regex(/^whe_[0-9a-f]{16}$/, 'is not a webhook endpoint id');
 const DeliveryId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'is not a delivery id');
-/** Where deliveries go: an absolute http or https URL (no other scheme is ever fetched). */
-const Url = z.string().max(2000).refine((v) => {
+/**
+ * Where deliveries go: an absolute http or https URL (no other scheme is ever fetched), stored as the URL parser
+ * writes it (`HTTP://Example.com` becomes `http://example.com/`, odd characters percent-encoded).
+ */
+const Url = z.string().max(2000).refine(isStorableText, NOT_STORABLE).refine((v) => {
   try {
     const u = new URL(v);
     return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
   } catch {
     return false;
   }
-}, 'must be an absolute http:// or https:// URL');
+}, 'must be an absolute http:// or https:// URL').transform((v) => new URL(v).href);
 const Events = z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(WEBHOOK_EVENTS.length * 2);
 
 const EndpointBody = z.object({ accountId: AccountId.optional(), url: Url, events: Events }).strict();
