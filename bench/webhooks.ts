@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     batch.push({ ...identity, type: 'attempt', attemptNo: 1, targetId: 't1', buyerAccountId: 'buyer', destination: 'sip:b@x', attemptStartedAt: at, attemptEndedAt: at, status: 'bridged', priceCents: 1500 });
     batch.push({ ...identity, type: 'ended', outcome: 'bridged', endReason: 'caller_hangup', endedAt: at, bridgedAt: at, hangupCause: 'NORMAL_CLEARING', hungUpBy: 'caller', durationSec: 1, billableSec: 1 });
   }
-  const queueClient = await queue.client;
+  const queueClient = await queue.getBackend().client;
   const commands = await countCommands(queueClient as unknown as Redis, () => enqueueWebhookEvents(queue, webhookItemsOf(batch)));
   await queue.obliterate({ force: true });
   process.stdout.write(`${JSON.stringify({ name: 'webhook_enqueue_redis_commands_per_batch', value: commands, unit: 'commands', journal_entries: batch.length, events: 500, events_per_job: WEBHOOK_ITEMS_PER_JOB })}\n`);
