@@ -56,6 +56,8 @@ const EnvSchema = z.object({
   WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).max(3_600_000).default(10_000),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
+  // Deliver to loopback, private and link-local addresses too (off: customers' URLs must not reach our own network).
+  WEBHOOK_ALLOW_PRIVATE_ADDRESSES: bool.default(false),
   // Seals the accounts' webhook signing secrets at rest (AES-256-GCM): 32 bytes, 64 hex digits or base64.
   WEBHOOK_SECRET_KEY: z.string().refine((k) => /^[0-9a-fA-F]{64}$/.test(k) || Buffer.from(k, 'base64').length === 32, 'must be 32 bytes: 64 hex digits or base64').optional(),
   // Per-consumer frequency limit on outbound calls, platform-wide, on top of the state rules (0: none but theirs).

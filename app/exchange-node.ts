@@ -205,7 +205,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   fraudWorker?.start();
   const secretBox = SecretBox.fromKey(config.WEBHOOK_SECRET_KEY);
   const webhookWorker = config.WEBHOOK_WORKER_ENABLED
-    ? new WebhookWorker(pool, logger.child({ mod: 'webhooks' }), { ...queueSettings, retry: webhookRetry(config), timeoutMs: config.WEBHOOK_TIMEOUT_MS, concurrency: config.WEBHOOK_CONCURRENCY, box: secretBox })
+    ? new WebhookWorker(pool, logger.child({ mod: 'webhooks' }), { ...queueSettings, retry: webhookRetry(config), timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES, concurrency: config.WEBHOOK_CONCURRENCY, box: secretBox })
     : undefined;
   webhookWorker?.start();
 

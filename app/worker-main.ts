@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     redisUrl: config.REDIS_URL,
     redisPrefix: config.REDIS_PREFIX,
     retry: webhookRetry(config),
-    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
     concurrency: config.WEBHOOK_CONCURRENCY,
     box: SecretBox.fromKey(config.WEBHOOK_SECRET_KEY),
   });

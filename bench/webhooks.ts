@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < items.length; i += 1000) await enqueueWebhookEvents(queue, items.slice(i, i + 1000));
   const expected = CALLS * 2;
   process.stderr.write(`enqueued ${CALLS} call ends (${expected} deliveries); delivering...\n`);
-  const worker = new WebhookWorker(pool, logger, { ...settings, retry: { attempts: 3, backoffMs: 1000 }, timeoutMs: 10_000, concurrency: CONCURRENCY, box });
+  const worker = new WebhookWorker(pool, logger, { ...settings, retry: { attempts: 3, backoffMs: 1000 }, timeoutMs: 10_000, allowPrivate: true, concurrency: CONCURRENCY, box });
   const started = Date.now();
   worker.start();
   let delivered = 0;

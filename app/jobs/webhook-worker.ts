@@ -7,7 +7,8 @@
  *   event's id, then a `deliver` job is added per row.
  * - `deliver` jobs: POST the stored body to the endpoint, signed at send time with the account's current secret
  *   (`X-Callx-Signature: t=..,v1=..`, see app/domain/webhook-signature.ts). A 2xx answer delivers it; anything else
- *   (another status, a timeout, a refused connection, a redirect) fails the attempt, which BullMQ retries with
+ *   (another status, a timeout, a refused connection, a redirect, an address that is not public unless
+ *   WEBHOOK_ALLOW_PRIVATE_ADDRESSES) fails the attempt, which BullMQ retries with
  *   exponential backoff; after the last attempt the row is `dead` (the dead letter the API lists and redelivers).
  */
 import { Worker, type Job } from 'bullmq';
@@ -16,6 +17,7 @@ import type { Logger } from '../observability/logger';
 import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signatureHeader, webhookEventId } from '../domain/webhook-signature';
 import { projectWebhookCall, type Viewer } from '../api/projections';
 import type { SecretBox } from '../util/secret-box';
+import { WebhookHttp } from './webhook-http';
 import {
   deliveryToSend, insertDeliveries, recordDeliveryAttempt, signingSecret, subscribedEndpoints, type NewDelivery,
 } from '../store/webhook-repo';
@@ -25,6 +27,8 @@ export interface WebhookWorkerOptions extends QueueSettings {
   retry: WebhookRetry;
   /** how long a receiver may take to answer one POST */
   timeoutMs: number;
+  /** deliver to loopback and private addresses too (WEBHOOK_ALLOW_PRIVATE_ADDRESSES; tests) */
+  allowPrivate: boolean;
   concurrency?: number;
   box: SecretBox;
   clock?: () => Date;
@@ -40,6 +44,7 @@ type CallRow = {
 export class WebhookWorker {
   private worker: Worker | undefined;
   private readonly queue: ReturnType<typeof webhookQueue>;
+  private readonly http: WebhookHttp;
 
   constructor(
     private readonly pool: Pool,
@@ -47,6 +52,7 @@ export class WebhookWorker {
     private readonly opts: WebhookWorkerOptions,
   ) {
     this.queue = webhookQueue(opts);
+    this.http = new WebhookHttp({ timeoutMs: opts.timeoutMs, allowPrivate: opts.allowPrivate });
   }
 
   start(): void {
@@ -61,6 +67,7 @@ export class WebhookWorker {
   async stop(): Promise<void> {
     await this.worker?.close();
     await this.queue.close();
+    this.http.close();
   }
 
   private now(): Date {
@@ -146,24 +153,17 @@ export class WebhookWorker {
     if (!secret) failure = { error: 'the account has no webhook secret' };
     else {
       try {
-        const res = await fetch(d.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': 'callx-webhooks/1',
-            [EVENT_ID_HEADER]: d.eventId,
-            [EVENT_TYPE_HEADER]: d.eventType,
-            [SIGNATURE_HEADER]: signatureHeader(secret, Math.floor(this.now().getTime() / 1000), d.body),
-          },
-          body: d.body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(this.opts.timeoutMs),
-        });
-        await res.body?.cancel().catch(() => undefined); // the receiver's answer is not read, only its status
-        if (res.status < 200 || res.status >= 300) failure = { httpStatus: res.status, error: `HTTP ${res.status}` };
+        const status = await this.http.post(d.url, {
+          'content-type': 'application/json',
+          'user-agent': 'callx-webhooks/1',
+          [EVENT_ID_HEADER]: d.eventId,
+          [EVENT_TYPE_HEADER]: d.eventType,
+          [SIGNATURE_HEADER]: signatureHeader(secret, Math.floor(this.now().getTime() / 1000), d.body),
+        }, d.body);
+        if (status < 200 || status >= 300) failure = { httpStatus: status, error: `HTTP ${status}` };
       } catch (err) {
-        const e = err as Error & { cause?: { code?: string; message?: string } };
-        failure = { error: e.name === 'TimeoutError' ? `no answer within ${this.opts.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message) };
+        const e = err as Error & { code?: string };
+        failure = { error: e.code === 'ETIMEDOUT' || e.code === 'ENOTPUBLIC' ? e.message : (e.code ?? e.message) };
       }
     }
     const at = this.now();

@@ -41,7 +41,8 @@ beforeAll(async () => {
     await seedTarget(infra.pool, { id: `target-${b}`, buyerId: `buyer-${b}`, campaignId: `camp-${b}`, bidCents: BID[b], destination: DEST[b], convertOnSeconds: 0 });
   }
   await seedAccount(infra.pool, { id: 'buyer-other', kind: 'buyer' });
-  harness = new FreeSwitchHarness({ WEBHOOK_ATTEMPTS: '3', WEBHOOK_BACKOFF_MS: '100', WEBHOOK_TIMEOUT_MS: '2000' });
+  // The receivers are on 127.0.0.1: allowed here only (by default a customer's URL may not reach a private address).
+  harness = new FreeSwitchHarness({ WEBHOOK_ATTEMPTS: '3', WEBHOOK_BACKOFF_MS: '100', WEBHOOK_TIMEOUT_MS: '2000', WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true' });
   node = await harness.start(infra);
   for (const b of ['good', 'flaky', 'dead'] as const) harness.setBuyer(DEST[b], { kind: 'answer', afterMs: 10 });
 
