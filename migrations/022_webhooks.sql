@@ -10,7 +10,11 @@ CREATE TABLE webhook_secrets (
   -- the first characters of the secret, to tell secrets apart without showing them
   hint        text NOT NULL,
   created_at  timestamptz NOT NULL DEFAULT now(),
-  rotated_at  timestamptz
+  rotated_at  timestamptz,
+  -- after a rotation that keeps it for a while: the previous secret (sealed the same way), which also signs every
+  -- delivery until previous_until, so receivers can switch to the new one without refusing a delivery
+  previous_secret text,
+  previous_until  timestamptz
 );
 
 CREATE TABLE webhook_endpoints (

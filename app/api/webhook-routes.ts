@@ -42,6 +42,8 @@ const EndpointPatch = z.object({ url: Url, events: Events, active: z.boolean() }
 const EndpointParam = z.object({ id: EndpointId });
 const AccountParam = z.object({ id: AccountId });
 const DeliveryParam = z.object({ id: DeliveryId });
+/** How long the old secret keeps signing beside the new one (at most a week; 0 or left out: it stops at once). */
+const RotateBody = z.object({ keepPreviousSeconds: z.number().int().min(0).max(7 * 86_400) }).partial().strict();
 const EndpointQuery = z.object({ accountId: AccountId.optional(), limit: queryInt(1, 1000).default(100), cursor: cursorParam().optional() }).strict();
 const DeliveryQuery = z.object({
   accountId: AccountId.optional(),
@@ -56,7 +58,7 @@ export const webhookRouteDocs: RouteDoc[] = [
   { method: 'get', path: '/v1/webhooks/endpoints/:id', summary: 'One webhook endpoint', roles: ['admin', 'agent', 'seller', 'buyer'], params: EndpointParam },
   { method: 'patch', path: '/v1/webhooks/endpoints/:id', summary: 'Change an endpoint\'s url, events or active', roles: ['admin', 'seller', 'buyer'], params: EndpointParam, body: EndpointPatch },
   { method: 'delete', path: '/v1/webhooks/endpoints/:id', summary: 'Deactivate an endpoint (no new deliveries to it)', roles: ['admin', 'seller', 'buyer'], params: EndpointParam },
-  { method: 'post', path: '/v1/accounts/:id/webhook-secret', summary: 'Create or rotate the account\'s webhook signing secret (shown only in this answer)', roles: ['admin', 'seller', 'buyer'], params: AccountParam },
+  { method: 'post', path: '/v1/accounts/:id/webhook-secret', summary: 'Create or rotate the account\'s webhook signing secret (shown only in this answer); keepPreviousSeconds: the old one also signs until then', roles: ['admin', 'seller', 'buyer'], params: AccountParam, body: RotateBody },
   { method: 'get', path: '/v1/accounts/:id/webhook-secret', summary: 'Whether the account has a webhook secret, its hint and dates (never the secret)', roles: ['admin', 'agent', 'seller', 'buyer'], params: AccountParam },
   { method: 'get', path: '/v1/webhooks/deliveries', summary: 'Webhook deliveries, newest first, with status, attempts and last error (status=dead: the dead letters)', roles: ['admin', 'agent', 'seller', 'buyer'], query: DeliveryQuery },
   { method: 'get', path: '/v1/webhooks/deliveries/:id', summary: 'One delivery, with the payload sent', roles: ['admin', 'agent', 'seller', 'buyer'], params: DeliveryParam },
@@ -176,8 +178,8 @@ export function webhookRoutes(deps: WebhookRouteDeps): ExpressRouter {
     try {
       const { id } = parse(AccountParam, req.params);
       await managedAccount(principal(req), id);
-      // The old secret stops at once: receivers should accept both while they switch (verify against each).
-      res.status(201).json({ accountId: id, ...(await rotateSecret(pool, box, id)) });
+      const b = parse(RotateBody, req.body);
+      res.status(201).json({ accountId: id, ...(await rotateSecret(pool, box, id, b.keepPreviousSeconds ?? 0)) });
     } catch (err) {
       next(err);
     }

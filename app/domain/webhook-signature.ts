@@ -19,9 +19,10 @@ export function signatureOf(secret: string, timestampSec: number, rawBody: strin
   return createHmac('sha256', secret).update(`${timestampSec}.${rawBody}`).digest('hex');
 }
 
-/** The header value for a body signed at `timestampSec`. */
-export function signatureHeader(secret: string, timestampSec: number, rawBody: string): string {
-  return `t=${timestampSec},v1=${signatureOf(secret, timestampSec, rawBody)}`;
+/** The header value for a body signed at `timestampSec`: one v1 per secret (two while a rotation keeps the old one). */
+export function signatureHeader(secrets: string | readonly string[], timestampSec: number, rawBody: string): string {
+  const list = typeof secrets === 'string' ? [secrets] : secrets;
+  return [`t=${timestampSec}`, ...list.map((s) => `v1=${signatureOf(s, timestampSec, rawBody)}`)].join(',');
 }
 
 export type VerifyResult = { ok: true; timestampSec: number } | { ok: false; reason: 'malformed' | 'too_old' | 'in_future' | 'bad_signature' };

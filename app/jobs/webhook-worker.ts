@@ -19,7 +19,7 @@ import { projectWebhookCall, type Viewer } from '../api/projections';
 import type { SecretBox } from '../util/secret-box';
 import { WebhookHttp } from './webhook-http';
 import {
-  deliveryToSend, insertDeliveries, recordDeliveryAttempt, signingSecret, subscribedEndpoints, type NewDelivery,
+  deliveryToSend, insertDeliveries, recordDeliveryAttempt, signingSecrets, subscribedEndpoints, type NewDelivery,
 } from '../store/webhook-repo';
 import { WEBHOOK_QUEUE, bullConnection, bullPrefix, enqueueDeliveries, webhookQueue, type QueueSettings, type WebhookItem, type WebhookRetry } from './queues';
 
@@ -148,9 +148,10 @@ export class WebhookWorker {
     if (!d || d.status === 'delivered') return;
     const attemptNo = job.attemptsMade + 1;
     const last = attemptNo >= (job.opts.attempts ?? 1);
-    const secret = await signingSecret(this.pool, this.opts.box, d.accountId);
+    const now = this.now();
+    const secrets = await signingSecrets(this.pool, this.opts.box, d.accountId, now);
     let failure: { httpStatus?: number; error: string } | undefined;
-    if (!secret) failure = { error: 'the account has no webhook secret' };
+    if (secrets.length === 0) failure = { error: 'the account has no webhook secret' };
     else {
       try {
         const status = await this.http.post(d.url, {
@@ -158,7 +159,7 @@ export class WebhookWorker {
           'user-agent': 'callx-webhooks/1',
           [EVENT_ID_HEADER]: d.eventId,
           [EVENT_TYPE_HEADER]: d.eventType,
-          [SIGNATURE_HEADER]: signatureHeader(secret, Math.floor(this.now().getTime() / 1000), d.body),
+          [SIGNATURE_HEADER]: signatureHeader(secrets, Math.floor(now.getTime() / 1000), d.body),
         }, d.body);
         if (status < 200 || status >= 300) failure = { httpStatus: status, error: `HTTP ${status}` };
       } catch (err) {

@@ -17,21 +17,29 @@ export interface SecretInfo {
   hint: string;
   createdAt: string;
   rotatedAt: string | null;
+  /** until when the previous secret also signs deliveries (null: it does not) */
+  previousValidUntil: string | null;
 }
 
 const newSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`;
 const hintOf = (secret: string): string => `${secret.slice(0, 10)}...`;
 
-/** A new secret for the account, replacing any old one at once (returned in clear: the only time it is seen). */
-export async function rotateSecret(pool: Pool, box: SecretBox, accountId: string): Promise<SecretInfo & { secret: string }> {
+/**
+ * A new secret for the account (returned in clear: the only time it is seen). The old one stops signing at once,
+ * or, with `keepPreviousSeconds`, signs beside the new one until then (each delivery then carries two v1 values).
+ */
+export async function rotateSecret(pool: Pool, box: SecretBox, accountId: string, keepPreviousSeconds = 0): Promise<SecretInfo & { secret: string }> {
   const secret = newSecret();
-  const { rows } = await pool.query<{ created_at: Date; rotated_at: Date | null }>(
+  const { rows } = await pool.query<{ created_at: Date; rotated_at: Date | null; previous_until: Date | null }>(
     `INSERT INTO webhook_secrets (account_id, secret, hint) VALUES ($1, $2, $3)
-     ON CONFLICT (account_id) DO UPDATE SET secret = EXCLUDED.secret, hint = EXCLUDED.hint, rotated_at = now()
-     RETURNING created_at, rotated_at`,
-    [accountId, box.seal(secret), hintOf(secret)],
+     ON CONFLICT (account_id) DO UPDATE SET secret = EXCLUDED.secret, hint = EXCLUDED.hint, rotated_at = now(),
+       previous_secret = CASE WHEN $4 > 0 THEN webhook_secrets.secret END,
+       previous_until = CASE WHEN $4 > 0 THEN now() + make_interval(secs => $4) END
+     RETURNING created_at, rotated_at, previous_until`,
+    [accountId, box.seal(secret), hintOf(secret), keepPreviousSeconds],
   );
-  return { secret, hint: hintOf(secret), createdAt: rows[0]!.created_at.toISOString(), rotatedAt: rows[0]!.rotated_at?.toISOString() ?? null };
+  const r = rows[0]!;
+  return { secret, hint: hintOf(secret), createdAt: r.created_at.toISOString(), rotatedAt: r.rotated_at?.toISOString() ?? null, previousValidUntil: r.previous_until?.toISOString() ?? null };
 }
 
 /** A secret for an account that has none yet (its first endpoint); undefined when it already has one. */
@@ -42,15 +50,24 @@ export async function createSecretIfMissing(pool: Pool, box: SecretBox, accountI
 }
 
 export async function secretInfo(pool: Pool, accountId: string): Promise<SecretInfo | undefined> {
-  const { rows } = await pool.query<{ hint: string; created_at: Date; rotated_at: Date | null }>('SELECT hint, created_at, rotated_at FROM webhook_secrets WHERE account_id = $1', [accountId]);
+  const { rows } = await pool.query<{ hint: string; created_at: Date; rotated_at: Date | null; previous_until: Date | null }>(
+    'SELECT hint, created_at, rotated_at, CASE WHEN previous_until > now() THEN previous_until END AS previous_until FROM webhook_secrets WHERE account_id = $1',
+    [accountId],
+  );
   const r = rows[0];
-  return r ? { hint: r.hint, createdAt: r.created_at.toISOString(), rotatedAt: r.rotated_at?.toISOString() ?? null } : undefined;
+  return r ? { hint: r.hint, createdAt: r.created_at.toISOString(), rotatedAt: r.rotated_at?.toISOString() ?? null, previousValidUntil: r.previous_until?.toISOString() ?? null } : undefined;
 }
 
-/** The account's secret in clear, to sign with. */
-export async function signingSecret(pool: Pool, box: SecretBox, accountId: string): Promise<string | undefined> {
-  const { rows } = await pool.query<{ secret: string }>('SELECT secret FROM webhook_secrets WHERE account_id = $1', [accountId]);
-  return rows[0] ? box.open(rows[0].secret) : undefined;
+/** The secrets that sign the account's deliveries now, in clear: the current one, then the previous while kept. */
+export async function signingSecrets(pool: Pool, box: SecretBox, accountId: string, now: Date): Promise<string[]> {
+  const { rows } = await pool.query<{ secret: string; previous_secret: string | null; previous_until: Date | null }>(
+    'SELECT secret, previous_secret, previous_until FROM webhook_secrets WHERE account_id = $1',
+    [accountId],
+  );
+  const r = rows[0];
+  if (!r) return [];
+  const keepPrevious = r.previous_secret !== null && r.previous_until !== null && r.previous_until > now;
+  return keepPrevious ? [box.open(r.secret), box.open(r.previous_secret!)] : [box.open(r.secret)];
 }
 
 // ---- endpoints -------------------------------------------------------------------------------------------------

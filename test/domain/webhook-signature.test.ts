@@ -34,6 +34,18 @@ describe('verifyWebhookSignature', () => {
   });
 });
 
+describe('signatureHeader with two secrets (a rotation keeping the previous one)', () => {
+  const both = signatureHeader(['whsec_new', 'whsec_old'], T, BODY);
+  it.each([
+    ['the new secret', 'whsec_new', true],
+    ['the old secret', 'whsec_old', true],
+    ['neither', 'whsec_other', false],
+  ])('verifies with %s: %s', (_name, secret, ok) => {
+    expect(both.split(',').filter((p) => p.startsWith('v1=')).length).toBe(2);
+    expect(verifyWebhookSignature(BODY, both, secret, { nowSec: T }).ok).toBe(ok);
+  });
+});
+
 describe('webhookEventId', () => {
   it('is the same for the same call and event, different otherwise', () => {
     expect(webhookEventId('c1', 'call.ended')).toBe(webhookEventId('c1', 'call.ended'));

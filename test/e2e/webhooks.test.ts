@@ -168,6 +168,25 @@ it('a receiver that always fails leaves the delivery dead after the last attempt
   expect((await api('POST', `/v1/webhooks/deliveries/${dead.id}/redeliver`, keys.dead)).json.error.code).toBe('not_dead');
 }, 30_000);
 
+it('a rotation that keeps the previous secret signs with both until then, so the receiver can switch without refusing one', async () => {
+  const rotated = await api('POST', '/v1/accounts/buyer-good/webhook-secret', keys.good, { keepPreviousSeconds: 3600 });
+  expect(rotated.status).toBe(201);
+  expect(Date.parse(rotated.json.previousValidUntil)).toBeGreaterThan(Date.now() + 3_000_000);
+  const ani = '+18135554604';
+  await place(ani, DID.good);
+  const call = await callIdOf(ani);
+  const got = await eventually(async () => receivers.good.received.find((r) => bodyOf(r).data.call.callId === call.id && bodyOf(r).type === 'call.ended'), 'the end at the buyer', 10_000);
+  expect(WebhookReceiver.verify(got, secrets.good!).ok).toBe(true); // the receiver that still has the old secret
+  expect(WebhookReceiver.verify(got, rotated.json.secret).ok).toBe(true); // and the one that switched
+  secrets.good = rotated.json.secret;
+  // Rotated again without keeping it: only the newest signs.
+  const again = await api('POST', '/v1/accounts/buyer-good/webhook-secret', keys.good, {});
+  expect(again.json.previousValidUntil).toBeNull();
+  expect((await api('GET', '/v1/accounts/buyer-good/webhook-secret', keys.good)).json.previousValidUntil).toBeNull();
+  secrets.good = again.json.secret;
+  expect((await api('POST', '/v1/accounts/buyer-good/webhook-secret', keys.good, { keepPreviousSeconds: 86_400 * 8 })).json.error.field).toBe('keepPreviousSeconds');
+}, 30_000);
+
 it('another account cannot read or touch an account\'s deliveries, endpoints or secret', async () => {
   const mine = (await api('GET', '/v1/webhooks/deliveries', keys.good)).json.deliveries;
   expect(mine.length).toBeGreaterThan(0);
