@@ -5,8 +5,8 @@
  *   winning buyer and the call's seller, each only through its active endpoints subscribed to that event. Each
  *   receiver's body is its own view of the call (projectWebhookCall), written once per (event, endpoint) with the
  *   event's id, then a `deliver` job is added per row.
- * - `deliver` jobs: POST the stored body to the endpoint, signed at send time with the account's current secret
- *   (`X-Callx-Signature: t=..,v1=..`, see app/domain/webhook-signature.ts). A 2xx answer delivers it; anything else
+ * - `deliver` jobs: POST the stored body to the endpoint, signed at send time with the account's current secret, and
+ *   its previous one while a rotation keeps it (`X-Callx-Signature: t=..,v1=..`, see app/domain/webhook-signature.ts). A 2xx answer delivers it; anything else
  *   (another status, a timeout, a refused connection, a redirect, an address that is not public unless
  *   WEBHOOK_ALLOW_PRIVATE_ADDRESSES) fails the attempt, which BullMQ retries with
  *   exponential backoff; after the last attempt the row is `dead` (the dead letter the API lists and redelivers).
@@ -62,6 +62,10 @@ export class WebhookWorker {
       concurrency: this.opts.concurrency ?? 20,
     });
     this.worker.on('error', (err) => this.log.warn({ err: err.message }, 'webhook worker error'));
+    // A delivery's failures are in its row (and the dead one is logged in deliver); a fan-out's only here.
+    this.worker.on('failed', (job, err) => {
+      if (job?.name === 'fanout') this.log.warn({ job: job.id, events: (job.data.items as unknown[]).length, attempt: job.attemptsMade, err: err.message }, 'webhook fan-out failed; it will be retried');
+    });
   }
 
   async stop(): Promise<void> {
