@@ -49,6 +49,17 @@ const EnvSchema = z.object({
   BILLING_WORKER_ENABLED: bool.default(true),
   BILLING_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(200),
   FRAUD_WORKER_ENABLED: bool.default(true),
+  // Signed webhooks (README "Webhooks"): the worker that fans call events out and sends them, how many attempts a
+  // delivery gets (then it is dead), the first retry's delay (doubling after), and how long a receiver may take.
+  WEBHOOK_WORKER_ENABLED: bool.default(true),
+  WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).max(3_600_000).default(10_000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
+  // Deliver to loopback, private and link-local addresses too (off: customers' URLs must not reach our own network).
+  WEBHOOK_ALLOW_PRIVATE_ADDRESSES: bool.default(false),
+  // Seals the accounts' webhook signing secrets at rest (AES-256-GCM): 32 bytes, 64 hex digits or base64.
+  WEBHOOK_SECRET_KEY: z.string().refine((k) => /^[0-9a-fA-F]{64}$/.test(k) || Buffer.from(k, 'base64').length === 32, 'must be 32 bytes: 64 hex digits or base64').optional(),
   // Per-consumer frequency limit on outbound calls, platform-wide, on top of the state rules (0: none but theirs).
   OUTBOUND_FREQUENCY_LIMIT: z.coerce.number().int().min(0).max(1000).default(DEFAULT_FREQUENCY_POLICY.platformDefault.limit),
   OUTBOUND_FREQUENCY_WINDOW_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(DEFAULT_FREQUENCY_POLICY.platformDefault.windowHours),
@@ -125,6 +136,11 @@ export function fraudRules(config: Config): FraudRules {
 /** The outbound frequency policy from the environment. */
 export function frequencyPolicy(config: Config): FrequencyPolicy {
   return { platformDefault: { limit: config.OUTBOUND_FREQUENCY_LIMIT, windowHours: config.OUTBOUND_FREQUENCY_WINDOW_HOURS }, subject: config.OUTBOUND_FREQUENCY_SUBJECT };
+}
+
+/** How webhook deliveries are retried. */
+export function webhookRetry(config: Config): { attempts: number; backoffMs: number } {
+  return { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS };
 }
 
 /** Whose X-Attestation headers count (ATTESTATION_TRUSTED_CARRIERS). */

@@ -51,10 +51,13 @@ import { OutboundDialer } from './exchange/outbound-dialer';
 import { OutboundClearances } from './exchange/outbound-clearances';
 import type { SwitchAdapter } from './switch/port';
 import type { Bidder } from './exchange/bidders';
-import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
+import { billingQueue, enqueueForCommitted, fraudQueue, webhookQueue } from './jobs/queues';
 import { BillingWorker } from './jobs/billing-worker';
 import { FraudWorker } from './jobs/fraud-worker';
-import { attestationTrust, fraudRules, frequencyPolicy } from './config';
+import { WebhookWorker } from './jobs/webhook-worker';
+import { webhookRouteDocs, webhookRoutes } from './api/webhook-routes';
+import { SecretBox } from './util/secret-box';
+import { attestationTrust, fraudRules, frequencyPolicy, webhookRetry } from './config';
 import { NodeHeartbeat, newIncarnation } from './cache/node-heartbeat';
 import { LiveCallsRegistry } from './cache/live-calls-registry';
 import { CallSweeper } from './exchange/call-sweeper';
@@ -64,7 +67,7 @@ import { loadCallForAdoption } from './store/adoption-repo';
 export const apiRouteDocs: readonly RouteDoc[] = [
   ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...listsRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
   ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs, ...auditRouteDocs,
-  ...pausedNumberRouteDocs,
+  ...pausedNumberRouteDocs, ...webhookRouteDocs,
 ];
 
 /**
@@ -183,7 +186,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   let recorder: CallRecorder | undefined;
   // The recorder blocks on stream reads, so it gets a connection of its own.
   const recorderRedis = config.RECORDER_ENABLED ? redis.duplicate({ enableAutoPipelining: false, connectionName: 'recorder' }) : undefined;
-  const queues = recorderRedis ? { billing: billingQueue(queueSettings), fraud: fraudQueue(queueSettings) } : undefined;
+  const queues = recorderRedis ? { billing: billingQueue(queueSettings), fraud: fraudQueue(queueSettings), webhooks: webhookQueue(queueSettings) } : undefined;
   if (recorderRedis && queues) {
     recorder = new CallRecorder(pool, recorderRedis, logger.child({ mod: 'recorder' }), {
       consumer: config.NODE_ID,
@@ -200,6 +203,11 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     ? new FraudWorker(pool, redis, logger.child({ mod: 'fraud' }), { ...queueSettings, rules: fraudRules(config) })
     : undefined;
   fraudWorker?.start();
+  const secretBox = SecretBox.fromKey(config.WEBHOOK_SECRET_KEY);
+  const webhookWorker = config.WEBHOOK_WORKER_ENABLED
+    ? new WebhookWorker(pool, logger.child({ mod: 'webhooks' }), { ...queueSettings, retry: webhookRetry(config), timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES, concurrency: config.WEBHOOK_CONCURRENCY, box: secretBox })
+    : undefined;
+  webhookWorker?.start();
 
   const core = { config, pool, redis, metrics, snapshots, router, flow, caps, fundHolds, recorder, events, heartbeat, registry };
   const switches = makeSwitches(core);
@@ -248,6 +256,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(blockRoutes(pool, redis));
   app.use(pausedNumberRoutes(pool, redis, config.REDIS_PREFIX, logger.child({ mod: 'fraud-api' })));
   app.use(auditRoutes(pool));
+  app.use(webhookRoutes({ pool, box: secretBox, retry: webhookRetry(config), queue: queues?.webhooks }));
   app.use((_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such route' } }));
   const apiLog = logger.child({ mod: 'api' });
   app.use(errorHandler({
@@ -285,8 +294,10 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       if (recorderRedis) await closeRedis(recorderRedis);
       await billingWorker?.stop();
       await fraudWorker?.stop();
+      await webhookWorker?.stop();
       await queues?.billing.close();
       await queues?.fraud.close();
+      await queues?.webhooks.close();
       access.stop();
       await snapshots.stop();
       await heartbeat.stop({ keepKey: stopOpts.keepHeartbeat });

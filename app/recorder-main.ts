@@ -4,7 +4,7 @@ import { createPool } from './store/db';
 import { migrate } from './store/migrate';
 import { createRedis } from './cache/redis';
 import { CallRecorder } from './store/call-recorder';
-import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
+import { billingQueue, enqueueForCommitted, fraudQueue, webhookQueue } from './jobs/queues';
 
 /**
  * A stand-alone call recorder (`npm run recorder`): copies the call journal into Postgres in a process of its
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   if (config.MIGRATE_ON_START) await migrate(pool, logger.child({ mod: 'migrate' }));
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'recorder');
   const settings = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
-  const queues = { billing: billingQueue(settings), fraud: fraudQueue(settings) };
+  const queues = { billing: billingQueue(settings), fraud: fraudQueue(settings), webhooks: webhookQueue(settings) };
   const recorder = new CallRecorder(pool, redis, logger.child({ mod: 'recorder' }), {
     consumer: `recorder-${config.NODE_ID}`,
     onCommitted: (entries) => enqueueForCommitted(queues, entries),
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const stop = (): void => {
     recorder
       .stop()
-      .then(() => Promise.all([queues.billing.close(), queues.fraud.close()]))
+      .then(() => Promise.all([queues.billing.close(), queues.fraud.close(), queues.webhooks.close()]))
       .then(() => pool.end())
       .then(() => {
         redis.disconnect();

@@ -1,15 +1,18 @@
-import { ConfigError, fraudRules, loadConfig } from './config';
+import { ConfigError, fraudRules, loadConfig, webhookRetry } from './config';
 import { createLogger } from './observability/logger';
 import { createPool } from './store/db';
 import { migrate } from './store/migrate';
 import { createRedis } from './cache/redis';
 import { BillingWorker } from './jobs/billing-worker';
 import { FraudWorker } from './jobs/fraud-worker';
+import { WebhookWorker } from './jobs/webhook-worker';
+import { SecretBox } from './util/secret-box';
 
 /**
- * A stand-alone job worker (`npm run worker`): settles ended calls from the billing queue and scores calls from
- * the fraud queue in a process of its own, so call nodes can run with BILLING_WORKER_ENABLED=false and
- * FRAUD_WORKER_ENABLED=false. Run as many as you like: BullMQ shares the jobs.
+ * A stand-alone job worker (`npm run worker`): settles ended calls from the billing queue, scores calls from
+ * the fraud queue and sends webhooks in a process of its own, so call nodes can run with
+ * BILLING_WORKER_ENABLED=false, FRAUD_WORKER_ENABLED=false and WEBHOOK_WORKER_ENABLED=false. Run as many as you
+ * like: BullMQ shares the jobs.
  */
 async function main(): Promise<void> {
   let config;
@@ -42,7 +45,16 @@ async function main(): Promise<void> {
     onScored: () => (scored += 1),
   });
   fraud.start();
-  logger.info({ concurrency: config.BILLING_CONCURRENCY }, 'billing and fraud workers started');
+  const webhooks = new WebhookWorker(pool, logger.child({ mod: 'webhooks' }), {
+    redisUrl: config.REDIS_URL,
+    redisPrefix: config.REDIS_PREFIX,
+    retry: webhookRetry(config),
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    box: SecretBox.fromKey(config.WEBHOOK_SECRET_KEY),
+  });
+  webhooks.start();
+  logger.info({ concurrency: config.BILLING_CONCURRENCY }, 'billing, fraud and webhook workers started');
   // Progress for a long backlog: one line a minute while jobs flow.
   const progress = setInterval(() => {
     if (billed > 0 || scored > 0) logger.info({ billed, scored }, 'jobs done in the last minute');
@@ -51,7 +63,7 @@ async function main(): Promise<void> {
   }, 60_000);
   progress.unref();
   const stop = (): void => {
-    Promise.all([worker.stop(), fraud.stop()])
+    Promise.all([worker.stop(), fraud.stop(), webhooks.stop()])
       .then(() => pool.end())
       .then(() => {
         redis.disconnect();

@@ -191,3 +191,22 @@ export function projectEvent(e: CallEvent, v: Viewer): VisibleEvent | undefined 
   const shown = seesBuyerSide(v, buyer);
   return pick(e, shown ? [...EVENT_FACTS[e.type], ...EVENT_BUYER_SIDE[e.type]] : EVENT_FACTS[e.type]) as VisibleEvent;
 }
+
+// ---- webhooks --------------------------------------------------------------------------------------------------
+
+const camel = (k: string): string => k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/**
+ * A call as a webhook carries it to one receiving account: the same projection as the call's REST row (a buyer
+ * sees its own price and never the seller's side of the money, a seller the buyer side only with
+ * `seesBuyerDetails`), with camelCase keys, `callId` for `id`, and hidden or unknown fields left out.
+ */
+export function projectWebhookCall(row: CallRowView, v: Viewer): Record<string, unknown> {
+  const projected = projectCallRow(row, v);
+  const out: Record<string, unknown> = {};
+  for (const [k, value] of Object.entries(projected)) {
+    if (value === null || value === undefined) continue;
+    out[k === 'id' ? 'callId' : camel(k)] = value;
+  }
+  return out;
+}

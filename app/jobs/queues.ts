@@ -8,6 +8,7 @@ import type { JournalEntry } from '../exchange/call-journal';
 
 export const BILLING_QUEUE = 'billing';
 export const FRAUD_QUEUE = 'fraud';
+export const WEBHOOK_QUEUE = 'webhooks';
 
 export interface QueueSettings {
   redisUrl: string;
@@ -81,10 +82,76 @@ export async function enqueueFraud(queue: Queue, items: readonly FraudItem[]): P
 }
 
 /**
- * The jobs owed for journal entries just committed to Postgres: billing for every ended call, fraud scoring for
- * every inbound call screened and ended. The recorder calls this before it acknowledges the entries.
+ * The webhook queue carries two kinds of job: `fanout` (a batch of call events: who subscribed, what each receiver
+ * sees, one delivery row each; retried like billing) and `deliver` (one signed POST, retried with the webhook
+ * backoff, see enqueueDeliveries).
  */
-export async function enqueueForCommitted(queues: { billing: Queue; fraud: Queue }, entries: readonly JournalEntry[]): Promise<void> {
+export function webhookQueue(s: QueueSettings): Queue {
+  return new Queue(WEBHOOK_QUEUE, { connection: bullConnection(s), prefix: bullPrefix(s), defaultJobOptions: JOB_OPTIONS });
+}
+
+/** A call event owed to webhook receivers; a bridge carries its buyer and price (the call's row has them only at its end). */
+export type WebhookItem =
+  | { callId: string; event: 'call.bridged'; at: string; buyerAccountId: string; targetId: string; priceCents?: number }
+  | { callId: string; event: 'call.ended' };
+
+/** Events per fan-out job, as for fraud: one job per event would add a Redis job per call to the recorder's work. */
+export const WEBHOOK_ITEMS_PER_JOB = 100;
+
+export async function enqueueWebhookEvents(queue: Queue, items: readonly WebhookItem[]): Promise<void> {
+  if (items.length === 0) return;
+  const jobs = [];
+  for (let i = 0; i < items.length; i += WEBHOOK_ITEMS_PER_JOB) {
+    const chunk = items.slice(i, i + WEBHOOK_ITEMS_PER_JOB);
+    const first = chunk[0]!;
+    jobs.push({ name: 'fanout', data: { items: chunk }, opts: { jobId: `fanout-${first.callId}-${first.event === 'call.bridged' ? 'bridged' : 'ended'}-${chunk.length}` } });
+  }
+  await queue.addBulk(jobs);
+}
+
+/** How webhook deliveries are retried (WEBHOOK_ATTEMPTS, WEBHOOK_BACKOFF_MS). */
+export interface WebhookRetry {
+  attempts: number;
+  backoffMs: number;
+}
+
+/**
+ * One `deliver` job per delivery row. `round` tells rounds of attempts apart (0 the first, then the attempts made
+ * before a redelivery), so a repeated fan-out adds no second job and a redelivery is a new one.
+ */
+export async function enqueueDeliveries(queue: Queue, deliveryIds: readonly string[], retry: WebhookRetry, round = 0): Promise<void> {
+  if (deliveryIds.length === 0) return;
+  await queue.addBulk(deliveryIds.map((id) => ({
+    name: 'deliver',
+    data: { deliveryId: id },
+    opts: {
+      jobId: `deliver-${id}-${round}`,
+      attempts: retry.attempts,
+      backoff: { type: 'exponential', delay: retry.backoffMs },
+      removeOnComplete: { age: 3600, count: 50_000 },
+      // The delivery row in Postgres is the dead letter (listed and redelivered through the API), not this job.
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  })));
+}
+
+/** The webhook events in journal entries: a bridge (the bridged attempt) and the end of a call that was bridged. */
+export function webhookItemsOf(entries: readonly JournalEntry[]): WebhookItem[] {
+  const items: WebhookItem[] = [];
+  for (const e of entries) {
+    if (e.type === 'attempt' && e.status === 'bridged') {
+      items.push({ callId: e.callId, event: 'call.bridged', at: e.attemptEndedAt, buyerAccountId: e.buyerAccountId, targetId: e.targetId, ...(e.priceCents !== undefined ? { priceCents: e.priceCents } : {}) });
+    } else if (e.type === 'ended' && e.bridgedAt) items.push({ callId: e.callId, event: 'call.ended' });
+  }
+  return items;
+}
+
+/**
+ * The jobs owed for journal entries just committed to Postgres: billing for every ended call, fraud scoring for
+ * every inbound call screened and ended, webhook fan-out for bridges and their ends. The recorder calls this
+ * before it acknowledges the entries (so webhooks cost the call path nothing: they start from the record).
+ */
+export async function enqueueForCommitted(queues: { billing: Queue; fraud: Queue; webhooks?: Queue }, entries: readonly JournalEntry[]): Promise<void> {
   const ended: string[] = [];
   const fraud: FraudItem[] = [];
   for (const e of entries) {
@@ -93,5 +160,9 @@ export async function enqueueForCommitted(queues: { billing: Queue; fraud: Queue
     if (e.type === 'decided' && e.audit) fraud.push({ callId: e.callId, stage: 'screening' });
     else if (e.type === 'ended') fraud.push({ callId: e.callId, stage: 'ended' });
   }
-  await Promise.all([enqueueBilling(queues.billing, ended), enqueueFraud(queues.fraud, fraud)]);
+  await Promise.all([
+    enqueueBilling(queues.billing, ended),
+    enqueueFraud(queues.fraud, fraud),
+    queues.webhooks ? enqueueWebhookEvents(queues.webhooks, webhookItemsOf(entries)) : undefined,
+  ]);
 }

@@ -1,6 +1,7 @@
 /**
  * GDPR for a phone number: export everything held about it, and erase it. Erasure replaces the number, wherever
- * it is personal data (calls, decision traces, the compliance audit, fraud scores, billing rows), with
+ * it is personal data (calls, decision traces, the compliance audit, fraud scores, billing rows, the bodies of
+ * webhooks about its calls), with
  * `erased:<hash>`, the same hash everywhere, so counts, money and duplicate checks stay consistent; consent
  * records are deleted. Suppression lists stay: a number on a DNC or block list keeps its entry there (keeping it
  * is what stops it being called again), and the export says so.
@@ -14,7 +15,7 @@ export const erasedToken = (e164: string): string => `erased:${createHash('sha25
 
 export async function exportNumber(pool: Pool, e164: string) {
   const q = async (sql: string) => (await pool.query(sql, [e164])).rows;
-  const [calls, attempts, decisions, audit, consent, revocations, dnc, blocked, fraud, billing] = await Promise.all([
+  const [calls, attempts, decisions, audit, consent, revocations, dnc, blocked, fraud, billing, webhooks] = await Promise.all([
     q('SELECT * FROM calls WHERE ani = $1 ORDER BY started_at'),
     q('SELECT a.* FROM bridge_attempts a JOIN calls c ON c.id = a.call_id WHERE c.ani = $1 ORDER BY a.call_id, a.attempt_no'),
     q('SELECT d.call_id, d.decided_at, d.trace FROM call_decisions d JOIN calls c ON c.id = d.call_id WHERE c.ani = $1 ORDER BY d.decided_at'),
@@ -25,8 +26,10 @@ export async function exportNumber(pool: Pool, e164: string) {
     q('SELECT * FROM blocked_numbers WHERE number = $1'),
     q('SELECT * FROM fraud_scores WHERE ani = $1 ORDER BY scored_at'),
     q('SELECT * FROM call_billing WHERE ani = $1 ORDER BY started_at'),
+    q(`SELECT w.id::text, w.event_id, w.event_type, w.call_id, w.account_id, w.url, w.status, w.created_at, w.body
+       FROM webhook_deliveries w JOIN calls c ON c.id = w.call_id WHERE c.ani = $1 ORDER BY w.id`),
   ]);
-  return { number: e164, exportedAt: new Date().toISOString(), calls, bridgeAttempts: attempts, decisions, complianceAudit: audit, consentRecords: consent, consentRevocations: revocations, dncEntries: dnc, blocked, fraudScores: fraud, billing };
+  return { number: e164, exportedAt: new Date().toISOString(), calls, bridgeAttempts: attempts, decisions, complianceAudit: audit, consentRecords: consent, consentRevocations: revocations, dncEntries: dnc, blocked, fraudScores: fraud, billing, webhookDeliveries: webhooks };
 }
 
 export async function eraseNumber(pool: Pool, redis: Redis, e164: string, reason: string, actor: string): Promise<Record<string, number>> {
@@ -38,6 +41,8 @@ export async function eraseNumber(pool: Pool, redis: Redis, e164: string, reason
     const counts: Record<string, number> = {
       decisions: await run(`UPDATE call_decisions d SET trace = jsonb_set(jsonb_set(d.trace, '{ani}', to_jsonb($2::text)), '{caller}', jsonb_build_object('ok', true, 'erased', true))
                             FROM calls c WHERE c.id = d.call_id AND c.ani = $1`),
+      // Before calls: found through the call's number. The body is JSON text in which the number is a plain string.
+      webhookDeliveries: await run('UPDATE webhook_deliveries w SET body = replace(w.body, $1, $2) FROM calls c WHERE c.id = w.call_id AND c.ani = $1'),
       calls: await run('UPDATE calls SET ani = $2, zip = NULL, lead_id = NULL WHERE ani = $1'),
       complianceAudit: await run('UPDATE compliance_audit_log SET ani = $2 WHERE ani = $1'),
       fraudScores: await run('UPDATE fraud_scores SET ani = $2 WHERE ani = $1'),

@@ -7,6 +7,8 @@ import type { ExchangeNode } from '../../app/exchange-node';
 import { createApiKey } from '../../app/store/api-keys';
 import { addDncNumbers, recordConsent } from '../../app/store/compliance-repo';
 import { complianceKeys } from '../../app/cache/compliance-keys';
+import { createEndpoint, rotateSecret } from '../../app/store/webhook-repo';
+import { SecretBox } from '../../app/util/secret-box';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { FreeSwitchHarness } from '../e2e/freeswitch-harness';
@@ -32,11 +34,15 @@ beforeAll(async () => {
   admin = (await createApiKey(infra.pool, { role: 'admin' })).key;
   seller = (await createApiKey(infra.pool, { role: 'seller', accountId: 'seller' })).key;
   await recordConsent(infra.pool, infra.redis, { campaignId: 'c', number: ANI, leadId: 'L-1', source: 'web form', consentedAt: new Date() });
+  // The buyer takes webhooks of ends: their bodies carry the caller's number too (the delivery itself fails here).
+  await createEndpoint(infra.pool, { accountId: 'buyer', url: 'http://127.0.0.1:9/hook', events: ['call.ended'] });
+  await rotateSecret(infra.pool, SecretBox.fromKey(undefined), 'buyer');
   await harness.placeCall({ ani: ANI, dnis: DID, hangupAfterBridgeMs: 20 }).finished;
   await eventually(async () => {
     await node.recorder!.drain();
     return (await infra.pool.query('SELECT 1 FROM call_billing b JOIN calls c ON c.id = b.call_id WHERE c.ani = $1', [ANI])).rowCount === 1;
   }, 'the call to be recorded and billed');
+  await eventually(async () => (await infra.pool.query('SELECT 1 FROM webhook_deliveries WHERE body LIKE $1', [`%${ANI}%`])).rowCount === 1, 'the webhook of its end');
   await addDncNumbers(infra.pool, infra.redis, 'global', [ANI], 'consumer request');
 });
 
@@ -65,13 +71,16 @@ it('exports everything held about a number', async () => {
   expect(r.json.consentRecords).toEqual([expect.objectContaining({ lead_id: 'L-1', source: 'web form' })]);
   expect(r.json.dncEntries).toEqual([expect.objectContaining({ list_id: 'global' })]);
   expect(r.json.billing).toHaveLength(1);
+  expect(r.json.webhookDeliveries).toEqual([expect.objectContaining({ event_type: 'call.ended', account_id: 'buyer', body: expect.stringContaining(ANI) })]);
 });
 
 it('erases it: no record names it, money and counts stay, consent goes, the DNC entry stays', async () => {
   const ledgerBefore = (await infra.pool.query('SELECT account_id, sum(amount_cents)::int AS s FROM ledger_entries GROUP BY account_id ORDER BY account_id')).rows;
   const r = await api('POST', `/v1/privacy/numbers/${enc}/erase`, admin, { reason: 'data subject request #42' });
   expect(r.status).toBe(200);
-  expect(r.json.counts).toMatchObject({ calls: 1, decisions: 1, complianceAudit: 1, billing: 1, consentRecords: 1 });
+  expect(r.json.counts).toMatchObject({ calls: 1, decisions: 1, complianceAudit: 1, billing: 1, consentRecords: 1, webhookDeliveries: 1 });
+  expect((await infra.pool.query("SELECT count(*)::int AS n FROM webhook_deliveries WHERE body LIKE '%' || $1 || '%'", [ANI.slice(1)])).rows[0].n).toBe(0);
+  expect((await infra.pool.query("SELECT count(*)::int AS n FROM webhook_deliveries WHERE body LIKE '%erased:%'")).rows[0].n).toBe(1);
   for (const [table, column] of [['calls', 'ani'], ['compliance_audit_log', 'ani'], ['call_billing', 'ani'], ['fraud_scores', 'ani'], ['consent_records', 'number']]) {
     expect([table, (await infra.pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [ANI])).rows[0].n]).toEqual([table, 0]);
   }

@@ -24,6 +24,8 @@ import { createTestInfra, eventually, TEST_REDIS_URL, type TestInfra } from '../
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { insertEndedCall } from '../support/billing';
 import { startTestNode } from '../support/node';
+import { createEndpoint, insertDeliveries, rotateSecret } from '../../app/store/webhook-repo';
+import { SecretBox } from '../../app/util/secret-box';
 
 type KeyName = 'admin' | 'agent' | 'sellerA' | 'sellerB' | 'buyerA' | 'buyerB';
 const ROLE_OF: Record<KeyName, Role> = { admin: 'admin', agent: 'agent', sellerA: 'seller', sellerB: 'seller', buyerA: 'buyer', buyerB: 'buyer' };
@@ -340,6 +342,76 @@ const CASES: Record<string, Case> = {
     invalid: { as: 'sellerA', url: '/v1/consent-revocations', body: { number: '12' }, field: 'number' },
     refused: [{ as: 'sellerA', url: '/v1/consent-revocations', body: { number: '+13125550196', campaignId: 'cb' } }, { as: 'sellerA', url: '/v1/consent-revocations', body: { number: '+13125550196', sellerAccountId: 'seller-b' } }],
   },
+  // ---- webhooks (ENDPOINT_A/B: buyers A and B; ENDPOINT_SA/SB: sellers A and B; DELIVERY_*: dead deliveries) ------
+  'post /v1/webhooks/endpoints': {
+    ok: [
+      { as: 'admin', url: '/v1/webhooks/endpoints', body: { accountId: 'buyer-a', url: 'https://hooks.example.com/a1', events: ['call.ended'] }, status: 201 },
+      { as: 'sellerA', url: '/v1/webhooks/endpoints', body: { url: 'https://hooks.example.com/sa1', events: ['call.ended'] }, status: 201 },
+      { as: 'buyerA', url: '/v1/webhooks/endpoints', body: { url: 'http://hooks.example.com/a2', events: ['call.bridged', 'call.ended'] }, status: 201 },
+    ],
+    invalid: { as: 'buyerA', url: '/v1/webhooks/endpoints', body: { url: 'ftp://hooks.example.com/a', events: ['call.ended'] }, field: 'url' },
+    refused: [
+      { as: 'buyerA', url: '/v1/webhooks/endpoints', body: { accountId: 'buyer-b', url: 'https://hooks.example.com/x', events: ['call.ended'] } },
+      { as: 'sellerA', url: '/v1/webhooks/endpoints', body: { accountId: 'seller-b', url: 'https://hooks.example.com/x', events: ['call.ended'] } },
+    ],
+  },
+  'get /v1/webhooks/endpoints': {
+    ok: [{ as: 'admin', url: '/v1/webhooks/endpoints', status: 200 }, { as: 'agent', url: '/v1/webhooks/endpoints?accountId=buyer-b', status: 200 }, { as: 'sellerA', url: '/v1/webhooks/endpoints', status: 200 }, { as: 'buyerA', url: '/v1/webhooks/endpoints', status: 200 }],
+    invalid: { as: 'buyerA', url: '/v1/webhooks/endpoints?limit=0', field: 'limit' },
+    refused: [{ as: 'buyerA', url: '/v1/webhooks/endpoints?accountId=buyer-b' }, { as: 'sellerA', url: '/v1/webhooks/endpoints?accountId=seller-b' }],
+    lists: [
+      { as: 'buyerA', url: '/v1/webhooks/endpoints', mine: 'ENDPOINT_A' }, { as: 'buyerB', url: '/v1/webhooks/endpoints', mine: 'ENDPOINT_B' },
+      { as: 'sellerA', url: '/v1/webhooks/endpoints', mine: 'ENDPOINT_SA' }, { as: 'sellerB', url: '/v1/webhooks/endpoints', mine: 'ENDPOINT_SB' },
+    ],
+  },
+  'get /v1/webhooks/endpoints/:id': {
+    ok: [{ as: 'admin', url: '/v1/webhooks/endpoints/ENDPOINT_B', status: 200 }, { as: 'agent', url: '/v1/webhooks/endpoints/ENDPOINT_B', status: 200 }, { as: 'sellerA', url: '/v1/webhooks/endpoints/ENDPOINT_SA', status: 200 }, { as: 'buyerA', url: '/v1/webhooks/endpoints/ENDPOINT_A', status: 200 }],
+    invalid: { as: 'buyerA', url: '/v1/webhooks/endpoints/nope', field: 'id' },
+    refused: [{ as: 'buyerA', url: '/v1/webhooks/endpoints/ENDPOINT_B' }, { as: 'sellerA', url: '/v1/webhooks/endpoints/ENDPOINT_SB' }],
+  },
+  'patch /v1/webhooks/endpoints/:id': {
+    ok: [
+      { as: 'admin', url: '/v1/webhooks/endpoints/ENDPOINT_B', body: { active: true }, status: 200 },
+      { as: 'sellerA', url: '/v1/webhooks/endpoints/ENDPOINT_SA', body: { events: ['call.bridged'] }, status: 200 },
+      { as: 'buyerA', url: '/v1/webhooks/endpoints/ENDPOINT_A', body: { url: 'https://hooks.example.com/a3' }, status: 200 },
+    ],
+    invalid: { as: 'buyerA', url: '/v1/webhooks/endpoints/ENDPOINT_A', body: { events: ['call.started'] }, field: 'events.0' },
+    refused: [{ as: 'buyerA', url: '/v1/webhooks/endpoints/ENDPOINT_B', body: { active: false } }, { as: 'sellerA', url: '/v1/webhooks/endpoints/ENDPOINT_SB', body: { active: false } }],
+  },
+  'delete /v1/webhooks/endpoints/:id': {
+    ok: [{ as: 'admin', url: '/v1/webhooks/endpoints/ENDPOINT_B', status: 200 }, { as: 'sellerA', url: '/v1/webhooks/endpoints/ENDPOINT_SA', status: 200 }, { as: 'buyerA', url: '/v1/webhooks/endpoints/ENDPOINT_A', status: 200 }],
+    invalid: { as: 'buyerA', url: '/v1/webhooks/endpoints/nope', field: 'id' },
+    refused: [{ as: 'buyerA', url: '/v1/webhooks/endpoints/ENDPOINT_B' }, { as: 'sellerA', url: '/v1/webhooks/endpoints/ENDPOINT_SB' }],
+  },
+  'post /v1/accounts/:id/webhook-secret': {
+    ok: [{ as: 'admin', url: '/v1/accounts/buyer-b/webhook-secret', status: 201 }, { as: 'sellerA', url: '/v1/accounts/seller-a/webhook-secret', status: 201 }, { as: 'buyerA', url: '/v1/accounts/buyer-a/webhook-secret', status: 201 }],
+    invalid: { as: 'buyerA', url: '/v1/accounts/bad%20id!/webhook-secret', field: 'id' },
+    refused: [{ as: 'buyerA', url: '/v1/accounts/buyer-b/webhook-secret' }, { as: 'sellerA', url: '/v1/accounts/seller-b/webhook-secret' }],
+  },
+  'get /v1/accounts/:id/webhook-secret': {
+    ok: [{ as: 'admin', url: '/v1/accounts/buyer-b/webhook-secret', status: 200 }, { as: 'agent', url: '/v1/accounts/buyer-b/webhook-secret', status: 200 }, { as: 'sellerA', url: '/v1/accounts/seller-a/webhook-secret', status: 200 }, { as: 'buyerA', url: '/v1/accounts/buyer-a/webhook-secret', status: 200 }],
+    invalid: { as: 'buyerA', url: '/v1/accounts/bad%20id!/webhook-secret', field: 'id' },
+    refused: [{ as: 'buyerA', url: '/v1/accounts/buyer-b/webhook-secret' }, { as: 'sellerA', url: '/v1/accounts/seller-b/webhook-secret' }],
+  },
+  'get /v1/webhooks/deliveries': {
+    ok: [{ as: 'admin', url: '/v1/webhooks/deliveries?status=dead', status: 200 }, { as: 'agent', url: '/v1/webhooks/deliveries', status: 200 }, { as: 'sellerA', url: '/v1/webhooks/deliveries', status: 200 }, { as: 'buyerA', url: '/v1/webhooks/deliveries?status=dead&limit=5', status: 200 }],
+    invalid: { as: 'buyerA', url: '/v1/webhooks/deliveries?status=lost', field: 'status' },
+    refused: [{ as: 'buyerA', url: '/v1/webhooks/deliveries?accountId=buyer-b' }, { as: 'sellerA', url: '/v1/webhooks/deliveries?accountId=seller-b' }],
+    lists: [
+      { as: 'buyerA', url: '/v1/webhooks/deliveries', mine: 'CALL_A' }, { as: 'buyerB', url: '/v1/webhooks/deliveries', mine: 'CALL_B' },
+      { as: 'sellerA', url: '/v1/webhooks/deliveries?status=dead', mine: 'CALL_A' },
+    ],
+  },
+  'get /v1/webhooks/deliveries/:id': {
+    ok: [{ as: 'admin', url: '/v1/webhooks/deliveries/DELIVERY_B', status: 200 }, { as: 'agent', url: '/v1/webhooks/deliveries/DELIVERY_B', status: 200 }, { as: 'sellerA', url: '/v1/webhooks/deliveries/DELIVERY_SA', status: 200 }, { as: 'buyerA', url: '/v1/webhooks/deliveries/DELIVERY_A', status: 200 }],
+    invalid: { as: 'buyerA', url: '/v1/webhooks/deliveries/abc', field: 'id' },
+    refused: [{ as: 'buyerA', url: '/v1/webhooks/deliveries/DELIVERY_B' }, { as: 'sellerA', url: '/v1/webhooks/deliveries/DELIVERY_A' }],
+  },
+  'post /v1/webhooks/deliveries/:id/redeliver': {
+    ok: [{ as: 'admin', url: '/v1/webhooks/deliveries/DELIVERY_A2/redeliver', status: 202 }, { as: 'sellerA', url: '/v1/webhooks/deliveries/DELIVERY_SA/redeliver', status: 202 }, { as: 'buyerA', url: '/v1/webhooks/deliveries/DELIVERY_A/redeliver', status: 202 }],
+    invalid: { as: 'buyerA', url: '/v1/webhooks/deliveries/0/redeliver', field: 'id' },
+    refused: [{ as: 'buyerA', url: '/v1/webhooks/deliveries/DELIVERY_B/redeliver' }, { as: 'sellerA', url: '/v1/webhooks/deliveries/DELIVERY_A/redeliver' }],
+  },
   'get /v1/reports/calls': {
     ok: [
       { as: 'admin', url: '/v1/reports/calls?RANGE', status: 200 }, { as: 'agent', url: '/v1/reports/calls?groupBy=seller&RANGE', status: 200 },
@@ -385,11 +457,13 @@ beforeAll(async () => {
     await infra.redis.set(`dnc:import:${id}`, JSON.stringify({ id, listId, source: 'seed', status: 'done', lines: 1, accepted: 1, written: 1, rejected: 0, rejectedSamples: [], startedAt: new Date().toISOString() }));
   }
   await failOneBillingJob('gone');
-  // Rate limits are not what this file tests; the billing and fraud workers stay off so the failed job stays failed.
+  await seedWebhooks();
+  // Rate limits are not what this file tests; the billing and fraud workers stay off so the failed job stays failed
+  // (and the webhook worker, so redelivered deliveries stay as the API left them).
   // Outbound calls are screened for calling hours: the node's clock is a Wednesday, 11:00 in Chicago.
   node = await startTestNode(
     infra,
-    { API_RATE_LIMIT_PER_SECOND: '100000', API_AUTH_FAILURES_PER_MINUTE: '0', BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' },
+    { API_RATE_LIMIT_PER_SECOND: '100000', API_AUTH_FAILURES_PER_MINUTE: '0', BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false', WEBHOOK_WORKER_ENABLED: 'false' },
     { clock: () => new Date('2026-11-18T17:00:00Z') },
   );
   keys.admin = (await createApiKey(infra.pool, { role: 'admin' })).key;
@@ -407,6 +481,22 @@ afterAll(async () => {
   await infra?.cleanup();
 });
 
+/** An endpoint and a secret per account, and dead deliveries to be read and redelivered. */
+async function seedWebhooks(): Promise<void> {
+  const box = SecretBox.fromKey(undefined);
+  const endpoints: Record<string, string> = { ENDPOINT_A: 'buyer-a', ENDPOINT_B: 'buyer-b', ENDPOINT_SA: 'seller-a', ENDPOINT_SB: 'seller-b' };
+  for (const [name, accountId] of Object.entries(endpoints)) {
+    ids[name] = (await createEndpoint(infra.pool, { accountId, url: `https://hooks.example.com/${accountId}`, events: ['call.ended'] })).id;
+    await rotateSecret(infra.pool, box, accountId);
+  }
+  const deliveries: Array<[string, string, string, string]> = [['DELIVERY_A', 'ENDPOINT_A', 'CALL_A', 'x'], ['DELIVERY_A2', 'ENDPOINT_A', 'CALL_A', 'y'], ['DELIVERY_SA', 'ENDPOINT_SA', 'CALL_A', 'x'], ['DELIVERY_B', 'ENDPOINT_B', 'CALL_B', 'x']];
+  for (const [name, endpoint, call, event] of deliveries) {
+    const [id] = await insertDeliveries(infra.pool, [{ eventId: `evt_${event}_${ids[call]}`, eventType: 'call.ended', callId: ids[call]!, accountId: endpoints[endpoint]!, endpointId: ids[endpoint]!, url: 'https://hooks.example.com/', body: JSON.stringify({ type: 'call.ended', data: { call: { callId: ids[call] } } }) }]);
+    await infra.pool.query("UPDATE webhook_deliveries SET status = 'dead', attempts = 3, last_http_status = 503, last_error = 'HTTP 503' WHERE id = $1", [id]);
+    ids[name] = id!;
+  }
+}
+
 /** A billing job for a call that never ended, allowed one attempt: the real worker fails it for good. */
 async function failOneBillingJob(jobId: string): Promise<void> {
   const settings = { redisUrl: TEST_REDIS_URL, redisPrefix: infra.prefix };
@@ -423,7 +513,7 @@ async function failOneBillingJob(jobId: string): Promise<void> {
 }
 
 const RANGE = `from=${encodeURIComponent(new Date(Date.now() - 7 * 86_400_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`;
-const fill = (s: string): string => s.replace(/\b(CALL_A|CALL_B|CONSENT_A2|CONSENT_A|CONSENT_B|KEY_DEL2|KEY_DEL)\b/g, (m) => ids[m] ?? m).replace('RANGE', RANGE);
+const fill = (s: string): string => s.replace(/\b(CALL_A|CALL_B|CONSENT_A2|CONSENT_A|CONSENT_B|KEY_DEL2|KEY_DEL|ENDPOINT_SA|ENDPOINT_SB|ENDPOINT_A|ENDPOINT_B|DELIVERY_A2|DELIVERY_A|DELIVERY_SA|DELIVERY_B)\b/g, (m) => ids[m] ?? m).replace('RANGE', RANGE);
 
 async function send(method: string, p: Omit<Probe, 'as'>, key: string | undefined) {
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
@@ -488,6 +578,9 @@ async function stateOfEverything(): Promise<string> {
     await q('SELECT count(*)::int AS n FROM calls'),
     await q('SELECT count(*)::int AS n FROM privacy_erasures'),
     await q('SELECT id, seller_account_id, number FROM consent_revocations ORDER BY id'),
+    await q('SELECT * FROM webhook_endpoints ORDER BY id'),
+    await q('SELECT account_id, secret, rotated_at FROM webhook_secrets ORDER BY account_id'),
+    await q('SELECT id, status, attempts FROM webhook_deliveries ORDER BY id'),
     ...(await Promise.all(['dnc:global', 'dnc:campaign:ca', 'dnc:campaign:cb', 'dnc:seller:seller-a', 'dnc:seller:seller-b', 'blocked'].map(members))),
     ...(await Promise.all([complianceKeys.consent('ca'), complianceKeys.consent('cb')].map(scored))),
   ].join('\n');

@@ -144,6 +144,10 @@ const callDerived = (p: Party): Record<string, string> => ({
 const NOT_CALL_DERIVED = new Set([
   'get /v1/accounts/:id', 'get /v1/campaigns', 'get /v1/campaigns/:id', 'get /v1/targets', 'get /v1/targets/:id',
   'get /v1/consents', 'get /v1/dnc/imports/:id', 'get /v1/dnc/:list/:number',
+  // Webhook configuration, and deliveries: an account's own only, whose payloads are the webhook projection of the
+  // call for that account (projectWebhookCall; test/e2e/webhooks.test.ts checks the buyer's and the seller's views).
+  'get /v1/webhooks/endpoints', 'get /v1/webhooks/endpoints/:id', 'get /v1/accounts/:id/webhook-secret',
+  'get /v1/webhooks/deliveries', 'get /v1/webhooks/deliveries/:id',
 ]);
 
 it('names every route a seller or buyer may read: call-derived ones are checked below', () => {
