@@ -51,6 +51,7 @@ import { OutboundDialer } from './exchange/outbound-dialer';
 import { OutboundClearances } from './exchange/outbound-clearances';
 import type { SwitchAdapter } from './switch/port';
 import type { Bidder } from './exchange/bidders';
+import { RtbPinger } from './exchange/rtb-pinger';
 import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
 import { BillingWorker } from './jobs/billing-worker';
 import { FraudWorker } from './jobs/fraud-worker';
@@ -158,11 +159,19 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   await access.start();
 
   const caps = new CapLedger(redis);
+  const rtb = new RtbPinger({
+    callerHashSalt: config.RTB_CALLER_HASH_SALT,
+    maxInFlightPerBuyer: config.RTB_MAX_IN_FLIGHT_PER_BUYER,
+    breaker: { failures: config.RTB_BREAKER_FAILURES, coolOffMs: config.RTB_BREAKER_COOL_OFF_MS },
+    lateGraceMs: config.RTB_LATE_GRACE_MS,
+    metrics,
+  });
   const router = new Router({
     snapshots,
     gate: new ScreenAndReserve(redis),
     caps,
     bidders: opts.bidders,
+    rtb,
     frequency: frequencyPolicy(config),
     attestationTrust: attestationTrust(config),
     registry: { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS, required: config.DNC_REGISTRY_REQUIRED },
@@ -289,6 +298,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       await queues?.fraud.close();
       access.stop();
       await snapshots.stop();
+      rtb.close();
       await heartbeat.stop({ keepKey: stopOpts.keepHeartbeat });
       await Promise.all([closeRedis(subscriber), closeRedis(redis), closeRedis(journalRedis)]);
       await pool.end();
