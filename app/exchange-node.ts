@@ -52,6 +52,7 @@ import { OutboundClearances } from './exchange/outbound-clearances';
 import type { SwitchAdapter } from './switch/port';
 import type { Bidder } from './exchange/bidders';
 import { RtbPinger } from './exchange/rtb-pinger';
+import { rtbRouteDocs, rtbRoutes } from './api/rtb-routes';
 import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
 import { BillingWorker } from './jobs/billing-worker';
 import { FraudWorker } from './jobs/fraud-worker';
@@ -65,7 +66,7 @@ import { loadCallForAdoption } from './store/adoption-repo';
 export const apiRouteDocs: readonly RouteDoc[] = [
   ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...listsRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
   ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs, ...auditRouteDocs,
-  ...pausedNumberRouteDocs,
+  ...pausedNumberRouteDocs, ...rtbRouteDocs,
 ];
 
 /**
@@ -252,6 +253,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(listsRoutes(pool, redis, logger.child({ mod: 'lists' }), { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS }));
   app.use(privacyRoutes(pool, redis));
   app.use(configRoutes(pool, redis, config.REDIS_PREFIX));
+  app.use(rtbRoutes(pool, rtb));
   app.use(reportRoutes(pool));
   app.use(consentRoutes(pool, redis, { validityDays: config.CONSENT_VALIDITY_DAYS, logger: logger.child({ mod: 'consent' }) }));
   app.use(blockRoutes(pool, redis));
