@@ -98,7 +98,7 @@ export function judgeRtbAnswer(raw: unknown, target: Pick<BuyerTarget, 'destinat
     const candidate = normalizeE164(a.destination) ?? a.destination;
     const check = parseDestination(candidate);
     if (!check.ok) return { kind: 'invalid', detail: `destination: ${check.reason}` };
-    destination = candidate;
+    destination = check.kind === 'number' ? check.e164 : candidate;
   }
   if (!destination) return { kind: 'invalid', detail: 'no destination: the answer names none and the target has none' };
   return { kind: 'bid', bidCents: a.bidCents, destination, ...(a.expiresInSeconds !== undefined ? { expiresInSeconds: a.expiresInSeconds } : {}) };

@@ -8,7 +8,7 @@ describe('judgeRtbAnswer', () => {
   it.each([
     ['a bid with its own destination', { bidCents: 1500, destination: 'sip:agent@calls.example', expiresInSeconds: 30 }, target(), { kind: 'bid', bidCents: 1500, destination: 'sip:agent@calls.example', expiresInSeconds: 30 }],
     ['a bid using the target\'s destination', { bidCents: 1500 }, target({ destination: '+15551230000' }), { kind: 'bid', bidCents: 1500, destination: '+15551230000' }],
-    ['a number destination, normalised', { bidCents: 300, destination: '(555) 123-0001' }, target(), { kind: 'bid', bidCents: 300, destination: '+15551230001' }],
+    ['a number destination without its +', { bidCents: 300, destination: '15551230001' }, target(), { kind: 'bid', bidCents: 300, destination: '+15551230001' }],
     ['bidCents 0: no bid', { bidCents: 0 }, target(), { kind: 'no_bid' }],
     ['unknown keys ignored', { bidCents: 900, destination: 'sip:a@b.example', note: 'x' }, target(), { kind: 'bid', bidCents: 900, destination: 'sip:a@b.example' }],
   ] as const)('%s', (_what, raw, t, expected) => {
