@@ -7,7 +7,8 @@
  *
  * It serves `--buyers` buyers at /b1 ... /bN (each its own target's rtbUrl, e.g. http://127.0.0.1:9100/b1), each
  * answering after a delay drawn uniformly from [min, max] ms. bench/rtb.ts starts it as a separate process; it then
- * prints {"port":N} as its first stdout line, and GET /stats answers its CPU time and pings served.
+ * prints {"port":N} as its first stdout line, and GET /stats answers its CPU time, pings served and connections
+ * accepted (the exchange reuses its connections: a few per buyer, not one per ping).
  *
  * A ping (POST, JSON; the header x-callx-tmax repeats tmax):
  *   {"callId":"...","campaignId":"c1","targetId":"t1","tmax":150,
@@ -28,12 +29,13 @@ const MAX_DELAY = Number(args['max-delay-ms'] ?? 50);
 const NO_BID_SHARE = Number(args['no-bid-share'] ?? 0);
 
 let served = 0;
+let connections = 0;
 
 const server = http.createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/stats') {
     const cpu = process.cpuUsage();
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ cpuUserUs: cpu.user, cpuSystemUs: cpu.system, served }));
+    res.end(JSON.stringify({ cpuUserUs: cpu.user, cpuSystemUs: cpu.system, served, connections }));
     return;
   }
   const buyer = /^\/b(\d+)$/.exec(req.url ?? '');
@@ -70,6 +72,7 @@ const server = http.createServer((req, res) => {
     }, delay);
   });
 });
+server.on('connection', () => connections++);
 server.keepAliveTimeout = 30_000; // the exchange keeps its connections open between pings
 server.listen(PORT, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);

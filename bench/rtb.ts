@@ -7,7 +7,8 @@
  * Redis round trip that reserves the winner) directly, as bench/routing.ts does, not calls through a switch peer;
  * each winner's reservation is released at once. Real Postgres and Redis. Prints one JSON line per figure:
  * rtb_auctions_per_s, rtb_decision_p50_ms, rtb_decision_p99_ms, rtb_pings_per_s, rtb_late_share,
- * rtb_exchange_cpu_us_per_auction, rtb_buyers_cpu_us_per_auction. Target: p99 within tmax + 10 ms.
+ * rtb_exchange_cpu_us_per_auction, rtb_buyers_cpu_us_per_auction, rtb_connections_opened (during the run: keep-alive
+ * reuse). Target: p99 within tmax + 10 ms.
  *
  *   npm run bench:rtb [-- --rate 200 --seconds 10 --warmup-seconds 2 --buyers 20 --tmax 100 --min-delay-ms 5 --max-delay-ms 50]
  *
@@ -80,10 +81,12 @@ async function main(): Promise<void> {
     await run(router, caps, info, 'warm', WARMUP_SECONDS);
     const pingsBefore = totalPings(rtb);
     const buyerCpuBefore = await buyerProcess.cpuUs();
+    const connectionsBefore = await buyerProcess.connections();
     const cpuStart = process.cpuUsage();
     const r = await run(router, caps, info, 'run', SECONDS);
     const cpu = process.cpuUsage(cpuStart);
     const buyerCpu = (await buyerProcess.cpuUs()) - buyerCpuBefore;
+    const connections = (await buyerProcess.connections()) - connectionsBefore; // the /stats requests reuse fetch's connection
     const pings = totalPings(rtb) - pingsBefore;
     const lat = r.latenciesMs.sort((a, b) => a - b);
     const cond = { auctions: lat.length, routed: r.routed, bids_per_auction: Math.round((r.bids / lat.length) * 10) / 10 };
@@ -94,6 +97,7 @@ async function main(): Promise<void> {
     emit('rtb_late_share', r.late / Math.max(1, pings), 'share of pings', cond);
     emit('rtb_exchange_cpu_us_per_auction', (cpu.user + cpu.system) / lat.length, 'us/auction', cond);
     emit('rtb_buyers_cpu_us_per_auction', buyerCpu / lat.length, 'us/auction', cond);
+    emit('rtb_connections_opened', connections, 'connections', { ...cond, pings });
 
     rtb.close();
     await snapshots.stop();
@@ -146,18 +150,19 @@ async function run(router: Router, caps: CapLedger, info: (i: number) => CallInf
 const totalPings = (rtb: RtbPinger): number => rtb.allStats().reduce((n, s) => n + s.pings, 0);
 
 /** The sample buyer server in its own process; its CPU time read from its /stats. */
-async function startBuyers(): Promise<{ port: number; cpuUs: () => Promise<number>; stop: () => void }> {
+async function startBuyers(): Promise<{ port: number; cpuUs: () => Promise<number>; connections: () => Promise<number>; stop: () => void }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'rtb-buyer.ts'), '--port', '0', '--buyers', String(BUYERS), '--min-delay-ms', String(MIN_DELAY), '--max-delay-ms', String(MAX_DELAY)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
     child.once('exit', (code) => reject(new Error(`the buyer process exited (${code})`)));
   });
+  const stats = async () => (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { cpuUserUs: number; cpuSystemUs: number; connections: number };
   const cpuUs = async (): Promise<number> => {
-    const s = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { cpuUserUs: number; cpuSystemUs: number };
+    const s = await stats();
     return s.cpuUserUs + s.cpuSystemUs;
   };
-  return { port, cpuUs, stop: () => child.kill('SIGTERM') };
+  return { port, cpuUs, connections: async () => (await stats()).connections, stop: () => child.kill('SIGTERM') };
 }
 
 async function seed(pool: ReturnType<typeof createPool>, port: number): Promise<void> {

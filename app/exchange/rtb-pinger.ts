@@ -2,8 +2,7 @@
  * Pings RTB buyers over HTTP at decision time (issue 15): one `Bidder` per eligible RTB target, so the router's
  * collectBids cuts each off at the campaign's deadline (tmax) like any other bidder.
  *
- * - Connections are reused: one keep-alive agent for http and one for https (sockets per host capped at the
- *   per-buyer concurrency limit).
+ * - Connections are reused: one keep-alive agent for http and one for https.
  * - Per buyer account: at most `maxInFlightPerBuyer` pings out at once (more are skipped and counted), and a
  *   circuit breaker that opens after `breaker.failures` consecutive timeouts or errors and lets one trial ping
  *   through after `breaker.coolOffMs`.
@@ -62,6 +61,14 @@ export interface RtbTargetStats {
 }
 
 const RESPONSE_SAMPLES = 512;
+
+/** A target's rtbUrl parsed once. */
+interface Endpoint {
+  https: boolean;
+  hostname: string;
+  port?: number;
+  path: string;
+}
 const MAX_ANSWER_BYTES = 16 * 1024;
 
 class TargetStats {
@@ -81,10 +88,15 @@ export class RtbPinger {
   private readonly breakers = new Map<string, BreakerState>();
   private readonly stats = new Map<string, TargetStats>();
   private readonly now: () => number;
+  private readonly endpoints = new Map<string, Endpoint>();
+  private lastBody?: RtbPingBody;
+  private lastJson?: string;
 
   constructor(private readonly opts: RtbPingerOptions) {
     this.now = opts.now ?? Date.now;
-    const agentOpts = { keepAlive: true, keepAliveMsecs: 10_000, maxSockets: opts.maxInFlightPerBuyer, maxFreeSockets: opts.maxInFlightPerBuyer, scheduling: 'lifo' as const };
+    // No socket cap per host: buyers may share a host (or a load balancer), and a queue in the agent would make
+    // pings late; the per-buyer in-flight limit bounds the sockets instead. Idle sockets are kept for reuse.
+    const agentOpts = { keepAlive: true, keepAliveMsecs: 10_000, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' as const };
     this.httpAgent = new http.Agent(agentOpts);
     this.httpsAgent = new https.Agent(agentOpts);
   }
@@ -96,6 +108,29 @@ export class RtbPinger {
   /** The bidder that pings this target for this call. `body` is the call's ping, shared by every target's. */
   bidderFor(target: BuyerTarget, body: RtbPingBody): Bidder {
     return { name: rtbBidderName(target.id), bid: () => this.ping(target, body) };
+  }
+
+  /** The call's ping as JSON once, and each target's by splicing its id in (20 buyers: 1 stringify, not 20). */
+  private payloadFor(body: RtbPingBody, targetId: string): string {
+    let json = this.lastBody === body ? this.lastJson : undefined;
+    if (json === undefined) {
+      json = JSON.stringify(body);
+      this.lastBody = body;
+      this.lastJson = json;
+    }
+    return `{"targetId":${JSON.stringify(targetId)},${json.slice(1)}`;
+  }
+
+  private endpointOf(target: BuyerTarget): Endpoint {
+    const url = target.rtb!.url;
+    let e = this.endpoints.get(url);
+    if (!e) {
+      const u = new URL(url);
+      e = { https: u.protocol === 'https:', hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : undefined, path: `${u.pathname}${u.search}` };
+      if (this.endpoints.size > 10_000) this.endpoints.clear(); // URLs of deleted targets do not pile up
+      this.endpoints.set(url, e);
+    }
+    return e;
   }
 
   private ping(target: BuyerTarget, body: RtbPingBody): Promise<Bid[]> {
@@ -115,7 +150,7 @@ export class RtbPinger {
     }
     this.inFlight.set(buyer, out + 1);
     const tmax = body.tmax;
-    const payload = JSON.stringify({ ...body, targetId: target.id });
+    const payload = this.payloadFor(body, target.id);
     return new Promise<Bid[]>((resolve, reject) => {
       let settled = false;
       const finish = (outcome: PingOutcome, result: { bids?: Bid[]; error?: RtbPingError }): void => {
@@ -136,11 +171,13 @@ export class RtbPinger {
         if (result.error) reject(result.error);
         else resolve(result.bids ?? []);
       };
-      const url = new URL(target.rtb!.url);
-      const isHttps = url.protocol === 'https:';
-      const req = (isHttps ? https : http).request(url, {
+      const endpoint = this.endpointOf(target);
+      const req = (endpoint.https ? https : http).request({
+        hostname: endpoint.hostname,
+        port: endpoint.port,
+        path: endpoint.path,
         method: 'POST',
-        agent: isHttps ? this.httpsAgent : this.httpAgent,
+        agent: endpoint.https ? this.httpsAgent : this.httpAgent,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-callx-tmax': String(tmax) },
       });
       const hardStop = setTimeout(() => {

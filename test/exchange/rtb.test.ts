@@ -228,6 +228,15 @@ describe('the API', () => {
     expect(all.body.rtbStats.map((s: { targetId: string }) => s.targetId)).toEqual(expect.arrayContaining(['fast-t', 'slow-t', 'flaky-t', 'multi-3', 'alone-t']));
   });
 
+  it('/openapi.json documents the outbound ping and the answers it accepts, with an example', async () => {
+    const doc = (await (await fetch(`http://127.0.0.1:${node.httpPort}/openapi.json`)).json()) as any;
+    const ping = doc.webhooks.rtbPing.post;
+    expect(Object.keys(ping.requestBody.content['application/json'].schema.properties).sort()).toEqual(['call', 'callId', 'campaignId', 'targetId', 'tmax']);
+    expect(ping.requestBody.content['application/json'].example).toMatchObject({ tmax: 150 });
+    expect(Object.keys(ping.responses['200'].content['application/json'].schema.properties).sort()).toEqual(['bidCents', 'destination', 'expiresInSeconds']);
+    expect(ping.responses).toHaveProperty('204');
+  });
+
   it('a target\'s RTB endpoint must be http or https; an RTB target needs no destination of its own', async () => {
     const base = { buyerAccountId: 'fast', campaignId: 'main', name: 'n', bidCents: 0 };
     const bad = await api('/v1/targets', fastBuyerKey, { method: 'POST', body: { ...base, id: 'ftp-t', rtbUrl: 'ftp://buyer.example/bid' } });
