@@ -52,6 +52,7 @@ import { OutboundClearances } from './exchange/outbound-clearances';
 import type { SwitchAdapter } from './switch/port';
 import type { Bidder } from './exchange/bidders';
 import { RtbPinger } from './exchange/rtb-pinger';
+import { RepeatCallers } from './cache/repeat-callers';
 import { rtbRouteDocs, rtbRoutes } from './api/rtb-routes';
 import { billingQueue, enqueueForCommitted, fraudQueue } from './jobs/queues';
 import { BillingWorker } from './jobs/billing-worker';
@@ -173,6 +174,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     caps,
     bidders: opts.bidders,
     rtb,
+    repeatCallers: new RepeatCallers(redis, config.RTB_REPEAT_WINDOW_DAYS),
     frequency: frequencyPolicy(config),
     attestationTrust: attestationTrust(config),
     registry: { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS, required: config.DNC_REGISTRY_REQUIRED },

@@ -18,6 +18,7 @@ const RtbPing = z.object({
     localTime: z.string().optional().describe('the caller\'s wall-clock time, YYYY-MM-DDTHH:MM'),
     timeZone: z.string().optional(),
     attestation: z.enum(['A', 'B', 'C']).optional(),
+    repeatCaller: z.boolean().optional().describe('the caller called this campaign before, within RTB_REPEAT_WINDOW_DAYS'),
   }).describe('only the facts the campaign shares (its rtbShare); any may be absent'),
 });
 
@@ -26,7 +27,7 @@ const PING_EXAMPLE = {
   campaignId: 'auto-insurance',
   targetId: 'acme-rtb',
   tmax: 150,
-  call: { areaCode: '312', states: ['IL'], zip: '60601', localTime: '2026-11-24T10:00', timeZone: 'America/Chicago', attestation: 'A' },
+  call: { areaCode: '312', states: ['IL'], zip: '60601', localTime: '2026-11-24T10:00', timeZone: 'America/Chicago', attestation: 'A', repeatCaller: false },
 };
 
 export function rtbPingWebhook(): Record<string, unknown> {

@@ -34,7 +34,7 @@ export interface Campaign {
 }
 
 /** Call facts a campaign may let the exchange share with RTB buyers. */
-export const RTB_SHARE_FIELDS = ['areaCode', 'callerHash', 'state', 'zip', 'localTime', 'attestation'] as const;
+export const RTB_SHARE_FIELDS = ['areaCode', 'callerHash', 'state', 'zip', 'localTime', 'attestation', 'repeatCaller'] as const;
 export type RtbShareField = (typeof RTB_SHARE_FIELDS)[number];
 
 /** A buyer target's real-time bidding endpoint: pinged at decision time, its answer checked against the bounds. */

@@ -18,6 +18,8 @@ export interface RtbCallFacts {
   zip?: string;
   timeZones: string[];
   attestation?: 'A' | 'B' | 'C';
+  /** the caller called this campaign before (within RTB_REPEAT_WINDOW_DAYS); looked up only when shared */
+  repeatCaller?: boolean;
   now: Date;
 }
 
@@ -38,6 +40,7 @@ export interface RtbPingBody {
     localTime?: string;
     timeZone?: string;
     attestation?: 'A' | 'B' | 'C';
+    repeatCaller?: boolean;
   };
 }
 
@@ -57,6 +60,7 @@ export function rtbPingBody(campaign: Campaign, facts: RtbCallFacts, salt: strin
     call.timeZone = zone;
   }
   if (has('attestation') && facts.attestation) call.attestation = facts.attestation;
+  if (has('repeatCaller') && facts.repeatCaller !== undefined) call.repeatCaller = facts.repeatCaller;
   return { callId: facts.callId, campaignId: campaign.id, tmax: campaign.bidDeadlineMs, call };
 }
 

@@ -21,6 +21,7 @@ import type { SnapshotSource } from './snapshot-source';
 import type { OutboundClearance } from './outbound-clearances';
 import { collectBids, type Bidder } from './bidders';
 import { rtbBidderName, type RtbPinger } from './rtb-pinger';
+import type { RepeatCallers } from '../cache/repeat-callers';
 import { rtbPingBody } from '../domain/rtb';
 import { addExclusion, emptyExclusions, emptyRanking, type DecisionTrace, type RejectReason } from './trace';
 
@@ -67,6 +68,8 @@ export interface RouterDeps {
   bidders?: readonly Bidder[];
   /** Pings the campaign's buyer targets that carry an RTB endpoint (issue 15); without it they bid only their standing bids. */
   rtb?: RtbPinger;
+  /** Whether a caller called the campaign before: asked only for campaigns whose pings share `repeatCaller`. */
+  repeatCallers?: RepeatCallers;
   random?: () => number;
   /** Per-consumer frequency limits on outbound calls: the operator's default and what counts as one subject. */
   frequency?: FrequencyPolicy;
@@ -339,7 +342,8 @@ export class Router {
     let bidders = this.deps.bidders ?? [];
     if (book.rtb.length > 0 && this.deps.rtb) {
       const pinger = this.deps.rtb;
-      const body = rtbPingBody(campaign, { callId, e164: caller.e164, areaCode: caller.areaCode, states: location.states, zip: info.zip, timeZones: location.timeZones, attestation: trace.attestation?.level, now }, pinger.callerHashSalt);
+      const repeatCaller = campaign.rtbShare?.includes('repeatCaller') && this.deps.repeatCallers ? await this.deps.repeatCallers.seenBefore(campaign.id, caller.e164) : undefined;
+      const body = rtbPingBody(campaign, { callId, e164: caller.e164, areaCode: caller.areaCode, states: location.states, zip: info.zip, timeZones: location.timeZones, attestation: trace.attestation?.level, repeatCaller, now }, pinger.callerHashSalt);
       const rtbBidders: Bidder[] = [];
       for (const target of book.rtb) {
         const verdict = judgeTargetForCall(target, geo, now);

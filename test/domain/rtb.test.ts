@@ -38,11 +38,11 @@ describe('rtbPingBody', () => {
   const facts: RtbCallFacts = { callId: 'call-1', e164: '+13125550100', areaCode: '312', states: ['IL'], zip: '60601', timeZones: ['America/Chicago'], attestation: 'B', now: new Date('2026-11-24T16:05:00Z') };
 
   it('shares nothing of the call by default: the campaign, the call id and tmax only', () => {
-    expect(rtbPingBody(campaign(), facts, 'salt')).toEqual({ callId: 'call-1', campaignId: 'c1', tmax: 120, call: {} });
+    expect(rtbPingBody(campaign(), { ...facts, repeatCaller: true }, 'salt')).toEqual({ callId: 'call-1', campaignId: 'c1', tmax: 120, call: {} });
   });
 
   it('shares each fact the campaign lists, the number only hashed with the salt', () => {
-    const body = rtbPingBody(campaign(['areaCode', 'callerHash', 'state', 'zip', 'localTime', 'attestation']), facts, 'salt');
+    const body = rtbPingBody(campaign(['areaCode', 'callerHash', 'state', 'zip', 'localTime', 'attestation', 'repeatCaller']), { ...facts, repeatCaller: true }, 'salt');
     expect(body.call).toEqual({
       areaCode: '312',
       callerHash: createHash('sha256').update('salt:+13125550100').digest('hex'),
@@ -51,6 +51,7 @@ describe('rtbPingBody', () => {
       localTime: '2026-11-24T10:05',
       timeZone: 'America/Chicago',
       attestation: 'B',
+      repeatCaller: true,
     });
   });
 

@@ -52,7 +52,7 @@ beforeAll(async () => {
   buyers = await new TestRtbBuyers().start();
   await seedAccount(infra.pool, { id: 'seller', kind: 'seller' });
   for (const b of ['standing', 'fast', 'slow', 'err', 'bad', 'over', 'baddest', 'both', 'flaky', 'multi', 'alone']) await seedAccount(infra.pool, { id: b, kind: 'buyer' });
-  const share = ['areaCode', 'callerHash', 'state', 'zip', 'localTime'];
+  const share = ['areaCode', 'callerHash', 'state', 'zip', 'localTime', 'repeatCaller'];
   await seedCampaign(infra.pool, { id: 'main', sellerId: 'seller', dids: [DID.main], routing: 'second_price', floorCents: 500, bidDeadlineMs: 150, rtbShare: share });
   await seedTarget(infra.pool, { id: 'standing-t', buyerId: 'standing', campaignId: 'main', bidCents: 1000 });
   // RTB only (no standing bid, no destination of its own for some): each answers as its script says below
@@ -124,18 +124,20 @@ describe('an auction with RTB buyers', () => {
         zip: '60601',
         localTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d$/),
         timeZone: 'America/Chicago',
+        repeatCaller: false,
       },
     });
     expect(JSON.stringify(ping)).not.toContain('5550101'); // never the number itself
     for (const t of ['slow-t', 'err-t', 'bad-t', 'over-t', 'baddest-t']) expect(buyers.pings(t).length).toBe(1);
   });
 
-  it('a late bidder never wins, whatever it bids, and its late answer is counted in the metrics and the API', async () => {
-    for (const ani of ['+13125550102', '+13125550103']) {
+  it('a late bidder never wins, whatever it bids, and its late answer is counted in the metrics and the API; a caller who called before is a repeat caller', async () => {
+    for (const ani of ['+13125550101', '+13125550103']) {
       const { call, buyers: seen } = await place(ani, DID.main);
       expect(call.winner_target_id).toBe('fast-t');
       expect(seen['slow-t']![0]).toMatchObject({ reason: 'bid_timeout' });
     }
+    expect(buyers.pings('fast-t').map((p) => (p.call as { repeatCaller: boolean }).repeatCaller)).toEqual([false, true, false]); // +13125550101 called before
     const stats = await eventually(async () => {
       const r = await api('/v1/targets/slow-t/rtb-stats', adminKey);
       return r.body.late >= 3 ? r.body : undefined;
