@@ -148,6 +148,14 @@ export class RtbPinger {
       this.count(stats, buyer, 'skipped_concurrency');
       throw new RtbPingError('bid_skipped', `buyer ${buyer} already has ${out} pings in flight (limit ${this.opts.maxInFlightPerBuyer})`);
     }
+    let endpoint: Endpoint;
+    try {
+      endpoint = this.endpointOf(target);
+    } catch {
+      breakerRecord(breaker, false, startedAt, this.opts.breaker);
+      this.count(stats, buyer, 'error');
+      throw new RtbPingError('bid_error', `the target's rtbUrl is not a URL: ${target.rtb!.url.slice(0, 100)}`);
+    }
     this.inFlight.set(buyer, out + 1);
     const tmax = body.tmax;
     const payload = this.payloadFor(body, target.id);
@@ -171,7 +179,6 @@ export class RtbPinger {
         if (result.error) reject(result.error);
         else resolve(result.bids ?? []);
       };
-      const endpoint = this.endpointOf(target);
       const req = (endpoint.https ? https : http).request({
         hostname: endpoint.hostname,
         port: endpoint.port,
