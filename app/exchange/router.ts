@@ -351,6 +351,13 @@ export class Router {
           addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: 0, source: 'rtb', reason: verdict.reason });
           continue;
         }
+        // A buyer who cannot pay the least bid that could win is not asked (the ping would only cost it a slot).
+        const funds = snapshots.availableFunds(target.buyerAccountId) ?? fundsOf(snapshot.accounts.get(target.buyerAccountId));
+        const least = Math.max(1, campaign.floorCents, target.rtb?.minBidCents ?? 0);
+        if (funds !== undefined && funds < least) {
+          addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: 0, source: 'rtb', reason: 'insufficient_funds', detail: `available ${funds} < ${least}, the least bid that could win` });
+          continue;
+        }
         rtbTargets.set(rtbBidderName(target.id), target);
         rtbBidders.push(pinger.bidderFor(target, body));
       }

@@ -59,6 +59,8 @@ beforeAll(async () => {
   for (const [id, buyer] of [['fast-t', 'fast'], ['slow-t', 'slow'], ['err-t', 'err'], ['bad-t', 'bad'], ['baddest-t', 'baddest']]) {
     await seedTarget(infra.pool, { id: id!, buyerId: buyer!, campaignId: 'main', bidCents: 0, destination: null, rtbUrl: buyers.url(id!) });
   }
+  await seedAccount(infra.pool, { id: 'broke', kind: 'buyer', balanceCents: 100 });
+  await seedTarget(infra.pool, { id: 'broke-t', buyerId: 'broke', campaignId: 'main', bidCents: 0, rtbUrl: buyers.url('broke-t') });
   await seedTarget(infra.pool, { id: 'over-t', buyerId: 'over', campaignId: 'main', bidCents: 0, rtbUrl: buyers.url('over-t'), rtbMaxBidCents: 5000 });
 
   await seedCampaign(infra.pool, { id: 'beside', sellerId: 'seller', dids: [DID.beside], routing: 'second_price', floorCents: 100, bidDeadlineMs: 150 });
@@ -96,7 +98,7 @@ describe('an auction with RTB buyers', () => {
     buyers.script('baddest-t', { body: { bidCents: 6000, destination: 'sip:x@rtb.example;transport=tcp' } });
   });
 
-  it('the fast valid bid wins at the second price; late, erroring, malformed, over-limit and bad-destination bids are dropped with their reasons', async () => {
+  it('the fast valid bid wins at the second price; late, erroring, malformed, over-limit and bad-destination bids are dropped with their reasons; a broke buyer is not pinged', async () => {
     const { leg, call, buyers: seen } = await place('+13125550101', DID.main);
     expect(leg.bridged).toEqual(['sip:fastcall@rtb.example']); // the bid's destination overrides the target's (none)
     expect(call).toMatchObject({ outcome: 'bridged', winner_target_id: 'fast-t', winner_buyer_id: 'fast' });
@@ -108,6 +110,9 @@ describe('an auction with RTB buyers', () => {
     expect(seen['bad-t']).toEqual([expect.objectContaining({ status: 'excluded', reason: 'bid_error', detail: 'answer is not JSON' })]);
     expect(seen['over-t']).toEqual([expect.objectContaining({ status: 'excluded', reason: 'bid_invalid', detail: expect.stringContaining('over the target\'s maximum 5000') })]);
     expect(seen['baddest-t']).toEqual([expect.objectContaining({ status: 'excluded', reason: 'bid_invalid', detail: expect.stringContaining('destination') })]);
+    // A buyer whose funds cannot cover the floor is not even asked.
+    expect(seen['broke-t']).toEqual([expect.objectContaining({ status: 'excluded', reason: 'insufficient_funds' })]);
+    expect(buyers.pings('broke-t')).toHaveLength(0);
   });
 
   it('each buyer was pinged once with the facts the campaign shares, the hashed caller, and tmax', async () => {
