@@ -103,6 +103,7 @@ const EnvSchema = z.object({
   RTB_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   RTB_BREAKER_COOL_OFF_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   RTB_LATE_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  RTB_ALLOW_PRIVATE_ADDRESSES: bool.default(false),
   RTB_REPEAT_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   // ARI REST client: http (ours, over node:http) or ari-client (the npm library)
   ARI_REST_CLIENT: z.enum(['http', 'ari-client']).default('http'),

@@ -166,6 +166,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     maxInFlightPerBuyer: config.RTB_MAX_IN_FLIGHT_PER_BUYER,
     breaker: { failures: config.RTB_BREAKER_FAILURES, coolOffMs: config.RTB_BREAKER_COOL_OFF_MS },
     lateGraceMs: config.RTB_LATE_GRACE_MS,
+    allowPrivateAddresses: config.RTB_ALLOW_PRIVATE_ADDRESSES,
     metrics,
   });
   const router = new Router({
@@ -254,7 +255,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(dncRoutes(pool, redis, logger.child({ mod: 'dnc' })));
   app.use(listsRoutes(pool, redis, logger.child({ mod: 'lists' }), { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS }));
   app.use(privacyRoutes(pool, redis));
-  app.use(configRoutes(pool, redis, config.REDIS_PREFIX));
+  app.use(configRoutes(pool, redis, config.REDIS_PREFIX, { rtbAllowPrivateAddresses: config.RTB_ALLOW_PRIVATE_ADDRESSES }));
   app.use(rtbRoutes(pool, rtb));
   app.use(reportRoutes(pool));
   app.use(consentRoutes(pool, redis, { validityDays: config.CONSENT_VALIDITY_DAYS, logger: logger.child({ mod: 'consent' }) }));

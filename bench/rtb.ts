@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     const snapshots = new SnapshotSource(pool, subscriber, PREFIX, logger, { fundHolds: new FundHolds(redis) });
     await snapshots.start();
     const caps = new CapLedger(redis);
-    const rtb = new RtbPinger({ callerHashSalt: 'bench', maxInFlightPerBuyer: 64, breaker: { failures: 1000, coolOffMs: 1000 }, lateGraceMs: 1000 });
+    const rtb = new RtbPinger({ callerHashSalt: 'bench', maxInFlightPerBuyer: 64, breaker: { failures: 1000, coolOffMs: 1000 }, lateGraceMs: 1000, allowPrivateAddresses: true });
     const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, rtb, logger });
 
     const info = (i: number): CallInfo => ({

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { normalizeE164 } from '../domain/phone';
 import { parseDestination } from '../domain/destination';
 import { RTB_SHARE_FIELDS } from '../domain/model';
+import { isPrivateAddress } from '../domain/rtb';
 import { publishConfigChanged } from '../exchange/snapshot-source';
 import { createApiKey, type ApiPrincipal } from '../store/api-keys';
 import { inTransaction } from '../store/db';
@@ -198,8 +199,13 @@ function dbError(err: unknown): never {
   throw err;
 }
 
-export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): ExpressRouter {
+export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string, opts: { rtbAllowPrivateAddresses?: boolean } = {}): ExpressRouter {
   const router = ExpressRouter();
+  /** An RTB endpoint on the exchange's own network is refused unless the operator allows it (RTB_ALLOW_PRIVATE_ADDRESSES). */
+  const assertRtbUrlAllowed = (url: string | null | undefined): void => {
+    if (!url || opts.rtbAllowPrivateAddresses || !isPrivateAddress(new URL(url).hostname)) return;
+    throw new ApiError(400, 'validation_failed', 'rtbUrl: is a loopback or private address', 'rtbUrl');
+  };
   const changed = (what: string) => publishConfigChanged(redis, redisPrefix, what);
   const wrap = (fn: (req: Request) => Promise<{ status?: number; body: unknown }>) => async (req: Request, res: import('express').Response, next: import('express').NextFunction) => {
     try {
@@ -379,6 +385,7 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
     await assertKind(b.buyerAccountId, 'buyer', 'buyerAccountId');
     await assertBidAllowed(req, b.buyerAccountId, b.bidCents);
     await assertBidAllowed(req, b.buyerAccountId, b.rtbMaxBidCents ?? undefined, 'rtbMaxBidCents');
+    assertRtbUrlAllowed(b.rtbUrl);
     const destination = b.destination === undefined ? undefined : normalizeE164(b.destination) ?? b.destination;
     const row = await insert(req, 'target', { ...b, destination });
     await changed(`target ${b.id}`);
@@ -397,6 +404,7 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
     assertPlatformFields(req.principal!, patch, PLATFORM_TARGET_FIELDS, 'target');
     await assertBidAllowed(req, target.buyer_account_id, patch.bidCents);
     await assertBidAllowed(req, target.buyer_account_id, patch.rtbMaxBidCents ?? undefined, 'rtbMaxBidCents');
+    assertRtbUrlAllowed(patch.rtbUrl);
     if (patch.destination) patch.destination = normalizeE164(patch.destination) ?? patch.destination;
     // A new standing bid bumps the target's bid version, as the bid writer's do (nodes order bid messages by it).
     const row = await update(req, 'target', id, patch, patch.bidCents !== undefined ? ['bid_version = bid_version + 1'] : []);

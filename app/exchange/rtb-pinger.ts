@@ -12,9 +12,11 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import dns from 'node:dns';
+import type { LookupFunction } from 'node:net';
 import type { Bid } from '../domain/auction';
 import type { BuyerTarget } from '../domain/model';
-import { breakerAllows, breakerPhase, breakerRecord, judgeRtbAnswer, newBreaker, type BreakerPhase, type BreakerSettings, type BreakerState, type RtbPingBody } from '../domain/rtb';
+import { breakerAllows, breakerPhase, breakerRecord, isPrivateAddress, judgeRtbAnswer, newBreaker, type BreakerPhase, type BreakerSettings, type BreakerState, type RtbPingBody } from '../domain/rtb';
 import type { Metrics } from '../observability/metrics';
 import type { Bidder } from './bidders';
 
@@ -24,6 +26,8 @@ export interface RtbPingerOptions {
   maxInFlightPerBuyer: number;
   breaker: BreakerSettings;
   lateGraceMs: number;
+  /** RTB_ALLOW_PRIVATE_ADDRESSES: let pings go to loopback and private addresses (tests, a buyer on our network) */
+  allowPrivateAddresses?: boolean;
   metrics?: Pick<Metrics, 'rtbPings' | 'rtbResponseSeconds'>;
   /** ms clock (tests) */
   now?: () => number;
@@ -96,7 +100,9 @@ export class RtbPinger {
     this.now = opts.now ?? Date.now;
     // No socket cap per host: buyers may share a host (or a load balancer), and a queue in the agent would make
     // pings late; the per-buyer in-flight limit bounds the sockets instead. Idle sockets are kept for reuse.
-    const agentOpts = { keepAlive: true, keepAliveMsecs: 10_000, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' as const };
+    // A host name is judged on the address it resolves to, when the connection is made (see isPrivateAddress).
+    const lookup = opts.allowPrivateAddresses ? undefined : publicOnlyLookup;
+    const agentOpts = { keepAlive: true, keepAliveMsecs: 10_000, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' as const, ...(lookup ? { lookup } : {}) };
     this.httpAgent = new http.Agent(agentOpts);
     this.httpsAgent = new https.Agent(agentOpts);
   }
@@ -121,11 +127,18 @@ export class RtbPinger {
     return `{"targetId":${JSON.stringify(targetId)},${json.slice(1)}`;
   }
 
-  private endpointOf(target: BuyerTarget): Endpoint {
+  /** The target's rtbUrl parsed (once), or why no ping may go there. */
+  private endpointOf(target: BuyerTarget): Endpoint | string {
     const url = target.rtb!.url;
     let e = this.endpoints.get(url);
     if (!e) {
-      const u = new URL(url);
+      let u: URL;
+      try {
+        u = new URL(url);
+      } catch {
+        return `the target's rtbUrl is not a URL: ${url.slice(0, 100)}`;
+      }
+      if (!this.opts.allowPrivateAddresses && isPrivateAddress(u.hostname)) return `the target's rtbUrl is a private address (${u.hostname}); RTB_ALLOW_PRIVATE_ADDRESSES allows it`;
       e = { https: u.protocol === 'https:', hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : undefined, path: `${u.pathname}${u.search}` };
       if (this.endpoints.size > 10_000) this.endpoints.clear(); // URLs of deleted targets do not pile up
       this.endpoints.set(url, e);
@@ -148,13 +161,11 @@ export class RtbPinger {
       this.count(stats, buyer, 'skipped_concurrency');
       throw new RtbPingError('bid_skipped', `buyer ${buyer} already has ${out} pings in flight (limit ${this.opts.maxInFlightPerBuyer})`);
     }
-    let endpoint: Endpoint;
-    try {
-      endpoint = this.endpointOf(target);
-    } catch {
+    const endpoint = this.endpointOf(target);
+    if (typeof endpoint === 'string') {
       breakerRecord(breaker, false, startedAt, this.opts.breaker);
       this.count(stats, buyer, 'error');
-      throw new RtbPingError('bid_error', `the target's rtbUrl is not a URL: ${target.rtb!.url.slice(0, 100)}`);
+      throw new RtbPingError('bid_error', endpoint);
     }
     this.inFlight.set(buyer, out + 1);
     const tmax = body.tmax;
@@ -298,3 +309,14 @@ function rtbBid(target: BuyerTarget, bidCents: number, destination: string): Bid
     source: 'rtb',
   };
 }
+
+/** dns.lookup that fails for a name resolving to a private address (see isPrivateAddress). */
+const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
+  dns.lookup(hostname, options, (err, address, family) => {
+    if (err) return callback(err, address as string, family);
+    const addresses = Array.isArray(address) ? address.map((a) => a.address) : [address];
+    const refused = addresses.find((a) => isPrivateAddress(a));
+    if (refused) return callback(Object.assign(new Error(`${hostname} resolves to a private address (${refused})`), { code: 'EPRIVATE' }), address as string, family);
+    callback(null, address as string, family);
+  });
+};

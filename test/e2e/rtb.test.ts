@@ -18,7 +18,7 @@ describe('freeswitch: a call won by an RTB buyer', () => {
   let infra: TestInfra;
   let node: ExchangeNode;
   let buyers: TestRtbBuyers;
-  const harness = new FreeSwitchHarness();
+  const harness = new FreeSwitchHarness({ RTB_ALLOW_PRIVATE_ADDRESSES: 'true' }); // the test's buyers are on 127.0.0.1
 
   beforeAll(async () => {
     infra = await createTestInfra('e2e_rtb');

@@ -77,7 +77,7 @@ beforeAll(async () => {
   await seedCampaign(infra.pool, { id: 'alone', sellerId: 'seller', dids: [DID.alone], routing: 'second_price', floorCents: 200, bidDeadlineMs: 150 });
   await seedTarget(infra.pool, { id: 'alone-t', buyerId: 'alone', campaignId: 'alone', bidCents: 0, destination: null, rtbUrl: buyers.url('alone-t'), rtbMinBidCents: 300 });
 
-  node = await startTestNode(infra, { RTB_CALLER_HASH_SALT: SALT, RTB_BREAKER_FAILURES: '3', RTB_BREAKER_COOL_OFF_MS: '1000', RTB_MAX_IN_FLIGHT_PER_BUYER: '2', RTB_LATE_GRACE_MS: '2000' });
+  node = await startTestNode(infra, { RTB_ALLOW_PRIVATE_ADDRESSES: 'true', RTB_CALLER_HASH_SALT: SALT, RTB_BREAKER_FAILURES: '3', RTB_BREAKER_COOL_OFF_MS: '1000', RTB_MAX_IN_FLIGHT_PER_BUYER: '2', RTB_LATE_GRACE_MS: '2000' });
   adminKey = (await createApiKey(infra.pool, { role: 'admin' })).key;
   fastBuyerKey = (await createApiKey(infra.pool, { role: 'buyer', accountId: 'fast' })).key;
 });
@@ -219,6 +219,38 @@ describe('per-buyer limits', () => {
     expect(r.call).toMatchObject({ winner_target_id: 'flaky-t', winner_buyer_id: 'flaky' });
     expect(Number(r.call.price_cents)).toBe(800);
     expect((await api('/v1/targets/flaky-t/rtb-stats', buyerKey)).body).toMatchObject({ breaker: 'closed', bids: 1, skipped: 1 });
+  });
+});
+
+describe('a node that does not allow private addresses (the default)', () => {
+  it('refuses an rtbUrl on a private address, and pings none', async () => {
+    const strict = await startTestNode(infra);
+    try {
+      const post = async (id: string, rtbUrl: string) => {
+        const r = await fetch(`http://127.0.0.1:${strict.httpPort}/v1/targets`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${fastBuyerKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ id, buyerAccountId: 'fast', campaignId: 'main', name: id, bidCents: 0, rtbUrl }),
+        });
+        return { status: r.status, body: (await r.json()) as Record<string, any> };
+      };
+      for (const url of ['http://10.1.2.3/bid', 'http://[::1]:8080/bid', 'http://localhost/bid', 'https://169.254.169.254/latest']) {
+        expect(await post('private-t', url)).toMatchObject({ status: 400, body: { error: { field: 'rtbUrl' } } });
+      }
+      // Targets already stored with a loopback URL (seeded here) are not pinged by this node.
+      buyers.script('alone-t', { body: { bidCents: 900, destination: '+15551230001' } });
+      const before = buyers.pings('alone-t').length;
+      const info = inbound('+13125550141', DID.alone);
+      const leg = new ScriptedLeg(info.switchCallId, () => ({ kind: 'answer', talkMs: 5 }));
+      await strict.flow.run(leg, info);
+      await strict.recorder!.drain();
+      const call = (await infra.pool.query('SELECT c.outcome, d.trace FROM calls c JOIN call_decisions d ON d.call_id = c.id WHERE c.switch_call_id = $1', [info.switchCallId])).rows[0];
+      expect(call.outcome).toBe('rejected');
+      expect(traceBuyers(call.trace).find((b) => b.targetId === 'alone-t')).toMatchObject({ reason: 'bid_error', detail: expect.stringContaining('private address') });
+      expect(buyers.pings('alone-t')).toHaveLength(before);
+    } finally {
+      await strict.stop();
+    }
   });
 });
 
