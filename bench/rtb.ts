@@ -152,6 +152,7 @@ const totalPings = (rtb: RtbPinger): number => rtb.allStats().reduce((n, s) => n
 /** The sample buyer server in its own process; its CPU time read from its /stats. */
 async function startBuyers(): Promise<{ port: number; cpuUs: () => Promise<number>; connections: () => Promise<number>; stop: () => void }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'rtb-buyer.ts'), '--port', '0', '--buyers', String(BUYERS), '--min-delay-ms', String(MIN_DELAY), '--max-delay-ms', String(MAX_DELAY)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  process.once('exit', () => child.kill('SIGTERM')); // never leave the buyers running, whatever ends this process
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
