@@ -107,6 +107,15 @@ const EnvSchema = z.object({
   ARI_APP: z.string().min(1).default('callx'),
   ARI_BUYER_TRUNK: z.string().min(1).default('buyers'),
   ARI_CONSUMER_TRUNK: z.string().min(1).default('consumers'),
+  // Real-time bidding (issue 15): the salt of the hashed caller number sent to RTB buyers (unset: never sent),
+  // pings per buyer account in flight at once, the circuit breaker, and how long a late answer is still read.
+  RTB_CALLER_HASH_SALT: z.string().default(''),
+  RTB_MAX_IN_FLIGHT_PER_BUYER: z.coerce.number().int().min(1).max(10_000).default(64),
+  RTB_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  RTB_BREAKER_COOL_OFF_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  RTB_LATE_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  RTB_ALLOW_PRIVATE_ADDRESSES: bool.default(false),
+  RTB_REPEAT_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   // ARI REST client: http (ours, over node:http) or ari-client (the npm library)
   ARI_REST_CLIENT: z.enum(['http', 'ari-client']).default('http'),
   // Sound names of Asterisk's core sound pack, without extension.

@@ -51,6 +51,9 @@ import { OutboundDialer } from './exchange/outbound-dialer';
 import { OutboundClearances } from './exchange/outbound-clearances';
 import type { SwitchAdapter } from './switch/port';
 import type { Bidder } from './exchange/bidders';
+import { RtbPinger } from './exchange/rtb-pinger';
+import { RepeatCallers } from './cache/repeat-callers';
+import { rtbRouteDocs, rtbRoutes } from './api/rtb-routes';
 import { billingQueue, enqueueForCommitted, fraudQueue, webhookQueue } from './jobs/queues';
 import { BillingWorker } from './jobs/billing-worker';
 import { FraudWorker } from './jobs/fraud-worker';
@@ -67,7 +70,7 @@ import { loadCallForAdoption } from './store/adoption-repo';
 export const apiRouteDocs: readonly RouteDoc[] = [
   ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...listsRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
   ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs, ...auditRouteDocs,
-  ...pausedNumberRouteDocs, ...webhookRouteDocs,
+  ...pausedNumberRouteDocs, ...webhookRouteDocs, ...rtbRouteDocs,
 ];
 
 /**
@@ -161,11 +164,21 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   await access.start();
 
   const caps = new CapLedger(redis);
+  const rtb = new RtbPinger({
+    callerHashSalt: config.RTB_CALLER_HASH_SALT,
+    maxInFlightPerBuyer: config.RTB_MAX_IN_FLIGHT_PER_BUYER,
+    breaker: { failures: config.RTB_BREAKER_FAILURES, coolOffMs: config.RTB_BREAKER_COOL_OFF_MS },
+    lateGraceMs: config.RTB_LATE_GRACE_MS,
+    allowPrivateAddresses: config.RTB_ALLOW_PRIVATE_ADDRESSES,
+    metrics,
+  });
   const router = new Router({
     snapshots,
     gate: new ScreenAndReserve(redis),
     caps,
     bidders: opts.bidders,
+    rtb,
+    repeatCallers: new RepeatCallers(redis, config.RTB_REPEAT_WINDOW_DAYS),
     frequency: frequencyPolicy(config),
     attestationTrust: attestationTrust(config),
     registry: { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS, required: config.DNC_REGISTRY_REQUIRED },
@@ -250,7 +263,8 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(dncRoutes(pool, redis, logger.child({ mod: 'dnc' })));
   app.use(listsRoutes(pool, redis, logger.child({ mod: 'lists' }), { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS }));
   app.use(privacyRoutes(pool, redis));
-  app.use(configRoutes(pool, redis, config.REDIS_PREFIX));
+  app.use(configRoutes(pool, redis, config.REDIS_PREFIX, { rtbAllowPrivateAddresses: config.RTB_ALLOW_PRIVATE_ADDRESSES }));
+  app.use(rtbRoutes(pool, rtb));
   app.use(reportRoutes(pool));
   app.use(consentRoutes(pool, redis, { validityDays: config.CONSENT_VALIDITY_DAYS, logger: logger.child({ mod: 'consent' }) }));
   app.use(blockRoutes(pool, redis));
@@ -300,6 +314,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       await queues?.webhooks.close();
       access.stop();
       await snapshots.stop();
+      rtb.close();
       await heartbeat.stop({ keepKey: stopOpts.keepHeartbeat });
       await Promise.all([closeRedis(subscriber), closeRedis(redis), closeRedis(journalRedis)]);
       await pool.end();

@@ -9,6 +9,8 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { normalizeE164 } from '../domain/phone';
 import { parseDestination } from '../domain/destination';
+import { RTB_SHARE_FIELDS } from '../domain/model';
+import { isPrivateAddress } from '../domain/rtb';
 import { publishConfigChanged } from '../exchange/snapshot-source';
 import { createApiKey, type ApiPrincipal } from '../store/api-keys';
 import { inTransaction } from '../store/db';
@@ -64,8 +66,10 @@ const campaignFields = {
   duplicateWindowDays: int4(0, 365),
   allowNegativeMargin: z.boolean(),
   outboundConsentExempt: z.boolean(),
+  /** the call facts RTB buyers are told in a ping (issue 15); none by default */
+  rtbShare: z.array(z.enum(RTB_SHARE_FIELDS)).max(RTB_SHARE_FIELDS.length).refine((l) => new Set(l).size === l.length, 'lists a fact twice'),
 };
-const CampaignBody = z.object({ id: Id, sellerAccountId: Id, ...campaignFields }).partial({ active: true, routing: true, floorCents: true, requireConsent: true, blockLitigators: true, minAttestation: true, allowedCountries: true, bidDeadlineMs: true, payoutCents: true, payoutPercent: true, duplicateWindowDays: true, allowNegativeMargin: true, outboundConsentExempt: true }).strict()
+const CampaignBody = z.object({ id: Id, sellerAccountId: Id, ...campaignFields }).partial({ active: true, routing: true, floorCents: true, requireConsent: true, blockLitigators: true, minAttestation: true, allowedCountries: true, bidDeadlineMs: true, payoutCents: true, payoutPercent: true, duplicateWindowDays: true, allowNegativeMargin: true, outboundConsentExempt: true, rtbShare: true }).strict()
   .refine((c) => c.payoutCents == null || c.payoutPercent == null, { message: 'a payout is a fixed amount or a share, not both', path: ['payoutPercent'] });
 const CampaignPatch = z.object(campaignFields).partial().strict();
 const NumberBody = z.object({ did: E164 }).strict();
@@ -99,10 +103,18 @@ const targetFields = {
   priority: int4(),
   weight: int4(),
   convertOnSeconds: int4(),
+  /** an RTB endpoint pinged for a bid at each call (issue 15): http:// or https:// only */
+  rtbUrl: z.string().max(2000).refine(isRtbUrl, 'must be an http:// or https:// URL without credentials').nullable(),
+  /** the bounds an RTB answer's amount must lie within (null: none) */
+  rtbMinBidCents: cents({ max: MAX_BID_CENTS }).nullable(),
+  rtbMaxBidCents: cents({ max: MAX_BID_CENTS }).nullable(),
 };
 const TargetBody = z.object({ id: Id, buyerAccountId: Id, campaignId: Id, ...targetFields })
-  .partial({ active: true, answerTimeoutSec: true, targeting: true, schedule: true, capConcurrency: true, capHourly: true, capDaily: true, capMonthly: true, qualityScore: true, priority: true, weight: true, convertOnSeconds: true })
-  .strict();
+  .partial({ active: true, answerTimeoutSec: true, targeting: true, schedule: true, capConcurrency: true, capHourly: true, capDaily: true, capMonthly: true, qualityScore: true, priority: true, weight: true, convertOnSeconds: true, destination: true, rtbUrl: true, rtbMinBidCents: true, rtbMaxBidCents: true })
+  .strict()
+  // An RTB target's answers may name the destination; any other target needs one of its own.
+  .refine((t) => t.destination !== undefined || (t.rtbUrl !== undefined && t.rtbUrl !== null), { message: 'required unless the target has an rtbUrl', path: ['destination'] })
+  .refine((t) => t.rtbMinBidCents == null || t.rtbMaxBidCents == null || t.rtbMinBidCents <= t.rtbMaxBidCents, { message: 'must not be over rtbMaxBidCents', path: ['rtbMinBidCents'] });
 const TargetPatch = z.object(targetFields).partial().strict();
 
 const COLUMNS: Record<string, string> = {
@@ -111,9 +123,18 @@ const COLUMNS: Record<string, string> = {
   creditLimitCents: 'credit_limit_cents', seesBuyerDetails: 'sees_buyer_details', bidCents: 'bid_cents', destination: 'destination', answerTimeoutSec: 'answer_timeout_sec',
   targeting: 'targeting', schedule: 'schedule', capConcurrency: 'cap_concurrency', capHourly: 'cap_hourly', capDaily: 'cap_daily',
   capMonthly: 'cap_monthly', qualityScore: 'quality_score', priority: 'priority', weight: 'weight', convertOnSeconds: 'convert_on_seconds',
+  rtbShare: 'rtb_share', rtbUrl: 'rtb_url', rtbMinBidCents: 'rtb_min_bid_cents', rtbMaxBidCents: 'rtb_max_bid_cents',
   allowNegativeMargin: 'allow_negative_margin', maxBidCents: 'max_bid_cents', outboundConsentExempt: 'outbound_consent_exempt',
   sellerAccountId: 'seller_account_id', buyerAccountId: 'buyer_account_id', campaignId: 'campaign_id', id: 'id', kind: 'kind',
 };
+function isRtbUrl(raw: string): boolean {
+  try {
+    const u = new URL(raw);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 const dbValue = (v: unknown): unknown => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
 
 /**
@@ -156,7 +177,7 @@ export const configRouteDocs: RouteDoc[] = [
   { method: 'patch', path: '/v1/campaigns/:id', summary: 'Change a campaign (payout, floor, routing, margin and duplicate window: admins only)', roles: ['admin', 'seller'], params: IdParam, body: CampaignPatch },
   { method: 'post', path: '/v1/campaigns/:id/numbers', summary: 'Add a tracking number', roles: ['admin', 'seller'], params: IdParam, body: NumberBody },
   { method: 'delete', path: '/v1/campaigns/:id/numbers/:did', summary: 'Release a tracking number', roles: ['admin', 'seller'], params: NumberParams },
-  { method: 'post', path: '/v1/targets', summary: 'Create a buyer target (a standing bid on a campaign, up to the account\'s max bid)', roles: ['admin', 'buyer'], body: TargetBody },
+  { method: 'post', path: '/v1/targets', summary: 'Create a buyer target (a standing bid on a campaign, up to the account\'s max bid, and/or an RTB endpoint pinged for a bid at each call: rtbUrl, rtbMinBidCents, rtbMaxBidCents)', roles: ['admin', 'buyer'], body: TargetBody },
   { method: 'get', path: '/v1/targets', summary: 'Targets (a buyer\'s own), by id, a page at a time', roles: ['admin', 'agent', 'buyer'], query: PageQuery },
   { method: 'get', path: '/v1/targets/:id', summary: 'One target', roles: ['admin', 'agent', 'buyer'], params: IdParam },
   { method: 'patch', path: '/v1/targets/:id', summary: 'Change a target (bid, targeting, schedule, caps, destination; quality, priority, weight, conversion: admins only)', roles: ['admin', 'buyer'], params: IdParam, body: TargetPatch },
@@ -178,8 +199,13 @@ function dbError(err: unknown): never {
   throw err;
 }
 
-export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): ExpressRouter {
+export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string, opts: { rtbAllowPrivateAddresses?: boolean } = {}): ExpressRouter {
   const router = ExpressRouter();
+  /** An RTB endpoint on the exchange's own network is refused unless the operator allows it (RTB_ALLOW_PRIVATE_ADDRESSES). */
+  const assertRtbUrlAllowed = (url: string | null | undefined): void => {
+    if (!url || opts.rtbAllowPrivateAddresses || !isPrivateAddress(new URL(url).hostname)) return;
+    throw new ApiError(400, 'validation_failed', 'rtbUrl: is a loopback or private address', 'rtbUrl');
+  };
   const changed = (what: string) => publishConfigChanged(redis, redisPrefix, what);
   const wrap = (fn: (req: Request) => Promise<{ status?: number; body: unknown }>) => async (req: Request, res: import('express').Response, next: import('express').NextFunction) => {
     try {
@@ -220,11 +246,11 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
     }).catch(dbError);
   };
   /** A buyer's own keys bid at most its account's max bid (admins set it, and are not held to it). */
-  const assertBidAllowed = async (req: Request, buyerAccountId: string, bidCents: number | undefined): Promise<void> => {
+  const assertBidAllowed = async (req: Request, buyerAccountId: string, bidCents: number | undefined, field = 'bidCents'): Promise<void> => {
     if (bidCents === undefined || req.principal!.role === 'admin') return;
     const { rows } = await pool.query<{ max: string | null }>('SELECT max_bid_cents AS max FROM accounts WHERE id = $1', [buyerAccountId]);
     const max = rows[0]?.max;
-    if (max !== null && max !== undefined && bidCents > Number(max)) throw new ApiError(422, 'bid_over_limit', `bidCents: ${bidCents} is over this account's maximum bid of ${max} (set by the platform)`, 'bidCents');
+    if (max !== null && max !== undefined && bidCents > Number(max)) throw new ApiError(422, 'bid_over_limit', `${field}: ${bidCents} is over this account's maximum bid of ${max} (set by the platform)`, field);
   };
   /** A seller key acts for a seller account, a buyer key for a buyer's; campaigns belong to sellers, targets to buyers. */
   const assertKind = async (accountId: string, kind: 'seller' | 'buyer', field: string): Promise<void> => {
@@ -358,7 +384,9 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
     assertPlatformFields(req.principal!, b, PLATFORM_TARGET_FIELDS, 'target');
     await assertKind(b.buyerAccountId, 'buyer', 'buyerAccountId');
     await assertBidAllowed(req, b.buyerAccountId, b.bidCents);
-    const destination = normalizeE164(b.destination) ?? b.destination;
+    await assertBidAllowed(req, b.buyerAccountId, b.rtbMaxBidCents ?? undefined, 'rtbMaxBidCents');
+    assertRtbUrlAllowed(b.rtbUrl);
+    const destination = b.destination === undefined ? undefined : normalizeE164(b.destination) ?? b.destination;
     const row = await insert(req, 'target', { ...b, destination });
     await changed(`target ${b.id}`);
     return { status: 201, body: row };
@@ -375,6 +403,8 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
     const patch = parse(TargetPatch, req.body);
     assertPlatformFields(req.principal!, patch, PLATFORM_TARGET_FIELDS, 'target');
     await assertBidAllowed(req, target.buyer_account_id, patch.bidCents);
+    await assertBidAllowed(req, target.buyer_account_id, patch.rtbMaxBidCents ?? undefined, 'rtbMaxBidCents');
+    assertRtbUrlAllowed(patch.rtbUrl);
     if (patch.destination) patch.destination = normalizeE164(patch.destination) ?? patch.destination;
     // A new standing bid bumps the target's bid version, as the bid writer's do (nodes order bid messages by it).
     const row = await update(req, 'target', id, patch, patch.bidCents !== undefined ? ['bid_version = bid_version + 1'] : []);

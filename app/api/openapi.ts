@@ -6,6 +6,7 @@
 import { Router as ExpressRouter } from 'express';
 import { z } from 'zod';
 import type { Role } from '../store/api-keys';
+import { rtbPingWebhook } from './rtb-ping-doc';
 
 export interface RouteDoc {
   method: 'get' | 'post' | 'patch' | 'delete';
@@ -72,6 +73,8 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
     openapi: '3.1.0',
     info,
     paths,
+    // Requests the exchange sends: the RTB ping to buyers' endpoints (issue 15).
+    webhooks: { rtbPing: rtbPingWebhook() },
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' } },
       schemas: {

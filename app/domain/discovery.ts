@@ -89,6 +89,11 @@ export function judgeTargetStatic(target: BuyerTarget, buyer: Account | undefine
   return ELIGIBLE;
 }
 
+/** An RTB target is pinged when it and its buyer are active; its answer's amount, destination and funds are judged per call. */
+export function rtbMayBid(target: BuyerTarget, buyer: Account | undefined): boolean {
+  return target.active && buyer !== undefined && buyer.active;
+}
+
 /** What depends on the call: the consumer's location and the time (the buyer's open hours). */
 export function judgeTargetForCall(target: BuyerTarget, geo: ConsumerGeo, now: Date): TargetVerdict {
   const geoVerdict = matchTargeting(target.targeting, geo);

@@ -27,7 +27,22 @@ export interface Campaign {
    */
   allowedCountries?: string[];
   noBuyerPrompt: string;
+  /** how long real-time bidders may take (the ping's `tmax`); standing bids answer at once */
   bidDeadlineMs: number;
+  /** the call facts RTB buyers are told in a ping (besides the campaign id and tmax); none when absent */
+  rtbShare?: RtbShareField[];
+}
+
+/** Call facts a campaign may let the exchange share with RTB buyers. */
+export const RTB_SHARE_FIELDS = ['areaCode', 'callerHash', 'state', 'zip', 'localTime', 'attestation', 'repeatCaller'] as const;
+export type RtbShareField = (typeof RTB_SHARE_FIELDS)[number];
+
+/** A buyer target's real-time bidding endpoint: pinged at decision time, its answer checked against the bounds. */
+export interface RtbEndpoint {
+  /** http:// or https:// */
+  url: string;
+  minBidCents?: number;
+  maxBidCents?: number;
 }
 
 export interface TrackingNumber {
@@ -73,6 +88,8 @@ export interface BuyerTarget {
   priority: number;
   weight: number;
   convertOnSeconds: number;
+  /** pinged for a bid at decision time, instead of (bidCents 0) or beside the standing bid */
+  rtb?: RtbEndpoint;
 }
 
 export interface Account {

@@ -27,8 +27,8 @@ export interface CollectedBids {
   bids: Bid[];
   /** bidders that did not answer before the deadline */
   late: string[];
-  /** bidders that failed, with the message */
-  failed: Array<{ bidder: string; error: string }>;
+  /** bidders that failed, with the message and, when the error carries one, the trace reason (e.g. bid_invalid) */
+  failed: Array<{ bidder: string; error: string; reason?: string }>;
 }
 
 /**
@@ -44,7 +44,7 @@ export function collectBids(bidders: readonly Bidder[], req: BidRequest, deadlin
       if (Array.isArray(r)) out.bids.push(...r);
       else pending.push({ name: bidder.name, promise: r });
     } catch (err) {
-      out.failed.push({ bidder: bidder.name, error: (err as Error).message });
+      out.failed.push(failure(bidder.name, err));
     }
   }
   if (pending.length === 0) return out;
@@ -71,10 +71,15 @@ export function collectBids(bidders: readonly Bidder[], req: BidRequest, deadlin
         (err: unknown) => {
           if (done || settled.has(p.name)) return;
           settled.add(p.name);
-          out.failed.push({ bidder: p.name, error: (err as Error)?.message ?? String(err) });
+          out.failed.push(failure(p.name, err));
           if (--open === 0) finish();
         },
       );
     }
   });
+}
+
+function failure(bidder: string, err: unknown): { bidder: string; error: string; reason?: string } {
+  const reason = (err as { reason?: unknown })?.reason;
+  return { bidder, error: (err as Error)?.message ?? String(err), ...(typeof reason === 'string' ? { reason } : {}) };
 }

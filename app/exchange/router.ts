@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger';
 import type { CallInfo } from '../switch/port';
-import type { Account, Campaign } from '../domain/model';
+import type { Account, BuyerTarget, Campaign } from '../domain/model';
 import type { CapCounter } from '../domain/caps';
 import { parseCaller, type CallerParse } from '../domain/phone';
 import { locateConsumer, locateForCallingHours } from '../domain/geo';
@@ -20,6 +20,9 @@ import type { ConfigSnapshot } from './snapshot';
 import type { SnapshotSource } from './snapshot-source';
 import type { OutboundClearance } from './outbound-clearances';
 import { collectBids, type Bidder } from './bidders';
+import { rtbBidderName, type RtbPinger } from './rtb-pinger';
+import type { RepeatCallers } from '../cache/repeat-callers';
+import { rtbPingBody } from '../domain/rtb';
 import { addExclusion, emptyExclusions, emptyRanking, type DecisionTrace, type RejectReason } from './trace';
 
 /** A ranked bid that holds its cap reservation and its buyer's fund hold: what a call keeps to give them back. */
@@ -63,6 +66,10 @@ export interface RouterDeps {
   caps: CapLedger;
   /** Real-time bidders, in addition to the standing bids of the campaign's buyer targets. */
   bidders?: readonly Bidder[];
+  /** Pings the campaign's buyer targets that carry an RTB endpoint (issue 15); without it they bid only their standing bids. */
+  rtb?: RtbPinger;
+  /** Whether a caller called the campaign before: asked only for campaigns whose pings share `repeatCaller`. */
+  repeatCallers?: RepeatCallers;
   random?: () => number;
   /** Per-consumer frequency limits on outbound calls: the operator's default and what counts as one subject. */
   frequency?: FrequencyPolicy;
@@ -330,18 +337,56 @@ export class Router {
       }
       bids.push(bid);
     }
-    if (this.deps.bidders?.length) {
+    // RTB targets open at this hour and place: one ping each, all at once, under the campaign's deadline.
+    const rtbTargets = new Map<string, BuyerTarget>();
+    let bidders = this.deps.bidders ?? [];
+    if (book.rtb.length > 0 && this.deps.rtb) {
+      const pinger = this.deps.rtb;
+      const repeatCaller = campaign.rtbShare?.includes('repeatCaller') && this.deps.repeatCallers ? await this.deps.repeatCallers.seenBefore(campaign.id, caller.e164) : undefined;
+      const body = rtbPingBody(campaign, { callId, e164: caller.e164, areaCode: caller.areaCode, states: location.states, zip: info.zip, timeZones: location.timeZones, attestation: trace.attestation?.level, repeatCaller, now }, pinger.callerHashSalt);
+      const rtbBidders: Bidder[] = [];
+      for (const target of book.rtb) {
+        const verdict = judgeTargetForCall(target, geo, now);
+        if (!verdict.eligible) {
+          addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: 0, source: 'rtb', reason: verdict.reason });
+          continue;
+        }
+        // A buyer who cannot pay the least bid that could win is not asked (the ping would only cost it a slot).
+        const funds = snapshots.availableFunds(target.buyerAccountId) ?? fundsOf(snapshot.accounts.get(target.buyerAccountId));
+        const least = Math.max(1, campaign.floorCents, target.rtb?.minBidCents ?? 0);
+        if (funds !== undefined && funds < least) {
+          addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: 0, source: 'rtb', reason: 'insufficient_funds', detail: `available ${funds} < ${least}, the least bid that could win` });
+          continue;
+        }
+        rtbTargets.set(rtbBidderName(target.id), target);
+        rtbBidders.push(pinger.bidderFor(target, body));
+      }
+      if (rtbBidders.length > 0) bidders = [...bidders, ...rtbBidders];
+    }
+    if (bidders.length > 0) {
       const req = { callId, campaign, callerE164: caller.e164, location: { source: location.source as 'zip' | 'area_code' | 'unknown', states: location.states, timeZones: location.timeZones }, areaCode: caller.areaCode, zip: info.zip, now };
-      const collected = await collectBids(this.deps.bidders, req, campaign.bidDeadlineMs);
+      const collected = await collectBids(bidders, req, campaign.bidDeadlineMs);
+      const rtbWon = new Set<string>();
       for (const b of collected.bids) {
         const problem = invalidBid(b);
         const funds = snapshots.availableFunds(b.buyerAccountId) ?? fundsOf(snapshot.accounts.get(b.buyerAccountId));
         if (problem) addExclusion(trace, { targetId: b.targetId, buyerAccountId: b.buyerAccountId, bidCents: b.bidCents, source: b.source, reason: 'bid_error', detail: problem });
         else if (funds !== undefined && funds < b.bidCents) addExclusion(trace, { targetId: b.targetId, buyerAccountId: b.buyerAccountId, bidCents: b.bidCents, source: b.source, reason: 'insufficient_funds', detail: `available ${funds} < bid ${b.bidCents}` });
-        else bids.push(b);
+        else {
+          bids.push(b);
+          if (b.source === 'rtb') rtbWon.add(b.targetId);
+        }
       }
-      for (const name of collected.late) addExclusion(trace, { targetId: '', buyerAccountId: '', bidCents: 0, source: name, reason: 'bid_timeout', detail: `no answer within ${campaign.bidDeadlineMs} ms` });
-      for (const f of collected.failed) addExclusion(trace, { targetId: '', buyerAccountId: '', bidCents: 0, source: f.bidder, reason: 'bid_error', detail: f.error });
+      // A target's RTB bid replaces its standing bid for this call: one bid per target in the auction.
+      if (rtbWon.size > 0) for (let i = bids.length - 1; i >= 0; i--) if (bids[i]!.source === 'standing' && rtbWon.has(bids[i]!.targetId)) bids.splice(i, 1);
+      for (const name of collected.late) {
+        const t = rtbTargets.get(name);
+        addExclusion(trace, { targetId: t?.id ?? '', buyerAccountId: t?.buyerAccountId ?? '', bidCents: 0, source: t ? 'rtb' : name, reason: 'bid_timeout', detail: `no answer within ${campaign.bidDeadlineMs} ms` });
+      }
+      for (const f of collected.failed) {
+        const t = rtbTargets.get(f.bidder);
+        addExclusion(trace, { targetId: t?.id ?? '', buyerAccountId: t?.buyerAccountId ?? '', bidCents: 0, source: t ? 'rtb' : f.bidder, reason: f.reason ?? 'bid_error', detail: f.error });
+      }
     }
     return runAuction({ bids, routing: campaign.routing, floorCents: campaign.floorCents, random: this.random });
   }

@@ -2,7 +2,7 @@ import type { Account, BuyerTarget, Campaign, TrackingNumber } from '../domain/m
 import type { ConfigRows } from '../store/config-repo';
 import { normalizeE164 } from '../domain/phone';
 import { compareBids, type Bid } from '../domain/auction';
-import { judgeTargetStatic, type ExclusionReason } from '../domain/discovery';
+import { judgeTargetStatic, rtbMayBid, type ExclusionReason } from '../domain/discovery';
 
 /**
  * A campaign's buyer targets judged on what the config alone decides (activity, destination, floor, funds),
@@ -13,6 +13,8 @@ export interface CampaignBook {
   open: Array<{ target: BuyerTarget; bid: Bid }>;
   /** targets that may not, with why */
   closed: Array<{ target: BuyerTarget; reason: ExclusionReason; detail?: string }>;
+  /** active targets of active buyers with an RTB endpoint: pinged per call (also in `open` when their standing bid stands) */
+  rtb: BuyerTarget[];
 }
 
 /**
@@ -60,9 +62,15 @@ export class ConfigSnapshot {
   book(campaign: Campaign): CampaignBook {
     let book = this.books.get(campaign.id);
     if (!book) {
-      book = { open: [], closed: [] };
+      book = { open: [], closed: [], rtb: [] };
       for (const target of this.targetsByCampaign.get(campaign.id) ?? []) {
         const verdict = judgeTargetStatic(target, this.accounts.get(target.buyerAccountId), campaign.floorCents);
+        if (target.rtb && rtbMayBid(target, this.accounts.get(target.buyerAccountId))) {
+          // An RTB target is pinged whatever its standing bid; that bid stands beside it only when it is one (> 0).
+          book.rtb.push(target);
+          if (verdict.eligible && target.bidCents > 0) book.open.push({ target, bid: this.standingBids.get(target.id)! });
+          continue;
+        }
         if (verdict.eligible) book.open.push({ target, bid: this.standingBids.get(target.id)! });
         else book.closed.push({ target, reason: verdict.reason, detail: verdict.detail });
       }

@@ -17,7 +17,7 @@ export interface BuyerTraceEntry {
   bidCents: number;
   source: string;
   status: 'won' | 'lost' | 'excluded' | 'cap_reached' | 'insufficient_funds';
-  reason?: ExclusionReason | 'cap_concurrency' | 'cap_hourly' | 'cap_daily' | 'cap_monthly' | 'outranked' | 'bid_timeout' | 'bid_error';
+  reason?: ExclusionReason | 'cap_concurrency' | 'cap_hourly' | 'cap_daily' | 'cap_monthly' | 'outranked' | 'bid_timeout' | 'bid_error' | 'bid_invalid' | 'bid_skipped';
   detail?: string;
   rank?: number;
   score?: number;

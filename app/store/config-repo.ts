@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Account, BuyerTarget, Campaign, Schedule, Targeting, TrackingNumber } from '../domain/model';
+import type { Account, BuyerTarget, Campaign, RtbEndpoint, RtbShareField, Schedule, Targeting, TrackingNumber } from '../domain/model';
 
 /** Everything the call path needs from Postgres, read in one go to build a snapshot. */
 export interface ConfigRows {
@@ -43,6 +43,7 @@ export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
       ...(Array.isArray(r.allowed_countries) && r.allowed_countries.length > 0 ? { allowedCountries: r.allowed_countries as string[] } : {}),
       noBuyerPrompt: r.no_buyer_prompt,
       bidDeadlineMs: r.bid_deadline_ms,
+      ...(Array.isArray(r.rtb_share) && r.rtb_share.length > 0 ? { rtbShare: r.rtb_share as RtbShareField[] } : {}),
     })),
     trackingNumbers: numbers.rows.map((r) => ({ did: r.did, campaignId: r.campaign_id, sellerAccountId: r.seller_account_id })),
     targets: targets.rows.map((r) => ({
@@ -66,8 +67,17 @@ export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
       priority: r.priority,
       weight: r.weight,
       convertOnSeconds: r.convert_on_seconds,
+      ...(r.rtb_url ? { rtb: rtbEndpointOf(r) } : {}),
     })),
     bidVersions: new Map(targets.rows.map((r) => [r.id as string, Number(r.bid_version ?? 0)])),
     fundsVersions: new Map(accounts.rows.map((r) => [r.id as string, Number(r.funds_version ?? 0)])),
+  };
+}
+
+function rtbEndpointOf(r: { rtb_url: string; rtb_min_bid_cents: string | null; rtb_max_bid_cents: string | null }): RtbEndpoint {
+  return {
+    url: r.rtb_url,
+    ...(r.rtb_min_bid_cents != null ? { minBidCents: Number(r.rtb_min_bid_cents) } : {}),
+    ...(r.rtb_max_bid_cents != null ? { maxBidCents: Number(r.rtb_max_bid_cents) } : {}),
   };
 }

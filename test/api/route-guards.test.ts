@@ -98,6 +98,17 @@ const CASES: Record<string, Case> = {
     invalid: { as: 'buyerA', url: '/v1/targets?cursor=%24%24', field: 'cursor' },
     lists: [{ as: 'buyerA', url: '/v1/targets', mine: '"ta"' }, { as: 'buyerB', url: '/v1/targets', mine: '"tb"' }],
   },
+  'get /v1/targets/:id/rtb-stats': {
+    ok: [{ as: 'admin', url: '/v1/targets/tb/rtb-stats', status: 200 }, { as: 'agent', url: '/v1/targets/tb/rtb-stats', status: 200 }, { as: 'buyerA', url: '/v1/targets/ta/rtb-stats', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/targets/bad%20id!/rtb-stats', field: 'id' },
+    refused: [{ as: 'buyerA', url: '/v1/targets/tb/rtb-stats' }],
+  },
+  'get /v1/rtb-stats': {
+    ok: [{ as: 'admin', url: '/v1/rtb-stats', status: 200 }, { as: 'agent', url: '/v1/rtb-stats?buyerAccountId=buyer-b', status: 200 }, { as: 'buyerA', url: '/v1/rtb-stats', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/rtb-stats?buyerAccountId=bad%20id!', field: 'buyerAccountId' },
+    refused: [{ as: 'buyerA', url: '/v1/rtb-stats?buyerAccountId=buyer-b' }],
+    lists: [{ as: 'buyerA', url: '/v1/rtb-stats', mine: '"rta"' }, { as: 'buyerB', url: '/v1/rtb-stats', mine: '"rtbb"' }],
+  },
   'get /v1/targets/:id': {
     ok: [{ as: 'admin', url: '/v1/targets/tb', status: 200 }, { as: 'agent', url: '/v1/targets/tb', status: 200 }, { as: 'buyerA', url: '/v1/targets/ta', status: 200 }],
     invalid: { as: 'admin', url: '/v1/targets/bad%20id!', field: 'id' },
@@ -442,6 +453,9 @@ beforeAll(async () => {
   await seedTarget(infra.pool, { id: 'ta-del', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 1000 });
   await seedTarget(infra.pool, { id: 'ta-del2', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 1000 });
   await seedTarget(infra.pool, { id: 'tb', buyerId: 'buyer-b', campaignId: 'cb', bidCents: 1500 });
+  // RTB targets (issue 15), inactive so no call pings them: what GET /v1/rtb-stats lists
+  await seedTarget(infra.pool, { id: 'rta', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 0, rtbUrl: 'http://127.0.0.1:9/rtb', active: false });
+  await seedTarget(infra.pool, { id: 'rtbb', buyerId: 'buyer-b', campaignId: 'cb', bidCents: 0, rtbUrl: 'http://127.0.0.1:9/rtb', active: false });
   ids.CALL_A = await insertEndedCall(infra.pool, { campaignId: 'ca', sellerId: 'seller-a', ani: '+13035550600', billableSec: 90, targetId: 'ta', buyerId: 'buyer-a', priceCents: 1500 });
   ids.CALL_B = await insertEndedCall(infra.pool, { campaignId: 'cb', sellerId: 'seller-b', ani: '+13035550601', billableSec: 90, targetId: 'tb', buyerId: 'buyer-b', priceCents: 1500 });
   await billEndedCalls(infra.pool, [ids.CALL_A, ids.CALL_B]);

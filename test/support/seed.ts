@@ -21,6 +21,9 @@ export interface CampaignSeed {
   duplicateWindowDays?: number;
   /** outbound calls need no consent record (issue 14: an admin's exemption) */
   outboundConsentExempt?: boolean;
+  /** RTB (issue 15): the deadline RTB buyers answer under, and the call facts a ping shares */
+  bidDeadlineMs?: number;
+  rtbShare?: string[];
 }
 
 export async function seedCampaign(pool: Pool, c: CampaignSeed): Promise<void> {
@@ -30,6 +33,9 @@ export async function seedCampaign(pool: Pool, c: CampaignSeed): Promise<void> {
     [c.id, c.sellerId, `campaign ${c.id}`, c.routing ?? 'second_price', c.floorCents ?? 0, c.requireConsent ?? false, c.minAttestation ?? null, c.active ?? true,
       c.payoutCents ?? null, c.payoutPercent ?? null, c.duplicateWindowDays ?? 30, c.outboundConsentExempt ?? false],
   );
+  if (c.bidDeadlineMs !== undefined || c.rtbShare !== undefined) {
+    await pool.query('UPDATE campaigns SET bid_deadline_ms = coalesce($2, bid_deadline_ms), rtb_share = coalesce($3, rtb_share) WHERE id = $1', [c.id, c.bidDeadlineMs ?? null, c.rtbShare ? JSON.stringify(c.rtbShare) : null]);
+  }
   for (const did of c.dids) await pool.query('INSERT INTO tracking_numbers (did, campaign_id, seller_account_id) VALUES ($1,$2,$3)', [did, c.id, c.sellerId]);
 }
 
@@ -50,6 +56,11 @@ export interface TargetSeed {
   weight?: number;
   answerTimeoutSec?: number;
   convertOnSeconds?: number;
+  /** RTB (issue 15): the endpoint pinged at each call and the bounds of its answers */
+  rtbUrl?: string;
+  rtbMinBidCents?: number;
+  rtbMaxBidCents?: number;
+  active?: boolean;
 }
 
 export async function seedTarget(pool: Pool, t: TargetSeed): Promise<void> {
@@ -62,5 +73,7 @@ export async function seedTarget(pool: Pool, t: TargetSeed): Promise<void> {
       t.capConcurrency ?? null, t.capHourly ?? null, t.capDaily ?? null, t.capMonthly ?? null, t.priority ?? 1, t.weight ?? 1, t.answerTimeoutSec ?? 20,
       t.convertOnSeconds ?? 60],
   );
+  if (t.rtbUrl !== undefined || t.active !== undefined) {
+    await pool.query('UPDATE buyer_targets SET rtb_url = $2, rtb_min_bid_cents = $3, rtb_max_bid_cents = $4, active = coalesce($5, active) WHERE id = $1', [t.id, t.rtbUrl ?? null, t.rtbMinBidCents ?? null, t.rtbMaxBidCents ?? null, t.active ?? null]);
+  }
 }
-
