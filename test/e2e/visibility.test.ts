@@ -148,6 +148,8 @@ const NOT_CALL_DERIVED = new Set([
   // call for that account (projectWebhookCall; test/e2e/webhooks.test.ts checks the buyer's and the seller's views).
   'get /v1/webhooks/endpoints', 'get /v1/webhooks/endpoints/:id', 'get /v1/accounts/:id/webhook-secret',
   'get /v1/webhooks/deliveries', 'get /v1/webhooks/deliveries/:id',
+  // A buyer's own RTB endpoints' counts and response times (test/exchange/rtb.test.ts checks a buyer sees only its own).
+  'get /v1/targets/:id/rtb-stats', 'get /v1/rtb-stats',
 ]);
 
 it('names every route a seller or buyer may read: call-derived ones are checked below', () => {
