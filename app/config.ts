@@ -4,6 +4,7 @@ import { DEFAULT_FRAUD_RULES, type FraudRules } from './domain/fraud';
 import { DEFAULT_FREQUENCY_POLICY, type FrequencyPolicy } from './domain/frequency-limits';
 import { DEFAULT_CONSENT_VALIDITY_DAYS } from './domain/consent';
 import { parseAttestationTrust, type AttestationTrust } from './domain/attestation';
+import type { PingLimits } from './cache/seller-ping-counts';
 
 /**
  * Every setting comes from an environment variable, validated here; README.md lists them all.
@@ -70,6 +71,15 @@ const EnvSchema = z.object({
   // failed authentications (401) per source address per minute, across all nodes, before it gets 429; 0: no limit
   API_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(30),
   DASHBOARD_DIR: z.string().min(1).default('dist/dashboard'),
+  // Sellers' pings (POST /rtb/ping): how long a bid and the buyer capacity it reserves last.
+  RTB_SELLER_BID_TTL_SEC: z.coerce.number().int().min(1).max(3600).default(60),
+  // Pings per seller per UTC minute, hour and day, across all nodes, before rate_limited (0: no limit for that
+  // window); an admin may set other figures per seller (PATCH /v1/accounts/:id/rtb-ping-limits).
+  RTB_SELLER_PINGS_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  RTB_SELLER_PINGS_PER_HOUR: z.coerce.number().int().min(0).default(1000),
+  RTB_SELLER_PINGS_PER_DAY: z.coerce.number().int().min(0).default(10000),
+  // How often a node gives back the capacity of sellers' bids that expired unclaimed.
+  RTB_SELLER_SWEEP_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   // National DNC registry copies (README "National DNC registry copies"): an outbound call screened against a copy
   // older than this many days is refused (dnc_registry_stale); with REQUIRED, so is one whose registry has no copy.
   DNC_REGISTRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(31).default(31),
@@ -125,6 +135,11 @@ export function fraudRules(config: Config): FraudRules {
 /** The outbound frequency policy from the environment. */
 export function frequencyPolicy(config: Config): FrequencyPolicy {
   return { platformDefault: { limit: config.OUTBOUND_FREQUENCY_LIMIT, windowHours: config.OUTBOUND_FREQUENCY_WINDOW_HOURS }, subject: config.OUTBOUND_FREQUENCY_SUBJECT };
+}
+
+/** The deployment's default ping limits per seller (each seller's overrides go on top). */
+export function sellerPingLimits(config: Config): PingLimits {
+  return { perMinute: config.RTB_SELLER_PINGS_PER_MINUTE, perHour: config.RTB_SELLER_PINGS_PER_HOUR, perDay: config.RTB_SELLER_PINGS_PER_DAY };
 }
 
 /** Whose X-Attestation headers count (ATTESTATION_TRUSTED_CARRIERS). */

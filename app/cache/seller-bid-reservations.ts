@@ -26,6 +26,8 @@ export interface SellerBidReservation {
   trackingNumber: string;
   callerE164: string;
   bid: RankedBid;
+  /** what the seller was quoted (its payout at the bid's price): a repeated ping gets it again */
+  payoutCents: number;
   counters: CapCounter[];
   hold: FundHold;
   expiresAtMs: number;

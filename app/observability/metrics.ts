@@ -32,6 +32,8 @@ export function createMetrics() {
     activeCalls: new client.Gauge({ name: 'callx_active_calls', help: 'Calls in progress on this node', registers: [registry] }),
     journalBacklog: new client.Gauge({ name: 'callx_journal_pending', help: 'Call journal entries not yet written to Postgres', registers: [registry] }),
     recorderWrites: new client.Counter({ name: 'callx_recorder_entries_total', help: 'Call journal entries written to Postgres', registers: [registry] }),
+    sellerPings: new client.Counter({ name: 'callx_rtb_seller_pings_total', help: "Sellers' pings (POST /rtb/ping) by outcome: bid, repeat (the same bid again), informational (no caller id) or the reject code", labelNames: ['outcome'] as const, registers: [registry] }),
+    sellerBidsExpired: new client.Counter({ name: 'callx_rtb_seller_bids_expired_total', help: "Sellers' bids whose reservation expired unclaimed and was given back by this node's sweep", registers: [registry] }),
     dependencyUp: new client.Gauge({ name: 'callx_dependency_up', help: '1 when a dependency (postgres, redis, a switch) is connected', labelNames: ['dependency'] as const, registers: [registry] }),
   };
 }
