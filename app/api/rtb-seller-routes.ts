@@ -12,7 +12,7 @@ import { countSellerBids, effectiveLimits, loadPingLimits, savePingLimits } from
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
-import { int4, text } from './schemas';
+import { int4, parseIsoDate, text } from './schemas';
 
 const Id = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, _ and - only (1-100)');
 const TagKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'tag names: letters, digits, _ . : - (1-64)');
@@ -30,7 +30,7 @@ const PingBody = z
 
 const StatsQuery = z.object({
   sellerAccountId: Id.optional(),
-  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a UTC day, YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'must be a real day').optional(),
+  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a UTC day, YYYY-MM-DD').refine((d) => parseIsoDate(d) !== undefined, 'must be a real day between 1970-01-01 and 9999-12-31').optional(),
 }).strict();
 
 const limit = int4(0).nullable().optional();
