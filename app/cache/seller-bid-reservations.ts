@@ -78,12 +78,31 @@ else
 end
 return 1`;
 
-type Client = Redis & { callxSellerBidTake(...args: Array<string | number>): Promise<number> };
+/**
+ * A ping's bid becomes the one its repeats get, unless an identical ping's bid is still live (unclaimed, unexpired):
+ * then that one's id is answered. KEYS: 1 the ping's repeat key, 2 expiring. ARGV: 1 bid id, 2 now, 3 TTL (ms).
+ */
+const REMEMBER_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local score = redis.call('ZSCORE', KEYS[2], cur)
+  if score and tonumber(score) > tonumber(ARGV[2]) then return cur end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return false`;
+
+type Client = Redis & {
+  callxSellerBidTake(...args: Array<string | number>): Promise<number>;
+  callxSellerBidRemember(...args: Array<string | number>): Promise<string | null>;
+};
 
 export class SellerBidReservations {
   private readonly client: Client;
   constructor(redis: Redis) {
-    if (!('callxSellerBidTake' in redis)) redis.defineCommand('callxSellerBidTake', { lua: TAKE_SCRIPT });
+    if (!('callxSellerBidTake' in redis)) {
+      redis.defineCommand('callxSellerBidTake', { lua: TAKE_SCRIPT });
+      redis.defineCommand('callxSellerBidRemember', { lua: REMEMBER_SCRIPT });
+    }
     this.client = redis as Client;
   }
 
@@ -149,12 +168,17 @@ export class SellerBidReservations {
   }
 
   /**
-   * Remembers the bid a ping got, unless an identical ping got one first (a race between two nodes): then answers
-   * that one's bid id, and the caller gives its own reservation back.
+   * Makes `bidId` the bid repeats of this ping get, unless an identical ping's bid is live (another node answered
+   * it a moment ago): then answers that one's id, and the caller gives its own reservation back. (Two identical
+   * pings within the moment between this and `put` may still both reserve; the spare one expires.)
    */
-  async rememberPing(pingKey: string, bidId: string, ttlMs: number): Promise<string | undefined> {
-    const ok = await this.client.set(`rtbping:${pingKey}`, bidId, 'PX', Math.max(1, ttlMs), 'NX');
-    return ok ? undefined : ((await this.client.get(`rtbping:${pingKey}`)) ?? undefined);
+  async rememberPing(pingKey: string, bidId: string, nowMs: number, ttlMs: number): Promise<string | undefined> {
+    return (await this.client.callxSellerBidRemember(2, `rtbping:${pingKey}`, EXPIRING_KEY, bidId, nowMs, Math.max(1, ttlMs))) ?? undefined;
+  }
+
+  /** Forgets a ping's bid (it could not be stored): its repeats are decided anew. */
+  async forgetPing(pingKey: string, bidId: string): Promise<void> {
+    if ((await this.client.get(`rtbping:${pingKey}`)) === bidId) await this.client.del(`rtbping:${pingKey}`);
   }
 
   private async take(r: SellerBidReservation, mode: 'claim' | 'release', nowMs: number, callId: string, leaseUntil: number): Promise<boolean> {

@@ -89,33 +89,37 @@ export class SellerPings {
     }
     const payoutCents = sellerPayout(quote.bid.priceCents, terms.payout);
     const reserved = quote.reserved;
-    if (reserved && identity) {
-      const r: SellerBidReservation = {
-        bidId, sellerAccountId: p.sellerAccountId, campaignId: p.campaignId, trackingNumber, callerE164: p.callerE164!,
-        bid: reserved.bid, payoutCents, counters: reserved.counters, hold: reserved.hold, expiresAtMs,
-      };
-      try {
-        await this.deps.reservations.put(r, nowMs);
-        const first = await this.deps.reservations.rememberPing(identity, bidId, expiresAtMs - nowMs);
-        if (first) {
-          // An identical ping on another node got its bid in first: that one stands, ours is given back.
-          await this.deps.reservations.release(r, nowMs);
-          const theirs = await this.deps.reservations.live(first, nowMs);
-          if (theirs) return this.answerRepeat(p, theirs, nowMs);
-        }
-      } catch (err) {
-        await this.deps.caps.release(bidId, reserved.counters, reserved.hold).catch(() => undefined);
+    const r: SellerBidReservation | undefined = reserved && identity
+      ? { bidId, sellerAccountId: p.sellerAccountId, campaignId: p.campaignId, trackingNumber, callerE164: p.callerE164!, bid: reserved.bid, payoutCents, counters: reserved.counters, hold: reserved.hold, expiresAtMs }
+      : undefined;
+    if (r && identity) {
+      const first = await this.deps.reservations.rememberPing(identity, bidId, nowMs, expiresAtMs - nowMs).catch(async (err: Error) => {
+        await this.deps.caps.release(bidId, r.counters, r.hold).catch(() => undefined);
         throw err;
+      });
+      if (first) {
+        // An identical ping on another node got its bid in first: that one stands, ours is given back.
+        await this.deps.caps.release(bidId, r.counters, r.hold);
+        const theirs = await this.deps.reservations.live(first, nowMs);
+        return theirs ? this.answerRepeat(p, theirs, nowMs) : this.zero(p, 'no_capacity', nowMs);
       }
     }
-    await insertSellerBid(this.deps.pool, {
-      id: bidId, sellerAccountId: p.sellerAccountId, campaignId: p.campaignId, callerE164: p.callerE164 ?? null, zip: p.zip ?? null, state: p.state ?? null,
-      tags: p.tags, trackingNumber, targetId: quote.bid.targetId, buyerAccountId: quote.bid.buyerAccountId, priceCents: quote.bid.priceCents, payoutCents,
-      reserved: reserved !== undefined, issuedAt: now, expiresAt: new Date(expiresAtMs),
-    });
-    const outcome = reserved ? 'bid' : 'informational';
-    await this.count(p.sellerAccountId, outcome, nowMs);
-    return { bidId, bidAmountCents: payoutCents, phoneNumber: trackingNumber, expireInSeconds: this.deps.bidTtlSec, reserved: reserved !== undefined };
+    try {
+      await insertSellerBid(this.deps.pool, {
+        id: bidId, sellerAccountId: p.sellerAccountId, campaignId: p.campaignId, callerE164: p.callerE164 ?? null, zip: p.zip ?? null, state: p.state ?? null,
+        tags: p.tags, trackingNumber, targetId: quote.bid.targetId, buyerAccountId: quote.bid.buyerAccountId, priceCents: quote.bid.priceCents, payoutCents,
+        reserved: r !== undefined, issuedAt: now, expiresAt: new Date(expiresAtMs),
+      });
+      if (r) await this.deps.reservations.put(r, nowMs);
+    } catch (err) {
+      if (r && identity) {
+        await this.deps.caps.release(bidId, r.counters, r.hold).catch(() => undefined);
+        await this.deps.reservations.forgetPing(identity, bidId).catch(() => undefined);
+      }
+      throw err;
+    }
+    await this.count(p.sellerAccountId, r ? 'bid' : 'informational', nowMs);
+    return { bidId, bidAmountCents: payoutCents, phoneNumber: trackingNumber, expireInSeconds: this.deps.bidTtlSec, reserved: r !== undefined };
   }
 
   /** Gives back the reservations of bids that expired unclaimed (every node runs it; each is given back once). */
