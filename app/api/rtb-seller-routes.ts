@@ -6,6 +6,7 @@ import { Router as ExpressRouter } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { normalizeE164 } from '../domain/phone';
+import { SELLER_REJECT_CODES } from '../domain/seller-ping';
 import type { SellerPings } from '../exchange/seller-pings';
 import type { SellerPingCounts, PingLimits } from '../cache/seller-ping-counts';
 import { countSellerBids, effectiveLimits, loadPingLimits, savePingLimits } from '../store/seller-bids-repo';
@@ -28,6 +29,24 @@ const PingBody = z
   .strict()
   .refine((b) => b.zip !== undefined || b.state !== undefined, { message: 'give the caller\'s zip or state', path: ['zip'] });
 
+/** The answer to a ping (documentation: /openapi.json's response schema). */
+const PingAnswer = z.union([
+  z.object({
+    bidId: z.string().meta({ description: 'the bid; a repeated ping before expiry gets the same one' }),
+    bidAmountCents: z.number().int().meta({ description: 'what the seller is paid for the call if it converts (its payout at the price bid), integer cents' }),
+    phoneNumber: z.string().meta({ description: 'the campaign tracking number (E.164) the call must arrive on' }),
+    expireInSeconds: z.number().int().meta({ description: 'how long the bid and its reservation last' }),
+    reserved: z.boolean().meta({ description: 'true: the buyer is held for a call from callerId to phoneNumber until expiry, at this price; false (no callerId): informational, the call is auctioned anew' }),
+  }),
+  z.object({
+    bidId: z.null(),
+    bidAmountCents: z.literal(0),
+    expireInSeconds: z.literal(0),
+    rejectReason: z.enum(SELLER_REJECT_CODES),
+    retryAfterSeconds: z.number().int().optional().meta({ description: 'rate_limited: when the full window reopens (also the Retry-After header)' }),
+  }),
+]);
+
 const StatsQuery = z.object({
   sellerAccountId: Id.optional(),
   day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a UTC day, YYYY-MM-DD').refine((d) => parseIsoDate(d) !== undefined, 'must be a real day between 1970-01-01 and 9999-12-31').optional(),
@@ -44,6 +63,7 @@ export const rtbSellerRouteDocs: RouteDoc[] = [
     summary: 'A seller asks what a call is worth before sending it. 200 {bidId, bidAmountCents (the seller\'s payout if the call converts, integer cents), phoneNumber (the tracking number to send the call to), expireInSeconds, reserved} or a zero bid {bidId: null, bidAmountCents: 0, expireInSeconds: 0, rejectReason: disabled|filtered|no_capacity|caller_blocked|closed_or_capped|rate_limited}. With callerId the bid reserves the buyer until it expires, for a call from that caller to that number; without it the bid is informational and the call is auctioned anew',
     roles: ['admin', 'seller'],
     body: PingBody,
+    response: PingAnswer,
   },
   { method: 'get', path: '/v1/rtb/pings/stats', summary: 'A seller\'s pings on a UTC day (default today) by outcome, bids issued and claimed by calls, and its ping limits and what it used of them now', roles: ['admin', 'agent', 'seller'], query: StatsQuery },
   { method: 'patch', path: '/v1/accounts/:id/rtb-ping-limits', summary: 'Set a seller\'s ping limits per minute, hour and day (0: no limit; null: the deployment\'s default)', roles: ['admin'], params: IdParam, body: LimitsBody },

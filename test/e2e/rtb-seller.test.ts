@@ -215,3 +215,14 @@ it('refuses a ping for another seller\'s campaign, by a buyer, without a key, or
   // nothing was issued for any of them
   expect((await infra.pool.query("SELECT count(*)::int AS n FROM rtb_seller_bids WHERE caller_e164 = '+13125550111'")).rows[0].n).toBe(0);
 });
+
+it('documents the ping and its answer in /openapi.json', async () => {
+  const doc = (await (await fetch(`http://127.0.0.1:${node.httpPort}/openapi.json`)).json()) as { paths: Record<string, Record<string, any>> };
+  const op = doc.paths['/rtb/ping']!.post;
+  expect(Object.keys(op.requestBody.content['application/json'].schema.properties).sort()).toEqual(['callerId', 'campaignId', 'state', 'tags', 'zip']);
+  const answers = op.responses['200'].content['application/json'].schema.anyOf as Array<{ properties: Record<string, unknown> }>;
+  expect(answers.map((a) => Object.keys(a.properties).sort())).toEqual([
+    ['bidAmountCents', 'bidId', 'expireInSeconds', 'phoneNumber', 'reserved'],
+    ['bidAmountCents', 'bidId', 'expireInSeconds', 'rejectReason', 'retryAfterSeconds'],
+  ]);
+});
