@@ -119,7 +119,7 @@ export class SellerBidReservations {
 
   /** The live (unclaimed, unexpired) reservation of a bid, if any. */
   async live(bidId: string, nowMs: number): Promise<SellerBidReservation | undefined> {
-    const [[, score], [, raw]] = (await this.client.multi().zscore(EXPIRING_KEY, bidId).get(recordKey(bidId)).exec()) as [[unknown, string | null], [unknown, string | null]];
+    const [[, score], [, raw]] = (await this.client.multi().zscore(EXPIRING_KEY, bidId).get(recordKey(bidId)).exec()) as unknown as [[unknown, string | null], [unknown, string | null]];
     if (score === null || Number(score) <= nowMs || raw === null) return undefined;
     return JSON.parse(raw) as SellerBidReservation;
   }
