@@ -15,7 +15,7 @@ import { FUNDS_LUA, fundKeys, type FundHold } from './fund-holds';
  * - `rtbres:expiring`: the live reservations by expiry. A reservation leaves it exactly once (a Lua ZREM decides):
  *   claimed by a call, or given back by a node's sweep once expired (period counts too), never both;
  * - `rtbclaim:<tracking number>:<caller>`: the bid a call from that caller to that number claims (TTL: the expiry);
- * - `rtbping:<seller>:<campaign>:<caller>:<tags hash>`: the bid a repeated ping gets back (TTL: the expiry).
+ * - `rtbping:<hash of seller, campaign, caller and tags>`: the bid a repeated ping gets back (TTL: the expiry).
  * A claimed reservation becomes the call's: its concurrency slot and fund hold move to the call id with a call's
  * lease, its period counts stay counted (the call is the one they were taken for).
  */
@@ -138,12 +138,11 @@ export class SellerBidReservations {
     return taken ? r : undefined;
   }
 
-  /** Gives a reservation back (a ping that lost a race, a claimed call that screening then refused). */
+  /** Gives an unclaimed reservation back (expired), once: answers false when it was already claimed or given back. */
   async release(r: SellerBidReservation, nowMs: number): Promise<boolean> {
     return this.take(r, 'release', nowMs, '-', 0);
   }
 
-  /** Gives a claimed call's reservation back: it is the call's now (a claimed call that screening refused). */
   /**
    * Gives back every reservation that expired unclaimed (period counts included; slots and holds lapse by
    * themselves too). Safe on every node at once: each reservation is given back once. Answers how many.
