@@ -111,14 +111,18 @@ async function main(): Promise<void> {
   }
 
   // What a seller's bid costs a call that has none: Redis commands per decision, with the claim lookup and without.
-  const plain = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, logger });
-  const counter = countCommands(redis);
-  for (const [label, r] of [['without', plain], ['with', router]] as const) {
+  // A connection without auto-pipelining, so every command passes through sendCommand to be counted.
+  const counted = createRedis(REDIS_URL, PREFIX, logger, 'bench-counted');
+  const countedCaps = new CapLedger(counted);
+  const plain = new Router({ snapshots, gate: new ScreenAndReserve(counted), caps: countedCaps, logger });
+  const claiming = new Router({ snapshots, gate: new ScreenAndReserve(counted), caps: countedCaps, sellerBids: new SellerBidReservations(counted), logger });
+  const counter = countCommands(counted);
+  for (const [label, r] of [['without', plain], ['with', claiming]] as const) {
     const before = counter.count;
     for (let i = 0; i < CALLS; i++) {
-      const d = await r.decide(`call-${label}-${i}`, { switchCallId: '', switchName: 'bench', direction: 'inbound', ani: caller(10_000_000 - i), dnis: DID }, new Date());
+      const d = await r.decide(`call-${label}-${i}`, { switchCallId: '', switchName: 'bench', direction: 'inbound', ani: caller(1_000_000 + i), dnis: DID }, new Date());
       const afterDecide = counter.count;
-      if (d.outcome === 'route') await caps.release(`call-${label}-${i}`, d.winner.counters, d.winner.hold);
+      if (d.outcome === 'route') await countedCaps.release(`call-${label}-${i}`, d.winner.counters, d.winner.hold);
       counter.count = afterDecide; // the release is the bench's, not the call's
     }
     emit('routing_redis_commands_per_call', (counter.count - before) / CALLS, 'commands/call', { calls: CALLS, seller_bid_lookup: label });
@@ -127,6 +131,7 @@ async function main(): Promise<void> {
   await snapshots.stop();
   await freshBenchState({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, schema: SCHEMA, prefix: PREFIX });
   subscriber.disconnect();
+  counted.disconnect();
   redis.disconnect();
   await pool.end();
 }
