@@ -144,6 +144,8 @@ const callDerived = (p: Party): Record<string, string> => ({
 const NOT_CALL_DERIVED = new Set([
   'get /v1/accounts/:id', 'get /v1/campaigns', 'get /v1/campaigns/:id', 'get /v1/targets', 'get /v1/targets/:id',
   'get /v1/consents', 'get /v1/dnc/imports/:id', 'get /v1/dnc/:list/:number',
+  // a seller's own ping counts and limits: numbers of pings and bids, nothing about buyers, prices or calls' parties
+  'get /v1/rtb/pings/stats',
 ]);
 
 it('names every route a seller or buyer may read: call-derived ones are checked below', () => {
