@@ -73,6 +73,9 @@ const EnvSchema = z.object({
   DASHBOARD_DIR: z.string().min(1).default('dist/dashboard'),
   // Sellers' pings (POST /rtb/ping): how long a bid and the buyer capacity it reserves last.
   RTB_SELLER_BID_TTL_SEC: z.coerce.number().int().min(1).max(3600).default(60),
+  // Where sellers send calls over SIP (host[:port] of the carrier-facing SBC or switch): bids then carry a sipAddress
+  // (sip:<tracking number>@host) beside the phone number. Unset: phone numbers only.
+  RTB_SELLER_SIP_HOST: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port').optional(),
   // Pings per seller per UTC minute, hour and day, across all nodes, before rate_limited (0: no limit for that
   // window); an admin may set other figures per seller (PATCH /v1/accounts/:id/rtb-ping-limits).
   RTB_SELLER_PINGS_PER_MINUTE: z.coerce.number().int().min(0).default(60),

@@ -214,7 +214,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   sweeper.start();
   const sellerPingCounts = new SellerPingCounts(redis);
   const sellerPings = new SellerPings({
-    router, snapshots, reservations: sellerBids, counts: sellerPingCounts, caps, pool, limits: sellerPingLimits(config), bidTtlSec: config.RTB_SELLER_BID_TTL_SEC,
+    router, snapshots, reservations: sellerBids, counts: sellerPingCounts, caps, pool, limits: sellerPingLimits(config), bidTtlSec: config.RTB_SELLER_BID_TTL_SEC, sipHost: config.RTB_SELLER_SIP_HOST,
     metrics, logger: logger.child({ mod: 'rtb-seller' }), clock: opts.clock,
   });
   // Expired, unclaimed sellers' bids give their capacity back (slots and holds also lapse with their leases).

@@ -35,6 +35,7 @@ const PingAnswer = z.union([
     bidId: z.string().meta({ description: 'the bid; a repeated ping before expiry gets the same one' }),
     bidAmountCents: z.number().int().meta({ description: 'what the seller is paid for the call if it converts (its payout at the price bid), integer cents' }),
     phoneNumber: z.string().meta({ description: 'the campaign tracking number (E.164) the call must arrive on' }),
+    sipAddress: z.string().optional().meta({ description: 'the same number as a SIP URI on the exchange\'s SIP host, when the deployment sets RTB_SELLER_SIP_HOST' }),
     expireInSeconds: z.number().int().meta({ description: 'how long the bid and its reservation last' }),
     reserved: z.boolean().meta({ description: 'true: the buyer is held for a call from callerId to phoneNumber until expiry, at this price; false (no callerId): informational, the call is auctioned anew' }),
   }),
@@ -60,7 +61,7 @@ export const rtbSellerRouteDocs: RouteDoc[] = [
   {
     method: 'post',
     path: '/rtb/ping',
-    summary: 'A seller asks what a call is worth before sending it. 200 {bidId, bidAmountCents (the seller\'s payout if the call converts, integer cents), phoneNumber (the tracking number to send the call to), expireInSeconds, reserved} or a zero bid {bidId: null, bidAmountCents: 0, expireInSeconds: 0, rejectReason: disabled|filtered|no_capacity|caller_blocked|closed_or_capped|rate_limited}. With callerId the bid reserves the buyer until it expires, for a call from that caller to that number; without it the bid is informational and the call is auctioned anew',
+    summary: 'A seller asks what a call is worth before sending it. 200 {bidId, bidAmountCents (the seller\'s payout if the call converts, integer cents), phoneNumber (the tracking number to send the call to; sipAddress too when the deployment has a SIP host), expireInSeconds, reserved} or a zero bid {bidId: null, bidAmountCents: 0, expireInSeconds: 0, rejectReason: disabled|filtered|no_capacity|caller_blocked|closed_or_capped|rate_limited}. With callerId the bid reserves the buyer until it expires, for a call from that caller to that number; without it the bid is informational and the call is auctioned anew',
     roles: ['admin', 'seller'],
     body: PingBody,
     response: PingAnswer,

@@ -26,7 +26,7 @@ export interface SellerPing {
 
 /** The answer (POST /rtb/ping's response body). Money in integer cents. */
 export type SellerPingAnswer =
-  | { bidId: string; bidAmountCents: number; phoneNumber: string; expireInSeconds: number; reserved: boolean }
+  | { bidId: string; bidAmountCents: number; phoneNumber: string; sipAddress?: string; expireInSeconds: number; reserved: boolean }
   | { bidId: null; bidAmountCents: 0; expireInSeconds: 0; rejectReason: SellerRejectCode; retryAfterSeconds?: number };
 
 export interface SellerPingsDeps {
@@ -40,6 +40,8 @@ export interface SellerPingsDeps {
   limits: PingLimits;
   /** how long a bid and its reservation last (RTB_SELLER_BID_TTL_SEC) */
   bidTtlSec: number;
+  /** host[:port] sellers send SIP calls to (RTB_SELLER_SIP_HOST): bids then carry sip:<number>@host too */
+  sipHost?: string;
   metrics?: Metrics;
   logger: Logger;
   clock?: () => Date;
@@ -119,7 +121,7 @@ export class SellerPings {
       throw err;
     }
     await this.count(p.sellerAccountId, r ? 'bid' : 'informational', nowMs);
-    return { bidId, bidAmountCents: payoutCents, phoneNumber: trackingNumber, expireInSeconds: this.deps.bidTtlSec, reserved: r !== undefined };
+    return { bidId, bidAmountCents: payoutCents, ...this.destination(trackingNumber), expireInSeconds: this.deps.bidTtlSec, reserved: r !== undefined };
   }
 
   /** Gives back the reservations of bids that expired unclaimed (every node runs it; each is given back once). */
@@ -136,7 +138,12 @@ export class SellerPings {
 
   private async answerRepeat(p: SellerPing, r: SellerBidReservation, nowMs: number): Promise<SellerPingAnswer> {
     await this.count(p.sellerAccountId, 'repeat', nowMs);
-    return { bidId: r.bidId, bidAmountCents: r.payoutCents, phoneNumber: r.trackingNumber, expireInSeconds: Math.max(1, Math.floor((r.expiresAtMs - nowMs) / 1000)), reserved: true };
+    return { bidId: r.bidId, bidAmountCents: r.payoutCents, ...this.destination(r.trackingNumber), expireInSeconds: Math.max(1, Math.floor((r.expiresAtMs - nowMs) / 1000)), reserved: true };
+  }
+
+  /** Where the seller sends the call: the tracking number, and its SIP address when the deployment has one. */
+  private destination(trackingNumber: string): { phoneNumber: string; sipAddress?: string } {
+    return this.deps.sipHost ? { phoneNumber: trackingNumber, sipAddress: `sip:${trackingNumber}@${this.deps.sipHost}` } : { phoneNumber: trackingNumber };
   }
 
   private async zero(p: SellerPing, code: SellerRejectCode, nowMs: number, retryAfterSec?: number): Promise<SellerPingAnswer> {

@@ -36,7 +36,7 @@ beforeAll(async () => {
   await seedTarget(infra.pool, { id: 'hi-t', buyerId: 'buyer-hi', campaignId: 'rtb', bidCents: 3000, destination: HI, capConcurrency: 1, convertOnSeconds: 0 });
   await seedTarget(infra.pool, { id: 'lo-t', buyerId: 'buyer-lo', campaignId: 'rtb', bidCents: 2000, destination: LO, convertOnSeconds: 0 });
   await seedTarget(infra.pool, { id: 'o-t', buyerId: 'buyer-lo', campaignId: 'other', bidCents: 1500, destination: LO, convertOnSeconds: 0 });
-  harness = new FreeSwitchHarness({ RTB_SELLER_BID_TTL_SEC: String(TTL_SEC), RTB_SELLER_SWEEP_MS: '100', RTB_SELLER_PINGS_PER_MINUTE: '100000', API_RATE_LIMIT_PER_SECOND: '0' });
+  harness = new FreeSwitchHarness({ RTB_SELLER_BID_TTL_SEC: String(TTL_SEC), RTB_SELLER_SWEEP_MS: '100', RTB_SELLER_PINGS_PER_MINUTE: '100000', API_RATE_LIMIT_PER_SECOND: '0', RTB_SELLER_SIP_HOST: 'sip.exchange.example:5060' });
   node = await harness.start(infra, { clock: () => new Date(Date.now() + offsetMs) });
   harness.setBuyer(HI, { kind: 'answer', afterMs: 10 });
   harness.setBuyer(LO, { kind: 'answer', afterMs: 10 });
@@ -102,7 +102,7 @@ const concurrent = (targetId: string) => node.caps.concurrentCalls(targetId, Dat
 it('answers a ping with a bid that reserves its buyer, and the caller\'s call reaches that buyer at the bid\'s price', async () => {
   const bid = await ping({ campaignId: 'rtb', callerId: '+13125550101', zip: '60601', tags: { vertical: 'medicare' } });
   // the seller is quoted its payout at the price: half of the second price, 2000
-  expect(bid).toEqual({ bidId: expect.any(String), bidAmountCents: 1000, phoneNumber: DID, expireInSeconds: TTL_SEC, reserved: true });
+  expect(bid).toEqual({ bidId: expect.any(String), bidAmountCents: 1000, phoneNumber: DID, sipAddress: `sip:${DID}@sip.exchange.example:5060`, expireInSeconds: TTL_SEC, reserved: true });
   const stored = (await infra.pool.query('SELECT target_id, price_cents::int AS price, payout_cents::int AS payout, reserved, caller_e164 FROM rtb_seller_bids WHERE id = $1', [bid.bidId])).rows[0];
   expect(stored).toEqual({ target_id: 'hi-t', price: 2000, payout: 1000, reserved: true, caller_e164: '+13125550101' });
   // the buyer's one line is held for the bid
@@ -160,7 +160,7 @@ it('auctions a call anew once its bid expired, and gives the bid\'s capacity bac
 
 it('quotes a ping without a caller id for information only: nothing is held and the call is auctioned anew', async () => {
   const bid = await ping({ campaignId: 'rtb', zip: '60601' });
-  expect(bid).toEqual({ bidId: expect.any(String), bidAmountCents: 1000, phoneNumber: DID, expireInSeconds: TTL_SEC, reserved: false });
+  expect(bid).toEqual({ bidId: expect.any(String), bidAmountCents: 1000, phoneNumber: DID, sipAddress: `sip:${DID}@sip.exchange.example:5060`, expireInSeconds: TTL_SEC, reserved: false });
   expect(await concurrent('hi-t')).toBe(0);
   const { row } = await call('+13125550105');
   expect(row.trace.sellerBid).toBeUndefined();
@@ -222,7 +222,7 @@ it('documents the ping and its answer in /openapi.json', async () => {
   expect(Object.keys(op.requestBody.content['application/json'].schema.properties).sort()).toEqual(['callerId', 'campaignId', 'state', 'tags', 'zip']);
   const answers = op.responses['200'].content['application/json'].schema.anyOf as Array<{ properties: Record<string, unknown> }>;
   expect(answers.map((a) => Object.keys(a.properties).sort())).toEqual([
-    ['bidAmountCents', 'bidId', 'expireInSeconds', 'phoneNumber', 'reserved'],
+    ['bidAmountCents', 'bidId', 'expireInSeconds', 'phoneNumber', 'reserved', 'sipAddress'],
     ['bidAmountCents', 'bidId', 'expireInSeconds', 'rejectReason', 'retryAfterSeconds'],
   ]);
 });
