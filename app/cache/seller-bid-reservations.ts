@@ -124,13 +124,16 @@ export class SellerBidReservations {
     return JSON.parse(raw) as SellerBidReservation;
   }
 
+  /** The bid a call to `trackingNumber` from `callerE164` would claim, if one was made (one GET). */
+  async lookup(trackingNumber: string, callerE164: string): Promise<string | undefined> {
+    return (await this.client.get(claimKey(trackingNumber, callerE164))) ?? undefined;
+  }
+
   /**
-   * A call to `trackingNumber` from `callerE164`: the reservation it claims, moved to the call, or undefined (no
-   * live bid for that caller on that number; the call is auctioned). One GET for a call nobody bid on.
+   * Claims a bid for a call: its reservation, moved to the call, or undefined when it is no longer live (expired,
+   * claimed by another call) and the call is auctioned.
    */
-  async claim(trackingNumber: string, callerE164: string, callId: string, nowMs: number): Promise<SellerBidReservation | undefined> {
-    const bidId = await this.client.get(claimKey(trackingNumber, callerE164));
-    if (!bidId) return undefined;
+  async claim(bidId: string, callId: string, nowMs: number): Promise<SellerBidReservation | undefined> {
     const raw = await this.client.get(recordKey(bidId));
     if (!raw) return undefined;
     const r = JSON.parse(raw) as SellerBidReservation;

@@ -178,18 +178,19 @@ export class Router {
     if ('outcome' in prepared) return prepared;
     const { campaign, caller, trace, started } = prepared;
     const snapshot = this.deps.snapshots.current();
-    // A call that claims a seller's bid (same number, same caller, before expiry) already holds its buyer's capacity.
-    const claimed = prepared.pureRulesPass && info.direction === 'inbound' ? await this.claimSellerBid(callId, campaign, caller.e164, info, now, snapshot) : undefined;
 
     // 3-4. Discovery and auction, in memory (skipped when a pure rule already blocks the call)
     const ranked = prepared.pureRulesPass ? await this.rank(callId, campaign, caller, info, now, snapshot, trace) : [];
-    if (claimed) return this.routeClaimed(prepared, info, callId, now, claimed, ranked);
     const candidates = ranked.slice(0, RESERVE_IN_FIRST_TRIP).map((bid) => ({ bid, counters: this.countersFor(snapshot, bid, now), hold: holdFor(bid) }));
 
     // 2 + reservation: one round trip
     // An answered outbound call was counted when it was requested (screenRequest): it is not counted again.
     const outbound = info.direction === 'outbound' ? { sellerId: campaign.sellerAccountId } : undefined;
+    // Whether a seller's bid awaits this caller on this number: asked in the same pipeline flush as the script, so a
+    // call nobody bid on pays one GET but no round trip of its own.
+    const sellerBid = prepared.pureRulesPass && info.direction === 'inbound' ? this.sellerBidFor(info, caller.e164, snapshot) : undefined;
     const r = await this.screenAndReserve(prepared, info, callId, now, prepared.pureRulesPass && candidates.length > 0, candidates, outbound);
+    const bidId = sellerBid ? await sellerBid : undefined;
     const screening = this.screening(prepared, info, r.facts, now);
     trace.screening = screening;
     if (!screening.pass) {
@@ -198,10 +199,19 @@ export class Router {
       return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     }
 
-    this.traceRanking(ranked, trace);
-    r.skipped.forEach((short, i) => markSkipped(trace, i, short)); // candidates are the first ranks
     let winner: ReservedBid | undefined = r.reserved >= 0 ? candidates[r.reserved] : undefined;
-    if (!winner && ranked.length > candidates.length) winner = await this.reserveNext(callId, ranked, candidates.length, now, trace);
+    let from = candidates.length;
+    if (bidId) {
+      // The bid already holds its buyer: the candidate the script reserved is given back, and the bid claimed.
+      if (winner) await this.deps.caps.release(callId, winner.counters, winner.hold);
+      const claimed = await this.claimSellerBid(callId, campaign, bidId, now);
+      if (claimed) return this.routeClaimed(prepared, claimed, ranked);
+      winner = undefined; // expired or taken a moment ago: the call is auctioned as any other, from the top
+      from = 0;
+    }
+    this.traceRanking(ranked, trace);
+    if (from > 0) r.skipped.forEach((short, i) => markSkipped(trace, i, short)); // candidates are the first ranks
+    if (!winner && ranked.length > from) winner = await this.reserveNext(callId, ranked, from, now, trace);
     if (!winner) return this.reject(started, trace, 'no_eligible_buyer', campaign.noBuyerPrompt, `${ranked.length} ranked, ${ranked.length + trace.excluded.targetId.length} considered`, campaign);
 
     trace.ranked.status[winner.bid.rank - 1] = 'won';
@@ -261,12 +271,15 @@ export class Router {
     return { outcome: 'bid', campaign, bid: winner.bid, reserved: winner, trace };
   }
 
-  /** The seller's bid this call claims, if it arrived on the bid's number from the bid's caller before expiry. */
-  private async claimSellerBid(callId: string, campaign: Campaign, e164: string, info: CallInfo, now: Date, snapshot: ConfigSnapshot): Promise<SellerBidReservation | undefined> {
-    const bids = this.deps.sellerBids;
-    const did = bids && snapshot.findTrackingNumber(info.dnis)?.did;
-    if (!bids || !did) return undefined;
-    const claimed = await bids.claim(did, e164, callId, now.getTime());
+  /** The id of the seller's bid awaiting a call from `e164` to this number, if any (one GET). */
+  private sellerBidFor(info: CallInfo, e164: string, snapshot: ConfigSnapshot): Promise<string | undefined> | undefined {
+    const did = this.deps.sellerBids && snapshot.findTrackingNumber(info.dnis)?.did;
+    return did ? this.deps.sellerBids!.lookup(did, e164) : undefined;
+  }
+
+  /** Claims the seller's bid for this call: its reservation becomes the call's, if still live and for this campaign. */
+  private async claimSellerBid(callId: string, campaign: Campaign, bidId: string, now: Date): Promise<SellerBidReservation | undefined> {
+    const claimed = await this.deps.sellerBids!.claim(bidId, callId, now.getTime());
     if (!claimed || claimed.campaignId === campaign.id) return claimed;
     // The number moved to another campaign since the ping: the bid was for the old one.
     await this.deps.caps.release(callId, claimed.counters, claimed.hold);
@@ -274,27 +287,12 @@ export class Router {
   }
 
   /**
-   * A call that claimed a seller's bid: screened like any call (the facts may have changed since the ping), then
-   * offered to the reserved buyer at the bid's price first, the rest of this call's ranking after it for failover.
+   * A call that claimed a seller's bid (screened like any call, in the same round trip): offered to the reserved
+   * buyer at the bid's price first, the rest of this call's ranking after it for failover.
    */
-  private async routeClaimed(p: Prepared, info: CallInfo, callId: string, now: Date, claimed: SellerBidReservation, ranked: RankedBid[]): Promise<Decision> {
+  private routeClaimed(p: Prepared, claimed: SellerBidReservation, ranked: RankedBid[]): Decision {
     const { campaign, trace, started } = p;
-    let screening: ScreenResult;
-    try {
-      const r = await this.screenAndReserve(p, info, callId, now, false, [], undefined);
-      screening = this.screening(p, info, r.facts, now);
-    } catch (err) {
-      await this.deps.caps.release(callId, claimed.counters, claimed.hold).catch(() => undefined);
-      throw err;
-    }
-    trace.screening = screening;
     trace.sellerBid = { bidId: claimed.bidId, priceCents: claimed.bid.priceCents };
-    if (!screening.pass) {
-      await this.deps.caps.release(callId, claimed.counters, claimed.hold);
-      trace.ranked = emptyRanking();
-      trace.excluded = emptyExclusions();
-      return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
-    }
     const bid: RankedBid = { ...claimed.bid, rank: 1 };
     const fallbacks = ranked.filter((b) => b.targetId !== bid.targetId).map((b, i) => ({ ...b, rank: i + 2 }));
     this.traceRanking([bid, ...fallbacks], trace);
