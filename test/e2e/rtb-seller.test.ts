@@ -2,7 +2,8 @@
  * Sellers' pings end to end: a seller asks POST /rtb/ping through a real node's API what a call is worth, and the
  * call it then sends comes in through the FreeSWITCH peer. The bid reserves its buyer (a target that takes one
  * call at a time, so while the bid lives other calls go elsewhere); the caller's call before expiry reaches that
- * buyer at the bid's price even after the bids moved, and is billed so; another caller's call, or the same caller
+ * buyer at the bid's price even after the bids moved, and is billed so (a busy reserved buyer fails over to the rest
+ * of the call's auction); another caller's call, or the same caller
  * after expiry, is auctioned anew. Repeated pings get the same bid; pings are rate limited and counted; a seller
  * cannot ping another seller's campaign. The node's clock runs on an offset the test moves to expire bids.
  */
@@ -124,6 +125,21 @@ it('answers a ping with a bid that reserves its buyer, and the caller\'s call re
     await eventually(async () => (await concurrent('hi-t')) === 0, 'the slot to be free after the call');
   } finally {
     await http('PATCH', '/v1/targets/lo-t/bid', key.admin, { bidCents: 2000 });
+  }
+});
+
+it('fails a claimed call over to the rest of its auction when the reserved buyer is busy, and gives the slot back', async () => {
+  const bid = await ping({ campaignId: 'rtb', callerId: '+13125550112', zip: '60601' });
+  expect(bid.reserved).toBe(true);
+  harness.setBuyer(HI, { kind: 'busy', afterMs: 10 });
+  try {
+    const { result, row } = await call('+13125550112');
+    expect(result.bridgeTargets).toEqual([expect.stringContaining(HI), expect.stringContaining(LO)]);
+    expect(row.trace.sellerBid).toEqual({ bidId: bid.bidId, priceCents: 2000 });
+    expect(row.winner_target_id).toBe('lo-t');
+    expect(await concurrent('hi-t')).toBe(0);
+  } finally {
+    harness.setBuyer(HI, { kind: 'answer', afterMs: 10 });
   }
 });
 
