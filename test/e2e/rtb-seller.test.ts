@@ -3,9 +3,8 @@
  * call it then sends comes in through the FreeSWITCH peer. The bid reserves its buyer (a target that takes one
  * call at a time, so while the bid lives other calls go elsewhere); the caller's call before expiry reaches that
  * buyer at the bid's price even after the bids moved, and is billed so (a busy reserved buyer fails over to the rest
- * of the call's auction); another caller's call, or the same caller
- * after expiry, is auctioned anew. Repeated pings get the same bid; pings are rate limited and counted; a seller
- * cannot ping another seller's campaign. The node's clock runs on an offset the test moves to expire bids.
+ * of the call's auction); another caller's call, or the same caller after expiry, is auctioned anew. Repeated
+ * pings get the same bid; pings are rate limited and counted; a seller cannot ping another seller's campaign. The node's clock runs on an offset the test moves to expire bids.
  */
 import type { ExchangeNode } from '../../app/exchange-node';
 import { createApiKey } from '../../app/store/api-keys';
