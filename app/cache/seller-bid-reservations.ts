@@ -141,6 +141,12 @@ export class SellerBidReservations {
     return taken ? r : undefined;
   }
 
+  /** Gives an unclaimed bid's reservation back now (its caller was refused), if it is still there. */
+  async releaseById(bidId: string, nowMs: number): Promise<boolean> {
+    const raw = await this.client.get(recordKey(bidId));
+    return raw ? this.release(JSON.parse(raw) as SellerBidReservation, nowMs) : false;
+  }
+
   /** Gives an unclaimed reservation back (expired), once: answers false when it was already claimed or given back. */
   async release(r: SellerBidReservation, nowMs: number): Promise<boolean> {
     return this.take(r, 'release', nowMs, '-', 0);

@@ -196,6 +196,8 @@ export class Router {
     if (!screening.pass) {
       trace.ranked = emptyRanking(); // a blocked caller is offered to no buyer
       trace.excluded = emptyExclusions();
+      // A seller's bid for a caller now refused holds its buyer for nothing: given back now, not at its expiry.
+      if (bidId) void this.deps.sellerBids!.releaseById(bidId, now.getTime()).catch((err: Error) => this.deps.logger.warn({ err: err.message, callId }, 'could not give back a refused caller\'s seller bid; it lapses at its expiry'));
       return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     }
 

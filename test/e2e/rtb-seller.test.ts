@@ -181,6 +181,16 @@ it('quotes a ping without a caller id for information only: nothing is held and 
   expect(row.trace.sellerBid).toBeUndefined();
 });
 
+it('refuses a call whose caller was blocked since the ping, and gives the bid\'s capacity back at once', async () => {
+  const bid = await ping({ campaignId: 'rtb', callerId: '+13125550113', zip: '60601' });
+  expect(bid.reserved).toBe(true);
+  expect(await concurrent('hi-t')).toBe(1);
+  await blockNumber(infra.pool, infra.redis, '+13125550113', 'test');
+  const result = await harness.placeCall({ ani: '+13125550113', dnis: DID }).finished;
+  expect(result.bridgeTargets).toEqual([]);
+  await eventually(async () => (await concurrent('hi-t')) === 0, 'the refused caller\'s bid to give its slot back');
+});
+
 it('answers a zero bid with the reason: a blocked caller, a paused campaign', async () => {
   await blockNumber(infra.pool, infra.redis, '+13125550106', 'test');
   expect(await ping({ campaignId: 'rtb', callerId: '+13125550106', zip: '60601' })).toEqual({ bidId: null, bidAmountCents: 0, expireInSeconds: 0, rejectReason: 'caller_blocked' });
