@@ -4,6 +4,7 @@ import { DEFAULT_FRAUD_RULES, type FraudRules } from './domain/fraud';
 import { DEFAULT_FREQUENCY_POLICY, type FrequencyPolicy } from './domain/frequency-limits';
 import { DEFAULT_CONSENT_VALIDITY_DAYS } from './domain/consent';
 import { parseAttestationTrust, type AttestationTrust } from './domain/attestation';
+import type { PingLimits } from './cache/seller-ping-counts';
 
 /**
  * Every setting comes from an environment variable, validated here; README.md lists them all.
@@ -81,6 +82,18 @@ const EnvSchema = z.object({
   // failed authentications (401) per source address per minute, across all nodes, before it gets 429; 0: no limit
   API_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(30),
   DASHBOARD_DIR: z.string().min(1).default('dist/dashboard'),
+  // Sellers' pings (POST /rtb/ping): how long a bid and the buyer capacity it reserves last.
+  RTB_SELLER_BID_TTL_SEC: z.coerce.number().int().min(1).max(3600).default(60),
+  // Where sellers send calls over SIP (host[:port] of the carrier-facing SBC or switch): bids then carry a sipAddress
+  // (sip:<tracking number>@host) beside the phone number. Unset: phone numbers only.
+  RTB_SELLER_SIP_HOST: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port').optional(),
+  // Pings per seller per UTC minute, hour and day, across all nodes, before rate_limited (0: no limit for that
+  // window); an admin may set other figures per seller (PATCH /v1/accounts/:id/rtb-ping-limits).
+  RTB_SELLER_PINGS_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  RTB_SELLER_PINGS_PER_HOUR: z.coerce.number().int().min(0).default(1000),
+  RTB_SELLER_PINGS_PER_DAY: z.coerce.number().int().min(0).default(10000),
+  // How often a node gives back the capacity of sellers' bids that expired unclaimed.
+  RTB_SELLER_SWEEP_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   // National DNC registry copies (README "National DNC registry copies"): an outbound call screened against a copy
   // older than this many days is refused (dnc_registry_stale); with REQUIRED, so is one whose registry has no copy.
   DNC_REGISTRY_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(31).default(31),
@@ -150,6 +163,11 @@ export function frequencyPolicy(config: Config): FrequencyPolicy {
 /** How webhook deliveries are retried. */
 export function webhookRetry(config: Config): { attempts: number; backoffMs: number } {
   return { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS };
+}
+
+/** The deployment's default ping limits per seller (each seller's overrides go on top). */
+export function sellerPingLimits(config: Config): PingLimits {
+  return { perMinute: config.RTB_SELLER_PINGS_PER_MINUTE, perHour: config.RTB_SELLER_PINGS_PER_HOUR, perDay: config.RTB_SELLER_PINGS_PER_DAY };
 }
 
 /** Whose X-Attestation headers count (ATTESTATION_TRUSTED_CARRIERS). */

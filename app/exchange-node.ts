@@ -44,6 +44,10 @@ import { reportRouteDocs, reportRoutes } from './api/reports-routes';
 import { consentRouteDocs, consentRoutes } from './api/consent-routes';
 import { blockRouteDocs, blockRoutes } from './api/block-routes';
 import { pausedNumberRouteDocs, pausedNumberRoutes } from './api/paused-number-routes';
+import { rtbSellerRouteDocs, rtbSellerRoutes } from './api/rtb-seller-routes';
+import { SellerBidReservations } from './cache/seller-bid-reservations';
+import { SellerPingCounts } from './cache/seller-ping-counts';
+import { SellerPings } from './exchange/seller-pings';
 import { dashboardRoutes } from './api/dashboard-routes';
 import { attachLiveCalls } from './realtime/live-calls';
 import { BidWriter } from './store/bid-writer';
@@ -60,7 +64,7 @@ import { FraudWorker } from './jobs/fraud-worker';
 import { WebhookWorker } from './jobs/webhook-worker';
 import { webhookRouteDocs, webhookRoutes } from './api/webhook-routes';
 import { SecretBox } from './util/secret-box';
-import { attestationTrust, fraudRules, frequencyPolicy, webhookRetry } from './config';
+import { attestationTrust, fraudRules, frequencyPolicy, webhookRetry, sellerPingLimits } from './config';
 import { NodeHeartbeat, newIncarnation } from './cache/node-heartbeat';
 import { LiveCallsRegistry } from './cache/live-calls-registry';
 import { CallSweeper } from './exchange/call-sweeper';
@@ -70,7 +74,7 @@ import { loadCallForAdoption } from './store/adoption-repo';
 export const apiRouteDocs: readonly RouteDoc[] = [
   ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...listsRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
   ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs, ...auditRouteDocs,
-  ...pausedNumberRouteDocs, ...webhookRouteDocs, ...rtbRouteDocs,
+  ...pausedNumberRouteDocs, ...webhookRouteDocs, ...rtbRouteDocs, ...rtbSellerRouteDocs,
 ];
 
 /**
@@ -172,6 +176,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     allowPrivateAddresses: config.RTB_ALLOW_PRIVATE_ADDRESSES,
     metrics,
   });
+  const sellerBids = new SellerBidReservations(redis);
   const router = new Router({
     snapshots,
     gate: new ScreenAndReserve(redis),
@@ -179,6 +184,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     bidders: opts.bidders,
     rtb,
     repeatCallers: new RepeatCallers(redis, config.RTB_REPEAT_WINDOW_DAYS),
+    sellerBids,
     frequency: frequencyPolicy(config),
     attestationTrust: attestationTrust(config),
     registry: { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS, required: config.DNC_REGISTRY_REQUIRED },
@@ -227,6 +233,15 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   for (const sw of switches) await sw.start(flow.handle);
   const sweeper = new CallSweeper({ registry, flow, switches, knownCall, logger: logger.child({ mod: 'sweeper' }), intervalMs: config.SWEEP_INTERVAL_MS });
   sweeper.start();
+  const sellerPingCounts = new SellerPingCounts(redis);
+  const sellerPings = new SellerPings({
+    router, snapshots, reservations: sellerBids, counts: sellerPingCounts, caps, pool, limits: sellerPingLimits(config), bidTtlSec: config.RTB_SELLER_BID_TTL_SEC, sipHost: config.RTB_SELLER_SIP_HOST,
+    metrics, logger: logger.child({ mod: 'rtb-seller' }), clock: opts.clock,
+  });
+  // Expired, unclaimed sellers' bids give their capacity back (slots and holds also lapse with their leases).
+  const sellerBidSweep = setInterval(() => {
+    sellerPings.sweep().catch((err: Error) => logger.warn({ err: err.message }, 'sweep of expired sellers\' bids failed'));
+  }, config.RTB_SELLER_SWEEP_MS).unref();
   const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, clearances, logger: logger.child({ mod: 'dialer' }), clock: opts.clock });
 
   // Switch connection state in the metrics even when nobody polls /ready (a Prometheus scrape alone sees it).
@@ -252,7 +267,10 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   // The key first: a request without one gets 401 whatever its body, and no body is parsed for it. An address
   // that keeps failing is refused before its key is looked up.
   const authFailures = authFailureLimit(redis, config.API_AUTH_FAILURES_PER_MINUTE, logger.child({ mod: 'api' }));
-  app.use('/v1', authFailures.gate, authenticate(principals), authFailures.count, rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), express.json({ limit: '1mb' }));
+  const guard = [authFailures.gate, authenticate(principals), authFailures.count, rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), express.json({ limit: '1mb' })];
+  app.use('/v1', ...guard);
+  app.use('/rtb', ...guard); // sellers' pings: the same keys, limits and body rules as /v1
+  app.use(rtbSellerRoutes(sellerPings, sellerPingCounts, pool, sellerPingLimits(config), opts.clock));
   app.use(outboundRoutes(dialer, snapshots));
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(opsJobsRoutes(queues));
@@ -295,6 +313,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       // registry entries stay, and once the heartbeat is gone (deleted below) another node, or this one
       // restarted, adopts them and records their real end.
       clearInterval(switchGaugeTimer);
+      clearInterval(sellerBidSweep);
       await sweeper.stop();
       refill.stop();
       for (const sw of switches) await sw.stop().catch((err: Error) => logger.warn({ err: err.message, switch: sw.name }, 'switch stop failed'));

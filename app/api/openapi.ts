@@ -19,13 +19,19 @@ export interface RouteDoc {
   body?: z.ZodType;
   /** a streamed text body instead of JSON */
   textBody?: boolean;
+  /** the success answer's shape, where documented (200 application/json) */
+  response?: z.ZodType;
 }
 
 type JsonSchema = Record<string, unknown> & { properties?: Record<string, JsonSchema>; required?: string[] };
 
 function jsonSchema(schema: z.ZodType): JsonSchema {
+  return jsonSchemaOf(schema, 'input');
+}
+
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const out = z.toJSONSchema(schema, {
-    io: 'input',
+    io,
     unrepresentable: 'any',
     override: (ctx) => {
       // Dates arrive as ISO 8601 strings (z.coerce.date).
@@ -51,13 +57,14 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const path = r.path.replace(/:([A-Za-z]+)/g, '{$1}');
+    const success = r.response ? { description: 'success', content: { 'application/json': { schema: jsonSchemaOf(r.response, 'output') } } } : { description: 'success' };
     const op: Record<string, unknown> = {
       summary: r.summary,
       description: `Roles: ${r.roles.join(', ')}. A key of another account gets 404 for resources it does not own.`,
       security: [{ apiKey: [] }],
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
       responses: {
-        '200': { description: 'success' },
+        '200': success,
         '400': { description: 'invalid input', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
         '401': { description: 'missing or unknown API key' },
         '403': { description: 'the key\'s role may not use this route' },

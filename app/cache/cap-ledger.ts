@@ -87,7 +87,8 @@ export class CapLedger {
     this.client = redis as CapClient;
   }
 
-  async reserve(callId: string, counters: CapCounter[], nowMs: number, hold?: FundHold): Promise<Reservation> {
+  /** `leaseUntilMs`: when the slot and hold lapse if never released; default a call's lease (a seller's bid: its expiry). */
+  async reserve(callId: string, counters: CapCounter[], nowMs: number, hold?: FundHold, leaseUntilMs?: number): Promise<Reservation> {
     if (counters.length === 0 && !hold) return { ok: true, counters };
     const keys = counters.map((c) => c.key);
     if (hold) keys.push(...fundKeys(hold.buyerId));
@@ -95,7 +96,7 @@ export class CapLedger {
       keys.length,
       ...keys,
       nowMs,
-      nowMs + CONCURRENCY_LEASE_MS,
+      leaseUntilMs ?? nowMs + CONCURRENCY_LEASE_MS,
       callId,
       ...counters.map((c) => c.limit),
       ...counters.map((c) => c.kind),

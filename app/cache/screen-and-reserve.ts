@@ -153,6 +153,8 @@ export class ScreenAndReserve {
     candidates: ReserveCandidate[];
     lists: ListsOptions;
     outbound?: { sellerId: string; frequency?: OutboundFrequency };
+    /** when the reservation's concurrency slot and fund hold lapse; default a call's lease (a seller's bid: its expiry) */
+    leaseUntilMs?: number;
   }): Promise<ScreenAndReserveResult> {
     const freq = p.outbound?.frequency;
     const keys: string[] = [
@@ -175,7 +177,7 @@ export class ScreenAndReserve {
       if (cand.hold) keys.push(...fundKeys(cand.hold.buyerId));
     }
     keys.push(...listsKeys(p.campaignId, registryKindFor(p.country)));
-    const args: Array<string | number> = [p.e164, p.nowMs, p.nowMs + CONCURRENCY_LEASE_MS, p.callId, p.mayReserve ? '1' : '0', p.requireConsent ? '1' : '0', spec,
+    const args: Array<string | number> = [p.e164, p.nowMs, p.leaseUntilMs ?? p.nowMs + CONCURRENCY_LEASE_MS, p.callId, p.mayReserve ? '1' : '0', p.requireConsent ? '1' : '0', spec,
       p.outbound ? '1' : '0', freq ? frequencySpec(freq.limits, freq.retentionSec) : '', listsArg(p.country, p.areaCode, p.nowMs, p.lists)];
     const res = await this.client.callxScreenAndReserve(keys.length, ...keys, ...args);
     if (res[5] !== 1) throw new ComplianceCacheNotLoaded();

@@ -15,6 +15,7 @@ import { capCounters } from '../domain/caps';
 import type { ComplianceFacts } from '../cache/compliance-keys';
 import { ScreenAndReserve, type OutboundFrequency, type ReserveCandidate } from '../cache/screen-and-reserve';
 import { CapLedger, type Shortfall } from '../cache/cap-ledger';
+import type { SellerBidReservation, SellerBidReservations } from '../cache/seller-bid-reservations';
 import type { FundHold } from '../cache/fund-holds';
 import type { ConfigSnapshot } from './snapshot';
 import type { SnapshotSource } from './snapshot-source';
@@ -51,6 +52,36 @@ export type Decision =
       trace: DecisionTrace;
     };
 
+/**
+ * A seller's ping (POST /rtb/ping) decided like a call: the best bid and, when the caller id was given, its
+ * buyer's caps and funds reserved under the bid's id until `leaseUntilMs`.
+ */
+export type Quote =
+  | { outcome: 'reject'; reason: RejectReason; trace: DecisionTrace }
+  | {
+      outcome: 'bid';
+      campaign: Campaign;
+      /** the bid the seller is quoted (rank 1 of those with room) */
+      bid: RankedBid;
+      /** its reservation; absent for a ping without a caller id (nothing to screen or to hold: informational) */
+      reserved?: ReservedBid;
+      trace: DecisionTrace;
+    };
+
+/** What a ping tells the router beyond a call's facts. */
+export interface QuoteRequest {
+  campaignId: string;
+  /** the campaign's tracking number the call is to arrive on */
+  trackingNumber: string;
+  /** the caller id; absent: an informational bid, nothing screened nor reserved */
+  ani?: string;
+  zip?: string;
+  /** a USPS state code, used when no zip is given */
+  state?: string;
+  /** when the reservation lapses */
+  leaseUntilMs: number;
+}
+
 /** A request that passed screening (steps 1-2), before discovery. */
 export interface ScreenedCall {
   outcome: 'pass';
@@ -70,6 +101,8 @@ export interface RouterDeps {
   rtb?: RtbPinger;
   /** Whether a caller called the campaign before: asked only for campaigns whose pings share `repeatCaller`. */
   repeatCallers?: RepeatCallers;
+  /** Capacity reserved for sellers' bids (POST /rtb/ping): an inbound call that matches one claims it. */
+  sellerBids?: SellerBidReservations;
   random?: () => number;
   /** Per-consumer frequency limits on outbound calls: the operator's default and what counts as one subject. */
   frequency?: FrequencyPolicy;
@@ -86,6 +119,9 @@ export const PROMPTS = { unknownNumber: 'number_not_in_service', screened: 'call
 /** How many ranked candidates the single Redis round trip may try to reserve; failover past them costs one trip each. */
 const RESERVE_IN_FIRST_TRIP = 4;
 
+/** A ping without a caller id: discovery and the auction run on the seller's location alone. */
+const NO_CALLER: Extract<CallerParse, { ok: true }> = Object.freeze({ ok: true, e164: '', country: 'US', nationalNumber: '' });
+
 const NO_FACTS: ComplianceFacts = { dnc: { global: false, campaign: false, registry: false }, blocked: false, consent: false, lists: NO_LIST_FACTS };
 
 /** What steps 1-2 worked out before any Redis call. */
@@ -97,6 +133,8 @@ interface Prepared {
   attestation?: Attestation;
   /** false when a rule that needs no lookup (attestation, calling hours) already blocks the call */
   pureRulesPass: boolean;
+  /** the campaign as screening judges it (a ping's has no attestation rule: nothing to attest before the call) */
+  screenedAs: Campaign;
   trace: DecisionTrace;
   started: bigint;
 }
@@ -155,19 +193,34 @@ export class Router {
     // 2 + reservation: one round trip
     // An answered outbound call was counted when it was requested (screenRequest): it is not counted again.
     const outbound = info.direction === 'outbound' ? { sellerId: campaign.sellerAccountId } : undefined;
+    // Whether a seller's bid awaits this caller on this number: asked in the same pipeline flush as the script, so a
+    // call nobody bid on pays one GET but no round trip of its own.
+    const sellerBid = prepared.pureRulesPass && info.direction === 'inbound' ? this.sellerBidFor(info, caller.e164, snapshot) : undefined;
     const r = await this.screenAndReserve(prepared, info, callId, now, prepared.pureRulesPass && candidates.length > 0, candidates, outbound);
+    const bidId = sellerBid ? await sellerBid : undefined;
     const screening = this.screening(prepared, info, r.facts, now);
     trace.screening = screening;
     if (!screening.pass) {
       trace.ranked = emptyRanking(); // a blocked caller is offered to no buyer
       trace.excluded = emptyExclusions();
+      // A seller's bid for a caller now refused holds its buyer for nothing: given back now, not at its expiry.
+      if (bidId) void this.deps.sellerBids!.releaseById(bidId, now.getTime()).catch((err: Error) => this.deps.logger.warn({ err: err.message, callId }, 'could not give back a refused caller\'s seller bid; it lapses at its expiry'));
       return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     }
 
-    this.traceRanking(ranked, trace);
-    r.skipped.forEach((short, i) => markSkipped(trace, i, short)); // candidates are the first ranks
     let winner: ReservedBid | undefined = r.reserved >= 0 ? candidates[r.reserved] : undefined;
-    if (!winner && ranked.length > candidates.length) winner = await this.reserveNext(callId, ranked, candidates.length, now, trace);
+    let from = candidates.length;
+    if (bidId) {
+      // The bid already holds its buyer: the candidate the script reserved is given back, and the bid claimed.
+      if (winner) await this.deps.caps.release(callId, winner.counters, winner.hold);
+      const claimed = await this.claimSellerBid(callId, campaign, bidId, now);
+      if (claimed) return this.routeClaimed(prepared, claimed, ranked);
+      winner = undefined; // expired or taken a moment ago: the call is auctioned as any other, from the top
+      from = 0;
+    }
+    this.traceRanking(ranked, trace);
+    if (from > 0) r.skipped.forEach((short, i) => markSkipped(trace, i, short)); // candidates are the first ranks
+    if (!winner && ranked.length > from) winner = await this.reserveNext(callId, ranked, from, now, trace);
     if (!winner) return this.reject(started, trace, 'no_eligible_buyer', campaign.noBuyerPrompt, `${ranked.length} ranked, ${ranked.length + trace.excluded.targetId.length} considered`, campaign);
 
     trace.ranked.status[winner.bid.rank - 1] = 'won';
@@ -176,6 +229,88 @@ export class Router {
     trace.priceCents = winner.bid.priceCents;
     trace.decisionUs = elapsedUs(started);
     return { outcome: 'route', campaign, winner, fallbacks: ranked.slice(winner.bid.rank), trace };
+  }
+
+  /**
+   * A seller's ping: steps 1-4 as for a call to the campaign's tracking number from `ani`, the winner's caps and
+   * fund hold reserved under `bidId` until `leaseUntilMs`. Attestation is not judged (the call has none yet; it is
+   * judged when the call arrives). Without a caller id nothing is screened or reserved: the best bid is quoted.
+   */
+  async quote(bidId: string, q: QuoteRequest, now: Date): Promise<Quote> {
+    const info: CallInfo = { switchCallId: bidId, switchName: 'rtb-ping', direction: 'inbound', ani: q.ani ?? '', dnis: q.trackingNumber, zip: q.zip };
+    const snapshot = this.deps.snapshots.current();
+    if (!q.ani) {
+      // No caller: discovery by the seller's zip or state only; nothing screened, nothing reserved.
+      const prepared = this.prepare(bidId, info, now, undefined, { state: q.state, noCaller: true });
+      if ('outcome' in prepared) return rejectedQuote(prepared);
+      const trace = prepared.trace;
+      const ranked = await this.rank(bidId, prepared.campaign, prepared.caller, info, now, snapshot, trace);
+      this.traceRanking(ranked, trace);
+      trace.decisionUs = elapsedUs(prepared.started);
+      if (ranked.length === 0) return { outcome: 'reject', reason: 'no_eligible_buyer', trace: { ...trace, outcome: 'reject', rejectReason: 'no_eligible_buyer' } };
+      return { outcome: 'bid', campaign: prepared.campaign, bid: ranked[0]!, trace };
+    }
+    const prepared = this.prepare(bidId, info, now, undefined, { state: q.state });
+    if ('outcome' in prepared) return rejectedQuote(prepared);
+    const { campaign, caller, trace, started } = prepared;
+    const ranked = prepared.pureRulesPass ? await this.rank(bidId, campaign, caller, info, now, snapshot, trace) : [];
+    const candidates = ranked.slice(0, RESERVE_IN_FIRST_TRIP).map((bid) => ({ bid, counters: this.countersFor(snapshot, bid, now), hold: holdFor(bid) }));
+    const r = await this.screenAndReserve(prepared, info, bidId, now, prepared.pureRulesPass && candidates.length > 0, candidates, undefined, q.leaseUntilMs);
+    const screening = this.screening(prepared, info, r.facts, now);
+    trace.screening = screening;
+    if (!screening.pass) {
+      trace.ranked = emptyRanking();
+      trace.excluded = emptyExclusions();
+      const d = this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
+      return { outcome: 'reject', reason: 'screened_out', trace: d.trace };
+    }
+    this.traceRanking(ranked, trace);
+    r.skipped.forEach((short, i) => markSkipped(trace, i, short));
+    let winner: ReservedBid | undefined = r.reserved >= 0 ? candidates[r.reserved] : undefined;
+    if (!winner && ranked.length > candidates.length) winner = await this.reserveNext(bidId, ranked, candidates.length, now, trace, undefined, q.leaseUntilMs);
+    if (!winner) {
+      const d = this.reject(started, trace, 'no_eligible_buyer', campaign.noBuyerPrompt, `${ranked.length} ranked, none with room`, campaign);
+      return { outcome: 'reject', reason: 'no_eligible_buyer', trace: d.trace };
+    }
+    trace.ranked.status[winner.bid.rank - 1] = 'won';
+    trace.outcome = 'route';
+    trace.winnerTargetId = winner.bid.targetId;
+    trace.priceCents = winner.bid.priceCents;
+    trace.decisionUs = elapsedUs(started);
+    return { outcome: 'bid', campaign, bid: winner.bid, reserved: winner, trace };
+  }
+
+  /** The id of the seller's bid awaiting a call from `e164` to this number, if any (one GET). */
+  private sellerBidFor(info: CallInfo, e164: string, snapshot: ConfigSnapshot): Promise<string | undefined> | undefined {
+    const did = this.deps.sellerBids && snapshot.findTrackingNumber(info.dnis)?.did;
+    return did ? this.deps.sellerBids!.lookup(did, e164) : undefined;
+  }
+
+  /** Claims the seller's bid for this call: its reservation becomes the call's, if still live and for this campaign. */
+  private async claimSellerBid(callId: string, campaign: Campaign, bidId: string, now: Date): Promise<SellerBidReservation | undefined> {
+    const claimed = await this.deps.sellerBids!.claim(bidId, callId, now.getTime());
+    if (!claimed || claimed.campaignId === campaign.id) return claimed;
+    // The number moved to another campaign since the ping: the bid was for the old one.
+    await this.deps.caps.release(callId, claimed.counters, claimed.hold);
+    return undefined;
+  }
+
+  /**
+   * A call that claimed a seller's bid (screened like any call, in the same round trip): offered to the reserved
+   * buyer at the bid's price first, the rest of this call's ranking after it for failover.
+   */
+  private routeClaimed(p: Prepared, claimed: SellerBidReservation, ranked: RankedBid[]): Decision {
+    const { campaign, trace, started } = p;
+    trace.sellerBid = { bidId: claimed.bidId, priceCents: claimed.bid.priceCents };
+    const bid: RankedBid = { ...claimed.bid, rank: 1 };
+    const fallbacks = ranked.filter((b) => b.targetId !== bid.targetId).map((b, i) => ({ ...b, rank: i + 2 }));
+    this.traceRanking([bid, ...fallbacks], trace);
+    trace.ranked.status[0] = 'won';
+    trace.outcome = 'route';
+    trace.winnerTargetId = bid.targetId;
+    trace.priceCents = bid.priceCents;
+    trace.decisionUs = elapsedUs(started);
+    return { outcome: 'route', campaign, winner: { bid, counters: claimed.counters, hold: claimed.hold }, fallbacks, trace };
   }
 
   /**
@@ -191,13 +326,14 @@ export class Router {
     now: Date,
     trace: DecisionTrace,
     onSkipped?: (bid: RankedBid, skip: SkippedBid) => void,
+    leaseUntilMs?: number,
   ): Promise<ReservedBid | undefined> {
     const snapshot = this.deps.snapshots.current();
     for (let i = from; i < ranked.length; i++) {
       const bid = ranked[i]!;
       const counters = this.countersFor(snapshot, bid, now);
       const hold = holdFor(bid);
-      const r = await this.deps.caps.reserve(callId, counters, now.getTime(), hold);
+      const r = await this.deps.caps.reserve(callId, counters, now.getTime(), hold, leaseUntilMs);
       if (r.ok) return { bid, counters, hold };
       markSkipped(trace, bid.rank - 1, r.short);
       onSkipped?.(bid, r.short.kind === 'funds' ? { status: 'insufficient_funds', cause: 'insufficient_funds' } : { status: 'cap_reached', cause: `cap_${r.short.counter.kind}` });
@@ -206,7 +342,7 @@ export class Router {
   }
 
   /** Step 1 and the parts of step 2 that need no lookup. */
-  private prepare(callId: string, info: CallInfo, now: Date, cleared?: OutboundClearance): Prepared | Decision {
+  private prepare(callId: string, info: CallInfo, now: Date, cleared?: OutboundClearance, ping?: { state?: string; noCaller?: boolean }): Prepared | Decision {
     const started = process.hrtime.bigint();
     const snapshot = this.deps.snapshots.current();
     const caller = parseCaller(info.ani);
@@ -239,24 +375,27 @@ export class Router {
     trace.routing = campaign.routing;
     trace.floorCents = campaign.floorCents;
     if (!campaign.active) return this.reject(started, trace, 'campaign_inactive', PROMPTS.screened, `campaign ${campaign.id} is paused`, campaign);
+    const screenedAs: Campaign = ping && campaign.minAttestation ? { ...campaign, minAttestation: undefined } : campaign;
 
     const areaCode = caller.ok ? caller.areaCode : undefined;
-    const location = locateConsumer({ areaCode, zip: info.zip });
+    // A ping may name the state instead of a zip: the seller's word beats the area code's guess.
+    const location = ping?.state && !info.zip ? { source: 'state', states: [ping.state], timeZones: locateConsumer({ areaCode, zip: undefined }).timeZones } : locateConsumer({ areaCode, zip: info.zip });
     trace.location = { source: location.source, states: location.states, timeZones: location.timeZones, areaCode, zip: info.zip };
     let callingHours: CallingHoursVerdict | undefined;
     if (info.direction === 'outbound') {
       callingHours = cleared?.callingHours ?? this.callingHours(info, caller, campaign, now);
       trace.callingHoursCheckedAt = (cleared?.callingHours ? cleared.screenedAt : now).toISOString();
     }
+    if (!caller.ok && ping?.noCaller) return { campaign, caller: NO_CALLER, callingHours, pureRulesPass: true, screenedAs, trace, started };
     if (!caller.ok) {
       // No number to look up: the caller rule decides (the other pure rules are kept for the record).
-      const screening = screenCall({ caller, campaign, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, callingHours } });
+      const screening = screenCall({ caller, campaign: screenedAs, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, callingHours } });
       trace.screening = screening;
       return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     }
     // The rules that need no lookup: consent is taken as given here (the lookup judges it, and the lists with it).
-    const pure = screenCall({ caller, campaign, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, consent: true, callingHours } });
-    return { campaign, caller, callingHours, attestation: attested.level, pureRulesPass: pure.pass, trace, started };
+    const pure = screenCall({ caller, campaign: screenedAs, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, consent: true, callingHours } });
+    return { campaign, caller, callingHours, attestation: attested.level, pureRulesPass: pure.pass, screenedAs, trace, started };
   }
 
   /**
@@ -292,7 +431,7 @@ export class Router {
    * call unless exempt), the lists, for outbound calls the seller's DNC list and frequency count, and if they all
    * allow the call, a candidate's reservation.
    */
-  private screenAndReserve(p: Prepared, info: CallInfo, callId: string, now: Date, mayReserve: boolean, candidates: ReserveCandidate[], outbound?: { sellerId: string; frequency?: OutboundFrequency }) {
+  private screenAndReserve(p: Prepared, info: CallInfo, callId: string, now: Date, mayReserve: boolean, candidates: ReserveCandidate[], outbound?: { sellerId: string; frequency?: OutboundFrequency }, leaseUntilMs?: number) {
     return this.deps.gate.run({
       e164: p.caller.e164,
       country: p.caller.country,
@@ -305,6 +444,7 @@ export class Router {
       candidates,
       lists: { outbound: info.direction === 'outbound', blockLitigators: p.campaign.blockLitigators === true, registryMaxAgeDays: this.registry.maxAgeDays, registryRequired: this.registry.required },
       outbound,
+      leaseUntilMs,
     });
   }
 
@@ -313,7 +453,7 @@ export class Router {
     const registry = info.direction === 'outbound' && kind
       ? judgeRegistryCopy({ kind, copy: facts.lists.registryCopy, areaCode: p.caller.areaCode, nowMs: now.getTime(), maxAgeDays: this.registry.maxAgeDays, required: this.registry.required })
       : undefined;
-    return screenCall({ caller: p.caller, campaign: p.campaign, direction: info.direction, attestation: p.attestation, facts: { ...facts, callingHours: p.callingHours, ...(registry ? { registry } : {}) } });
+    return screenCall({ caller: p.caller, campaign: p.screenedAs, direction: info.direction, attestation: p.attestation, facts: { ...facts, callingHours: p.callingHours, ...(registry ? { registry } : {}) } });
   }
 
   /** Discovery (standing bids, then real-time bids under the campaign's deadline) and the auction. */
@@ -419,6 +559,9 @@ export class Router {
     return { outcome: 'reject', reason, prompt, campaign, trace };
   }
 }
+
+/** A decision prepare() ended (always a reject: an unknown number, a paused campaign), as a ping's answer. */
+const rejectedQuote = (d: Decision): Quote => ({ outcome: 'reject', reason: d.outcome === 'reject' ? d.reason : 'internal_error', trace: d.trace });
 
 /** A ranked bid passed over: a full cap, or funds that, less its buyer's holds, do not cover its price. */
 function markSkipped(trace: DecisionTrace, index: number, short: Shortfall): void {

@@ -70,6 +70,8 @@ export interface DecisionTrace {
   rejectDetail?: string;
   winnerTargetId?: string;
   priceCents?: number;
+  /** A call that claimed a seller's bid (POST /rtb/ping): reserved by that bid, at that price. */
+  sellerBid?: { bidId: string; priceCents: number };
   decisionUs: number;
 }
 

@@ -34,6 +34,8 @@ export function createMetrics() {
     recorderWrites: new client.Counter({ name: 'callx_recorder_entries_total', help: 'Call journal entries written to Postgres', registers: [registry] }),
     rtbPings: new client.Counter({ name: 'callx_rtb_pings_total', help: 'RTB pings by buyer account and outcome (bid, no_bid, invalid, error, late, timeout, skipped_concurrency, skipped_breaker)', labelNames: ['buyer', 'outcome'] as const, registers: [registry] }),
     rtbResponseSeconds: new client.Histogram({ name: 'callx_rtb_response_seconds', help: 'Time from an RTB ping to its answer (late answers included), by buyer account', labelNames: ['buyer'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1], registers: [registry] }),
+    sellerPings: new client.Counter({ name: 'callx_rtb_seller_pings_total', help: "Sellers' pings (POST /rtb/ping) by outcome: bid, repeat (the same bid again), informational (no caller id) or the reject code", labelNames: ['outcome'] as const, registers: [registry] }),
+    sellerBidsExpired: new client.Counter({ name: 'callx_rtb_seller_bids_expired_total', help: "Sellers' bids whose reservation expired unclaimed and was given back by this node's sweep", registers: [registry] }),
     dependencyUp: new client.Gauge({ name: 'callx_dependency_up', help: '1 when a dependency (postgres, redis, a switch) is connected', labelNames: ['dependency'] as const, registers: [registry] }),
   };
 }

@@ -286,6 +286,16 @@ async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promis
        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::jsonb[]) ON CONFLICT (call_id) DO NOTHING`,
       columns(decided, [(e) => e.callId, (e) => e.decidedAt, (e) => JSON.stringify(e.trace)]),
     );
+    // A call that claimed a seller's bid: the bid names its call (once; a replayed entry changes nothing).
+    const claims = decided.filter((e) => e.trace.sellerBid);
+    if (claims.length > 0) {
+      await c.query(
+        `UPDATE rtb_seller_bids b SET claimed_call_id = d.call_id, claimed_at = d.decided_at
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS d(bid_id, call_id, decided_at)
+         WHERE b.id = d.bid_id AND b.claimed_call_id IS NULL`,
+        columns(claims, [(e) => e.trace.sellerBid!.bidId, (e) => e.callId, (e) => e.decidedAt]),
+      );
+    }
     const audited = decided.filter((e) => e.audit);
     if (audited.length > 0) {
       await c.query(

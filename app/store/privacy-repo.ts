@@ -15,7 +15,7 @@ export const erasedToken = (e164: string): string => `erased:${createHash('sha25
 
 export async function exportNumber(pool: Pool, e164: string) {
   const q = async (sql: string) => (await pool.query(sql, [e164])).rows;
-  const [calls, attempts, decisions, audit, consent, revocations, dnc, blocked, fraud, billing, webhooks] = await Promise.all([
+  const [calls, attempts, decisions, audit, consent, revocations, dnc, blocked, fraud, billing, webhooks, sellerBids] = await Promise.all([
     q('SELECT * FROM calls WHERE ani = $1 ORDER BY started_at'),
     q('SELECT a.* FROM bridge_attempts a JOIN calls c ON c.id = a.call_id WHERE c.ani = $1 ORDER BY a.call_id, a.attempt_no'),
     q('SELECT d.call_id, d.decided_at, d.trace FROM call_decisions d JOIN calls c ON c.id = d.call_id WHERE c.ani = $1 ORDER BY d.decided_at'),
@@ -28,8 +28,9 @@ export async function exportNumber(pool: Pool, e164: string) {
     q('SELECT * FROM call_billing WHERE ani = $1 ORDER BY started_at'),
     q(`SELECT w.id::text, w.event_id, w.event_type, w.call_id, w.account_id, w.url, w.status, w.created_at, w.body
        FROM webhook_deliveries w JOIN calls c ON c.id = w.call_id WHERE c.ani = $1 ORDER BY w.id`),
+    q('SELECT * FROM rtb_seller_bids WHERE caller_e164 = $1 ORDER BY issued_at'),
   ]);
-  return { number: e164, exportedAt: new Date().toISOString(), calls, bridgeAttempts: attempts, decisions, complianceAudit: audit, consentRecords: consent, consentRevocations: revocations, dncEntries: dnc, blocked, fraudScores: fraud, billing, webhookDeliveries: webhooks };
+  return { number: e164, exportedAt: new Date().toISOString(), calls, bridgeAttempts: attempts, decisions, complianceAudit: audit, consentRecords: consent, consentRevocations: revocations, dncEntries: dnc, blocked, fraudScores: fraud, billing, webhookDeliveries: webhooks, sellerBids };
 }
 
 export async function eraseNumber(pool: Pool, redis: Redis, e164: string, reason: string, actor: string): Promise<Record<string, number>> {
@@ -47,6 +48,8 @@ export async function eraseNumber(pool: Pool, redis: Redis, e164: string, reason
       complianceAudit: await run('UPDATE compliance_audit_log SET ani = $2 WHERE ani = $1'),
       fraudScores: await run('UPDATE fraud_scores SET ani = $2 WHERE ani = $1'),
       billing: await run('UPDATE call_billing SET ani = $2 WHERE ani = $1'),
+      // sellers' pings about the caller: the seller's free-form tags and the zip go with the number
+      sellerBids: await run(`UPDATE rtb_seller_bids SET caller_e164 = $2, zip = NULL, tags = '{}' WHERE caller_e164 = $1`),
       consentRecords: await run('DELETE FROM consent_records WHERE number = $1', [e164]),
     };
     await c.query('INSERT INTO privacy_erasures (number_hash, reason, actor, counts) VALUES ($1, $2, $3, $4)', [token, reason, actor, JSON.stringify(counts)]);

@@ -99,6 +99,8 @@ const REFUSED: Record<string, Probe[]> = {
     { as: 'sellerA', method: 'post', url: '/v1/consent-revocations', body: { number: '+13035550602', campaignId: 'cb' } },
     { as: 'sellerA', method: 'post', url: '/v1/consent-revocations', body: { number: '+13035550602', sellerAccountId: 'seller-b' } },
   ],
+  'post /rtb/ping': [{ as: 'sellerA', method: 'post', url: '/rtb/ping', body: { campaignId: 'cb', callerId: '+13125550104', zip: '60601' } }],
+  'get /v1/rtb/pings/stats': [{ as: 'sellerA', method: 'get', url: '/v1/rtb/pings/stats?sellerAccountId=seller-b' }],
 };
 /** List routes: what A's key gets back must not mention B's rows. */
 const LISTS: Record<string, Probe[]> = {

@@ -423,6 +423,19 @@ const CASES: Record<string, Case> = {
     invalid: { as: 'buyerA', url: '/v1/webhooks/deliveries/0/redeliver', field: 'id' },
     refused: [{ as: 'buyerA', url: '/v1/webhooks/deliveries/DELIVERY_B/redeliver' }, { as: 'sellerA', url: '/v1/webhooks/deliveries/DELIVERY_A/redeliver' }],
   },
+  // ---- sellers' pings (POST /rtb/ping is outside /v1: test/e2e/rtb-seller.test.ts guards it) ------------------------
+  'get /v1/rtb/pings/stats': {
+    ok: [
+      { as: 'admin', url: '/v1/rtb/pings/stats?sellerAccountId=seller-b', status: 200 }, { as: 'agent', url: '/v1/rtb/pings/stats?sellerAccountId=seller-a', status: 200 },
+      { as: 'sellerA', url: '/v1/rtb/pings/stats', status: 200 },
+    ],
+    invalid: { as: 'sellerA', url: '/v1/rtb/pings/stats?day=yesterday', field: 'day' },
+    refused: [{ as: 'sellerA', url: '/v1/rtb/pings/stats?sellerAccountId=seller-b' }],
+  },
+  'patch /v1/accounts/:id/rtb-ping-limits': {
+    ok: [{ as: 'admin', url: '/v1/accounts/seller-a/rtb-ping-limits', body: { perMinute: 100, perDay: null }, status: 200 }],
+    invalid: { as: 'admin', url: '/v1/accounts/seller-a/rtb-ping-limits', body: { perMinute: -1 }, field: 'perMinute' },
+  },
   'get /v1/reports/calls': {
     ok: [
       { as: 'admin', url: '/v1/reports/calls?RANGE', status: 200 }, { as: 'agent', url: '/v1/reports/calls?groupBy=seller&RANGE', status: 200 },

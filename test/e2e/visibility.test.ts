@@ -150,6 +150,8 @@ const NOT_CALL_DERIVED = new Set([
   'get /v1/webhooks/deliveries', 'get /v1/webhooks/deliveries/:id',
   // A buyer's own RTB endpoints' counts and response times (test/exchange/rtb.test.ts checks a buyer sees only its own).
   'get /v1/targets/:id/rtb-stats', 'get /v1/rtb-stats',
+  // a seller's own ping counts and limits: numbers of pings and bids, nothing about buyers, prices or calls' parties
+  'get /v1/rtb/pings/stats',
 ]);
 
 it('names every route a seller or buyer may read: call-derived ones are checked below', () => {
