@@ -48,7 +48,7 @@ import type { CallRecord } from '../test/peers/freeswitch/session';
 import { CallDriver, percentile, type CallPlacer } from './load/call-driver';
 import { asteriskPlacer, freeswitchPlacer } from './load/placers';
 import { freshBenchState, untilReady } from './load/bench-state';
-import { cpuBetween, pidsCpuMs, postgresClusterCpuMs, processCpuMs, sampleCpu, type CpuGroups } from './load/proc-cpu';
+import { connectedLocalPorts, cpuBetween, pidsCpuMs, postgresClusterCpuMs, processCpuMs, sampleCpu, type CpuGroups } from './load/proc-cpu';
 import { BridgeOverlap } from './load/bridge-overlap';
 
 const args = process.argv.slice(2);
@@ -226,14 +226,17 @@ async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Reco
       ? { recorder: spawnApp('recorder', 'recorder-main', { MIGRATE_ON_START: 'false' }), worker: spawnApp('worker', 'worker-main', { MIGRATE_ON_START: 'false' }) }
       : undefined;
   const all = [...nodes, ...(side ? [side.recorder, side.worker] : [])];
+  const pg = watchPostgresBackends(all.map((p) => p.child.pid));
   const groups: CpuGroups = {
     exchange: () => pidsCpuMs(nodes.map((n) => n.child.pid)),
     ...(side ? { recorder: () => processCpuMs(side.recorder.child.pid), worker: () => processCpuMs(side.worker.child.pid) } : {}),
-    postgres: postgresClusterCpuMs,
+    postgres: () => pidsCpuMs([...pg.pids]),
+    postgres_cluster: postgresClusterCpuMs,
     redis: () => processCpuMs(redisPid),
     peer: () => processCpuMs(process.pid),
   };
   const stop = async (): Promise<void> => {
+    await pg.stop();
     for (const p of all) p.child.kill('SIGTERM');
     await Promise.all(all.map((p) => (p.child.exitCode !== null ? undefined : new Promise((r) => p.child.once('exit', r)))));
   };
@@ -241,6 +244,35 @@ async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Reco
 }
 
 let redisPid: number | undefined;
+
+/**
+ * The Postgres processes that work for this exchange: the backends of its processes' connections (matched by
+ * client port) and the cluster's background processes (WAL writer, checkpointer, ...), which its writes keep busy;
+ * not the backends of whatever else uses the same server (other tests and benchmarks on a shared machine). The set
+ * is refreshed every 500 ms and only grows; a backend that exits loses what it used in the window (pools keep
+ * theirs open while busy). `postgres_cluster` counts every process of the cluster instead.
+ */
+function watchPostgresBackends(ourPids: Array<number | undefined>): { pids: Set<number>; stop(): Promise<void> } {
+  const pool = new Pool({ connectionString: DATABASE_URL, max: 1 });
+  const pids = new Set<number>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const ports = connectedLocalPorts(ourPids, Number(new URL(DATABASE_URL).port || 5432));
+      const { rows } = await pool.query<{ pid: number; client_port: number | null; backend_type: string }>('SELECT pid, client_port, backend_type FROM pg_stat_activity WHERE pid <> pg_backend_pid()');
+      for (const r of rows) if (r.backend_type !== 'client backend' || (r.client_port !== null && ports.has(r.client_port))) pids.add(r.pid);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })().catch(() => undefined);
+  return {
+    pids,
+    async stop() {
+      running = false;
+      await loop;
+      await pool.end();
+    },
+  };
+}
 
 async function readRedisPid(): Promise<number | undefined> {
   const redis = new Redis(REDIS_URL);
@@ -303,7 +335,7 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
     // Warm-up, not measured: the first seconds of a fresh process are JIT compilation and connection set-up.
     if (WARMUP_SECONDS > 0) {
       const w = new CallDriver(peer.placer, { dnis: DIDS, talkMs: TALK_MS, firstAni: 2_000_000 });
-      await w.runRate(RATES[0]!, WARMUP_SECONDS);
+      await w.runRate(Math.max(...RATES), WARMUP_SECONDS);
       await w.settle();
     }
 
@@ -356,6 +388,7 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
         const used = cpuBetween(window.cpu, end.cpu);
         for (const [group, ms] of Object.entries(used)) emit(`${group}_cpu_ms_per_call`, ms === undefined ? undefined : ms / calls, 'ms', cond);
         const platform = ['exchange', 'recorder', 'worker', 'postgres', 'redis'].reduce((t, g) => t + (used[g] ?? 0), 0);
+        // postgres_cluster_cpu_ms_per_call (every process of the cluster, others' work included) is printed for comparison.
         emit('platform_cpu_ms_per_call', platform / calls, 'ms', { ...cond, of: 'exchange+recorder+worker+postgres+redis' });
         const unitNames = SWITCH === 'asterisk' ? ['requests', 'events', 'event_bytes'] : ['commands', 'events', 'event_bytes'];
         emit(`${FIGURE}_${unitNames[0]}_per_call`, (end.wire.commands - window.wire.commands) / calls, SWITCH === 'asterisk' ? 'requests' : 'commands', cond);

@@ -2,7 +2,7 @@
  * CPU used by processes, read from /proc (Linux): the CPS benchmark takes one sample at the start of its steady
  * window and one at the end, and divides each process group's difference by the calls placed in between.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 const USER_HZ = 100; // clock ticks per second of /proc/<pid>/stat times (100 on Linux)
 
@@ -94,4 +94,41 @@ export function pidsCpuMs(pids: Array<number | undefined>): number | undefined {
     if (ms !== undefined) total = (total ?? 0) + ms;
   }
   return total;
+}
+
+/** Local TCP ports of the sockets the given processes hold that are connected to `remotePort` (from /proc). */
+export function connectedLocalPorts(pids: Array<number | undefined>, remotePort: number): Set<number> {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    if (pid === undefined) continue;
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          if (m) inodes.add(m[1]!);
+        } catch {
+          /* closed meanwhile */
+        }
+      }
+    } catch {
+      /* gone */
+    }
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      const local = f[1]!.split(':')[1];
+      const remote = f[2]!.split(':')[1];
+      if (remote && parseInt(remote, 16) === remotePort && inodes.has(f[9]!) && local) ports.add(parseInt(local, 16));
+    }
+  }
+  return ports;
 }
