@@ -70,7 +70,10 @@ if (NODES > 1 && SWITCH !== 'freeswitch') throw new Error('--nodes 2 needs --swi
 const LOG_LEVEL = arg('log-level', 'info');
 /** In-process mode: the billing and fraud workers in the node (on, as by default) or not. */
 const WORKERS = arg('workers', 'on') === 'on';
-/** `full`: events as big as a real switch's (the recordings' ~160 variables); `lean`: only what apps read. */
+/**
+ * `full`: events as a real switch sends them (FreeSWITCH: the recordings' ~160 variables in each; Asterisk: the
+ * ChannelVarset and ConnectedLine chatter); `lean`: FreeSWITCH events with only what apps read, Asterisk without chatter.
+ */
 const PEER_DETAIL = arg('peer-detail', 'full') as 'full' | 'lean';
 const RUNTIME = args.includes('--dist') ? 'dist' : 'tsx';
 /** The figures' prefix: esl_ for FreeSWITCH, ari_ for Asterisk. */
@@ -172,7 +175,8 @@ const logBytes = (procs: Proc[]): number => procs.reduce((n, p) => n + (existsSy
 /** The switch peer this process plays, and the exchange settings that point at it. */
 async function startPeer(onRecord: (r: CallRecord) => void) {
   if (SWITCH === 'asterisk') {
-    const peer = new AsteriskPeer({ app: 'callx', record: false, username: 'callx', password: 'bench' });
+    // lean: no ChannelVarset/ConnectedLine chatter (full: as much as the recordings show a real Asterisk sending).
+    const peer = new AsteriskPeer({ app: 'callx', record: false, username: 'callx', password: 'bench', noise: PEER_DETAIL === 'full' });
     peer.buyers.fallback = { kind: 'answer', afterMs: 20 };
     await peer.listen(0, '127.0.0.1');
     return {
