@@ -183,6 +183,14 @@ async function startPeer(onRecord: (r: CallRecord) => void) {
       placer: asteriskPlacer(peer),
       switchEnvs: [{ SWITCHES: 'asterisk', ARI_URL: peer.url, ARI_USERNAME: 'callx', ARI_PASSWORD: 'bench', ARI_APP: 'callx', ARI_BUYER_TRUNK: 'buyers' }],
       wire: () => ({ commands: peer.wire.requests, events: peer.wire.events, eventBytes: peer.wire.eventBytes }),
+      // /ready does not wait for the app's event WebSocket; on a loaded machine it can come seconds later.
+      connected: async () => {
+        const deadline = Date.now() + 30_000;
+        while (!peer.hub.isActive('callx')) {
+          if (Date.now() > deadline) throw new Error('the exchange never opened its ARI event WebSocket');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
       close: () => peer.close(),
     };
   }
@@ -202,6 +210,7 @@ async function startPeer(onRecord: (r: CallRecord) => void) {
       FS_BUYER_GATEWAY: 'buyers',
     })),
     wire: () => ({ ...peer.core.wire }),
+    connected: async () => undefined, // calls connect to the node's outbound socket server, up once /ready answers
     close: () => peer.close(),
   };
 }
@@ -323,6 +332,7 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
     for (const b of record.bridges) overlap.add(b);
   });
   const exchange = await startExchange(mode, peer.switchEnvs);
+  await peer.connected();
   const cond0 = { mode, workers: mode === 'split' ? 'own process' : WORKERS ? 'in process' : 'off' };
   try {
     await seedRows();
