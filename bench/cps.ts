@@ -48,7 +48,7 @@ import type { CallRecord } from '../test/peers/freeswitch/session';
 import { CallDriver, percentile, type CallPlacer } from './load/call-driver';
 import { asteriskPlacer, freeswitchPlacer } from './load/placers';
 import { freshBenchState, untilReady } from './load/bench-state';
-import { connectedLocalPorts, cpuBetween, pidsCpuMs, postgresClusterCpuMs, processCpuMs, sampleCpu, type CpuGroups } from './load/proc-cpu';
+import { connectedLocalPorts, contextSwitches, cpuBetween, pidsCpuMs, postgresClusterCpuMs, processCpuMs, sampleCpu, type CpuGroups } from './load/proc-cpu';
 import { BridgeOverlap } from './load/bridge-overlap';
 
 const args = process.argv.slice(2);
@@ -253,7 +253,8 @@ async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Reco
     for (const p of all) p.child.kill('SIGTERM');
     await Promise.all(all.map((p) => (p.child.exitCode !== null ? undefined : new Promise((r) => p.child.once('exit', r)))));
   };
-  return { nodes, all, groups, stop };
+  const switches = () => contextSwitches(nodes.map((n) => n.child.pid));
+  return { nodes, all, groups, switches, stop };
 }
 
 let redisPid: number | undefined;
@@ -373,7 +374,7 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
       // The steady window: from when the first calls end (calls now end as fast as they start) to the last call placed.
       // Per call means per call finished in the window: in a steady phase as many end as start, and on a machine
       // too loaded to keep up, calls placed but not yet handled have cost nothing yet.
-      const mark = () => ({ cpu: sampleCpu(exchange.groups), wire: peer.wire(), log: logBytes(exchange.all), placed: driver.stats.placed, finished: driver.stats.bridged + driver.stats.failed, at: Date.now() });
+      const mark = () => ({ cpu: sampleCpu(exchange.groups), cs: exchange.switches(), wire: peer.wire(), log: logBytes(exchange.all), placed: driver.stats.placed, finished: driver.stats.bridged + driver.stats.failed, at: Date.now() });
       const steady: { from?: ReturnType<typeof mark> } = {};
       await driver.runRate(cps, SECONDS, (sec) => {
         if (sec === STEADY_FROM_SEC) steady.from = mark();
@@ -409,6 +410,8 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
         emit(`${FIGURE}_events_per_call`, (end.wire.events - window.wire.events) / calls, 'events', cond);
         emit(`${FIGURE}_event_bytes_per_call`, (end.wire.eventBytes - window.wire.eventBytes) / calls, 'bytes', cond);
         emit('exchange_log_bytes_per_call', (end.log - window.log) / calls, 'bytes', cond);
+        emit('exchange_wakeups_per_call', (end.cs.voluntary - window.cs.voluntary) / calls, 'voluntary context switches', cond);
+        emit('exchange_preemptions_per_call', (end.cs.involuntary - window.cs.involuntary) / calls, 'involuntary context switches', cond);
       }
       emit(`${FIGURE}_call_setup_cps`, s.failed === 0 ? s.placed / placingSec : (s.bridged / s.placed) * (s.placed / placingSec), 'calls/s', cond);
       emit(`${FIGURE}_call_setup_p50_ms`, percentile(s.setupMs, 0.5), 'ms', cond);

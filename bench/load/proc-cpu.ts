@@ -132,3 +132,23 @@ export function connectedLocalPorts(pids: Array<number | undefined>, remotePort:
   }
   return ports;
 }
+
+/**
+ * Context switches of processes so far (from /proc/<pid>/status): voluntary ones are the event loop going to
+ * sleep for want of work, each a wake-up later (few calls per wake-up at low rates); involuntary ones are the
+ * scheduler taking the CPU away (a machine with more runnable work than cores).
+ */
+export function contextSwitches(pids: Array<number | undefined>): { voluntary: number; involuntary: number } {
+  const total = { voluntary: 0, involuntary: 0 };
+  for (const pid of pids) {
+    if (pid === undefined) continue;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      total.voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      total.involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
+}
