@@ -239,11 +239,15 @@ async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Reco
       ? { recorder: spawnApp('recorder', 'recorder-main', { MIGRATE_ON_START: 'false' }), worker: spawnApp('worker', 'worker-main', { MIGRATE_ON_START: 'false' }) }
       : undefined;
   const all = [...nodes, ...(side ? [side.recorder, side.worker] : [])];
-  const pg = watchPostgresBackends(all.map((p) => p.child.pid));
+  const owners: Record<string, number | undefined> = Object.fromEntries(nodes.map((n, i) => [nodes.length > 1 ? `exchange${i + 1}` : 'exchange', n.child.pid]));
+  if (side) Object.assign(owners, { recorder: side.recorder.child.pid, worker: side.worker.child.pid });
+  const pg = watchPostgresBackends(owners);
   const groups: CpuGroups = {
     exchange: () => pidsCpuMs(nodes.map((n) => n.child.pid)),
     ...(side ? { recorder: () => processCpuMs(side.recorder.child.pid), worker: () => processCpuMs(side.worker.child.pid) } : {}),
     postgres: () => pidsCpuMs([...pg.pids]),
+    // The part of Postgres's work done for each process (its connections' backends) and the background processes.
+    ...Object.fromEntries([...pg.byOwner.keys()].map((o) => [`postgres_for_${o}`, () => pidsCpuMs([...(pg.byOwner.get(o) ?? [])])])),
     postgres_cluster: postgresClusterCpuMs,
     redis: () => processCpuMs(redisPid),
     peer: () => processCpuMs(process.pid),
@@ -266,20 +270,29 @@ let redisPid: number | undefined;
  * is refreshed every 500 ms and only grows; a backend that exits loses what it used in the window (pools keep
  * theirs open while busy). `postgres_cluster` counts every process of the cluster instead.
  */
-function watchPostgresBackends(ourPids: Array<number | undefined>): { pids: Set<number>; stop(): Promise<void> } {
+function watchPostgresBackends(owners: Record<string, number | undefined>): { pids: Set<number>; byOwner: Map<string, Set<number>>; stop(): Promise<void> } {
   const pool = new Pool({ connectionString: DATABASE_URL, max: 1 });
   const pids = new Set<number>();
+  /** whose connections the backends serve: a process name, or `background` */
+  const byOwner = new Map<string, Set<number>>([['background', new Set()], ...Object.keys(owners).map((o) => [o, new Set<number>()] as [string, Set<number>])]);
+  const pgPort = Number(new URL(DATABASE_URL).port || 5432);
   let running = true;
   const loop = (async () => {
     while (running) {
-      const ports = connectedLocalPorts(ourPids, Number(new URL(DATABASE_URL).port || 5432));
+      const ports = Object.entries(owners).map(([owner, pid]) => [owner, connectedLocalPorts([pid], pgPort)] as const);
       const { rows } = await pool.query<{ pid: number; client_port: number | null; backend_type: string }>('SELECT pid, client_port, backend_type FROM pg_stat_activity WHERE pid <> pg_backend_pid()');
-      for (const r of rows) if (r.backend_type !== 'client backend' || (r.client_port !== null && ports.has(r.client_port))) pids.add(r.pid);
+      for (const r of rows) {
+        const owner = r.backend_type !== 'client backend' ? 'background' : ports.find(([, p]) => r.client_port !== null && p.has(r.client_port))?.[0];
+        if (owner === undefined) continue;
+        pids.add(r.pid);
+        byOwner.get(owner)?.add(r.pid);
+      }
       await new Promise((r) => setTimeout(r, 500));
     }
   })().catch(() => undefined);
   return {
     pids,
+    byOwner,
     async stop() {
       running = false;
       await loop;
