@@ -29,7 +29,8 @@
  *   Redis are shared with whatever else runs on the machine, so theirs is also the noise floor);
  * - at the end: `esl_concurrent_calls` (calls held up at once; `--concurrent 0` skips it).
  * With `--nodes 2` (FreeSWITCH): two nodes, the peer lists both as the `socket` destinations (calls alternate, a
- * refused one fails over), the top bidder's target has a concurrency cap of 5 and the next buyer funds for 40 calls;
+ * refused one fails over), the first-ranked target has a concurrency cap of 5 and the second-ranked buyer funds for
+ * 40 calls at once;
  * prints `calls_per_node`, `cap_overruns` (calls bridged to the capped target beyond its cap at once, as the peer
  * saw them) and `hold_overruns` (samples where that buyer's holds exceeded its funds, plus 1 if its balance ended
  * below zero); both must be 0.
@@ -88,12 +89,16 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_cps';
 const PREFIX = 'bench:cps:';
 const DIDS = ['+18885550500', '+18885550501', '+18885550502'];
-/** --nodes 2: the top bidder's target (capped) and the next buyer (funds for HELD_CALLS calls at its bid). */
-const CAPPED_TARGET = `t${BUYERS}`;
-const CAP = 5;
-const HELD_BUYER = `buyer-${BUYERS - 1}`;
-const HELD_CALLS = 40;
 const bidOf = (g: number): number => 500 + ((g * 37) % 3000);
+/** Buyers by rank as seeded (bid x quality score, highest first): the auction's order for every call. */
+const RANKED = Array.from({ length: BUYERS }, (_, i) => i + 1).sort((a, b) => bidOf(b) * (0.5 + (b % 50) / 100) - bidOf(a) * (0.5 + (a % 50) / 100));
+/** --nodes 2: the first-ranked target (capped at CAP calls at once) and the second-ranked buyer (funds for HELD_CALLS calls at its bid). */
+const CAPPED_G = RANKED[0]!;
+const HELD_G = RANKED[1]!;
+const CAPPED_TARGET = `t${CAPPED_G}`;
+const CAP = 5;
+const HELD_BUYER = `buyer-${HELD_G}`;
+const HELD_CALLS = 40;
 const destinationOf = (g: number): string => `+1555123${String(g).padStart(4, '0')}`;
 
 const emit = (name: string, value: number | undefined, unit: string, extra: Record<string, unknown>): void => {
@@ -127,7 +132,7 @@ async function seedRows(): Promise<void> {
   if (NODES > 1) {
     // Limits small enough to be hit within seconds, so that two nodes sharing them is tested.
     await pool.query('UPDATE buyer_targets SET cap_concurrency = $2 WHERE id = $1', [CAPPED_TARGET, CAP]);
-    await pool.query('UPDATE accounts SET balance_cents = $2 WHERE id = $1', [HELD_BUYER, HELD_CALLS * bidOf(BUYERS - 1)]);
+    await pool.query('UPDATE accounts SET balance_cents = $2 WHERE id = $1', [HELD_BUYER, HELD_CALLS * bidOf(HELD_G)]);
   }
   await pool.end();
 }
@@ -440,14 +445,14 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
       const { rows } = await pool.query<{ balance_cents: string; credit_limit_cents: string }>('SELECT balance_cents, credit_limit_cents FROM accounts WHERE id = $1', [HELD_BUYER]);
       await pool.end();
       const available = Number(rows[0]?.balance_cents ?? 0) + Number(rows[0]?.credit_limit_cents ?? 0);
-      const heldBuyerCalls = overlap.callsTo(destinationOf(BUYERS - 1));
-      const capped = overlap.peak(destinationOf(BUYERS));
+      const heldBuyerCalls = overlap.callsTo(destinationOf(HELD_G));
+      const capped = overlap.peak(destinationOf(CAPPED_G));
       emit('calls_per_node', Math.min(...[...callsPerNode.values()]), 'calls (the fewer of the nodes)', { ...cond0, per_node: Object.fromEntries(callsPerNode) });
-      emit('cap_overruns', Math.max(0, capped - CAP), 'calls', { ...cond0, target: CAPPED_TARGET, cap_concurrency: CAP, peak_concurrent_seen: capped, calls_to_target: overlap.callsTo(destinationOf(BUYERS)) });
+      emit('cap_overruns', Math.max(0, capped - CAP), 'calls', { ...cond0, target: CAPPED_TARGET, cap_concurrency: CAP, peak_concurrent_seen: capped, calls_to_target: overlap.callsTo(destinationOf(CAPPED_G)) });
       emit('hold_overruns', h.overruns + (available < 0 ? 1 : 0), 'samples', {
         ...cond0,
         buyer: HELD_BUYER,
-        funds_cents: HELD_CALLS * bidOf(BUYERS - 1),
+        funds_cents: HELD_CALLS * bidOf(HELD_G),
         peak_held_cents: h.peakHeld,
         samples: h.samples,
         available_after_cents: available,
