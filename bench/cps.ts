@@ -21,7 +21,9 @@
  *   when the first calls end, a talk time after the rate starts, to its last call placed) divided by the calls that
  *   finished in it;
  * - `esl_commands_per_call`, `esl_events_per_call` and `esl_event_bytes_per_call` counted by the peer (Asterisk:
- *   `ari_requests_per_call`, `ari_events_per_call`, `ari_event_bytes_per_call`), and `exchange_log_bytes_per_call`;
+ *   `ari_requests_per_call`, `ari_events_per_call`, `ari_event_bytes_per_call`), `exchange_log_bytes_per_call`,
+ *   `postgres_for_<process>_cpu_ms_per_call` (Postgres split by whose connections it served), and
+ *   `exchange_wakeups_per_call` / `exchange_preemptions_per_call` (the node's voluntary / involuntary context switches);
  * - `esl_call_setup_cps`, `esl_call_setup_p50_ms`, `esl_call_setup_p99_ms` (socket connect to the bridge command;
  *   Asterisk: `ari_...`, StasisStart to the first buyer originate);
  * - once per mode, before any measured call: `<process>_idle_cpu_ms_per_s`, each process's CPU per second with no
