@@ -4,7 +4,7 @@
  * call of each process, over the steady phase only, with setup latency at the rate it ran.
  *
  *   npm run bench:cps [-- --switch freeswitch|asterisk --cps 300 --seconds 20 --warmup-seconds 5 --idle-seconds 5
- *                        --mode both|inprocess|split --nodes 1|2 --log-level info --workers on|off
+ *                        --mode both|inprocess|split (--split: split only) --nodes 1|2 --log-level info --workers on|off
  *                        --peer-detail full|lean --concurrent 10000 --buyers 50]
  *
  * Modes: `inprocess` runs one node as `npm start` does by default (app/main.ts: recorder, billing and fraud
@@ -66,7 +66,8 @@ const TALK_MS = Number(arg('talk-ms', '1000'));
 const SWITCH = arg('switch', 'freeswitch');
 if (SWITCH !== 'freeswitch' && SWITCH !== 'asterisk') throw new Error(`--switch must be freeswitch or asterisk, not '${SWITCH}'`);
 const RATES = arg('cps', '300').split(',').map(Number);
-const MODES = ((m) => (m === 'both' ? ['inprocess', 'split'] : [m]))(arg('mode', 'both')) as Array<'inprocess' | 'split'>;
+/** `--split` is short for `--mode split`. */
+const MODES = ((m) => (m === 'both' ? ['inprocess', 'split'] : [m]))(args.includes('--split') ? 'split' : arg('mode', 'both')) as Array<'inprocess' | 'split'>;
 if (MODES.some((m) => m !== 'inprocess' && m !== 'split')) throw new Error('--mode must be both, inprocess or split');
 const NODES = Number(arg('nodes', '1'));
 if (NODES > 1 && SWITCH !== 'freeswitch') throw new Error('--nodes 2 needs --switch freeswitch (the peer lists both nodes as socket destinations)');
