@@ -39,7 +39,7 @@
  * Uses schema `bench_cps` of DATABASE_URL and the Redis prefix `bench:cps:`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync, statSync } from 'node:fs';
+import { existsSync, openSync, closeSync, statSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -264,6 +264,11 @@ async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Reco
     await pg.stop();
     for (const p of all) p.child.kill('SIGTERM');
     await Promise.all(all.map((p) => (p.child.exitCode !== null ? undefined : new Promise((r) => p.child.once('exit', r)))));
+    // The node logs were only counted; BENCH_KEEP_LOGS=1 keeps them (their paths go to stderr).
+    for (const p of all) {
+      if (process.env.BENCH_KEEP_LOGS) process.stderr.write(`log kept: ${p.logFile}\n`);
+      else rmSync(p.logFile, { force: true });
+    }
   };
   const switches = () => contextSwitches(nodes.map((n) => n.child.pid));
   return { nodes, all, groups, switches, stop };
