@@ -4,18 +4,31 @@
  * the first bridge command; Asterisk from StasisStart to the first buyer originate (POST /channels).
  */
 import type { FreeSwitchPeer } from '../../test/peers/freeswitch';
+import type { CallRecord } from '../../test/peers/freeswitch/session';
 import type { AsteriskPeer } from '../../test/peers/asterisk';
 import type { CallPlacer, PlacedCallHandle } from './call-driver';
 
-export function freeswitchPlacer(peer: FreeSwitchPeer, app: { host: string; port: number }): CallPlacer {
+type AppAddress = { host: string; port: number };
+
+/**
+ * With several app addresses (several exchange nodes), each call lists them all, as a dialplan's `socket a|b`
+ * does, starting at the next one in turn: calls alternate, and a node that refuses is failed over to the next.
+ * `onRecord` sees each finished call's record (which address it reached, its bridges).
+ */
+export function freeswitchPlacer(peer: FreeSwitchPeer, app: AppAddress | AppAddress[], onRecord?: (record: CallRecord) => void): CallPlacer {
+  const apps = Array.isArray(app) ? app : [app];
+  let turn = 0;
   return {
     switchName: 'freeswitch',
     place({ ani, dnis, talkMs }): PlacedCallHandle {
       const started = Date.now();
-      const session = peer.placeCall({ app, ani, dnis, hangupAfterBridgeMs: talkMs });
+      const first = turn++ % apps.length;
+      const order = apps.length === 1 ? apps[0]! : [...apps.slice(first), ...apps.slice(0, first)];
+      const session = peer.placeCall({ app: order, ani, dnis, hangupAfterBridgeMs: talkMs });
       return {
         hangup: () => session.callerHangup(),
         finished: session.finished.then((record) => {
+          onRecord?.(record);
           const first = record.bridges[0];
           if (record.bridges.some((b) => b.result === 'SUCCESS') && first) return { bridged: true, setupMs: first.startedAt - started };
           const last = record.bridges[record.bridges.length - 1];

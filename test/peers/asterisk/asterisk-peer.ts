@@ -76,6 +76,11 @@ export class AsteriskPeer {
     return this.port;
   }
 
+  /** REST requests answered and events sent to apps (with their bytes) so far, counted even when not recording. */
+  get wire(): { requests: number; events: number; eventBytes: number } {
+    return { requests: this.http.requestCount, events: this.hub.wire.events, eventBytes: this.hub.wire.eventBytes };
+  }
+
   /** The base URL an ARI client is given (`http://host:port`). */
   get url(): string {
     return `http://${this.host}:${this.port}`;

@@ -59,6 +59,8 @@ export class EventHub {
    * TCP writes differs, which no client may depend on. Saves the load generator a system call per event.
    */
   coalesce = false;
+  /** Events sent to app sockets and their bytes, counted even when not recording (the CPS benchmark reads it). */
+  readonly wire = { events: 0, eventBytes: 0 };
   private readonly rawSockets = new WeakMap<WebSocket, Duplex>();
   private readonly corked = new Set<Duplex>();
 
@@ -127,6 +129,8 @@ export class EventHub {
     for (const ws of sockets) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       if (this.coalesce) this.corkUntilNextTurn(ws);
+      this.wire.events++;
+      this.wire.eventBytes += text.length;
       ws.send(text);
     }
   }

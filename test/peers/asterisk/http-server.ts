@@ -32,6 +32,8 @@ export class AriHttpServer {
   unreachable = false;
   readonly requests: RequestLogEntry[] = [];
   record = true;
+  /** REST requests answered, counted even when not recording (the CPS benchmark reads it). */
+  requestCount = 0;
 
   constructor(
     private readonly routes: Route[],
@@ -137,6 +139,7 @@ export class AriHttpServer {
   }
 
   private log(req: IncomingMessage, status: number): void {
+    this.requestCount++;
     if (this.record) this.requests.push({ method: req.method ?? '', path: req.url ?? '', status });
   }
 }

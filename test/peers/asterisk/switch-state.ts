@@ -124,7 +124,8 @@ export class SwitchState {
     ch.inStasis = true;
     ch.stasisArgs = args;
     ch.dialplan = { ...ch.dialplan, app_name: 'Stasis', app_data: [app, ...args].join(',') };
-    if (this.options.noise) this.emitVarset(ch, 'STASISSTATUS', '');
+    // Only an originated channel is subscribed before it enters Stasis; a caller's STASISSTATUS reaches nobody.
+    if (this.options.noise && ch.origin === 'originate') this.emitVarset(ch, 'STASISSTATUS', '');
     this.emitChannel(ch, 'StasisStart', { args });
   }
 
@@ -133,6 +134,7 @@ export class SwitchState {
     if (ch.hungUp) return;
     ch.hungUp = true;
     ch.clearTimers();
+    if (this.options.noise && ch.state === 'Up') this.emitRtpStatistics(ch);
     if (end.request) this.emitChannel(ch, 'ChannelHangupRequest', {}, { leading: end.request });
     // The app's DELETE of a caller it never answered is a final response to the INVITE (fact 16).
     if (end.by === 'app' && ch.origin === 'dialplan' && ch.state !== 'Up') ch.respond(rejectResponseFor(end.cause));
@@ -144,7 +146,8 @@ export class SwitchState {
     if (ch.inStasis) {
       ch.inStasis = false;
       this.emitChannel(ch, 'StasisEnd');
-      if (this.options.noise) this.emitVarset(ch, 'STASISSTATUS', 'SUCCESS');
+      // A caller's subscription ends at StasisEnd; an originated channel's lasts until it is destroyed.
+      if (this.options.noise && ch.origin === 'originate') this.emitVarset(ch, 'STASISSTATUS', 'SUCCESS');
     }
     if (ch.origin === 'originate') {
       ch.dialplan = { ...ch.dialplan, app_name: 'AppDial2', app_data: '(Outgoing Line)' };
@@ -168,7 +171,7 @@ export class SwitchState {
     if (ch.bridgeId) this.leaveBridge(ch);
     ch.inStasis = false;
     this.emitChannel(ch, 'StasisEnd');
-    if (this.options.noise) this.emitVarset(ch, 'STASISSTATUS', 'SUCCESS');
+    if (this.options.noise && ch.origin === 'originate') this.emitVarset(ch, 'STASISSTATUS', 'SUCCESS');
     ch.subscribedApp = undefined;
     ch.dialplan = { ...ch.dialplan, app_name: 'Playback', app_data: 'ss-noservice,noanswer' };
     if (ch.state !== 'Up') ch.respond(183);
@@ -223,10 +226,22 @@ export class SwitchState {
   settleBridge(bridge: PeerBridge): void {
     if (bridge.channels.length < 2) return;
     const members = bridge.channels.map((id) => this.channels.get(id)).filter((c): c is PeerChannel => c !== undefined);
+    // Asterisk sets each member's BRIDGEPEER and BRIDGEPVTCALLID (the peer's SIP Call-ID) several times as the
+    // bridge settles, the last-entered member first: twice before the connected-line update, once after (recorded).
+    const peerVars = (): void => {
+      if (!this.options.noise) return;
+      for (const ch of [...members].reverse()) {
+        const other = members.find((m) => m !== ch);
+        if (!other) continue;
+        this.emitVarset(ch, 'BRIDGEPEER', other.name);
+        this.emitVarset(ch, 'BRIDGEPVTCALLID', other.protocolId);
+      }
+    };
+    peerVars();
+    peerVars();
     for (const ch of members) {
       const other = members.find((m) => m !== ch);
       if (!other) continue;
-      if (this.options.noise) this.emitVarset(ch, 'BRIDGEPEER', other.name);
       const changed = ch.connected.number !== other.caller.number || ch.connected.name !== other.caller.name;
       if (changed) ch.connected = { ...other.caller };
       // An originated channel always gets a connected-line update when bridged: its far end a re-INVITE (new SDP
@@ -237,7 +252,23 @@ export class SwitchState {
         if (ch.origin === 'originate' && !this.options.noConnectedLine.includes(ch.endpoint)) ch.reinvites++;
       }
     }
+    peerVars();
     for (const ch of members) this.onBridged(ch, bridge);
+  }
+
+  /**
+   * A channel that carried media (answered) gets its RTP statistics set as it hangs up, before the HangupRequest:
+   * RTPAUDIOQOS and its JITTER, LOSS, RTT and MES parts, each followed by the same figure as ...BRIDGED on the
+   * channel it is bridged with (recorded: ten ChannelVarset events for a bridged caller's BYE, five otherwise).
+   */
+  private emitRtpStatistics(ch: PeerChannel): void {
+    const bridge = ch.bridgeId ? this.bridges.get(ch.bridgeId) : undefined;
+    const partnerId = bridge?.channels.find((id) => id !== ch.id);
+    const partner = partnerId ? this.channels.get(partnerId) : undefined;
+    for (const [name, value] of rtpStatistics(ch)) {
+      this.emitVarset(ch, name, value);
+      if (partner) this.emitVarset(partner, `${name}BRIDGED`, value);
+    }
   }
 
   leaveBridge(ch: PeerChannel): void {
@@ -246,7 +277,10 @@ export class SwitchState {
     if (!bridge) return;
     const at = bridge.channels.indexOf(ch.id);
     if (at >= 0) bridge.channels.splice(at, 1);
-    if (this.options.noise) this.emitVarset(ch, 'BRIDGEPEER', '');
+    if (this.options.noise) {
+      this.emitVarset(ch, 'BRIDGEPEER', '');
+      this.emitVarset(ch, 'BRIDGEPVTCALLID', '');
+    }
     this.emitChannel(ch, 'ChannelLeftBridge', { bridge: bridge.json() });
   }
 
@@ -289,4 +323,18 @@ export class SwitchState {
     pb.state = state;
     this.emitPlayback(pb, 'PlaybackFinished');
   }
+}
+
+/** The RTP statistics variables of a hung-up channel, in the recorded order and format (zero loss and jitter). */
+function rtpStatistics(ch: PeerChannel): Array<[string, string]> {
+  const stats = (names: string[], pad: string): string => names.map((n) => `${pad}${n}=000.000000;`).join('');
+  const ssrc = (ch.protocolId.length * 2654435761 + ch.name.length) >>> 0;
+  const packets = Math.max(1, Math.round((Date.now() - ch.creationtime) / 20));
+  return [
+    ['RTPAUDIOQOS', `ssrc=${ssrc};themssrc=${(ssrc ^ 0x5bd1e995) >>> 0};lp=0;rxjitter=0.000000;rxcount=${packets};txjitter=0.000125;txcount=${packets};rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000`],
+    ['RTPAUDIOQOSJITTER', stats(['minrxjitter', 'maxrxjitter', 'avgrxjitter', 'stdevrxjitter', 'mintxjitter', 'maxtxjitter', 'avgtxjitter', 'stdevtxjitter'], '')],
+    ['RTPAUDIOQOSLOSS', stats(['minrxlost', 'maxrxlost', 'avgrxlost', 'stdevrxlost', 'mintxlost', 'maxtxlost', 'avgtxlost', 'stdevtxlost'], '  ')],
+    ['RTPAUDIOQOSRTT', stats(['minrtt', 'maxrtt', 'avgrtt', 'stdevrtt'], '     ')],
+    ['RTPAUDIOQOSMES', stats(['minrxmes', 'maxrxmes', 'avgrxmes', 'stdevrxmes', 'mintxmes', 'maxtxmes', 'avgtxmes', 'stdevtxmes'], '   ')],
+  ];
 }

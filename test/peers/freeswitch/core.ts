@@ -56,6 +56,11 @@ export class PeerCore {
   readonly invitesSent: string[] = [];
   /** Sessions the limits refused (throttle or max sessions). */
   refusedSessions = 0;
+  /**
+   * What crossed the wire, counted even with `record: false` (the CPS benchmark reads it): commands the apps sent
+   * and events delivered to them (each event once per listener it went to), with the events' bytes.
+   */
+  readonly wire = { commands: 0, events: 0, eventBytes: 0 };
   private sequence = 1000;
   private sps: number | undefined;
   private pendingSps: { n: number | undefined; from: number } | undefined;

@@ -96,7 +96,10 @@ export abstract class EslListener implements EventSink {
   }
 
   deliver(frame: string, _eventName: string): void {
-    if (!this.stalled) this.write(frame);
+    if (this.stalled) return;
+    this.core.wire.events++;
+    this.core.wire.eventBytes += frame.length;
+    this.write(frame);
   }
 
   /**
@@ -184,6 +187,7 @@ export abstract class EslListener implements EventSink {
 
   private async dispatch(cmd: EslCommand): Promise<void> {
     if (this.closed) return;
+    this.core.wire.commands++;
     if (this.core.options.record !== false) this.commands.push(cmd);
     for (const w of this.commandWatchers) w(cmd);
     const verb = (cmd.line.split(' ')[0] ?? '').toLowerCase();

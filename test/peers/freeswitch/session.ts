@@ -56,6 +56,8 @@ export interface CallRecord {
   /** The INVITE was refused by the switch's session limits (`503 Maximum Calls In Progress`); ESL never saw it. */
   refusedBySwitch: boolean;
   closedBy?: 'app' | 'peer';
+  /** The `host:port` of the socket argument the call connected to (several are tried in turn). */
+  socketAddress?: string;
 }
 
 interface ExecRequest {
@@ -172,6 +174,7 @@ export class CallSession extends EslListener {
       const sock: Socket = connect({ host, port });
       sock.once('connect', () => {
         sock.removeAllListeners('error');
+        this.record.socketAddress = hp;
         this.attach(sock);
         if (this.script.hangupAfterMs !== undefined) this.after(this.script.hangupAfterMs, () => this.callerHangup());
       });
@@ -250,6 +253,8 @@ export class CallSession extends EslListener {
 
   override deliver(frame: string, eventName: string): void {
     if (this.stalled) return;
+    this.core.wire.events++;
+    this.core.wire.eventBytes += frame.length;
     if (this.core.options.record !== false) this.record.delivered.push(eventName);
     this.write(frame);
   }
