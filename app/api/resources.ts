@@ -22,7 +22,7 @@ import { z } from 'zod';
 // ---- column tables ---------------------------------------------------------------------------------------------
 
 /** How a column's value goes into JSON: money and numeric columns as numbers, timestamps as ISO text. */
-type ColumnKind = 'plain' | 'money' | 'number' | 'time';
+type ColumnKind = 'plain' | 'money' | 'number' | 'time' | 'expr';
 interface Column {
   column: string;
   kind: ColumnKind;
@@ -33,6 +33,8 @@ const plain = (column: string): Column => ({ column, kind: 'plain' });
 const money = (column: string): Column => ({ column, kind: 'money' });
 const num = (column: string): Column => ({ column, kind: 'number' });
 const time = (column: string): Column => ({ column, kind: 'time' });
+/** An SQL expression over the row (`$.` stands for the table's alias); selectList only, not rowMapper. */
+const expr = (sql: string): Column => ({ column: sql, kind: 'expr' });
 
 export const ACCOUNT_COLUMNS = {
   id: plain('id'),
@@ -162,6 +164,29 @@ export const FRAUD_SCORE_COLUMNS = {
   scoredAt: time('scored_at'),
 } as const satisfies ColumnTable;
 
+export const CONSENT_COLUMNS = {
+  id: expr('$.id::text'),
+  campaignId: plain('campaign_id'),
+  number: plain('number'),
+  leadId: plain('lead_id'),
+  source: plain('source'),
+  consentedAt: time('consented_at'),
+  expiresAt: time('expires_at'),
+  certificate: expr("CASE WHEN $.certificate_kind IS NULL THEN NULL ELSE json_build_object('kind', $.certificate_kind, 'id', $.certificate_id) END"),
+  text: plain('consent_text'),
+  ip: expr('host($.ip)'),
+  revokedAt: time('revoked_at'),
+  revocationId: expr('$.revocation_id::text'),
+  createdAt: time('created_at'),
+} as const satisfies ColumnTable;
+
+export const DNC_ENTRY_COLUMNS = {
+  list: plain('list_id'),
+  number: plain('number'),
+  source: plain('source'),
+  addedAt: time('added_at'),
+} as const satisfies ColumnTable;
+
 // ---- SQL and row mapping ---------------------------------------------------------------------------------------
 
 const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
@@ -174,8 +199,13 @@ export function selectList(table: ColumnTable, alias?: string, only?: readonly s
   const p = alias ? `${alias}.` : '';
   return Object.entries(table)
     .filter(([field]) => !only || only.includes(field))
-    .map(([field, c]) => `${p}${c.column}${c.kind === 'money' || c.kind === 'number' ? '::float8' : ''} AS ${quoteIdent(field)}`)
+    .map(([field, c]) => `${columnSql(c, p)} AS ${quoteIdent(field)}`)
     .join(', ');
+}
+
+function columnSql(c: Column, prefix: string): string {
+  if (c.kind === 'expr') return c.column.replace(/\$\./g, prefix);
+  return `${prefix}${c.column}${c.kind === 'money' || c.kind === 'number' ? '::float8' : ''}`;
 }
 
 /**
@@ -184,7 +214,7 @@ export function selectList(table: ColumnTable, alias?: string, only?: readonly s
  */
 export function jsonObject(table: ColumnTable, alias: string): string {
   return `json_build_object(${Object.entries(table)
-    .map(([field, c]) => `'${field}', ${alias}.${c.column}${c.kind === 'money' || c.kind === 'number' ? '::float8' : ''}`)
+    .map(([field, c]) => `'${field}', ${columnSql(c, `${alias}.`)}`)
     .join(', ')})`;
 }
 
@@ -393,14 +423,72 @@ export const LedgerEntryResource = z.object({
   callId: Id.nullable(),
   campaignId: Id.nullable(),
   memo: z.string().nullable(),
-  idempotencyKey: z.string().nullable(),
 }).meta({ id: 'LedgerEntry' });
+
+export const InvoiceResource = z.object({
+  accountId: Id,
+  from: Timestamp,
+  to: Timestamp,
+  lines: z.array(z.object({ campaignId: Id.nullable(), kind: z.string(), transactions: z.number().int(), totalCents: Cents })),
+  totalCents: Cents,
+}).meta({ id: 'Invoice' });
+
+/** A closed period of an account (`created`: in the answer to the POST that closed it, false on a repeat). */
+export const SettlementResource = z.object({
+  accountId: Id,
+  from: Timestamp,
+  to: Timestamp,
+  totalCents: Cents,
+  calls: z.number().int(),
+  closedAt: Timestamp,
+  created: z.boolean().optional(),
+}).meta({ id: 'Settlement' });
+
+export const SETTLEMENT_COLUMNS = {
+  accountId: plain('account_id'),
+  from: time('period_start'),
+  to: time('period_end'),
+  totalCents: money('total_cents'),
+  calls: plain('calls'),
+  closedAt: time('closed_at'),
+} as const satisfies ColumnTable;
+
+export const ConsentResource = z.object({
+  id: Id,
+  campaignId: Id,
+  number: z.string(),
+  leadId: z.string(),
+  source: z.string(),
+  consentedAt: Timestamp,
+  expiresAt: Timestamp.nullable(),
+  certificate: z.object({ kind: z.string(), id: z.string() }).nullable(),
+  text: z.string().nullable(),
+  ip: z.string().nullable(),
+  revokedAt: Timestamp.nullable(),
+  revocationId: Id.nullable(),
+  createdAt: Timestamp,
+}).meta({ id: 'Consent' });
+
+export const DncEntryResource = z.object({
+  list: z.string(),
+  number: z.string(),
+  source: z.string().nullable(),
+  addedAt: Timestamp,
+}).meta({ id: 'DncEntry' });
 
 export const BlockResource = z.object({
   number: z.string(),
   reason: z.string(),
   addedAt: Timestamp,
 }).meta({ id: 'Block' });
+
+/** An opaque cursor over a list ordered by one key (an id, a number): base64url of the last key seen. */
+export const encodeKeyCursor = (key: string | number): string => Buffer.from(String(key)).toString('base64url');
+/** The key in a cursor, or undefined when it is not one this API made for a key of this shape. */
+export function decodeKeyCursor(cursor: string, shape: RegExp): string | undefined {
+  const key = Buffer.from(cursor, 'base64url').toString();
+  return shape.test(key) ? key : undefined;
+}
 
 /** `{items, nextCursor}`: every list answers with one page of its items and the opaque cursor of the next. */
 export function pageOf<T extends z.ZodType>(item: T) {
