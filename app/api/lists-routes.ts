@@ -18,6 +18,7 @@ import { addLitigators, litigatorEntries, recordRndResults, removeLitigator } fr
 import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { parseIsoDate, text } from './schemas';
 
 const ImportSummary = z.object({ id: z.string(), status: z.string() }).loose();
 const RegistryImport = z.object({ copy: z.object({ status: z.string() }).loose() }).loose();
@@ -25,7 +26,6 @@ const RegistryCopies = z.object({ current: z.record(z.string(), z.unknown()), co
 const RndRecorded = z.object({ received: z.number().int(), updated: z.number().int() });
 const LitigatorEntries = z.object({ number: z.string(), listed: z.boolean(), entries: z.array(z.object({ source: z.string(), listedOn: z.string() })) });
 const LitigatorLeft = z.object({ number: z.string(), listed: z.boolean(), sources: z.array(z.string()) });
-import { parseIsoDate, text } from './schemas';
 
 const DAY_MS = 86_400_000;
 /** A calendar date (YYYY-MM-DD) no later than tomorrow (UTC): lists are dated when issued, never ahead. */

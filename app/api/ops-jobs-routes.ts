@@ -8,10 +8,10 @@ import { z } from 'zod';
 import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { text } from './schemas';
 
 const FailedJobs = z.object({ queue: z.string(), failed: z.array(z.object({ id: z.string().optional(), data: z.unknown(), attempts: z.number().int(), reason: z.string().optional(), failedAt: z.string().nullable() })) });
 const Retrying = z.object({ id: z.string().optional(), status: z.literal('retrying') });
-import { text } from './schemas';
 
 const QueueParam = z.object({ queue: z.enum(['billing', 'fraud']) });
 const JobParams = QueueParam.extend({ id: text({ max: 200 }) });
