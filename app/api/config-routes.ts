@@ -460,8 +460,10 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
     assertPlatformFields(req.principal!, patch, PLATFORM_TARGET_FIELDS, 'target');
     await assertBidAllowed(req, target.buyer_account_id, patch.bidCents);
     if (patch.destination) patch.destination = normalizeE164(patch.destination) ?? patch.destination;
-    // A new standing bid bumps the target's bid version, as the bid writer's do (nodes order bid messages by it).
-    const row = await update(req, 'target', id, patch, patch.bidCents !== undefined ? ['bid_version = bid_version + 1'] : []);
+    // A new standing bid bumps the target's bid version, as the bid writer's do (nodes order bid messages by it);
+    // the same bid sent back (a GET echoed as a PATCH) is no new bid.
+    const newBid = patch.bidCents !== undefined && patch.bidCents !== Number(target.bid_cents);
+    const row = await update(req, 'target', id, patch, newBid ? ['bid_version = bid_version + 1'] : []);
     if (!row) throw new ApiError(404, 'not_found', `target ${id} not found`);
     await changed(`target ${id}`);
     return { body: toTarget(row) };

@@ -106,6 +106,8 @@ export const TARGET_COLUMNS = {
   priority: plain('priority'),
   weight: plain('weight'),
   convertOnSeconds: plain('convert_on_seconds'),
+  /** bumped by every bid change; nodes order bid messages by it */
+  bidVersion: num('bid_version'),
   createdAt: time('created_at'),
   updatedAt: time('updated_at'),
 } as const satisfies ColumnTable;
@@ -349,6 +351,7 @@ export const TargetResource = z.object({
   priority: z.number().int(),
   weight: z.number().int(),
   convertOnSeconds: z.number().int(),
+  bidVersion: z.number().int(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 }).meta({ id: 'Target' });
@@ -540,5 +543,5 @@ export const toCall = rowMapper(CALL_COLUMNS);
 export const readOnlyFields = {
   account: { identity: ['id', 'kind'], derived: ['balanceCents', 'createdAt', 'updatedAt'] },
   campaign: { identity: ['id', 'sellerAccountId'], derived: ['createdAt', 'updatedAt', 'trackingNumbers'] },
-  target: { identity: ['id', 'buyerAccountId', 'campaignId'], derived: ['createdAt', 'updatedAt'] },
+  target: { identity: ['id', 'buyerAccountId', 'campaignId'], derived: ['bidVersion', 'createdAt', 'updatedAt'] },
 } as const;
