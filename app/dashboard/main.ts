@@ -87,19 +87,19 @@ class Dashboard {
   constructor(private readonly key: string) {}
 
   async start(): Promise<void> {
-    const page = await api<{ calls: Array<Record<string, unknown>> }>(this.key, '/v1/calls?limit=50');
-    for (const c of page.calls.reverse()) {
+    const page = await api<{ items: Array<Record<string, unknown>> }>(this.key, '/v1/calls?limit=50');
+    for (const c of page.items.reverse()) {
       this.calls.set(String(c.id), {
         id: String(c.id),
-        startedAt: String(c.started_at),
+        startedAt: String(c.startedAt),
         ani: String(c.ani),
         dnis: String(c.dnis),
-        campaignId: text(c.campaign_id as string | undefined),
-        state: c.ended_at ? 'ended' : 'live',
-        status: c.ended_at ? endStatus(String(c.outcome), c.reject_reason as string | null) : c.bridged_at ? 'bridged' : 'in progress',
-        buyer: text(c.winner_buyer_id as string | undefined),
-        priceCents: typeof c.price_cents === 'number' ? c.price_cents : undefined,
-        durationSec: typeof c.duration_sec === 'number' ? c.duration_sec : undefined,
+        campaignId: text(c.campaignId as string | undefined),
+        state: c.endedAt ? 'ended' : 'live',
+        status: c.endedAt ? endStatus(String(c.outcome), c.rejectReason as string | null) : c.bridgedAt ? 'bridged' : 'in progress',
+        buyer: text(c.winnerBuyerId as string | undefined),
+        priceCents: typeof c.priceCents === 'number' ? c.priceCents : undefined,
+        durationSec: typeof c.durationSec === 'number' ? c.durationSec : undefined,
       });
     }
     this.renderCalls();
@@ -339,14 +339,14 @@ function renderTrace(call: Record<string, unknown> & { trace?: Trace | null; att
   const box = document.createElement('div');
   const summary = document.createElement('p');
   summary.className = 'trace-summary';
-  summary.textContent = `${text(call.ani as string)} → ${text(call.dnis as string)} · ${text(call.outcome as string)}${call.winner_buyer_id ? ` · won by ${String(call.winner_buyer_id)} at ${money(call.price_cents as number)}` : ''}${call.duration_sec !== null && call.duration_sec !== undefined ? ` · ${String(call.duration_sec)} s` : ''}`;
+  summary.textContent = `${text(call.ani as string)} → ${text(call.dnis as string)} · ${text(call.outcome as string)}${call.winnerBuyerId ? ` · won by ${String(call.winnerBuyerId)} at ${money(call.priceCents as number)}` : ''}${call.durationSec !== null && call.durationSec !== undefined ? ` · ${String(call.durationSec)} s` : ''}`;
   box.append(summary);
-  const billing = call.billing as { converted: boolean; reason?: string | null; buyer_charge_cents: number; seller_payout_cents: number } | null | undefined;
+  const billing = call.billing as { converted: boolean; reason?: string | null; buyerChargeCents: number; sellerPayoutCents: number } | null | undefined;
   const billed = document.createElement('p');
   billed.className = 'trace-billing';
   billed.textContent = billing
-    ? `Billed: ${billing.converted ? 'converted' : `not converted${billing.reason ? ` (${billing.reason})` : ''}`}, buyer charged ${money(billing.buyer_charge_cents)}, seller paid ${money(billing.seller_payout_cents)}`
-    : call.ended_at ? 'Not billed yet.' : 'The call is still going.';
+    ? `Billed: ${billing.converted ? 'converted' : `not converted${billing.reason ? ` (${billing.reason})` : ''}`}, buyer charged ${money(billing.buyerChargeCents)}, seller paid ${money(billing.sellerPayoutCents)}`
+    : call.endedAt ? 'Not billed yet.' : 'The call is still going.';
   box.append(billed);
   const t = call.trace;
   if (!t) {
@@ -363,7 +363,7 @@ function renderTrace(call: Record<string, unknown> & { trace?: Trace | null; att
   box.append(table(['Rank', 'Target', 'Buyer', 'Bid', 'Score', 'Price', 'Result'], r.targetId.map((id, i) => [String(i + 1), id, r.buyerAccountId[i] ?? '', money(r.bidCents[i]), (r.score[i] ?? 0).toFixed(2), money(r.priceCents[i]), [r.status[i], r.reason[i]].filter(Boolean).join(': ')]), 'trace-ranked'));
   const x = t.excluded;
   if (x.targetId.length) box.append(table(['Excluded target', 'Buyer', 'Bid', 'Why'], x.targetId.map((id, i) => [id, x.buyerAccountId[i] ?? '', money(x.bidCents[i]), [x.reason[i], x.detail[i]].filter(Boolean).join(': ')]), 'trace-excluded'));
-  if (call.attempts.length) box.append(table(['Attempt', 'Target', 'Buyer', 'Status'], call.attempts.map((a) => [text(a.attempt_no as number), text(a.target_id as string), text(a.buyer_id as string), text(a.status as string)]), 'trace-attempts'));
+  if (call.attempts.length) box.append(table(['Attempt', 'Target', 'Buyer', 'Status'], call.attempts.map((a) => [text(a.attemptNo as number), text(a.targetId as string), text(a.buyerId as string), text(a.status as string)]), 'trace-attempts'));
   return box;
 }
 

@@ -112,16 +112,47 @@ describe('GET /v1/calls', () => {
   it('lists what each key may see, newest first, page by page', async () => {
     const all = await get('/v1/calls?limit=1', keys.admin);
     expect(all.status).toBe(200);
-    expect(all.json.calls).toHaveLength(1);
-    const second = await get(`/v1/calls?limit=1&cursor=${all.json.next}`, keys.admin);
-    expect(second.json.calls).toHaveLength(1);
-    expect(second.json.calls[0].id).not.toBe(all.json.calls[0].id);
-    expect(new Date(second.json.calls[0].started_at).getTime()).toBeLessThanOrEqual(new Date(all.json.calls[0].started_at).getTime());
-    expect((await get('/v1/calls', keys.sellerA)).json.calls.map((c: { campaign_id: string }) => c.campaign_id)).toEqual(['ca', 'ca']);
-    expect((await get('/v1/calls', keys.buyer)).json.calls).toHaveLength(3);
-    expect((await get('/v1/calls', keys.otherBuyer)).json.calls).toEqual([]);
-    expect((await get('/v1/calls?campaignId=cb', keys.agent)).json.calls.map((c: { ani: string }) => c.ani)).toEqual(['+18135556002']);
-    expect((await get('/v1/calls?ani=+18135556001'.replace('+', '%2B'), keys.agent)).json.calls).toHaveLength(1);
+    expect(all.json.items).toHaveLength(1);
+    const second = await get(`/v1/calls?limit=1&cursor=${all.json.nextCursor}`, keys.admin);
+    expect(second.json.items).toHaveLength(1);
+    expect(second.json.items[0].id).not.toBe(all.json.items[0].id);
+    expect(new Date(second.json.items[0].startedAt).getTime()).toBeLessThanOrEqual(new Date(all.json.items[0].startedAt).getTime());
+    expect((await get('/v1/calls', keys.sellerA)).json.items.map((c: { campaignId: string }) => c.campaignId)).toEqual(['ca', 'ca']);
+    expect((await get('/v1/calls', keys.buyer)).json.items).toHaveLength(3);
+    expect((await get('/v1/calls', keys.otherBuyer)).json.items).toEqual([]);
+    expect((await get('/v1/calls?campaignId=cb', keys.agent)).json.items.map((c: { ani: string }) => c.ani)).toEqual(['+18135556002']);
+    expect((await get('/v1/calls?ani=+18135556001'.replace('+', '%2B'), keys.agent)).json.items).toHaveLength(1);
+  });
+
+  it('searches by number (caller or number called, exact or prefix), campaign, buyer, seller, outcome, reason and period', async () => {
+    type Row = { id: string; ani: string; dnis: string; campaignId: string; sellerAccountId: string; winnerBuyerId: string | null; outcome: string; rejectReason: string | null; endReason: string | null; startedAt: string };
+    const all = (await get('/v1/calls?limit=500', keys.admin)).json.items as Row[];
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const search = async (query: string, key = keys.admin) => ((await get(`/v1/calls?limit=500&${query}`, key)).json.items as Row[]).map((c) => c.id);
+    const expectSearch = async (query: string, keep: (c: Row) => boolean) => {
+      const want = all.filter(keep).map((c) => c.id);
+      expect(want.length).toBeGreaterThan(0); // each search below finds something...
+      expect(want.length).toBeLessThan(all.length); // ...and leaves something out
+      expect([query, await search(query)]).toEqual([query, want]);
+    };
+    const enc = encodeURIComponent;
+    await expectSearch(`number=${enc('+18135556002')}`, (c) => c.ani === '+18135556002' || c.dnis === '+18135556002');
+    await expectSearch(`number=${enc(DID_B)}`, (c) => c.dnis === DID_B);
+    await expectSearch(`number=${enc('+18885550461*')}`, (c) => c.dnis.startsWith('+18885550461'));
+    await expectSearch(`number=${enc('+181355560*')}&campaignId=ca`, (c) => c.ani.startsWith('+181355560') && c.campaignId === 'ca');
+    await expectSearch('sellerId=seller-b', (c) => c.sellerAccountId === 'seller-b');
+    await expectSearch('buyerId=buyer&campaignId=cb', (c) => c.winnerBuyerId === 'buyer' && c.campaignId === 'cb');
+    const ended = all.find((c) => c.endReason)!;
+    expect([`reason=${ended.endReason}`, await search(`reason=${ended.endReason}`)]).toEqual([`reason=${ended.endReason}`, all.filter((c) => c.endReason === ended.endReason || c.rejectReason === ended.endReason).map((c) => c.id)]);
+    expect(await search(`outcome=bridged&number=${enc('+18135556001')}`)).toEqual(all.filter((c) => c.outcome === 'bridged' && c.ani === '+18135556001').map((c) => c.id));
+    const newest = all[0]!.startedAt;
+    expect(await search(`from=${enc(newest)}`)).toEqual([all[0]!.id]);
+    expect(await search(`to=${enc(newest)}`)).toEqual(all.slice(1).map((c) => c.id));
+    // Searching by buyer tells who won: a buyer may search for itself only, a seller only with buyer details.
+    expect((await get('/v1/calls?buyerId=buyer', keys.buyer)).status).toBe(200);
+    expect((await get('/v1/calls?buyerId=buyer', keys.otherBuyer)).json.error).toMatchObject({ code: 'forbidden_field', field: 'buyerId' });
+    expect((await get('/v1/calls?buyerId=buyer', keys.sellerA)).json.error).toMatchObject({ code: 'forbidden_field', field: 'buyerId' });
+    expect((await get('/v1/calls?number=%2B1', keys.admin)).json.error).toMatchObject({ field: 'number' });
   });
 
   it('names the field at fault and refuses a missing key', async () => {
@@ -136,11 +167,11 @@ describe('GET /v1/calls', () => {
 describe('GET /v1/calls/:id', () => {
   it('an operator gets the whole story: trace, attempts, fraud scores, billing and postings', async () => {
     const { json: list } = await get('/v1/calls?campaignId=ca', keys.admin);
-    const id = list.calls[0].id as string;
+    const id = list.items[0].id as string;
     await eventually(async () => (await infra.pool.query('SELECT 1 FROM call_billing WHERE call_id = $1', [id])).rowCount === 1, 'the call to be billed');
     const r = await get(`/v1/calls/${id}`, keys.agent);
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ id, outcome: 'bridged', winner_target_id: 'ta', attempts: [{ attempt_no: 1, target_id: 'ta', status: 'bridged' }] });
+    expect(r.json).toMatchObject({ id, outcome: 'bridged', winnerTargetId: 'ta', attempts: [{ attemptNo: 1, targetId: 'ta', status: 'bridged' }] });
     expect(r.json.trace.winnerTargetId).toBe('ta');
     expect(r.json.billing).toMatchObject({ reason: expect.any(String) });
     expect(Array.isArray(r.json.fraud)).toBe(true);
@@ -148,7 +179,7 @@ describe('GET /v1/calls/:id', () => {
 
   it('a seller or buyer sees its own calls without the other buyers\' bids; anyone else gets 404', async () => {
     const { json: list } = await get('/v1/calls?campaignId=ca', keys.admin);
-    const id = list.calls[0].id as string;
+    const id = list.items[0].id as string;
     const seller = await get(`/v1/calls/${id}`, keys.sellerA);
     expect(seller.status).toBe(200);
     expect(seller.json.trace).toBeUndefined();
