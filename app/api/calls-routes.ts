@@ -17,7 +17,8 @@ import { preparedJsonQuery } from '../store/pg-rows';
 import { isOperator, projectAttempts, projectBilling, projectCallRow, projectPostings, type AttemptRow, type BillingRow, type PostingRow } from './projections';
 import { viewerOf } from './viewer';
 
-const ListQuery = z.object({
+/** The calls list's filters; the CSV export (calls-export-routes.ts) takes the same. */
+export const ListQuery = z.object({
   campaignId: text({ max: 100 }).optional(),
   outcome: z.enum(['bridged', 'rejected', 'no_buyer_answered', 'abandoned', 'failed', 'routed']).optional(),
   ani: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be E.164, e.g. +18135551234').optional(),
@@ -34,7 +35,7 @@ export const callsRouteDocs: RouteDoc[] = [
 ];
 
 /** The cursor is the last row's (started_at, id), so pages stay stable while calls keep arriving. */
-const encodeCursor = encodeTimeCursor;
+export const encodeCursor = encodeTimeCursor;
 /** A call id as stored: any text Postgres holds (the flow makes UUIDs; imports and tests may not). */
 const CALL_ID = { test: (id: string) => id.length > 0 && id.length <= 200 && isStorableText(id) };
 const decodeCursor = (c: string): [string, string] => decodeTimeCursor(c, CALL_ID);
@@ -46,8 +47,37 @@ function scope(p: ApiPrincipal): { sql: string; account?: string } {
   return { sql: '(c.winner_buyer_id = $1 OR EXISTS (SELECT 1 FROM bridge_attempts a WHERE a.call_id = c.id AND a.buyer_id = $1))', account: p.accountId! };
 }
 
+/** The filters of the calls list (everything but the page size). */
+export type CallFilters = Omit<z.infer<typeof ListQuery>, 'limit'>;
+
+/**
+ * The calls list's query: the calls the principal may see that match the filters, newest first, after the cursor,
+ * `limit` rows. Shared by the list and the CSV export, so both select the same calls.
+ */
+export function callsListSql(p: ApiPrincipal, f: CallFilters, limit: number): [string, unknown[]] {
+  const s = scope(p);
+  const params: unknown[] = [s.account ?? null];
+  const where = [s.sql];
+  const add = (sql: (n: number) => string, v: unknown) => {
+    params.push(v);
+    where.push(sql(params.length));
+  };
+  if (f.campaignId) add((n) => `c.campaign_id = $${n}`, f.campaignId);
+  if (f.outcome) add((n) => `c.outcome = $${n}`, f.outcome);
+  if (f.ani) add((n) => `c.ani = $${n}`, f.ani);
+  if (f.from) add((n) => `c.started_at >= $${n}`, f.from);
+  if (f.to) add((n) => `c.started_at < $${n}`, f.to);
+  if (f.cursor) {
+    const [at, id] = decodeCursor(f.cursor);
+    params.push(at, id);
+    where.push(`(c.started_at, c.id) < ($${params.length - 1}::timestamptz, $${params.length})`);
+  }
+  params.push(limit);
+  return [`SELECT ${CALL_COLUMNS} FROM calls c WHERE ${where.join(' AND ')} ORDER BY c.started_at DESC, c.id DESC LIMIT $${params.length}`, params];
+}
+
 /** A call row as the API shows it; timestamps are ISO text (see pg-rows). */
-interface CallRow {
+export interface CallRow {
   id: string;
   started_at: string;
   [column: string]: unknown;
@@ -74,27 +104,7 @@ export function callsRoutes(pool: Pool): ExpressRouter {
       const q = ListQuery.safeParse(req.query);
       if (!q.success) throw fromZod(q.error);
       const f = q.data;
-      const s = scope(req.principal!);
-      const params: unknown[] = [s.account ?? null];
-      const where = [s.sql];
-      const add = (sql: (n: number) => string, v: unknown) => {
-        params.push(v);
-        where.push(sql(params.length));
-      };
-      if (f.campaignId) add((n) => `c.campaign_id = $${n}`, f.campaignId);
-      if (f.outcome) add((n) => `c.outcome = $${n}`, f.outcome);
-      if (f.ani) add((n) => `c.ani = $${n}`, f.ani);
-      if (f.from) add((n) => `c.started_at >= $${n}`, f.from);
-      if (f.to) add((n) => `c.started_at < $${n}`, f.to);
-      if (f.cursor) {
-        const [at, id] = decodeCursor(f.cursor);
-        params.push(at, id);
-        where.push(`(c.started_at, c.id) < ($${params.length - 1}::timestamptz, $${params.length})`);
-      }
-      params.push(f.limit);
-      const { rows } = await pool.query<CallRow>(
-        preparedJsonQuery(`SELECT ${CALL_COLUMNS} FROM calls c WHERE ${where.join(' AND ')} ORDER BY c.started_at DESC, c.id DESC LIMIT $${params.length}`, params),
-      );
+      const { rows } = await pool.query<CallRow>(preparedJsonQuery(...callsListSql(req.principal!, f, f.limit)));
       const last = rows[rows.length - 1];
       const next = rows.length === f.limit && last ? encodeCursor(last.started_at, last.id) : null;
       const viewer = await viewerOf(pool, req.principal!);

@@ -67,6 +67,14 @@ const CASES: Record<string, Case> = {
       { as: 'sellerA', url: '/v1/calls?campaignId=cb', mine: '"calls":[]' },
     ],
   },
+  'get /v1/calls/export.csv': {
+    ok: [{ as: 'admin', url: '/v1/calls/export.csv', status: 200 }, { as: 'agent', url: '/v1/calls/export.csv', status: 200 }, { as: 'sellerA', url: '/v1/calls/export.csv', status: 200 }, { as: 'buyerA', url: '/v1/calls/export.csv', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/calls/export.csv?outcome=planet', field: 'outcome' },
+    lists: [
+      { as: 'sellerA', url: '/v1/calls/export.csv', mine: 'CALL_A' }, { as: 'buyerA', url: '/v1/calls/export.csv', mine: 'CALL_A' },
+      { as: 'sellerB', url: '/v1/calls/export.csv', mine: 'CALL_B' }, { as: 'buyerB', url: '/v1/calls/export.csv', mine: 'CALL_B' },
+    ],
+  },
   'get /v1/calls/:id': {
     ok: [{ as: 'admin', url: '/v1/calls/CALL_B', status: 200 }, { as: 'agent', url: '/v1/calls/CALL_B', status: 200 }, { as: 'sellerA', url: '/v1/calls/CALL_A', status: 200 }, { as: 'buyerA', url: '/v1/calls/CALL_A', status: 200 }],
     invalid: { as: 'admin', url: `/v1/calls/${LONG_ID}`, field: 'id' },
