@@ -2,9 +2,12 @@
  * The call log: recorded calls searched by number, campaign, buyer, outcome and reason over a date range, a page
  * at a time, exported as CSV with the same filters (GET /v1/calls/export.csv); a row opens its trace.
  */
-import { dollars, seconds, stateOfCall, type CallView } from '../format';
+import { dollars, seconds, stateOfCall, type CallDetail, type CallView } from '../format';
 import { $, cell, h, scrollTable } from '../dom';
 import { isOperator, type Ctx, type View } from './context';
+
+/** How many ended, bridged calls of a page have their record read to show converted / paid (the list has no billing). */
+const BILLING_READS = 10;
 
 const OUTCOMES: Array<[string, string]> = [['', 'any outcome'], ['bridged', 'bridged'], ['rejected', 'rejected'], ['no_buyer_answered', 'no buyer answered'], ['abandoned', 'caller hung up'], ['failed', 'failed']];
 
@@ -53,6 +56,7 @@ export function callLogView(): View {
         const s = stateOfCall(c);
         const tr = tbody.insertRow();
         tr.dataset.callId = c.id;
+        tr.dataset.kind = s.kind;
         cell(tr, new Date(c.startedAt).toLocaleString(), 'started');
         cell(tr, c.ani, 'caller');
         cell(tr, c.dnis, 'number');
@@ -63,6 +67,17 @@ export function callLogView(): View {
         cell(tr, seconds(c.durationSec), 'duration');
         tr.addEventListener('click', () => ctx.showCall(c.id));
       }
+      // The list says how calls ended; their records whether they were converted and paid.
+      const ended = [...tbody.rows].filter((tr) => tr.dataset.kind === 'completed').slice(0, BILLING_READS);
+      void Promise.all(ended.map(async (tr) => {
+        const d = await ctx.api.get<CallDetail>(`/v1/calls/${encodeURIComponent(tr.dataset.callId!)}`).catch(() => undefined);
+        if (!d) return;
+        const s = stateOfCall(d);
+        tr.dataset.kind = s.kind;
+        const cellOf = (cls: string) => tr.querySelector<HTMLTableCellElement>(`td.${cls}`);
+        cellOf('status')!.textContent = s.label;
+        cellOf('status')!.className = `status status-${s.kind}`;
+      }));
       $('#log-count', root).textContent = `${tbody.rows.length} calls shown${cursor ? ' (more below)' : ''}`;
       $<HTMLButtonElement>('#log-more', root).hidden = !cursor;
     } catch (e) {

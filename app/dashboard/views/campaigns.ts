@@ -124,6 +124,7 @@ export function targetsView(): View {
           { name: 'destination', label: 'Destination', required: true, placeholder: 'sip:sales@buyer.example or +15551230000' },
           { name: 'answerTimeoutSec', label: 'Ring for (seconds)', kind: 'number' },
           ...capFields,
+          ...(ctx.role === 'admin' ? [{ name: 'convertOnSeconds', label: 'Converts after (seconds talked)', kind: 'number' } as Field] : []),
           { name: 'targeting', label: 'Targeting', kind: 'json', placeholder: '{"states": ["FL", "GA"]}' },
           { name: 'schedule', label: 'Schedule', kind: 'json', placeholder: '{"timeZone": "America/New_York", "hours": {"1": [[540, 1020]]}}', hint: 'minutes from midnight per weekday (0 = Sunday)' },
         ],
