@@ -28,7 +28,7 @@ import { AccessInvalidation } from './api/access-invalidation';
 import { auditRouteDocs, auditRoutes } from './api/audit-routes';
 import { rateLimit } from './api/rate-limit';
 import { authFailureLimit } from './api/auth-failure-limit';
-import { errorHandler, loggablePath, maskDigits } from './api/errors';
+import { errorHandler, loggablePath, maskDigits, requireJsonBody } from './api/errors';
 import { outboundRouteDocs, outboundRoutes } from './api/outbound-routes';
 import { openApiRoutes, type RouteDoc } from './api/openapi';
 import { moneyRouteDocs, moneyRoutes } from './api/money-routes';
@@ -232,7 +232,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   // The key first: a request without one gets 401 whatever its body, and no body is parsed for it. An address
   // that keeps failing is refused before its key is looked up.
   const authFailures = authFailureLimit(redis, config.API_AUTH_FAILURES_PER_MINUTE, logger.child({ mod: 'api' }));
-  app.use('/v1', authFailures.gate, authenticate(principals), authFailures.count, rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), express.json({ limit: '1mb' }));
+  app.use('/v1', authFailures.gate, authenticate(principals), authFailures.count, rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), requireJsonBody(apiRouteDocs.filter((r) => r.textBody).map((r) => r.path)), express.json({ limit: '1mb' }));
   app.use(outboundRoutes(dialer, snapshots));
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(opsJobsRoutes(queues));

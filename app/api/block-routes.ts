@@ -18,6 +18,10 @@ import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
 import { cursorParam, decodeTimeCursor, encodeTimeCursor, queryInt, text } from './schemas';
+import { BlockResource, pageOf } from './resources';
+
+const Blocked = z.object({ number: z.string(), reason: z.string(), status: z.literal('blocked') });
+const Lifted = z.object({ number: z.string(), status: z.literal('lifted') });
 
 const PhoneNumber = z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18135551234');
 const NumberParam = z.object({ number: PhoneNumber });
@@ -28,10 +32,10 @@ const ListQuery = z.object({
 });
 
 export const blockRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/v1/fraud/blocks', summary: 'The caller block list, newest first, a page at a time', roles: ['admin', 'agent'], query: ListQuery },
-  { method: 'get', path: '/v1/fraud/blocks/:number', summary: 'One blocked caller (404 when the number is not blocked)', roles: ['admin', 'agent'], params: NumberParam },
-  { method: 'post', path: '/v1/fraud/blocks', summary: 'Block a caller by hand (audited); screening refuses it from the next call', roles: ['admin'], body: BlockBody },
-  { method: 'delete', path: '/v1/fraud/blocks/:number', summary: 'Lift a block (audited)', roles: ['admin'], params: NumberParam },
+  { method: 'get', path: '/v1/fraud/blocks', summary: 'The caller block list, newest first, a page at a time', roles: ['admin', 'agent'], query: ListQuery, response: pageOf(BlockResource) },
+  { method: 'get', path: '/v1/fraud/blocks/:number', summary: 'One blocked caller (404 when the number is not blocked)', roles: ['admin', 'agent'], params: NumberParam, response: BlockResource },
+  { method: 'post', path: '/v1/fraud/blocks', summary: 'Block a caller by hand (audited); screening refuses it from the next call', roles: ['admin'], body: BlockBody, response: Blocked, successStatus: [201] },
+  { method: 'delete', path: '/v1/fraud/blocks/:number', summary: 'Lift a block (audited)', roles: ['admin'], params: NumberParam, response: Lifted },
 ];
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -52,7 +56,7 @@ export function blockRoutes(pool: Pool, redis: Redis): ExpressRouter {
       const q = parse(ListQuery, req.query);
       const blocks = await listBlocks(pool, { limit: q.limit, ...(q.cursor ? { after: decodeCursor(q.cursor) } : {}) });
       const last = blocks[blocks.length - 1];
-      res.json({ blocks, next: blocks.length === q.limit && last ? encodeCursor(last.addedAt, last.number) : null });
+      res.json({ items: blocks, nextCursor: blocks.length === q.limit && last ? encodeCursor(last.addedAt, last.number) : null });
     } catch (err) {
       next(err);
     }

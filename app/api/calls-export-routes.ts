@@ -8,20 +8,18 @@ import type { Pool } from 'pg';
 import { requireRole } from './auth';
 import { fromZod } from './errors';
 import type { RouteDoc } from './openapi';
-import { callsListSql, encodeCursor, ListQuery, type CallRow } from './calls-routes';
-import { preparedJsonQuery } from '../store/pg-rows';
+import { assertMayFilterByBuyer, CallsFilter, callsQuery, nextCallsCursor } from './calls-routes';
 import { projectCallRow } from './projections';
 import { viewerOf } from './viewer';
 
-const ExportQuery = ListQuery.omit({ limit: true, cursor: true });
+const ExportQuery = CallsFilter.strict();
 const PAGE_ROWS = 1000;
 
-/** The columns of the file, in order: the list's fields (snake_case in the rows) under camelCase headers. */
+/** The columns of the file, in order: the call resource's fields, as the list names them. */
 const COLUMNS = [
-  'id', 'direction', 'ani', 'dnis', 'campaign_id', 'seller_account_id', 'outcome', 'reject_reason', 'winner_buyer_id', 'winner_target_id',
-  'price_cents', 'started_at', 'answered_at', 'bridged_at', 'ended_at', 'duration_sec', 'billable_sec', 'hangup_cause', 'end_reason',
+  'id', 'direction', 'ani', 'dnis', 'campaignId', 'sellerAccountId', 'outcome', 'rejectReason', 'winnerBuyerId', 'winnerTargetId',
+  'priceCents', 'startedAt', 'answeredAt', 'bridgedAt', 'endedAt', 'durationSec', 'billableSec', 'hangupCause', 'endReason',
 ] as const;
-const camel = (s: string): string => s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 
 export const callsExportRouteDocs: RouteDoc[] = [
   { method: 'get', path: '/v1/calls/export.csv', summary: 'The calls list as a CSV file (same filters, same fields per role), newest first', roles: ['admin', 'agent', 'seller', 'buyer'], query: ExportQuery },
@@ -50,21 +48,22 @@ export function callsExportRoutes(pool: Pool): ExpressRouter {
       if (!q.success) throw fromZod(q.error);
       const principal = req.principal!;
       const viewer = await viewerOf(pool, principal);
+      assertMayFilterByBuyer(q.data, viewer);
       res.status(200).type('text/csv; charset=utf-8').setHeader('Content-Disposition', 'attachment; filename="calls.csv"');
       started = true;
-      await writeAndWait(res, `${COLUMNS.map(camel).join(',')}\r\n`);
+      await writeAndWait(res, `${COLUMNS.join(',')}\r\n`);
       let cursor: string | undefined;
       for (;;) {
-        const { rows } = await pool.query<CallRow>(preparedJsonQuery(...callsListSql(principal, { ...q.data, cursor }, PAGE_ROWS)));
+        const { rows } = await pool.query<{ id: string; startedAt: string } & Record<string, unknown>>(callsQuery(principal, q.data, { limit: PAGE_ROWS, ...(cursor ? { cursor } : {}) }));
         if (rows.length === 0) break;
         const lines = rows.map((r) => {
           const shown = projectCallRow(r, viewer);
           return COLUMNS.map((c) => csvField(shown[c])).join(',');
         });
         await writeAndWait(res, `${lines.join('\r\n')}\r\n`);
-        if (rows.length < PAGE_ROWS || res.destroyed) break;
-        const last = rows[rows.length - 1]!;
-        cursor = encodeCursor(last.started_at, last.id);
+        const next = nextCallsCursor(rows, PAGE_ROWS);
+        if (!next || res.destroyed) break;
+        cursor = next;
       }
       res.end();
     } catch (err) {

@@ -4,9 +4,13 @@
  * each sees of them is the role projection (projections.ts): the decision trace (every buyer's bid) is for
  * admins and agents only, a buyer sees the winner and price only of calls it won, a seller no buyer side unless
  * its account may see buyer details.
+ *
+ * Both answer with resources (app/api/resources.ts): the SQL selects each column under its field name, so a row
+ * is the resource and goes out with one JSON.stringify. The list's query builder (callsQuery) is exported for the
+ * console's CSV export, so a search and its export can never disagree.
  */
 import { Router as ExpressRouter } from 'express';
-import type { Pool } from 'pg';
+import type { Pool, QueryConfig } from 'pg';
 import { z } from 'zod';
 import type { ApiPrincipal } from '../store/api-keys';
 import { requireRole } from './auth';
@@ -14,28 +18,45 @@ import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
 import { cursorParam, decodeTimeCursor, encodeTimeCursor, isoDate, isStorableText, queryInt, text } from './schemas';
 import { preparedJsonQuery } from '../store/pg-rows';
-import { isOperator, projectAttempts, projectBilling, projectCallRow, projectPostings, type AttemptRow, type BillingRow, type PostingRow } from './projections';
+import { isOperator, projectAttempts, projectBilling, projectCallRow, projectPostings, type AttemptRow, type BillingRow, type PostingRow, type Viewer } from './projections';
+import { ATTEMPT_COLUMNS, BILLING_COLUMNS, CALL_COLUMNS, CallDetailResource, CallResource, FRAUD_SCORE_COLUMNS, jsonObject, pageOf, selectList } from './resources';
 import { viewerOf } from './viewer';
 
-/** The calls list's filters; the CSV export (calls-export-routes.ts) takes the same. */
-export const ListQuery = z.object({
-  campaignId: text({ max: 100 }).optional(),
-  outcome: z.enum(['bridged', 'rejected', 'no_buyer_answered', 'abandoned', 'failed', 'routed']).optional(),
+const E164_OR_PREFIX = /^\+[1-9]\d{0,14}\*$|^\+[1-9]\d{6,14}$/;
+const AccountId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, _ and - only (1-100)');
+
+/** The calls search: what the list and the console's CSV export filter on. */
+export const CallsFilter = z.object({
+  /** the caller or the number called (ANI or DNIS): an E.164 number, or a prefix ending in `*` (`+1813*`) */
+  number: z.string().max(17).regex(E164_OR_PREFIX, 'must be an E.164 number (+18135551234) or a prefix ending in * (+1813*)').optional(),
+  /** the caller's number exactly */
   ani: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be E.164, e.g. +18135551234').optional(),
+  campaignId: text({ max: 100 }).optional(),
+  /** the buyer that won the call */
+  buyerId: AccountId.optional(),
+  sellerId: AccountId.optional(),
+  outcome: z.enum(['bridged', 'rejected', 'no_buyer_answered', 'abandoned', 'failed', 'routed', 'node_lost']).optional(),
+  /** why the call was refused or ended (reject reason or end reason), e.g. dnc_global, hangup */
+  reason: z.string().max(100).regex(/^[a-z0-9_]+$/, 'must be a reason code, e.g. dnc_global').optional(),
+  /** calls that started at or after this instant */
   from: isoDate().optional(),
+  /** calls that started before this instant */
   to: isoDate().optional(),
+});
+export type CallsFilter = z.infer<typeof CallsFilter>;
+const ListQuery = CallsFilter.extend({
   limit: queryInt(1, 500).default(50),
   cursor: cursorParam().optional(),
-});
+}).strict();
 const IdParam = z.object({ id: text({ max: 100 }) });
 
 export const callsRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/v1/calls', summary: 'Calls, newest first, filtered, a page at a time', roles: ['admin', 'agent', 'seller', 'buyer'], query: ListQuery },
-  { method: 'get', path: '/v1/calls/:id', summary: 'One call with attempts, billing and postings (and for operators its trace and fraud scores)', roles: ['admin', 'agent', 'seller', 'buyer'], params: IdParam },
+  { method: 'get', path: '/v1/calls', summary: 'Calls, newest first, searched by number (ANI or DNIS, exact or prefix*), campaign, buyer, seller, outcome, reason and period, a page at a time', roles: ['admin', 'agent', 'seller', 'buyer'], query: ListQuery, response: pageOf(CallResource) },
+  { method: 'get', path: '/v1/calls/:id', summary: 'One call with attempts, billing and postings (and for operators its trace and fraud scores)', roles: ['admin', 'agent', 'seller', 'buyer'], params: IdParam, response: CallDetailResource },
 ];
 
-/** The cursor is the last row's (started_at, id), so pages stay stable while calls keep arriving. */
-export const encodeCursor = encodeTimeCursor;
+/** The cursor is the last row's (startedAt, id), so pages stay stable while calls keep arriving. */
+const encodeCursor = encodeTimeCursor;
 /** A call id as stored: any text Postgres holds (the flow makes UUIDs; imports and tests may not). */
 const CALL_ID = { test: (id: string) => id.length > 0 && id.length <= 200 && isStorableText(id) };
 const decodeCursor = (c: string): [string, string] => decodeTimeCursor(c, CALL_ID);
@@ -47,54 +68,85 @@ function scope(p: ApiPrincipal): { sql: string; account?: string } {
   return { sql: '(c.winner_buyer_id = $1 OR EXISTS (SELECT 1 FROM bridge_attempts a WHERE a.call_id = c.id AND a.buyer_id = $1))', account: p.accountId! };
 }
 
-/** The filters of the calls list (everything but the page size). */
-export type CallFilters = Omit<z.infer<typeof ListQuery>, 'limit'>;
+/** A call as the list shows it: the resource itself (see CALL_SELECT). */
+interface CallRow {
+  id: string;
+  startedAt: string;
+  winnerBuyerId: string | null;
+  [field: string]: unknown;
+}
+
+/** The nested parts of one call, as JSON text. */
+interface CallExtras {
+  xTrace: string | null;
+  xAttempts: string;
+  xFraud: string;
+  xBilling: string | null;
+  xPostings: string;
+}
+
+/** Built once: every call column under its resource field name. */
+const CALL_SELECT = selectList(CALL_COLUMNS, 'c');
 
 /**
- * The calls list's query: the calls the principal may see that match the filters, newest first, after the cursor,
- * `limit` rows. Shared by the list and the CSV export, so both select the same calls.
+ * Filtering by buyer tells who won a call: a buyer may filter by itself only, a seller only when it may see the
+ * buyer side of its calls.
  */
-export function callsListSql(p: ApiPrincipal, f: CallFilters, limit: number): [string, unknown[]] {
-  const s = scope(p);
+export function assertMayFilterByBuyer(f: CallsFilter, v: Viewer): void {
+  if (f.buyerId === undefined || isOperator(v)) return;
+  if (v.role === 'buyer' ? f.buyerId === v.accountId : v.seesBuyerDetails === true) return;
+  throw new ApiError(403, 'forbidden_field', 'buyerId: this key may not search calls by buyer', 'buyerId');
+}
+
+/**
+ * The calls search as one prepared statement: the calls `principal` may see, matching `f`, newest first, after
+ * `cursor` (a list cursor), `limit` rows. Rows are call resources (before the role projection: apply
+ * projectCallRow for a non-operator). Exported for the console's CSV export.
+ */
+export function callsQuery(principal: ApiPrincipal, f: CallsFilter, page: { limit: number; cursor?: string }): QueryConfig {
+  const s = scope(principal);
   const params: unknown[] = [s.account ?? null];
   const where = [s.sql];
   const add = (sql: (n: number) => string, v: unknown) => {
     params.push(v);
     where.push(sql(params.length));
   };
-  if (f.campaignId) add((n) => `c.campaign_id = $${n}`, f.campaignId);
-  if (f.outcome) add((n) => `c.outcome = $${n}`, f.outcome);
+  if (f.number?.endsWith('*')) add((n) => `(c.ani LIKE $${n} OR c.dnis LIKE $${n})`, `${f.number.slice(0, -1)}%`);
+  else if (f.number) add((n) => `(c.ani = $${n} OR c.dnis = $${n})`, f.number);
   if (f.ani) add((n) => `c.ani = $${n}`, f.ani);
+  if (f.campaignId) add((n) => `c.campaign_id = $${n}`, f.campaignId);
+  if (f.buyerId) add((n) => `c.winner_buyer_id = $${n}`, f.buyerId);
+  if (f.sellerId) add((n) => `c.seller_account_id = $${n}`, f.sellerId);
+  if (f.outcome) add((n) => `c.outcome = $${n}`, f.outcome);
+  if (f.reason) add((n) => `(c.reject_reason = $${n} OR c.end_reason = $${n})`, f.reason);
   if (f.from) add((n) => `c.started_at >= $${n}`, f.from);
   if (f.to) add((n) => `c.started_at < $${n}`, f.to);
-  if (f.cursor) {
-    const [at, id] = decodeCursor(f.cursor);
+  if (page.cursor) {
+    const [at, id] = decodeCursor(page.cursor);
     params.push(at, id);
     where.push(`(c.started_at, c.id) < ($${params.length - 1}::timestamptz, $${params.length})`);
   }
-  params.push(limit);
-  return [`SELECT ${CALL_COLUMNS} FROM calls c WHERE ${where.join(' AND ')} ORDER BY c.started_at DESC, c.id DESC LIMIT $${params.length}`, params];
+  params.push(page.limit);
+  return preparedJsonQuery(`SELECT ${CALL_SELECT} FROM calls c WHERE ${where.join(' AND ')} ORDER BY c.started_at DESC, c.id DESC LIMIT $${params.length}`, params);
 }
 
-/** A call row as the API shows it; timestamps are ISO text (see pg-rows). */
-export interface CallRow {
-  id: string;
-  started_at: string;
-  [column: string]: unknown;
+/** The next page's cursor after `rows` of a page of `limit`, or null on the last page. */
+export function nextCallsCursor(rows: readonly { startedAt: string; id: string }[], limit: number): string | null {
+  const last = rows[rows.length - 1];
+  return rows.length === limit && last ? encodeCursor(last.startedAt, last.id) : null;
 }
 
-/** The nested parts of one call, as JSON text. */
-interface CallExtras {
-  x_trace: string | null;
-  x_attempts: string;
-  x_fraud: string;
-  x_billing: string | null;
-  x_postings: string;
-}
-
-const CALL_COLUMNS = `c.id, c.direction, c.ani, c.dnis, c.campaign_id, c.seller_account_id, c.outcome, c.reject_reason, c.winner_target_id,
-  c.winner_buyer_id, c.price_cents::int AS price_cents, c.started_at, c.decided_at, c.answered_at, c.bridged_at, c.ended_at,
-  c.duration_sec, c.billable_sec, c.hangup_cause, c.hung_up_by, c.end_reason, c.switch_name, c.end_is_lower_bound`;
+/** One call and everything about it, in one statement; the nested parts come back as JSON text. */
+const CALL_DETAIL_SQL = `SELECT ${CALL_SELECT},
+   (SELECT trace::text FROM call_decisions WHERE call_id = c.id AND $3) AS "xTrace",
+   (SELECT coalesce(json_agg(${jsonObject(ATTEMPT_COLUMNS, 'a')} ORDER BY a.attempt_no), '[]')::text FROM bridge_attempts a
+      WHERE a.call_id = c.id AND ($4 OR a.buyer_id = $1)) AS "xAttempts",
+   (SELECT coalesce(json_agg(${jsonObject(FRAUD_SCORE_COLUMNS, 'f')} ORDER BY f.stage), '[]')::text FROM fraud_scores f
+      WHERE f.call_id = c.id AND $3) AS "xFraud",
+   (SELECT ${jsonObject(BILLING_COLUMNS, 'b')}::text FROM call_billing b WHERE b.call_id = c.id) AS "xBilling",
+   (SELECT coalesce(json_agg(json_build_object('kind', t.kind, 'accountId', e.account_id, 'amountCents', e.amount_cents::float8, 'createdAt', e.created_at) ORDER BY e.id), '[]')::text
+      FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id WHERE t.call_id = c.id AND ($3 OR e.account_id = $1)) AS "xPostings"
+ FROM calls c WHERE `;
 
 export function callsRoutes(pool: Pool): ExpressRouter {
   const router = ExpressRouter();
@@ -103,12 +155,13 @@ export function callsRoutes(pool: Pool): ExpressRouter {
     try {
       const q = ListQuery.safeParse(req.query);
       if (!q.success) throw fromZod(q.error);
-      const f = q.data;
-      const { rows } = await pool.query<CallRow>(preparedJsonQuery(...callsListSql(req.principal!, f, f.limit)));
-      const last = rows[rows.length - 1];
-      const next = rows.length === f.limit && last ? encodeCursor(last.started_at, last.id) : null;
-      const viewer = await viewerOf(pool, req.principal!);
-      res.type('application/json').send(JSON.stringify({ calls: isOperator(viewer) ? rows : rows.map((r) => projectCallRow(r, viewer)), next }));
+      const { limit, cursor, ...f } = q.data;
+      const principal = req.principal!;
+      const viewer = await viewerOf(pool, principal);
+      assertMayFilterByBuyer(f, viewer);
+      const { rows } = await pool.query<CallRow>(callsQuery(principal, f, { limit, ...(cursor ? { cursor } : {}) }));
+      const nextCursor = nextCallsCursor(rows, limit);
+      res.type('application/json').send(JSON.stringify({ items: isOperator(viewer) ? rows : rows.map((r) => projectCallRow(r, viewer)), nextCursor }));
     } catch (err) {
       next(err);
     }
@@ -122,41 +175,24 @@ export function callsRoutes(pool: Pool): ExpressRouter {
       const s = scope(principal);
       const operator = principal.role === 'admin' || principal.role === 'agent';
       const seesAllAttempts = operator || principal.role === 'seller';
-      // The call and everything about it in one prepared statement; the nested parts come back as JSON text
-      // and are spliced into the response unparsed (the trace is most of the bytes).
       const { rows } = await pool.query<CallRow & CallExtras>(
-        preparedJsonQuery(
-          `SELECT ${CALL_COLUMNS},
-             (SELECT trace::text FROM call_decisions WHERE call_id = c.id AND $3) AS x_trace,
-             (SELECT coalesce(json_agg(a ORDER BY a.attempt_no), '[]')::text FROM (
-                SELECT attempt_no, target_id, buyer_id, destination, started_at, ended_at, status, cause FROM bridge_attempts
-                WHERE call_id = c.id AND ($4 OR buyer_id = $1)) a) AS x_attempts,
-             (SELECT coalesce(json_agg(f ORDER BY f.stage), '[]')::text FROM (
-                SELECT stage, score, reasons, action, scored_at FROM fraud_scores WHERE call_id = c.id AND $3) f) AS x_fraud,
-             (SELECT row_to_json(b)::text FROM (
-                SELECT converted, duplicate, reason, buyer_charge_cents::int AS buyer_charge_cents, seller_payout_cents::int AS seller_payout_cents, billed_at
-                FROM call_billing WHERE call_id = c.id) b) AS x_billing,
-             (SELECT coalesce(json_agg(json_build_object('kind', t.kind, 'account_id', e.account_id, 'amount_cents', e.amount_cents::int, 'created_at', e.created_at) ORDER BY e.id), '[]')::text
-                FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id WHERE t.call_id = c.id AND ($3 OR e.account_id = $1)) AS x_postings
-           FROM calls c WHERE ${s.sql} AND c.id = $2`,
-          [s.account ?? null, p.data.id, operator, seesAllAttempts],
-        ),
+        preparedJsonQuery(`${CALL_DETAIL_SQL}${s.sql} AND c.id = $2`, [s.account ?? null, p.data.id, operator, seesAllAttempts]),
       );
       const row = rows[0];
       if (!row) throw new ApiError(404, 'not_found', 'no such call');
-      const { x_trace, x_attempts, x_fraud, x_billing, x_postings, ...call } = row;
+      const { xTrace, xAttempts, xFraud, xBilling, xPostings, ...call } = row;
       if (operator) {
-        // Operators see everything: the stored JSON goes out as it is.
+        // Operators see everything: the stored JSON is spliced into the answer unparsed (the trace is most of the bytes).
         const head = JSON.stringify(call);
-        res.type('application/json').send(`${head.slice(0, -1)},"attempts":${x_attempts},"billing":${x_billing ?? 'null'},"postings":${x_postings},"trace":${x_trace ?? 'null'},"fraud":${x_fraud}}`);
+        res.type('application/json').send(`${head.slice(0, -1)},"attempts":${xAttempts},"billing":${xBilling ?? 'null'},"postings":${xPostings},"trace":${xTrace ?? 'null'},"fraud":${xFraud}}`);
         return;
       }
       const viewer = await viewerOf(pool, principal);
       res.json({
         ...projectCallRow(call, viewer),
-        attempts: projectAttempts(JSON.parse(x_attempts) as AttemptRow[], viewer),
-        billing: projectBilling(x_billing ? (JSON.parse(x_billing) as BillingRow) : null, viewer, call.winner_buyer_id as string | null),
-        postings: projectPostings(JSON.parse(x_postings) as PostingRow[], viewer),
+        attempts: projectAttempts(JSON.parse(xAttempts) as AttemptRow[], viewer),
+        billing: projectBilling(xBilling ? (JSON.parse(xBilling) as BillingRow) : null, viewer, call.winnerBuyerId),
+        postings: projectPostings(JSON.parse(xPostings) as PostingRow[], viewer),
       });
     } catch (err) {
       next(err);

@@ -18,7 +18,8 @@ import { preparedJsonQuery } from '../store/pg-rows';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
-import { isoDate, queryInt, text } from './schemas';
+import { cursorParam, isoDate, queryInt, text } from './schemas';
+import { CONSENT_COLUMNS, ConsentResource, decodeKeyCursor, encodeKeyCursor, pageOf, selectList } from './resources';
 
 const PhoneNumber = z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18135551234');
 const CampaignId = text({ max: 100 });
@@ -55,15 +56,21 @@ const ListQuery = z.object({
   number: PhoneNumber.optional(),
   includeRevoked: z.enum(['true', 'false']).default('false'),
   limit: queryInt(1, 500).default(100),
-  cursor: z.string().regex(/^\d{1,18}$/, 'is not a cursor this API returned').optional(),
+  cursor: cursorParam().optional(),
 });
 const IdParam = z.object({ id: z.string().regex(/^\d{1,18}$/, 'is not a consent record id') });
+const RevokedConsent = z.object({
+  id: z.string(), campaignId: z.string(), number: z.string(), status: z.literal('revoked'), revocationId: z.string(), campaignIds: z.array(z.string()), recordsRevoked: z.number().int(),
+});
+const Revocation = z.object({
+  id: z.string(), sellerAccountId: z.string(), number: z.string(), channel: z.string(), campaignIds: z.array(z.string()), recordsRevoked: z.number().int(), dncList: z.string(),
+});
 
 export const consentRouteDocs: RouteDoc[] = [
-  { method: 'post', path: '/v1/consents', summary: 'Record a caller\'s consent for a campaign', roles: ['admin', 'seller'], body: CreateBody },
-  { method: 'get', path: '/v1/consents', summary: 'Consent records, newest first, a page at a time', roles: ['admin', 'agent', 'seller'], query: ListQuery },
-  { method: 'delete', path: '/v1/consents/:id', summary: 'The consumer revoked this consent: revokes every consent of the seller for the number and adds it to the seller\'s DNC list', roles: ['admin', 'seller'], params: IdParam },
-  { method: 'post', path: '/v1/consent-revocations', summary: 'A consumer\'s "stop calling me", by number: revokes every consent of the seller for it and adds it to the seller\'s DNC list', roles: ['admin', 'seller'], body: RevocationBody },
+  { method: 'post', path: '/v1/consents', summary: 'Record a caller\'s consent for a campaign', roles: ['admin', 'seller'], body: CreateBody, response: ConsentResource, successStatus: [201], errorStatus: [409] },
+  { method: 'get', path: '/v1/consents', summary: 'Consent records, newest first, a page at a time', roles: ['admin', 'agent', 'seller'], query: ListQuery, response: pageOf(ConsentResource) },
+  { method: 'delete', path: '/v1/consents/:id', summary: 'The consumer revoked this consent: revokes every consent of the seller for the number and adds it to the seller\'s DNC list', roles: ['admin', 'seller'], params: IdParam, response: RevokedConsent, errorStatus: [409] },
+  { method: 'post', path: '/v1/consent-revocations', summary: 'A consumer\'s "stop calling me", by number: revokes every consent of the seller for it and adds it to the seller\'s DNC list', roles: ['admin', 'seller'], body: RevocationBody, response: Revocation, successStatus: [201] },
 ];
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -72,8 +79,9 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return r.data;
 }
 
-const RECORD_COLUMNS = `r.id::text AS id, r.campaign_id, r.number, r.lead_id, r.source, r.consented_at, r.expires_at, r.certificate_kind, r.certificate_id,
-  r.consent_text, host(r.ip) AS ip, r.revoked_at, r.revocation_id::text AS revocation_id, r.created_at`;
+/** A consent record as a resource (app/api/resources.ts): the request's own field names. */
+const RECORD_COLUMNS = selectList(CONSENT_COLUMNS, 'r');
+const RECORD_ID = /^[1-9]\d{0,17}$/;
 
 export function consentRoutes(pool: Pool, redis: Redis, opts: { validityDays: number; logger?: Logger }): ExpressRouter {
   const router = ExpressRouter();
@@ -84,7 +92,7 @@ export function consentRoutes(pool: Pool, redis: Redis, opts: { validityDays: nu
    */
   const ownCampaign = async (req: Request, campaignId: string): Promise<string> => {
     const { rows } = await pool.query<{ seller_account_id: string }>('SELECT seller_account_id FROM campaigns WHERE id = $1', [campaignId]);
-    if (!rows[0]) throw new ApiError(404, 'not_found', 'no such campaign', 'campaignId');
+    if (!rows[0]) throw new ApiError(404, 'not_found', `campaign ${campaignId} not found`, 'campaignId');
     if (req.principal!.role !== 'agent') assertOwns(req.principal!, rows[0].seller_account_id);
     return rows[0].seller_account_id;
   };
@@ -130,7 +138,11 @@ export function consentRoutes(pool: Pool, redis: Redis, opts: { validityDays: nu
       if (q.campaignId) add((n) => `r.campaign_id = $${n}`, q.campaignId);
       if (q.number) add((n) => `r.number = $${n}`, normalizeE164(q.number));
       if (q.includeRevoked === 'false') where.push('r.revoked_at IS NULL');
-      if (q.cursor) add((n) => `r.id < $${n}::bigint`, q.cursor);
+      if (q.cursor) {
+        const after = decodeKeyCursor(q.cursor, RECORD_ID);
+        if (!after) throw new ApiError(400, 'validation_failed', 'cursor: is not a cursor this API returned', 'cursor');
+        add((n) => `r.id < $${n}::bigint`, after);
+      }
       params.push(q.limit);
       const { rows } = await pool.query<{ id: string }>(
         preparedJsonQuery(
@@ -140,7 +152,7 @@ export function consentRoutes(pool: Pool, redis: Redis, opts: { validityDays: nu
         ),
       );
       const last = rows[rows.length - 1];
-      res.json({ consents: rows, next: rows.length === q.limit && last ? last.id : null });
+      res.json({ items: rows, nextCursor: rows.length === q.limit && last ? encodeKeyCursor(last.id) : null });
     } catch (err) {
       next(err);
     }

@@ -8,10 +8,87 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A zod failure as the API error the client sees: the first issue, in words, naming its field. zod's own
+ * wording for a wrong type ("expected object, received undefined") is replaced by what to send.
+ */
 export function fromZod(err: ZodError): ApiError {
   const issue = err.issues[0]!;
   const field = issue.path.join('.') || undefined;
-  return new ApiError(400, 'validation_failed', field ? `${field}: ${issue.message}` : issue.message, field);
+  const message = issue.code === 'invalid_type' ? typeWords(issue.expected, field) : issue.message;
+  return new ApiError(400, 'validation_failed', field ? `${field}: ${message}` : message, field);
+}
+
+function typeWords(expected: string, field: string | undefined): string {
+  if (expected === 'date') return 'must be an ISO 8601 date-time';
+  if (expected === 'object' && field === undefined) return 'send a JSON object (Content-Type: application/json)';
+  if (expected === 'object') return 'must be an object';
+  if (expected === 'array') return 'must be a list';
+  if (expected === 'string') return 'must be text';
+  if (expected === 'int' || expected === 'number') return 'must be a number';
+  if (expected === 'boolean') return 'must be true or false';
+  return `must be ${expected === 'nonoptional' ? 'given' : `of type ${expected}`}`;
+}
+
+/** What a column names, for errors in words: the noun, and the API field that carries it. */
+const COLUMN_WORDS: Record<string, { noun: string; field: string }> = {
+  did: { noun: 'tracking number', field: 'did' },
+  campaign_id: { noun: 'campaign', field: 'campaignId' },
+  seller_account_id: { noun: 'account', field: 'sellerAccountId' },
+  buyer_account_id: { noun: 'account', field: 'buyerAccountId' },
+  account_id: { noun: 'account', field: 'accountId' },
+  number: { noun: 'number', field: 'number' },
+};
+const TABLE_NOUNS: Record<string, string> = {
+  accounts: 'account', campaigns: 'campaign', buyer_targets: 'target', tracking_numbers: 'tracking number', api_keys: 'API key',
+  consent_records: 'consent record', blocked_numbers: 'blocked number', dnc_entries: 'DNC entry',
+};
+
+/** The key a Postgres constraint error names (`Key (did)=(+1888...)`), or undefined. Only its parts are used. */
+function keyOf(detail: string | undefined): { column: string; value: string } | undefined {
+  const m = /^Key \(([a-z_]+)\)=\((.*)\) /.exec(detail ?? '');
+  return m ? { column: m[1]!, value: m[2]! } : undefined;
+}
+
+/**
+ * A Postgres error a write can cause, as an API error in words (never Postgres's text): a unique violation is
+ * 409 "tracking number +1888... already exists", a missing reference 422 "campaign x not found", a check 422.
+ * Anything else is rethrown (a 500).
+ */
+export function fromDbError(err: unknown): never {
+  const e = err as { code?: string; constraint?: string; detail?: string; table?: string };
+  const key = keyOf(e.detail);
+  const words = key ? COLUMN_WORDS[key.column] : undefined;
+  if (e.code === '23505') {
+    const noun = key?.column === 'id' || !words ? TABLE_NOUNS[e.table ?? ''] ?? 'record' : words.noun;
+    const field = key?.column === 'id' ? 'id' : words?.field;
+    throw new ApiError(409, 'conflict', key ? `${noun} ${key.value} already exists` : `this ${noun} already exists`, field);
+  }
+  if (e.code === '23503') {
+    // On insert the missing row is the referenced one; on delete it is this row that others still refer to.
+    if (words && key) throw new ApiError(422, 'unknown_reference', `${words.noun} ${key.value} not found`, words.field);
+    throw new ApiError(409, 'in_use', `this ${TABLE_NOUNS[e.table ?? ''] ?? 'record'} is still in use`);
+  }
+  if (e.code === '23514') throw new ApiError(422, 'invalid', `refused by a rule of the data${e.constraint ? ` (${e.constraint})` : ''}`);
+  throw err;
+}
+
+/** Content types of a JSON body (`application/json`, `application/merge-patch+json`, ...). */
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json$/i;
+
+/**
+ * Refuses a request body that is not JSON (a form, text) with 415 before any route reads it, except on the
+ * routes that take text bodies (`textPaths`: list imports). A request without a body passes.
+ */
+export function requireJsonBody(textPaths: readonly string[]) {
+  const text = new Set(textPaths);
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    if (!hasBody || text.has(`${req.baseUrl}${req.path}`)) return next();
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    if (JSON_TYPE.test(type)) return next();
+    next(new ApiError(415, 'unsupported_media_type', 'send JSON (Content-Type: application/json)'));
+  };
 }
 
 /**

@@ -11,7 +11,16 @@ import { publishFunds } from '../jobs/funds';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
-import { cents, isoDate, queryInt, spanMs, text } from './schemas';
+import { cents, cursorParam, decodeTimeCursor, encodeTimeCursor, isoDate, queryInt, spanMs, text } from './schemas';
+import { BalanceResource, decodeKeyCursor, encodeKeyCursor, InvoiceResource, LedgerEntryResource, pageOf, selectList, SETTLEMENT_COLUMNS, SettlementResource } from './resources';
+
+const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,100}$/;
+const BalancesQuery = z.object({
+  kind: z.enum(['buyer', 'seller', 'platform']).optional(),
+  limit: queryInt(1, 1000).default(100),
+  cursor: cursorParam().optional(),
+}).strict();
+const SETTLEMENT_SELECT = selectList(SETTLEMENT_COLUMNS, 's');
 
 const AccountParam = z.object({ id: text({ max: 100 }) });
 const Period = z
@@ -21,9 +30,19 @@ const LedgerQuery = z.object({
   from: isoDate().default(() => new Date(0)),
   to: isoDate().default(() => new Date(Date.now() + 1000)),
   limit: queryInt(1, 1000).default(100),
-  // a ledger entry id (bigint): as far as a JS number counts exactly
+  /** the previous page's nextCursor */
+  cursor: cursorParam().optional(),
+  // a ledger entry id (bigint): as far as a JS number counts exactly (the cursor's older form, still accepted)
   before: queryInt(1, Number.MAX_SAFE_INTEGER).optional(),
 });
+const SettlementsQuery = z.object({
+  accountId: text({ max: 100 }).optional(),
+  limit: queryInt(1, 1000).default(100),
+  cursor: cursorParam().optional(),
+}).strict();
+const ENTRY_ID = /^[1-9]\d{0,15}$/;
+const Refund = z.object({ transactionId: z.string(), posted: z.boolean(), postings: z.array(z.object({ accountId: z.string(), amountCents: z.number().int() })) });
+const Adjustment = z.object({ transactionId: z.string(), posted: z.boolean() });
 const InvoiceQuery = z.object({ format: z.enum(['json', 'csv']).default('json') });
 const SettlementBody = z.object({ accountId: text({ max: 100 }), from: isoDate(), to: isoDate() }).strict()
   .refine((p) => !(spanMs(p) <= 0), { message: 'must be after from', path: ['to'] });
@@ -38,12 +57,14 @@ const AdjustmentBody = z
   .refine((b) => b.postings.reduce((s, p) => s + p.amountCents, 0) === 0, { message: 'postings must sum to 0', path: ['postings'] });
 
 export const moneyRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/v1/accounts/:id/balance', summary: 'Balance, credit limit and available funds', roles: ['admin', 'seller', 'buyer'], params: AccountParam },
-  { method: 'get', path: '/v1/accounts/:id/ledger', summary: 'Ledger entries, newest first, with a cursor', roles: ['admin', 'seller', 'buyer'], params: AccountParam, query: LedgerQuery },
-  { method: 'get', path: '/v1/accounts/:id/invoice', summary: 'Totals by campaign and kind for a period, as JSON or CSV', roles: ['admin', 'seller', 'buyer'], params: AccountParam, query: z.intersection(Period, InvoiceQuery) },
-  { method: 'post', path: '/v1/settlements', summary: 'Close an account\'s period once (a repeat returns the same record)', roles: ['admin'], body: SettlementBody },
-  { method: 'post', path: '/v1/refunds', summary: 'Reverse a billed call, once', roles: ['admin'], body: RefundBody },
-  { method: 'post', path: '/v1/adjustments', summary: 'A balanced posting (top-up, correction), once per idempotency key', roles: ['admin'], body: AdjustmentBody },
+  { method: 'get', path: '/v1/accounts/:id/balance', summary: 'Balance, credit limit and available funds', roles: ['admin', 'seller', 'buyer'], params: AccountParam, response: BalanceResource },
+  { method: 'get', path: '/v1/balances', summary: 'Balances of the accounts, by account id, a page at a time (sellers and buyers: their own)', roles: ['admin', 'agent', 'seller', 'buyer'], query: BalancesQuery, response: pageOf(BalanceResource) },
+  { method: 'get', path: '/v1/accounts/:id/ledger', summary: 'Ledger entries, newest first, a page at a time', roles: ['admin', 'seller', 'buyer'], params: AccountParam, query: LedgerQuery, response: pageOf(LedgerEntryResource) },
+  { method: 'get', path: '/v1/accounts/:id/invoice', summary: 'Totals by campaign and kind for a period, as JSON or CSV', roles: ['admin', 'seller', 'buyer'], params: AccountParam, query: z.intersection(Period, InvoiceQuery), response: InvoiceResource },
+  { method: 'get', path: '/v1/settlements', summary: 'Closed periods, newest first, a page at a time (sellers and buyers: their own)', roles: ['admin', 'agent', 'seller', 'buyer'], query: SettlementsQuery, response: pageOf(SettlementResource) },
+  { method: 'post', path: '/v1/settlements', summary: 'Close an account\'s period once (a repeat returns the same record)', roles: ['admin'], body: SettlementBody, response: SettlementResource, successStatus: [201, 200], errorStatus: [409] },
+  { method: 'post', path: '/v1/refunds', summary: 'Reverse a billed call, once', roles: ['admin'], body: RefundBody, response: Refund, successStatus: [201, 200] },
+  { method: 'post', path: '/v1/adjustments', summary: 'A balanced posting (top-up, correction), once per idempotency key', roles: ['admin'], body: AdjustmentBody, response: Adjustment, successStatus: [201, 200], errorStatus: [422] },
 ];
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -68,7 +89,7 @@ export function moneyRoutes(pool: Pool, redis: Redis, redisPrefix: string): Expr
   router.get('/v1/accounts/:id/balance', requireRole('admin', 'seller', 'buyer'), async (req, res, next) => {
     try {
       const balance = await accountBalance(pool, owned(req));
-      if (!balance) throw new ApiError(404, 'not_found', 'no such account');
+      if (!balance) throw new ApiError(404, 'not_found', 'account not found');
       res.json(balance);
     } catch (err) {
       next(err);
@@ -78,9 +99,15 @@ export function moneyRoutes(pool: Pool, redis: Redis, redisPrefix: string): Expr
   router.get('/v1/accounts/:id/ledger', requireRole('admin', 'seller', 'buyer'), async (req, res, next) => {
     try {
       const id = owned(req);
-      const q = parse(LedgerQuery, req.query);
-      const entries = await ledgerEntries(pool, id, q);
-      res.json({ entries, next: entries.length === q.limit ? entries[entries.length - 1]!.id : null });
+      const { cursor, ...q } = parse(LedgerQuery, req.query);
+      let before = q.before;
+      if (cursor !== undefined) {
+        const key = decodeKeyCursor(cursor, ENTRY_ID);
+        if (!key) throw new ApiError(400, 'validation_failed', 'cursor: is not a cursor this API returned', 'cursor');
+        before = Number(key);
+      }
+      const entries = await ledgerEntries(pool, id, { ...q, ...(before !== undefined ? { before } : {}) });
+      res.json({ items: entries, nextCursor: entries.length === q.limit ? encodeKeyCursor(entries[entries.length - 1]!.id) : null });
     } catch (err) {
       next(err);
     }
@@ -104,10 +131,50 @@ export function moneyRoutes(pool: Pool, redis: Redis, redisPrefix: string): Expr
     }
   });
 
+  router.get('/v1/balances', requireRole('admin', 'agent', 'seller', 'buyer'), async (req, res, next) => {
+    try {
+      const q = parse(BalancesQuery, req.query);
+      const p = req.principal!;
+      const own = p.role === 'admin' || p.role === 'agent' ? null : p.accountId!;
+      const after = q.cursor === undefined ? null : decodeKeyCursor(q.cursor, ACCOUNT_ID);
+      if (after === undefined) throw new ApiError(400, 'validation_failed', 'cursor: is not a cursor this API returned', 'cursor');
+      const { rows } = await pool.query(
+        `SELECT id AS "accountId", kind, balance_cents::float8 AS "balanceCents", credit_limit_cents::float8 AS "creditLimitCents",
+           (balance_cents + credit_limit_cents)::float8 AS "availableCents"
+         FROM accounts WHERE ($1::text IS NULL OR id = $1) AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR id > $3) ORDER BY id LIMIT $4`,
+        [own, q.kind ?? null, after, q.limit],
+      );
+      const last = rows[rows.length - 1] as { accountId: string } | undefined;
+      res.json({ items: rows, nextCursor: rows.length === q.limit && last ? encodeKeyCursor(last.accountId) : null });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.get('/v1/settlements', requireRole('admin', 'agent', 'seller', 'buyer'), async (req, res, next) => {
+    try {
+      const q = parse(SettlementsQuery, req.query);
+      const p = req.principal!;
+      if (q.accountId !== undefined && p.role !== 'agent') assertOwns(p, q.accountId);
+      const account = p.role === 'admin' || p.role === 'agent' ? q.accountId ?? null : p.accountId!;
+      const after = q.cursor === undefined ? null : decodeTimeCursor(q.cursor, ACCOUNT_ID);
+      const { rows } = await pool.query(
+        `SELECT ${SETTLEMENT_SELECT} FROM settlements s
+         WHERE ($1::text IS NULL OR s.account_id = $1) AND ($2::timestamptz IS NULL OR (s.period_start, s.account_id) < ($2, $3::text))
+         ORDER BY s.period_start DESC, s.account_id DESC LIMIT $4`,
+        [account, after?.[0] ?? null, after?.[1] ?? null, q.limit],
+      );
+      const last = rows[rows.length - 1] as { from: Date; accountId: string } | undefined;
+      res.json({ items: rows, nextCursor: rows.length === q.limit && last ? encodeTimeCursor(last.from.toISOString(), last.accountId) : null });
+    } catch (err) {
+      next(err);
+    }
+  });
+
   router.post('/v1/settlements', requireRole('admin'), async (req, res, next) => {
     try {
       const b = parse(SettlementBody, req.body);
-      if (!(await accountBalance(pool, b.accountId))) throw new ApiError(404, 'not_found', 'no such account', 'accountId');
+      if (!(await accountBalance(pool, b.accountId))) throw new ApiError(404, 'not_found', `account ${b.accountId} not found`, 'accountId');
       const r = await closePeriod(pool, b.accountId, b.from, b.to).catch((err: Error & { code?: string }) => {
         if (err.code === 'period_overlap') throw new ApiError(409, 'period_overlap', err.message, 'from');
         throw err;

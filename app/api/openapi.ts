@@ -6,6 +6,7 @@
 import { Router as ExpressRouter } from 'express';
 import { z } from 'zod';
 import type { Role } from '../store/api-keys';
+import { ErrorResource } from './resources';
 
 export interface RouteDoc {
   method: 'get' | 'post' | 'patch' | 'delete';
@@ -18,7 +19,24 @@ export interface RouteDoc {
   body?: z.ZodType;
   /** a streamed text body instead of JSON */
   textBody?: boolean;
+  /** the JSON body of a success (app/api/resources.ts); absent for a non-JSON answer (CSV, metrics) */
+  response?: z.ZodType;
+  /** the success status(es) when not 200 (a create is 201; an idempotent repeat may answer 200) */
+  successStatus?: number[];
+  /** error statuses beyond the ones every route may answer (400, 401, 403, 404, 415, 429) */
+  errorStatus?: number[];
 }
+
+/** Statuses every authenticated route may answer with an error body. */
+const COMMON_ERRORS: Record<string, string> = {
+  '400': 'invalid input',
+  '401': 'missing or unknown API key',
+  '403': 'the key\'s role may not use this route (or this field)',
+  '404': 'no such resource (or not this account\'s)',
+  '415': 'the body is not JSON (or, for imports, not text)',
+  '429': 'rate limited; see Retry-After',
+};
+const ERROR_WORDS: Record<string, string> = { '409': 'conflicts with what exists (e.g. a tracking number already taken)', '413': 'body too large', '422': 'refers to something that does not exist, or refused by a rule', '500': 'failed (the body says why)', '502': 'the upstream refused' };
 
 type JsonSchema = Record<string, unknown> & { properties?: Record<string, JsonSchema>; required?: string[] };
 
@@ -35,6 +53,21 @@ function jsonSchema(schema: z.ZodType): JsonSchema {
   return out;
 }
 
+/**
+ * A response schema as JSON Schema, its named parts (`.meta({id})`) moved to `components.schemas` (`defs`) and
+ * referenced from there.
+ */
+function responseSchema(schema: z.ZodType, defs: Record<string, unknown>): JsonSchema {
+  const out = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as JsonSchema & { $defs?: Record<string, unknown> };
+  delete out.$schema;
+  const named = out.$defs ?? {};
+  delete out.$defs;
+  const fix = (v: unknown): JsonSchema => JSON.parse(JSON.stringify(v).replace(/"#\/\$defs\//g, '"#/components/schemas/')) as JsonSchema;
+  for (const [name, def] of Object.entries(named)) defs[name] = fix(def);
+  // A schema that is itself named comes back as {$ref} plus its definition in $defs.
+  return fix(out);
+}
+
 function parameters(schema: z.ZodType | undefined, where: 'path' | 'query'): unknown[] {
   if (!schema) return [];
   const s = jsonSchema(schema);
@@ -48,6 +81,9 @@ function parameters(schema: z.ZodType | undefined, where: 'path' | 'query'): unk
 
 export function openApiDocument(routes: readonly RouteDoc[], info: { title: string; version: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
+  const defs: Record<string, unknown> = {};
+  const errorRef = responseSchema(ErrorResource, defs);
+  const errorBody = { 'application/json': { schema: errorRef } };
   for (const r of routes) {
     const path = r.path.replace(/:([A-Za-z]+)/g, '{$1}');
     const op: Record<string, unknown> = {
@@ -55,18 +91,19 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
       description: `Roles: ${r.roles.join(', ')}. A key of another account gets 404 for resources it does not own.`,
       security: [{ apiKey: [] }],
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
-      responses: {
-        '200': { description: 'success' },
-        '400': { description: 'invalid input', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-        '401': { description: 'missing or unknown API key' },
-        '403': { description: 'the key\'s role may not use this route' },
-        '404': { description: 'no such resource (or not this account\'s)' },
-        '429': { description: 'rate limited; see Retry-After' },
-      },
+      responses: responses(r),
     };
     if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } };
     if (r.textBody) op.requestBody = { required: true, content: { 'text/csv': { schema: { type: 'string' } }, 'text/plain': { schema: { type: 'string' } } } };
     (paths[path] ??= {})[r.method] = op;
+  }
+  function responses(r: RouteDoc): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const success = r.response ? { 'application/json': { schema: responseSchema(r.response, defs) } } : undefined;
+    for (const status of r.successStatus ?? [200]) out[String(status)] = { description: 'success', ...(success ? { content: success } : {}) };
+    for (const [status, description] of Object.entries(COMMON_ERRORS)) out[status] = { description, content: errorBody };
+    for (const status of r.errorStatus ?? []) out[String(status)] = { description: ERROR_WORDS[String(status)] ?? 'refused', content: errorBody };
+    return out;
   }
   return {
     openapi: '3.1.0',
@@ -74,13 +111,7 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
     paths,
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' } },
-      schemas: {
-        Error: {
-          type: 'object',
-          required: ['error'],
-          properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } },
-        },
-      },
+      schemas: defs,
     },
   };
 }

@@ -15,14 +15,18 @@ import type { Logger } from '../observability/logger';
 import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { pageOf } from './resources';
+
+const PausedNumber = z.object({ did: z.string(), campaignId: z.string(), sellerAccountId: z.string(), callId: z.string().nullable(), reasons: z.unknown(), pausedAt: z.string() });
+const Resumed = z.object({ did: z.string(), status: z.literal('resumed'), reason: z.string() });
 
 const DidParam = z.object({ did: z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18885550100') });
 const ResumeBody = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
 const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
 
 export const pausedNumberRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/v1/fraud/paused-numbers', summary: 'Tracking numbers paused by fraud and not resumed, most recent first', roles: ['admin', 'agent'], query: ListQuery },
-  { method: 'post', path: '/v1/fraud/paused-numbers/:did/resume', summary: 'Resume a tracking number paused by fraud (audited with the reason); every node routes it again', roles: ['admin'], params: DidParam, body: ResumeBody },
+  { method: 'get', path: '/v1/fraud/paused-numbers', summary: 'Tracking numbers paused by fraud and not resumed, most recent first', roles: ['admin', 'agent'], query: ListQuery, response: pageOf(PausedNumber) },
+  { method: 'post', path: '/v1/fraud/paused-numbers/:did/resume', summary: 'Resume a tracking number paused by fraud (audited with the reason); every node routes it again', roles: ['admin'], params: DidParam, body: ResumeBody, response: Resumed },
 ];
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -37,7 +41,8 @@ export function pausedNumberRoutes(pool: Pool, redis: Redis, redisPrefix: string
   router.get('/v1/fraud/paused-numbers', requireRole('admin', 'agent'), async (req, res, next) => {
     try {
       const q = parse(ListQuery, req.query);
-      res.json({ numbers: await listPausedNumbers(pool, q.limit) });
+      // The most recent `limit` (a bounded list: numbers paused and not resumed), so never a next page.
+      res.json({ items: await listPausedNumbers(pool, q.limit), nextCursor: null });
     } catch (err) {
       next(err);
     }

@@ -37,36 +37,36 @@ const pick = <T extends object>(o: T, keys: readonly string[]): Partial<T> => {
   return out as Partial<T>;
 };
 
-// ---- calls (REST rows: snake_case columns) -------------------------------------------------------------------
+// ---- calls (REST resources: app/api/resources.ts) -----------------------------------------------------------------
 
 /** Columns of a call any party to it may see: the call's own facts, nothing about who bought it. */
 const CALL_FACTS = [
-  'id', 'direction', 'ani', 'dnis', 'campaign_id', 'seller_account_id', 'outcome', 'reject_reason', 'started_at', 'decided_at',
-  'answered_at', 'bridged_at', 'ended_at', 'duration_sec', 'billable_sec', 'hangup_cause', 'hung_up_by', 'end_reason', 'switch_name',
-  'end_is_lower_bound',
+  'id', 'direction', 'ani', 'dnis', 'campaignId', 'sellerAccountId', 'outcome', 'rejectReason', 'startedAt', 'decidedAt',
+  'answeredAt', 'bridgedAt', 'endedAt', 'durationSec', 'billableSec', 'hangupCause', 'hungUpBy', 'endReason', 'switchName',
+  'endIsLowerBound',
 ] as const;
 /** The buyer side of a call row. */
-const CALL_BUYER_SIDE = ['winner_buyer_id', 'winner_target_id', 'price_cents'] as const;
+const CALL_BUYER_SIDE = ['winnerBuyerId', 'winnerTargetId', 'priceCents'] as const;
 
 export type CallRowView = Record<string, unknown>;
 
-/** A call row (the calls columns the API lists) as the viewer may see it; the buyer side is null when hidden. */
+/** A call resource as the viewer may see it; the buyer side is null when hidden. */
 export function projectCallRow(row: CallRowView, v: Viewer): CallRowView {
   if (isOperator(v)) return row;
   const out: CallRowView = pick(row, CALL_FACTS);
-  const shown = seesBuyerSide(v, row.winner_buyer_id as string | null | undefined);
+  const shown = seesBuyerSide(v, row.winnerBuyerId as string | null | undefined);
   for (const k of CALL_BUYER_SIDE) if (k in row) out[k] = shown ? row[k] : null;
   return out;
 }
 
 /** One buyer leg tried on a call. */
 export interface AttemptRow {
-  attempt_no: number;
-  target_id: string;
-  buyer_id: string;
+  attemptNo: number;
+  targetId: string;
+  buyerId: string;
   destination: string;
-  started_at: string;
-  ended_at: string | null;
+  startedAt: string;
+  endedAt: string | null;
   status: string;
   cause: string | null;
 }
@@ -77,8 +77,8 @@ export interface AttemptRow {
  */
 export function projectAttempts(attempts: readonly AttemptRow[], v: Viewer): Array<Partial<AttemptRow>> {
   if (isOperator(v)) return [...attempts];
-  if (v.role === 'buyer') return attempts.filter((a) => a.buyer_id === v.accountId);
-  if (v.role === 'seller') return attempts.map((a) => (v.seesBuyerDetails ? a : pick(a, ['attempt_no', 'started_at', 'ended_at', 'status', 'cause'])));
+  if (v.role === 'buyer') return attempts.filter((a) => a.buyerId === v.accountId);
+  if (v.role === 'seller') return attempts.map((a) => (v.seesBuyerDetails ? a : pick(a, ['attemptNo', 'startedAt', 'endedAt', 'status', 'cause'])));
   return [];
 }
 
@@ -86,9 +86,9 @@ export interface BillingRow {
   converted: boolean;
   duplicate: boolean;
   reason: string | null;
-  buyer_charge_cents: number;
-  seller_payout_cents: number;
-  billed_at: string;
+  buyerChargeCents: number;
+  sellerPayoutCents: number;
+  billedAt: string;
 }
 
 /**
@@ -97,22 +97,22 @@ export interface BillingRow {
  */
 export function projectBilling(billing: BillingRow | null, v: Viewer, winnerBuyerId: string | null | undefined): Partial<BillingRow> | null {
   if (!billing || isOperator(v)) return billing;
-  const base = pick(billing, ['converted', 'duplicate', 'reason', 'billed_at']);
-  if (v.role === 'buyer') return winnerBuyerId != null && winnerBuyerId === v.accountId ? { ...base, buyer_charge_cents: billing.buyer_charge_cents } : null;
-  if (v.role === 'seller') return { ...base, seller_payout_cents: billing.seller_payout_cents, ...(v.seesBuyerDetails ? { buyer_charge_cents: billing.buyer_charge_cents } : {}) };
+  const base = pick(billing, ['converted', 'duplicate', 'reason', 'billedAt']);
+  if (v.role === 'buyer') return winnerBuyerId != null && winnerBuyerId === v.accountId ? { ...base, buyerChargeCents: billing.buyerChargeCents } : null;
+  if (v.role === 'seller') return { ...base, sellerPayoutCents: billing.sellerPayoutCents, ...(v.seesBuyerDetails ? { buyerChargeCents: billing.buyerChargeCents } : {}) };
   return null;
 }
 
 export interface PostingRow {
   kind: string;
-  account_id: string;
-  amount_cents: number;
-  created_at: string;
+  accountId: string;
+  amountCents: number;
+  createdAt: string;
 }
 
 /** Ledger postings of a call: a seller or buyer sees those on its own account only. */
 export function projectPostings(postings: readonly PostingRow[], v: Viewer): PostingRow[] {
-  return isOperator(v) ? [...postings] : postings.filter((p) => p.account_id === v.accountId);
+  return isOperator(v) ? [...postings] : postings.filter((p) => p.accountId === v.accountId);
 }
 
 /** The decision trace (every buyer's bid) and fraud scores: operators only. */

@@ -27,10 +27,25 @@ const ReportQuery = z
   // Per-minute buckets are for live views (the dashboard's last hour): a day of them at most.
   .refine((q) => q.bucket !== 'minute' || !(spanMs(q) > 86_400_000), { message: 'a per-minute report covers at most a day', path: ['to'] });
 
+/** One report row: the bucket, the group's key under the grouping's name, and the figures the role sees (integer cents). */
+const ReportRow = z.object({
+  bucket: z.string(),
+  campaign: z.string().nullable().optional(),
+  seller: z.string().nullable().optional(),
+  buyer: z.string().nullable().optional(),
+  calls: z.number().int(),
+  bridged: z.number().int(),
+  conversions: z.number().int(),
+  revenueCents: z.number().int().optional(),
+  payoutCents: z.number().int().optional(),
+  marginCents: z.number().int().optional(),
+}).meta({ id: 'ReportRow' });
+const ReportResource = z.object({ groupBy: z.enum(['campaign', 'seller', 'buyer']), bucket: z.enum(['minute', 'hour', 'day']), from: z.string(), to: z.string(), rows: z.array(ReportRow) });
+
 const GROUP_COLUMN = { campaign: 'c.campaign_id', seller: 'c.seller_account_id', buyer: 'c.winner_buyer_id' } as const;
 
 export const reportRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/v1/reports/calls', summary: 'Calls, conversions, revenue, payout and margin per campaign, seller or buyer, by minute, hour or day', roles: ['admin', 'agent', 'seller', 'buyer'], query: ReportQuery },
+  { method: 'get', path: '/v1/reports/calls', summary: 'Calls, conversions, revenue, payout and margin per campaign, seller or buyer, by minute, hour or day', roles: ['admin', 'agent', 'seller', 'buyer'], query: ReportQuery, response: ReportResource },
 ];
 
 export function reportRoutes(pool: Pool): ExpressRouter {

@@ -106,7 +106,7 @@ it('money up to its bound is stored and reads back: a credit limit past the int4
   expect((await call('PATCH', '/v1/accounts/b', { creditLimitCents: 3_000_000_000 })).status).toBe(200);
   const r = await call('GET', '/v1/accounts/b');
   expect(r.status).toBe(200);
-  expect(await r.json()).toMatchObject({ id: 'b', credit_limit_cents: 3_000_000_000 });
+  expect(await r.json()).toMatchObject({ id: 'b', creditLimitCents: 3_000_000_000 });
 });
 
 it('logs none of them as an error, and no refused payload', () => {

@@ -112,16 +112,16 @@ describe('GET /v1/calls', () => {
   it('lists what each key may see, newest first, page by page', async () => {
     const all = await get('/v1/calls?limit=1', keys.admin);
     expect(all.status).toBe(200);
-    expect(all.json.calls).toHaveLength(1);
-    const second = await get(`/v1/calls?limit=1&cursor=${all.json.next}`, keys.admin);
-    expect(second.json.calls).toHaveLength(1);
-    expect(second.json.calls[0].id).not.toBe(all.json.calls[0].id);
-    expect(new Date(second.json.calls[0].started_at).getTime()).toBeLessThanOrEqual(new Date(all.json.calls[0].started_at).getTime());
-    expect((await get('/v1/calls', keys.sellerA)).json.calls.map((c: { campaign_id: string }) => c.campaign_id)).toEqual(['ca', 'ca']);
-    expect((await get('/v1/calls', keys.buyer)).json.calls).toHaveLength(3);
-    expect((await get('/v1/calls', keys.otherBuyer)).json.calls).toEqual([]);
-    expect((await get('/v1/calls?campaignId=cb', keys.agent)).json.calls.map((c: { ani: string }) => c.ani)).toEqual(['+18135556002']);
-    expect((await get('/v1/calls?ani=+18135556001'.replace('+', '%2B'), keys.agent)).json.calls).toHaveLength(1);
+    expect(all.json.items).toHaveLength(1);
+    const second = await get(`/v1/calls?limit=1&cursor=${all.json.nextCursor}`, keys.admin);
+    expect(second.json.items).toHaveLength(1);
+    expect(second.json.items[0].id).not.toBe(all.json.items[0].id);
+    expect(new Date(second.json.items[0].startedAt).getTime()).toBeLessThanOrEqual(new Date(all.json.items[0].startedAt).getTime());
+    expect((await get('/v1/calls', keys.sellerA)).json.items.map((c: { campaignId: string }) => c.campaignId)).toEqual(['ca', 'ca']);
+    expect((await get('/v1/calls', keys.buyer)).json.items).toHaveLength(3);
+    expect((await get('/v1/calls', keys.otherBuyer)).json.items).toEqual([]);
+    expect((await get('/v1/calls?campaignId=cb', keys.agent)).json.items.map((c: { ani: string }) => c.ani)).toEqual(['+18135556002']);
+    expect((await get('/v1/calls?ani=+18135556001'.replace('+', '%2B'), keys.agent)).json.items).toHaveLength(1);
   });
 
   it('names the field at fault and refuses a missing key', async () => {
@@ -136,11 +136,11 @@ describe('GET /v1/calls', () => {
 describe('GET /v1/calls/:id', () => {
   it('an operator gets the whole story: trace, attempts, fraud scores, billing and postings', async () => {
     const { json: list } = await get('/v1/calls?campaignId=ca', keys.admin);
-    const id = list.calls[0].id as string;
+    const id = list.items[0].id as string;
     await eventually(async () => (await infra.pool.query('SELECT 1 FROM call_billing WHERE call_id = $1', [id])).rowCount === 1, 'the call to be billed');
     const r = await get(`/v1/calls/${id}`, keys.agent);
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ id, outcome: 'bridged', winner_target_id: 'ta', attempts: [{ attempt_no: 1, target_id: 'ta', status: 'bridged' }] });
+    expect(r.json).toMatchObject({ id, outcome: 'bridged', winnerTargetId: 'ta', attempts: [{ attemptNo: 1, targetId: 'ta', status: 'bridged' }] });
     expect(r.json.trace.winnerTargetId).toBe('ta');
     expect(r.json.billing).toMatchObject({ reason: expect.any(String) });
     expect(Array.isArray(r.json.fraud)).toBe(true);
@@ -148,7 +148,7 @@ describe('GET /v1/calls/:id', () => {
 
   it('a seller or buyer sees its own calls without the other buyers\' bids; anyone else gets 404', async () => {
     const { json: list } = await get('/v1/calls?campaignId=ca', keys.admin);
-    const id = list.calls[0].id as string;
+    const id = list.items[0].id as string;
     const seller = await get(`/v1/calls/${id}`, keys.sellerA);
     expect(seller.status).toBe(200);
     expect(seller.json.trace).toBeUndefined();

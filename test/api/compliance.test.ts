@@ -78,8 +78,8 @@ describe('consent records', () => {
 
     const created = await api('POST', '/v1/consents', keys.sellerA, { campaignId: 'consented', number: '(813) 555-7001', leadId: 'lead-9', source: 'web form', consentedAt: '2026-11-20T10:00:00Z' });
     expect(created.status).toBe(201);
-    expect(created.json).toMatchObject({ campaign_id: 'consented', number: ANI, lead_id: 'lead-9', source: 'web form', revoked_at: null });
-    expect(created.json.consented_at).toMatch(/^2026-11-20T10:00:00(\.0+)?\+00:00$/);
+    expect(created.json).toMatchObject({ campaignId: 'consented', number: ANI, leadId: 'lead-9', source: 'web form', revokedAt: null });
+    expect(created.json.consentedAt).toMatch(/^2026-11-20T10:00:00(\.0+)?\+00:00$/);
     expect(await call(ANI, DID_CONSENT)).toEqual({ outcome: 'bridged', reasons: [] });
 
     const revoked = await api('DELETE', `/v1/consents/${created.json.id}`, keys.sellerA);
@@ -103,31 +103,31 @@ describe('consent records', () => {
     await api('POST', '/v1/consents', keys.sellerB, { campaignId: 'theirs', number: '+18135557003', leadId: 'x', source: 'form', consentedAt: '2026-11-03T00:00:00Z' });
     const all = await api('GET', '/v1/consents?includeRevoked=true', keys.admin);
     expect(all.status).toBe(200);
-    const ids = all.json.consents.map((c: { id: string }) => Number(c.id));
+    const ids = all.json.items.map((c: { id: string }) => Number(c.id));
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
-    expect(all.json.consents.map((c: { campaign_id: string }) => c.campaign_id)).toContain('theirs');
+    expect(all.json.items.map((c: { campaignId: string }) => c.campaignId)).toContain('theirs');
 
     const page1 = await api('GET', '/v1/consents?includeRevoked=true&limit=2', keys.admin);
-    expect(page1.json.consents).toHaveLength(2);
-    const page2 = await api('GET', `/v1/consents?includeRevoked=true&limit=2&cursor=${page1.json.next}`, keys.admin);
-    expect(page2.json.consents[0].id).toBe(all.json.consents[2].id);
+    expect(page1.json.items).toHaveLength(2);
+    const page2 = await api('GET', `/v1/consents?includeRevoked=true&limit=2&cursor=${page1.json.nextCursor}`, keys.admin);
+    expect(page2.json.items[0].id).toBe(all.json.items[2].id);
 
     const mine = await api('GET', '/v1/consents?includeRevoked=true', keys.sellerA);
-    expect(mine.json.consents.length).toBeGreaterThan(0);
-    expect(mine.json.consents.every((c: { campaign_id: string }) => c.campaign_id !== 'theirs')).toBe(true);
+    expect(mine.json.items.length).toBeGreaterThan(0);
+    expect(mine.json.items.every((c: { campaignId: string }) => c.campaignId !== 'theirs')).toBe(true);
     const live = await api('GET', `/v1/consents?number=${encodeURIComponent('+18135557001')}`, keys.agent);
-    expect(live.json.consents).toEqual([]); // revoked above, and revoked records are left out by default
+    expect(live.json.items).toEqual([]); // revoked above, and revoked records are left out by default
     // Agents read any campaign's records, filtered by campaign too (they own no account, so no 404 for them).
     const agentView = await api('GET', '/v1/consents?campaignId=theirs', keys.agent);
     expect(agentView.status).toBe(200);
-    expect(agentView.json.consents.map((c: { number: string }) => c.number)).toEqual(['+18135557003']);
+    expect(agentView.json.items.map((c: { number: string }) => c.number)).toEqual(['+18135557003']);
   });
 
   it('refuses another account\'s campaign, the wrong roles, no key and bad input', async () => {
     const body = { campaignId: 'theirs', number: '+18135557004', leadId: 'x', source: 'form', consentedAt: '2026-11-03T00:00:00Z' };
     expect((await api('POST', '/v1/consents', keys.sellerA, body)).status).toBe(404);
     expect((await api('GET', '/v1/consents?campaignId=theirs', keys.sellerA)).status).toBe(404);
-    const theirs = (await api('GET', '/v1/consents?campaignId=theirs', keys.sellerB)).json.consents[0];
+    const theirs = (await api('GET', '/v1/consents?campaignId=theirs', keys.sellerB)).json.items[0];
     expect((await api('DELETE', `/v1/consents/${theirs.id}`, keys.sellerA)).status).toBe(404);
     expect((await api('POST', '/v1/consents', keys.buyer, body)).status).toBe(403);
     expect((await api('POST', '/v1/consents', keys.agent, body)).status).toBe(403);
@@ -154,7 +154,7 @@ describe('the caller block list', () => {
     expect(await call(ANI, DID_OPEN)).toEqual({ outcome: 'bridged', reasons: [] });
     const blocked = await api('POST', '/v1/fraud/blocks', keys.admin, { number: '813-555-7101', reason: 'abuse report #7' });
     expect(blocked).toEqual({ status: 201, json: { number: ANI, reason: 'abuse report #7', status: 'blocked' } });
-    expect((await api('GET', '/v1/fraud/blocks', keys.agent)).json.blocks).toEqual([expect.objectContaining({ number: ANI, reason: 'abuse report #7' })]);
+    expect((await api('GET', '/v1/fraud/blocks', keys.agent)).json.items).toEqual([expect.objectContaining({ number: ANI, reason: 'abuse report #7' })]);
     expect(await call(ANI, DID_OPEN)).toEqual({ outcome: 'rejected', reasons: ['blocked_caller'] });
     const audit = (await infra.pool.query("SELECT action, subject, actor FROM fraud_actions WHERE subject = $1 ORDER BY id", [ANI])).rows;
     expect(audit).toEqual([{ action: 'block_caller', subject: ANI, actor: expect.any(String) }]);
@@ -178,9 +178,9 @@ describe('the caller block list', () => {
     do {
       const page: { status: number; json: { blocks: Array<{ number: string }>; next: string | null } } = await api('GET', `/v1/fraud/blocks?limit=2${cursor ? `&cursor=${cursor}` : ''}`, keys.agent);
       expect(page.status).toBe(200);
-      expect(page.json.blocks.length).toBeLessThanOrEqual(2);
-      seen.push(...page.json.blocks.map((b) => b.number));
-      cursor = page.json.next;
+      expect(page.json.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.json.items.map((b) => b.number));
+      cursor = page.json.nextCursor;
     } while (cursor);
     const all = (await infra.pool.query('SELECT number FROM blocked_numbers ORDER BY added_at DESC, number DESC')).rows.map((r) => r.number);
     expect(seen).toEqual(all);

@@ -93,8 +93,8 @@ it('no account reads or changes another\'s config', async () => {
   expect((await api('PATCH', '/v1/targets/bb-solar', keys.other, { bidCents: 1 })).status).toBe(404);
   expect((await api('POST', '/v1/targets', keys.other, { id: 'x', buyerAccountId: 'bigbuyer', campaignId: 'solar', name: 'x', bidCents: 1, destination: '+13035551234' })).status).toBe(404);
   expect((await api('GET', '/v1/accounts/bigbuyer', keys.other)).status).toBe(404);
-  expect((await api('GET', '/v1/campaigns', keys.rival)).json.campaigns).toEqual([]);
-  expect((await api('GET', '/v1/targets', keys.other)).json.targets).toEqual([]);
+  expect((await api('GET', '/v1/campaigns', keys.rival)).json.items).toEqual([]);
+  expect((await api('GET', '/v1/targets', keys.other)).json.items).toEqual([]);
   expect((await api('GET', '/v1/campaigns/solar', agent)).status).toBe(200);
   expect((await api('PATCH', '/v1/campaigns/solar', agent, { floorCents: 1 })).status).toBe(403);
   expect((await api('POST', '/v1/accounts', keys.seller, { id: 'x', kind: 'buyer', name: 'x' })).status).toBe(403);
@@ -125,10 +125,10 @@ it('bad input names the field; conflicts and unknown references are clear', asyn
 it('a target deleted and a key revoked stay on record, deactivated', async () => {
   expect((await api('DELETE', '/v1/targets/bb-solar', keys.buyer)).json).toEqual({ id: 'bb-solar', active: false });
   const keysOf = await api('GET', '/v1/accounts/other/api-keys', admin);
-  const keyId = keysOf.json.keys[0].id;
+  const keyId = keysOf.json.items[0].id;
   expect((await api('DELETE', `/v1/accounts/other/api-keys/${keyId}`, admin)).json).toEqual({ id: keyId, revoked: true });
   expect((await api('DELETE', `/v1/accounts/other/api-keys/${keyId}`, admin)).status).toBe(404);
-  expect((await api('GET', '/v1/accounts/other/api-keys', admin)).json.keys[0].revoked_at).not.toBeNull();
+  expect((await api('GET', '/v1/accounts/other/api-keys', admin)).json.items[0].revokedAt).not.toBeNull();
 });
 
 it('lists campaigns and targets a page at a time: every own row once, in id order, nobody else\'s, bad cursors refused', async () => {
@@ -145,9 +145,9 @@ it('lists campaigns and targets a page at a time: every own row once, in id orde
   do {
     const r = await api('GET', `/v1/targets?limit=2${cursor ? `&cursor=${cursor}` : ''}`, pagerKey);
     expect(r.status).toBe(200);
-    expect(r.json.targets.length).toBeLessThanOrEqual(2);
-    seen.push(...r.json.targets.map((t: { id: string; buyer_account_id: string }) => { expect(t.buyer_account_id).toBe('pager'); return t.id; }));
-    cursor = r.json.next;
+    expect(r.json.items.length).toBeLessThanOrEqual(2);
+    seen.push(...r.json.items.map((t: { id: string; buyerAccountId: string }) => { expect(t.buyerAccountId).toBe('pager'); return t.id; }));
+    cursor = r.json.nextCursor;
     pages += 1;
   } while (cursor && pages < 10);
   expect(seen).toEqual([...ids].sort());
@@ -155,13 +155,13 @@ it('lists campaigns and targets a page at a time: every own row once, in id orde
 
   // Admins page through everyone's; a seller's list holds its own campaigns only.
   const all = await api('GET', '/v1/targets?limit=1000', admin);
-  expect(all.json.targets.map((t: { id: string }) => t.id)).toEqual(expect.arrayContaining(['bb-solar', ...ids]));
-  expect(all.json.next).toBeNull();
+  expect(all.json.items.map((t: { id: string }) => t.id)).toEqual(expect.arrayContaining(['bb-solar', ...ids]));
+  expect(all.json.nextCursor).toBeNull();
   const sellerPage = await api('GET', '/v1/campaigns?limit=1', keys.seller);
-  expect(sellerPage.json.campaigns).toHaveLength(1);
-  expect(sellerPage.json.campaigns[0].seller_account_id).toBe('acme');
+  expect(sellerPage.json.items).toHaveLength(1);
+  expect(sellerPage.json.items[0].sellerAccountId).toBe('acme');
   const rival = await api('GET', '/v1/campaigns', keys.rival);
-  expect(rival.json.campaigns.every((c: { seller_account_id: string }) => c.seller_account_id === 'rival')).toBe(true);
+  expect(rival.json.items.every((c: { sellerAccountId: string }) => c.sellerAccountId === 'rival')).toBe(true);
 
   expect((await api('GET', '/v1/targets?limit=0', pagerKey)).json.error).toMatchObject({ code: 'validation_failed', field: 'limit' });
   expect((await api('GET', '/v1/targets?cursor=not*a*cursor', pagerKey)).json.error).toMatchObject({ code: 'validation_failed', field: 'cursor' });

@@ -106,6 +106,11 @@ const LISTS: Record<string, Probe[]> = {
   'get /v1/campaigns': [{ as: 'sellerA', method: 'get', url: '/v1/campaigns', mine: '"ca"' }],
   'get /v1/targets': [{ as: 'buyerA', method: 'get', url: '/v1/targets', mine: '"ta"' }],
   'get /v1/consents': [{ as: 'sellerA', method: 'get', url: '/v1/consents?includeRevoked=true', mine: '"LA"' }],
+  'get /v1/accounts': [{ as: 'sellerA', method: 'get', url: '/v1/accounts', mine: '"seller-a"' }, { as: 'buyerA', method: 'get', url: '/v1/accounts', mine: '"buyer-a"' }],
+  'get /v1/numbers': [{ as: 'sellerA', method: 'get', url: '/v1/numbers', mine: '"+18885550601"' }],
+  'get /v1/balances': [{ as: 'sellerA', method: 'get', url: '/v1/balances', mine: '"seller-a"' }, { as: 'buyerA', method: 'get', url: '/v1/balances', mine: '"buyer-a"' }],
+  'get /v1/settlements': [{ as: 'sellerA', method: 'get', url: '/v1/settlements', mine: '"items"' }, { as: 'buyerA', method: 'get', url: '/v1/settlements', mine: '"items"' }],
+  'get /v1/dnc': [{ as: 'sellerA', method: 'get', url: '/v1/dnc?list=campaign:ca', mine: '"items"' }],
   'get /v1/reports/calls': [
     { as: 'sellerA', method: 'get', url: '/v1/reports/calls?groupBy=campaign&bucket=day&RANGE', mine: '"ca"' },
     { as: 'buyerA', method: 'get', url: '/v1/reports/calls?groupBy=campaign&bucket=day&RANGE', mine: '"ca"' },

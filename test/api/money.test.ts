@@ -74,8 +74,8 @@ describe('ledger', () => {
   it('lists the account entries, newest first, with a cursor', async () => {
     const r = await call('GET', '/v1/accounts/seller/ledger?limit=10', keys.seller);
     expect(r.status).toBe(200);
-    expect(r.json.entries).toEqual([expect.objectContaining({ amountCents: 1200, kind: 'call', callId, campaignId: 'camp' })]);
-    expect(r.json.next).toBeNull();
+    expect(r.json.items).toEqual([expect.objectContaining({ amountCents: 1200, kind: 'call', callId, campaignId: 'camp' })]);
+    expect(r.json.nextCursor).toBeNull();
     expect((await call('GET', '/v1/accounts/seller/ledger?limit=0', keys.seller)).json.error).toMatchObject({ code: 'validation_failed', field: 'limit' });
     expect((await call('GET', '/v1/accounts/seller/ledger', keys.buyer)).status).toBe(404);
     expect((await call('GET', '/v1/accounts/seller/ledger')).status).toBe(401);

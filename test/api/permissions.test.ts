@@ -49,7 +49,7 @@ const api = async (method: string, path: string, key: string, body?: unknown) =>
   return { status: r.status, json: (await r.json()) as any };
 };
 const row = async (sql: string) => (await infra.pool.query(sql)).rows[0];
-const audit = async (query: string) => (await api('GET', `/v1/audit?${query}`, keys.admin)).json.entries as any[];
+const audit = async (query: string) => (await api('GET', `/v1/audit?${query}`, keys.admin)).json.items as any[];
 
 /** A $20 call through the peer, billed: what it posted to each account. */
 async function billedCall(ani: string): Promise<Record<string, number>> {
@@ -104,7 +104,7 @@ it('a payout above the price posts no more than the price to the seller, unless 
 
 it('a buyer bids within the max bid the platform set for its account, over REST and socket.io alike', async () => {
   expect((await api('PATCH', '/v1/accounts/buyer', keys.buyer, { maxBidCents: 1_000_000 })).status).toBe(403);
-  expect((await api('PATCH', '/v1/accounts/buyer', keys.admin, { maxBidCents: 3000 })).json.max_bid_cents).toBe('3000');
+  expect((await api('PATCH', '/v1/accounts/buyer', keys.admin, { maxBidCents: 3000 })).json.maxBidCents).toBe(3000);
 
   const over = await api('PATCH', '/v1/targets/t', keys.buyer, { bidCents: 3001 });
   expect([over.status, over.json.error.code, over.json.error.field]).toEqual([422, 'bid_over_limit', 'bidCents']);
@@ -154,8 +154,8 @@ it('the audit trail pages newest first and is for admins only', async () => {
   let cursor: string | null = null;
   do {
     const r = await api('GET', `/v1/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`, keys.admin);
-    seen.push(...r.json.entries.map((e: { id: number }) => e.id));
-    cursor = r.json.next;
+    seen.push(...r.json.items.map((e: { id: number }) => e.id));
+    cursor = r.json.nextCursor;
   } while (cursor);
   expect(seen).toEqual(all.map((e) => e.id));
   expect([...seen].sort((a, b) => b - a)).toEqual(seen);

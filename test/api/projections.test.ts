@@ -21,16 +21,16 @@ const seller: Viewer = { role: 'seller', accountId: 's' };
 const sellerWithDetails: Viewer = { role: 'seller', accountId: 's', seesBuyerDetails: true };
 
 const call = {
-  id: 'c1', direction: 'inbound', ani: '+18135550100', dnis: '+18885550100', campaign_id: 'camp', seller_account_id: 's', outcome: 'bridged',
-  reject_reason: null, winner_target_id: 't2', winner_buyer_id: 'b2', price_cents: 2500, started_at: 'x', decided_at: 'x', answered_at: 'x',
-  bridged_at: 'x', ended_at: 'x', duration_sec: 30, billable_sec: 25, hangup_cause: 'NORMAL_CLEARING', hung_up_by: 'caller', end_reason: 'hangup',
-  switch_name: 'fs', end_is_lower_bound: false, some_future_column: 'secret',
+  id: 'c1', direction: 'inbound', ani: '+18135550100', dnis: '+18885550100', campaignId: 'camp', sellerAccountId: 's', outcome: 'bridged',
+  rejectReason: null, winnerTargetId: 't2', winnerBuyerId: 'b2', priceCents: 2500, startedAt: 'x', decidedAt: 'x', answeredAt: 'x',
+  bridgedAt: 'x', endedAt: 'x', durationSec: 30, billableSec: 25, hangupCause: 'NORMAL_CLEARING', hungUpBy: 'caller', endReason: 'hangup',
+  switchName: 'fs', endIsLowerBound: false, someFutureColumn: 'secret',
 };
 const attempts: AttemptRow[] = [
-  { attempt_no: 1, target_id: 't1', buyer_id: 'b1', destination: 'sip:b1@h', started_at: 'x', ended_at: 'x', status: 'no_answer', cause: 'NO_ANSWER' },
-  { attempt_no: 2, target_id: 't2', buyer_id: 'b2', destination: 'sip:b2@h', started_at: 'x', ended_at: 'x', status: 'bridged', cause: null },
+  { attemptNo: 1, targetId: 't1', buyerId: 'b1', destination: 'sip:b1@h', startedAt: 'x', endedAt: 'x', status: 'noAnswer', cause: 'NO_ANSWER' },
+  { attemptNo: 2, targetId: 't2', buyerId: 'b2', destination: 'sip:b2@h', startedAt: 'x', endedAt: 'x', status: 'bridged', cause: null },
 ];
-const billing: BillingRow = { converted: true, duplicate: false, reason: 'converted', buyer_charge_cents: 2500, seller_payout_cents: 1000, billed_at: 'x' };
+const billing: BillingRow = { converted: true, duplicate: false, reason: 'converted', buyerChargeCents: 2500, sellerPayoutCents: 1000, billedAt: 'x' };
 
 describe('projectCallRow', () => {
   it.each([
@@ -42,17 +42,17 @@ describe('projectCallRow', () => {
     ['a seller with buyer details', sellerWithDetails, 'b2', 2500, undefined],
   ])('%s', (_who, v, winnerBuyer, price, future) => {
     const row = projectCallRow(call, v);
-    expect(row.winner_buyer_id).toBe(winnerBuyer);
-    expect(row.winner_target_id).toBe(winnerBuyer ? 't2' : null);
-    expect(row.price_cents).toBe(price);
-    expect(row.some_future_column).toBe(future); // new columns stay hidden from parties until allowed
-    expect(row).toMatchObject({ id: 'c1', outcome: 'bridged', billable_sec: 25, seller_account_id: 's', end_is_lower_bound: false });
+    expect(row.winnerBuyerId).toBe(winnerBuyer);
+    expect(row.winnerTargetId).toBe(winnerBuyer ? 't2' : null);
+    expect(row.priceCents).toBe(price);
+    expect(row.someFutureColumn).toBe(future); // new columns stay hidden from parties until allowed
+    expect(row).toMatchObject({ id: 'c1', outcome: 'bridged', billableSec: 25, sellerAccountId: 's', endIsLowerBound: false });
   });
 
   it('every party sees that a lost call was billed on a lower bound of its end', () => {
-    const lost = { ...call, outcome: 'node_lost', end_reason: 'node_lost', hung_up_by: 'unknown', end_is_lower_bound: true };
-    for (const v of [admin, winner, loser, seller]) expect(projectCallRow(lost, v)).toMatchObject({ billable_sec: 25, end_is_lower_bound: true });
-    const ended = { type: 'call.ended' as const, callId: 'c1', at: 'x', outcome: 'node_lost', endReason: 'node_lost', durationSec: 30, billableSec: 25, hangupCause: 'NORMAL_TEMPORARY_FAILURE', sellerAccountId: 's', endIsLowerBound: true };
+    const lost = { ...call, outcome: 'nodeLost', endReason: 'nodeLost', hungUpBy: 'unknown', endIsLowerBound: true };
+    for (const v of [admin, winner, loser, seller]) expect(projectCallRow(lost, v)).toMatchObject({ billableSec: 25, endIsLowerBound: true });
+    const ended = { type: 'call.ended' as const, callId: 'c1', at: 'x', outcome: 'nodeLost', endReason: 'nodeLost', durationSec: 30, billableSec: 25, hangupCause: 'NORMAL_TEMPORARY_FAILURE', sellerAccountId: 's', endIsLowerBound: true };
     expect(projectEvent(ended, loser)).toMatchObject({ billableSec: 25, endIsLowerBound: true });
   });
 });
@@ -63,8 +63,8 @@ describe('projectAttempts', () => {
     ['the winning buyer', winner, [attempts[1]]],
     ['a losing buyer', loser, [attempts[0]]],
     ['the seller', seller, [
-      { attempt_no: 1, started_at: 'x', ended_at: 'x', status: 'no_answer', cause: 'NO_ANSWER' },
-      { attempt_no: 2, started_at: 'x', ended_at: 'x', status: 'bridged', cause: null },
+      { attemptNo: 1, startedAt: 'x', endedAt: 'x', status: 'noAnswer', cause: 'NO_ANSWER' },
+      { attemptNo: 2, startedAt: 'x', endedAt: 'x', status: 'bridged', cause: null },
     ]],
     ['a seller with buyer details', sellerWithDetails, [attempts[0], attempts[1]]],
   ])('%s', (_who, v, expected) => {
@@ -75,10 +75,10 @@ describe('projectAttempts', () => {
 describe('projectBilling', () => {
   it.each([
     ['admin', admin, billing],
-    ['the winning buyer', winner, { converted: true, duplicate: false, reason: 'converted', billed_at: 'x', buyer_charge_cents: 2500 }],
+    ['the winning buyer', winner, { converted: true, duplicate: false, reason: 'converted', billedAt: 'x', buyerChargeCents: 2500 }],
     ['a losing buyer', loser, null],
-    ['the seller', seller, { converted: true, duplicate: false, reason: 'converted', billed_at: 'x', seller_payout_cents: 1000 }],
-    ['a seller with buyer details', sellerWithDetails, { converted: true, duplicate: false, reason: 'converted', billed_at: 'x', seller_payout_cents: 1000, buyer_charge_cents: 2500 }],
+    ['the seller', seller, { converted: true, duplicate: false, reason: 'converted', billedAt: 'x', sellerPayoutCents: 1000 }],
+    ['a seller with buyer details', sellerWithDetails, { converted: true, duplicate: false, reason: 'converted', billedAt: 'x', sellerPayoutCents: 1000, buyerChargeCents: 2500 }],
   ])('%s', (_who, v, expected) => {
     expect(projectBilling(billing, v, 'b2')).toEqual(expected);
   });
@@ -88,11 +88,11 @@ describe('projectBilling', () => {
 });
 
 it('postings: a party sees those on its own account only', () => {
-  const postings = ['b2', 's', 'platform'].map((account_id) => ({ kind: 'call_charge', account_id, amount_cents: 1, created_at: 'x' }));
+  const postings = ['b2', 's', 'platform'].map((accountId) => ({ kind: 'callCharge', accountId, amountCents: 1, createdAt: 'x' }));
   expect(projectPostings(postings, agent)).toHaveLength(3);
-  expect(projectPostings(postings, winner).map((p) => p.account_id)).toEqual(['b2']);
+  expect(projectPostings(postings, winner).map((p) => p.accountId)).toEqual(['b2']);
   expect(projectPostings(postings, loser)).toEqual([]);
-  expect(projectPostings(postings, seller).map((p) => p.account_id)).toEqual(['s']);
+  expect(projectPostings(postings, seller).map((p) => p.accountId)).toEqual(['s']);
 });
 
 describe('reports', () => {

@@ -64,7 +64,7 @@ const CASES: Record<string, Case> = {
     lists: [
       { as: 'sellerA', url: '/v1/calls', mine: 'CALL_A' }, { as: 'buyerA', url: '/v1/calls', mine: 'CALL_A' },
       { as: 'sellerB', url: '/v1/calls', mine: 'CALL_B' }, { as: 'buyerB', url: '/v1/calls', mine: 'CALL_B' },
-      { as: 'sellerA', url: '/v1/calls?campaignId=cb', mine: '"calls":[]' },
+      { as: 'sellerA', url: '/v1/calls?campaignId=cb', mine: '"items":[]' },
     ],
   },
   'get /v1/calls/export.csv': {
@@ -251,8 +251,39 @@ const CASES: Record<string, Case> = {
     ok: [{ as: 'admin', url: '/v1/accounts', body: { id: 'acct-new', kind: 'buyer', name: 'New buyer' }, status: 201 }],
     invalid: { as: 'admin', url: '/v1/accounts', body: { id: 'bad id!', kind: 'buyer', name: 'x' }, field: 'id' },
   },
+  'get /v1/accounts': {
+    ok: [{ as: 'admin', url: '/v1/accounts', status: 200 }, { as: 'agent', url: '/v1/accounts?kind=seller', status: 200 }, { as: 'sellerA', url: '/v1/accounts', status: 200 }, { as: 'buyerA', url: '/v1/accounts', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/accounts?kind=nobody', field: 'kind' },
+    lists: [{ as: 'sellerA', url: '/v1/accounts', mine: '"seller-a"' }, { as: 'buyerA', url: '/v1/accounts', mine: '"buyer-a"' }],
+  },
+  'get /v1/api-keys': {
+    ok: [{ as: 'admin', url: '/v1/api-keys?role=seller', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/api-keys?limit=0', field: 'limit' },
+  },
+  'get /v1/numbers': {
+    ok: [{ as: 'admin', url: '/v1/numbers', status: 200 }, { as: 'agent', url: '/v1/numbers?campaignId=cb', status: 200 }, { as: 'sellerA', url: '/v1/numbers', status: 200 }],
+    invalid: { as: 'sellerA', url: '/v1/numbers?limit=0', field: 'limit' },
+    refused: [{ as: 'sellerA', url: '/v1/numbers?sellerAccountId=seller-b' }],
+    lists: [{ as: 'sellerA', url: '/v1/numbers', mine: '"+18885550701"' }, { as: 'sellerB', url: '/v1/numbers', mine: '"+18885550702"' }],
+  },
+  'get /v1/balances': {
+    ok: [{ as: 'admin', url: '/v1/balances', status: 200 }, { as: 'agent', url: '/v1/balances?kind=buyer', status: 200 }, { as: 'sellerA', url: '/v1/balances', status: 200 }, { as: 'buyerA', url: '/v1/balances', status: 200 }],
+    invalid: { as: 'buyerA', url: '/v1/balances?limit=0', field: 'limit' },
+    lists: [{ as: 'sellerA', url: '/v1/balances', mine: '"seller-a"' }, { as: 'buyerA', url: '/v1/balances', mine: '"buyer-a"' }],
+  },
+  'get /v1/settlements': {
+    ok: [{ as: 'admin', url: '/v1/settlements', status: 200 }, { as: 'agent', url: '/v1/settlements', status: 200 }, { as: 'sellerA', url: '/v1/settlements', status: 200 }, { as: 'buyerA', url: '/v1/settlements', status: 200 }],
+    invalid: { as: 'sellerA', url: '/v1/settlements?limit=0', field: 'limit' },
+    refused: [{ as: 'sellerA', url: '/v1/settlements?accountId=seller-b' }],
+    lists: [{ as: 'sellerA', url: '/v1/settlements', mine: '"items"' }, { as: 'buyerA', url: '/v1/settlements', mine: '"items"' }],
+  },
+  'get /v1/dnc': {
+    ok: [{ as: 'admin', url: '/v1/dnc?list=global', status: 200 }, { as: 'agent', url: '/v1/dnc?list=campaign:cb', status: 200 }, { as: 'sellerA', url: '/v1/dnc?list=campaign:ca', status: 200 }],
+    invalid: { as: 'admin', url: '/v1/dnc?list=bogus', field: 'list' },
+    refused: [{ as: 'sellerA', url: '/v1/dnc?list=campaign:cb' }],
+  },
   'get /v1/accounts/:id': {
-    ok: [{ as: 'admin', url: '/v1/accounts/seller-b', status: 200 }, { as: 'sellerA', url: '/v1/accounts/seller-a', status: 200 }, { as: 'buyerA', url: '/v1/accounts/buyer-a', status: 200 }],
+    ok: [{ as: 'admin', url: '/v1/accounts/seller-b', status: 200 }, { as: 'agent', url: '/v1/accounts/seller-b', status: 200 }, { as: 'sellerA', url: '/v1/accounts/seller-a', status: 200 }, { as: 'buyerA', url: '/v1/accounts/buyer-a', status: 200 }],
     invalid: { as: 'admin', url: '/v1/accounts/bad%20id!', field: 'id' },
     refused: [{ as: 'sellerA', url: '/v1/accounts/seller-b' }, { as: 'buyerA', url: '/v1/accounts/buyer-b' }, { as: 'buyerA', url: '/v1/accounts/seller-a' }],
   },

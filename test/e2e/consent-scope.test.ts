@@ -106,12 +106,11 @@ it('an outbound call needs a consent record; the record keeps its evidence', asy
   const created = await consent(keys.sellerA, 'out1', STRANGER);
   expect(created.status).toBe(201);
   expect(created.json).toMatchObject({
-    certificate_kind: 'trustedform',
-    certificate_id: 'https://cert.trustedform.com/0123456789abcdef',
-    consent_text: 'By clicking Submit I agree to receive calls from Acme about insurance.',
+    certificate: { kind: 'trustedform', id: 'https://cert.trustedform.com/0123456789abcdef' },
+    text: 'By clicking Submit I agree to receive calls from Acme about insurance.',
     ip: '203.0.113.7',
   });
-  expect(new Date(created.json.expires_at).toISOString()).toBe('2027-02-08T15:04:05.000Z'); // 90 days by default
+  expect(new Date(created.json.expiresAt).toISOString()).toBe('2027-02-08T15:04:05.000Z'); // 90 days by default
   expect(await dial('out1', STRANGER)).toEqual({ status: 202, reasons: undefined, dialled: true });
 });
 

@@ -180,34 +180,34 @@ describe.each(['loser', 'winner', 'seller', 'sellerWithDetails'] as const)('as %
 it('the call, as each party reads it', async () => {
   const read = async (p: Party) => (await api('GET', `/v1/calls/${callId}`, key[p])).json;
   const agent = await read('agent');
-  expect(agent).toMatchObject({ winner_buyer_id: 'buyer-winner', winner_target_id: 'target-winner', price_cents: WINNER_BID, billing: { buyer_charge_cents: WINNER_BID, seller_payout_cents: PAYOUT } });
-  expect(agent.attempts.map((a: { buyer_id: string; status: string }) => [a.buyer_id, a.status])).toEqual([['buyer-loser', 'busy'], ['buyer-winner', 'bridged']]);
+  expect(agent).toMatchObject({ winnerBuyerId: 'buyer-winner', winnerTargetId: 'target-winner', priceCents: WINNER_BID, billing: { buyerChargeCents: WINNER_BID, sellerPayoutCents: PAYOUT } });
+  expect(agent.attempts.map((a: { buyerId: string; status: string }) => [a.buyerId, a.status])).toEqual([['buyer-loser', 'busy'], ['buyer-winner', 'bridged']]);
   expect(agent.trace).toBeTruthy();
 
   const winner = await read('winner');
-  expect(winner).toMatchObject({ winner_buyer_id: 'buyer-winner', price_cents: WINNER_BID, billing: { buyer_charge_cents: WINNER_BID } });
-  expect(winner.billing.seller_payout_cents).toBeUndefined();
-  expect(winner.attempts.map((a: { buyer_id: string }) => a.buyer_id)).toEqual(['buyer-winner']);
+  expect(winner).toMatchObject({ winnerBuyerId: 'buyer-winner', priceCents: WINNER_BID, billing: { buyerChargeCents: WINNER_BID } });
+  expect(winner.billing.sellerPayoutCents).toBeUndefined();
+  expect(winner.attempts.map((a: { buyerId: string }) => a.buyerId)).toEqual(['buyer-winner']);
   expect(winner.trace).toBeUndefined();
 
   const loser = await read('loser');
-  expect(loser).toMatchObject({ id: callId, outcome: 'bridged', winner_buyer_id: null, winner_target_id: null, price_cents: null, billing: null, postings: [] });
-  expect(loser.attempts).toEqual([expect.objectContaining({ buyer_id: 'buyer-loser', target_id: 'target-loser', status: 'busy' })]);
-  const listed = (await api('GET', '/v1/calls', key.loser)).json.calls;
-  expect(listed).toEqual([expect.objectContaining({ id: callId, winner_buyer_id: null, price_cents: null })]);
+  expect(loser).toMatchObject({ id: callId, outcome: 'bridged', winnerBuyerId: null, winnerTargetId: null, priceCents: null, billing: null, postings: [] });
+  expect(loser.attempts).toEqual([expect.objectContaining({ buyerId: 'buyer-loser', targetId: 'target-loser', status: 'busy' })]);
+  const listed = (await api('GET', '/v1/calls', key.loser)).json.items;
+  expect(listed).toEqual([expect.objectContaining({ id: callId, winnerBuyerId: null, priceCents: null })]);
 
   const seller = await read('seller');
-  expect(seller).toMatchObject({ winner_buyer_id: null, price_cents: null, billing: { seller_payout_cents: PAYOUT } });
-  expect(seller.billing.buyer_charge_cents).toBeUndefined();
+  expect(seller).toMatchObject({ winnerBuyerId: null, priceCents: null, billing: { sellerPayoutCents: PAYOUT } });
+  expect(seller.billing.buyerChargeCents).toBeUndefined();
   expect(seller.attempts.map((a: { status: string }) => a.status)).toEqual(['busy', 'bridged']);
-  expect(seller.postings.map((x: { account_id: string; amount_cents: number }) => [x.account_id, x.amount_cents])).toEqual([['seller-v', PAYOUT]]);
+  expect(seller.postings.map((x: { accountId: string; amountCents: number }) => [x.accountId, x.amountCents])).toEqual([['seller-v', PAYOUT]]);
 
   // The platform lets the seller see buyer details: the same key now reads the buyer side.
   await api('PATCH', '/v1/accounts/seller-v', key.admin, { seesBuyerDetails: true });
   try {
     const detailed = await read('seller');
-    expect(detailed).toMatchObject({ winner_buyer_id: 'buyer-winner', price_cents: WINNER_BID, billing: { seller_payout_cents: PAYOUT, buyer_charge_cents: WINNER_BID } });
-    expect(detailed.attempts.map((a: { buyer_id: string }) => a.buyer_id)).toEqual(['buyer-loser', 'buyer-winner']);
+    expect(detailed).toMatchObject({ winnerBuyerId: 'buyer-winner', priceCents: WINNER_BID, billing: { sellerPayoutCents: PAYOUT, buyerChargeCents: WINNER_BID } });
+    expect(detailed.attempts.map((a: { buyerId: string }) => a.buyerId)).toEqual(['buyer-loser', 'buyer-winner']);
     expect(detailed.trace).toBeUndefined();
   } finally {
     await api('PATCH', '/v1/accounts/seller-v', key.admin, { seesBuyerDetails: false });

@@ -34,14 +34,14 @@ export function accountsView(): View {
       const create = form({
         id: 'account-form', title: 'New account', submit: 'Create account',
         fields: [
-          { name: 'id', label: 'Id', placeholder: 'acme (optional)' },
+          { name: 'id', label: 'Id', placeholder: 'optional: the server makes one' },
           { name: 'kind', label: 'Kind', kind: 'select', options: [['buyer', 'buyer'], ['seller', 'seller']] },
           { name: 'name', label: 'Name', required: true },
           { name: 'creditLimitCents', label: 'Credit limit', kind: 'money' },
           { name: 'maxBidCents', label: 'Max bid (buyers)', kind: 'money' },
         ],
         send: async (body) => {
-          const a = await ctx.api.request<Account>('POST', '/v1/accounts', body.id ? body : { ...body, id: String(body.name).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') });
+          const a = await ctx.api.request<Account>('POST', '/v1/accounts', body);
           await reload();
           return `Account ${a.id} created.`;
         },

@@ -68,7 +68,7 @@ export function campaignsView(): View {
       const sellers = await accountOptions(ctx, 'seller');
       const campaigns = async (): Promise<Array<[string, string]>> => (await ctx.api.all<Campaign>('/v1/campaigns')).map((c) => [c.id, c.name]);
       const fields: Field[] = [
-        { name: 'id', label: 'Id', placeholder: 'solar-fl (optional: made from the name)' },
+        { name: 'id', label: 'Id', placeholder: 'optional: the server makes one' },
         { name: 'name', label: 'Name', required: true },
         accountField('sellerAccountId', 'Seller', sellers),
         ...(admin ? [
@@ -81,7 +81,7 @@ export function campaignsView(): View {
       const create = form({
         id: 'campaign-form', title: 'New campaign', fields, submit: 'Create campaign',
         send: async (body) => {
-          const c = await ctx.api.request<Campaign>('POST', '/v1/campaigns', body.id ? body : { ...body, id: slug(String(body.name)) });
+          const c = await ctx.api.request<Campaign>('POST', '/v1/campaigns', body);
           await reload();
           await refreshSelect(numberForm, 'campaignId', await campaigns());
           return `Campaign ${c.id} created.`;
@@ -116,7 +116,7 @@ export function targetsView(): View {
       const create = form({
         id: 'target-form', title: 'New buyer target', submit: 'Create target',
         fields: [
-          { name: 'id', label: 'Id', placeholder: 'acme-solar (optional: made from the name)' },
+          { name: 'id', label: 'Id', placeholder: 'optional: the server makes one' },
           { name: 'name', label: 'Name', required: true },
           accountField('buyerAccountId', 'Buyer', buyers),
           campaigns.length ? { name: 'campaignId', label: 'Campaign', kind: 'select', options: campaigns } : { name: 'campaignId', label: 'Campaign id', required: true },
@@ -129,7 +129,7 @@ export function targetsView(): View {
           { name: 'schedule', label: 'Schedule', kind: 'json', placeholder: '{"timeZone": "America/New_York", "hours": {"1": [[540, 1020]]}}', hint: 'minutes from midnight per weekday (0 = Sunday)' },
         ],
         send: async (body) => {
-          const t = await ctx.api.request<Target>('POST', '/v1/targets', body.id ? body : { ...body, id: slug(String(body.name)) });
+          const t = await ctx.api.request<Target>('POST', '/v1/targets', body);
           await reload();
           await refreshSelect(bidForm, 'targetId', await targets());
           return `Target ${t.id} created, bidding ${dollars(t.bidCents)}.`;
@@ -149,9 +149,6 @@ export function targetsView(): View {
     },
   });
 }
-
-/** An id made from a name, as the API takes ids (letters, digits, _ and -). */
-export const slug = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || `id-${Date.now()}`;
 
 async function refreshSelect(f: HTMLFormElement, name: string, options: Array<[string, string]>): Promise<void> {
   const s = f.elements.namedItem(name) as HTMLSelectElement | null;
