@@ -7,7 +7,7 @@ import { $, form, h, scrollTable, table } from '../dom';
 import type { Ctx, View } from './context';
 
 interface Account { id: string; kind: string; name: string; active: boolean; balanceCents?: number; creditLimitCents?: number; maxBidCents?: number | null }
-interface KeyRow { id: string; role: string; label?: string; createdAt?: string; revokedAt?: string | null }
+interface KeyRow { id: string; role: string; accountId?: string | null; label?: string; createdAt?: string; revokedAt?: string | null }
 
 export function accountsView(): View {
   let ctx: Ctx;
@@ -69,12 +69,12 @@ export function accountsView(): View {
       });
       const keysOut = h('div', { id: 'keys-out' });
       const keys = form({
-        id: 'keys-form', title: "An account's keys", submit: 'Show keys',
-        fields: [{ name: 'id', label: 'Account', required: true }],
+        id: 'keys-form', title: 'API keys', submit: 'Show keys',
+        fields: [{ name: 'accountId', label: 'Account (empty: every key)' }],
         send: async (body) => {
-          const r = await ctx.api.list<KeyRow>(`/v1/accounts/${encodeURIComponent(String(body.id))}/api-keys`);
-          keysOut.replaceChildren(scrollTable(table(['Key id', 'Role', 'Label', 'Revoked'], r.items.map((k) => [k.id, k.role, k.label ?? '', k.revokedAt ? 'revoked' : '']), 'keys-table')));
-          return `${r.items.length} keys.`;
+          const items = await ctx.api.all<KeyRow>(body.accountId ? `/v1/api-keys?accountId=${encodeURIComponent(String(body.accountId))}` : '/v1/api-keys');
+          keysOut.replaceChildren(scrollTable(table(['Key id', 'Role', 'Account', 'Label', 'Revoked'], items.map((k) => [k.id, k.role, k.accountId ?? '', k.label ?? '', k.revokedAt ? 'revoked' : '']), 'keys-table')));
+          return `${items.length} keys.`;
         },
       });
       const revoke = form({

@@ -7,8 +7,8 @@ import { form, h, scrollTable, table, type Field } from '../dom';
 import type { Ctx, View } from './context';
 
 interface Balance { accountId?: string; balanceCents: number; creditLimitCents?: number; availableCents?: number }
-interface Entry { id: string | number; kind?: string; amountCents: number; callId?: string | null; createdAt?: string; memo?: string | null }
-interface Invoice { lines: Array<{ campaignId?: string | null; kind: string; amountCents?: number; totalCents?: number; calls?: number }>; totalCents: number }
+interface Entry { id: string | number; kind?: string; amountCents: number; callId?: string | null; at?: string; memo?: string | null }
+interface Invoice { lines: Array<{ campaignId?: string | null; kind: string; totalCents: number; transactions?: number }>; totalCents: number }
 
 const day = (d: Date): string => d.toISOString().slice(0, 10);
 const isoDay = (s: string, plusDays = 0): string => new Date(new Date(`${s}T00:00:00Z`).getTime() + plusDays * 86_400_000).toISOString();
@@ -34,7 +34,7 @@ export function moneyView(): View {
           const ledger = await ctx.api.list<Entry>(`/v1/accounts/${id}/ledger?limit=50`);
           out.replaceChildren(
             h('p', { class: 'balance' }, `Balance ${dollars(b.balanceCents)}`, b.availableCents !== undefined ? ` · available ${dollars(b.availableCents)}` : '', b.creditLimitCents ? ` · credit limit ${dollars(b.creditLimitCents)}` : ''),
-            scrollTable(table(['When', 'Kind', 'Call', 'Amount'], ledger.items.map((e) => [e.createdAt ? new Date(e.createdAt).toLocaleString() : '', (e.kind ?? '').replace(/_/g, ' '), e.callId ?? e.memo ?? '', dollars(e.amountCents)]), 'ledger-table', ['when', 'kind', 'call', 'amount'])),
+            scrollTable(table(['When', 'Kind', 'Call', 'Amount'], ledger.items.map((e) => [e.at ? new Date(e.at).toLocaleString() : '', (e.kind ?? '').replace(/_/g, ' '), e.callId ?? e.memo ?? '', dollars(e.amountCents)]), 'ledger-table', ['when', 'kind', 'call', 'amount'])),
           );
           return '';
         },
@@ -45,7 +45,7 @@ export function moneyView(): View {
         send: async (body) => {
           const inv = await ctx.api.get<Invoice>(`/v1/accounts/${encodeURIComponent(accountOf(body))}/invoice?from=${encodeURIComponent(isoDay(String(body.from)))}&to=${encodeURIComponent(isoDay(String(body.to), 1))}`);
           out.replaceChildren(
-            scrollTable(table(['Campaign', 'Kind', 'Amount'], inv.lines.map((l) => [l.campaignId ?? '', l.kind.replace(/_/g, ' '), dollars(l.amountCents ?? l.totalCents)]), 'invoice-table')),
+            scrollTable(table(['Campaign', 'Kind', 'Transactions', 'Amount'], inv.lines.map((l) => [l.campaignId ?? '', l.kind.replace(/_/g, ' '), String(l.transactions ?? ''), dollars(l.totalCents)]), 'invoice-table', ['campaign', 'kind', 'calls', 'amount'])),
             h('p', { class: 'invoice-total' }, `Total ${dollars(inv.totalCents)}`),
           );
           return '';
@@ -69,12 +69,20 @@ export function moneyView(): View {
           id: 'settlement-form', title: 'Settle a period', submit: 'Settle',
           fields: [{ name: 'accountId', label: 'Account', required: true }, { name: 'from', label: 'From (YYYY-MM-DD)', value: monthStart, required: true }, { name: 'to', label: 'To (YYYY-MM-DD, inclusive)', value: day(today), required: true }],
           send: async (body) => {
-            const s = await ctx.api.request<{ id?: string; amountCents?: number; totalCents?: number }>('POST', '/v1/settlements', { accountId: body.accountId, from: isoDay(String(body.from)), to: isoDay(String(body.to), 1) });
-            return `Settled${s.id ? ` (${s.id})` : ''}: ${dollars(s.amountCents ?? s.totalCents)}.`;
+            const s = await ctx.api.request<{ totalCents: number; calls: number; created?: boolean }>('POST', '/v1/settlements', { accountId: body.accountId, from: isoDay(String(body.from)), to: isoDay(String(body.to), 1) });
+            return `${s.created === false ? 'Already settled' : 'Settled'}: ${s.calls} calls, ${dollars(s.totalCents)}.`;
           },
         }));
       }
       el.append(...forms.map((f) => h('section', { class: 'card' }, f)), h('section', { class: 'card wide' }, out));
+      if (ctx.role === 'admin') {
+        const balances = h('div', { id: 'balances' });
+        el.prepend(h('section', { class: 'card wide' }, h('h2', {}, 'Balances'), balances));
+        ctx.api.all<Balance & { kind: string }>('/v1/balances').then(
+          (items) => balances.replaceChildren(scrollTable(table(['Account', 'Kind', 'Balance', 'Credit limit', 'Available'], items.map((b) => [b.accountId ?? '', b.kind, dollars(b.balanceCents), dollars(b.creditLimitCents), dollars(b.availableCents)]), 'balances-table', ['account', 'kind', 'amount', 'amount', 'amount']))),
+          (err: Error) => balances.replaceChildren(h('p', { class: 'error' }, err.message)),
+        );
+      }
     },
   };
 }
