@@ -180,7 +180,7 @@ it('a call the first buyer refuses and the second answers: the log, the trace an
   expect(ranked.join(' ')).not.toMatch(/won/);
   expect(await page.textContent('#trace .trace-summary')).toContain(`answered by zenith at ${dollars(charged)}`);
   expect(await page.textContent('#trace .trace-billing')).toBe(`Converted: buyer charged ${dollars(charged)}, seller paid ${dollars(paid)}, margin ${dollars(charged - paid)}.`);
-  const postings = await page.$$eval('#trace table.trace-postings tbody tr', (trs) => trs.map((tr) => [tr.querySelector('.account')!.textContent, tr.querySelector('.amount')!.textContent]));
+  const postings = await page.$$eval('#trace table.trace-postings tbody tr', (trs) => trs.map((tr) => [tr.querySelector('.account')?.textContent ?? '', tr.querySelector('.amount')?.textContent ?? ''] as [string, string]));
   expect(Object.fromEntries(postings.filter(([a]) => a === 'zenith' || a === 'sunco'))).toEqual({ zenith: dollars(-charged), sunco: dollars(paid) });
 
   await page.click('#nav a[data-view="reports"]');
