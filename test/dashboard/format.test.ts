@@ -7,7 +7,7 @@ import { applyEvent, dollars, stateOfCall, sumBy, total, traceLines, traceSummar
 import { pageOf, resource } from '../../app/dashboard/api';
 
 describe('dollars', () => {
-  it.each([
+  it.each<[number | null | undefined, string]>([
     [1250, '$12.50'], [0, '$0.00'], [5, '$0.05'], [100_000_00, '$100,000.00'], [-350, '-$3.50'], [null, ''], [undefined, ''],
   ])('%p cents is %p', (cents, text) => expect(dollars(cents)).toBe(text));
 });

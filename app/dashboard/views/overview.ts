@@ -13,7 +13,7 @@ import { fetchReport, moneyOf, RANGES, rangeOf, type Range, type RangeName } fro
 const MAX_ROWS = 100;
 const REPORT_REFRESH_MS = 5_000;
 /** After a call ends, its record is read again to show converted / paid once billing has run. */
-const BILLING_CHECKS_MS = [1_500, 4_000, 10_000];
+const BILLING_CHECKS_MS = [1_500, 4_000, 10_000, 25_000];
 
 export function overviewView(socket: () => Socket | undefined): View {
   let ctx: Ctx;
