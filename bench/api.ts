@@ -8,7 +8,8 @@
  * Then standing-bid updates over socket.io from another process (batches of 1,000 of the node's 1,000 targets, 2
  * unacknowledged at a time, `--bid-seconds`, 0 to skip), as `npm run bench:bids` does.
  *
- * Prints JSON lines: api_p50_ms, api_p99_ms, api_rps, bid_updates_per_s. Uses the schema `bench_api` of
+ * Prints JSON lines: api_p50_ms, api_p99_ms, api_rps, api_server_cpu_us_per_request (the server process's CPU,
+ * user + system, over the steady window only, divided by the requests answered in it), bid_updates_per_s. Uses the schema `bench_api` of
  * DATABASE_URL and the Redis prefix `bench:api:`.
  */
 import { spawn } from 'node:child_process';
@@ -82,16 +83,34 @@ async function main(): Promise<void> {
     const client = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load', 'api-client.ts'), `http://127.0.0.1:${node.httpPort}`, adminKey, buyerKey, callIds, targetIds, String(RPS), String(SECONDS), String(WARMUP), MIX], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const cpu0 = process.cpuUsage(); // the server's CPU over the client's run (its warm-up included)
+    // The server's CPU (this process: the node under test) from the end of the client's warm-up to its last answer.
+    let cpu0: NodeJS.CpuUsage | undefined;
+    let cpu: NodeJS.CpuUsage | undefined;
     let out = '';
-    client.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let line = '';
+    client.stdout.on('data', (d: Buffer) => {
+      line += d.toString();
+      for (let nl = line.indexOf('\n'); nl >= 0; nl = line.indexOf('\n')) {
+        const l = line.slice(0, nl);
+        line = line.slice(nl + 1);
+        if (l === '{"phase":"steady"}') cpu0 = process.cpuUsage();
+        else if (l.trim()) {
+          cpu = process.cpuUsage(cpu0);
+          out = l;
+        }
+      }
+    });
     const code = await new Promise<number | null>((resolve) => client.on('exit', resolve));
     if (code !== 0) throw new Error(`the API client exited with ${code}`);
-    const cpu = process.cpuUsage(cpu0);
+    if (!cpu0 || !cpu) throw new Error('the API client never reported its steady phase');
     const r = JSON.parse(out) as { requests: number; seconds: number; p50: number; p99: number; statuses: Record<string, number> };
-    const sent = r.requests * (1 + WARMUP / SECONDS); // the warm-up runs at the same rate
-    const cond = { server_cpu_us_per_request: Math.round((cpu.user + cpu.system) / sent), server_cpu_kernel_share: Math.round((cpu.system / (cpu.user + cpu.system)) * 100) / 100, target_rps: RPS, seconds: SECONDS, warmup_seconds: WARMUP, requests: r.requests, statuses: r.statuses, mix: MIX === 'mixed' ? 'list 45%, detail 45%, bid update 10%' : `${MIX} only`, calls_in_db: CALLS };
-    for (const [name, value, unit] of [['api_p50_ms', r.p50, 'ms'], ['api_p99_ms', r.p99, 'ms'], ['api_rps', Math.round(r.requests / r.seconds), 'requests/s']] as const) {
+    const cpuUs = cpu.user + cpu.system;
+    const cond = { server_cpu_kernel_share: Math.round((cpu.system / cpuUs) * 100) / 100, target_rps: RPS, seconds: SECONDS, warmup_seconds: WARMUP, requests: r.requests, statuses: r.statuses, mix: MIX === 'mixed' ? 'list 45%, detail 45%, bid update 10%' : `${MIX} only`, calls_in_db: CALLS };
+    const figures = [
+      ['api_p50_ms', r.p50, 'ms'], ['api_p99_ms', r.p99, 'ms'], ['api_rps', Math.round(r.requests / r.seconds), 'requests/s'],
+      ['api_server_cpu_us_per_request', Math.round(cpuUs / r.requests), 'us/request'],
+    ] as const;
+    for (const [name, value, unit] of figures) {
       process.stdout.write(`${JSON.stringify({ name, value, unit, ...cond })}\n`);
     }
     if (BID_SECONDS > 0) {

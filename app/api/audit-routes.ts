@@ -10,12 +10,12 @@ import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import { decodeKeyCursor, encodeKeyCursor, pageOf } from './resources';
 import { cursorParam } from './schemas';
+import type { RouteDoc } from './openapi';
 
 const AuditEntry = z.object({
   id: z.number().int(), at: z.string(), keyId: z.string().nullable(), role: z.string().nullable(), accountId: z.string().nullable(), entity: z.string(), entityId: z.string(),
   field: z.string(), oldValue: z.unknown(), newValue: z.unknown(),
 });
-import type { RouteDoc } from './openapi';
 
 const AuditQuery = z.object({
   entity: z.enum(['campaign', 'target', 'account', 'target_bids']).optional(),

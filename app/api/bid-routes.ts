@@ -13,9 +13,11 @@ import { cents, MAX_BID_CENTS, text } from './schemas';
 
 const IdParam = z.object({ id: text({ max: 100 }) });
 const BidBody = z.object({ bidCents: cents({ max: MAX_BID_CENTS }) }).strict();
+/** The standing bid as stored (also what the next auction uses). */
+const BidResource = z.object({ targetId: z.string(), bidCents: z.number().int() });
 
 export const bidRouteDocs: RouteDoc[] = [
-  { method: 'patch', path: '/v1/targets/:id/bid', summary: 'Change one of your standing bids, up to your account\'s max bid (batches: socket.io bids:update)', roles: ['admin', 'buyer'], params: IdParam, body: BidBody },
+  { method: 'patch', path: '/v1/targets/:id/bid', summary: 'Change one of your standing bids, up to your account\'s max bid (batches: socket.io bids:update)', roles: ['admin', 'buyer'], params: IdParam, body: BidBody, response: BidResource, errorStatus: [422] },
 ];
 
 /** A refused bid as the REST API answers it. */

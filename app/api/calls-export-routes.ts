@@ -22,7 +22,7 @@ const COLUMNS = [
 ] as const;
 
 export const callsExportRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/v1/calls/export.csv', summary: 'The calls list as a CSV file (same filters, same fields per role), newest first', roles: ['admin', 'agent', 'seller', 'buyer'], query: ExportQuery },
+  { method: 'get', path: '/v1/calls/export.csv', summary: 'The calls list as a CSV file (same filters, same fields per role), newest first', roles: ['admin', 'agent', 'seller', 'buyer'], query: ExportQuery, csv: true },
 ];
 
 /**

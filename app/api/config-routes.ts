@@ -207,7 +207,7 @@ function withoutEchoed<T extends Record<string, unknown>>(patch: T, current: Rec
   return out as T;
 }
 
-const decodeKeyCursor = (c: string): string => {
+const decodeApiKeyCursor = (c: string): string => {
   const id = decodeIdCursor(c);
   if (!/^key_[0-9a-f]{12}$/.test(id)) throw new ApiError(400, 'validation_failed', 'cursor: is not a cursor this API returned', 'cursor');
   return id;
@@ -351,13 +351,13 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
   }));
   router.get('/v1/api-keys', requireRole('admin'), wrap(async (req) => {
     const q = parse(KeysQuery, req.query);
-    const page = await listPage('api_keys', 'id', { account_id: q.accountId, role: q.role, '(revoked_at IS NOT NULL)': q.revoked }, q, decodeKeyCursor);
+    const page = await listPage('api_keys', 'id', { account_id: q.accountId, role: q.role, '(revoked_at IS NOT NULL)': q.revoked }, q, decodeApiKeyCursor);
     return { body: { items: page.rows.map(toApiKey), nextCursor: page.nextCursor } };
   }));
   router.get('/v1/accounts/:id/api-keys', requireRole('admin'), wrap(async (req) => {
     const { id } = parse(IdParam, req.params);
     const q = parse(PageQuery, req.query);
-    const page = await listPage('api_keys', 'id', { account_id: id }, q, decodeKeyCursor);
+    const page = await listPage('api_keys', 'id', { account_id: id }, q, decodeApiKeyCursor);
     return { body: { items: page.rows.map(toApiKey), nextCursor: page.nextCursor } };
   }));
   const revoke = async (keyId: string, accountId: string | undefined) => {
@@ -460,8 +460,10 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string): Exp
     assertPlatformFields(req.principal!, patch, PLATFORM_TARGET_FIELDS, 'target');
     await assertBidAllowed(req, target.buyer_account_id, patch.bidCents);
     if (patch.destination) patch.destination = normalizeE164(patch.destination) ?? patch.destination;
-    // A new standing bid bumps the target's bid version, as the bid writer's do (nodes order bid messages by it).
-    const row = await update(req, 'target', id, patch, patch.bidCents !== undefined ? ['bid_version = bid_version + 1'] : []);
+    // A new standing bid bumps the target's bid version, as the bid writer's do (nodes order bid messages by it);
+    // the same bid sent back (a GET echoed as a PATCH) is no new bid.
+    const newBid = patch.bidCents !== undefined && patch.bidCents !== Number(target.bid_cents);
+    const row = await update(req, 'target', id, patch, newBid ? ['bid_version = bid_version + 1'] : []);
     if (!row) throw new ApiError(404, 'not_found', `target ${id} not found`);
     await changed(`target ${id}`);
     return { body: toTarget(row) };

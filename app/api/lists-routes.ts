@@ -20,6 +20,13 @@ import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
 import { parseIsoDate, text } from './schemas';
 
+const ImportSummary = z.object({ id: z.string(), status: z.string() }).loose();
+const RegistryImport = z.object({ copy: z.object({ status: z.string() }).loose() }).loose();
+const RegistryCopies = z.object({ current: z.record(z.string(), z.unknown()), copies: z.array(z.record(z.string(), z.unknown())) });
+const RndRecorded = z.object({ received: z.number().int(), updated: z.number().int() });
+const LitigatorEntries = z.object({ number: z.string(), listed: z.boolean(), entries: z.array(z.object({ source: z.string(), listedOn: z.string() })) });
+const LitigatorLeft = z.object({ number: z.string(), listed: z.boolean(), sources: z.array(z.string()) });
+
 const DAY_MS = 86_400_000;
 /** A calendar date (YYYY-MM-DD) no later than tomorrow (UTC): lists are dated when issued, never ahead. */
 const pastDate = () =>
@@ -46,12 +53,12 @@ const LitigatorParams = z.object({ number: Number });
 const LitigatorDeleteQuery = z.object({ source: text({ min: 1, max: 200 }).optional() }).strict();
 
 export const listsRouteDocs: RouteDoc[] = [
-  { method: 'post', path: '/v1/dnc/registry-copies', summary: 'Import a national DNC registry copy (text/csv or text/plain); it replaces the current copy of its registry once loaded', roles: ['admin'], query: RegistryQuery, textBody: true },
-  { method: 'get', path: '/v1/dnc/registry-copies', summary: 'Registry copies imported, newest first, and each registry\'s current copy\'s age', roles: ['admin'] },
-  { method: 'post', path: '/v1/rnd/results', summary: 'Record Reassigned Numbers Database results: each number\'s last permanent disconnection', roles: ['admin'], body: RndBody },
-  { method: 'post', path: '/v1/litigators/imports', summary: 'Import a TCPA litigator or complainer list (text/csv or text/plain) from one source', roles: ['admin'], query: LitigatorQuery, textBody: true },
-  { method: 'get', path: '/v1/litigators/:number', summary: 'The litigator lists that name a number', roles: ['admin'], params: LitigatorParams },
-  { method: 'delete', path: '/v1/litigators/:number', summary: 'Take a number off one source\'s litigator list (or all)', roles: ['admin'], params: LitigatorParams, query: LitigatorDeleteQuery },
+  { method: 'post', path: '/v1/dnc/registry-copies', summary: 'Import a national DNC registry copy (text/csv or text/plain); it replaces the current copy of its registry once loaded', roles: ['admin'], query: RegistryQuery, textBody: true, response: RegistryImport, successStatus: [201], errorStatus: [409, 500] },
+  { method: 'get', path: '/v1/dnc/registry-copies', summary: 'Registry copies imported, newest first, and each registry\'s current copy\'s age', roles: ['admin'], response: RegistryCopies },
+  { method: 'post', path: '/v1/rnd/results', summary: 'Record Reassigned Numbers Database results: each number\'s last permanent disconnection', roles: ['admin'], body: RndBody, response: RndRecorded, successStatus: [201] },
+  { method: 'post', path: '/v1/litigators/imports', summary: 'Import a TCPA litigator or complainer list (text/csv or text/plain) from one source', roles: ['admin'], query: LitigatorQuery, textBody: true, response: ImportSummary, successStatus: [201], errorStatus: [409, 500] },
+  { method: 'get', path: '/v1/litigators/:number', summary: 'The litigator lists that name a number', roles: ['admin'], params: LitigatorParams, response: LitigatorEntries },
+  { method: 'delete', path: '/v1/litigators/:number', summary: 'Take a number off one source\'s litigator list (or all)', roles: ['admin'], params: LitigatorParams, query: LitigatorDeleteQuery, response: LitigatorLeft },
 ];
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {

@@ -10,12 +10,15 @@ import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
 import { text } from './schemas';
 
+const FailedJobs = z.object({ queue: z.string(), failed: z.array(z.object({ id: z.string().optional(), data: z.unknown(), attempts: z.number().int(), reason: z.string().optional(), failedAt: z.string().nullable() })) });
+const Retrying = z.object({ id: z.string().optional(), status: z.literal('retrying') });
+
 const QueueParam = z.object({ queue: z.enum(['billing', 'fraud']) });
 const JobParams = QueueParam.extend({ id: text({ max: 200 }) });
 
 export const opsJobsRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/v1/jobs/:queue/failed', summary: 'Jobs that failed for good (dead letters)', roles: ['admin', 'agent'], params: QueueParam },
-  { method: 'post', path: '/v1/jobs/:queue/:id/retry', summary: 'Retry a failed job', roles: ['admin'], params: JobParams },
+  { method: 'get', path: '/v1/jobs/:queue/failed', summary: 'Jobs that failed for good (dead letters)', roles: ['admin', 'agent'], params: QueueParam, response: FailedJobs, errorStatus: [503] },
+  { method: 'post', path: '/v1/jobs/:queue/:id/retry', summary: 'Retry a failed job', roles: ['admin'], params: JobParams, response: Retrying, successStatus: [202], errorStatus: [503] },
 ];
 
 export function opsJobsRoutes(queues: { billing: Queue; fraud: Queue } | undefined): ExpressRouter {

@@ -16,8 +16,10 @@ const OutboundCallBody = z.object({
   answerTimeoutSec: int4(5, 120).optional(),
 }).strict();
 
+const Dialing = z.object({ callId: z.string(), status: z.literal('dialing') });
+
 export const outboundRouteDocs: RouteDoc[] = [
-  { method: 'post', path: '/v1/outbound-calls', summary: 'Call a consumer for a campaign (screened first; 422 call_blocked if not allowed)', roles: ['admin', 'seller'], body: OutboundCallBody },
+  { method: 'post', path: '/v1/outbound-calls', summary: 'Call a consumer for a campaign (screened first; 422 call_blocked if not allowed)', roles: ['admin', 'seller'], body: OutboundCallBody, response: Dialing, successStatus: [202], errorStatus: [422, 503] },
 ];
 
 /**
@@ -33,7 +35,7 @@ export function outboundRoutes(dialer: OutboundDialer, snapshots: SnapshotSource
       if (!parsed.success) throw fromZod(parsed.error);
       const body = parsed.data;
       const campaign = snapshots.current().campaigns.get(body.campaignId);
-      if (!campaign) throw new ApiError(404, 'not_found', `no campaign ${body.campaignId}`, 'campaignId');
+      if (!campaign) throw new ApiError(404, 'not_found', `campaign ${body.campaignId} not found`, 'campaignId');
       assertOwns(req.principal!, campaign.sellerAccountId);
       const r = await dialer.request({ ...body, to: normalizeE164(body.to)! });
       if (r.status === 'blocked') {

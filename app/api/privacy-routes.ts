@@ -12,13 +12,17 @@ import { requireRole } from './auth';
 import { fromZod, maskDigits } from './errors';
 import type { RouteDoc } from './openapi';
 import { text } from './schemas';
+import { camelCaseRecords } from './resources';
+
+const Export = z.object({ number: z.string(), exportedAt: z.string() }).catchall(z.array(z.record(z.string(), z.unknown())));
+const Erased = z.object({ erased: z.literal(true), counts: z.record(z.string(), z.number().int()), kept: z.string() });
 
 const NumberParam = z.object({ number: z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18135551234') });
 const EraseBody = z.object({ reason: text({ min: 3, max: 500 }) }).strict();
 
 export const privacyRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/v1/privacy/numbers/:number', summary: 'Export everything held about a phone number', roles: ['admin'], params: NumberParam },
-  { method: 'post', path: '/v1/privacy/numbers/:number/erase', summary: 'Erase a phone number (hashed in records, consent deleted; suppression lists kept)', roles: ['admin'], params: NumberParam, body: EraseBody },
+  { method: 'get', path: '/v1/privacy/numbers/:number', summary: 'Export everything held about a phone number', roles: ['admin'], params: NumberParam, response: Export },
+  { method: 'post', path: '/v1/privacy/numbers/:number/erase', summary: 'Erase a phone number (hashed in records, consent deleted; suppression lists kept)', roles: ['admin'], params: NumberParam, body: EraseBody, response: Erased },
 ];
 
 export function privacyRoutes(pool: Pool, redis: Redis): ExpressRouter {
@@ -27,7 +31,7 @@ export function privacyRoutes(pool: Pool, redis: Redis): ExpressRouter {
     try {
       const p = NumberParam.safeParse(req.params);
       if (!p.success) throw fromZod(p.error);
-      res.json(await exportNumber(pool, normalizeE164(p.data.number)!));
+      res.json(camelCaseRecords(await exportNumber(pool, normalizeE164(p.data.number)!)));
     } catch (err) {
       next(err);
     }

@@ -106,6 +106,8 @@ export const TARGET_COLUMNS = {
   priority: plain('priority'),
   weight: plain('weight'),
   convertOnSeconds: plain('convert_on_seconds'),
+  /** bumped by every bid change; nodes order bid messages by it */
+  bidVersion: num('bid_version'),
   createdAt: time('created_at'),
   updatedAt: time('updated_at'),
 } as const satisfies ColumnTable;
@@ -234,6 +236,28 @@ export function rowMapper<T extends ColumnTable>(table: T): (row: Record<string,
   };
 }
 
+const camel = (column: string): string => column.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+
+/**
+ * A raw row in the API's shape when there is no resource for it (the privacy export, which hands over every
+ * record held about a number as it is stored): column names in camelCase, money (`*_cents` bigints) as numbers,
+ * timestamps as ISO text. Nested JSON values (a trace) are left as stored.
+ */
+export function camelRow(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [column, v] of Object.entries(row)) {
+    out[camel(column)] = column.endsWith('_cents') && typeof v === 'string' ? Number(v) : v instanceof Date ? v.toISOString() : v;
+  }
+  return out;
+}
+
+/** Every list of raw rows in a document, through camelRow. */
+export function camelCaseRecords(doc: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) out[k] = Array.isArray(v) ? v.map((r) => (r !== null && typeof r === 'object' ? camelRow(r as Record<string, unknown>) : r)) : v;
+  return out;
+}
+
 /** The column behind an API field of a table (for writes and filters). */
 export const columnOf = (table: ColumnTable, field: string): string | undefined => table[field]?.column;
 
@@ -327,6 +351,7 @@ export const TargetResource = z.object({
   priority: z.number().int(),
   weight: z.number().int(),
   convertOnSeconds: z.number().int(),
+  bidVersion: z.number().int(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 }).meta({ id: 'Target' });
@@ -518,5 +543,5 @@ export const toCall = rowMapper(CALL_COLUMNS);
 export const readOnlyFields = {
   account: { identity: ['id', 'kind'], derived: ['balanceCents', 'createdAt', 'updatedAt'] },
   campaign: { identity: ['id', 'sellerAccountId'], derived: ['createdAt', 'updatedAt', 'trackingNumbers'] },
-  target: { identity: ['id', 'buyerAccountId', 'campaignId'], derived: ['createdAt', 'updatedAt'] },
+  target: { identity: ['id', 'buyerAccountId', 'campaignId'], derived: ['bidVersion', 'createdAt', 'updatedAt'] },
 } as const;

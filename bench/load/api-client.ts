@@ -1,7 +1,8 @@
 /**
  * The HTTP load for bench:api, in a process of its own: requests at a fixed rate (open loop: a slow answer does
  * not slow the sending), a mix of calls list, call detail and bid updates (or one kind alone), over at most 64 keep-alive connections (see raw-http.ts). Prints
- * one JSON line with the latencies.
+ * one JSON line with the latencies. Before it, `{"phase":"steady"}` when the warm-up ends, so the server side can
+ * count its CPU over the steady window only.
  *   tsx bench/load/api-client.ts <base url> <admin key> <buyer key> <call ids, comma-separated> <target ids> <rps> <seconds> <warm-up seconds> [mixed|list|detail|bid]
  */
 import { RawHttpPool } from './raw-http';
@@ -36,8 +37,14 @@ async function main(): Promise<void> {
   };
   const started = performance.now();
   const total = (rps * (seconds * 1000 + warmupMs)) / 1000;
+  let steady = warmupMs === 0;
+  if (steady) process.stdout.write('{"phase":"steady"}\n');
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
+      if (!steady && performance.now() - started >= warmupMs) {
+        steady = true;
+        process.stdout.write('{"phase":"steady"}\n');
+      }
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rps));
       while (sent < due) {
         const p = one(sent++).catch((err: Error) => {

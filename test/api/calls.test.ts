@@ -124,6 +124,37 @@ describe('GET /v1/calls', () => {
     expect((await get('/v1/calls?ani=+18135556001'.replace('+', '%2B'), keys.agent)).json.items).toHaveLength(1);
   });
 
+  it('searches by number (caller or number called, exact or prefix), campaign, buyer, seller, outcome, reason and period', async () => {
+    type Row = { id: string; ani: string; dnis: string; campaignId: string; sellerAccountId: string; winnerBuyerId: string | null; outcome: string; rejectReason: string | null; endReason: string | null; startedAt: string };
+    const all = (await get('/v1/calls?limit=500', keys.admin)).json.items as Row[];
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const search = async (query: string, key = keys.admin) => ((await get(`/v1/calls?limit=500&${query}`, key)).json.items as Row[]).map((c) => c.id);
+    const expectSearch = async (query: string, keep: (c: Row) => boolean) => {
+      const want = all.filter(keep).map((c) => c.id);
+      expect(want.length).toBeGreaterThan(0); // each search below finds something...
+      expect(want.length).toBeLessThan(all.length); // ...and leaves something out
+      expect([query, await search(query)]).toEqual([query, want]);
+    };
+    const enc = encodeURIComponent;
+    await expectSearch(`number=${enc('+18135556002')}`, (c) => c.ani === '+18135556002' || c.dnis === '+18135556002');
+    await expectSearch(`number=${enc(DID_B)}`, (c) => c.dnis === DID_B);
+    await expectSearch(`number=${enc('+18885550461*')}`, (c) => c.dnis.startsWith('+18885550461'));
+    await expectSearch(`number=${enc('+181355560*')}&campaignId=ca`, (c) => c.ani.startsWith('+181355560') && c.campaignId === 'ca');
+    await expectSearch('sellerId=seller-b', (c) => c.sellerAccountId === 'seller-b');
+    await expectSearch('buyerId=buyer&campaignId=cb', (c) => c.winnerBuyerId === 'buyer' && c.campaignId === 'cb');
+    const ended = all.find((c) => c.endReason)!;
+    expect([`reason=${ended.endReason}`, await search(`reason=${ended.endReason}`)]).toEqual([`reason=${ended.endReason}`, all.filter((c) => c.endReason === ended.endReason || c.rejectReason === ended.endReason).map((c) => c.id)]);
+    expect(await search(`outcome=bridged&number=${enc('+18135556001')}`)).toEqual(all.filter((c) => c.outcome === 'bridged' && c.ani === '+18135556001').map((c) => c.id));
+    const newest = all[0]!.startedAt;
+    expect(await search(`from=${enc(newest)}`)).toEqual([all[0]!.id]);
+    expect(await search(`to=${enc(newest)}`)).toEqual(all.slice(1).map((c) => c.id));
+    // Searching by buyer tells who won: a buyer may search for itself only, a seller only with buyer details.
+    expect((await get('/v1/calls?buyerId=buyer', keys.buyer)).status).toBe(200);
+    expect((await get('/v1/calls?buyerId=buyer', keys.otherBuyer)).json.error).toMatchObject({ code: 'forbidden_field', field: 'buyerId' });
+    expect((await get('/v1/calls?buyerId=buyer', keys.sellerA)).json.error).toMatchObject({ code: 'forbidden_field', field: 'buyerId' });
+    expect((await get('/v1/calls?number=%2B1', keys.admin)).json.error).toMatchObject({ field: 'number' });
+  });
+
   it('names the field at fault and refuses a missing key', async () => {
     expect((await get('/v1/calls?limit=9999', keys.admin)).json.error).toMatchObject({ code: 'validation_failed', field: 'limit' });
     expect((await get('/v1/calls?ani=12345', keys.admin)).json.error).toMatchObject({ field: 'ani' });

@@ -54,7 +54,7 @@ it('an admin sets up accounts and keys; the seller and buyer build a route the n
   // The seller creates its campaign; its price (floor and payout) is the platform's to set.
   expect((await api('POST', '/v1/campaigns', keys.seller, { id: 'solar', sellerAccountId: 'acme', name: 'Solar' })).status).toBe(201);
   expect((await api('PATCH', '/v1/campaigns/solar', admin, { floorCents: 500, payoutCents: 900 })).status).toBe(200);
-  expect((await api('POST', '/v1/campaigns/solar/numbers', keys.seller, { did: '(888) 555-0110' })).json).toEqual({ did: '+18885550110', campaignId: 'solar' });
+  expect((await api('POST', '/v1/campaigns/solar/numbers', keys.seller, { did: '(888) 555-0110' })).json).toMatchObject({ did: '+18885550110', campaignId: 'solar' });
   const target = await api('POST', '/v1/targets', keys.buyer, {
     id: 'bb-solar', buyerAccountId: 'bigbuyer', campaignId: 'solar', name: 'Solar CO', bidCents: 2500, destination: 'sip:solar@buyer.example',
     targeting: { states: ['CO'] }, schedule: { timeZone: 'America/Denver', hours: { 0: [[0, 1440]], 1: [[0, 1440]], 2: [[0, 1440]], 3: [[0, 1440]], 4: [[0, 1440]], 5: [[0, 1440]], 6: [[0, 1440]] } }, capConcurrency: 5,
@@ -76,7 +76,7 @@ it('an admin sets up accounts and keys; the seller and buyer build a route the n
 
   // A bid changed here bumps the target's bid version, as a bid update does (nodes order bid messages by it); other
   // changes leave it.
-  const version = async () => Number((await api('GET', '/v1/targets/bb-solar', keys.buyer)).json.bid_version);
+  const version = async () => Number((await api('GET', '/v1/targets/bb-solar', keys.buyer)).json.bidVersion);
   const v0 = await version();
   expect((await api('PATCH', '/v1/targets/bb-solar', keys.buyer, { bidCents: 2600 })).status).toBe(200);
   expect(await version()).toBe(v0 + 1);
@@ -122,11 +122,55 @@ it('bad input names the field; conflicts and unknown references are clear', asyn
   expect((await api('POST', '/v1/targets', keys.buyer, { id: 't9', buyerAccountId: 'bigbuyer', campaignId: 'nope', name: 'x', bidCents: 1, destination: '+13035551234' })).json.error).toMatchObject({ code: 'unknown_reference' });
 });
 
+it('errors say what is wrong in words a user understands, never the database\'s text', async () => {
+  const error = async (method: string, path: string, key: string, body: unknown) => (await api(method, path, key, body)).json.error;
+  const taken = await error('POST', '/v1/campaigns/solar/numbers', keys.seller, { did: '+18885550110' });
+  expect(taken).toEqual({ code: 'conflict', message: 'tracking number +18885550110 already exists', field: 'did' });
+  expect(await error('POST', '/v1/accounts', admin, { id: 'acme', kind: 'seller', name: 'again' })).toEqual({ code: 'conflict', message: 'account acme already exists', field: 'id' });
+  const missing = await error('POST', '/v1/targets', keys.buyer, { buyerAccountId: 'bigbuyer', campaignId: 'nope', name: 'x', bidCents: 1, destination: '+13035551234' });
+  expect(missing).toEqual({ code: 'unknown_reference', message: 'campaign nope not found', field: 'campaignId' });
+  for (const e of [taken, missing]) expect(e.message).not.toMatch(/Key \(|is not present in table|violates|constraint/);
+  // A form-encoded body is refused for what it is, not as a shapeless object.
+  const form = await fetch(`http://127.0.0.1:${node.httpPort}/v1/accounts`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'kind=buyer&name=x' });
+  expect(form.status).toBe(415);
+  expect(await form.json()).toEqual({ error: { code: 'unsupported_media_type', message: 'send JSON (Content-Type: application/json)' } });
+});
+
+it('the server names what the client does not; a GET echoed back as a PATCH is accepted', async () => {
+  const account = await api('POST', '/v1/accounts', admin, { kind: 'seller', name: 'Unnamed Leads' });
+  expect(account.status).toBe(201);
+  expect(account.json).toMatchObject({ id: expect.stringMatching(/^acct_[0-9a-f]{16}$/), kind: 'seller', name: 'Unnamed Leads', balanceCents: 0, creditLimitCents: 0 });
+  const campaign = await api('POST', '/v1/campaigns', admin, { sellerAccountId: account.json.id, name: 'Unnamed campaign', floorCents: 1250 });
+  expect(campaign.json).toMatchObject({ id: expect.stringMatching(/^cmp_/), sellerAccountId: account.json.id, floorCents: 1250 });
+  const target = await api('POST', '/v1/targets', keys.buyer, { buyerAccountId: 'bigbuyer', campaignId: campaign.json.id, name: 'Unnamed target', bidCents: 1800, destination: '+13035551234' });
+  expect(target.json).toMatchObject({ id: expect.stringMatching(/^tgt_/), bidCents: 1800, qualityScore: 1 });
+  expect(await node.pool.query('SELECT 1 FROM buyer_targets WHERE id = $1', [target.json.id]).then((r) => r.rowCount)).toBe(1);
+
+  // Each resource read back and sent as it is: accepted, unchanged (a seller and a buyer echo their own too).
+  for (const [path, key] of [[`/v1/accounts/${account.json.id}`, admin], [`/v1/campaigns/${campaign.json.id}`, admin], [`/v1/campaigns/solar`, keys.seller], [`/v1/targets/${target.json.id}`, keys.buyer]] as const) {
+    const got = await api('GET', path, key);
+    const echoed = await api('PATCH', path, key, got.json);
+    expect([path, echoed.status]).toEqual([path, 200]);
+    const { updatedAt: _a, ...before } = got.json;
+    const { updatedAt: _b, ...after } = (await api('GET', path, key)).json;
+    expect(after).toEqual(before);
+  }
+  // ...but an echo that names another resource is refused.
+  const got = (await api('GET', `/v1/targets/${target.json.id}`, keys.buyer)).json;
+  expect((await api('PATCH', `/v1/targets/${target.json.id}`, keys.buyer, { ...got, buyerAccountId: 'other' })).json.error).toMatchObject({ code: 'read_only', field: 'buyerAccountId' });
+
+  // Every account for an operator, its own for a seller.
+  const all = await api('GET', '/v1/accounts?kind=seller', agent);
+  expect(all.json.items.map((a: { id: string }) => a.id)).toEqual(expect.arrayContaining(['acme', 'rival', account.json.id]));
+  expect(all.json.items.every((a: { kind: string }) => a.kind === 'seller')).toBe(true);
+  expect((await api('GET', '/v1/accounts', keys.seller)).json).toEqual({ items: [expect.objectContaining({ id: 'acme' })], nextCursor: null });
+});
+
 it('a target deleted and a key revoked stay on record, deactivated', async () => {
-  expect((await api('DELETE', '/v1/targets/bb-solar', keys.buyer)).json).toEqual({ id: 'bb-solar', active: false });
+  expect((await api('DELETE', '/v1/targets/bb-solar', keys.buyer)).json).toMatchObject({ id: 'bb-solar', active: false });
   const keysOf = await api('GET', '/v1/accounts/other/api-keys', admin);
   const keyId = keysOf.json.items[0].id;
-  expect((await api('DELETE', `/v1/accounts/other/api-keys/${keyId}`, admin)).json).toEqual({ id: keyId, revoked: true });
+  expect((await api('DELETE', `/v1/accounts/other/api-keys/${keyId}`, admin)).json).toMatchObject({ id: keyId, revokedAt: expect.any(String) });
   expect((await api('DELETE', `/v1/accounts/other/api-keys/${keyId}`, admin)).status).toBe(404);
   expect((await api('GET', '/v1/accounts/other/api-keys', admin)).json.items[0].revokedAt).not.toBeNull();
 });

@@ -62,8 +62,8 @@ it('exports everything held about a number', async () => {
   expect(r.json.calls[0]).toMatchObject({ ani: ANI, outcome: 'bridged' });
   expect(r.json.decisions[0].trace.ani).toBe(ANI);
   expect(r.json.complianceAudit).toHaveLength(1);
-  expect(r.json.consentRecords).toEqual([expect.objectContaining({ lead_id: 'L-1', source: 'web form' })]);
-  expect(r.json.dncEntries).toEqual([expect.objectContaining({ list_id: 'global' })]);
+  expect(r.json.consentRecords).toEqual([expect.objectContaining({ leadId: 'L-1', source: 'web form' })]);
+  expect(r.json.dncEntries).toEqual([expect.objectContaining({ listId: 'global' })]);
   expect(r.json.billing).toHaveLength(1);
 });
 

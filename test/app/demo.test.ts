@@ -77,7 +77,7 @@ describe('npm run demo', () => {
     const api = /API\s+(http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(out)![1]!;
     const res = await fetch(`${api}/calls?limit=5`, { headers: { authorization: `Bearer ${key}` } });
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { calls: unknown[] }).calls.length).toBeGreaterThan(0);
+    expect(((await res.json()) as { items: unknown[] }).items.length).toBeGreaterThan(0);
 
     process.kill(-child.pid!, 'SIGINT'); // to npm and the demo at once, as Ctrl-C in a terminal
     const end = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000).unref())]);

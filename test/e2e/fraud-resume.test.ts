@@ -68,7 +68,7 @@ it('a number paused by fraud routes again once an admin resumes it, with the res
   expect((await harness.placeCall({ ani: '+18135554502', dnis: DID }).finished).bridgeTargets).toEqual([]);
 
   const listed = await api('GET', '/v1/fraud/paused-numbers', admin.key);
-  expect(listed.json.numbers).toEqual([expect.objectContaining({ did: DID, campaignId: 'camp', sellerAccountId: 'seller', callId: 'call-that-tripped-it', reasons: ['seller_short_calls'] })]);
+  expect(listed.json.items).toEqual([expect.objectContaining({ did: DID, campaignId: 'camp', sellerAccountId: 'seller', callId: 'call-that-tripped-it', reasons: ['seller_short_calls'] })]);
 
   // Only an admin resumes, and says why.
   expect((await api('POST', resumePath, sellerKey, { reason: 'it was us' })).status).toBe(403);
@@ -83,7 +83,7 @@ it('a number paused by fraud routes again once an admin resumes it, with the res
   // Every node routes it again from the config-changed message (their timed reload is a minute away).
   await eventually(async () => routes(node) && routes(other), 'both nodes to route the resumed number', 3_000);
   expect((await harness.placeCall({ ani: '+18135554503', dnis: DID, hangupAfterBridgeMs: 20 }).finished).bridgedTo).toContain(BUYER);
-  expect((await api('GET', '/v1/fraud/paused-numbers', admin.key)).json.numbers).toEqual([]);
+  expect((await api('GET', '/v1/fraud/paused-numbers', admin.key)).json.items).toEqual([]);
 
   // A number not paused by fraud (any more, or ever) is not "resumed": 404, and no audit row.
   expect((await api('POST', resumePath, admin.key, { reason: 'again' })).status).toBe(404);
