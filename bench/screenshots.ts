@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * `npm run screenshots`: PNGs of the console's main views at desktop (1280x800) and phone (375x812) width, for a
  * reviewer who does not run the demo. It builds the console, starts a node on a schema and Redis prefix of its

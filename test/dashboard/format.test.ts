@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * What the console says about calls and money (app/dashboard/format.ts), table-tested: the display bugs of issue 16
  * (a "null" buyer, the auction winner shown as the buyer on the line, "won by" a buyer that refused, ended calls
