@@ -51,10 +51,11 @@ export function overviewView(socket: () => Socket | undefined): View {
   }
 
   function renderChart(): void {
-    const byBucket = sumBy(report, 'bucket');
+    // Every row's bucket is inside the range the report was asked for, so the points hold every row the cards sum.
+    const byBucket = new Map([...sumBy(report, 'bucket')].map(([b, t]) => [new Date(b).getTime(), t] as const));
     const points: ChartPoint[] = [];
     for (let at = Math.floor(range.from.getTime() / range.stepMs) * range.stepMs; at < range.to.getTime(); at += range.stepMs) {
-      const t = [...byBucket.entries()].filter(([b]) => new Date(b).getTime() === at).map(([, v]) => v)[0];
+      const t = byBucket.get(at);
       const label = range.bucket === 'day' ? new Date(at).toISOString().slice(0, 10) : new Date(at).toISOString().slice(11, 16);
       points.push({ at, label, calls: t?.calls ?? 0, cents: t ? moneyOf(ctx.role, t) : 0 });
     }
