@@ -154,11 +154,11 @@ it('an admin builds a campaign, its number and two buyer targets through the for
 it('a call the first buyer refuses and the second answers: the log, the trace and the report show the ledger\'s dollars', async () => {
   const placed = await harness.placeCall({ ani: ANI, dnis: DID, hangupAfterBridgeMs: 800 }).finished;
   expect(placed.bridgedTo).toContain(ZENITH_PHONE);
-  callId = await settle(async () => {
+  callId = (await settle(async () => {
     await node.recorder?.drain();
     const r = await infra.pool.query('SELECT t.call_id FROM ledger_transactions t JOIN calls c ON c.id = t.call_id WHERE c.ani = $1', [ANI]);
     return r.rows[0]?.call_id as string | undefined;
-  }, (id) => expect(id).toBeDefined());
+  }, (id) => expect(id).toBeDefined()))!;
   const { rows } = await infra.pool.query('SELECT e.account_id, sum(e.amount_cents)::int AS cents FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id WHERE t.call_id = $1 GROUP BY 1', [callId]);
   for (const r of rows) ledger.set(r.account_id, r.cents);
   const charged = -ledger.get('zenith')!;
