@@ -31,6 +31,15 @@ export function cell(row: HTMLTableRowElement, value: string, className?: string
   return td;
 }
 
+/**
+ * Names each cell after its column (data-label), so a narrow screen can show a row as a card of labelled values
+ * (style.css) instead of a table wider than the screen.
+ */
+export function labelCells(t: HTMLTableElement): void {
+  const names = [...(t.tHead?.rows[0]?.cells ?? [])].map((c) => c.textContent ?? '');
+  for (const body of t.tBodies) for (const tr of body.rows) [...tr.cells].forEach((td, i) => (td.dataset.label = names[i] ?? ''));
+}
+
 /** A table inside a container that scrolls sideways when the screen is narrower than the table. */
 export function scrollTable(t: HTMLTableElement): HTMLDivElement {
   return h('div', { class: 'scroll' }, t);

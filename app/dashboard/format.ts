@@ -77,6 +77,8 @@ export const seconds = (s: number | null | undefined): string => (s === null || 
 const WORDS: Record<string, string> = {
   no_eligible_buyer: 'no buyer took it',
   no_campaign: 'no campaign on this number',
+  screened_out: 'refused by screening',
+  schedule_closed: 'outside its schedule',
   campaign_inactive: 'campaign paused',
   blocked_caller: 'caller blocked',
   caller_gone: 'caller hung up',
@@ -100,6 +102,13 @@ const WORDS: Record<string, string> = {
   no_buyer_answered: 'no buyer answered',
   abandoned: 'caller hung up',
 };
+/**
+ * A trace detail with its amounts in dollars: the exchange writes cents ("available 500 < bid 2200", "bid 900 <
+ * floor 1000"); the console says "available $5.00 < bid $22.00".
+ */
+export const detailWords = (detail: string | null | undefined): string =>
+  (detail ?? '').replace(/\b(available|bid|floor|price|balance)\s+(-?\d+)\b/g, (_m, what: string, cents: string) => `${what} ${dollars(Number(cents))}`);
+
 export const words = (code: string | null | undefined): string => (code ? (WORDS[code] ?? code.replace(/_/g, ' ')) : '');
 
 /** What a buyer did with the call offered to it, from its attempt's status. */

@@ -5,7 +5,7 @@
  * (a "null" buyer, the auction winner shown as the buyer on the line, "won by" a buyer that refused, ended calls
  * left "bridged", raw cents and scores) each have a row here.
  */
-import { applyEvent, dollars, stateOfCall, sumBy, total, traceLines, traceSummary, type CallDetail, type LiveRow, type ReportRowView } from '../../app/dashboard/format';
+import { applyEvent, detailWords, dollars, stateOfCall, sumBy, total, traceLines, traceSummary, type CallDetail, type LiveRow, type ReportRowView } from '../../app/dashboard/format';
 import { pageOf, resource } from '../../app/dashboard/api';
 
 describe('dollars', () => {
@@ -69,6 +69,15 @@ describe('the trace in words', () => {
     ]);
     expect(traceSummary(traced)).toBe('+18135550001 → +18885550100 · completed · answered by zenith at $15.00 · 55 s');
   });
+});
+
+describe('trace details', () => {
+  it.each([
+    ['available 500 < bid 2200', 'available $5.00 < bid $22.00'],
+    ['bid 900 < floor 1000', 'bid $9.00 < floor $10.00'],
+    ['no answer within 300 ms', 'no answer within 300 ms'],
+    [null, ''],
+  ])('%p reads %p', (detail, text) => expect(detailWords(detail)).toBe(text));
 });
 
 describe('report sums', () => {

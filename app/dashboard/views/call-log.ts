@@ -3,11 +3,11 @@
  * at a time, exported as CSV with the same filters (GET /v1/calls/export.csv); a row opens its trace.
  */
 import { dollars, seconds, stateOfCall, type CallDetail, type CallView } from '../format';
-import { $, cell, h, scrollTable } from '../dom';
+import { $, cell, h, labelCells, scrollTable } from '../dom';
 import { isOperator, type Ctx, type View } from './context';
 
-/** How many ended, bridged calls of a page have their record read to show converted / paid (the list has no billing). */
-const BILLING_READS = 10;
+/** How many calls of a page have their record read: ended bridged calls for converted / paid (the list has no billing), calls still up for who answered. */
+const RECORD_READS = 30;
 
 const OUTCOMES: Array<[string, string]> = [['', 'any outcome'], ['bridged', 'bridged'], ['rejected', 'rejected'], ['no_buyer_answered', 'no buyer answered'], ['abandoned', 'caller hung up'], ['failed', 'failed']];
 
@@ -57,8 +57,10 @@ export function callLogView(): View {
         cell(tr, seconds(c.durationSec), 'duration');
         tr.addEventListener('click', () => ctx.showCall(c.id));
       }
-      // The list says how calls ended; their records whether they were converted and paid.
-      const ended = [...tbody.rows].filter((tr) => tr.dataset.kind === 'completed').slice(0, BILLING_READS);
+      labelCells($<HTMLTableElement>('#log', root));
+      // The list says how calls ended, their records whether they were converted and paid, and who is on the line
+      // of a call still up (the list names only the buyer offered it first).
+      const ended = [...tbody.rows].filter((tr) => tr.dataset.kind === 'completed' || tr.dataset.kind === 'in_progress').slice(0, RECORD_READS);
       void Promise.all(ended.map(async (tr) => {
         const d = await ctx.api.get<CallDetail>(`/v1/calls/${encodeURIComponent(tr.dataset.callId!)}`).catch(() => undefined);
         if (!d) return;
@@ -67,6 +69,8 @@ export function callLogView(): View {
         const cellOf = (cls: string) => tr.querySelector<HTMLTableCellElement>(`td.${cls}`);
         cellOf('status')!.textContent = s.label;
         cellOf('status')!.className = `status status-${s.kind}`;
+        cellOf('buyer')!.textContent = s.buyer;
+        cellOf('price')!.textContent = dollars(s.priceCents);
       }));
       $('#log-count', root).textContent = `${tbody.rows.length} calls shown${cursor ? ' (more below)' : ''}`;
       $<HTMLButtonElement>('#log-more', root).hidden = !cursor;

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'socket.io-client';
 import { applyEvent, dollars, seconds, stateOfCall, sumBy, type CallDetail, type CallView, type LiveEvent, type LiveRow, type ReportRowView } from '../format';
-import { $, cell, h, scrollTable } from '../dom';
+import { $, cell, h, labelCells, scrollTable } from '../dom';
 import { drawChart, type ChartPoint } from './chart';
 import { isOperator, moneyLabel, type Ctx, type View } from './context';
 import { fetchReport, moneyOf, RANGES, rangeOf, type Range, type RangeName } from './report-data';
@@ -92,6 +92,7 @@ export function overviewView(socket: () => Socket | undefined): View {
       cell(tr, seconds(c.durationSec), 'duration');
       tr.addEventListener('click', () => ctx.showCall(c.id));
     }
+    labelCells($<HTMLTableElement>('#calls', root));
   }
 
   /** Reads a call's record and shows its state from it (who answered, billed, paid). */
@@ -169,7 +170,7 @@ export function overviewView(socket: () => Socket | undefined): View {
       // Calls up at load: the list has the buyer offered first, not who is on the line; their records say.
       for (const row of [...calls.values()].filter((r) => r.state.live).slice(-20)) void readBack(row.id);
       // Ended calls at load: the list says how they ended, their records whether they were converted and paid.
-      for (const row of [...calls.values()].filter((r) => r.state.kind === 'completed').slice(-10)) void readBack(row.id);
+      for (const row of [...calls.values()].filter((r) => r.state.kind === 'completed').slice(-30)) void readBack(row.id);
       socket()?.on('call', onEvent);
       await refreshReport();
       timers.push(window.setInterval(() => void refreshReport(), REPORT_REFRESH_MS));

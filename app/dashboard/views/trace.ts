@@ -4,7 +4,7 @@
  * attempts, and the billing with the ledger's postings. Sellers and buyers see what their role may (no trace).
  */
 import { ApiError } from '../api';
-import { attemptWords, billingWords, dollars, traceLines, traceSummary, words, type CallDetail } from '../format';
+import { attemptWords, billingWords, detailWords, dollars, traceLines, traceSummary, words, type CallDetail } from '../format';
 import { $, h, scrollTable, table } from '../dom';
 import type { Ctx } from './context';
 
@@ -13,9 +13,9 @@ export function renderCall(call: CallDetail): HTMLElement {
   box.append(h('p', { class: 'trace-summary' }, traceSummary(call)));
   const t = call.trace;
   if (t?.screening?.checks?.length) {
-    box.append(h('h3', {}, 'Screening'), scrollTable(table(['Rule', 'Result', 'Why'], t.screening.checks.map((c) => [words(c.rule), c.pass ? 'pass' : 'block', [words(c.reason), c.detail].filter(Boolean).join(': ')]), 'trace-screening')));
+    box.append(h('h3', {}, 'Screening'), scrollTable(table(['Rule', 'Result', 'Why'], t.screening.checks.map((c) => [words(c.rule), c.pass ? 'pass' : 'block', [words(c.reason), detailWords(c.detail)].filter(Boolean).join(': ')]), 'trace-screening')));
   }
-  if (t && t.outcome === 'reject') box.append(h('p', { class: 'trace-reject' }, `Refused: ${words(t.rejectReason)}${t.rejectDetail ? ` (${t.rejectDetail})` : ''}.`));
+  if (t && t.outcome === 'reject') box.append(h('p', { class: 'trace-reject' }, `Refused: ${words(t.rejectReason)}${t.rejectDetail ? ` (${detailWords(t.rejectDetail)})` : ''}.`));
   const lines = traceLines(call);
   if (lines.length) {
     box.append(h('h3', {}, 'Buyers, in the order they were offered the call'),
@@ -23,7 +23,7 @@ export function renderCall(call: CallDetail): HTMLElement {
   }
   const x = t?.excluded;
   if (x?.targetId.length) {
-    box.append(h('h3', {}, 'Kept out of the auction'), scrollTable(table(['Target', 'Buyer', 'Bid', 'Why'], x.targetId.map((id, i) => [id, x.buyerAccountId[i] ?? '', dollars(x.bidCents[i]), [words(x.reason[i]), x.detail[i]].filter(Boolean).join(': ')]), 'trace-excluded')));
+    box.append(h('h3', {}, 'Kept out of the auction'), scrollTable(table(['Target', 'Buyer', 'Bid', 'Why'], x.targetId.map((id, i) => [id, x.buyerAccountId[i] ?? '', dollars(x.bidCents[i]), [words(x.reason[i]), detailWords(x.detail[i])].filter(Boolean).join(': ')]), 'trace-excluded')));
   }
   if (call.attempts?.length) {
     box.append(h('h3', {}, 'Bridge attempts'), scrollTable(table(['Attempt', 'Target', 'Buyer', 'Result'], call.attempts.map((a) => [String(a.attemptNo), a.targetId ?? '', a.buyerId ?? '', attemptWords(a.status)]), 'trace-attempts')));
