@@ -219,6 +219,9 @@ it('a buyer manages its own targets and bid, and sees the call it answered', asy
   expect(listed).toEqual([expect.stringContaining('zenith-solar')]);
   expect(await submit(page, 'bid-form', { targetId: 'zenith-solar', bidCents: '27.50' })).toContain('$27.50');
   expect((await infra.pool.query("SELECT bid_cents::int AS b FROM buyer_targets WHERE id = 'zenith-solar'")).rows[0].b).toBe(2750);
+  // Caps and schedule through the edit form: only the fields filled in change.
+  expect(await submit(page, 'target-edit-form', { targetId: 'zenith-solar', capHourly: '5', schedule: '{"timeZone": "America/New_York", "hours": {"1": [[540, 1020]]}}' })).toContain('saved');
+  expect((await infra.pool.query("SELECT cap_hourly, cap_daily, schedule->>'timeZone' AS tz, destination FROM buyer_targets WHERE id = 'zenith-solar'")).rows[0]).toEqual({ cap_hourly: 5, cap_daily: 100, tz: 'America/New_York', destination: ZENITH_PHONE });
   await page.click('#nav a[data-view="calls"]');
   await settle(() => rowCells(page, `#log tbody tr[data-call-id="${callId}"]`), (r) => expect(r).toMatchObject({ buyer: 'zenith', price: dollars(-ledger.get('zenith')!) }));
   await page.close();

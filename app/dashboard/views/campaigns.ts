@@ -37,6 +37,22 @@ function listView<T>(spec: { id: string; title: string; roles: Ctx['role'][]; pa
   };
 }
 
+/**
+ * A schedule as typed, with the days it does not name closed: the API wants all seven days (0 = Sunday) listed,
+ * a person types the open ones.
+ */
+function completeSchedule(body: Record<string, unknown>): Record<string, unknown> {
+  const sch = body.schedule as { hours?: Record<string, unknown> } | null | undefined;
+  if (!sch || typeof sch !== 'object' || !sch.hours || typeof sch.hours !== 'object') return body;
+  const hours: Record<string, unknown> = {};
+  for (const d of ['0', '1', '2', '3', '4', '5', '6']) hours[d] = sch.hours[d] ?? [];
+  return { ...body, schedule: { ...sch, hours } };
+}
+
+/** Select values 'true' / 'false' as the booleans the API takes. */
+const withBooleans = (o: Record<string, unknown>, keys: string[]): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, keys.includes(k) && (v === 'true' || v === 'false') ? v === 'true' : v]));
+
 const without = <T extends Record<string, unknown>>(o: T, keys: string[]): T => Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k))) as T;
 
 /** Account ids of a kind, for a select (admins); a seller or buyer acts for its own account only. */
@@ -95,7 +111,26 @@ export function campaignsView(): View {
           return `${r.did} now rings campaign ${r.campaignId}.`;
         },
       });
-      return [create, numberForm];
+      const edit = form({
+        id: 'campaign-edit-form', title: 'Change a campaign', submit: 'Save changes',
+        fields: [
+          { name: 'campaignId', label: 'Campaign', kind: 'select', options: await campaigns().catch(() => []) },
+          { name: 'name', label: 'New name' },
+          { name: 'active', label: 'Taking calls', kind: 'select', options: [['', 'unchanged'], ['true', 'active'], ['false', 'paused']] },
+          ...(admin ? [
+            { name: 'floorCents', label: 'Floor', kind: 'money' },
+            { name: 'payoutCents', label: 'Payout per converted call', kind: 'money' },
+          ] as Field[] : []),
+        ],
+        send: async (body) => {
+          const id = String(body.campaignId);
+          const patch = withBooleans(without(body, ['campaignId']), ['active']);
+          const c = await ctx.api.request<Campaign>('PATCH', `/v1/campaigns/${encodeURIComponent(id)}`, patch);
+          await reload();
+          return `Campaign ${c.id} saved.`;
+        },
+      });
+      return [create, numberForm, edit];
     },
   });
 }
@@ -126,10 +161,10 @@ export function targetsView(): View {
           ...capFields,
           ...(ctx.role === 'admin' ? [{ name: 'convertOnSeconds', label: 'Converts after (seconds talked)', kind: 'number' } as Field] : []),
           { name: 'targeting', label: 'Targeting', kind: 'json', placeholder: '{"states": ["FL", "GA"]}' },
-          { name: 'schedule', label: 'Schedule', kind: 'json', placeholder: '{"timeZone": "America/New_York", "hours": {"1": [[540, 1020]]}}', hint: 'minutes from midnight per weekday (0 = Sunday)' },
+          { name: 'schedule', label: 'Schedule', kind: 'json', placeholder: '{"timeZone": "America/New_York", "hours": {"1": [[540, 1020]]}}', hint: 'open minutes from midnight per weekday (0 = Sunday); days not named are closed' },
         ],
         send: async (body) => {
-          const t = await ctx.api.request<Target>('POST', '/v1/targets', body);
+          const t = await ctx.api.request<Target>('POST', '/v1/targets', completeSchedule(body));
           await reload();
           await refreshSelect(bidForm, 'targetId', await targets());
           return `Target ${t.id} created, bidding ${dollars(t.bidCents)}.`;
@@ -145,7 +180,24 @@ export function targetsView(): View {
           return `Bid set to ${dollars(body.bidCents as number)}.`;
         },
       });
-      return [create, bidForm];
+      const edit = form({
+        id: 'target-edit-form', title: 'Change a target (only the fields filled in)', submit: 'Save changes',
+        fields: [
+          { name: 'targetId', label: 'Target', kind: 'select', options: await targets().catch(() => []) },
+          { name: 'active', label: 'Taking calls', kind: 'select', options: [['', 'unchanged'], ['true', 'active'], ['false', 'paused']] },
+          { name: 'destination', label: 'Destination', placeholder: 'sip:sales@buyer.example or +15551230000' },
+          ...capFields,
+          { name: 'targeting', label: 'Targeting', kind: 'json', placeholder: '{"states": ["FL", "GA"]}' },
+          { name: 'schedule', label: 'Schedule', kind: 'json', placeholder: '{"timeZone": "America/New_York", "hours": {"1": [[540, 1020]]}}' },
+        ],
+        send: async (body) => {
+          const id = String(body.targetId);
+          const t = await ctx.api.request<Target>('PATCH', `/v1/targets/${encodeURIComponent(id)}`, completeSchedule(withBooleans(without(body, ['targetId']), ['active'])));
+          await reload();
+          return `Target ${t.id} saved.`;
+        },
+      });
+      return [create, bidForm, edit];
     },
   });
 }
