@@ -192,17 +192,22 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 /**
  * A PATCH without the read-only fields a GET echoed back: identity fields (id, owner) must still name the same
  * thing (400 otherwise), the server's own (timestamps, balances, nested lists) are dropped. Fields only the
- * platform sets are dropped for other roles when they carry the current value, so a seller can echo its campaign.
+ * platform sets are dropped for other roles when the body is an echo (it carries the id) and all of them carry
+ * the current value, so a seller can echo its campaign.
  */
 function withoutEchoed<T extends Record<string, unknown>>(patch: T, current: Record<string, unknown>, ro: { identity: readonly string[]; derived: readonly string[] }, platformFields: readonly string[], principal: ApiPrincipal): T {
   const out: Record<string, unknown> = { ...patch };
+  const isEcho = out.id !== undefined;
   for (const f of ro.identity) {
     if (out[f] !== undefined && out[f] !== current[f]) throw new ApiError(400, 'read_only', `${f}: is read-only (it is ${JSON.stringify(current[f])})`, f);
     delete out[f];
   }
   for (const f of ro.derived) delete out[f];
-  if (principal.role !== 'admin') {
-    for (const f of platformFields) if (out[f] !== undefined && JSON.stringify(out[f]) === JSON.stringify(current[f])) delete out[f];
+  // A seller's or buyer's echo (a whole resource sent back, with its id) carries the platform's fields
+  // unchanged: dropped. Naming any of them otherwise is refused, naming every one (assertPlatformFields).
+  if (principal.role !== 'admin' && isEcho) {
+    const named = platformFields.filter((f) => out[f] !== undefined);
+    if (named.every((f) => JSON.stringify(out[f]) === JSON.stringify(current[f]))) for (const f of named) delete out[f];
   }
   return out as T;
 }

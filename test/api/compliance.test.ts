@@ -176,7 +176,7 @@ describe('the caller block list', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { status: number; json: { blocks: Array<{ number: string }>; next: string | null } } = await api('GET', `/v1/fraud/blocks?limit=2${cursor ? `&cursor=${cursor}` : ''}`, keys.agent);
+      const page: { status: number; json: { items: Array<{ number: string }>; nextCursor: string | null } } = await api('GET', `/v1/fraud/blocks?limit=2${cursor ? `&cursor=${cursor}` : ''}`, keys.agent);
       expect(page.status).toBe(200);
       expect(page.json.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.json.items.map((b) => b.number));

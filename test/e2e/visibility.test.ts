@@ -144,11 +144,14 @@ const callDerived = (p: Party): Record<string, string> => ({
   'get /v1/accounts/:id/ledger': `/v1/accounts/${account[p] ?? 'buyer-winner'}/ledger`,
   'get /v1/accounts/:id/invoice': `/v1/accounts/${account[p] ?? 'buyer-winner'}/invoice?${RANGE}`,
   'get /v1/accounts/:id/balance': `/v1/accounts/${account[p] ?? 'buyer-winner'}/balance`,
+  'get /v1/balances': '/v1/balances',
+  'get /v1/settlements': '/v1/settlements',
 });
 /** GET routes a seller or buyer may call that hold no call data: their own configuration and compliance lists. */
 const NOT_CALL_DERIVED = new Set([
   'get /v1/accounts/:id', 'get /v1/campaigns', 'get /v1/campaigns/:id', 'get /v1/targets', 'get /v1/targets/:id',
   'get /v1/consents', 'get /v1/dnc/imports/:id', 'get /v1/dnc/:list/:number',
+  'get /v1/accounts', 'get /v1/numbers', 'get /v1/dnc',
 ]);
 
 it('names every route a seller or buyer may read: call-derived ones are checked below', () => {
