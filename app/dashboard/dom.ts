@@ -73,9 +73,10 @@ export interface Field {
 
 /** Dollars typed by a person ("12.5", "$1,250.00") as integer cents, or undefined when it is not an amount. */
 export function parseDollars(s: string): number | undefined {
-  const m = /^\$?\s*(\d{1,9}(?:,\d{3})*|\d+)(?:\.(\d{1,2}))?$/.exec(s.trim());
+  const m = /^(-)?\s*\$?\s*(\d{1,9}(?:,\d{3})*|\d+)(?:\.(\d{1,2}))?$/.exec(s.trim());
   if (!m) return undefined;
-  return Number(m[1]!.replace(/,/g, '')) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
+  const cents = Number(m[2]!.replace(/,/g, '')) * 100 + Number((m[3] ?? '').padEnd(2, '0'));
+  return m[1] ? -cents : cents;
 }
 
 /** The form's values as an API body; a field's own error when one cannot be read. */

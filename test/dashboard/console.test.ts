@@ -193,6 +193,23 @@ it('a call the first buyer refuses and the second answers: the log, the trace an
   await page.close();
 }, 120_000);
 
+it('an admin tops up a buyer and uploads a DNC list, watching its progress', async () => {
+  const page = await logIn(keys.admin, 'money');
+  expect(await submit(page, 'adjustment-form', { accountId: 'acme', amountCents: '50', memo: 'top-up by wire' })).toContain('$50.00');
+  const { rows } = await infra.pool.query("SELECT e.amount_cents::int AS c FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id WHERE t.kind = 'adjustment' AND e.account_id = 'acme'");
+  expect(rows).toEqual([{ c: 5000 }]);
+  await page.click('#nav a[data-view="lists"]');
+  await page.waitForSelector('#view-lists:not([hidden]) #upload-form');
+  await page.fill('#upload-form [name="list"]', 'global');
+  await page.setInputFiles('#upload-form [name="file"]', { name: 'dnc.csv', mimeType: 'text/csv', buffer: Buffer.from('number\n+13125550180\n+13125550181\nnot-a-number\n') });
+  await page.click('#upload-form button[type=submit]');
+  await settle(() => page.textContent('#upload-form .form-ok'), (t) => expect(t).toMatch(/^2 of \d lines added to global; 1 refused\.$/));
+  expect(await page.evaluate(() => document.querySelector<HTMLProgressElement>('#upload-progress')!.value)).toBe(100);
+  expect(await page.locator('#upload-result table.rejected-lines tbody tr').count()).toBe(1);
+  expect((await infra.pool.query("SELECT number FROM dnc_entries WHERE list_id = 'global' ORDER BY number")).rows.map((r) => r.number)).toEqual(['+13125550180', '+13125550181']);
+  await page.close();
+}, 60_000);
+
 it('fits a phone: nothing wider than the screen, tables scroll inside their card', async () => {
   const page = await logIn(keys.admin, 'calls', { width: 375, height: 812 });
   await page.waitForSelector('#log tbody tr');

@@ -5,7 +5,7 @@
 import { form, h, scrollTable, table } from '../dom';
 import type { Ctx, View } from './context';
 
-interface ImportSummary { lines: number; accepted: number; rejected: number; rejectedLines?: Array<{ line: number; reason: string }> }
+interface ImportSummary { lines: number; accepted: number; rejected: number; rejectedSamples?: Array<{ line: number; text?: string; reason: string }> }
 interface Block { number: string; reason: string; createdAt?: string }
 
 export function listsView(): View {
@@ -35,7 +35,7 @@ export function listsView(): View {
           const s = await ctx.api.upload<ImportSummary>(`/v1/dnc/imports?list=${encodeURIComponent(String(body.list))}&source=console`, file, file.name.endsWith('.csv') ? 'text/csv' : 'text/plain', (share) => {
             progress.value = Math.round(share * 100);
           });
-          result.replaceChildren(s.rejectedLines?.length ? scrollTable(table(['Line', 'Why refused'], s.rejectedLines.map((r) => [String(r.line), r.reason]), 'rejected-lines')) : '');
+          result.replaceChildren(s.rejectedSamples?.length ? scrollTable(table(['Line', 'Text', 'Why refused'], s.rejectedSamples.map((r) => [String(r.line), r.text ?? '', r.reason.replace(/_/g, ' ')]), 'rejected-lines')) : '');
           return `${s.accepted} of ${s.lines} lines added to ${String(body.list)}; ${s.rejected} refused.`;
         },
       });

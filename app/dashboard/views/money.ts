@@ -74,7 +74,10 @@ export function moneyView(): View {
           },
         }));
       }
-      el.append(...forms.map((f) => h('section', { class: 'card' }, f)), h('section', { class: 'card wide' }, out));
+      // The answer's card shows once a form has put something in it.
+      const outCard = h('section', { class: 'card wide', hidden: true }, out);
+      new MutationObserver(() => (outCard.hidden = out.childElementCount === 0)).observe(out, { childList: true });
+      el.append(...forms.map((f) => h('section', { class: 'card' }, f)), outCard);
       if (ctx.role === 'admin') {
         const balances = h('div', { id: 'balances' });
         el.prepend(h('section', { class: 'card wide' }, h('h2', {}, 'Balances'), balances));
