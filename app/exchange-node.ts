@@ -34,6 +34,7 @@ import { openApiRoutes, type RouteDoc } from './api/openapi';
 import { moneyRouteDocs, moneyRoutes } from './api/money-routes';
 import { opsJobsRouteDocs, opsJobsRoutes } from './api/ops-jobs-routes';
 import { callsRouteDocs, callsRoutes } from './api/calls-routes';
+import { callsExportRouteDocs, callsExportRoutes } from './api/calls-export-routes';
 import { bidRouteDocs, bidRoutes } from './api/bid-routes';
 import { dncRouteDocs, dncRoutes } from './api/dnc-routes';
 import { listsRouteDocs, listsRoutes } from './api/lists-routes';
@@ -72,7 +73,7 @@ import { loadCallForAdoption } from './store/adoption-repo';
 
 /** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
 export const apiRouteDocs: readonly RouteDoc[] = [
-  ...callsRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...listsRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
+  ...callsRouteDocs, ...callsExportRouteDocs, ...outboundRouteDocs, ...bidRouteDocs, ...dncRouteDocs, ...listsRouteDocs, ...moneyRouteDocs, ...opsJobsRouteDocs,
   ...privacyRouteDocs, ...configRouteDocs, ...reportRouteDocs, ...consentRouteDocs, ...blockRouteDocs, ...auditRouteDocs,
   ...pausedNumberRouteDocs, ...webhookRouteDocs, ...rtbRouteDocs, ...rtbSellerRouteDocs,
 ];
@@ -274,6 +275,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(outboundRoutes(dialer, snapshots));
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
   app.use(opsJobsRoutes(queues));
+  app.use(callsExportRoutes(pool)); // before /v1/calls/:id, which would take export.csv for an id
   app.use(callsRoutes(pool));
   // One per node: REST and socket.io share its group commit.
   const bidWriter = new BidWriter(pool, redis, config.REDIS_PREFIX, { applyLocally: (bids) => snapshots.applyCommittedBids(bids), logger: logger.child({ mod: 'bids' }) });

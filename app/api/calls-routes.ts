@@ -92,7 +92,7 @@ const CALL_SELECT = selectList(CALL_COLUMNS, 'c');
  * Filtering by buyer tells who won a call: a buyer may filter by itself only, a seller only when it may see the
  * buyer side of its calls.
  */
-function assertMayFilterByBuyer(f: CallsFilter, v: Viewer): void {
+export function assertMayFilterByBuyer(f: CallsFilter, v: Viewer): void {
   if (f.buyerId === undefined || isOperator(v)) return;
   if (v.role === 'buyer' ? f.buyerId === v.accountId : v.seesBuyerDetails === true) return;
   throw new ApiError(403, 'forbidden_field', 'buyerId: this key may not search calls by buyer', 'buyerId');

@@ -22,7 +22,7 @@ export interface RouteDoc {
   textBody?: boolean;
   /** the JSON body of a success (app/api/resources.ts); absent for a non-JSON answer (CSV, metrics) */
   response?: z.ZodType;
-  /** the success may also be CSV (`format=csv`) */
+  /** the success may also be CSV (`format=csv`); with no `response`, the success is CSV only */
   csv?: boolean;
   /** the success status(es) when not 200 (a create is 201; an idempotent repeat may answer 200) */
   successStatus?: number[];
@@ -106,7 +106,8 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { title: stri
   }
   function responses(r: RouteDoc): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    const success = r.response ? { 'application/json': { schema: responseSchema(r.response, defs) }, ...(r.csv ? { 'text/csv': { schema: { type: 'string' } } } : {}) } : undefined;
+    const csv = r.csv ? { 'text/csv': { schema: { type: 'string' } } } : {};
+    const success = r.response ? { 'application/json': { schema: responseSchema(r.response, defs) }, ...csv } : r.csv ? csv : undefined;
     for (const status of r.successStatus ?? [200]) out[String(status)] = { description: 'success', ...(success ? { content: success } : {}) };
     for (const [status, description] of Object.entries(COMMON_ERRORS)) out[status] = { description, content: errorBody };
     for (const status of r.errorStatus ?? []) out[String(status)] = { description: ERROR_WORDS[String(status)] ?? 'refused', content: errorBody };

@@ -1,6 +1,6 @@
 /**
  * Reports: calls, bridged calls, conversions, revenue (what buyers paid), payout (what sellers earned) and the
- * margin, per campaign, seller or buyer, by minute, hour or day, over a range (UTC buckets). Sellers see their campaigns,
+ * margin (money from the calls' ledger postings, refunds included), per campaign, seller or buyer, by minute, hour or day, over a range (UTC buckets). Sellers see their campaigns,
  * buyers the calls they won; admins and agents everything. The money shown is the role projection's
  * (projections.ts): a buyer its spend, a seller its payout (and revenue, and grouping by buyer, only with buyer
  * details), operators the margin too.
@@ -27,10 +27,25 @@ const ReportQuery = z
   // Per-minute buckets are for live views (the dashboard's last hour): a day of them at most.
   .refine((q) => q.bucket !== 'minute' || !(spanMs(q) > 86_400_000), { message: 'a per-minute report covers at most a day', path: ['to'] });
 
+/** One report row: the bucket, the group's key under the grouping's name, and the figures the role sees (integer cents). */
+const ReportRow = z.object({
+  bucket: z.string(),
+  campaign: z.string().nullable().optional(),
+  seller: z.string().nullable().optional(),
+  buyer: z.string().nullable().optional(),
+  calls: z.number().int(),
+  bridged: z.number().int(),
+  conversions: z.number().int(),
+  revenueCents: z.number().int().optional(),
+  payoutCents: z.number().int().optional(),
+  marginCents: z.number().int().optional(),
+}).meta({ id: 'ReportRow' });
+const ReportResource = z.object({ groupBy: z.enum(['campaign', 'seller', 'buyer']), bucket: z.enum(['minute', 'hour', 'day']), from: z.string(), to: z.string(), rows: z.array(ReportRow) });
+
 const GROUP_COLUMN = { campaign: 'c.campaign_id', seller: 'c.seller_account_id', buyer: 'c.winner_buyer_id' } as const;
 
 export const reportRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/v1/reports/calls', summary: 'Calls, conversions, revenue, payout and margin per campaign, seller or buyer, by minute, hour or day', roles: ['admin', 'agent', 'seller', 'buyer'], query: ReportQuery },
+  { method: 'get', path: '/v1/reports/calls', summary: 'Calls, conversions, revenue, payout and margin per campaign, seller or buyer, by minute, hour or day', roles: ['admin', 'agent', 'seller', 'buyer'], query: ReportQuery, response: ReportResource },
 ];
 
 export function reportRoutes(pool: Pool): ExpressRouter {
@@ -48,9 +63,16 @@ export function reportRoutes(pool: Pool): ExpressRouter {
                 count(*)::int AS calls,
                 count(*) FILTER (WHERE c.bridged_at IS NOT NULL)::int AS bridged,
                 count(*) FILTER (WHERE b.converted)::int AS conversions,
-                coalesce(sum(b.buyer_charge_cents), 0)::bigint AS revenue_cents,
-                coalesce(sum(b.seller_payout_cents), 0)::bigint AS payout_cents
+                coalesce(sum(l.revenue), 0)::bigint AS revenue_cents,
+                coalesce(sum(l.payout), 0)::bigint AS payout_cents
          FROM calls c LEFT JOIN call_billing b ON b.call_id = c.id
+         -- The money is the ledger's: what the call's postings (its charge, and any refund of it) took from its buyer
+         -- and gave its seller, so a report always agrees with balances, ledgers and invoices.
+         LEFT JOIN LATERAL (
+           SELECT sum(-e.amount_cents) FILTER (WHERE e.account_id = c.winner_buyer_id) AS revenue,
+                  sum(e.amount_cents) FILTER (WHERE e.account_id = c.seller_account_id) AS payout
+           FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id
+           WHERE t.call_id = c.id AND t.kind IN ('call', 'refund')) l ON true
          WHERE c.started_at >= $2 AND c.started_at < $3 AND ${scope}
          GROUP BY 1, 2 ORDER BY 1, 2`,
         [q.data.bucket, q.data.from, q.data.to, p.role === 'seller' || p.role === 'buyer' ? p.accountId : null],

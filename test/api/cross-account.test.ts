@@ -105,6 +105,7 @@ const REFUSED: Record<string, Probe[]> = {
 /** List routes: what A's key gets back must not mention B's rows. */
 const LISTS: Record<string, Probe[]> = {
   'get /v1/calls': [{ as: 'sellerA', method: 'get', url: '/v1/calls', mine: 'CALL_A' }, { as: 'buyerA', method: 'get', url: '/v1/calls', mine: 'CALL_A' }],
+  'get /v1/calls/export.csv': [{ as: 'sellerA', method: 'get', url: '/v1/calls/export.csv', mine: 'CALL_A' }, { as: 'buyerA', method: 'get', url: '/v1/calls/export.csv', mine: 'CALL_A' }],
   'get /v1/campaigns': [{ as: 'sellerA', method: 'get', url: '/v1/campaigns', mine: '"ca"' }],
   'get /v1/targets': [{ as: 'buyerA', method: 'get', url: '/v1/targets', mine: '"ta"' }],
   'get /v1/consents': [{ as: 'sellerA', method: 'get', url: '/v1/consents?includeRevoked=true', mine: '"LA"' }],

@@ -137,14 +137,17 @@ it('shows a call placed through the switch arrive live, end with its buyer and p
 
   // The caller stays on the line until the test hangs up: the page must show the call while it is up.
   const call = (heldCall = harness.placeCall({ ani: ANI, dnis: DID }));
-  await settle(() => callRow(page, ANI), (row) => expect(row).toMatchObject({ state: 'live', status: 'bridged', buyer: 'acme', price: '$10.00', duration: '' }));
+  // Up: talking with the buyer that answered.
+  await settle(() => callRow(page, ANI), (row) => expect(row).toMatchObject({ state: 'live', status: 'talking with acme', buyer: 'acme', price: '$10.00', duration: '' }));
   await settle(() => campaignRow(page, 'solar'), (row) => expect(row).toMatchObject({ live: '1' }));
 
   call.hangup();
   heldCall = undefined;
   await call.finished;
-  // It ends: the outcome, the winner, the price it pays (a lone bidder pays the floor) and the duration.
-  await settle(() => callRow(page, ANI), (row) => expect(row).toMatchObject({ state: 'ended', status: 'bridged', buyer: 'acme', price: '$10.00', duration: expect.stringMatching(/^\d+ s$/) }));
+  // It ends: the outcome, the buyer, the price it pays (a lone bidder pays the floor) and the duration; once billed
+  // (the target converts at once) it says paid.
+  await settle(() => callRow(page, ANI), (row) => expect(row).toMatchObject({ state: 'ended', status: expect.stringMatching(/^(completed|converted|paid)$/), buyer: 'acme', price: '$10.00', duration: expect.stringMatching(/^\d+ s$/) }));
+  await settle(() => callRow(page, ANI), (row) => expect(row).toMatchObject({ state: 'ended', status: 'paid', buyer: 'acme', price: '$10.00' }), 30_000);
 
   // The counters and the chart come from the recorded and billed call (the target converts at once).
   await settle(() => campaignRow(page, 'solar'), (row) => expect(row).toEqual({ live: '0', calls: '1', bridged: '1', conversions: '1', revenue: '$10.00' }), 30_000);
@@ -162,8 +165,8 @@ it('shows a call placed through the switch arrive live, end with its buyer and p
   expect(ranked).toHaveLength(1);
   expect(ranked[0]).toContain('acme-solar');
   expect(ranked[0]).toContain('$25.00');
-  expect(ranked[0]).toContain('won');
-  expect(await page.textContent('#trace .trace-summary')).toContain('won by acme at $10.00');
+  expect(ranked[0]).toContain('answered by acme');
+  expect(await page.textContent('#trace .trace-summary')).toContain('answered by acme at $10.00');
   const screening = await page.locator('#trace table.trace-screening tbody tr').allTextContents();
   expect(screening.length).toBeGreaterThan(0);
   expect(screening.every((r) => r.includes('pass'))).toBe(true);
@@ -172,7 +175,7 @@ it('shows a call placed through the switch arrive live, end with its buyer and p
   // The key lasts for the tab: a reload stays logged in and lists the recorded call; logging out forgets it.
   await page.reload();
   await page.waitForSelector('#app', { state: 'visible', timeout: 20_000 });
-  await settle(() => callRow(page, ANI), (row) => expect(row).toMatchObject({ state: 'ended', status: 'bridged', buyer: 'acme', price: '$10.00' }));
+  await settle(() => callRow(page, ANI), (row) => expect(row).toMatchObject({ state: 'ended', status: expect.stringMatching(/^(completed|converted|paid)$/), buyer: 'acme', price: '$10.00' }));
   await page.click('#logout');
   await page.waitForSelector('#login', { state: 'visible', timeout: 20_000 });
   expect(await page.evaluate(() => sessionStorage.getItem('callx.apiKey'))).toBeNull();
