@@ -9,14 +9,13 @@ import { consentRequired, screenCall, type ScreenResult } from '../domain/screen
 import { DEFAULT_FREQUENCY_POLICY, frequencyLimitsFor, frequencyRetentionSec, frequencySubjectOf, type FrequencyPolicy } from '../domain/frequency-limits';
 import { judgeAttestation, NO_TRUST, type Attestation, type AttestationTrust } from '../domain/attestation';
 import { judgeRegistryCopy, NO_LIST_FACTS, registryKindFor } from '../domain/lists';
-import { judgeTargetForCall } from '../domain/discovery';
 import { runAuction, type Bid, type RankedBid } from '../domain/auction';
 import { capCounters } from '../domain/caps';
 import type { ComplianceFacts } from '../cache/compliance-keys';
 import { ScreenAndReserve, type OutboundFrequency, type ReserveCandidate } from '../cache/screen-and-reserve';
 import { CapLedger, type Shortfall } from '../cache/cap-ledger';
 import type { FundHold } from '../cache/fund-holds';
-import type { ConfigSnapshot } from './snapshot';
+import { discoverStandingBids, type ConfigSnapshot } from './snapshot';
 import type { SnapshotSource } from './snapshot-source';
 import type { OutboundClearance } from './outbound-clearances';
 import { collectBids, type Bidder } from './bidders';
@@ -314,22 +313,8 @@ export class Router {
     const bids: Bid[] = [];
     const location = trace.location!;
     const geo = { states: location.states, areaCode: caller.areaCode, zip: info.zip };
-    const book = snapshot.book(campaign);
-    for (const c of book.closed) addExclusion(trace, { targetId: c.target.id, buyerAccountId: c.target.buyerAccountId, bidCents: c.target.bidCents, source: 'standing', reason: c.reason, detail: c.detail });
     const snapshots = this.deps.snapshots;
-    for (const { target, bid } of book.open) {
-      const verdict = judgeTargetForCall(target, geo, now);
-      if (!verdict.eligible) {
-        addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: verdict.reason });
-        continue;
-      }
-      const funds = snapshots.availableFunds(target.buyerAccountId);
-      if (funds !== undefined && funds < target.bidCents) {
-        addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: 'insufficient_funds', detail: `available ${funds} < bid ${target.bidCents}` });
-        continue;
-      }
-      bids.push(bid);
-    }
+    discoverStandingBids(snapshot.book(campaign), geo, now, (buyerAccountId) => snapshots.availableFunds(buyerAccountId), trace, bids);
     if (this.deps.bidders?.length) {
       const req = { callId, campaign, callerE164: caller.e164, location: { source: location.source as 'zip' | 'area_code' | 'unknown', states: location.states, timeZones: location.timeZones }, areaCode: caller.areaCode, zip: info.zip, now };
       const collected = await collectBids(this.deps.bidders, req, campaign.bidDeadlineMs);

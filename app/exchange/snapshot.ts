@@ -2,7 +2,9 @@ import type { Account, BuyerTarget, Campaign, TrackingNumber } from '../domain/m
 import type { ConfigRows } from '../store/config-repo';
 import { normalizeE164 } from '../domain/phone';
 import { compareBids, type Bid } from '../domain/auction';
-import { judgeTargetStatic, type ExclusionReason } from '../domain/discovery';
+import { judgeTargetStatic, type ConsumerGeo, type ExclusionReason } from '../domain/discovery';
+import { TargetIndex } from '../domain/target-index';
+import { addExclusion, type DecisionTrace } from './trace';
 
 /**
  * A campaign's buyer targets judged on what the config alone decides (activity, destination, floor, funds),
@@ -13,6 +15,8 @@ export interface CampaignBook {
   open: Array<{ target: BuyerTarget; bid: Bid }>;
   /** targets that may not, with why */
   closed: Array<{ target: BuyerTarget; reason: ExclusionReason; detail?: string }>;
+  /** the `open` targets' geography and open hours, indexed (positions are those of `open`) */
+  index: TargetIndex;
 }
 
 /**
@@ -60,12 +64,14 @@ export class ConfigSnapshot {
   book(campaign: Campaign): CampaignBook {
     let book = this.books.get(campaign.id);
     if (!book) {
-      book = { open: [], closed: [] };
+      const open: CampaignBook['open'] = [];
+      const closed: CampaignBook['closed'] = [];
       for (const target of this.targetsByCampaign.get(campaign.id) ?? []) {
         const verdict = judgeTargetStatic(target, this.accounts.get(target.buyerAccountId), campaign.floorCents);
-        if (verdict.eligible) book.open.push({ target, bid: this.standingBids.get(target.id)! });
-        else book.closed.push({ target, reason: verdict.reason, detail: verdict.detail });
+        if (verdict.eligible) open.push({ target, bid: this.standingBids.get(target.id)! });
+        else closed.push({ target, reason: verdict.reason, detail: verdict.detail });
       }
+      book = { open, closed, index: new TargetIndex(open.map((o) => o.target)) };
       this.books.set(campaign.id, book);
     }
     return book;
@@ -81,5 +87,37 @@ export class ConfigSnapshot {
     if (direct) return direct;
     const e164 = normalizeE164(dnis);
     return e164 ? this.trackingNumbers.get(e164) : undefined;
+  }
+}
+
+/**
+ * Discovery of standing bids for one call: the campaign's targets whose geography and open hours admit it (from
+ * the book's index) and whose buyer can still pay (`availableFunds`: billing's latest figure, if newer than the
+ * snapshot), appended to `bids` in auction order. Every other target enters the trace's exclusions, with why, in
+ * the book's order (the closed ones first), as the linear scan did.
+ */
+export function discoverStandingBids(
+  book: CampaignBook,
+  geo: ConsumerGeo,
+  now: Date,
+  availableFunds: (buyerAccountId: string) => number | undefined,
+  trace: DecisionTrace,
+  bids: Bid[],
+): void {
+  for (const c of book.closed) addExclusion(trace, { targetId: c.target.id, buyerAccountId: c.target.buyerAccountId, bidCents: c.target.bidCents, source: 'standing', reason: c.reason, detail: c.detail });
+  const matches = book.index.match(geo, now);
+  const open = book.open;
+  for (let p = 0; p < open.length; p++) {
+    const { target, bid } = open[p]!;
+    if (!matches.isEligible(p)) {
+      addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: matches.reason(p) });
+      continue;
+    }
+    const funds = availableFunds(target.buyerAccountId);
+    if (funds !== undefined && funds < target.bidCents) {
+      addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: 'insufficient_funds', detail: `available ${funds} < bid ${target.bidCents}` });
+      continue;
+    }
+    bids.push(bid);
   }
 }
