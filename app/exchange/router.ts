@@ -15,7 +15,7 @@ import type { ComplianceFacts } from '../cache/compliance-keys';
 import { ScreenAndReserve, type OutboundFrequency, type ReserveCandidate } from '../cache/screen-and-reserve';
 import { CapLedger, type Shortfall } from '../cache/cap-ledger';
 import type { FundHold } from '../cache/fund-holds';
-import { discoverStandingBids, type ConfigSnapshot } from './snapshot';
+import { discoverStandingBids, rankingColumns, type ConfigSnapshot } from './snapshot';
 import type { SnapshotSource } from './snapshot-source';
 import type { OutboundClearance } from './outbound-clearances';
 import { collectBids, type Bidder } from './bidders';
@@ -314,7 +314,8 @@ export class Router {
     const location = trace.location!;
     const geo = { states: location.states, areaCode: caller.areaCode, zip: info.zip };
     const snapshots = this.deps.snapshots;
-    discoverStandingBids(snapshot.book(campaign), geo, now, (buyerAccountId) => snapshots.availableFunds(buyerAccountId), trace, bids);
+    const book = snapshot.book(campaign);
+    const standing = discoverStandingBids(book, geo, now, (buyerAccountId) => snapshots.availableFunds(buyerAccountId), trace, bids);
     if (this.deps.bidders?.length) {
       const req = { callId, campaign, callerE164: caller.e164, location: { source: location.source as 'zip' | 'area_code' | 'unknown', states: location.states, timeZones: location.timeZones }, areaCode: caller.areaCode, zip: info.zip, now };
       const collected = await collectBids(this.deps.bidders, req, campaign.bidDeadlineMs);
@@ -328,19 +329,17 @@ export class Router {
       for (const name of collected.late) addExclusion(trace, { targetId: '', buyerAccountId: '', bidCents: 0, source: name, reason: 'bid_timeout', detail: `no answer within ${campaign.bidDeadlineMs} ms` });
       for (const f of collected.failed) addExclusion(trace, { targetId: '', buyerAccountId: '', bidCents: 0, source: f.bidder, reason: 'bid_error', detail: f.error });
     }
-    return runAuction({ bids, routing: campaign.routing, floorCents: campaign.floorCents, random: this.random });
+    const auction = (): RankedBid[] => runAuction({ bids, routing: campaign.routing, floorCents: campaign.floorCents, random: this.random });
+    // Standing bids alone in a price auction: the same targets give the same ranking (weighted routing draws anew).
+    return bids.length === standing.count && campaign.routing !== 'priority_weight' ? book.rankings.get(standing, auction) : auction();
   }
 
   /** Every ranked bid enters the trace as outranked, in rank order; the winner is marked when known. */
   private traceRanking(ranked: RankedBid[], trace: DecisionTrace): void {
-    // Each column made at its size in one pass (pushing a thousand bids into eight arrays regrew each many times).
+    // Columns made at their size (pushing a thousand bids into eight arrays regrew each many times), or shared
+    // frozen with a cached ranking: only status and reason change per decision.
     trace.ranked = {
-      targetId: ranked.map((r) => r.targetId),
-      buyerAccountId: ranked.map((r) => r.buyerAccountId),
-      bidCents: ranked.map((r) => r.bidCents),
-      score: ranked.map((r) => r.score),
-      priceCents: ranked.map((r) => r.priceCents),
-      source: ranked.map((r) => r.source),
+      ...rankingColumns(ranked),
       status: new Array<'lost'>(ranked.length).fill('lost'),
       reason: new Array<null>(ranked.length).fill(null),
     };

@@ -1,7 +1,7 @@
 import type { Account, BuyerTarget, Campaign, TrackingNumber } from '../domain/model';
 import type { ConfigRows } from '../store/config-repo';
 import { normalizeE164 } from '../domain/phone';
-import { compareBids, type Bid } from '../domain/auction';
+import { compareBids, type Bid, type RankedBid } from '../domain/auction';
 import { judgeTargetStatic, type ConsumerGeo, type ExclusionReason } from '../domain/discovery';
 import { TargetIndex } from '../domain/target-index';
 import { addExclusion, type DecisionTrace } from './trace';
@@ -17,6 +17,8 @@ export interface CampaignBook {
   closed: Array<{ target: BuyerTarget; reason: ExclusionReason; detail?: string }>;
   /** the `open` targets' geography and open hours, indexed (positions are those of `open`) */
   index: TargetIndex;
+  /** recent auctions among standing bids only, by the set of targets that took part (see rankStanding) */
+  rankings: RankingCache;
 }
 
 /**
@@ -71,7 +73,7 @@ export class ConfigSnapshot {
         if (verdict.eligible) open.push({ target, bid: this.standingBids.get(target.id)! });
         else closed.push({ target, reason: verdict.reason, detail: verdict.detail });
       }
-      book = { open, closed, index: new TargetIndex(open.map((o) => o.target)) };
+      book = { open, closed, index: new TargetIndex(open.map((o) => o.target)), rankings: new RankingCache() };
       this.books.set(campaign.id, book);
     }
     return book;
@@ -90,6 +92,12 @@ export class ConfigSnapshot {
   }
 }
 
+/** Which of a book's open targets bid in one call's auction (a bitset over `open`), and how many. */
+export interface StandingBids {
+  members: Int32Array;
+  count: number;
+}
+
 /**
  * Discovery of standing bids for one call: the campaign's targets whose geography and open hours admit it (from
  * the book's index) and whose buyer can still pay (`availableFunds`: billing's latest figure, if newer than the
@@ -103,10 +111,12 @@ export function discoverStandingBids(
   availableFunds: (buyerAccountId: string) => number | undefined,
   trace: DecisionTrace,
   bids: Bid[],
-): void {
+): StandingBids {
   for (const c of book.closed) addExclusion(trace, { targetId: c.target.id, buyerAccountId: c.target.buyerAccountId, bidCents: c.target.bidCents, source: 'standing', reason: c.reason, detail: c.detail });
   const matches = book.index.match(geo, now);
   const open = book.open;
+  const members = new Int32Array((open.length + 31) >>> 5);
+  let count = 0;
   for (let p = 0; p < open.length; p++) {
     const { target, bid } = open[p]!;
     if (!matches.isEligible(p)) {
@@ -118,6 +128,66 @@ export function discoverStandingBids(
       addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: 'insufficient_funds', detail: `available ${funds} < bid ${target.bidCents}` });
       continue;
     }
+    members[p >>> 5] |= 1 << (p & 31);
+    count += 1;
     bids.push(bid);
   }
+  return { members, count };
+}
+
+/** How many auctions a book remembers: calls from one place in one minute find the same targets eligible. */
+const RANKINGS_KEPT = 16;
+
+/**
+ * The last few auctions among a book's standing bids alone, by the set of targets that took part. A price auction
+ * is a pure function of its bids, routing and floor (fixed for a book), so the same set gives the same ranking;
+ * it is kept frozen and shared by the decisions (nothing changes a ranked bid), with its trace columns. This is
+ * what keeps a thousand-bid auction from allocating a thousand ranked bids per call.
+ */
+export class RankingCache {
+  private entries: Array<{ members: Int32Array; ranked: readonly RankedBid[] }> = [];
+
+  get(standing: StandingBids, auction: () => RankedBid[]): RankedBid[] {
+    for (const e of this.entries) if (sameBits(e.members, standing.members)) return e.ranked as RankedBid[];
+    const ranked = auction();
+    for (const r of ranked) Object.freeze(r);
+    Object.freeze(ranked);
+    rankingColumnsMemo.set(ranked, frozenColumns(ranked));
+    if (this.entries.length >= RANKINGS_KEPT) this.entries.shift();
+    this.entries.push({ members: standing.members, ranked });
+    return ranked;
+  }
+}
+
+/** The ranking's trace columns that no decision changes (status and reason are per decision). */
+export type RankingColumns = Pick<DecisionTrace['ranked'], 'targetId' | 'buyerAccountId' | 'bidCents' | 'score' | 'priceCents' | 'source'>;
+
+const rankingColumnsMemo = new WeakMap<readonly RankedBid[], RankingColumns>();
+
+/** A ranking's columns for the trace: shared (frozen) for a cached ranking, else made at their size. */
+export function rankingColumns(ranked: readonly RankedBid[]): RankingColumns {
+  return rankingColumnsMemo.get(ranked) ?? columnsOf(ranked);
+}
+
+function columnsOf(ranked: readonly RankedBid[]): RankingColumns {
+  return {
+    targetId: ranked.map((r) => r.targetId),
+    buyerAccountId: ranked.map((r) => r.buyerAccountId),
+    bidCents: ranked.map((r) => r.bidCents),
+    score: ranked.map((r) => r.score),
+    priceCents: ranked.map((r) => r.priceCents),
+    source: ranked.map((r) => r.source),
+  };
+}
+
+function frozenColumns(ranked: readonly RankedBid[]): RankingColumns {
+  const c = columnsOf(ranked);
+  for (const column of Object.values(c)) Object.freeze(column);
+  return c;
+}
+
+function sameBits(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let w = 0; w < a.length; w++) if (a[w] !== b[w]) return false;
+  return true;
 }
