@@ -33,6 +33,13 @@ interface Dimension {
 export interface TargetMatches {
   /** How many targets passed. */
   readonly eligibleCount: number;
+  /** The targets that passed, as a bitset over positions (bit p of word p >>> 5). */
+  readonly eligibleBits: Int32Array;
+  /**
+   * What the answer depends on (the state list, area code and zip as far as any target's rules look at them, and
+   * the minute when any has open hours): two calls with one key get the same answer, reasons included.
+   */
+  readonly key: string;
   isEligible(position: number): boolean;
   /** Why a target that did not pass was kept out (the same reason judgeTargetForCall gives). */
   reason(position: number): ExclusionReason;
@@ -68,6 +75,7 @@ export class TargetIndex implements TargetMatches {
   private zipSet: Bits | null = null;
   private geoStatesKnown = false;
   eligibleCount = 0;
+  key = '';
 
   constructor(targets: readonly BuyerTarget[]) {
     this.targets = targets;
@@ -111,27 +119,40 @@ export class TargetIndex implements TargetMatches {
     this.geoStatesKnown = geo.states.length > 0;
     const sets: Array<{ bits: Bits; count: number }> = [];
     this.stateSet = this.areaSet = this.zipSet = null;
+    let stateKey = '';
+    let areaKey = '';
+    let zipKey = '';
+    let minuteKey = '';
     if (this.states.used) {
-      const s = this.admittedStates(geo.states);
+      stateKey = this.geoStatesKnown ? (geo.states.length === 1 ? geo.states[0]! : geo.states.join('\u0001')) : UNKNOWN_STATES;
+      const s = this.admittedStates(stateKey, geo.states);
       this.stateSet = s.bits;
       sets.push(s);
     }
     if (this.areaCodes.used) {
-      const a = this.admittedAreaCode(geo.areaCode);
+      areaKey = geo.areaCode || ''; // no area code: only targets without an area code rule
+      const a = this.admittedAreaCode(areaKey);
       this.areaSet = a.bits;
       sets.push(a);
     }
     if (this.zips.used) {
-      const z = this.admittedZip(geo.zip?.slice(0, 5));
+      zipKey = geo.zip?.slice(0, 5) || '';
+      const z = this.admittedZip(zipKey);
       this.zipSet = z.bits;
       sets.push(z);
     }
     if (this.byZone.size > 0) {
       this.refreshOpen(now);
+      minuteKey = String(this.openMinute);
       sets.push({ bits: this.open, count: this.openCount });
     }
+    this.key = `${stateKey}\u0002${areaKey}\u0002${zipKey}\u0002${minuteKey}`;
     this.eligibleCount = this.intersect(sets);
     return this;
+  }
+
+  get eligibleBits(): Int32Array {
+    return this.eligible;
   }
 
   isEligible(p: number): boolean {
@@ -166,9 +187,8 @@ export class TargetIndex implements TargetMatches {
   }
 
   /** Targets admitting a consumer who may be in any of `states`: no state rule, or listed and not excluded. */
-  private admittedStates(states: readonly string[]): { bits: Bits; count: number } {
+  private admittedStates(key: string, states: readonly string[]): { bits: Bits; count: number } {
     if (states.length === 0) return this.memoised(this.stateMemo, UNKNOWN_STATES, () => this.states.none);
-    const key = states.length === 1 ? states[0]! : states.join('\u0001');
     return this.memoised(this.stateMemo, key, () => {
       const listed = new Int32Array(this.excludeOnly);
       const excluded = new Int32Array(this.words);
@@ -186,13 +206,12 @@ export class TargetIndex implements TargetMatches {
     });
   }
 
-  private admittedAreaCode(areaCode: string | undefined): { bits: Bits; count: number } {
-    const key = areaCode || ''; // no area code: only targets without an area code rule
+  private admittedAreaCode(key: string): { bits: Bits; count: number } {
     return this.memoised(this.areaMemo, key, () => union(this.areaCodes.none, key ? this.areaCodes.admits.get(key) : undefined));
   }
 
   /** Zips are too many to memoise: the union goes into scratch. */
-  private admittedZip(zip5: string | undefined): { bits: Bits; count: number } {
+  private admittedZip(zip5: string): { bits: Bits; count: number } {
     const listed = zip5 ? this.zips.admits.get(zip5) : undefined;
     const out = this.zipScratch;
     let count = 0;

@@ -3,7 +3,7 @@ import type { ConfigRows } from '../store/config-repo';
 import { normalizeE164 } from '../domain/phone';
 import { compareBids, type Bid, type RankedBid } from '../domain/auction';
 import { judgeTargetStatic, type ConsumerGeo, type ExclusionReason } from '../domain/discovery';
-import { TargetIndex } from '../domain/target-index';
+import { TargetIndex, type TargetMatches } from '../domain/target-index';
 import { addExclusion, type DecisionTrace } from './trace';
 
 /**
@@ -17,8 +17,10 @@ export interface CampaignBook {
   closed: Array<{ target: BuyerTarget; reason: ExclusionReason; detail?: string }>;
   /** the `open` targets' geography and open hours, indexed (positions are those of `open`) */
   index: TargetIndex;
-  /** recent auctions among standing bids only, by the set of targets that took part (see rankStanding) */
+  /** recent auctions among standing bids only, by the set of targets that took part */
   rankings: RankingCache;
+  /** recent calls' exclusions (the closed targets and those the index kept out), by the index's answer key */
+  exclusions: ExclusionCache;
 }
 
 /**
@@ -73,7 +75,7 @@ export class ConfigSnapshot {
         if (verdict.eligible) open.push({ target, bid: this.standingBids.get(target.id)! });
         else closed.push({ target, reason: verdict.reason, detail: verdict.detail });
       }
-      book = { open, closed, index: new TargetIndex(open.map((o) => o.target)), rankings: new RankingCache() };
+      book = { open, closed, index: new TargetIndex(open.map((o) => o.target)), rankings: new RankingCache(), exclusions: new ExclusionCache() };
       this.books.set(campaign.id, book);
     }
     return book;
@@ -102,7 +104,8 @@ export interface StandingBids {
  * Discovery of standing bids for one call: the campaign's targets whose geography and open hours admit it (from
  * the book's index) and whose buyer can still pay (`availableFunds`: billing's latest figure, if newer than the
  * snapshot), appended to `bids` in auction order. Every other target enters the trace's exclusions, with why, in
- * the book's order (the closed ones first), as the linear scan did.
+ * the book's order (the closed ones first), as the linear scan did. Only the eligible targets are visited; the
+ * exclusions of a call like a recent one are that call's, shared (the trace copies them before adding any).
  */
 export function discoverStandingBids(
   book: CampaignBook,
@@ -112,27 +115,83 @@ export function discoverStandingBids(
   trace: DecisionTrace,
   bids: Bid[],
 ): StandingBids {
-  for (const c of book.closed) addExclusion(trace, { targetId: c.target.id, buyerAccountId: c.target.buyerAccountId, bidCents: c.target.bidCents, source: 'standing', reason: c.reason, detail: c.detail });
   const matches = book.index.match(geo, now);
   const open = book.open;
-  const members = new Int32Array((open.length + 31) >>> 5);
+  const eligible = matches.eligibleBits;
+  const members = new Int32Array(eligible.length);
   let count = 0;
+  let short = false;
+  for (let w = 0; w < eligible.length; w++) {
+    let x = eligible[w]!;
+    while (x !== 0) {
+      const bit = x & -x;
+      x ^= bit;
+      const { target, bid } = open[(w << 5) + 31 - Math.clz32(bit)]!;
+      const funds = availableFunds(target.buyerAccountId);
+      if (funds !== undefined && funds < target.bidCents) {
+        short = true;
+        continue;
+      }
+      members[w] |= bit;
+      count += 1;
+      bids.push(bid);
+    }
+  }
+  if (!short && trace.excluded.targetId.length === 0) trace.excluded = book.exclusions.get(matches.key, () => freezeColumns(exclusionsOf(book, matches)));
+  else addExclusionsInOrder(trace, book, matches, members, availableFunds);
+  return { members, count };
+}
+
+/** The closed targets and those the index kept out, in book order, as trace columns. */
+function exclusionsOf(book: CampaignBook, matches: TargetMatches): DecisionTrace['excluded'] {
+  const x: DecisionTrace['excluded'] = { targetId: [], buyerAccountId: [], bidCents: [], source: [], reason: [], detail: [] };
+  addExclusionsInOrder({ excluded: x }, book, matches, matches.eligibleBits, () => undefined);
+  return x;
+}
+
+/** Appends the call's exclusions in book order: closed targets, then those kept out by the index or short of funds. */
+function addExclusionsInOrder(
+  trace: Pick<DecisionTrace, 'excluded'>,
+  book: CampaignBook,
+  matches: TargetMatches,
+  members: Int32Array,
+  availableFunds: (buyerAccountId: string) => number | undefined,
+): void {
+  for (const c of book.closed) addExclusion(trace, { targetId: c.target.id, buyerAccountId: c.target.buyerAccountId, bidCents: c.target.bidCents, source: 'standing', reason: c.reason, detail: c.detail });
+  const open = book.open;
   for (let p = 0; p < open.length; p++) {
-    const { target, bid } = open[p]!;
+    if ((members[p >>> 5]! & (1 << (p & 31))) !== 0) continue;
+    const { target } = open[p]!;
     if (!matches.isEligible(p)) {
       addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: matches.reason(p) });
       continue;
     }
-    const funds = availableFunds(target.buyerAccountId);
-    if (funds !== undefined && funds < target.bidCents) {
-      addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: 'insufficient_funds', detail: `available ${funds} < bid ${target.bidCents}` });
-      continue;
-    }
-    members[p >>> 5] |= 1 << (p & 31);
-    count += 1;
-    bids.push(bid);
+    const funds = availableFunds(target.buyerAccountId)!;
+    addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: 'insufficient_funds', detail: `available ${funds} < bid ${target.bidCents}` });
   }
-  return { members, count };
+}
+
+/** How many calls' exclusions a book remembers (a few kinds of caller, in one minute, per campaign). */
+const EXCLUSIONS_KEPT = 32;
+
+/** The exclusions of recent calls by the index's answer key (which, with the book, decides them). */
+export class ExclusionCache {
+  private readonly entries = new Map<string, DecisionTrace['excluded']>();
+
+  get(key: string, build: () => DecisionTrace['excluded']): DecisionTrace['excluded'] {
+    let columns = this.entries.get(key);
+    if (!columns) {
+      columns = build();
+      if (this.entries.size >= EXCLUSIONS_KEPT) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(key, columns);
+    }
+    return columns;
+  }
+}
+
+function freezeColumns<T extends object>(columns: T): T {
+  for (const column of Object.values(columns)) Object.freeze(column);
+  return columns;
 }
 
 /** How many auctions a book remembers: calls from one place in one minute find the same targets eligible. */
@@ -181,9 +240,7 @@ function columnsOf(ranked: readonly RankedBid[]): RankingColumns {
 }
 
 function frozenColumns(ranked: readonly RankedBid[]): RankingColumns {
-  const c = columnsOf(ranked);
-  for (const column of Object.values(c)) Object.freeze(column);
-  return c;
+  return freezeColumns(columnsOf(ranked));
 }
 
 function sameBits(a: Int32Array, b: Int32Array): boolean {
