@@ -11,8 +11,8 @@
  * the seller's DNC list, the consent lookup and the frequency limit counted, one Redis round trip) as
  * outbound_screen_p50_us / outbound_screen_p99_us, each consumer asked for twice (within every limit).
  *
- *   npm run bench:routing [-- --targets 1000 --dnc 100000 --calls 20000 --concurrency 1,16 --scenarios mixed,all,few
- *                            --outbound true --schema bench_routing]
+ *   npm run bench:routing [-- --targets 1000 --dnc 100000 --calls 20000 --warmup 2000 --concurrency 1,16
+ *                            --scenarios mixed,all,few --outbound true --schema bench_routing]
  *
  * Uses schema `bench_routing` in DATABASE_URL and Redis prefix `bench:routing:` (both recreated); --schema NAME uses
  * schema NAME and prefix `bench:NAME:` instead (two runs at once must not share them).
@@ -36,6 +36,7 @@ const args = parseArgs(process.argv.slice(2));
 const TARGETS = Number(args.targets ?? 1000);
 const DNC = Number(args.dnc ?? 100_000);
 const CALLS = Number(args.calls ?? 20_000);
+const WARMUP = Number(args.warmup ?? 2000);
 const CONCURRENCY = String(args.concurrency ?? '1,16').split(',').map(Number);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   for (const scenario of SCENARIOS) {
     const { did } = SCENARIO[scenario];
     // Warm up (JIT, connections, formatter caches).
-    for (let i = 0; i < 2000; i++) await decideAndRelease(router, caps, i, info(i, did));
+    for (let i = 0; i < WARMUP; i++) await decideAndRelease(router, caps, i, info(i, did));
 
     for (const concurrency of CONCURRENCY) {
       const latencies: number[] = [];
