@@ -93,7 +93,11 @@ export function judgeTargetStatic(target: BuyerTarget, buyer: Account | undefine
   return ELIGIBLE;
 }
 
-/** What depends on the call: the consumer's location and the time (the buyer's open hours). */
+/**
+ * What depends on the call: the consumer's location and the time (the buyer's open hours). The call path answers
+ * this for all of a campaign's targets at once through TargetIndex (target-index.ts); these per-target functions
+ * are the rules' definition, which the index is property-tested against.
+ */
 export function judgeTargetForCall(target: BuyerTarget, geo: ConsumerGeo, now: Date): TargetVerdict {
   const geoVerdict = matchTargeting(target.targeting, geo);
   if (!geoVerdict.eligible) return geoVerdict;
