@@ -12,7 +12,9 @@
  * outbound_screen_p50_us / outbound_screen_p99_us, each consumer asked for twice (within every limit).
  *
  *   npm run bench:routing [-- --targets 1000 --dnc 100000 --calls 20000 --warmup 2000 --concurrency 1,16
- *                            --scenarios mixed,all,few --outbound true --schema bench_routing]
+ *                            --scenarios mixed,all,few --outbound true --schema bench_routing --pause-ms 0]
+ * Instructions per decision under callgrind: --pause-ms 5000, then `callgrind_control -e PID` at each
+ * `measure:start` / `measure:end` line on stderr (the difference over --calls).
  *
  * Uses schema `bench_routing` in DATABASE_URL and Redis prefix `bench:routing:` (both recreated); --schema NAME uses
  * schema NAME and prefix `bench:NAME:` instead (two runs at once must not share them).
@@ -37,6 +39,8 @@ const TARGETS = Number(args.targets ?? 1000);
 const DNC = Number(args.dnc ?? 100_000);
 const CALLS = Number(args.calls ?? 20_000);
 const WARMUP = Number(args.warmup ?? 2000);
+/** Idle pauses around each measured run, announced on stderr, so a tool outside can read counters (callgrind_control -e). */
+const PAUSE_MS = Number(args['pause-ms'] ?? 0);
 const CONCURRENCY = String(args.concurrency ?? '1,16').split(',').map(Number);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -105,6 +109,7 @@ async function main(): Promise<void> {
       let judged = 0;
       let routed = 0;
       let next = 0;
+      await pause(`measure:start ${scenario} ${concurrency}`);
       const started = process.hrtime.bigint();
       const cpuStart = process.cpuUsage();
       await Promise.all(
@@ -128,6 +133,7 @@ async function main(): Promise<void> {
       );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const cpu = process.cpuUsage(cpuStart);
+      await pause(`measure:end ${scenario} ${concurrency}`);
       const cpuUs = cpu.user + cpu.system;
       latencies.sort((a, b) => a - b);
       // eligible: targets that entered the auction, on average, over the decisions that passed screening
@@ -269,6 +275,12 @@ async function clearPrefix(redis: ReturnType<typeof createRedis>): Promise<void>
     if (keys.length) await raw.del(...keys);
   } while (cursor !== '0');
   raw.disconnect();
+}
+
+async function pause(marker: string): Promise<void> {
+  if (PAUSE_MS <= 0) return;
+  process.stderr.write(`${marker}\n`);
+  await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
 }
 
 function pct(sorted: number[], p: number): number {
