@@ -37,7 +37,7 @@ export interface TargetMatches {
   readonly eligibleBits: Int32Array;
   /**
    * What the answer depends on (the state list, area code and zip as far as any target's rules look at them, and
-   * the minute when any has open hours): two calls with one key get the same answer, reasons included.
+   * which targets are open, when any has open hours): two calls with one key get the same answer, reasons included.
    */
   readonly key: string;
   isEligible(position: number): boolean;
@@ -65,6 +65,9 @@ export class TargetIndex implements TargetMatches {
   private openMinute = Number.NaN;
   private readonly open: Bits;
   private openCount = 0;
+  /** changes only when a rebuild changes the open set (so the answer key survives minutes that change nothing) */
+  private openVersion = 0;
+  private readonly openBefore: Bits;
   private readonly invalidZone: Bits;
 
   // Scratch answer of the last match (this object is the TargetMatches it returns).
@@ -88,6 +91,7 @@ export class TargetIndex implements TargetMatches {
     this.zips = { used: false, none: bits(), admits: new Map() };
     this.unscheduled = bits();
     this.open = bits();
+    this.openBefore = bits();
     this.invalidZone = bits();
     this.eligible = bits();
     this.zipScratch = bits();
@@ -143,7 +147,7 @@ export class TargetIndex implements TargetMatches {
     }
     if (this.byZone.size > 0) {
       this.refreshOpen(now);
-      minuteKey = String(this.openMinute);
+      minuteKey = String(this.openVersion);
       sets.push({ bits: this.open, count: this.openCount });
     }
     this.key = `${stateKey}\u0002${areaKey}\u0002${zipKey}\u0002${minuteKey}`;
@@ -226,6 +230,7 @@ export class TargetIndex implements TargetMatches {
   private refreshOpen(now: Date): void {
     const minute = Math.floor(now.getTime() / 60_000);
     if (minute === this.openMinute) return;
+    this.openBefore.set(this.open);
     this.open.set(this.unscheduled);
     this.invalidZone.fill(0);
     for (const [zone, members] of this.byZone) {
@@ -239,7 +244,12 @@ export class TargetIndex implements TargetMatches {
       for (const p of members) if (scheduleOpenAt(this.targets[p]!.schedule!, local)) setBit(this.open, p);
     }
     this.openCount = 0;
-    for (let w = 0; w < this.words; w++) this.openCount += popcount(this.open[w]!);
+    let changed = Number.isNaN(this.openMinute);
+    for (let w = 0; w < this.words; w++) {
+      this.openCount += popcount(this.open[w]!);
+      if (this.open[w] !== this.openBefore[w]) changed = true;
+    }
+    if (changed) this.openVersion += 1; // (an invalid zone is invalid at every minute: it never changes alone)
     this.openMinute = minute;
   }
 

@@ -46,13 +46,15 @@ const geo: fc.Arbitrary<ConsumerGeo> = fc.record(
 // Whole minutes and seconds in 2026, with DST switches (8 March, 1 November in the US) in range.
 const now = fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2027, 0, 1) }).map((ms) => new Date(ms));
 /** Calls in a burst: some share a minute (the open-hours set is reused), some do not. */
-const calls = fc.array(fc.tuple(geo, fc.oneof(now, fc.constant(new Date('2026-03-08T07:00:30Z')))), { minLength: 1, maxLength: 8 });
+const calls = fc.array(fc.tuple(geo, fc.oneof(now, fc.constant(new Date('2026-03-08T07:00:30Z')), fc.constant(new Date('2026-03-08T07:01:10Z')))), { minLength: 1, maxLength: 12 });
 
 describe('TargetIndex', () => {
   it('marks exactly the targets the linear scan admits, in the same order, with the same reasons', () => {
     fc.assert(
       fc.property(targets, calls, (ts, cs) => {
         const index = new TargetIndex(ts);
+        /** Answers by key: calls with one key must get one answer (discovery shares exclusions by it). */
+        const byKey = new Map<string, string>();
         for (const [g, at] of cs) {
           const m = index.match(g, at);
           const linear = ts.map((t) => judgeTargetForCall(t, g, at));
@@ -63,6 +65,9 @@ describe('TargetIndex', () => {
             const v = linear[p]!;
             if (!v.eligible) expect(m.reason(p)).toBe(v.reason);
           });
+          const answer = linear.map((v) => (v.eligible ? 'ok' : v.reason)).join(',');
+          if (byKey.has(m.key)) expect(answer).toBe(byKey.get(m.key));
+          else byKey.set(m.key, answer);
         }
       }),
       { numRuns: 400 },
