@@ -5,6 +5,8 @@ import { createTestInfra, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { ScriptedLeg } from '../support/scripted-leg';
 import { startTestNode } from '../support/node';
+import type { Bid } from '../../app/domain/auction';
+import type { BidRequest } from '../../app/exchange/bidders';
 
 /**
  * Discovery through the snapshot's index, end to end: calls from different places reach the targets whose
@@ -15,6 +17,9 @@ let infra: TestInfra;
 let node: ExchangeNode;
 const DID = '+18885550177';
 let seq = 0;
+/** What the real-time bidder answers (nothing unless a test says). */
+let realTime: (req: BidRequest) => Bid[] = () => [];
+const rtbBid = (bidCents: number): Bid => ({ targetId: 'rtb-1', buyerAccountId: 'b1', bidCents, qualityScore: 1, priority: 1, weight: 1, destination: 'sip:rtb@buyers.example', answerTimeoutSec: 20, source: 'rtb' });
 
 const inbound = (ani: string, extra: Partial<CallInfo> = {}): CallInfo => ({
   switchCallId: `idx-${++seq}`, switchName: 'test', ani, dnis: DID, direction: 'inbound', ...extra,
@@ -50,7 +55,7 @@ beforeAll(async () => {
   await seedTarget(infra.pool, { id: 'never-open', buyerId: 'b1', campaignId: 'idx', bidCents: 2650, schedule: { timeZone: 'America/New_York', hours: {} } });
   await seedTarget(infra.pool, { id: 'bad-zone', buyerId: 'b1', campaignId: 'idx', bidCents: 2640, schedule: { timeZone: 'Mars/Olympus', hours: { 0: [[0, 1440]] } } });
   await seedTarget(infra.pool, { id: 'anyone', buyerId: 'b1', campaignId: 'idx', bidCents: 2000, schedule: { timeZone: 'America/Chicago', hours: Object.fromEntries([0, 1, 2, 3, 4, 5, 6].map((d) => [d, [[0, 1440]]])) } });
-  node = await startTestNode(infra);
+  node = await startTestNode(infra, {}, { bidders: [{ name: 'rtb', bid: (req) => realTime(req) }] });
 });
 
 afterAll(async () => {
@@ -85,5 +90,22 @@ describe('discovery through the index', () => {
     const again = await place(inbound('+18135550105', { zip: '33602' }));
     expect(again).toEqual(first);
     expect(again.ranked[0]).toBe('florida:won:2850');
+  });
+
+  it('real-time bids join the auction and their exclusions are that call\'s own, not the next one\'s', async () => {
+    realTime = () => [rtbBid(-5)]; // an invalid bid: excluded with bid_error
+    const refused = await place(inbound('+18135550106', { zip: '33602' }));
+    expect(refused.excluded).toMatchObject({ texas: 'geo_state', 'rtb-1': 'bid_error' });
+    expect(refused.ranked[0]).toBe('florida:won:2850');
+
+    realTime = () => [rtbBid(4000)];
+    const outbid = await place(inbound('+18135550107', { zip: '33602' }));
+    expect(outbid.ranked.slice(0, 2)).toEqual(['rtb-1:won:3000', 'florida:lost:2850']);
+    expect(outbid.excluded).toEqual({ texas: 'geo_state', 'never-open': 'schedule_closed', 'bad-zone': 'schedule_invalid' });
+
+    realTime = () => [];
+    const standingOnly = await place(inbound('+18135550108', { zip: '33602' }));
+    expect(standingOnly.ranked[0]).toBe('florida:won:2850');
+    expect(standingOnly.excluded).toEqual({ texas: 'geo_state', 'never-open': 'schedule_closed', 'bad-zone': 'schedule_invalid' });
   });
 });
