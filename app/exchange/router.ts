@@ -15,7 +15,7 @@ import type { ComplianceFacts } from '../cache/compliance-keys';
 import { ScreenAndReserve, type OutboundFrequency, type ReserveCandidate } from '../cache/screen-and-reserve';
 import { CapLedger, type Shortfall } from '../cache/cap-ledger';
 import type { FundHold } from '../cache/fund-holds';
-import { discoverStandingBids, rankingColumns, type ConfigSnapshot } from './snapshot';
+import { discoverStandingBids, rankingColumns, standingBidsOf, type ConfigSnapshot } from './snapshot';
 import type { SnapshotSource } from './snapshot-source';
 import type { OutboundClearance } from './outbound-clearances';
 import { collectBids, type Bidder } from './bidders';
@@ -310,12 +310,12 @@ export class Router {
 
   /** Discovery (standing bids, then real-time bids under the campaign's deadline) and the auction. */
   private async rank(callId: string, campaign: Campaign, caller: Extract<CallerParse, { ok: true }>, info: CallInfo, now: Date, snapshot: ConfigSnapshot, trace: DecisionTrace): Promise<RankedBid[]> {
-    const bids: Bid[] = [];
+    const bids: Bid[] = []; // real-time bids that pass (the standing ones are `standing`, a set over the book)
     const location = trace.location!;
     const geo = { states: location.states, areaCode: caller.areaCode, zip: info.zip };
     const snapshots = this.deps.snapshots;
     const book = snapshot.book(campaign);
-    const standing = discoverStandingBids(book, geo, now, (buyerAccountId) => snapshots.availableFunds(buyerAccountId), trace, bids);
+    const standing = discoverStandingBids(book, geo, now, (buyerAccountId) => snapshots.availableFunds(buyerAccountId), trace);
     if (this.deps.bidders?.length) {
       const req = { callId, campaign, callerE164: caller.e164, location: { source: location.source as 'zip' | 'area_code' | 'unknown', states: location.states, timeZones: location.timeZones }, areaCode: caller.areaCode, zip: info.zip, now };
       const collected = await collectBids(this.deps.bidders, req, campaign.bidDeadlineMs);
@@ -329,9 +329,10 @@ export class Router {
       for (const name of collected.late) addExclusion(trace, { targetId: '', buyerAccountId: '', bidCents: 0, source: name, reason: 'bid_timeout', detail: `no answer within ${campaign.bidDeadlineMs} ms` });
       for (const f of collected.failed) addExclusion(trace, { targetId: '', buyerAccountId: '', bidCents: 0, source: f.bidder, reason: 'bid_error', detail: f.error });
     }
-    const auction = (): RankedBid[] => runAuction({ bids, routing: campaign.routing, floorCents: campaign.floorCents, random: this.random });
+    // The standing bids first, then the real-time ones that passed.
+    const auction = (): RankedBid[] => runAuction({ bids: standingBidsOf(book, standing).concat(bids), routing: campaign.routing, floorCents: campaign.floorCents, random: this.random });
     // Standing bids alone in a price auction: the same targets give the same ranking (weighted routing draws anew).
-    return bids.length === standing.count && campaign.routing !== 'priority_weight' ? book.rankings.get(standing, auction) : auction();
+    return bids.length === 0 && campaign.routing !== 'priority_weight' ? book.rankings.get(standing, auction) : auction();
   }
 
   /** Every ranked bid enters the trace as outranked, in rank order; the winner is marked when known. */

@@ -103,9 +103,10 @@ export interface StandingBids {
 /**
  * Discovery of standing bids for one call: the campaign's targets whose geography and open hours admit it (from
  * the book's index) and whose buyer can still pay (`availableFunds`: billing's latest figure, if newer than the
- * snapshot), appended to `bids` in auction order. Every other target enters the trace's exclusions, with why, in
- * the book's order (the closed ones first), as the linear scan did. Only the eligible targets are visited; the
- * exclusions of a call like a recent one are that call's, shared (the trace copies them before adding any).
+ * snapshot), as a set (their bids, in auction order, from standingBidsOf, only if the ranking is not cached). Every
+ * other target enters the trace's exclusions, with why, in the book's order (the closed ones first), as the linear
+ * scan did. Only the eligible targets are visited; the exclusions of a call like a recent one are that call's,
+ * shared (the trace copies them before adding any).
  */
 export function discoverStandingBids(
   book: CampaignBook,
@@ -113,7 +114,6 @@ export function discoverStandingBids(
   now: Date,
   availableFunds: (buyerAccountId: string) => number | undefined,
   trace: DecisionTrace,
-  bids: Bid[],
 ): StandingBids {
   const matches = book.index.match(geo, now);
   const open = book.open;
@@ -126,7 +126,7 @@ export function discoverStandingBids(
     while (x !== 0) {
       const bit = x & -x;
       x ^= bit;
-      const { target, bid } = open[(w << 5) + 31 - Math.clz32(bit)]!;
+      const { target } = open[(w << 5) + 31 - Math.clz32(bit)]!;
       const funds = availableFunds(target.buyerAccountId);
       if (funds !== undefined && funds < target.bidCents) {
         short = true;
@@ -134,12 +134,27 @@ export function discoverStandingBids(
       }
       members[w] |= bit;
       count += 1;
-      bids.push(bid);
     }
   }
   if (!short && trace.excluded.targetId.length === 0) trace.excluded = book.exclusions.get(matches.key, () => freezeColumns(exclusionsOf(book, matches)));
   else addExclusionsInOrder(trace, book, matches, members, availableFunds);
   return { members, count };
+}
+
+/** The standing bids of a discovery's targets, in auction order. */
+export function standingBidsOf(book: CampaignBook, standing: StandingBids): Bid[] {
+  const bids: Bid[] = new Array(standing.count);
+  let k = 0;
+  const { members } = standing;
+  for (let w = 0; w < members.length; w++) {
+    let x = members[w]!;
+    while (x !== 0) {
+      const bit = x & -x;
+      x ^= bit;
+      bids[k++] = book.open[(w << 5) + 31 - Math.clz32(bit)]!.bid;
+    }
+  }
+  return bids;
 }
 
 /** The closed targets and those the index kept out, in book order, as trace columns. */
