@@ -40,22 +40,39 @@ export interface AuctionInput {
  * Ties (same score) break on higher bid, then lower target id, so the order never depends on input order.
  */
 export function runAuction(input: AuctionInput): RankedBid[] {
-  const bids = input.bids.filter((b) => b.bidCents >= input.floorCents);
-  if (input.routing === 'priority_weight') return rankByPriorityWeight(bids, input.random);
+  if (input.routing === 'priority_weight') return rankByPriorityWeight(input.bids.filter((b) => b.bidCents >= input.floorCents), input.random);
 
-  // Sorting input that is already in auction order (the snapshot keeps standing bids so) costs one pass.
-  const sorted = bids.slice().sort(compareBids);
-  return sorted.map((b, i) => {
+  const sorted = aboveFloorInOrder(input.bids, input.floorCents);
+  const secondPrice = input.routing === 'second_price';
+  const ranked: RankedBid[] = new Array(sorted.length);
+  for (let i = 0; i < sorted.length; i++) {
+    const b = sorted[i]!;
     const score = b.bidCents * b.qualityScore;
     let price = b.bidCents;
-    if (input.routing === 'second_price') {
+    if (secondPrice) {
       const next = sorted[i + 1];
       const quality = b.qualityScore > 0 ? b.qualityScore : 1;
       const needed = next ? Math.ceil((next.bidCents * next.qualityScore) / quality - 1e-9) : input.floorCents;
       price = Math.min(b.bidCents, Math.max(input.floorCents, needed));
     }
-    return rankedBid(b, i + 1, score, price);
-  });
+    ranked[i] = rankedBid(b, i + 1, score, price);
+  }
+  return ranked;
+}
+
+/**
+ * The bids at or above the floor, in auction order, as a new array. Bids already in that order (the snapshot keeps
+ * standing bids so, and discovery keeps their order) are not sorted: checking costs one comparison per bid.
+ */
+function aboveFloorInOrder(bids: readonly Bid[], floorCents: number): Bid[] {
+  const kept: Bid[] = [];
+  let inOrder = true;
+  for (const b of bids) {
+    if (b.bidCents < floorCents) continue;
+    if (inOrder && kept.length > 0 && compareBids(kept[kept.length - 1]!, b) > 0) inOrder = false;
+    kept.push(b);
+  }
+  return inOrder ? kept : kept.sort(compareBids); // a stable sort: equal bids keep their input order either way
 }
 
 /** Auction order: bid x quality, then bid, then target id (so ties never depend on input order). */

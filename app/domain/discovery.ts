@@ -1,5 +1,5 @@
 import type { Account, BuyerTarget, Schedule, Targeting } from './model';
-import { localParts } from './local-time';
+import { localParts, type LocalParts } from './local-time';
 
 /** Where the consumer is, as far as targeting can tell (zip beats area code). */
 export interface ConsumerGeo {
@@ -62,9 +62,13 @@ export function isScheduleOpen(schedule: Schedule | undefined, now: Date): Targe
   } catch {
     return { eligible: false, reason: 'schedule_invalid', detail: `unknown time zone ${schedule.timeZone}` };
   }
+  return scheduleOpenAt(schedule, local) ? ELIGIBLE : SCHEDULE_CLOSED;
+}
+
+/** Whether the schedule is open at a local weekday and minute (of its own zone). */
+export function scheduleOpenAt(schedule: Schedule, local: Pick<LocalParts, 'weekday' | 'minuteOfDay'>): boolean {
   const intervals = schedule.hours[local.weekday];
-  if (intervals?.some(([start, end]) => local.minuteOfDay >= start && local.minuteOfDay < end)) return ELIGIBLE;
-  return SCHEDULE_CLOSED;
+  return intervals?.some(([start, end]) => local.minuteOfDay >= start && local.minuteOfDay < end) === true;
 }
 
 /** A buyer must be able to pay its bid from balance plus credit. */
@@ -94,7 +98,11 @@ export function rtbMayBid(target: BuyerTarget, buyer: Account | undefined): bool
   return target.active && buyer !== undefined && buyer.active;
 }
 
-/** What depends on the call: the consumer's location and the time (the buyer's open hours). */
+/**
+ * What depends on the call: the consumer's location and the time (the buyer's open hours). The call path answers
+ * this for all of a campaign's targets at once through TargetIndex (target-index.ts); these per-target functions
+ * are the rules' definition, which the index is property-tested against.
+ */
 export function judgeTargetForCall(target: BuyerTarget, geo: ConsumerGeo, now: Date): TargetVerdict {
   const geoVerdict = matchTargeting(target.targeting, geo);
   if (!geoVerdict.eligible) return geoVerdict;

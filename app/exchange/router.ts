@@ -9,7 +9,6 @@ import { consentRequired, screenCall, type ScreenResult } from '../domain/screen
 import { DEFAULT_FREQUENCY_POLICY, frequencyLimitsFor, frequencyRetentionSec, frequencySubjectOf, type FrequencyPolicy } from '../domain/frequency-limits';
 import { judgeAttestation, NO_TRUST, type Attestation, type AttestationTrust } from '../domain/attestation';
 import { judgeRegistryCopy, NO_LIST_FACTS, registryKindFor } from '../domain/lists';
-import { judgeTargetForCall } from '../domain/discovery';
 import { runAuction, type Bid, type RankedBid } from '../domain/auction';
 import { capCounters } from '../domain/caps';
 import type { ComplianceFacts } from '../cache/compliance-keys';
@@ -18,6 +17,8 @@ import { CapLedger, type Shortfall } from '../cache/cap-ledger';
 import type { SellerBidReservation, SellerBidReservations } from '../cache/seller-bid-reservations';
 import type { FundHold } from '../cache/fund-holds';
 import type { ConfigSnapshot } from './snapshot';
+import { discoverStandingBids, rankingColumns, standingBidsOf } from './snapshot-discovery';
+import { judgeTargetForCall } from '../domain/discovery';
 import type { SnapshotSource } from './snapshot-source';
 import type { OutboundClearance } from './outbound-clearances';
 import { collectBids, type Bidder } from './bidders';
@@ -458,25 +459,12 @@ export class Router {
 
   /** Discovery (standing bids, then real-time bids under the campaign's deadline) and the auction. */
   private async rank(callId: string, campaign: Campaign, caller: Extract<CallerParse, { ok: true }>, info: CallInfo, now: Date, snapshot: ConfigSnapshot, trace: DecisionTrace): Promise<RankedBid[]> {
-    const bids: Bid[] = [];
+    const bids: Bid[] = []; // real-time bids that pass (the standing ones are `standing`, a set over the book)
     const location = trace.location!;
     const geo = { states: location.states, areaCode: caller.areaCode, zip: info.zip };
-    const book = snapshot.book(campaign);
-    for (const c of book.closed) addExclusion(trace, { targetId: c.target.id, buyerAccountId: c.target.buyerAccountId, bidCents: c.target.bidCents, source: 'standing', reason: c.reason, detail: c.detail });
     const snapshots = this.deps.snapshots;
-    for (const { target, bid } of book.open) {
-      const verdict = judgeTargetForCall(target, geo, now);
-      if (!verdict.eligible) {
-        addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: verdict.reason });
-        continue;
-      }
-      const funds = snapshots.availableFunds(target.buyerAccountId);
-      if (funds !== undefined && funds < target.bidCents) {
-        addExclusion(trace, { targetId: target.id, buyerAccountId: target.buyerAccountId, bidCents: target.bidCents, source: 'standing', reason: 'insufficient_funds', detail: `available ${funds} < bid ${target.bidCents}` });
-        continue;
-      }
-      bids.push(bid);
-    }
+    const book = snapshot.book(campaign);
+    const standing = discoverStandingBids(book, geo, now, (buyerAccountId) => snapshots.availableFunds(buyerAccountId), trace);
     // RTB targets open at this hour and place: one ping each, all at once, under the campaign's deadline.
     const rtbTargets = new Map<string, BuyerTarget>();
     let bidders = this.deps.bidders ?? [];
@@ -506,19 +494,13 @@ export class Router {
     if (bidders.length > 0) {
       const req = { callId, campaign, callerE164: caller.e164, location: { source: location.source as 'zip' | 'area_code' | 'unknown', states: location.states, timeZones: location.timeZones }, areaCode: caller.areaCode, zip: info.zip, now };
       const collected = await collectBids(bidders, req, campaign.bidDeadlineMs);
-      const rtbWon = new Set<string>();
       for (const b of collected.bids) {
         const problem = invalidBid(b);
         const funds = snapshots.availableFunds(b.buyerAccountId) ?? fundsOf(snapshot.accounts.get(b.buyerAccountId));
         if (problem) addExclusion(trace, { targetId: b.targetId, buyerAccountId: b.buyerAccountId, bidCents: b.bidCents, source: b.source, reason: 'bid_error', detail: problem });
         else if (funds !== undefined && funds < b.bidCents) addExclusion(trace, { targetId: b.targetId, buyerAccountId: b.buyerAccountId, bidCents: b.bidCents, source: b.source, reason: 'insufficient_funds', detail: `available ${funds} < bid ${b.bidCents}` });
-        else {
-          bids.push(b);
-          if (b.source === 'rtb') rtbWon.add(b.targetId);
-        }
+        else bids.push(b);
       }
-      // A target's RTB bid replaces its standing bid for this call: one bid per target in the auction.
-      if (rtbWon.size > 0) for (let i = bids.length - 1; i >= 0; i--) if (bids[i]!.source === 'standing' && rtbWon.has(bids[i]!.targetId)) bids.splice(i, 1);
       for (const name of collected.late) {
         const t = rtbTargets.get(name);
         addExclusion(trace, { targetId: t?.id ?? '', buyerAccountId: t?.buyerAccountId ?? '', bidCents: 0, source: t ? 'rtb' : name, reason: 'bid_timeout', detail: `no answer within ${campaign.bidDeadlineMs} ms` });
@@ -528,22 +510,28 @@ export class Router {
         addExclusion(trace, { targetId: t?.id ?? '', buyerAccountId: t?.buyerAccountId ?? '', bidCents: 0, source: t ? 'rtb' : f.bidder, reason: f.reason ?? 'bid_error', detail: f.error });
       }
     }
-    return runAuction({ bids, routing: campaign.routing, floorCents: campaign.floorCents, random: this.random });
+    // The standing bids first, then the real-time ones that passed. A target's RTB bid replaces its standing bid
+    // for this call: one bid per target in the auction.
+    const rtbBid = new Set<string>();
+    for (const b of bids) if (b.source === 'rtb') rtbBid.add(b.targetId);
+    const standingBids = (): Bid[] => {
+      const all = standingBidsOf(book, standing);
+      return rtbBid.size === 0 ? all : all.filter((b) => !rtbBid.has(b.targetId));
+    };
+    const auction = (): RankedBid[] => runAuction({ bids: standingBids().concat(bids), routing: campaign.routing, floorCents: campaign.floorCents, random: this.random });
+    // Standing bids alone in a price auction: the same targets give the same ranking (weighted routing draws anew).
+    return bids.length === 0 && campaign.routing !== 'priority_weight' ? book.rankings.get(standing, auction) : auction();
   }
 
   /** Every ranked bid enters the trace as outranked, in rank order; the winner is marked when known. */
   private traceRanking(ranked: RankedBid[], trace: DecisionTrace): void {
-    const t = trace.ranked;
-    for (const r of ranked) {
-      t.targetId.push(r.targetId);
-      t.buyerAccountId.push(r.buyerAccountId);
-      t.bidCents.push(r.bidCents);
-      t.score.push(r.score);
-      t.priceCents.push(r.priceCents);
-      t.source.push(r.source);
-      t.status.push('lost');
-      t.reason.push(null);
-    }
+    // Columns made at their size (pushing a thousand bids into eight arrays regrew each many times), or shared
+    // frozen with a cached ranking: only status and reason change per decision.
+    trace.ranked = {
+      ...rankingColumns(ranked),
+      status: new Array<'lost'>(ranked.length).fill('lost'),
+      reason: new Array<null>(ranked.length).fill(null),
+    };
   }
 
   private countersFor(snapshot: ConfigSnapshot, bid: RankedBid, now: Date): CapCounter[] {

@@ -3,6 +3,8 @@ import type { ConfigRows } from '../store/config-repo';
 import { normalizeE164 } from '../domain/phone';
 import { compareBids, type Bid } from '../domain/auction';
 import { judgeTargetStatic, rtbMayBid, type ExclusionReason } from '../domain/discovery';
+import { TargetIndex } from '../domain/target-index';
+import { ExclusionCache, RankingCache } from './snapshot-discovery';
 
 /**
  * A campaign's buyer targets judged on what the config alone decides (activity, destination, floor, funds),
@@ -15,6 +17,12 @@ export interface CampaignBook {
   closed: Array<{ target: BuyerTarget; reason: ExclusionReason; detail?: string }>;
   /** active targets of active buyers with an RTB endpoint: pinged per call (also in `open` when their standing bid stands) */
   rtb: BuyerTarget[];
+  /** the `open` targets' geography and open hours, indexed (positions are those of `open`) */
+  index: TargetIndex;
+  /** recent auctions among standing bids only, by the set of targets that took part */
+  rankings: RankingCache;
+  /** recent calls' exclusions (the closed targets and those the index kept out), by the index's answer key */
+  exclusions: ExclusionCache;
 }
 
 /**
@@ -62,18 +70,21 @@ export class ConfigSnapshot {
   book(campaign: Campaign): CampaignBook {
     let book = this.books.get(campaign.id);
     if (!book) {
-      book = { open: [], closed: [], rtb: [] };
+      const open: CampaignBook['open'] = [];
+      const closed: CampaignBook['closed'] = [];
+      const rtb: BuyerTarget[] = [];
       for (const target of this.targetsByCampaign.get(campaign.id) ?? []) {
         const verdict = judgeTargetStatic(target, this.accounts.get(target.buyerAccountId), campaign.floorCents);
         if (target.rtb && rtbMayBid(target, this.accounts.get(target.buyerAccountId))) {
           // An RTB target is pinged whatever its standing bid; that bid stands beside it only when it is one (> 0).
-          book.rtb.push(target);
-          if (verdict.eligible && target.bidCents > 0) book.open.push({ target, bid: this.standingBids.get(target.id)! });
+          rtb.push(target);
+          if (verdict.eligible && target.bidCents > 0) open.push({ target, bid: this.standingBids.get(target.id)! });
           continue;
         }
-        if (verdict.eligible) book.open.push({ target, bid: this.standingBids.get(target.id)! });
-        else book.closed.push({ target, reason: verdict.reason, detail: verdict.detail });
+        if (verdict.eligible) open.push({ target, bid: this.standingBids.get(target.id)! });
+        else closed.push({ target, reason: verdict.reason, detail: verdict.detail });
       }
+      book = { open, closed, rtb, index: new TargetIndex(open.map((o) => o.target)), rankings: new RankingCache(), exclusions: new ExclusionCache() };
       this.books.set(campaign.id, book);
     }
     return book;

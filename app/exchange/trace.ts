@@ -83,7 +83,9 @@ export function emptyExclusions(): DecisionTrace['excluded'] {
   return { targetId: [], buyerAccountId: [], bidCents: [], source: [], reason: [], detail: [] };
 }
 
-export function addExclusion(trace: DecisionTrace, e: { targetId: string; buyerAccountId: string; bidCents: number; source: string; reason: string; detail?: string }): void {
+export function addExclusion(trace: Pick<DecisionTrace, 'excluded'>, e: { targetId: string; buyerAccountId: string; bidCents: number; source: string; reason: string; detail?: string }): void {
+  // Discovery may have given the trace exclusions shared with other calls (frozen): copied before the first change.
+  if (Object.isFrozen(trace.excluded.targetId)) trace.excluded = copyExclusions(trace.excluded);
   const x = trace.excluded;
   x.targetId.push(e.targetId);
   x.buyerAccountId.push(e.buyerAccountId);
@@ -91,6 +93,10 @@ export function addExclusion(trace: DecisionTrace, e: { targetId: string; buyerA
   x.source.push(e.source);
   x.reason.push(e.reason);
   x.detail.push(e.detail ?? null);
+}
+
+function copyExclusions(x: DecisionTrace['excluded']): DecisionTrace['excluded'] {
+  return { targetId: x.targetId.slice(), buyerAccountId: x.buyerAccountId.slice(), bidCents: x.bidCents.slice(), source: x.source.slice(), reason: x.reason.slice(), detail: x.detail.slice() };
 }
 
 /** Every buyer considered, one entry each (ranked first, in rank order, then the excluded): for people and tests. */
