@@ -273,7 +273,9 @@ export class EslSocket {
   close(reason: string, level: 'warn' | 'debug' = 'warn'): void {
     if (this.closedReason === undefined) {
       this.closedReason = reason;
-      this.log[level]({ remote: this.remote, reason }, 'closing ESL connection');
+      // Every call's connection closes at its end (at debug): the peer's address is a system call, so only for warnings.
+      if (level === 'warn') this.log.warn({ remote: this.remote, reason }, 'closing ESL connection');
+      else this.log.debug({ reason }, 'closing ESL connection');
     }
     this.socket.destroy();
   }
