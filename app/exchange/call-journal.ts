@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { DecisionTrace } from './trace';
-import type { JournalTrace } from './journal-trace';
 
 /**
  * The call journal: a write-ahead log of what happened to each call, in a Redis stream.
@@ -36,8 +35,7 @@ export type JournalEntry =
       winnerBuyerId?: string;
       priceCents?: number;
       decidedAt: string;
-      /** compact on the call path (journal-trace.ts; the recorder expands it), full from other writers */
-      trace: JournalTrace | DecisionTrace;
+      trace: DecisionTrace;
       /**
        * present when screening ran: every decision, pass or block, is audited. `reasons` and `checkedAt` are left
        * out when they are the trace's screening checks and the decision time (the call path's entries): the

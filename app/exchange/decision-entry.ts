@@ -1,7 +1,6 @@
 import type { CallInfo } from '../switch/port';
 import type { CallIdentity, JournalEntry } from './call-journal';
 import type { Decision } from './router';
-import { compactTrace } from './journal-trace';
 
 /** The journal entry of a call's decision: the outcome, the winner and its price, the trace and the screening audit. */
 export function decisionEntry(identity: CallIdentity, info: CallInfo, d: Decision): JournalEntry {
@@ -20,7 +19,7 @@ export function decisionEntry(identity: CallIdentity, info: CallInfo, d: Decisio
     winnerBuyerId: d.outcome === 'route' ? d.winner.bid.buyerAccountId : undefined,
     priceCents: d.outcome === 'route' ? d.winner.bid.priceCents : undefined,
     decidedAt: d.trace.decidedAt,
-    trace: compactTrace(d.trace, { ...identity, decidedAt: d.trace.decidedAt }),
+    trace: d.trace,
     // The audit's reasons and time are the trace's screening checks and decidedAt: the recorder reads them there.
     audit: screening ? { decision: screening.pass ? 'pass' : 'block' } : undefined,
   };

@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import { inTransaction } from './db';
 import type { Logger } from '../observability/logger';
 import { JOURNAL_GROUP, JOURNAL_STREAM, type JournalEntry } from '../exchange/call-journal';
-import { expandTrace } from '../exchange/journal-trace';
 import { Backoff, sleep } from '../util/backoff';
 
 export const JOURNAL_DEAD_STREAM = 'journal:calls:dead';
@@ -285,7 +284,7 @@ async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promis
     await c.query(
       `INSERT INTO call_decisions (call_id, decided_at, trace)
        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::jsonb[]) ON CONFLICT (call_id) DO NOTHING`,
-      columns(decided, [(e) => e.callId, (e) => e.decidedAt, (e) => JSON.stringify(expandTrace(e.trace, e))]),
+      columns(decided, [(e) => e.callId, (e) => e.decidedAt, (e) => JSON.stringify(e.trace)]),
     );
     const audited = decided.filter((e) => e.audit);
     if (audited.length > 0) {
