@@ -168,7 +168,9 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   access.onChange((change) => principals.drop(change));
   await access.start();
 
-  const caps = new CapLedger(redis);
+  const journal = new RedisCallJournal(journalRedis);
+  // A bridged call's slot is given back in the journal's batch with the call's end entry (one round trip).
+  const caps = new CapLedger(redis, journal);
   const rtb = new RtbPinger({
     callerHashSalt: config.RTB_CALLER_HASH_SALT,
     maxInFlightPerBuyer: config.RTB_MAX_IN_FLIGHT_PER_BUYER,
@@ -195,7 +197,6 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const incarnation = newIncarnation(config.NODE_ID);
   const heartbeat = new NodeHeartbeat(redis, incarnation, { ttlMs: config.NODE_HEARTBEAT_TTL_MS }, logger.child({ mod: 'heartbeat' }));
   await heartbeat.start();
-  const journal = new RedisCallJournal(journalRedis);
   const registry = new LiveCallsRegistry(redis, incarnation, logger.child({ mod: 'registry' }), journal);
   await registry.join();
   const clearances = new OutboundClearances();

@@ -95,15 +95,18 @@ export class BridgeLadder {
         outcome = { status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: (err as Error).message };
       }
       this.deps.metrics?.bridgeAttempts.inc({ status: outcome.status });
-      await this.deps.ending.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid, status: outcome.status, cause: 'cause' in outcome ? outcome.cause : undefined, startedAt: attemptStartedAt });
+      const attempted = this.deps.ending.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid, status: outcome.status, cause: 'cause' in outcome ? outcome.cause : undefined, startedAt: attemptStartedAt });
 
       if (outcome.status === 'bridged') {
-        log.info({ targetId: bid.targetId, attemptNo, priceCents: bid.priceCents }, 'call bridged');
+        // Queued behind the attempt's entry, in the same batch (one round trip): Redis applies it after the entry.
         reg?.bridged(outcome.answeredAt);
+        await attempted;
+        log.debug({ targetId: bid.targetId, attemptNo, priceCents: bid.priceCents }, 'call bridged'); // routine: the record has it
         this.deps.events?.emit({ type: 'call.bridged', callId: identity.callId, at: outcome.answeredAt.toISOString(), targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, priceCents: bid.priceCents, sellerAccountId });
         return { winner: bid, counters: current.counters, hold: current.hold, sellerAccountId }; // the bid alone, not the ranking it came from
       }
 
+      await attempted;
       await this.release(log, identity.callId, current, unreleased, reg);
       if (outcome.status === 'caller_gone') {
         await this.deps.finish(identity, ended, log, { outcome: 'abandoned', endReason: 'caller_gone', rejectReason: 'caller_gone', sellerAccountId }, reg);

@@ -237,11 +237,13 @@ export class CallFlow {
       log.info('bridged call left on the switch at stop; another node (or this one restarted) adopts it');
       return;
     }
-    await this.deps.caps.endCall(identity.callId, call.counters).catch((err: Error) => {
+    // The slot's release, the end's entry and the registry removal are queued in this turn, so they leave in one
+    // pipeline (the journal's batch), in that order: one round trip for the end instead of three.
+    const released = this.deps.caps.endCall(identity.callId, call.counters).catch((err: Error) => {
       log.error({ err: err.message }, 'failed to release concurrency slot; retrying in the background');
       this.late.schedule(log, identity.callId, call.counters); // the hold stays: billing settles it with the charge
     });
-    await this.finish(identity, Promise.resolve(end), log, { outcome: 'bridged', endReason: endReasonOf(end), winner: call.winner, sellerAccountId: call.sellerAccountId }, reg);
+    await Promise.all([released, this.finish(identity, Promise.resolve(end), log, { outcome: 'bridged', endReason: endReasonOf(end), winner: call.winner, sellerAccountId: call.sellerAccountId }, reg)]);
   }
 
   /**
@@ -251,7 +253,9 @@ export class CallFlow {
    */
   private async finish(identity: CallIdentity, ended: Promise<LegEnd | Left>, log: CallLogger, how: EndHow, reg?: CallRegistration): Promise<void> {
     const end = await ended;
-    await this.ending.recordEnd(identity, end === LEFT ? { endedAt: this.clock(), cause: 'NORMAL_TEMPORARY_FAILURE', hungUpBy: 'system' } : end, log, how);
+    const recorded = this.ending.recordEnd(identity, end === LEFT ? { endedAt: this.clock(), cause: 'NORMAL_TEMPORARY_FAILURE', hungUpBy: 'system' } : end, log, how);
+    // Queued right behind the end's entry, in the same batch: Redis applies it after the entry.
     reg?.done();
+    await recorded;
   }
 }

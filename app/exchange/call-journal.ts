@@ -36,8 +36,12 @@ export type JournalEntry =
       priceCents?: number;
       decidedAt: string;
       trace: DecisionTrace;
-      /** present when screening ran: every decision, pass or block, is audited */
-      audit?: { decision: 'pass' | 'block'; reasons: unknown; checkedAt: string };
+      /**
+       * present when screening ran: every decision, pass or block, is audited. `reasons` and `checkedAt` are left
+       * out when they are the trace's screening checks and the decision time (the call path's entries): the
+       * recorder takes them from there, so the checks are not sent twice.
+       */
+      audit?: { decision: 'pass' | 'block'; reasons?: unknown; checkedAt?: string };
     })
   | (CallIdentity & {
       type: 'attempt';
@@ -83,12 +87,24 @@ export interface CallJournal {
  * (the switch connection flushes on a nextTick queued after this one), and an attempt's before the process could
  * die in a later turn.
  */
-/** A write other than a journal entry that rides in the journal's next batch: the live-call registry's. */
-export type BatchedWrite = { op: 'hset'; key: string; field: string; value: string } | { op: 'hdel'; key: string; field: string };
+/**
+ * A write other than a journal entry that rides in the journal's next batch: the live-call registry's, and a
+ * bridged call's concurrency slot given back at its end (a ZREM, what the cap release script does for it).
+ * Redis applies a batch's commands in order, so a call's end costs one round trip: slot, entry, registry.
+ */
+export type BatchedWrite =
+  | { op: 'hset'; key: string; field: string; value: string }
+  | { op: 'hdel'; key: string; field: string }
+  | { op: 'zrem'; key: string; member: string };
+
+/** Anything that takes BatchedWrites (the journal): the registry and the cap ledger write through it. */
+export interface BatchWriter {
+  write(w: BatchedWrite): Promise<void>;
+}
 
 type Queued = { entry?: string; other?: BatchedWrite; resolve(): void; reject(err: Error): void };
 
-export class RedisCallJournal implements CallJournal {
+export class RedisCallJournal implements CallJournal, BatchWriter {
   private queue: Queued[] = [];
 
   constructor(private readonly redis: Redis) {}
@@ -125,7 +141,8 @@ export class RedisCallJournal implements CallJournal {
     for (const { entry, other } of batch) {
       if (entry !== undefined) pipeline.xadd(JOURNAL_STREAM, '*', 'e', entry);
       else if (other!.op === 'hset') pipeline.hset(other!.key, other!.field, other!.value);
-      else pipeline.hdel(other!.key, other!.field);
+      else if (other!.op === 'hdel') pipeline.hdel(other!.key, other!.field);
+      else pipeline.zrem(other!.key, other!.member);
     }
     pipeline.exec().then(
       (results) => {

@@ -20,6 +20,7 @@ export function decisionEntry(identity: CallIdentity, info: CallInfo, d: Decisio
     priceCents: d.outcome === 'route' ? d.winner.bid.priceCents : undefined,
     decidedAt: d.trace.decidedAt,
     trace: d.trace,
-    audit: screening ? { decision: screening.pass ? 'pass' : 'block', reasons: screening.checks, checkedAt: d.trace.decidedAt } : undefined,
+    // The audit's reasons and time are the trace's screening checks and decidedAt: the recorder reads them there.
+    audit: screening ? { decision: screening.pass ? 'pass' : 'block' } : undefined,
   };
 }

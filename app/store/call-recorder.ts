@@ -302,7 +302,8 @@ async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promis
         `INSERT INTO compliance_audit_log (call_id, campaign_id, ani, decision, reasons, checked_at)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
          ON CONFLICT (call_id) DO NOTHING`,
-        columns(audited, [(e) => e.callId, (e) => e.campaignId, (e) => e.ani, (e) => e.audit!.decision, (e) => JSON.stringify(e.audit!.reasons), (e) => e.audit!.checkedAt]),
+        // An entry without the audit's reasons or time audits the trace's screening checks at the decision time.
+        columns(audited, [(e) => e.callId, (e) => e.campaignId, (e) => e.ani, (e) => e.audit!.decision, (e) => JSON.stringify(e.audit!.reasons ?? e.trace.screening?.checks ?? []), (e) => e.audit!.checkedAt ?? e.decidedAt]),
       );
     }
   }

@@ -145,7 +145,7 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
     this.connection = attempt;
     this.bridgedAt = attempt.bridgedAt;
     this.answeredAt ??= this.bridgedAt;
-    this.log.info({ buyerChannel: attempt.buyerId, bridge: attempt.bridgeId }, 'bridged');
+    this.log.debug({ buyerChannel: attempt.buyerId, bridge: attempt.bridgeId }, 'bridged'); // routine: the record has it
     return outcome;
   }
 
@@ -370,7 +370,7 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
     if (this.answeredAt) end.answeredAt = this.answeredAt;
     if (this.bridgedAt) end.bridgedAt = this.bridgedAt;
     this.lastEnd = end;
-    this.log.info({ cause: end.cause, hungUpBy: end.hungUpBy }, 'call leg ended');
+    this.log.debug({ cause: end.cause, hungUpBy: end.hungUpBy }, 'call leg ended'); // routine: the record has it
     for (const w of this.endWaiters.splice(0)) w();
     for (const fn of this.endListeners) this.notify(fn, end);
   }

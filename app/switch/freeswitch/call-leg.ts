@@ -4,11 +4,14 @@
  * - answer: its CHANNEL_EXECUTE_COMPLETE (matched by Application-UUID = the event-uuid we sent);
  * - bridge: CHANNEL_BRIDGE means bridged; otherwise the bridge's CHANNEL_EXECUTE_COMPLETE carries the failure in
  *   variable_originate_disposition (continue_on_fail=true keeps the caller up for the next buyer);
- * - the end: CHANNEL_HANGUP marks the leg gone; CHANNEL_HANGUP_COMPLETE (delivered because we linger) carries
- *   the final variables. Every wait has a timeout, and a closed socket settles everything.
+ * - the end: the `socket` application's CHANNEL_EXECUTE_COMPLETE on a channel that is down (delivered because we
+ *   linger) carries the cause, the times and a received hangup's disposition; the leg then closes the socket
+ *   (no `exit`: the channel is gone, so there is nothing to hand back). CHANNEL_HANGUP and
+ *   CHANNEL_HANGUP_COMPLETE are understood too, should a switch send them. Every wait has a timeout, and a closed
+ *   socket settles everything.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../observability/logger';
+import type { CallLogger } from '../../observability/logger';
 import type { BridgeOptions, BridgeOutcome, CallLeg, Destination, HangupCause, LegEnd } from '../port';
 import type { FreeSwitchTimeouts } from './config';
 import { bridgeArgument, type DialConfig } from './dial-string';
@@ -20,8 +23,9 @@ import { hungUpBy, outcomeFromBridgeComplete } from './outcome';
 export interface LegTransport {
   readonly isClosed: boolean;
   execute(uuid: string, app: string, arg: string | undefined, eventUuid: string, timeoutMs: number): Promise<unknown>;
+  /** `api <cmd>` on the call's own connection; answers the response body. */
+  api(cmd: string, timeoutMs: number): Promise<string>;
   hangup(uuid: string, cause: string, timeoutMs: number): Promise<unknown>;
-  exit(timeoutMs: number): void;
   close(reason: string, level?: 'warn' | 'debug'): void;
 }
 
@@ -51,6 +55,16 @@ const CALLER_VARIABLES: ReadonlyArray<readonly [string, string]> = [
 const SAFE_CALL_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const SAFE_CAUSE = /^[A-Z_]{3,40}$/;
+
+/** The dialplan application that hands the call to us; its EXECUTE_COMPLETE on a channel that is down is the end. */
+const SOCKET_APP = 'socket';
+
+/**
+ * At the `socket` application's completion FreeSWITCH has set sip_hangup_disposition only for a hangup it received
+ * (recv_bye, recv_cancel: recordings A, D); one it sent (send_bye, send_refuse) is set later, in HANGUP_COMPLETE
+ * (recordings B, I). So a hangup without one at that point was sent by the switch.
+ */
+const SENT_BY_SWITCH = 'send_';
 
 interface ActiveBridge {
   eventUuid: string;
@@ -86,12 +100,14 @@ export class FreeSwitchCallLeg implements CallLeg {
   private hangupWaiters: Array<() => void> = [];
   private completeTimer: NodeJS.Timeout | undefined;
   private lastEnd: LegEnd | undefined;
+  /** The end came from the `socket` application's EXECUTE_COMPLETE (see SENT_BY_SWITCH). */
+  private socketEnded = false;
 
   constructor(
     readonly id: string,
     private readonly transport: LegTransport,
     private readonly settings: LegSettings,
-    private readonly log: Logger,
+    private readonly log: CallLogger,
     /** The channel data, for the answered state at hand-over (originated legs arrive answered). */
     channelData: EslHeaders,
   ) {
@@ -165,11 +181,13 @@ export class FreeSwitchCallLeg implements CallLeg {
         },
       };
       this.activeBridge = active;
-      // multiset and bridge go out together; FreeSWITCH runs queued applications in order.
+      // The variables and the bridge go out together. `api uuid_setvar_multi` runs in the connection's own thread as
+      // it is read, so the variables are set before the bridge that follows it is queued; unlike a `multiset`
+      // application it fires no EXECUTE/EXECUTE_COMPLETE (nor needs a filter to drop them).
       const send = async (): Promise<void> => {
         const sent: Array<Promise<unknown>> = [];
         const assignments = this.callerAssignments(opts.tags?.callx_call_id);
-        if (assignments !== '') sent.push(this.transport.execute(this.id, 'multiset', assignments, randomUUID(), this.t.commandMs));
+        if (assignments !== '') sent.push(this.setVariables(assignments));
         sent.push(this.transport.execute(this.id, 'bridge', arg.value, eventUuid, this.t.commandMs));
         await Promise.all(sent);
       };
@@ -186,7 +204,13 @@ export class FreeSwitchCallLeg implements CallLeg {
     return Math.floor((this.setupDeadline - Date.now()) / 1000);
   }
 
-  /** What the caller still needs before a bridge: the failover variables and our call id, as one multiset. */
+  /** Sets `k=v;k=v` on the caller (values are checked: no ';', spaces or line breaks). */
+  private async setVariables(assignments: string): Promise<void> {
+    const body = await this.transport.api(`uuid_setvar_multi ${this.id} ${assignments}`, this.t.commandMs);
+    if (!body.startsWith('+OK')) throw new Error(`uuid_setvar_multi: ${body.trim().slice(0, 80)}`);
+  }
+
+  /** What the caller still needs before a bridge: the failover variables and our call id, as `k=v;k=v`. */
   private callerAssignments(callId: string | undefined): string {
     const parts: string[] = [];
     if (!this.failoverSet) {
@@ -198,7 +222,7 @@ export class FreeSwitchCallLeg implements CallLeg {
       if (SAFE_CALL_ID.test(callId)) parts.push(`callx_call_id=${callId}`);
       else this.log.warn('bridge: call id has unsafe characters; the caller leg is not tagged with it');
     }
-    return parts.join(' ');
+    return parts.join(';');
   }
 
   async playAndHangup(prompt: string, cause: HangupCause): Promise<void> {
@@ -307,7 +331,8 @@ export class FreeSwitchCallLeg implements CallLeg {
         if (!this.endedFlag && h.get('Answer-State') !== 'hangup') this.unbridgedFirst = true;
         return;
       case 'CHANNEL_EXECUTE_COMPLETE':
-        this.executeComplete(h);
+        if (h.get('Application') === SOCKET_APP) this.socketComplete(h);
+        else this.executeComplete(h);
         return;
       case 'CHANNEL_HANGUP':
         this.channelGone(h, true);
@@ -317,6 +342,20 @@ export class FreeSwitchCallLeg implements CallLeg {
         this.finish(h);
         return;
     }
+  }
+
+  /**
+   * The `socket` application returned. On a channel that is down this is the end, with the final facts: FreeSWITCH
+   * stamps it at the channel's end_uepoch and it carries Hangup-Cause, the answered and bridged times and, for a
+   * hangup it received, sip_hangup_disposition (recordings A, D). On a live channel the dialplan took the call
+   * back (transfer, or our own `exit` at stop): its end will come, if at all, as the connection closes.
+   */
+  private socketComplete(h: EslHeaders): void {
+    const down = h.get('Answer-State') === 'hangup' || h.get('Hangup-Cause') !== undefined;
+    if (!down) return;
+    this.socketEnded = true;
+    this.channelGone(h, false);
+    this.finish(h);
   }
 
   private executeComplete(h: EslHeaders): void {
@@ -387,7 +426,7 @@ export class FreeSwitchCallLeg implements CallLeg {
             requestedByUs: this.requestedHangup,
             wasBridged: this.wasBridged,
             unbridgedFirst: this.unbridgedFirst,
-            sipDisposition: h.variable('sip_hangup_disposition') ?? this.hangupEvent?.variable('sip_hangup_disposition'),
+            sipDisposition: h.variable('sip_hangup_disposition') ?? this.hangupEvent?.variable('sip_hangup_disposition') ?? (this.socketEnded ? SENT_BY_SWITCH : undefined),
           })
         : this.requestedHangup
           ? 'system'
@@ -398,7 +437,8 @@ export class FreeSwitchCallLeg implements CallLeg {
     if (answeredAt) end.answeredAt = answeredAt;
     if (bridgedAt) end.bridgedAt = bridgedAt;
     this.lastEnd = end;
-    this.log.info({ cause: end.cause, hungUpBy: end.hungUpBy }, 'call leg ended');
+    // Every call ends: a routine line at debug (the call's record has it), not a line per call at info.
+    this.log.debug({ cause: end.cause, hungUpBy: end.hungUpBy }, 'call leg ended');
     for (const fn of this.endListeners) {
       try {
         fn(end);
@@ -406,6 +446,7 @@ export class FreeSwitchCallLeg implements CallLeg {
         this.log.error({ err }, 'onEnded listener threw');
       }
     }
-    if (complete && !this.transport.isClosed) this.transport.exit(this.t.commandMs);
+    // The channel is gone and its end is in: nothing to hand back to the dialplan, so no `exit` round trip.
+    if (complete && !this.transport.isClosed) this.transport.close('the call ended', 'debug');
   }
 }

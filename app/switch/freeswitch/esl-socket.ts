@@ -9,23 +9,25 @@
  * handshake is pipelined.
  */
 import type { Socket } from 'node:net';
-import type { Logger } from '../../observability/logger';
+import type { CallLogger } from '../../observability/logger';
 import { EslFramer, parseHeaderLines, unescapeValue, type EslFrame } from './esl-framer';
 import { EslHeaders } from './headers';
 
 /**
  * The only events the adapter reads on a call's socket: each one costs the switch and us several KB of JSON,
  * and FreeSWITCH drops listeners whose queue overflows. Answer and bridge times come from CHANNEL_BRIDGE and the
- * final variables, and with linger CHANNEL_HANGUP_COMPLETE always follows a hangup, so CHANNEL_ANSWER and
- * CHANNEL_HANGUP are not needed (the leg still understands CHANNEL_HANGUP if it comes).
+ * channel's times, and the end from the `socket` application's own CHANNEL_EXECUTE_COMPLETE: with linger it
+ * follows every hangup, carries Hangup-Cause, the channel's times and a received hangup's
+ * sip_hangup_disposition, and its timestamp is the channel's end_uepoch (recordings A, B, D, I). So neither
+ * CHANNEL_HANGUP nor CHANNEL_HANGUP_COMPLETE (the largest event, ~12 KB) is needed; the leg still understands
+ * both if a switch sends them.
  */
 export const CALL_EVENTS = [
   'CHANNEL_BRIDGE',
   'CHANNEL_UNBRIDGE',
   'CHANNEL_EXECUTE_COMPLETE',
-  'CHANNEL_HANGUP_COMPLETE',
 ] as const;
-export type CallEventName = (typeof CALL_EVENTS)[number] | 'CHANNEL_HANGUP';
+export type CallEventName = (typeof CALL_EVENTS)[number] | 'CHANNEL_HANGUP' | 'CHANNEL_HANGUP_COMPLETE';
 
 export class EslCommandError extends Error {}
 
@@ -44,7 +46,7 @@ export interface PendingReply {
   body?: string;
 }
 
-const OUR_EVENTS: ReadonlySet<string> = new Set<string>([...CALL_EVENTS, 'CHANNEL_HANGUP']);
+const OUR_EVENTS: ReadonlySet<string> = new Set<string>([...CALL_EVENTS, 'CHANNEL_HANGUP', 'CHANNEL_HANGUP_COMPLETE']);
 /** The headers FreeSWITCH appends to the CHANNEL_DATA of the outbound `connect` reply; the rest is channel data. */
 const CONNECT_REPLY_HEADERS = new Set(['Content-Type', 'Reply-Text', 'Socket-Mode', 'Control']);
 
@@ -61,7 +63,7 @@ export class EslSocket {
 
   constructor(
     private readonly socket: Socket,
-    private log: Logger,
+    private log: CallLogger,
   ) {
     const onFrame = (frame: EslFrame): void => this.frame(frame);
     socket.on('data', (chunk: Buffer) => {
@@ -86,7 +88,7 @@ export class EslSocket {
   }
 
   /** Adds fields (e.g. the call's uuid) to this connection's log lines. */
-  setLogger(log: Logger): void {
+  setLogger(log: CallLogger): void {
     this.log = log;
   }
 
@@ -271,7 +273,9 @@ export class EslSocket {
   close(reason: string, level: 'warn' | 'debug' = 'warn'): void {
     if (this.closedReason === undefined) {
       this.closedReason = reason;
-      this.log[level]({ remote: this.remote, reason }, 'closing ESL connection');
+      // Every call's connection closes at its end (at debug): the peer's address is a system call, so only for warnings.
+      if (level === 'warn') this.log.warn({ remote: this.remote, reason }, 'closing ESL connection');
+      else this.log.debug({ reason }, 'closing ESL connection');
     }
     this.socket.destroy();
   }

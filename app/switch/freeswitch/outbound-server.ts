@@ -1,10 +1,10 @@
 /**
  * The outbound socket server: FreeSWITCH's `socket <host>:<port> async full` connects here once per call.
- * Each connection is handshaken (connect, linger, the few events the leg reads, a filter on its own uuid) and
+ * Each connection is handshaken (connect, linger, a filter on its own uuid, the few events the leg reads) and
  * handed to the pipeline as a CallLeg. A connection that misbehaves is closed on its own; the others go on.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { Logger } from '../../observability/logger';
+import { lazyChild, type Logger } from '../../observability/logger';
 import type { InboundCallHandler } from '../port';
 import { FreeSwitchCallLeg, type LegSettings } from './call-leg';
 import { callInfoFromChannelData } from './channel-data';
@@ -65,13 +65,14 @@ export class OutboundSocketServer {
   }
 
   /**
-   * `connect` and `linger` first; once the channel's uuid is known, the filters and then the event subscription,
-   * pipelined. The filters must be in place before `event` is sent: until then the listener would receive every
-   * channel's events. Filters: this channel only, and not the EXECUTE_COMPLETE of the `socket` application itself
-   * nor of `multiset`, which nobody waits for (a '-' value drops matching events; each is several KB of JSON).
-   * The call is handed over as soon as the channel data is in: FreeSWITCH runs a connection's commands in order,
-   * so whatever the pipeline sends next (answer, bridge) runs after the subscription, and the routing decision
-   * does not wait for the subscription's round trip. `subscribed` fails if any of it is refused.
+   * `connect` and `linger` first; once the channel's uuid is known, the filter and then the event subscription,
+   * pipelined: four commands in all. The filter must be in place before `event` is sent: until then the listener
+   * would receive every channel's events (fact 5). `linger` keeps the socket open after the hangup, so the end
+   * (the `socket` application's EXECUTE_COMPLETE) always arrives; without it FreeSWITCH may close before
+   * delivering it (fact 6). The call is handed over as soon as the channel data is in: FreeSWITCH runs a
+   * connection's commands in order, so whatever the pipeline sends next (answer, bridge) runs after the
+   * subscription, and the routing decision does not wait for the subscription's round trip. `subscribed` fails if
+   * any of it is refused.
    */
   private async handshake(conn: EslSocket) {
     const ms = this.settings.timeouts.handshakeMs;
@@ -87,15 +88,14 @@ export class OutboundSocketServer {
       return undefined;
     }
     const filter = conn.command(`filter Unique-ID ${uuid}`, {}, ms);
-    const notSocketApp = conn.command('filter Application -socket', {}, ms);
-    const notMultiset = conn.command('filter Application -multiset', {}, ms);
     const events = conn.command(`event json ${CALL_EVENTS.join(' ')}`, {}, ms);
-    const subscribed = Promise.all([linger, filter, notSocketApp, notMultiset, events]).then(() => undefined);
+    const subscribed = Promise.all([linger, filter, events]).then(() => undefined);
     return { data, uuid, subscribed };
   }
 
   private handOver(conn: EslSocket, ready: { data: EslHeaders; uuid: string; subscribed: Promise<void> }, handler: InboundCallHandler): void {
-    const log = this.log.child({ call: ready.uuid });
+    // Made on its first line at an enabled level: most calls log nothing at info or above.
+    const log = lazyChild(this.log, { call: ready.uuid });
     conn.setLogger(log);
     // Without the subscription the leg would never learn how its bridge ended: give the call up (the leg records it).
     ready.subscribed.catch((err: Error) => {

@@ -1,5 +1,6 @@
 /**
- * The api commands the peer knows (`api` and `bgapi`): status, originate, uuid_kill, uuid_exists, version, hupall.
+ * The api commands the peer knows (`api` and `bgapi`): status, originate, uuid_kill, uuid_exists, uuid_getvar,
+ * uuid_setvar_multi, uuid_dump, show channels, fsctl, version, hupall.
  * Reply texts follow mod_commands; an unknown command gets `-ERR <cmd> Command not found!\n`.
  */
 import { PeerChannel } from './channel';
@@ -26,6 +27,24 @@ export async function executeApi(core: PeerCore, command: string): Promise<strin
       const target = core.live.get(uuid);
       if (!target) return '-ERR No such channel!\n';
       return target.channel.getVar(name) ?? '_undef_';
+    }
+    case 'uuid_setvar_multi': {
+      // mod_commands: `<uuid> <var>=<value>;<var>=<value>...`, set at once (no event); +OK when any was set.
+      const sp2 = arg.indexOf(' ');
+      const uuid = sp2 < 0 ? arg : arg.slice(0, sp2);
+      const vars = sp2 < 0 ? '' : arg.slice(sp2 + 1).trim();
+      if (uuid === '' || vars === '') return '-USAGE: <uuid> <var>=<value>;<var>=<value>...\n';
+      const target = core.live.get(uuid);
+      if (!target) return '-ERR No such channel!\n';
+      let set = 0;
+      for (const pair of vars.split(';')) {
+        const eq = pair.indexOf('=');
+        const name = eq < 0 ? pair : pair.slice(0, eq);
+        if (name === '') continue;
+        target.channel.setVar(name, eq < 0 ? '' : pair.slice(eq + 1));
+        set++;
+      }
+      return set > 0 ? '+OK\n' : '-USAGE: <uuid> <var>=<value>;<var>=<value>...\n';
     }
     case 'uuid_dump': {
       const [uuid = ''] = arg.split(' ');

@@ -84,31 +84,36 @@ describe('FreeSWITCH adapter: calls', () => {
 
     const record = await session.finished;
     const lines = commandLines(session);
-    // Filters before the subscription, so the listener never sees other channels' events.
-    expect(lines.slice(0, 6)).toEqual([
+    // The filter before the subscription, so the listener never sees other channels' events; four commands in all.
+    expect(lines.slice(0, 4)).toEqual([
       'connect',
       'linger',
       `filter Unique-ID ${session.channel.uuid}`,
-      'filter Application -socket',
-      'filter Application -multiset',
-      'event json CHANNEL_BRIDGE CHANNEL_UNBRIDGE CHANNEL_EXECUTE_COMPLETE CHANNEL_HANGUP_COMPLETE',
+      'event json CHANNEL_BRIDGE CHANNEL_UNBRIDGE CHANNEL_EXECUTE_COMPLETE',
     ]);
     expect(lines).not.toContain('myevents');
-    expect(lines[lines.length - 1]).toBe('exit');
-    expect(executes(session).slice(0, 3)).toEqual([
+    // The caller carries our call id too, and the carrier will get our cause, not a buyer's SIP status: set by one
+    // api command (no application, so no EXECUTE_COMPLETE), before the bridge.
+    const setvar = `api uuid_setvar_multi ${session.channel.uuid} continue_on_fail=true;hangup_after_bridge=true;sip_ignore_remote_cause=true;callx_call_id=c-1`;
+    expect(lines.filter((l) => l.startsWith('api '))).toEqual([setvar]);
+    expect(lines.indexOf(setvar)).toBeLessThan(lines.lastIndexOf(`sendmsg ${session.channel.uuid}`));
+    expect(session.channel.getVar('callx_call_id')).toBe('c-1');
+    expect(executes(session)).toEqual([
       { app: 'answer', arg: '' },
-      // The caller carries our call id too, and the carrier will get our cause, not a buyer's SIP status.
-      { app: 'multiset', arg: 'continue_on_fail=true hangup_after_bridge=true sip_ignore_remote_cause=true callx_call_id=c-1' },
       { app: 'bridge', arg: '{origination_caller_id_number=+12025550123,originate_timeout=5,callx_call_id=c-1}sofia/gateway/buyers/+15551230001' },
     ]);
-    // Only the subscribed events of this channel, without the socket application's or multiset's EXECUTE_COMPLETE.
+    // The call over, the app closes its socket: no `exit` round trip for a channel that is gone.
+    expect(lines).not.toContain('exit');
+    expect(record.closedBy).toBe('app');
+    // Only the subscribed events of this channel; the end is the socket application's EXECUTE_COMPLETE (no
+    // CHANNEL_HANGUP_COMPLETE, the largest event).
     expect(record.delivered).toEqual([
       'CHANNEL_EXECUTE_COMPLETE', // answer
       'CHANNEL_BRIDGE',
       'linger-notice',
       'CHANNEL_UNBRIDGE',
       'CHANNEL_EXECUTE_COMPLETE', // bridge
-      'CHANNEL_HANGUP_COMPLETE',
+      'CHANNEL_EXECUTE_COMPLETE', // socket: the end
     ]);
     expect(end.count()).toBe(1);
   });
@@ -131,7 +136,8 @@ describe('FreeSWITCH adapter: calls', () => {
       ['sofia/external/buyer1@10.0.0.5', 'USER_BUSY'],
       ['sofia/external/buyer2@10.0.0.6:5080', 'SUCCESS'],
     ]);
-    expect(executes(session).filter((e) => e.app === 'multiset')).toHaveLength(1);
+    // The caller's variables are set once, before the first bridge.
+    expect(commandLines(session).filter((l) => l.startsWith('api uuid_setvar_multi'))).toHaveLength(1);
   });
 
   it('every buyer busy, then our hangup: the carrier receives the cause we hang up with (503), not the buyer 486', async () => {
