@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { normalizeE164 } from '../domain/phone';
 import { parseDestination } from '../domain/destination';
 import { RTB_SHARE_FIELDS } from '../domain/model';
-import { isPrivateAddress } from '../domain/rtb';
+import { isPrivateHost } from '../domain/address-scope';
 import { publishConfigChanged } from '../exchange/snapshot-source';
 import { createApiKey, type ApiPrincipal } from '../store/api-keys';
 import { inTransaction } from '../store/db';
@@ -243,7 +243,7 @@ export function configRoutes(pool: Pool, redis: Redis, redisPrefix: string, opts
   const router = ExpressRouter();
   /** An RTB endpoint on the exchange's own network is refused unless the operator allows it (RTB_ALLOW_PRIVATE_ADDRESSES). */
   const assertRtbUrlAllowed = (url: string | null | undefined): void => {
-    if (!url || opts.rtbAllowPrivateAddresses || !isPrivateAddress(new URL(url).hostname)) return;
+    if (!url || opts.rtbAllowPrivateAddresses || !isPrivateHost(new URL(url).hostname)) return;
     throw new ApiError(400, 'validation_failed', 'rtbUrl: is a loopback or private address', 'rtbUrl');
   };
   const changed = (what: string) => publishConfigChanged(redis, redisPrefix, what);

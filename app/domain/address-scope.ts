@@ -1,6 +1,6 @@
 /**
- * Whether an IP address is on the public internet: webhook URLs are chosen by sellers and buyers, so without this
- * check a customer could make the exchange POST into its own network (loopback, private ranges, link-local and
+ * Whether an IP address is on the public internet: webhook URLs and RTB endpoints are chosen by sellers and buyers,
+ * so without this check a customer could make the exchange POST into its own network (loopback, private ranges, link-local and
  * cloud metadata at 169.254.169.254, carrier-grade NAT, unique-local IPv6), including IPv4 written as IPv6.
  * Pure: a fixed list of ranges.
  */
@@ -23,4 +23,15 @@ export function isPublicAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return false;
   return !blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * A URL's host that is certainly not public: a literal address that is not (brackets and the URL parser's
+ * hexadecimal form of IPv4-mapped IPv6 included) or a `localhost` name. Any other name is judged on the address it
+ * resolves to, when the connection is made (app/util/public-only-lookup.ts).
+ */
+export function isPrivateHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  return isIP(h) !== 0 && !isPublicAddress(h);
 }

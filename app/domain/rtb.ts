@@ -3,7 +3,6 @@
  * per-buyer circuit breaker's state machine. No I/O; time is passed in. The HTTP side is app/exchange/rtb-pinger.ts.
  */
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { BuyerTarget, Campaign, RtbShareField } from './model';
 import { normalizeE164 } from './phone';
@@ -107,39 +106,6 @@ export function judgeRtbAnswer(raw: unknown, target: Pick<BuyerTarget, 'destinat
   }
   if (!destination) return { kind: 'invalid', detail: 'no destination: the answer names none and the target has none' };
   return { kind: 'bid', bidCents: a.bidCents, destination, ...(a.expiresInSeconds !== undefined ? { expiresInSeconds: a.expiresInSeconds } : {}) };
-}
-
-// ---- where pings may go ------------------------------------------------------------------------------------------
-
-/**
- * Loopback, private, link-local, shared (CGNAT) and unspecified addresses, and `localhost` names: a buyer's rtbUrl
- * must not make the exchange post to its own network (its Redis, a metadata service) unless the operator allows it
- * (RTB_ALLOW_PRIVATE_ADDRESSES, for tests and a buyer on the same network). A name is judged again on the address
- * it resolves to, at connect time.
- */
-export function isPrivateAddress(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  const kind = isIP(h);
-  if (kind === 4) return isPrivateV4(h);
-  if (kind === 6) {
-    if (h === '::' || h === '::1') return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-    if (mapped) return isPrivateV4(mapped[1]!);
-    const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h); // the URL parser's form of ::ffff:a.b.c.d
-    if (mappedHex) {
-      const hi = parseInt(mappedHex[1]!, 16);
-      const lo = parseInt(mappedHex[2]!, 16);
-      return isPrivateV4(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
-    }
-    return /^f[cd]/.test(h) || /^fe[89ab]/.test(h); // fc00::/7 unique local, fe80::/10 link-local
-  }
-  return false;
-}
-
-function isPrivateV4(ip: string): boolean {
-  const [a, b] = ip.split('.').map(Number) as [number, number];
-  return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
 }
 
 // ---- circuit breaker -------------------------------------------------------------------------------------------

@@ -12,11 +12,11 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import dns from 'node:dns';
-import type { LookupFunction } from 'node:net';
 import type { Bid } from '../domain/auction';
 import type { BuyerTarget } from '../domain/model';
-import { breakerAllows, breakerPhase, breakerRecord, isPrivateAddress, judgeRtbAnswer, newBreaker, type BreakerPhase, type BreakerSettings, type BreakerState, type RtbPingBody } from '../domain/rtb';
+import { isPrivateHost } from '../domain/address-scope';
+import { publicOnlyLookup } from '../util/public-only-lookup';
+import { breakerAllows, breakerPhase, breakerRecord, judgeRtbAnswer, newBreaker, type BreakerPhase, type BreakerSettings, type BreakerState, type RtbPingBody } from '../domain/rtb';
 import type { Metrics } from '../observability/metrics';
 import type { Bidder } from './bidders';
 
@@ -100,7 +100,7 @@ export class RtbPinger {
     this.now = opts.now ?? Date.now;
     // No socket cap per host: buyers may share a host (or a load balancer), and a queue in the agent would make
     // pings late; the per-buyer in-flight limit bounds the sockets instead. Idle sockets are kept for reuse.
-    // A host name is judged on the address it resolves to, when the connection is made (see isPrivateAddress).
+    // A host name is judged on the address it resolves to, when the connection is made (app/util/public-only-lookup.ts).
     const lookup = opts.allowPrivateAddresses ? undefined : publicOnlyLookup;
     const agentOpts = { keepAlive: true, keepAliveMsecs: 10_000, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' as const, ...(lookup ? { lookup } : {}) };
     this.httpAgent = new http.Agent(agentOpts);
@@ -138,7 +138,7 @@ export class RtbPinger {
       } catch {
         return `the target's rtbUrl is not a URL: ${url.slice(0, 100)}`;
       }
-      if (!this.opts.allowPrivateAddresses && isPrivateAddress(u.hostname)) return `the target's rtbUrl is a private address (${u.hostname}); RTB_ALLOW_PRIVATE_ADDRESSES allows it`;
+      if (!this.opts.allowPrivateAddresses && isPrivateHost(u.hostname)) return `the target's rtbUrl is a private address (${u.hostname}); RTB_ALLOW_PRIVATE_ADDRESSES allows it`;
       e = { https: u.protocol === 'https:', hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : undefined, path: `${u.pathname}${u.search}` };
       if (this.endpoints.size > 10_000) this.endpoints.clear(); // URLs of deleted targets do not pile up
       this.endpoints.set(url, e);
@@ -310,13 +310,3 @@ function rtbBid(target: BuyerTarget, bidCents: number, destination: string): Bid
   };
 }
 
-/** dns.lookup that fails for a name resolving to a private address (see isPrivateAddress). */
-const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dns.lookup(hostname, options, (err, address, family) => {
-    if (err) return callback(err, address as string, family);
-    const addresses = Array.isArray(address) ? address.map((a) => a.address) : [address];
-    const refused = addresses.find((a) => isPrivateAddress(a));
-    if (refused) return callback(Object.assign(new Error(`${hostname} resolves to a private address (${refused})`), { code: 'EPRIVATE' }), address as string, family);
-    callback(null, address as string, family);
-  });
-};

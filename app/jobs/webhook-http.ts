@@ -4,28 +4,16 @@
  * addresses the connection really uses (in the socket's DNS lookup, and on a literal IP in the URL), so a name that
  * resolves to a private address, or starts to (DNS rebinding), is refused too.
  */
-import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
-import { isPublicAddress } from '../domain/address-scope';
+import { isPrivateHost } from '../domain/address-scope';
+import { publicOnlyLookup } from '../util/public-only-lookup';
 
 export interface PostOptions {
   timeoutMs: number;
   /** allow loopback and private addresses (tests, a receiver inside the exchange's own network) */
   allowPrivate: boolean;
 }
-
-const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, '', 0);
-    const list = addresses as dns.LookupAddress[];
-    const bad = list.find((a) => !isPublicAddress(a.address));
-    if (bad || list.length === 0) return callback(Object.assign(new Error(`${hostname} resolves to ${bad?.address ?? 'nothing'}, not a public address`), { code: 'ENOTPUBLIC' }), '', 0);
-    if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
-    callback(null, list[0]!.address, list[0]!.family);
-  });
-};
 
 export class WebhookHttp {
   private readonly agents: { http: http.Agent; https: https.Agent };
@@ -41,10 +29,9 @@ export class WebhookHttp {
   /** The receiver's status code; rejects on a refused address, a network error or the deadline. */
   post(url: string, headers: Record<string, string>, body: string): Promise<number> {
     const u = new URL(url);
-    const host = u.hostname.replace(/^\[|\]$/g, '');
     // A literal IP is connected to without a lookup: check it here.
-    if (!this.opts.allowPrivate && isIP(host) !== 0 && !isPublicAddress(host)) {
-      return Promise.reject(Object.assign(new Error(`${host} is not a public address`), { code: 'ENOTPUBLIC' }));
+    if (!this.opts.allowPrivate && isPrivateHost(u.hostname)) {
+      return Promise.reject(Object.assign(new Error(`${u.hostname} is not a public address`), { code: 'ENOTPUBLIC' }));
     }
     const secure = u.protocol === 'https:';
     return new Promise<number>((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { isPublicAddress } from '../../app/domain/address-scope';
+import { isPrivateHost, isPublicAddress } from '../../app/domain/address-scope';
 
 describe('isPublicAddress', () => {
   it.each([
@@ -11,3 +11,15 @@ describe('isPublicAddress', () => {
     expect(isPublicAddress(address)).toBe(expected);
   });
 });
+
+describe('isPrivateHost: an RTB or webhook URL\'s host that is certainly not public', () => {
+  it.each([
+    ['127.0.0.1', true], ['10.0.0.5', true], ['172.16.0.1', true], ['172.31.255.255', true], ['172.32.0.1', false], ['192.168.1.1', true],
+    ['169.254.169.254', true], ['100.64.0.1', true], ['0.0.0.0', true], ['8.8.8.8', false], ['203.0.113.7', false],
+    ['[::1]', true], ['::', true], ['fd00::1', true], ['fe80::1', true], ['2001:db8::1', false], ['::ffff:10.0.0.1', true], ['::ffff:a00:1', true], ['::ffff:808:808', false],
+    ['localhost', true], ['api.localhost', true], ['bids.buyer.example', false],
+  ] as const)('%s: %s', (host, expected) => {
+    expect(isPrivateHost(host)).toBe(expected);
+  });
+});
+

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BuyerTarget, Campaign } from '../../app/domain/model';
-import { breakerAllows, breakerPhase, breakerRecord, isPrivateAddress, judgeRtbAnswer, newBreaker, rtbPingBody, type RtbCallFacts } from '../../app/domain/rtb';
+import { breakerAllows, breakerPhase, breakerRecord, judgeRtbAnswer, newBreaker, rtbPingBody, type RtbCallFacts } from '../../app/domain/rtb';
 
 const target = (t: Partial<Pick<BuyerTarget, 'destination' | 'rtb'>> = {}): Pick<BuyerTarget, 'destination' | 'rtb'> => ({ rtb: { url: 'http://b.example/bid', minBidCents: 200, maxBidCents: 5000 }, ...t });
 
@@ -58,17 +58,6 @@ describe('rtbPingBody', () => {
   it('no salt: no hash; a location spanning zones: no local time', () => {
     const body = rtbPingBody(campaign(['callerHash', 'localTime']), { ...facts, timeZones: ['America/Chicago', 'America/Denver'] }, '');
     expect(body.call).toEqual({});
-  });
-});
-
-describe('isPrivateAddress', () => {
-  it.each([
-    ['127.0.0.1', true], ['10.0.0.5', true], ['172.16.0.1', true], ['172.31.255.255', true], ['172.32.0.1', false], ['192.168.1.1', true],
-    ['169.254.169.254', true], ['100.64.0.1', true], ['0.0.0.0', true], ['8.8.8.8', false], ['203.0.113.7', false],
-    ['[::1]', true], ['::', true], ['fd00::1', true], ['fe80::1', true], ['2001:db8::1', false], ['::ffff:10.0.0.1', true], ['::ffff:a00:1', true], ['::ffff:808:808', false],
-    ['localhost', true], ['api.localhost', true], ['bids.buyer.example', false],
-  ] as const)('%s: %s', (host, expected) => {
-    expect(isPrivateAddress(host)).toBe(expected);
   });
 });
 
