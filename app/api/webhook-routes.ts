@@ -172,6 +172,13 @@ export function webhookRoutes(deps: WebhookRouteDeps): ExpressRouter {
     return d;
   }
 
+  /** The endpoint as changed (a 404, not an empty body, when it went away between the read and the write). */
+  async function updated<T>(change: Promise<T | undefined>): Promise<T> {
+    const e = await change;
+    if (!e) throw new ApiError(404, 'not_found', 'no such webhook endpoint');
+    return e;
+  }
+
   router.post('/v1/webhooks/endpoints', requireRole('admin', 'seller', 'buyer'), async (req, res, next) => {
     try {
       const b = parse(EndpointBody, req.body);
@@ -210,7 +217,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): ExpressRouter {
     try {
       const e = await ownedEndpoint(req);
       const b = parse(EndpointPatch, req.body);
-      res.json(await updateEndpoint(pool, e.id, b));
+      res.json(await updated(updateEndpoint(pool, e.id, b)));
     } catch (err) {
       next(err);
     }
@@ -219,7 +226,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): ExpressRouter {
   router.delete('/v1/webhooks/endpoints/:id', requireRole('admin', 'seller', 'buyer'), async (req, res, next) => {
     try {
       const e = await ownedEndpoint(req);
-      res.json(await updateEndpoint(pool, e.id, { active: false }));
+      res.json(await updated(updateEndpoint(pool, e.id, { active: false })));
     } catch (err) {
       next(err);
     }
