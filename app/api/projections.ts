@@ -194,19 +194,18 @@ export function projectEvent(e: CallEvent, v: Viewer): VisibleEvent | undefined 
 
 // ---- webhooks --------------------------------------------------------------------------------------------------
 
-const camel = (k: string): string => k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-
 /**
- * A call as a webhook carries it to one receiving account: the same projection as the call's REST row (a buyer
- * sees its own price and never the seller's side of the money, a seller the buyer side only with
- * `seesBuyerDetails`), with camelCase keys, `callId` for `id`, and hidden or unknown fields left out.
+ * A call as a webhook carries it to one receiving account: the same projection as the call's REST resource (a
+ * buyer sees its own price and never the seller's side of the money, a seller the buyer side only with
+ * `seesBuyerDetails`), `callId` for `id`, and hidden or unknown fields left out. The row has the resource's
+ * camelCase field names.
  */
 export function projectWebhookCall(row: CallRowView, v: Viewer): Record<string, unknown> {
   const projected = projectCallRow(row, v);
   const out: Record<string, unknown> = {};
   for (const [k, value] of Object.entries(projected)) {
     if (value === null || value === undefined) continue;
-    out[k === 'id' ? 'callId' : camel(k)] = value;
+    out[k === 'id' ? 'callId' : k] = value;
   }
   return out;
 }

@@ -9,14 +9,35 @@ import type { RtbPinger, RtbTargetStats } from '../exchange/rtb-pinger';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { pageOf } from './resources';
 
 const Id = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, _ and - only (1-100)');
 const IdParam = z.object({ id: Id }).strict();
 const ListQuery = z.object({ buyerAccountId: Id.optional() }).strict();
 
+const count = z.number().int();
+/** One RTB target's ping figures on this node (app/exchange/rtb-pinger.ts RtbTargetStats). */
+export const RtbTargetStatsResource = z.object({
+  targetId: z.string(),
+  buyerAccountId: z.string(),
+  pings: count,
+  bids: count,
+  noBids: count,
+  invalid: count,
+  errors: count,
+  late: count,
+  timeouts: count,
+  skipped: count,
+  timeoutRate: z.number().nullable().meta({ description: '(late + timeouts) / pings sent; null before the first ping' }),
+  responseMs: z.object({ samples: count, p50: z.number(), p90: z.number(), p99: z.number(), max: z.number() }).nullable(),
+  breaker: z.enum(['closed', 'open', 'half_open']),
+}).meta({ id: 'RtbTargetStats' });
+/** One target's figures, and whether it has an RTB endpoint now. */
+const RtbTargetStatsDetail = RtbTargetStatsResource.extend({ rtbEndpoint: z.boolean() }).meta({ id: 'RtbTargetStatsDetail' });
+
 export const rtbRouteDocs: RouteDoc[] = [
-  { method: 'get', path: '/v1/targets/:id/rtb-stats', summary: 'One RTB target\'s pings on this node: counts by outcome, timeoutRate, responseMs percentiles, its buyer\'s circuit breaker', roles: ['admin', 'agent', 'buyer'], params: IdParam },
-  { method: 'get', path: '/v1/rtb-stats', summary: 'Every RTB target\'s ping figures on this node (a buyer\'s own; admins and agents may filter by buyerAccountId)', roles: ['admin', 'agent', 'buyer'], query: ListQuery },
+  { method: 'get', path: '/v1/targets/:id/rtb-stats', summary: 'One RTB target\'s pings on this node: counts by outcome, timeoutRate, responseMs percentiles, its buyer\'s circuit breaker', roles: ['admin', 'agent', 'buyer'], params: IdParam, response: RtbTargetStatsDetail },
+  { method: 'get', path: '/v1/rtb-stats', summary: 'Every RTB target\'s ping figures on this node (a buyer\'s own; admins and agents may filter by buyerAccountId), by target id, all in one page (nextCursor is null)', roles: ['admin', 'agent', 'buyer'], query: ListQuery, response: pageOf(RtbTargetStatsResource) },
 ];
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -61,7 +82,8 @@ export function rtbRoutes(pool: Pool, pinger: RtbPinger): ExpressRouter {
     const byId = new Map(pinger.allStats(buyer).map((s) => [s.targetId, s]));
     const stats = rows.map((r) => byId.get(r.id) ?? unpinged(r.id, r.buyer_account_id));
     for (const s of byId.values()) if (!rows.some((r) => r.id === s.targetId)) stats.push(s);
-    return { rtbStats: stats };
+    // Every target in one page: the figures live in this node's memory, one row per RTB target.
+    return { items: stats, nextCursor: null };
   }));
 
   return router;

@@ -53,6 +53,29 @@ const StatsQuery = z.object({
   day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a UTC day, YYYY-MM-DD').refine((d) => parseIsoDate(d) !== undefined, 'must be a real day between 1970-01-01 and 9999-12-31').optional(),
 }).strict();
 
+const perWindow = z.object({ perMinute: z.number().int(), perHour: z.number().int(), perDay: z.number().int() });
+/** A seller's pings on a UTC day, its bids, and its limits with what it used of them now. */
+const PingStats = z.object({
+  sellerAccountId: z.string(),
+  day: z.string().meta({ description: 'YYYY-MM-DD (UTC)' }),
+  pings: z.object({
+    total: z.number().int(),
+    bids: z.number().int(),
+    repeats: z.number().int(),
+    informational: z.number().int(),
+    rejected: z.record(z.string(), z.number().int()).meta({ description: 'pings answered with a zero bid, by rejectReason' }),
+  }),
+  bids: z.object({ issued: z.number().int(), reserved: z.number().int(), claimed: z.number().int().meta({ description: 'bids a call arrived for' }) }),
+  limits: perWindow.meta({ description: 'the limits in force (0: none)' }),
+  used: z.object({ minute: z.number().int(), hour: z.number().int(), day: z.number().int() }).meta({ description: 'pings counted in the current minute, hour and day' }),
+}).meta({ id: 'RtbPingStats' });
+/** A seller's own limits (null: the deployment's default) and the limits in force. */
+const PingLimitsAnswer = z.object({
+  sellerAccountId: z.string(),
+  overrides: z.object({ perMinute: z.number().int().nullable(), perHour: z.number().int().nullable(), perDay: z.number().int().nullable() }),
+  limits: perWindow,
+}).meta({ id: 'RtbPingLimits' });
+
 const limit = int4(0).nullable().optional();
 const LimitsBody = z.object({ perMinute: limit, perHour: limit, perDay: limit }).strict();
 const IdParam = z.object({ id: Id });
@@ -66,8 +89,8 @@ export const rtbSellerRouteDocs: RouteDoc[] = [
     body: PingBody,
     response: PingAnswer,
   },
-  { method: 'get', path: '/v1/rtb/pings/stats', summary: 'A seller\'s pings on a UTC day (default today) by outcome, bids issued and claimed by calls, and its ping limits and what it used of them now', roles: ['admin', 'agent', 'seller'], query: StatsQuery },
-  { method: 'patch', path: '/v1/accounts/:id/rtb-ping-limits', summary: 'Set a seller\'s ping limits per minute, hour and day (0: no limit; null: the deployment\'s default)', roles: ['admin'], params: IdParam, body: LimitsBody },
+  { method: 'get', path: '/v1/rtb/pings/stats', summary: 'A seller\'s pings on a UTC day (default today) by outcome, bids issued and claimed by calls, and its ping limits and what it used of them now', roles: ['admin', 'agent', 'seller'], query: StatsQuery, response: PingStats },
+  { method: 'patch', path: '/v1/accounts/:id/rtb-ping-limits', summary: 'Set a seller\'s ping limits per minute, hour and day (0: no limit; null: the deployment\'s default)', roles: ['admin'], params: IdParam, body: LimitsBody, response: PingLimitsAnswer },
 ];
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {

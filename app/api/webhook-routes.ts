@@ -17,6 +17,7 @@ import type { SecretBox } from '../util/secret-box';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
+import { decodeKeyCursor, encodeKeyCursor, pageOf } from './resources';
 import { cursorParam, isStorableText, queryInt } from './schemas';
 import { NOT_STORABLE } from '../domain/text';
 
@@ -52,17 +53,68 @@ const DeliveryQuery = z.object({
   cursor: cursorParam().optional(),
 }).strict();
 
+// ---- response schemas (the resources these routes answer with; /openapi.json publishes them) -------------------
+
+const Timestamp = z.string().meta({ format: 'date-time' });
+
+export const WebhookEndpointResource = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  url: z.string(),
+  events: z.array(z.enum(WEBHOOK_EVENTS)),
+  active: z.boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+}).meta({ id: 'WebhookEndpoint' });
+
+/** An endpoint as created: the account's signing secret too when this created it (shown only here). */
+const CreatedWebhookEndpointResource = WebhookEndpointResource.extend({ secret: z.string().optional() }).meta({ id: 'CreatedWebhookEndpoint' });
+
+/** What is known of an account's signing secret, never the secret itself. */
+export const WebhookSecretResource = z.object({
+  accountId: z.string(),
+  hint: z.string(),
+  createdAt: Timestamp,
+  rotatedAt: Timestamp.nullable(),
+  previousValidUntil: Timestamp.nullable().meta({ description: 'until when the previous secret also signs deliveries' }),
+}).meta({ id: 'WebhookSecret' });
+
+/** A new or rotated secret: the secret in clear, shown only in this answer. */
+const RotatedWebhookSecretResource = WebhookSecretResource.extend({ secret: z.string() }).meta({ id: 'RotatedWebhookSecret' });
+
+export const WebhookDeliveryResource = z.object({
+  id: z.string().meta({ description: 'a decimal number, as text' }),
+  eventId: z.string(),
+  eventType: z.enum(WEBHOOK_EVENTS),
+  callId: z.string(),
+  accountId: z.string(),
+  endpointId: z.string(),
+  url: z.string(),
+  status: z.enum(['pending', 'delivered', 'retrying', 'dead']),
+  attempts: z.number().int(),
+  lastHttpStatus: z.number().int().nullable(),
+  lastError: z.string().nullable(),
+  lastAttemptAt: Timestamp.nullable(),
+  deliveredAt: Timestamp.nullable(),
+  createdAt: Timestamp,
+}).meta({ id: 'WebhookDelivery' });
+
+/** One delivery with the JSON it sends (`payload`: the event as the receiving account may see it). */
+const WebhookDeliveryDetailResource = WebhookDeliveryResource.extend({ payload: z.unknown() }).meta({ id: 'WebhookDeliveryDetail' });
+
+const Redelivery = z.object({ id: z.string(), status: z.literal('pending') });
+
 export const webhookRouteDocs: RouteDoc[] = [
-  { method: 'post', path: '/v1/webhooks/endpoints', summary: 'Add a webhook endpoint (url, events); the account\'s signing secret is in the answer when this creates it', roles: ['admin', 'seller', 'buyer'], body: EndpointBody },
-  { method: 'get', path: '/v1/webhooks/endpoints', summary: 'Webhook endpoints, by id, a page at a time', roles: ['admin', 'agent', 'seller', 'buyer'], query: EndpointQuery },
-  { method: 'get', path: '/v1/webhooks/endpoints/:id', summary: 'One webhook endpoint', roles: ['admin', 'agent', 'seller', 'buyer'], params: EndpointParam },
-  { method: 'patch', path: '/v1/webhooks/endpoints/:id', summary: 'Change an endpoint\'s url, events or active', roles: ['admin', 'seller', 'buyer'], params: EndpointParam, body: EndpointPatch },
-  { method: 'delete', path: '/v1/webhooks/endpoints/:id', summary: 'Deactivate an endpoint (no new deliveries to it)', roles: ['admin', 'seller', 'buyer'], params: EndpointParam },
-  { method: 'post', path: '/v1/accounts/:id/webhook-secret', summary: 'Create or rotate the account\'s webhook signing secret (shown only in this answer); keepPreviousSeconds: the old one also signs until then', roles: ['admin', 'seller', 'buyer'], params: AccountParam, body: RotateBody },
-  { method: 'get', path: '/v1/accounts/:id/webhook-secret', summary: 'Whether the account has a webhook secret, its hint and dates (never the secret)', roles: ['admin', 'agent', 'seller', 'buyer'], params: AccountParam },
-  { method: 'get', path: '/v1/webhooks/deliveries', summary: 'Webhook deliveries, newest first, with status, attempts and last error (status=dead: the dead letters)', roles: ['admin', 'agent', 'seller', 'buyer'], query: DeliveryQuery },
-  { method: 'get', path: '/v1/webhooks/deliveries/:id', summary: 'One delivery, with the payload sent', roles: ['admin', 'agent', 'seller', 'buyer'], params: DeliveryParam },
-  { method: 'post', path: '/v1/webhooks/deliveries/:id/redeliver', summary: 'Send a dead delivery again (a new round of attempts)', roles: ['admin', 'seller', 'buyer'], params: DeliveryParam },
+  { method: 'post', path: '/v1/webhooks/endpoints', summary: 'Add a webhook endpoint (url, events); the account\'s signing secret is in the answer when this creates it', roles: ['admin', 'seller', 'buyer'], body: EndpointBody, response: CreatedWebhookEndpointResource, successStatus: [201] },
+  { method: 'get', path: '/v1/webhooks/endpoints', summary: 'Webhook endpoints, by id, a page at a time', roles: ['admin', 'agent', 'seller', 'buyer'], query: EndpointQuery, response: pageOf(WebhookEndpointResource) },
+  { method: 'get', path: '/v1/webhooks/endpoints/:id', summary: 'One webhook endpoint', roles: ['admin', 'agent', 'seller', 'buyer'], params: EndpointParam, response: WebhookEndpointResource },
+  { method: 'patch', path: '/v1/webhooks/endpoints/:id', summary: 'Change an endpoint\'s url, events or active', roles: ['admin', 'seller', 'buyer'], params: EndpointParam, body: EndpointPatch, response: WebhookEndpointResource },
+  { method: 'delete', path: '/v1/webhooks/endpoints/:id', summary: 'Deactivate an endpoint (no new deliveries to it)', roles: ['admin', 'seller', 'buyer'], params: EndpointParam, response: WebhookEndpointResource },
+  { method: 'post', path: '/v1/accounts/:id/webhook-secret', summary: 'Create or rotate the account\'s webhook signing secret (shown only in this answer); keepPreviousSeconds: the old one also signs until then', roles: ['admin', 'seller', 'buyer'], params: AccountParam, body: RotateBody, response: RotatedWebhookSecretResource, successStatus: [201] },
+  { method: 'get', path: '/v1/accounts/:id/webhook-secret', summary: 'Whether the account has a webhook secret, its hint and dates (never the secret)', roles: ['admin', 'agent', 'seller', 'buyer'], params: AccountParam, response: WebhookSecretResource },
+  { method: 'get', path: '/v1/webhooks/deliveries', summary: 'Webhook deliveries, newest first, with status, attempts and last error (status=dead: the dead letters)', roles: ['admin', 'agent', 'seller', 'buyer'], query: DeliveryQuery, response: pageOf(WebhookDeliveryResource) },
+  { method: 'get', path: '/v1/webhooks/deliveries/:id', summary: 'One delivery, with the payload sent', roles: ['admin', 'agent', 'seller', 'buyer'], params: DeliveryParam, response: WebhookDeliveryDetailResource },
+  { method: 'post', path: '/v1/webhooks/deliveries/:id/redeliver', summary: 'Send a dead delivery again (a new round of attempts)', roles: ['admin', 'seller', 'buyer'], params: DeliveryParam, response: Redelivery, successStatus: [202], errorStatus: [409, 503] },
 ];
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -71,10 +123,9 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return r.data;
 }
 
-const encodeCursor = (key: string): string => Buffer.from(key).toString('base64url');
 function decodeCursor(cursor: string, shape: RegExp): string {
-  const key = Buffer.from(cursor, 'base64url').toString();
-  if (!shape.test(key)) throw new ApiError(400, 'validation_failed', 'cursor: is not a cursor this API returned', 'cursor');
+  const key = decodeKeyCursor(cursor, shape);
+  if (key === undefined) throw new ApiError(400, 'validation_failed', 'cursor: is not a cursor this API returned', 'cursor');
   return key;
 }
 
@@ -121,6 +172,13 @@ export function webhookRoutes(deps: WebhookRouteDeps): ExpressRouter {
     return d;
   }
 
+  /** The endpoint as changed (a 404, not an empty body, when it went away between the read and the write). */
+  async function updated<T>(change: Promise<T | undefined>): Promise<T> {
+    const e = await change;
+    if (!e) throw new ApiError(404, 'not_found', 'no such webhook endpoint');
+    return e;
+  }
+
   router.post('/v1/webhooks/endpoints', requireRole('admin', 'seller', 'buyer'), async (req, res, next) => {
     try {
       const b = parse(EndpointBody, req.body);
@@ -141,7 +199,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): ExpressRouter {
       const q = parse(EndpointQuery, req.query);
       const endpoints = await listEndpoints(pool, { accountId: listedAccount(principal(req), q.accountId), limit: q.limit, ...(q.cursor ? { afterId: decodeCursor(q.cursor, /^whe_[0-9a-f]{16}$/) } : {}) });
       const last = endpoints[endpoints.length - 1];
-      res.json({ endpoints, next: endpoints.length === q.limit && last ? encodeCursor(last.id) : null });
+      res.json({ items: endpoints, nextCursor: endpoints.length === q.limit && last ? encodeKeyCursor(last.id) : null });
     } catch (err) {
       next(err);
     }
@@ -159,7 +217,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): ExpressRouter {
     try {
       const e = await ownedEndpoint(req);
       const b = parse(EndpointPatch, req.body);
-      res.json(await updateEndpoint(pool, e.id, b));
+      res.json(await updated(updateEndpoint(pool, e.id, b)));
     } catch (err) {
       next(err);
     }
@@ -168,7 +226,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): ExpressRouter {
   router.delete('/v1/webhooks/endpoints/:id', requireRole('admin', 'seller', 'buyer'), async (req, res, next) => {
     try {
       const e = await ownedEndpoint(req);
-      res.json(await updateEndpoint(pool, e.id, { active: false }));
+      res.json(await updated(updateEndpoint(pool, e.id, { active: false })));
     } catch (err) {
       next(err);
     }
@@ -207,7 +265,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): ExpressRouter {
         ...(q.cursor ? { beforeId: decodeCursor(q.cursor, /^[1-9][0-9]{0,17}$/) } : {}),
       });
       const last = deliveries[deliveries.length - 1];
-      res.json({ deliveries, next: deliveries.length === q.limit && last ? encodeCursor(last.id) : null });
+      res.json({ items: deliveries, nextCursor: deliveries.length === q.limit && last ? encodeKeyCursor(last.id) : null });
     } catch (err) {
       next(err);
     }

@@ -119,17 +119,18 @@ export class WebhookWorker {
     const viewer: Viewer = accountId === call.seller_account_id
       ? { role: 'seller', accountId, seesBuyerDetails: call.sees_buyer_details === true }
       : { role: 'buyer', accountId };
+    // The call resource's field names (app/api/resources.ts CALL_COLUMNS), which projectCallRow works on.
     const common = {
-      id: call.id, direction: call.direction, ani: call.ani, dnis: call.dnis, campaign_id: call.campaign_id,
-      seller_account_id: call.seller_account_id, started_at: call.started_at.toISOString(),
+      id: call.id, direction: call.direction, ani: call.ani, dnis: call.dnis, campaignId: call.campaign_id,
+      sellerAccountId: call.seller_account_id, startedAt: call.started_at.toISOString(),
     };
     // A bridge: what is known at that moment (its buyer and price from the bridged attempt). An end: the record.
     const row = item.event === 'call.bridged'
-      ? { ...common, bridged_at: item.at, winner_buyer_id: item.buyerAccountId, winner_target_id: item.targetId, price_cents: item.priceCents ?? null }
+      ? { ...common, bridgedAt: item.at, winnerBuyerId: item.buyerAccountId, winnerTargetId: item.targetId, priceCents: item.priceCents ?? null }
       : {
-          ...common, outcome: call.outcome, end_reason: call.end_reason, bridged_at: call.bridged_at?.toISOString() ?? null, ended_at: call.ended_at!.toISOString(),
-          duration_sec: call.duration_sec, billable_sec: call.billable_sec, hangup_cause: call.hangup_cause, hung_up_by: call.hung_up_by,
-          end_is_lower_bound: call.end_is_lower_bound, winner_buyer_id: call.winner_buyer_id, winner_target_id: call.winner_target_id, price_cents: call.price_cents,
+          ...common, outcome: call.outcome, endReason: call.end_reason, bridgedAt: call.bridged_at?.toISOString() ?? null, endedAt: call.ended_at!.toISOString(),
+          durationSec: call.duration_sec, billableSec: call.billable_sec, hangupCause: call.hangup_cause, hungUpBy: call.hung_up_by,
+          endIsLowerBound: call.end_is_lower_bound, winnerBuyerId: call.winner_buyer_id, winnerTargetId: call.winner_target_id, priceCents: call.price_cents,
         };
     const occurredAt = item.event === 'call.bridged' ? item.at : call.ended_at!.toISOString();
     return JSON.stringify({ id: eventId, type: item.event, occurredAt, data: { call: projectWebhookCall(row, viewer) } });

@@ -13,6 +13,8 @@ import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { insertEndedCall } from '../support/billing';
 import { startTestNode } from '../support/node';
 import { billEndedCalls } from '../../app/store/ledger-repo';
+import { createEndpoint, insertDeliveries, rotateSecret } from '../../app/store/webhook-repo';
+import { SecretBox } from '../../app/util/secret-box';
 
 let infra: TestInfra;
 let node: ExchangeNode;
@@ -21,6 +23,8 @@ let callA = '';
 let callB = '';
 let consentB = '';
 const IMPORT_B = '7f0c2a43-52c8-4f4e-9d0c-2b1f8f1d9a11';
+/** Webhook endpoints and deliveries by name (ENDPOINT_A: buyer A's, ENDPOINT_SA: seller A's, ...). */
+const hooks: Record<string, string> = {};
 
 beforeAll(async () => {
   infra = await createTestInfra('api_cross_account');
@@ -34,6 +38,10 @@ beforeAll(async () => {
   callB = await insertEndedCall(infra.pool, { campaignId: 'cb', sellerId: 'seller-b', ani: '+13035550601', billableSec: 60, targetId: 'tb', buyerId: 'buyer-b', priceCents: 1500 });
   await billEndedCalls(infra.pool, [callA, callB]);
   consentB = await recordConsent(infra.pool, infra.redis, { campaignId: 'cb', number: '+13035550602', leadId: 'L', source: 'form', consentedAt: new Date() });
+  await seedWebhooks();
+  // RTB targets, inactive so no call pings them: what GET /v1/rtb-stats lists
+  await seedTarget(infra.pool, { id: 'rta', buyerId: 'buyer-a', campaignId: 'ca', bidCents: 0, rtbUrl: 'http://127.0.0.1:9/rtb', active: false });
+  await seedTarget(infra.pool, { id: 'rtbb', buyerId: 'buyer-b', campaignId: 'cb', bidCents: 0, rtbUrl: 'http://127.0.0.1:9/rtb', active: false });
   await infra.redis.set(`dnc:import:${IMPORT_B}`, JSON.stringify({ id: IMPORT_B, listId: 'campaign:cb', source: 'b', status: 'done', lines: 1, accepted: 1, written: 1, rejected: 0, rejectedSamples: [], startedAt: new Date().toISOString() }));
   node = await startTestNode(infra, { API_RATE_LIMIT_PER_SECOND: '100000', BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false' });
   key.sellerA = (await createApiKey(infra.pool, { role: 'seller', accountId: 'seller-a' })).key;
@@ -44,6 +52,21 @@ afterAll(async () => {
   await node?.stop();
   await infra?.cleanup();
 });
+
+/** An endpoint and a secret for each account, and a dead delivery of each account's call to its buyer. */
+async function seedWebhooks(): Promise<void> {
+  const box = SecretBox.fromKey(undefined);
+  const owners: Record<string, string> = { ENDPOINT_A: 'buyer-a', ENDPOINT_B: 'buyer-b', ENDPOINT_SA: 'seller-a', ENDPOINT_SB: 'seller-b' };
+  for (const [name, accountId] of Object.entries(owners)) {
+    hooks[name] = (await createEndpoint(infra.pool, { accountId, url: `https://hooks.example.com/${accountId}`, events: ['call.ended'] })).id;
+    await rotateSecret(infra.pool, box, accountId);
+  }
+  for (const [name, endpoint, callId] of [['DELIVERY_A', 'ENDPOINT_A', callA], ['DELIVERY_B', 'ENDPOINT_B', callB]] as const) {
+    const [id] = await insertDeliveries(infra.pool, [{ eventId: `evt_${callId}`, eventType: 'call.ended', callId, accountId: owners[endpoint]!, endpointId: hooks[endpoint]!, url: 'https://hooks.example.com/', body: JSON.stringify({ type: 'call.ended', data: { call: { callId } } }) }]);
+    await infra.pool.query("UPDATE webhook_deliveries SET status = 'dead', attempts = 3 WHERE id = $1", [id]);
+    hooks[name] = id!;
+  }
+}
 
 async function send(method: string, path: string, k: string, body?: unknown, contentType = 'application/json') {
   const r = await fetch(`http://127.0.0.1:${node.httpPort}${path}`, {
@@ -66,6 +89,9 @@ async function stateOfB(): Promise<string> {
     await q("SELECT list_id, number FROM dnc_entries WHERE list_id IN ('campaign:cb', 'seller:seller-b') ORDER BY list_id, number"),
     await q("SELECT id FROM consent_revocations WHERE seller_account_id = 'seller-b' ORDER BY id"),
     await q("SELECT id, balance_cents FROM accounts WHERE id IN ('seller-b', 'buyer-b') ORDER BY id"),
+    await q("SELECT * FROM webhook_endpoints WHERE account_id IN ('seller-b', 'buyer-b') ORDER BY id"),
+    await q("SELECT account_id, secret, rotated_at FROM webhook_secrets WHERE account_id IN ('seller-b', 'buyer-b') ORDER BY account_id"),
+    await q("SELECT id, status, attempts FROM webhook_deliveries WHERE account_id IN ('seller-b', 'buyer-b') ORDER BY id"),
   ].join('\n');
 }
 
@@ -101,6 +127,18 @@ const REFUSED: Record<string, Probe[]> = {
   ],
   'post /rtb/ping': [{ as: 'sellerA', method: 'post', url: '/rtb/ping', body: { campaignId: 'cb', callerId: '+13125550104', zip: '60601' } }],
   'get /v1/rtb/pings/stats': [{ as: 'sellerA', method: 'get', url: '/v1/rtb/pings/stats?sellerAccountId=seller-b' }],
+  'get /v1/targets/:id/rtb-stats': [{ as: 'buyerA', method: 'get', url: '/v1/targets/rtbb/rtb-stats' }],
+  'post /v1/webhooks/endpoints': [
+    { as: 'buyerA', method: 'post', url: '/v1/webhooks/endpoints', body: { accountId: 'buyer-b', url: 'https://hooks.example.com/x', events: ['call.ended'] } },
+    { as: 'sellerA', method: 'post', url: '/v1/webhooks/endpoints', body: { accountId: 'seller-b', url: 'https://hooks.example.com/x', events: ['call.ended'] } },
+  ],
+  'get /v1/webhooks/endpoints/:id': [{ as: 'buyerA', method: 'get', url: '/v1/webhooks/endpoints/ENDPOINT_B' }, { as: 'sellerA', method: 'get', url: '/v1/webhooks/endpoints/ENDPOINT_SB' }],
+  'patch /v1/webhooks/endpoints/:id': [{ as: 'buyerA', method: 'patch', url: '/v1/webhooks/endpoints/ENDPOINT_B', body: { active: false } }, { as: 'sellerA', method: 'patch', url: '/v1/webhooks/endpoints/ENDPOINT_SB', body: { url: 'https://hooks.example.com/stolen' } }],
+  'delete /v1/webhooks/endpoints/:id': [{ as: 'buyerA', method: 'delete', url: '/v1/webhooks/endpoints/ENDPOINT_B' }, { as: 'sellerA', method: 'delete', url: '/v1/webhooks/endpoints/ENDPOINT_SB' }],
+  'post /v1/accounts/:id/webhook-secret': [{ as: 'buyerA', method: 'post', url: '/v1/accounts/buyer-b/webhook-secret' }, { as: 'sellerA', method: 'post', url: '/v1/accounts/seller-b/webhook-secret' }],
+  'get /v1/accounts/:id/webhook-secret': [{ as: 'buyerA', method: 'get', url: '/v1/accounts/buyer-b/webhook-secret' }, { as: 'sellerA', method: 'get', url: '/v1/accounts/seller-b/webhook-secret' }],
+  'get /v1/webhooks/deliveries/:id': [{ as: 'buyerA', method: 'get', url: '/v1/webhooks/deliveries/DELIVERY_B' }, { as: 'sellerA', method: 'get', url: '/v1/webhooks/deliveries/DELIVERY_B' }],
+  'post /v1/webhooks/deliveries/:id/redeliver': [{ as: 'buyerA', method: 'post', url: '/v1/webhooks/deliveries/DELIVERY_B/redeliver' }, { as: 'sellerA', method: 'post', url: '/v1/webhooks/deliveries/DELIVERY_B/redeliver' }],
 };
 /** List routes: what A's key gets back must not mention B's rows. */
 const LISTS: Record<string, Probe[]> = {
@@ -114,6 +152,9 @@ const LISTS: Record<string, Probe[]> = {
   'get /v1/balances': [{ as: 'sellerA', method: 'get', url: '/v1/balances', mine: '"seller-a"' }, { as: 'buyerA', method: 'get', url: '/v1/balances', mine: '"buyer-a"' }],
   'get /v1/settlements': [{ as: 'sellerA', method: 'get', url: '/v1/settlements', mine: '"items"' }, { as: 'buyerA', method: 'get', url: '/v1/settlements', mine: '"items"' }],
   'get /v1/dnc': [{ as: 'sellerA', method: 'get', url: '/v1/dnc?list=campaign:ca', mine: '"items"' }],
+  'get /v1/webhooks/endpoints': [{ as: 'buyerA', method: 'get', url: '/v1/webhooks/endpoints', mine: 'ENDPOINT_A' }, { as: 'sellerA', method: 'get', url: '/v1/webhooks/endpoints', mine: 'ENDPOINT_SA' }],
+  'get /v1/webhooks/deliveries': [{ as: 'buyerA', method: 'get', url: '/v1/webhooks/deliveries', mine: 'CALL_A' }, { as: 'buyerA', method: 'get', url: '/v1/webhooks/deliveries?status=dead', mine: 'DELIVERY_A' }],
+  'get /v1/rtb-stats': [{ as: 'buyerA', method: 'get', url: '/v1/rtb-stats', mine: '"rta"' }],
   'get /v1/reports/calls': [
     { as: 'sellerA', method: 'get', url: '/v1/reports/calls?groupBy=campaign&bucket=day&RANGE', mine: '"ca"' },
     { as: 'buyerA', method: 'get', url: '/v1/reports/calls?groupBy=campaign&bucket=day&RANGE', mine: '"ca"' },
@@ -121,7 +162,8 @@ const LISTS: Record<string, Probe[]> = {
 };
 
 const RANGE = `from=${new Date(Date.now() - 7 * 86_400_000).toISOString()}&to=${new Date(Date.now() + 86_400_000).toISOString()}`;
-const url = (u: string): string => u.replace('CALL_A', callA).replace('CALL_B', callB).replace('CONSENT_B', consentB).replace('RANGE', RANGE);
+const url = (u: string): string => u.replace('CALL_A', callA).replace('CALL_B', callB).replace('CONSENT_B', consentB).replace('RANGE', RANGE)
+  .replace(/\b(ENDPOINT_SA|ENDPOINT_SB|ENDPOINT_A|ENDPOINT_B|DELIVERY_A|DELIVERY_B)\b/, (m) => hooks[m] ?? m);
 
 it('names every route a seller or buyer may call', () => {
   const scoped = apiRouteDocs.filter((d) => d.roles.includes('seller') || d.roles.includes('buyer')).map((d) => `${d.method} ${d.path}`);

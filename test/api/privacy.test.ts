@@ -71,7 +71,7 @@ it('exports everything held about a number', async () => {
   expect(r.json.consentRecords).toEqual([expect.objectContaining({ leadId: 'L-1', source: 'web form' })]);
   expect(r.json.dncEntries).toEqual([expect.objectContaining({ listId: 'global' })]);
   expect(r.json.billing).toHaveLength(1);
-  expect(r.json.webhookDeliveries).toEqual([expect.objectContaining({ event_type: 'call.ended', account_id: 'buyer', body: expect.stringContaining(ANI) })]);
+  expect(r.json.webhookDeliveries).toEqual([expect.objectContaining({ eventType: 'call.ended', accountId: 'buyer', body: expect.stringContaining(ANI) })]);
 });
 
 it('erases it: no record names it, money and counts stay, consent goes, the DNC entry stays', async () => {

@@ -57,11 +57,11 @@ describe('webhookEventId', () => {
 
 describe('projectWebhookCall', () => {
   const row = {
-    id: 'c1', direction: 'inbound', ani: '+18135550100', dnis: '+18885550100', campaign_id: 'camp', seller_account_id: 'seller',
-    started_at: '2026-12-07T10:00:00.000Z', ended_at: null, winner_buyer_id: 'buyer', winner_target_id: 't1', price_cents: 1500,
+    id: 'c1', direction: 'inbound', ani: '+18135550100', dnis: '+18885550100', campaignId: 'camp', sellerAccountId: 'seller',
+    startedAt: '2026-12-07T10:00:00.000Z', endedAt: null, winnerBuyerId: 'buyer', winnerTargetId: 't1', priceCents: 1500,
   };
   it.each([
-    ['the winning buyer: its price and target, camelCase, nulls left out', { role: 'buyer', accountId: 'buyer' }, { winnerBuyerId: 'buyer', winnerTargetId: 't1', priceCents: 1500 }],
+    ['the winning buyer: its price and target, nulls left out', { role: 'buyer', accountId: 'buyer' }, { winnerBuyerId: 'buyer', winnerTargetId: 't1', priceCents: 1500 }],
     ['another buyer: no buyer side', { role: 'buyer', accountId: 'other' }, {}],
     ['the seller: no buyer side', { role: 'seller', accountId: 'seller' }, {}],
     ['a seller with buyer details', { role: 'seller', accountId: 'seller', seesBuyerDetails: true }, { winnerBuyerId: 'buyer', winnerTargetId: 't1', priceCents: 1500 }],

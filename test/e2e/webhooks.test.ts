@@ -114,7 +114,7 @@ it('a bridged call sends the winning buyer signed call.bridged and call.ended wi
   // The API lists both deliveries to the buyer as delivered at the first attempt.
   const list = await api('GET', '/v1/webhooks/deliveries', keys.good);
   expect(list.status).toBe(200);
-  expect(list.json.deliveries.map((d: any) => [d.eventType, d.callId, d.status, d.attempts, d.lastHttpStatus]).sort()).toEqual([
+  expect(list.json.items.map((d: any) => [d.eventType, d.callId, d.status, d.attempts, d.lastHttpStatus]).sort()).toEqual([
     ['call.bridged', call.id, 'delivered', 1, null],
     ['call.ended', call.id, 'delivered', 1, null],
   ]);
@@ -127,7 +127,7 @@ it('a receiver that fails twice gets the delivery at the third attempt, with the
   const call = await callIdOf(ani);
   const d = await eventually(async () => {
     const r = await api('GET', '/v1/webhooks/deliveries', keys.flaky);
-    return r.json.deliveries.find((x: any) => x.callId === call.id && x.status === 'delivered');
+    return r.json.items.find((x: any) => x.callId === call.id && x.status === 'delivered');
   }, 'the flaky delivery delivered', 15_000);
   expect(d).toMatchObject({ eventType: 'call.bridged', attempts: 3 });
   const tries = receivers.flaky.received;
@@ -143,12 +143,12 @@ it('a receiver that always fails leaves the delivery dead after the last attempt
   const call = await callIdOf(ani);
   const dead = await eventually(async () => {
     const r = await api('GET', '/v1/webhooks/deliveries?status=dead', keys.dead);
-    return r.json.deliveries.find((x: any) => x.callId === call.id);
+    return r.json.items.find((x: any) => x.callId === call.id);
   }, 'the delivery dead', 15_000);
   expect(dead).toMatchObject({ eventType: 'call.ended', status: 'dead', attempts: 3, lastHttpStatus: 503, lastError: 'HTTP 503' });
   expect(receivers.dead.received).toHaveLength(3);
   // Operators see it in the dead letters too.
-  expect((await api('GET', '/v1/webhooks/deliveries?status=dead', keys.agent)).json.deliveries.map((x: any) => x.id)).toContain(dead.id);
+  expect((await api('GET', '/v1/webhooks/deliveries?status=dead', keys.agent)).json.items.map((x: any) => x.id)).toContain(dead.id);
   // The payload it carried is the buyer's own view.
   const detail = await api('GET', `/v1/webhooks/deliveries/${dead.id}`, keys.dead);
   expect(detail.json.payload.data.call).toMatchObject({ callId: call.id, winnerBuyerId: 'buyer-dead', priceCents: BID.dead });
@@ -188,13 +188,13 @@ it('a rotation that keeps the previous secret signs with both until then, so the
 }, 30_000);
 
 it('another account cannot read or touch an account\'s deliveries, endpoints or secret', async () => {
-  const mine = (await api('GET', '/v1/webhooks/deliveries', keys.good)).json.deliveries;
+  const mine = (await api('GET', '/v1/webhooks/deliveries', keys.good)).json.items;
   expect(mine.length).toBeGreaterThan(0);
-  const endpoint = (await api('GET', '/v1/webhooks/endpoints', keys.good)).json.endpoints[0];
+  const endpoint = (await api('GET', '/v1/webhooks/endpoints', keys.good)).json.items[0];
   const hintBefore = (await api('GET', '/v1/accounts/buyer-good/webhook-secret', keys.good)).json.hint;
 
-  expect((await api('GET', '/v1/webhooks/deliveries', keys.other)).json.deliveries).toEqual([]);
-  expect((await api('GET', '/v1/webhooks/endpoints', keys.other)).json.endpoints).toEqual([]);
+  expect((await api('GET', '/v1/webhooks/deliveries', keys.other)).json.items).toEqual([]);
+  expect((await api('GET', '/v1/webhooks/endpoints', keys.other)).json.items).toEqual([]);
   for (const [method, path, body] of [
     ['GET', '/v1/webhooks/deliveries?accountId=buyer-good'],
     ['GET', `/v1/webhooks/deliveries/${mine[0].id}`],
@@ -217,7 +217,7 @@ it('another account cannot read or touch an account\'s deliveries, endpoints or 
   // The secret is never shown again after its creation, not even to its account.
   expect(JSON.stringify((await api('GET', '/v1/accounts/buyer-good/webhook-secret', keys.good)).json)).not.toContain(secrets.good!);
   // Operators see every account's deliveries.
-  expect((await api('GET', '/v1/webhooks/deliveries?accountId=buyer-good', keys.agent)).json.deliveries.map((d: any) => d.id).sort()).toEqual(mine.map((d: any) => d.id).sort());
+  expect((await api('GET', '/v1/webhooks/deliveries?accountId=buyer-good', keys.agent)).json.items.map((d: any) => d.id).sort()).toEqual(mine.map((d: any) => d.id).sort());
 });
 
 it('endpoint URLs must be http or https', async () => {

@@ -262,9 +262,9 @@ describe('the API', () => {
     expect(own.body.responseMs).toMatchObject({ samples: 3 });
     expect((await api('/v1/targets/slow-t/rtb-stats', fastBuyerKey)).status).toBe(404);
     const mine = await api('/v1/rtb-stats', fastBuyerKey);
-    expect(mine.body.rtbStats.map((s: { targetId: string }) => s.targetId)).toEqual(['fast-t']);
+    expect(mine.body.items.map((s: { targetId: string }) => s.targetId)).toEqual(['fast-t']);
     const all = await api('/v1/rtb-stats', adminKey);
-    expect(all.body.rtbStats.map((s: { targetId: string }) => s.targetId)).toEqual(expect.arrayContaining(['fast-t', 'slow-t', 'flaky-t', 'multi-3', 'alone-t']));
+    expect(all.body.items.map((s: { targetId: string }) => s.targetId)).toEqual(expect.arrayContaining(['fast-t', 'slow-t', 'flaky-t', 'multi-3', 'alone-t']));
   });
 
   it('/openapi.json documents the outbound ping and the answers it accepts, with an example', async () => {
