@@ -72,8 +72,8 @@ it('a caller crossing the velocity limit is blocked on its next call, with the r
 
   // Lifting the block: the block list shows it, DELETE lifts it, and the caller gets through again.
   const api = (method: string, path: string) => fetch(`http://127.0.0.1:${node.httpPort}${path}`, { method, headers: { authorization: `Bearer ${adminKey}` } });
-  const listed = (await (await api('GET', '/v1/fraud/blocks')).json()) as { blocks: Array<{ number: string; reason: string }> };
-  expect(listed.blocks.find((b) => b.number === FAST_CALLER)?.reason).toMatch(/^fraud: velocity_minute/);
+  const listed = (await (await api('GET', '/v1/fraud/blocks')).json()) as { items: Array<{ number: string; reason: string }> };
+  expect(listed.items.find((b) => b.number === FAST_CALLER)?.reason).toMatch(/^fraud: velocity_minute/);
   expect((await api('DELETE', `/v1/fraud/blocks/${encodeURIComponent(FAST_CALLER)}`)).status).toBe(200);
   expect((await api('DELETE', `/v1/fraud/blocks/${encodeURIComponent(FAST_CALLER)}`)).status).toBe(404);
   expect((await api('DELETE', '/v1/fraud/blocks/not-a-number')).status).toBe(400);
