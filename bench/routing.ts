@@ -33,6 +33,7 @@ import { SnapshotSource } from '../app/exchange/snapshot-source';
 import { Router } from '../app/exchange/router';
 import { createLogger } from '../app/observability/logger';
 import type { CallInfo } from '../app/switch/port';
+import { parseArgs, pct } from './load/bench-args';
 
 const args = parseArgs(process.argv.slice(2));
 const TARGETS = Number(args.targets ?? 1000);
@@ -281,19 +282,6 @@ async function pause(marker: string): Promise<void> {
   if (PAUSE_MS <= 0) return;
   process.stderr.write(`${marker}\n`);
   await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
-}
-
-function parseArgs(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--')) out[a.slice(2)] = argv[i + 1] && !argv[i + 1]!.startsWith('--') ? argv[++i]! : 'true';
-  }
-  return out;
 }
 
 main().catch((err: Error) => {

@@ -20,6 +20,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseArgs } from './load/bench-args';
 
 const args = parseArgs(process.argv.slice(2));
 const PORT = Number(args.port ?? 9100);
@@ -78,12 +79,3 @@ server.listen(PORT, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
-
-function parseArgs(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--')) out[a.slice(2)] = argv[i + 1] && !argv[i + 1]!.startsWith('--') ? argv[++i]! : 'true';
-  }
-  return out;
-}

@@ -31,6 +31,7 @@ import { RtbPinger } from '../app/exchange/rtb-pinger';
 import { createLogger } from '../app/observability/logger';
 import type { CallInfo } from '../app/switch/port';
 import { freshBenchState } from './load/bench-state';
+import { parseArgs, pct } from './load/bench-args';
 
 const args = parseArgs(process.argv.slice(2));
 const RATE = Number(args.rate ?? 200);
@@ -182,19 +183,6 @@ async function seed(pool: ReturnType<typeof createPool>, port: number): Promise<
       [`t${b}`, `buyer-${b}`, `http://127.0.0.1:${port}/b${b}`],
     );
   }
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
-}
-
-function parseArgs(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--')) out[a.slice(2)] = argv[i + 1] && !argv[i + 1]!.startsWith('--') ? argv[++i]! : 'true';
-  }
-  return out;
 }
 
 main().catch((err: Error) => {
