@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
 import { scoreCall, type FraudRules } from '../domain/fraud';
 import { blockCaller, hasFraudScore, loadFraudFacts, pauseNumber, saveFraudScore } from '../store/fraud-repo';
+import { SellerCallWindows } from '../cache/seller-call-windows';
 import { publishConfigChanged } from '../exchange/snapshot-source';
 import { FRAUD_QUEUE, bullConnection, bullPrefix, type FraudItem, type FraudStage, type QueueSettings } from './queues';
 
@@ -24,6 +25,7 @@ export interface FraudWorkerOptions extends QueueSettings {
 
 export class FraudWorker {
   private worker: Worker | undefined;
+  private readonly sellerHours: SellerCallWindows;
 
   constructor(
     private readonly pool: Pool,
@@ -31,7 +33,9 @@ export class FraudWorker {
     private readonly redis: Redis,
     private readonly log: Logger,
     private readonly opts: FraudWorkerOptions,
-  ) {}
+  ) {
+    this.sellerHours = new SellerCallWindows(redis);
+  }
 
   start(): void {
     this.worker = new Worker(FRAUD_QUEUE, (job: Job<{ items: FraudItem[] }>) => this.scoreAll(job.data.items), {
@@ -67,9 +71,18 @@ export class FraudWorker {
   }
 
   async score(callId: string, stage: FraudStage): Promise<void> {
-    const call = await loadFraudFacts(this.pool, callId, stage, this.opts.rules.shortCallSec);
+    const call = await loadFraudFacts(this.pool, callId, stage);
     if (!call) throw new Error(`call ${callId} is not recorded (${stage}) yet`);
     if (await hasFraudScore(this.pool, callId, stage)) return; // a repeated job
+    if (stage === 'ended') {
+      const f = call.facts;
+      const short = f.bridged === true && (f.billableSec ?? 0) < this.opts.rules.shortCallSec;
+      const hour = call.sellerAccountId && call.startedAtMs !== undefined
+        ? await this.sellerHours.recordAndCount(call.sellerAccountId, callId, call.startedAtMs, short)
+        : { calls: 0, short: 0 };
+      f.sellerCallsLastHour = hour.calls;
+      f.sellerShortCallsLastHour = hour.short;
+    }
     const score = scoreCall(call.facts, this.opts.rules);
     // Act first, store the score last: a job that fails in between is retried and acts again (both actions are
     // safe to repeat), rather than finding its score stored and never acting.

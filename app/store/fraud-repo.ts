@@ -14,23 +14,25 @@ export interface ScoredCall {
   callId: string;
   dnis: string;
   sellerAccountId: string | null;
+  /** when the call started (the seller's hour is counted back from it) */
+  startedAtMs?: number;
   facts: FraudFacts;
 }
 
-/** The facts for one call at one stage, with windows measured back from the call's start; undefined if not recorded yet. */
-export async function loadFraudFacts(pool: Pool, callId: string, stage: 'screening' | 'ended', shortCallSec: number): Promise<ScoredCall | undefined> {
+/**
+ * The facts for one call at one stage, with windows measured back from the call's start; undefined if not recorded
+ * yet. The seller's hour (sellerCallsLastHour, sellerShortCallsLastHour) is not here: the fraud worker counts it in
+ * Redis (app/cache/seller-call-windows.ts), since counting it here walked every call of the seller's hour.
+ */
+export async function loadFraudFacts(pool: Pool, callId: string, stage: 'screening' | 'ended'): Promise<ScoredCall | undefined> {
   const { rows } = await pool.query(
-    `SELECT c.ani, c.dnis, c.seller_account_id, c.attestation, c.ended_at, c.billable_sec, (c.bridged_at IS NOT NULL) AS bridged,
+    `SELECT c.ani, c.dnis, c.seller_account_id, c.attestation, c.started_at, c.ended_at, c.billable_sec, (c.bridged_at IS NOT NULL) AS bridged,
        (SELECT count(*)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 minute' AND x.started_at <= c.started_at) AS per_minute,
        (SELECT count(*)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 hour' AND x.started_at <= c.started_at) AS per_hour,
        (SELECT count(*)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 day' AND x.started_at <= c.started_at) AS per_day,
-       (SELECT count(DISTINCT x.seller_account_id)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 day' AND x.started_at <= c.started_at) AS sellers,
-       CASE WHEN $2 = 'ended' THEN (SELECT count(*)::int FROM calls x WHERE x.seller_account_id = c.seller_account_id AND x.ended_at IS NOT NULL
-         AND x.started_at > c.started_at - interval '1 hour' AND x.started_at <= c.started_at) END AS seller_calls,
-       CASE WHEN $2 = 'ended' THEN (SELECT count(*)::int FROM calls x WHERE x.seller_account_id = c.seller_account_id AND x.bridged_at IS NOT NULL
-         AND x.billable_sec < $3 AND x.started_at > c.started_at - interval '1 hour' AND x.started_at <= c.started_at) END AS seller_short
+       (SELECT count(DISTINCT x.seller_account_id)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 day' AND x.started_at <= c.started_at) AS sellers
      FROM calls c WHERE c.id = $1`,
-    [callId, stage, shortCallSec],
+    [callId],
   );
   const r = rows[0];
   if (!r || (stage === 'ended' && !r.ended_at)) return undefined;
@@ -48,10 +50,8 @@ export async function loadFraudFacts(pool: Pool, callId: string, stage: 'screeni
   if (stage === 'ended') {
     facts.bridged = r.bridged;
     facts.billableSec = r.billable_sec ?? 0;
-    facts.sellerCallsLastHour = r.seller_calls;
-    facts.sellerShortCallsLastHour = r.seller_short;
   }
-  return { callId, dnis: r.dnis, sellerAccountId: r.seller_account_id, facts };
+  return { callId, dnis: r.dnis, sellerAccountId: r.seller_account_id, startedAtMs: new Date(r.started_at).getTime(), facts };
 }
 
 export async function hasFraudScore(pool: Pool, callId: string, stage: 'screening' | 'ended'): Promise<boolean> {
