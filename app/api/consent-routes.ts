@@ -18,7 +18,7 @@ import { preparedJsonQuery } from '../store/pg-rows';
 import { assertOwns, requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
-import { cursorParam, isoDate, queryInt, text } from './schemas';
+import { cursorParam, isoDate, queryInt, spanMs, text } from './schemas';
 import { CONSENT_COLUMNS, ConsentResource, decodeKeyCursor, encodeKeyCursor, pageOf, selectList } from './resources';
 
 const PhoneNumber = z.string().min(1).max(32).refine((v) => normalizeE164(v) !== undefined, 'must be a valid phone number, e.g. +18135551234');
@@ -38,7 +38,7 @@ const CreateBody = z
     ip: z.union([z.ipv4(), z.ipv6()]).optional(),
   })
   .strict()
-  .refine((b) => !b.expiresAt || b.expiresAt.getTime() > b.consentedAt.getTime(), { message: 'must be after consentedAt', path: ['expiresAt'] });
+  .refine((b) => !b.expiresAt || !(spanMs({ from: b.consentedAt, to: b.expiresAt }) <= 0), { message: 'must be after consentedAt', path: ['expiresAt'] });
 const RevocationBody = z
   .object({
     number: PhoneNumber,

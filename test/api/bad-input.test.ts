@@ -66,6 +66,8 @@ const cases: Case[] = [
   { name: 'invoice from year -200000', path: `/v1/accounts/b/invoice?from=${OLD}&to=2026-01-01`, status: 400, field: 'from' },
   { name: 'a settlement from year -200000', method: 'POST', path: '/v1/settlements', body: { accountId: 'b', from: '-200000-01-01T00:00:00Z', to: '2026-01-01' }, status: 400, field: 'from' },
   { name: 'a consent in year -200000', method: 'POST', path: '/v1/consents', body: { campaignId: 'c', number: '+18135550100', leadId: 'l', source: 's', consentedAt: '-200000-01-01T00:00:00Z' }, status: 400, field: 'consentedAt' },
+  // Found by the fuzz test: with consentedAt not a date, the expiry check compared a string's getTime (500).
+  { name: 'a consent whose consentedAt is not a date but whose expiresAt is', method: 'POST', path: '/v1/consents', body: { campaignId: 'c', number: '+18135550100', leadId: 'l', source: 's', consentedAt: 'null', expiresAt: '2030-05-12T14:17:53.980Z' }, status: 400, field: 'consentedAt' },
   { name: 'a report from year 275760', path: `/v1/reports/calls?from=${encodeURIComponent('+275760-09-13T00:00:00Z')}&to=2026-01-01`, status: 400, field: 'from' },
   { name: "calls from ' OR '1'='1", path: `/v1/calls?from=${INJECTED}`, status: 400, field: 'from' },
   { name: 'calls to 2001 (not a date)', path: '/v1/calls?to=2001', status: 400, field: 'to' },
