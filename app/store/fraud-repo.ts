@@ -36,17 +36,21 @@ export type FraudFactsRow =
  */
 export async function loadFraudFacts(pool: Pool, items: ReadonlyArray<{ callId: string; stage: 'screening' | 'ended' }>): Promise<Map<string, FraudFactsRow>> {
   const { rows } = await pool.query<FactsRow>(
-    `SELECT i.call_id, i.stage, s.scored, c.id IS NOT NULL AS recorded, c.ani, c.dnis, c.seller_account_id, c.attestation, c.started_at,
-       c.ended_at, c.billable_sec, (c.bridged_at IS NOT NULL) AS bridged, w.per_minute, w.per_hour, w.per_day, w.sellers
+    // Each item is looked up by its keys (the OFFSET 0 keeps the lookup a per-item index probe: joined or hashed, the
+    // planner may read all of calls and fraud_scores when their statistics are stale or the tables still small).
+    `SELECT i.call_id, i.stage, c.scored, c.id IS NOT NULL AS recorded, c.ani, c.dnis, c.seller_account_id, c.attestation,
+       c.started_at, c.ended_at, c.billable_sec, c.bridged, w.per_minute, w.per_hour, w.per_day, w.sellers
      FROM unnest($1::text[], $2::text[]) AS i(call_id, stage)
-     CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM fraud_scores f WHERE f.call_id = i.call_id AND f.stage = i.stage) AS scored) s
-     LEFT JOIN calls c ON c.id = i.call_id AND NOT s.scored
+     LEFT JOIN LATERAL (
+       SELECT c.id, c.ani, c.dnis, c.seller_account_id, c.attestation, c.started_at, c.ended_at, c.billable_sec, (c.bridged_at IS NOT NULL) AS bridged,
+         coalesce((SELECT true FROM fraud_scores f WHERE f.call_id = c.id AND f.stage = i.stage), false) AS scored
+       FROM calls c WHERE c.id = i.call_id OFFSET 0) c ON true
      LEFT JOIN LATERAL (
        SELECT count(*) FILTER (WHERE x.started_at > c.started_at - interval '1 minute')::int AS per_minute,
               count(*) FILTER (WHERE x.started_at > c.started_at - interval '1 hour')::int AS per_hour,
               count(*)::int AS per_day,
               count(DISTINCT x.seller_account_id)::int AS sellers
-       FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 day' AND x.started_at <= c.started_at) w ON c.id IS NOT NULL`,
+       FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 day' AND x.started_at <= c.started_at) w ON NOT c.scored`,
     [items.map((i) => i.callId), items.map((i) => i.stage)],
   );
   const out = new Map<string, FraudFactsRow>();
@@ -65,7 +69,7 @@ export const fraudKey = (callId: string, stage: string): string => `${callId}/${
 interface FactsRow {
   call_id: string;
   stage: string;
-  scored: boolean;
+  scored: boolean | null;
   recorded: boolean;
   ani: string;
   dnis: string;
