@@ -2,17 +2,18 @@
  * The fraud worker: scores each inbound call when it is screened and when it ends (BullMQ jobs of many calls), stores
  * the score, and acts on it: a caller over the block score is put on the block list screening reads (its next
  * call is refused), a seller whose traffic turns anomalous has the tracking number paused. Every action leaves an
- * audit row; a repeated job finds its score stored and does nothing again.
+ * audit row; a repeated job finds its score stored and does nothing again. A job's calls are loaded and their scores
+ * stored one statement each, not one per call.
  */
 import { Worker, type Job } from 'bullmq';
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
-import { scoreCall, type FraudRules } from '../domain/fraud';
-import { blockCaller, hasFraudScore, loadFraudFacts, pauseNumber, saveFraudScore } from '../store/fraud-repo';
+import { scoreCall, type FraudRules, type FraudScore } from '../domain/fraud';
+import { blockCaller, fraudKey, loadFraudFacts, pauseNumber, saveFraudScores, type ScoredCall } from '../store/fraud-repo';
 import { SellerCallWindows } from '../cache/seller-call-windows';
 import { publishConfigChanged } from '../exchange/snapshot-source';
-import { FRAUD_QUEUE, bullConnection, bullPrefix, type FraudItem, type FraudStage, type QueueSettings } from './queues';
+import { FRAUD_QUEUE, bullConnection, bullPrefix, type FraudItem, type QueueSettings } from './queues';
 
 export interface FraudWorkerOptions extends QueueSettings {
   rules: FraudRules;
@@ -52,30 +53,44 @@ export class FraudWorker {
   }
 
   /**
-   * Scores a job's calls, several at a time; the job fails (and is retried whole: calls already scored are
+   * Scores a job's calls: their facts (and whether each is scored already) in one statement, then each call's score
+   * and its action, several calls at a time, then every new score in one statement. Act first, store the scores
+   * last: a job that fails in between is retried and acts again (both actions are safe to repeat), rather than
+   * finding its scores stored and never acting. The job fails (and is retried whole: calls already scored are
    * skipped) if any call could not be scored.
    */
-  async scoreAll(items: readonly FraudItem[]): Promise<void> {
+  async scoreAll(job: readonly FraudItem[]): Promise<void> {
+    const items = [...new Map(job.map((i) => [fraudKey(i.callId, i.stage), i])).values()]; // a call's stage once
     const failures: string[] = [];
+    const facts = await loadFraudFacts(this.pool, items);
+    const scored: Array<{ call: ScoredCall; score: FraudScore }> = [];
     const lanes = Math.min(this.opts.lanes ?? 8, items.length);
     let next = 0;
     await Promise.all(
       Array.from({ length: lanes }, async () => {
         while (next < items.length) {
           const item = items[next++]!;
-          await this.score(item.callId, item.stage).catch((err: Error) => failures.push(`${item.callId}/${item.stage}: ${err.message}`));
+          const row = facts.get(fraudKey(item.callId, item.stage));
+          if (row?.state === 'scored') continue; // a repeated job
+          if (row?.state !== 'to_score') {
+            failures.push(`${item.callId}/${item.stage}: call ${item.callId} is not recorded (${item.stage}) yet`);
+            continue;
+          }
+          await this.score(row.call)
+            .then((score) => scored.push({ call: row.call, score }))
+            .catch((err: Error) => failures.push(`${item.callId}/${item.stage}: ${err.message}`));
         }
       }),
     );
+    await saveFraudScores(this.pool, scored);
+    for (let i = 0; i < scored.length; i++) this.opts.onScored?.();
     if (failures.length > 0) throw new Error(`${failures.length} of ${items.length} calls not scored: ${failures.slice(0, 3).join('; ')}`);
   }
 
-  async score(callId: string, stage: FraudStage): Promise<void> {
-    const call = await loadFraudFacts(this.pool, callId, stage);
-    if (!call) throw new Error(`call ${callId} is not recorded (${stage}) yet`);
-    if (await hasFraudScore(this.pool, callId, stage)) return; // a repeated job
-    if (stage === 'ended') {
-      const f = call.facts;
+  /** Scores one call not scored before and acts on the score (the caller stores it). */
+  private async score(call: ScoredCall): Promise<FraudScore> {
+    const { callId, facts: f } = call;
+    if (f.stage === 'ended') {
       const short = f.bridged === true && (f.billableSec ?? 0) < this.opts.rules.shortCallSec;
       const hour = call.sellerAccountId && call.startedAtMs !== undefined
         ? await this.sellerHours.recordAndCount(call.sellerAccountId, callId, call.startedAtMs, short)
@@ -83,17 +98,14 @@ export class FraudWorker {
       f.sellerCallsLastHour = hour.calls;
       f.sellerShortCallsLastHour = hour.short;
     }
-    const score = scoreCall(call.facts, this.opts.rules);
-    // Act first, store the score last: a job that fails in between is retried and acts again (both actions are
-    // safe to repeat), rather than finding its score stored and never acting.
-    const log = this.log.child({ callId, stage, ani: call.facts.ani, score: score.score, reasons: score.reasons });
+    const score = scoreCall(f, this.opts.rules);
+    const log = this.log.child({ callId, stage: f.stage, ani: f.ani, score: score.score, reasons: score.reasons });
     if (score.action === 'block_caller') {
       if (await blockCaller(this.pool, this.redis, call, score)) log.warn('caller blocked by fraud rules');
     } else if (score.action === 'pause_number' && (await pauseNumber(this.pool, call, score))) {
       await publishConfigChanged(this.redis, this.opts.redisPrefix, `fraud paused ${call.dnis}`);
       log.warn({ dnis: call.dnis }, 'tracking number paused by fraud rules');
     }
-    await saveFraudScore(this.pool, call, score);
-    this.opts.onScored?.();
+    return score;
   }
 }

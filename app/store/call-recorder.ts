@@ -238,8 +238,9 @@ type Ended = Extract<JournalEntry, { type: 'ended' }>;
 
 /**
  * Applies a batch of entries with one statement per table and kind instead of several per entry: at hundreds
- * of calls per second the per-statement cost was most of Postgres's CPU. Decisions are applied before ends, and
- * each statement is idempotent and order-independent on its own (see the class comment).
+ * of calls per second the per-statement cost was most of Postgres's CPU. A call new to Postgres is inserted whole
+ * (start, decision and end, as far as the batch has them); for calls recorded before, decisions are applied before
+ * ends, and each statement is idempotent and order-independent on its own (see the class comment).
  */
 async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promise<void> {
   const decided: Decided[] = [];
@@ -253,14 +254,37 @@ async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promis
     else if (e.type === 'ended') addEnd(endedById, e);
     else throw Object.assign(new Error(`unknown journal entry type ${(e as { type?: string }).type}`), { code: '22000' });
   }
-  const ended = [...endedById.values()];
-  await c.query(
-    `INSERT INTO calls (id, direction, ani, dnis, started_at, switch_name, switch_call_id)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])
-     ON CONFLICT (id) DO NOTHING`,
-    columns([...identities.values()], [(e) => e.callId, (e) => e.direction, (e) => e.ani, (e) => e.dnis, (e) => e.startedAt, (e) => e.switchName, (e) => e.switchCallId]),
+  const decidedById = new Map(decided.map((e) => [e.callId, e]));
+  // Each call of the batch is inserted with what the batch knows of it: its decision and its end too when they are
+  // here (a call's start and decision usually travel together; short calls bring their end). Only calls already
+  // recorded, by an earlier batch or another node, take the UPDATEs below: one row version per call, not three.
+  const { rows: inserted } = await c.query<{ id: string }>(
+    `INSERT INTO calls (id, direction, ani, dnis, started_at, switch_name, switch_call_id, campaign_id, seller_account_id, attestation,
+       zip, lead_id, decided_at, decision_us, outcome, reject_reason, winner_target_id, winner_buyer_id, price_cents, end_reason,
+       ended_at, answered_at, bridged_at, hangup_cause, hung_up_by, duration_sec, billable_sec, end_is_lower_bound)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::text[],
+       $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::integer[], $15::text[], $16::text[], $17::text[], $18::text[],
+       $19::bigint[], $20::text[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[], $24::text[], $25::text[], $26::integer[],
+       $27::integer[], $28::boolean[])
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
+    columns(
+      [...identities.values()].map((e) => ({ e, d: decidedById.get(e.callId), x: endedById.get(e.callId) })),
+      [
+        ({ e }) => e.callId, ({ e }) => e.direction, ({ e }) => e.ani, ({ e }) => e.dnis, ({ e }) => e.startedAt, ({ e }) => e.switchName, ({ e }) => e.switchCallId,
+        ({ d }) => d?.campaignId, ({ d }) => d?.sellerAccountId, ({ d }) => d?.attestation, ({ d }) => d?.zip, ({ d }) => d?.leadId,
+        ({ d }) => d?.decidedAt, ({ d }) => d?.trace.decisionUs,
+        // The end is final: its outcome and winner override the decision's (see the ended UPDATE below).
+        ({ d, x }) => (x ?? d)?.outcome, ({ d, x }) => (x ?? d)?.rejectReason, ({ d, x }) => (x ?? d)?.winnerTargetId,
+        ({ d, x }) => (x ?? d)?.winnerBuyerId, ({ d, x }) => (x ?? d)?.priceCents,
+        ({ x }) => x?.endReason, ({ x }) => x?.endedAt, ({ x }) => x?.answeredAt, ({ x }) => x?.bridgedAt, ({ x }) => x?.hangupCause,
+        ({ x }) => x?.hungUpBy, ({ x }) => x?.durationSec, ({ x }) => x?.billableSec, ({ x }) => x?.endIsLowerBound === true,
+      ],
+    ),
   );
-  if (decided.length > 0) {
+  const fresh = new Set(inserted.map((r) => r.id));
+  const toDecide = decided.filter((e) => !fresh.has(e.callId));
+  const ended = [...endedById.values()].filter((e) => !fresh.has(e.callId));
+  if (toDecide.length > 0) {
     await c.query(
       `UPDATE calls SET campaign_id = d.campaign_id, seller_account_id = d.seller_account_id, attestation = d.attestation,
          zip = d.zip, lead_id = d.lead_id,
@@ -275,12 +299,14 @@ async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promis
          AS d(id, campaign_id, seller_account_id, attestation, zip, lead_id, outcome, reject_reason, winner_target_id,
               winner_buyer_id, price_cents, decided_at, decision_us)
        WHERE calls.id = d.id`,
-      columns(decided, [
+      columns(toDecide, [
         (e) => e.callId, (e) => e.campaignId, (e) => e.sellerAccountId, (e) => e.attestation, (e) => e.zip, (e) => e.leadId,
         (e) => e.outcome, (e) => e.rejectReason, (e) => e.winnerTargetId, (e) => e.winnerBuyerId, (e) => e.priceCents,
         (e) => e.decidedAt, (e) => e.trace.decisionUs,
       ]),
     );
+  }
+  if (decided.length > 0) {
     await c.query(
       `INSERT INTO call_decisions (call_id, decided_at, trace)
        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::jsonb[]) ON CONFLICT (call_id) DO NOTHING`,

@@ -19,23 +19,73 @@ export interface ScoredCall {
   facts: FraudFacts;
 }
 
+/** One (call, stage) a fraud job asks to score, as loaded: its facts, or why there are none to score. */
+export type FraudFactsRow =
+  | { state: 'scored' }
+  | { state: 'not_recorded' }
+  | { state: 'to_score'; call: ScoredCall };
+
 /**
- * The facts for one call at one stage, with windows measured back from the call's start; undefined if not recorded
- * yet. The seller's hour (sellerCallsLastHour, sellerShortCallsLastHour) is not here: the fraud worker counts it in
+ * The facts for many (call, stage) pairs in one statement, keyed `callId/stage`, with windows measured back from each
+ * call's start: `scored` when the pair has a stored score (a repeated job), `not_recorded` when the call is not in
+ * Postgres yet (or, for the ended stage, not ended yet). One statement per job instead of three per call (load,
+ * score lookup, insert): the per-call statements were most of Postgres's work per call. The caller's windows are
+ * counted in one walk of its day (they were four), and not at all for a pair already scored.
+ * The seller's hour (sellerCallsLastHour, sellerShortCallsLastHour) is not here: the fraud worker counts it in
  * Redis (app/cache/seller-call-windows.ts), since counting it here walked every call of the seller's hour.
  */
-export async function loadFraudFacts(pool: Pool, callId: string, stage: 'screening' | 'ended'): Promise<ScoredCall | undefined> {
-  const { rows } = await pool.query(
-    `SELECT c.ani, c.dnis, c.seller_account_id, c.attestation, c.started_at, c.ended_at, c.billable_sec, (c.bridged_at IS NOT NULL) AS bridged,
-       (SELECT count(*)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 minute' AND x.started_at <= c.started_at) AS per_minute,
-       (SELECT count(*)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 hour' AND x.started_at <= c.started_at) AS per_hour,
-       (SELECT count(*)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 day' AND x.started_at <= c.started_at) AS per_day,
-       (SELECT count(DISTINCT x.seller_account_id)::int FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 day' AND x.started_at <= c.started_at) AS sellers
-     FROM calls c WHERE c.id = $1`,
-    [callId],
+export async function loadFraudFacts(pool: Pool, items: ReadonlyArray<{ callId: string; stage: 'screening' | 'ended' }>): Promise<Map<string, FraudFactsRow>> {
+  const { rows } = await pool.query<FactsRow>(
+    // Each item is looked up by its keys (the OFFSET 0 keeps the lookup a per-item index probe: joined or hashed, the
+    // planner may read all of calls and fraud_scores when their statistics are stale or the tables still small).
+    `SELECT i.call_id, i.stage, c.scored, c.id IS NOT NULL AS recorded, c.ani, c.dnis, c.seller_account_id, c.attestation,
+       c.started_at, c.ended_at, c.billable_sec, c.bridged, w.per_minute, w.per_hour, w.per_day, w.sellers
+     FROM unnest($1::text[], $2::text[]) AS i(call_id, stage)
+     LEFT JOIN LATERAL (
+       SELECT c.id, c.ani, c.dnis, c.seller_account_id, c.attestation, c.started_at, c.ended_at, c.billable_sec, (c.bridged_at IS NOT NULL) AS bridged,
+         coalesce((SELECT true FROM fraud_scores f WHERE f.call_id = c.id AND f.stage = i.stage), false) AS scored
+       FROM calls c WHERE c.id = i.call_id OFFSET 0) c ON true
+     LEFT JOIN LATERAL (
+       SELECT count(*) FILTER (WHERE x.started_at > c.started_at - interval '1 minute')::int AS per_minute,
+              count(*) FILTER (WHERE x.started_at > c.started_at - interval '1 hour')::int AS per_hour,
+              count(*)::int AS per_day,
+              count(DISTINCT x.seller_account_id)::int AS sellers
+       FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 day' AND x.started_at <= c.started_at) w ON NOT c.scored`,
+    [items.map((i) => i.callId), items.map((i) => i.stage)],
   );
-  const r = rows[0];
-  if (!r || (stage === 'ended' && !r.ended_at)) return undefined;
+  const out = new Map<string, FraudFactsRow>();
+  for (const r of rows) {
+    const stage = r.stage as 'screening' | 'ended';
+    const key = fraudKey(r.call_id, stage);
+    if (r.scored) out.set(key, { state: 'scored' });
+    else if (!r.recorded || (stage === 'ended' && !r.ended_at)) out.set(key, { state: 'not_recorded' });
+    else out.set(key, { state: 'to_score', call: scoredCall(r, stage) });
+  }
+  return out;
+}
+
+export const fraudKey = (callId: string, stage: string): string => `${callId}/${stage}`;
+
+interface FactsRow {
+  call_id: string;
+  stage: string;
+  scored: boolean | null;
+  recorded: boolean;
+  ani: string;
+  dnis: string;
+  seller_account_id: string | null;
+  attestation: 'A' | 'B' | 'C' | null;
+  started_at: Date;
+  ended_at: Date | null;
+  billable_sec: number | null;
+  bridged: boolean;
+  per_minute: number;
+  per_hour: number;
+  per_day: number;
+  sellers: number;
+}
+
+function scoredCall(r: FactsRow, stage: 'screening' | 'ended'): ScoredCall {
   const facts: FraudFacts = {
     stage,
     ani: r.ani,
@@ -51,22 +101,21 @@ export async function loadFraudFacts(pool: Pool, callId: string, stage: 'screeni
     facts.bridged = r.bridged;
     facts.billableSec = r.billable_sec ?? 0;
   }
-  return { callId, dnis: r.dnis, sellerAccountId: r.seller_account_id, startedAtMs: new Date(r.started_at).getTime(), facts };
+  return { callId: r.call_id, dnis: r.dnis, sellerAccountId: r.seller_account_id, startedAtMs: new Date(r.started_at).getTime(), facts };
 }
 
-export async function hasFraudScore(pool: Pool, callId: string, stage: 'screening' | 'ended'): Promise<boolean> {
-  const { rowCount } = await pool.query('SELECT 1 FROM fraud_scores WHERE call_id = $1 AND stage = $2', [callId, stage]);
-  return rowCount === 1;
-}
-
-/** Stores the score once per (call, stage); false when it was already stored (a repeated job). */
-export async function saveFraudScore(pool: Pool, call: ScoredCall, score: FraudScore): Promise<boolean> {
-  const { rowCount } = await pool.query(
-    `INSERT INTO fraud_scores (call_id, stage, ani, seller_account_id, score, reasons, action) VALUES ($1, $2, $3, $4, $5, $6, $7)
+/** Stores the scores of many calls in one statement, each once per (call, stage): a repeated job's rows change nothing. */
+export async function saveFraudScores(pool: Pool, scored: ReadonlyArray<{ call: ScoredCall; score: FraudScore }>): Promise<void> {
+  if (scored.length === 0) return;
+  await pool.query(
+    `INSERT INTO fraud_scores (call_id, stage, ani, seller_account_id, score, reasons, action)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::jsonb[], $7::text[])
      ON CONFLICT (call_id, stage) DO NOTHING`,
-    [call.callId, call.facts.stage, call.facts.ani, call.sellerAccountId, score.score, JSON.stringify(score.reasons), score.action],
+    [
+      scored.map((s) => s.call.callId), scored.map((s) => s.call.facts.stage), scored.map((s) => s.call.facts.ani), scored.map((s) => s.call.sellerAccountId),
+      scored.map((s) => s.score.score), scored.map((s) => JSON.stringify(s.score.reasons)), scored.map((s) => s.score.action),
+    ],
   );
-  return rowCount === 1;
 }
 
 /**

@@ -58,3 +58,32 @@ it('pauses the number of a seller whose hour turns mostly short, and counts a re
   expect(await infra.redis.zcard(hourKey)).toBe(22);
   expect(await infra.redis.zcard('fraud:seller-short:shorty')).toBe(DEFAULT_FRAUD_RULES.sellerMinCalls - 1);
 });
+
+it("scores a job's calls on their caller's windows, fails the job for a call not recorded yet, and a retry stores and acts nothing twice", async () => {
+  await seedAccount(infra.pool, { id: 'third', kind: 'seller' });
+  // One caller, six calls in the last minute, to three sellers in turn.
+  const ani = '+13035559100';
+  const sellers = ['steady', 'shorty', 'third'];
+  const ids: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    ids.push(await insertEndedCall(infra.pool, { campaignId: 'camp', sellerId: sellers[i % 3]!, ani, startedAt: new Date(Date.now() - 55_000 + i * 10_000), billableSec: 3 }));
+  }
+  const items = [...ids, 'not-yet'].map((callId) => ({ callId, stage: 'screening' as const }));
+  await expect(worker.scoreAll(items)).rejects.toThrow('1 of 7 calls not scored: not-yet/screening: call not-yet is not recorded (screening) yet');
+  const stored = async () => (await infra.pool.query("SELECT call_id, reasons, action, scored_at FROM fraud_scores WHERE ani = $1 AND stage = 'screening'", [ani])).rows;
+  const byCall = new Map((await stored()).map((r) => [r.call_id, r]));
+  expect(ids.map((id) => byCall.get(id)?.reasons)).toEqual([
+    ['no_attestation'],
+    ['no_attestation'],
+    ['repeat_across_sellers', 'no_attestation'],
+    ['repeat_across_sellers', 'no_attestation'],
+    ['repeat_across_sellers', 'no_attestation'],
+    ['velocity_minute', 'repeat_across_sellers', 'no_attestation'],
+  ]);
+  expect(byCall.get(ids[5]!)?.action).toBe('block_caller');
+  // The retry fails again for the missing call; the scored ones keep their rows, and the caller has one block.
+  await expect(worker.scoreAll(items)).rejects.toThrow(/not-yet\/screening/);
+  expect((await stored()).map((r) => [r.call_id, r.scored_at.getTime()]).sort()).toEqual([...byCall.values()].map((r) => [r.call_id, r.scored_at.getTime()]).sort());
+  const blocks = await infra.pool.query("SELECT call_id FROM fraud_actions WHERE action = 'block_caller' AND subject = $1", [ani]);
+  expect(blocks.rows).toEqual([{ call_id: ids[5] }]);
+});

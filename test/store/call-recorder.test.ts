@@ -116,6 +116,27 @@ it('the end wins over the decision whichever comes first, and repeats change not
   expect(await call('c1')).toMatchObject({ outcome: 'bridged', winner_target_id: 't2' });
 });
 
+it('a call written in one batch (one INSERT) ends up the same as one whose entries come in separate batches (INSERT, then UPDATEs)', async () => {
+  await append(decided('one'), attempt('one', 1, 'bridged', 't2'), ended('one'));
+  await recorder.drain();
+  for (const e of [decided('many'), attempt('many', 1, 'bridged', 't2'), ended('many')]) {
+    await append(e);
+    await recorder.drain();
+  }
+  // The end first, then the decision: the end still wins.
+  for (const e of [ended('late'), decided('late')]) {
+    await append(e);
+    await recorder.drain();
+  }
+  const { id: _one, switch_call_id: _s1, ...one } = await call('one');
+  for (const other of ['many', 'late']) {
+    const { id: _id, switch_call_id: _s, ...row } = await call(other);
+    expect(row).toEqual(one);
+  }
+  expect(one).toMatchObject({ outcome: 'bridged', campaign_id: 'camp', seller_account_id: 'seller', winner_target_id: 't2', decision_us: 420, end_reason: 'caller_hangup', end_is_lower_bound: false });
+  expect(one.decided_at.toISOString()).toBe('2026-11-24T10:00:00.002Z');
+});
+
 it("a node_lost close never replaces a call's real end (the node that journaled it died before leaving the live-call registry), but a real end replaces a node_lost close", async () => {
   const lost = (callId: string): JournalEntry => ({ ...(ended(callId) as Extract<JournalEntry, { type: 'ended' }>), outcome: 'node_lost', endReason: 'node_lost', endedAt: '2026-11-24T10:05:00.000Z', hungUpBy: 'unknown', billableSec: 0 });
   await append(decided('n1'), ended('n1'));
