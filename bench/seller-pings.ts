@@ -12,6 +12,7 @@
  */
 import os from 'node:os';
 import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
 import { createPool } from '../app/store/db';
 import { migrate } from '../app/store/migrate';
 import { createRedis } from '../app/cache/redis';
@@ -53,6 +54,17 @@ function countCommands(redis: Redis): { count: number } {
     counter.count += 1;
     return send(...a);
   }) as Redis['sendCommand'];
+  return counter;
+}
+
+/** Counts the queries sent through a pool (a wrapper on pool.query): Postgres is shared, so its own stats would mix others'. */
+function countQueries(pool: Pool): { count: number } {
+  const counter = { count: 0 };
+  const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
+  pool.query = ((...a: unknown[]) => {
+    counter.count += 1;
+    return query(...a);
+  }) as Pool['query'];
   return counter;
 }
 
@@ -108,6 +120,23 @@ async function main(): Promise<void> {
     emit('seller_ping_p50_ms', pct(latencies, 0.5), 'ms', cond);
     emit('seller_ping_p99_ms', pct(latencies, 0.99), 'ms', cond);
     emit('seller_pings_per_s', PINGS / seconds, 'pings/s', cond);
+  }
+
+  // Postgres queries per ping, by kind: a ping with a caller id reserves and stores its bid; one without is
+  // informational (stored, nothing held); a repeat answers the live bid again (nothing stored).
+  const queries = countQueries(pool);
+  const QUERY_PINGS = 200;
+  const repeated = caller(n++);
+  await pings.ping({ sellerAccountId: 'seller', campaignId: 'bench', callerE164: repeated, zip: '60601', tags: { source: 'bench' } });
+  const callerOf = { reserved: () => caller(n++), informational: () => undefined, repeat: () => repeated };
+  for (const kind of ['reserved', 'informational', 'repeat'] as const) {
+    const before = queries.count;
+    let answered = 0;
+    for (let i = 0; i < QUERY_PINGS; i++) {
+      const answer = await pings.ping({ sellerAccountId: 'seller', campaignId: 'bench', callerE164: callerOf[kind](), zip: '60601', tags: { source: 'bench' } });
+      if (answer.bidId) answered += 1;
+    }
+    emit('seller_ping_postgres_queries_per_ping', (queries.count - before) / QUERY_PINGS, 'queries/ping', { pings: QUERY_PINGS, kind, bids: answered });
   }
 
   // What a seller's bid costs a call that has none: Redis commands per decision, with the claim lookup and without.
