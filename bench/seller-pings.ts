@@ -1,9 +1,10 @@
 /**
  * Sellers' pings benchmark: what POST /rtb/ping does behind the HTTP layer (SellerPings.ping: the campaign's payout
- * and the seller's limits from Postgres, the rate windows, the router's quote with its one screening-and-reserve
- * round trip, the reservation stored, the bid row written, the counts), for one campaign with `--targets` buyer
- * targets, every ping a new caller (so every one reserves); then the cost a seller's bid adds to an inbound call that
- * has none: Redis commands per routing decision with the claim lookup and without it (counts, not times).
+ * and the seller's limits from the config snapshot, the rate windows, the router's quote with its one
+ * screening-and-reserve round trip, the reservation stored, the bid row written, the counts), for one campaign with
+ * `--targets` buyer targets, every ping a new caller (so every one reserves); then Postgres queries per ping by kind
+ * (reserved, informational, repeat); then the cost a seller's bid adds to an inbound call that has none: Redis
+ * commands per routing decision with the claim lookup and without it (counts, not times).
  * Prints one JSON line per figure.
  *
  *   npm run bench:seller-pings [-- --targets 200 --pings 5000 --concurrency 1,16 --calls 2000]
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
   const reservations = new SellerBidReservations(redis);
   const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, sellerBids: reservations, logger });
   const pings = new SellerPings({
-    router, snapshots, reservations, counts: new SellerPingCounts(redis), caps, pool, limits: { perMinute: 0, perHour: 0, perDay: 0 }, bidTtlSec: 60, logger,
+    router, snapshots, reservations, counts: new SellerPingCounts(redis), caps, pool, publishConfigChanged: async () => undefined, limits: { perMinute: 0, perHour: 0, perDay: 0 }, bidTtlSec: 60, logger,
   });
 
   let n = 0;

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Account, BuyerTarget, Campaign, RtbEndpoint, RtbShareField, Schedule, Targeting, TrackingNumber } from '../domain/model';
+import { payoutRuleOf, pingLimitOverridesOf, type PingTerms } from './seller-bids-repo';
 
 /** Everything the call path needs from Postgres, read in one go to build a snapshot. */
 export interface ConfigRows {
@@ -11,14 +12,17 @@ export interface ConfigRows {
   bidVersions?: Map<string, number>;
   /** Each account's funds version (bumped with every balance or credit change, migration 012), when read from Postgres. */
   fundsVersions?: Map<string, number>;
+  /** What sellers' pings are quoted on (POST /rtb/ping), when read from Postgres. */
+  pingTerms?: PingTerms;
 }
 
 export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
-  const [accounts, campaigns, numbers, targets] = await Promise.all([
+  const [accounts, campaigns, numbers, targets, pingLimits] = await Promise.all([
     pool.query('SELECT id, kind, name, active, balance_cents, credit_limit_cents, funds_version FROM accounts'),
     pool.query('SELECT * FROM campaigns'),
     pool.query('SELECT did, campaign_id, seller_account_id FROM tracking_numbers WHERE active'),
     pool.query('SELECT * FROM buyer_targets'),
+    pool.query('SELECT seller_account_id, per_minute, per_hour, per_day FROM rtb_seller_ping_limits'),
   ]);
   return {
     accounts: accounts.rows.map((r) => ({
@@ -71,6 +75,10 @@ export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
     })),
     bidVersions: new Map(targets.rows.map((r) => [r.id as string, Number(r.bid_version ?? 0)])),
     fundsVersions: new Map(accounts.rows.map((r) => [r.id as string, Number(r.funds_version ?? 0)])),
+    pingTerms: {
+      payouts: new Map(campaigns.rows.map((r) => [r.id as string, payoutRuleOf(r)])),
+      limits: new Map(pingLimits.rows.map((r) => [r.seller_account_id as string, pingLimitOverridesOf(r)])),
+    },
   };
 }
 
