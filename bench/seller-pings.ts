@@ -28,12 +28,22 @@ import { Router } from '../app/exchange/router';
 import { SellerPings } from '../app/exchange/seller-pings';
 import { createLogger } from '../app/observability/logger';
 import { freshBenchState } from './load/bench-state';
+import { benchFlags, pct } from './load/bench-args';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce<string[][]>((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1] ?? '']] : acc), []));
-const TARGETS = Number(args.targets ?? 200);
-const PINGS = Number(args.pings ?? 5000);
-const CALLS = Number(args.calls ?? 2000);
-const CONCURRENCY = String(args.concurrency ?? '1,16').split(',').map(Number);
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['targets', 'pings', 'concurrency', 'calls'],
+  usage: `npm run bench:seller-pings [-- options]
+
+  --targets <n>        buyer targets of the campaign pinged (default 200)
+  --pings <n>          pings measured at each concurrency, each from a new caller (default 5000)
+  --concurrency <list> pings in flight at once, comma-separated runs (default 1,16)
+  --calls <n>          routing decisions counted for Redis commands, with and without the bid lookup (default 2000)
+  --help               this text`,
+});
+const TARGETS = FLAGS.number('targets', 200, { min: 1, integer: true });
+const PINGS = FLAGS.number('pings', 5000, { min: 1, integer: true });
+const CALLS = FLAGS.number('calls', 2000, { min: 1, integer: true });
+const CONCURRENCY = FLAGS.numbers('concurrency', [1, 16], { min: 1, integer: true });
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_seller_pings';
@@ -44,7 +54,6 @@ function emit(name: string, value: number, unit: string, extra: Record<string, u
   process.stdout.write(`${JSON.stringify({ name, value: Math.round(value * 100) / 100, unit, buyers: TARGETS, load1: Math.round(os.loadavg()[0]! * 100) / 100, cores: os.cpus().length, ...extra })}\n`);
 }
 
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 const caller = (i: number): string => `+1312${String(2000000 + i).padStart(7, '0')}`;
 
 /** Counts the commands a client sends (a wrapper on sendCommand): Redis is shared, so its own stats would mix others'. */
