@@ -17,12 +17,15 @@ export interface ConfigRows {
 }
 
 export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
-  const [accounts, campaigns, numbers, targets, pingLimits] = await Promise.all([
-    pool.query('SELECT id, kind, name, active, balance_cents, credit_limit_cents, funds_version FROM accounts'),
+  const [accounts, campaigns, numbers, targets] = await Promise.all([
+    // with each seller's ping limit overrides (rtb_seller_ping_limits), so they cost no query of their own
+    pool.query(
+      `SELECT a.id, a.kind, a.name, a.active, a.balance_cents, a.credit_limit_cents, a.funds_version, l.seller_account_id AS limits_of, l.per_minute, l.per_hour, l.per_day
+       FROM accounts a LEFT JOIN rtb_seller_ping_limits l ON l.seller_account_id = a.id`,
+    ),
     pool.query('SELECT * FROM campaigns'),
     pool.query('SELECT did, campaign_id, seller_account_id FROM tracking_numbers WHERE active'),
     pool.query('SELECT * FROM buyer_targets'),
-    pool.query('SELECT seller_account_id, per_minute, per_hour, per_day FROM rtb_seller_ping_limits'),
   ]);
   return {
     accounts: accounts.rows.map((r) => ({
@@ -77,7 +80,7 @@ export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
     fundsVersions: new Map(accounts.rows.map((r) => [r.id as string, Number(r.funds_version ?? 0)])),
     pingTerms: {
       payouts: new Map(campaigns.rows.map((r) => [r.id as string, payoutRuleOf(r)])),
-      limits: new Map(pingLimits.rows.map((r) => [r.seller_account_id as string, pingLimitOverridesOf(r)])),
+      limits: new Map(accounts.rows.filter((r) => r.limits_of !== null).map((r) => [r.id as string, pingLimitOverridesOf(r)])),
     },
   };
 }
