@@ -15,7 +15,7 @@ import { loadFrequencyCounts } from './store/frequency-repo';
 import { RedisRefill, type RefillPart } from './cache/redis-refill';
 import { CapLedger } from './cache/cap-ledger';
 import { FundHolds } from './cache/fund-holds';
-import { SnapshotSource } from './exchange/snapshot-source';
+import { publishConfigChanged, SnapshotSource } from './exchange/snapshot-source';
 import { Router } from './exchange/router';
 import { CallFlow } from './exchange/call-flow';
 import { RedisCallJournal } from './exchange/call-journal';
@@ -237,7 +237,8 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   sweeper.start();
   const sellerPingCounts = new SellerPingCounts(redis);
   const sellerPings = new SellerPings({
-    router, snapshots, reservations: sellerBids, counts: sellerPingCounts, caps, pool, limits: sellerPingLimits(config), bidTtlSec: config.RTB_SELLER_BID_TTL_SEC, sipHost: config.RTB_SELLER_SIP_HOST,
+    router, snapshots, reservations: sellerBids, counts: sellerPingCounts, caps, pool,
+    publishConfigChanged: (what) => publishConfigChanged(redis, config.REDIS_PREFIX, what), limits: sellerPingLimits(config), bidTtlSec: config.RTB_SELLER_BID_TTL_SEC, sipHost: config.RTB_SELLER_SIP_HOST,
     metrics, logger: logger.child({ mod: 'rtb-seller' }), clock: opts.clock,
   });
   // Expired, unclaimed sellers' bids give their capacity back (slots and holds also lapse with their leases).

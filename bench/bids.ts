@@ -14,18 +14,22 @@ import { startExchangeNode } from '../app/exchange-node';
 import { createApiKey } from '../app/store/api-keys';
 import { measureBidUpdates } from './load/bid-phase';
 import { freshBenchState } from './load/bench-state';
+import { benchFlags } from './load/bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string): number => {
-  const i = args.indexOf(`--${name}`);
-  const v = Number(i >= 0 && args[i + 1] ? args[i + 1] : fallback);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
-  return v;
-};
-const TARGETS = arg('targets', '1000');
-const BATCH = Math.min(arg('batch', '1000'), TARGETS);
-const SECONDS = arg('seconds', '10');
-const IN_FLIGHT = arg('in-flight', '2');
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['targets', 'batch', 'seconds', 'in-flight'],
+  usage: `npm run bench:bids [-- options]
+
+  --targets <n>    buyer targets whose bids are updated (default 1000)
+  --batch <n>      bids per bids:update message (default 1000; at most --targets)
+  --seconds <n>    how long the client sends (default 10)
+  --in-flight <n>  messages the client has unacknowledged at once (default 2)
+  --help           this text`,
+});
+const TARGETS = FLAGS.number('targets', 1000, { min: 1, integer: true });
+const BATCH = Math.min(FLAGS.number('batch', 1000, { min: 1, integer: true }), TARGETS);
+const SECONDS = FLAGS.number('seconds', 10, { min: 1, integer: true });
+const IN_FLIGHT = FLAGS.number('in-flight', 2, { min: 1, integer: true });
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_bids';

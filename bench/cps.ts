@@ -53,40 +53,58 @@ import { asteriskPlacer, freeswitchPlacer } from './load/placers';
 import { freshBenchState, untilReady } from './load/bench-state';
 import { connectedLocalPorts, contextSwitches, cpuBetween, pidsCpuMs, postgresClusterCpuMs, processCpuMs, sampleCpu, type CpuGroups } from './load/proc-cpu';
 import { BridgeOverlap } from './load/bridge-overlap';
+import { benchFlags } from './load/bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
-const SECONDS = Number(arg('seconds', '20'));
-const CONCURRENT = Number(arg('concurrent', '10000'));
-const BUYERS = Number(arg('buyers', '50'));
-const TALK_MS = Number(arg('talk-ms', '1000'));
-const SWITCH = arg('switch', 'freeswitch');
-if (SWITCH !== 'freeswitch' && SWITCH !== 'asterisk') throw new Error(`--switch must be freeswitch or asterisk, not '${SWITCH}'`);
-const RATES = arg('cps', '300').split(',').map(Number);
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['switch', 'cps', 'seconds', 'warmup-seconds', 'idle-seconds', 'mode', 'nodes', 'log-level', 'workers', 'peer-detail', 'concurrent', 'buyers', 'talk-ms'],
+  switches: ['split', 'dist'],
+  usage: `npm run bench:cps [-- options]
+
+  --switch <name>          freeswitch (default) or asterisk
+  --cps <list>             rates to measure, calls per second, comma-separated (default 300)
+  --seconds <n>            how long each rate runs (default 20; more than the steady window's start + 1)
+  --warmup-seconds <n>     warm-up at the highest rate before measuring (default 5)
+  --idle-seconds <n>       how long each process's idle CPU is sampled (default 5)
+  --mode <mode>            both (default), inprocess or split
+  --split                  short for --mode split
+  --nodes <n>              1 (default) or 2 exchange nodes (2: FreeSWITCH only)
+  --log-level <level>      the nodes' LOG_LEVEL (default info)
+  --workers <on|off>       in-process mode: the billing and fraud workers in the node (default on)
+  --peer-detail <detail>   full (default: events as big as a real switch's) or lean
+  --concurrent <n>         calls held up at once at the end (default 10000; 0 skips it)
+  --buyers <n>             buyer targets (default 50)
+  --talk-ms <ms>           how long a bridged caller talks (default 1000)
+  --dist                   run dist/app/main.js (after npm run build) instead of app/main.ts under tsx
+  --help                   this text`,
+});
+const SECONDS = FLAGS.number('seconds', 20, { min: 1 });
+const CONCURRENT = FLAGS.number('concurrent', 10_000, { min: 0, integer: true });
+const BUYERS = FLAGS.number('buyers', 50, { min: 1, integer: true });
+const TALK_MS = FLAGS.number('talk-ms', 1000, { min: 0 });
+const SWITCH = FLAGS.oneOf('switch', ['freeswitch', 'asterisk'], 'freeswitch');
+const RATES = FLAGS.numbers('cps', [300], { min: 0.1 });
 /** `--split` is short for `--mode split`. */
-const MODES = ((m) => (m === 'both' ? ['inprocess', 'split'] : [m]))(args.includes('--split') ? 'split' : arg('mode', 'both')) as Array<'inprocess' | 'split'>;
-if (MODES.some((m) => m !== 'inprocess' && m !== 'split')) throw new Error('--mode must be both, inprocess or split');
-const NODES = Number(arg('nodes', '1'));
-if (NODES > 1 && SWITCH !== 'freeswitch') throw new Error('--nodes 2 needs --switch freeswitch (the peer lists both nodes as socket destinations)');
-const LOG_LEVEL = arg('log-level', 'info');
+const MODE = FLAGS.has('split') ? 'split' : FLAGS.oneOf('mode', ['both', 'inprocess', 'split'], 'both');
+const MODES: Array<'inprocess' | 'split'> = MODE === 'both' ? ['inprocess', 'split'] : [MODE];
+const NODES = FLAGS.number('nodes', 1, { min: 1, max: 2, integer: true });
+if (NODES > 1 && SWITCH !== 'freeswitch') FLAGS.problem('--nodes 2 needs --switch freeswitch (the peer lists both nodes as socket destinations)');
+if (NODES > 1 && BUYERS < 2) FLAGS.problem('--nodes 2 needs --buyers 2 or more (a capped target and a held buyer)');
+const LOG_LEVEL = FLAGS.oneOf('log-level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info');
 /** In-process mode: the billing and fraud workers in the node (on, as by default) or not. */
-const WORKERS = arg('workers', 'on') === 'on';
+const WORKERS = FLAGS.oneOf('workers', ['on', 'off'], 'on') === 'on';
 /**
  * `full`: events as a real switch sends them (FreeSWITCH: the recordings' ~160 variables in each; Asterisk: the
  * ChannelVarset and ConnectedLine chatter); `lean`: FreeSWITCH events with only what apps read, Asterisk without chatter.
  */
-const PEER_DETAIL = arg('peer-detail', 'full') as 'full' | 'lean';
-const RUNTIME = args.includes('--dist') ? 'dist' : 'tsx';
+const PEER_DETAIL = FLAGS.oneOf('peer-detail', ['full', 'lean'], 'full');
+const RUNTIME = FLAGS.has('dist') ? 'dist' : 'tsx';
 /** The figures' prefix: esl_ for FreeSWITCH, ari_ for Asterisk. */
 const FIGURE = SWITCH === 'asterisk' ? 'ari' : 'esl';
-const WARMUP_SECONDS = Number(arg('warmup-seconds', '5'));
-const IDLE_SECONDS = Number(arg('idle-seconds', '5'));
+const WARMUP_SECONDS = FLAGS.number('warmup-seconds', 5, { min: 0 });
+const IDLE_SECONDS = FLAGS.number('idle-seconds', 5, { min: 0 });
 /** The steady window opens once calls end as fast as they start: a talk time (at least 1 s) after the first. */
 const STEADY_FROM_SEC = Math.max(1, Math.ceil(TALK_MS / 1000));
-if (SECONDS <= STEADY_FROM_SEC + 1) throw new Error(`--seconds must be more than ${STEADY_FROM_SEC + 1} for a steady window`);
+if (SECONDS <= STEADY_FROM_SEC + 1) FLAGS.problem(`--seconds must be more than ${STEADY_FROM_SEC + 1} for a steady window (with --talk-ms ${TALK_MS})`);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_cps';

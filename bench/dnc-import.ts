@@ -22,18 +22,22 @@ import { createLogger } from '../app/observability/logger';
 import { startExchangeNode } from '../app/exchange-node';
 import { createApiKey } from '../app/store/api-keys';
 import { readDncImport } from '../app/store/dnc-import';
+import { benchFlags } from './load/bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string): number => {
-  const i = args.indexOf(`--${name}`);
-  const v = Number(i >= 0 && args[i + 1] ? args[i + 1] : fallback);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
-  return v;
-};
-const NUMBERS = arg('numbers', '10000000');
-const REGISTRY_COPY = args.includes('--registry-copy');
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['numbers', 'lookups'],
+  switches: ['registry-copy'],
+  usage: `npm run bench:dnc-import [-- options]
+
+  --numbers <n>    numbers in the uploaded list (default 10000000)
+  --lookups <n>    routing decisions screened against it afterwards (default 20000)
+  --registry-copy  upload a national registry copy (a new generation, then made current) instead of an import
+  --help           this text`,
+});
+const NUMBERS = FLAGS.number('numbers', 10_000_000, { min: 1, integer: true });
+const REGISTRY_COPY = FLAGS.has('registry-copy');
 const UPLOAD_PATH = REGISTRY_COPY ? `/v1/dnc/registry-copies?kind=us&registryDate=${new Date().toISOString().slice(0, 10)}&source=bench` : '/v1/dnc/imports?list=registry&source=bench';
-const LOOKUPS = arg('lookups', '20000');
+const LOOKUPS = FLAGS.number('lookups', 20_000, { min: 1, integer: true });
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_dnc';

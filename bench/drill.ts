@@ -25,24 +25,38 @@ import { FreeSwitchPeer } from '../test/peers/freeswitch';
 import { AsteriskPeer } from '../test/peers/asterisk';
 import { callxDialplanVariables } from '../test/peers/freeswitch/dialplan';
 import { freshBenchState, untilReady } from './load/bench-state';
+import { benchFlags } from './load/bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
-const SWITCH = arg('switch', 'freeswitch');
-if (SWITCH !== 'freeswitch' && SWITCH !== 'asterisk') throw new Error(`--switch must be freeswitch or asterisk, not '${SWITCH}'`);
-const RATE = Number(arg('rate', '20'));
-const SECONDS = Number(arg('seconds', '30'));
-const TALK_MS = Number(arg('talk-ms', '10000'));
-const KILL_AT_SECONDS = Number(arg('kill-at-seconds', String(SECONDS / 2)));
-const DOWN_MS = Number(arg('down-ms', '500'));
-const HEARTBEAT_TTL_MS = arg('heartbeat-ttl-ms', '10000');
-const SWEEP_MS = arg('sweep-ms', '5000');
-const DRAIN_TIMEOUT_MS = Number(arg('drain-timeout-seconds', '120')) * 1000;
-const SCHEMA = arg('schema', 'drill');
-const PREFIX = arg('prefix', 'drill:');
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['switch', 'rate', 'seconds', 'talk-ms', 'kill-at-seconds', 'down-ms', 'heartbeat-ttl-ms', 'sweep-ms', 'drain-timeout-seconds', 'schema', 'prefix'],
+  usage: `npm run drill -- [options]
+
+  --switch <name>                 freeswitch (default) or asterisk
+  --rate <n>                      calls placed per second (default 20)
+  --seconds <n>                   how long calls are placed (default 30)
+  --talk-ms <ms>                  how long a bridged caller talks (default 10000)
+  --kill-at-seconds <n>           when the node is killed (default half of --seconds)
+  --down-ms <ms>                  how long it stays down before the restart (default 500)
+  --heartbeat-ttl-ms <ms>         the node's NODE_HEARTBEAT_TTL_MS (default 10000)
+  --sweep-ms <ms>                 the node's SWEEP_INTERVAL_MS (default 5000)
+  --drain-timeout-seconds <n>     how long to wait for every call to end (default 120)
+  --schema <name>                 the Postgres schema (default drill)
+  --prefix <prefix>               the Redis key prefix (default drill:)
+  --help                          this text
+
+Exits 3 when a figure that must be 0 is not, 2 on a bad option.`,
+});
+const SWITCH = FLAGS.oneOf('switch', ['freeswitch', 'asterisk'], 'freeswitch');
+const RATE = FLAGS.number('rate', 20, { min: 0.1 });
+const SECONDS = FLAGS.number('seconds', 30, { min: 1 });
+const TALK_MS = FLAGS.number('talk-ms', 10_000, { min: 0 });
+const KILL_AT_SECONDS = FLAGS.number('kill-at-seconds', SECONDS / 2, { min: 0 });
+const DOWN_MS = FLAGS.number('down-ms', 500, { min: 0 });
+const HEARTBEAT_TTL_MS = String(FLAGS.number('heartbeat-ttl-ms', 10_000, { min: 1, integer: true }));
+const SWEEP_MS = String(FLAGS.number('sweep-ms', 5000, { min: 1, integer: true }));
+const DRAIN_TIMEOUT_MS = FLAGS.number('drain-timeout-seconds', 120, { min: 1 }) * 1000;
+const SCHEMA = FLAGS.string('schema', 'drill');
+const PREFIX = FLAGS.string('prefix', 'drill:');
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DID = '+18885550900';

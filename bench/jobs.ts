@@ -18,17 +18,20 @@ import { BillingWorker } from '../app/jobs/billing-worker';
 import { FraudWorker } from '../app/jobs/fraud-worker';
 import { DEFAULT_FRAUD_RULES } from '../app/domain/fraud';
 import { freshBenchState } from './load/bench-state';
+import { benchFlags } from './load/bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string): number => {
-  const i = args.indexOf(`--${name}`);
-  const v = Number(i >= 0 && args[i + 1] ? args[i + 1] : fallback);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
-  return v;
-};
-const CALLS = arg('calls', '20000');
-const CONCURRENCY = arg('concurrency', '200'); // BILLING_CONCURRENCY's default
-const FRAUD_CONCURRENCY = arg('fraud-concurrency', '4'); // the fraud worker's default (jobs of up to 100 calls)
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['calls', 'concurrency', 'fraud-concurrency'],
+  usage: `npm run bench:jobs [-- options]
+
+  --calls <n>              ended calls in the backlog (default 20000)
+  --concurrency <n>        the billing worker's jobs at once (default 200, BILLING_CONCURRENCY's default)
+  --fraud-concurrency <n>  the fraud worker's jobs at once (default 4, its default; jobs of up to 100 calls)
+  --help                   this text`,
+});
+const CALLS = FLAGS.number('calls', 20_000, { min: 1, integer: true });
+const CONCURRENCY = FLAGS.number('concurrency', 200, { min: 1, integer: true });
+const FRAUD_CONCURRENCY = FLAGS.number('fraud-concurrency', 4, { min: 1, integer: true });
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_jobs';

@@ -33,22 +33,36 @@ import { SnapshotSource } from '../app/exchange/snapshot-source';
 import { Router } from '../app/exchange/router';
 import { createLogger } from '../app/observability/logger';
 import type { CallInfo } from '../app/switch/port';
-import { parseArgs, pct } from './load/bench-args';
+import { benchFlags, pct } from './load/bench-args';
 
-const args = parseArgs(process.argv.slice(2));
-const TARGETS = Number(args.targets ?? 1000);
-const DNC = Number(args.dnc ?? 100_000);
-const CALLS = Number(args.calls ?? 20_000);
-const WARMUP = Number(args.warmup ?? 2000);
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['targets', 'dnc', 'calls', 'warmup', 'concurrency', 'scenarios', 'outbound', 'schema', 'pause-ms'],
+  usage: `npm run bench:routing [-- options]
+
+  --targets <n>        buyer targets per scenario's campaign (default 1000)
+  --dnc <n>            DNC entries screened against (default 100000)
+  --calls <n>          decisions measured per run (default 20000)
+  --warmup <n>         decisions before measuring (default 2000)
+  --concurrency <list> decisions in flight at once, comma-separated runs (default 1,16)
+  --scenarios <list>   mixed, all, few, comma-separated (default mixed,all,few)
+  --outbound <bool>    measure the outbound screening path too: true (default) or false
+  --schema <name>      the Postgres schema, and Redis prefix bench:<name>: (default bench_routing, bench:routing:)
+  --pause-ms <ms>      idle pauses around each measured run, announced on stderr (callgrind_control -e; default 0)
+  --help               this text`,
+});
+const TARGETS = FLAGS.number('targets', 1000, { min: 1, integer: true });
+const DNC = FLAGS.number('dnc', 100_000, { min: 0, integer: true });
+const CALLS = FLAGS.number('calls', 20_000, { min: 1, integer: true });
+const WARMUP = FLAGS.number('warmup', 2000, { min: 0, integer: true });
 /** Idle pauses around each measured run, announced on stderr, so a tool outside can read counters (callgrind_control -e). */
-const PAUSE_MS = Number(args['pause-ms'] ?? 0);
-const CONCURRENCY = String(args.concurrency ?? '1,16').split(',').map(Number);
+const PAUSE_MS = FLAGS.number('pause-ms', 0, { min: 0 });
+const CONCURRENCY = FLAGS.numbers('concurrency', [1, 16], { min: 1, integer: true });
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const SCENARIOS = String(args.scenarios ?? 'mixed,all,few').split(',') as ScenarioName[];
-const OUTBOUND = args.outbound !== 'false';
-const SCHEMA = args.schema ?? 'bench_routing';
-const PREFIX = args.schema ? `bench:${args.schema}:` : 'bench:routing:';
+const SCENARIOS = FLAGS.listOf('scenarios', ['mixed', 'all', 'few'], ['mixed', 'all', 'few']);
+const OUTBOUND = FLAGS.oneOf('outbound', ['true', 'false'], 'true') === 'true';
+const SCHEMA = FLAGS.string('schema', 'bench_routing');
+const PREFIX = FLAGS.has('schema') ? `bench:${SCHEMA}:` : 'bench:routing:';
 /** Eligible targets per decision in the `few` scenario (the rest of --targets are kept out). */
 const FEW_ELIGIBLE = 50;
 

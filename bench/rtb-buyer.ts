@@ -20,14 +20,24 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseArgs } from './load/bench-args';
+import { benchFlags } from './load/bench-args';
 
-const args = parseArgs(process.argv.slice(2));
-const PORT = Number(args.port ?? 9100);
-const BUYERS = Number(args.buyers ?? 20);
-const MIN_DELAY = Number(args['min-delay-ms'] ?? 5);
-const MAX_DELAY = Number(args['max-delay-ms'] ?? 50);
-const NO_BID_SHARE = Number(args['no-bid-share'] ?? 0);
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['port', 'buyers', 'min-delay-ms', 'max-delay-ms', 'no-bid-share'],
+  usage: `node --import tsx bench/rtb-buyer.ts [options]
+
+  --port <n>           where to listen (default 9100; 0: any free port)
+  --buyers <n>         buyers served, at /b1 ... /bN (default 20)
+  --min-delay-ms <ms>  the shortest answer time (default 5)
+  --max-delay-ms <ms>  the longest (default 50)
+  --no-bid-share <x>   share of pings answered with no bid, 0 to 1 (default 0)
+  --help               this text`,
+});
+const PORT = FLAGS.number('port', 9100, { min: 0, max: 65535, integer: true });
+const BUYERS = FLAGS.number('buyers', 20, { min: 1, integer: true });
+const MIN_DELAY = FLAGS.number('min-delay-ms', 5, { min: 0 });
+const MAX_DELAY = FLAGS.number('max-delay-ms', 50, { min: MIN_DELAY });
+const NO_BID_SHARE = FLAGS.number('no-bid-share', 0, { min: 0, max: 1 });
 
 let served = 0;
 let connections = 0;

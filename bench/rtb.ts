@@ -32,16 +32,28 @@ import { RtbPinger } from '../app/exchange/rtb-pinger';
 import { createLogger } from '../app/observability/logger';
 import type { CallInfo } from '../app/switch/port';
 import { freshBenchState } from './load/bench-state';
-import { parseArgs, pct } from './load/bench-args';
+import { benchFlags, pct } from './load/bench-args';
 
-const args = parseArgs(process.argv.slice(2));
-const RATE = Number(args.rate ?? 200);
-const SECONDS = Number(args.seconds ?? 10);
-const WARMUP_SECONDS = Number(args['warmup-seconds'] ?? 2);
-const BUYERS = Number(args.buyers ?? 20);
-const TMAX = Number(args.tmax ?? 100);
-const MIN_DELAY = Number(args['min-delay-ms'] ?? 5);
-const MAX_DELAY = Number(args['max-delay-ms'] ?? 50);
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['rate', 'seconds', 'warmup-seconds', 'buyers', 'tmax', 'min-delay-ms', 'max-delay-ms'],
+  usage: `npm run bench:rtb [-- options]
+
+  --rate <n>            auctions started per second, open loop (default 200)
+  --seconds <n>         how long auctions are started (default 10)
+  --warmup-seconds <n>  warm-up at the rate before measuring (default 2)
+  --buyers <n>          RTB buyers pinged in every auction (default 20)
+  --tmax <ms>           how long an auction waits for the buyers (default 100)
+  --min-delay-ms <ms>   the buyers' shortest answer time (default 5)
+  --max-delay-ms <ms>   their longest (default 50)
+  --help                this text`,
+});
+const RATE = FLAGS.number('rate', 200, { min: 0.1 });
+const SECONDS = FLAGS.number('seconds', 10, { min: 0.1 });
+const WARMUP_SECONDS = FLAGS.number('warmup-seconds', 2, { min: 0 });
+const BUYERS = FLAGS.number('buyers', 20, { min: 1, integer: true });
+const TMAX = FLAGS.number('tmax', 100, { min: 1, integer: true });
+const MIN_DELAY = FLAGS.number('min-delay-ms', 5, { min: 0 });
+const MAX_DELAY = FLAGS.number('max-delay-ms', 50, { min: MIN_DELAY });
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_rtb';

@@ -1,9 +1,10 @@
 /**
  * Sellers' pings benchmark: what POST /rtb/ping does behind the HTTP layer (SellerPings.ping: the campaign's payout
- * and the seller's limits from Postgres, the rate windows, the router's quote with its one screening-and-reserve
- * round trip, the reservation stored, the bid row written, the counts), for one campaign with `--targets` buyer
- * targets, every ping a new caller (so every one reserves); then the cost a seller's bid adds to an inbound call that
- * has none: Redis commands per routing decision with the claim lookup and without it (counts, not times).
+ * and the seller's limits from the config snapshot, the rate windows, the router's quote with its one
+ * screening-and-reserve round trip, the reservation stored, the bid row written, the counts), for one campaign with
+ * `--targets` buyer targets, every ping a new caller (so every one reserves); then Postgres queries per ping by kind
+ * (reserved, informational, repeat); then the cost a seller's bid adds to an inbound call that has none: Redis
+ * commands per routing decision with the claim lookup and without it (counts, not times).
  * Prints one JSON line per figure.
  *
  *   npm run bench:seller-pings [-- --targets 200 --pings 5000 --concurrency 1,16 --calls 2000]
@@ -12,6 +13,7 @@
  */
 import os from 'node:os';
 import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
 import { createPool } from '../app/store/db';
 import { migrate } from '../app/store/migrate';
 import { createRedis } from '../app/cache/redis';
@@ -26,12 +28,22 @@ import { Router } from '../app/exchange/router';
 import { SellerPings } from '../app/exchange/seller-pings';
 import { createLogger } from '../app/observability/logger';
 import { freshBenchState } from './load/bench-state';
+import { benchFlags, pct } from './load/bench-args';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce<string[][]>((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1] ?? '']] : acc), []));
-const TARGETS = Number(args.targets ?? 200);
-const PINGS = Number(args.pings ?? 5000);
-const CALLS = Number(args.calls ?? 2000);
-const CONCURRENCY = String(args.concurrency ?? '1,16').split(',').map(Number);
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['targets', 'pings', 'concurrency', 'calls'],
+  usage: `npm run bench:seller-pings [-- options]
+
+  --targets <n>        buyer targets of the campaign pinged (default 200)
+  --pings <n>          pings measured at each concurrency, each from a new caller (default 5000)
+  --concurrency <list> pings in flight at once, comma-separated runs (default 1,16)
+  --calls <n>          routing decisions counted for Redis commands, with and without the bid lookup (default 2000)
+  --help               this text`,
+});
+const TARGETS = FLAGS.number('targets', 200, { min: 1, integer: true });
+const PINGS = FLAGS.number('pings', 5000, { min: 1, integer: true });
+const CALLS = FLAGS.number('calls', 2000, { min: 1, integer: true });
+const CONCURRENCY = FLAGS.numbers('concurrency', [1, 16], { min: 1, integer: true });
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_seller_pings';
@@ -42,7 +54,6 @@ function emit(name: string, value: number, unit: string, extra: Record<string, u
   process.stdout.write(`${JSON.stringify({ name, value: Math.round(value * 100) / 100, unit, buyers: TARGETS, load1: Math.round(os.loadavg()[0]! * 100) / 100, cores: os.cpus().length, ...extra })}\n`);
 }
 
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 const caller = (i: number): string => `+1312${String(2000000 + i).padStart(7, '0')}`;
 
 /** Counts the commands a client sends (a wrapper on sendCommand): Redis is shared, so its own stats would mix others'. */
@@ -53,6 +64,17 @@ function countCommands(redis: Redis): { count: number } {
     counter.count += 1;
     return send(...a);
   }) as Redis['sendCommand'];
+  return counter;
+}
+
+/** Counts the queries sent through a pool (a wrapper on pool.query): Postgres is shared, so its own stats would mix others'. */
+function countQueries(pool: Pool): { count: number } {
+  const counter = { count: 0 };
+  const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
+  pool.query = ((...a: unknown[]) => {
+    counter.count += 1;
+    return query(...a);
+  }) as Pool['query'];
   return counter;
 }
 
@@ -80,7 +102,7 @@ async function main(): Promise<void> {
   const reservations = new SellerBidReservations(redis);
   const router = new Router({ snapshots, gate: new ScreenAndReserve(redis), caps, sellerBids: reservations, logger });
   const pings = new SellerPings({
-    router, snapshots, reservations, counts: new SellerPingCounts(redis), caps, pool, limits: { perMinute: 0, perHour: 0, perDay: 0 }, bidTtlSec: 60, logger,
+    router, snapshots, reservations, counts: new SellerPingCounts(redis), caps, pool, publishConfigChanged: async () => undefined, limits: { perMinute: 0, perHour: 0, perDay: 0 }, bidTtlSec: 60, logger,
   });
 
   let n = 0;
@@ -108,6 +130,23 @@ async function main(): Promise<void> {
     emit('seller_ping_p50_ms', pct(latencies, 0.5), 'ms', cond);
     emit('seller_ping_p99_ms', pct(latencies, 0.99), 'ms', cond);
     emit('seller_pings_per_s', PINGS / seconds, 'pings/s', cond);
+  }
+
+  // Postgres queries per ping, by kind: a ping with a caller id reserves and stores its bid; one without is
+  // informational (stored, nothing held); a repeat answers the live bid again (nothing stored).
+  const queries = countQueries(pool);
+  const QUERY_PINGS = 200;
+  const repeated = caller(n++);
+  await pings.ping({ sellerAccountId: 'seller', campaignId: 'bench', callerE164: repeated, zip: '60601', tags: { source: 'bench' } });
+  const callerOf = { reserved: () => caller(n++), informational: () => undefined, repeat: () => repeated };
+  for (const kind of ['reserved', 'informational', 'repeat'] as const) {
+    const before = queries.count;
+    let answered = 0;
+    for (let i = 0; i < QUERY_PINGS; i++) {
+      const answer = await pings.ping({ sellerAccountId: 'seller', campaignId: 'bench', callerE164: callerOf[kind](), zip: '60601', tags: { source: 'bench' } });
+      if (answer.bidId) answered += 1;
+    }
+    emit('seller_ping_postgres_queries_per_ping', (queries.count - before) / QUERY_PINGS, 'queries/ping', { pings: QUERY_PINGS, kind, bids: answered });
   }
 
   // What a seller's bid costs a call that has none: Redis commands per decision, with the claim lookup and without.

@@ -26,16 +26,18 @@ import { createEndpoint, rotateSecret } from '../app/store/webhook-repo';
 import { SecretBox } from '../app/util/secret-box';
 import type { JournalEntry } from '../app/exchange/call-journal';
 import { freshBenchState } from './load/bench-state';
+import { benchFlags } from './load/bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string): number => {
-  const i = args.indexOf(`--${name}`);
-  const v = Number(i >= 0 && args[i + 1] ? args[i + 1] : fallback);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
-  return v;
-};
-const CALLS = arg('calls', '5000');
-const CONCURRENCY = arg('concurrency', '20'); // WEBHOOK_CONCURRENCY's default
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['calls', 'concurrency'],
+  usage: `npm run bench:webhooks [-- options]
+
+  --calls <n>        bridged, ended calls in the backlog (default 5000)
+  --concurrency <n>  the webhook worker's deliveries at once (default 20, WEBHOOK_CONCURRENCY's default)
+  --help             this text`,
+});
+const CALLS = FLAGS.number('calls', 5000, { min: 1, integer: true });
+const CONCURRENCY = FLAGS.number('concurrency', 20, { min: 1, integer: true });
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_webhooks';

@@ -161,6 +161,7 @@ export function rtbSellerRoutes(pings: SellerPings, counts: SellerPingCounts, po
       const { rows } = await pool.query<{ kind: string }>('SELECT kind FROM accounts WHERE id = $1', [id]);
       if (rows[0]?.kind !== 'seller') throw new ApiError(404, 'not_found', `no seller account ${id}`, 'id');
       const overrides = await savePingLimits(pool, id, change);
+      await pings.limitsSaved(id, overrides);
       res.json({ sellerAccountId: id, overrides, limits: effectiveLimits(overrides, defaults) });
     } catch (err) {
       next(err);

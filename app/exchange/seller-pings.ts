@@ -8,7 +8,7 @@ import { pingIdentity, sellerRejectCode, type SellerRejectCode } from '../domain
 import type { SellerBidReservation, SellerBidReservations } from '../cache/seller-bid-reservations';
 import type { PingLimits, SellerPingCounts } from '../cache/seller-ping-counts';
 import type { CapLedger } from '../cache/cap-ledger';
-import { effectiveLimits, insertSellerBid, loadPingTerms } from '../store/seller-bids-repo';
+import { effectiveLimits, insertSellerBid, type PingLimitOverrides } from '../store/seller-bids-repo';
 import type { Router } from './router';
 import type { ConfigSnapshot } from './snapshot';
 import type { SnapshotSource } from './snapshot-source';
@@ -35,7 +35,10 @@ export interface SellerPingsDeps {
   reservations: SellerBidReservations;
   counts: SellerPingCounts;
   caps: CapLedger;
+  /** where issued bids are stored (the ping's terms come from the snapshot) */
   pool: Pool;
+  /** tells every node to reload its snapshot (publishConfigChanged on the node's Redis) */
+  publishConfigChanged: (what: string) => Promise<void>;
   /** the deployment's ping limits (RTB_SELLER_PINGS_PER_MINUTE/_HOUR/_DAY), each seller's overrides on top */
   limits: PingLimits;
   /** how long a bid and its reservation last (RTB_SELLER_BID_TTL_SEC) */
@@ -69,9 +72,11 @@ export class SellerPings {
   async ping(p: SellerPing): Promise<SellerPingAnswer> {
     const now = this.clock();
     const nowMs = now.getTime();
-    const terms = await loadPingTerms(this.deps.pool, p.campaignId, p.sellerAccountId);
-    if (!terms) return this.zero(p, 'disabled', nowMs);
-    const admitted = await this.deps.counts.admit(p.sellerAccountId, effectiveLimits(terms.limits, this.deps.limits), nowMs);
+    // The campaign's payout rule and the seller's limits, from the snapshot (no Postgres read on a ping).
+    const snapshot = this.deps.snapshots.current();
+    const payoutRule = snapshot.payoutRule(p.campaignId);
+    if (!payoutRule) return this.zero(p, 'disabled', nowMs);
+    const admitted = await this.deps.counts.admit(p.sellerAccountId, effectiveLimits(snapshot.pingLimitOverrides(p.sellerAccountId), this.deps.limits), nowMs);
     if (!admitted.ok) return this.zero(p, 'rate_limited', nowMs, admitted.retryAfterSec);
     const trackingNumber = this.trackingNumberOf(p.campaignId);
     if (!trackingNumber) return this.zero(p, 'disabled', nowMs);
@@ -89,7 +94,7 @@ export class SellerPings {
       const t = quote.trace;
       return this.zero(p, sellerRejectCode({ reason: quote.reason, skipped: t.ranked.reason, excluded: t.excluded.reason }), nowMs);
     }
-    const payoutCents = sellerPayout(quote.bid.priceCents, terms.payout);
+    const payoutCents = sellerPayout(quote.bid.priceCents, payoutRule);
     const reserved = quote.reserved;
     const r: SellerBidReservation | undefined = reserved && identity
       ? { bidId, sellerAccountId: p.sellerAccountId, campaignId: p.campaignId, trackingNumber, callerE164: p.callerE164!, bid: reserved.bid, payoutCents, counters: reserved.counters, hold: reserved.hold, expiresAtMs }
@@ -122,6 +127,15 @@ export class SellerPings {
     }
     await this.count(p.sellerAccountId, r ? 'bid' : 'informational', nowMs);
     return { bidId, bidAmountCents: payoutCents, ...this.destination(trackingNumber), expireInSeconds: this.deps.bidTtlSec, reserved: r !== undefined };
+  }
+
+  /**
+   * A seller's ping limit overrides, just saved to Postgres: this node's next ping is held to them (they go into its
+   * snapshot at once), and every other node reloads its snapshot.
+   */
+  async limitsSaved(sellerAccountId: string, overrides: PingLimitOverrides): Promise<void> {
+    this.deps.snapshots.applyPingLimits(sellerAccountId, overrides);
+    await this.deps.publishConfigChanged(`ping limits ${sellerAccountId}`);
   }
 
   /** Gives back the reservations of bids that expired unclaimed (every node runs it; each is given back once). */

@@ -5,6 +5,7 @@ import { loadConfigRows, type ConfigRows } from '../store/config-repo';
 import { ConfigSnapshot } from './snapshot';
 import { fundsChannel } from '../jobs/funds';
 import type { FundHolds, FundsFigure } from '../cache/fund-holds';
+import type { PingLimitOverrides } from '../store/seller-bids-repo';
 
 /** The Redis pub/sub channel (prefixed by hand: ioredis does not prefix channels) that says "config changed". */
 export const configChannel = (prefix: string): string => `${prefix}config-changed`;
@@ -47,6 +48,8 @@ export class SnapshotSource {
   private rows: ConfigRows = { accounts: [], campaigns: [], trackingNumbers: [], targets: [] };
   /** Bids heard while a reload reads Postgres: the read may predate them, so they are applied on top of it. */
   private bidsDuringReload: Map<string, WrittenBid> | undefined;
+  /** Ping limit overrides this node saved while a reload reads Postgres: the read may predate them (see applyPingLimits). */
+  private limitsDuringReload: Map<string, PingLimitOverrides> | undefined;
   /** Bids heard in the last few milliseconds, applied together (one rebuild for a burst of single updates). */
   private pendingBids = new Map<string, WrittenBid>();
   /** The bid version of each target in the current rows: a bid message with an older one is a stale one. */
@@ -163,6 +166,19 @@ export class SnapshotSource {
     return new Promise<void>((resolve) => this.bidsApplied.push(resolve));
   }
 
+  /**
+   * A seller's ping limit overrides this node just saved: in this node's snapshot at once, so the next ping here is
+   * held to them (as when pings read them from Postgres). Other nodes reload on the config-changed message the
+   * writer publishes after this.
+   */
+  applyPingLimits(sellerAccountId: string, overrides: PingLimitOverrides): void {
+    const saved = new Map([[sellerAccountId, overrides]]);
+    this.limitsDuringReload?.set(sellerAccountId, overrides);
+    this.rows = withPingLimits(this.rows, saved);
+    this.version += 1;
+    this.snapshot = new ConfigSnapshot(this.rows, new Date(), this.version);
+  }
+
   /** Queues a bid for the next flush (and for the reload in progress, if any), keeping the later of two for a target. */
   private noteBid(id: string, bid: WrittenBid): void {
     keepLater(this.pendingBids, id, bid);
@@ -219,12 +235,14 @@ export class SnapshotSource {
     const started = Date.now();
     try {
       this.bidsDuringReload = new Map();
+      this.limitsDuringReload = new Map();
       const loaded = await loadConfigRows(this.pool);
       await this.writeFunds(loaded);
       const versions = loaded.bidVersions ?? new Map<string, number>();
       // Bids heard while reading: only those newer than what the read saw (a version tells; unversioned ones apply).
-      const rows = withBids(loaded, versions, this.bidsDuringReload);
+      const rows = withPingLimits(withBids(loaded, versions, this.bidsDuringReload), this.limitsDuringReload);
       this.bidsDuringReload = undefined;
+      this.limitsDuringReload = undefined;
       this.bidVersions = versions;
       this.version += 1;
       this.rows = rows;
@@ -240,6 +258,7 @@ export class SnapshotSource {
       }
     } catch (err) {
       this.bidsDuringReload = undefined;
+      this.limitsDuringReload = undefined;
       // Keep routing on the last good snapshot; the next message or timer tries again.
       this.logger.error({ why, err: (err as Error).message }, 'config snapshot reload failed; keeping the previous one');
       if (why === 'start') throw err;
@@ -272,4 +291,12 @@ function withBids(rows: ConfigRows, versions: Map<string, number>, bids: Readonl
     return { ...t, bidCents: b.bidCents };
   });
   return changed ? { ...rows, targets } : rows;
+}
+
+/** The rows with some sellers' ping limit overrides replaced (the same object when there are none). */
+function withPingLimits(rows: ConfigRows, saved: ReadonlyMap<string, PingLimitOverrides>): ConfigRows {
+  if (saved.size === 0) return rows;
+  const limits = new Map(rows.pingTerms?.limits);
+  for (const [id, overrides] of saved) limits.set(id, overrides);
+  return { ...rows, pingTerms: { payouts: rows.pingTerms?.payouts ?? new Map(), limits } };
 }

@@ -5,6 +5,8 @@ import { compareBids, type Bid } from '../domain/auction';
 import { judgeTargetStatic, rtbMayBid, type ExclusionReason } from '../domain/discovery';
 import { TargetIndex } from '../domain/target-index';
 import { ExclusionCache, RankingCache } from './snapshot-discovery';
+import type { PayoutRule } from '../domain/billing';
+import { NO_OVERRIDES, type PingLimitOverrides } from '../store/seller-bids-repo';
 
 /**
  * A campaign's buyer targets judged on what the config alone decides (activity, destination, floor, funds),
@@ -38,8 +40,13 @@ export class ConfigSnapshot {
   readonly standingBids = new Map<string, Bid>();
   readonly accounts = new Map<string, Account>();
   private readonly books = new Map<string, CampaignBook>();
+  /** Each campaign's payout rule and each seller's ping limit overrides: what a seller's ping is quoted on. */
+  private readonly payouts: ReadonlyMap<string, PayoutRule>;
+  private readonly pingLimits: ReadonlyMap<string, PingLimitOverrides>;
 
   constructor(rows: ConfigRows, readonly loadedAt: Date, readonly version: number) {
+    this.payouts = rows.pingTerms?.payouts ?? new Map();
+    this.pingLimits = rows.pingTerms?.limits ?? new Map();
     for (const a of rows.accounts) this.accounts.set(a.id, a);
     for (const c of rows.campaigns) this.campaigns.set(c.id, c);
     for (const n of rows.trackingNumbers) this.trackingNumbers.set(n.did, n);
@@ -88,6 +95,16 @@ export class ConfigSnapshot {
       this.books.set(campaign.id, book);
     }
     return book;
+  }
+
+  /** The campaign's payout rule (undefined: no such campaign in this snapshot). */
+  payoutRule(campaignId: string): PayoutRule | undefined {
+    return this.payouts.get(campaignId);
+  }
+
+  /** The seller's ping limit overrides (none: the deployment's defaults). */
+  pingLimitOverrides(sellerAccountId: string): PingLimitOverrides {
+    return this.pingLimits.get(sellerAccountId) ?? NO_OVERRIDES;
   }
 
   static empty(): ConfigSnapshot {

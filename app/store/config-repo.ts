@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Account, BuyerTarget, Campaign, RtbEndpoint, RtbShareField, Schedule, Targeting, TrackingNumber } from '../domain/model';
+import { payoutRuleOf, pingLimitOverridesOf, type PingTerms } from './seller-bids-repo';
 
 /** Everything the call path needs from Postgres, read in one go to build a snapshot. */
 export interface ConfigRows {
@@ -11,11 +12,17 @@ export interface ConfigRows {
   bidVersions?: Map<string, number>;
   /** Each account's funds version (bumped with every balance or credit change, migration 012), when read from Postgres. */
   fundsVersions?: Map<string, number>;
+  /** What sellers' pings are quoted on (POST /rtb/ping), when read from Postgres. */
+  pingTerms?: PingTerms;
 }
 
 export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
   const [accounts, campaigns, numbers, targets] = await Promise.all([
-    pool.query('SELECT id, kind, name, active, balance_cents, credit_limit_cents, funds_version FROM accounts'),
+    // with each seller's ping limit overrides (rtb_seller_ping_limits), so they cost no query of their own
+    pool.query(
+      `SELECT a.id, a.kind, a.name, a.active, a.balance_cents, a.credit_limit_cents, a.funds_version, l.seller_account_id AS limits_of, l.per_minute, l.per_hour, l.per_day
+       FROM accounts a LEFT JOIN rtb_seller_ping_limits l ON l.seller_account_id = a.id`,
+    ),
     pool.query('SELECT * FROM campaigns'),
     pool.query('SELECT did, campaign_id, seller_account_id FROM tracking_numbers WHERE active'),
     pool.query('SELECT * FROM buyer_targets'),
@@ -71,6 +78,10 @@ export async function loadConfigRows(pool: Pool): Promise<ConfigRows> {
     })),
     bidVersions: new Map(targets.rows.map((r) => [r.id as string, Number(r.bid_version ?? 0)])),
     fundsVersions: new Map(accounts.rows.map((r) => [r.id as string, Number(r.funds_version ?? 0)])),
+    pingTerms: {
+      payouts: new Map(campaigns.rows.map((r) => [r.id as string, payoutRuleOf(r)])),
+      limits: new Map(accounts.rows.filter((r) => r.limits_of !== null).map((r) => [r.id as string, pingLimitOverridesOf(r)])),
+    },
   };
 }
 

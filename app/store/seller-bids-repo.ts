@@ -1,6 +1,7 @@
 /**
  * Sellers' pings in Postgres (migration 021): the bids issued (rtb_seller_bids; the recorder links the call that
- * claims one), the campaign's payout rule a bid is quoted on, and the per-seller overrides of the ping limits.
+ * claims one), the campaign's payout rule a bid is quoted on, and the per-seller overrides of the ping limits (both
+ * read into the config snapshot; a ping reads them there).
  */
 import type { Pool } from 'pg';
 import type { PayoutRule } from '../domain/billing';
@@ -13,32 +14,35 @@ export interface PingLimitOverrides {
   perDay: number | null;
 }
 
-const NO_OVERRIDES: PingLimitOverrides = { perMinute: null, perHour: null, perDay: null };
+export const NO_OVERRIDES: PingLimitOverrides = { perMinute: null, perHour: null, perDay: null };
 
 export function effectiveLimits(overrides: PingLimitOverrides, defaults: PingLimits): PingLimits {
   return { perMinute: overrides.perMinute ?? defaults.perMinute, perHour: overrides.perHour ?? defaults.perHour, perDay: overrides.perDay ?? defaults.perDay };
 }
 
-/** What a ping needs from Postgres, in one query: the campaign's payout rule and the seller's limit overrides. */
-export async function loadPingTerms(pool: Pool, campaignId: string, sellerAccountId: string): Promise<{ payout: PayoutRule; limits: PingLimitOverrides } | undefined> {
-  const { rows } = await pool.query(
-    `SELECT c.payout_cents, c.payout_percent, coalesce(c.allow_negative_margin, false) AS allow_negative_margin, l.per_minute, l.per_hour, l.per_day
-     FROM campaigns c LEFT JOIN rtb_seller_ping_limits l ON l.seller_account_id = $2
-     WHERE c.id = $1`,
-    [campaignId, sellerAccountId],
-  );
-  const r = rows[0];
-  if (!r) return undefined;
-  return {
-    payout: { payoutCents: r.payout_cents === null ? null : Number(r.payout_cents), payoutPercent: r.payout_percent === null ? null : Number(r.payout_percent), allowNegativeMargin: r.allow_negative_margin === true },
-    limits: { perMinute: r.per_minute, perHour: r.per_hour, perDay: r.per_day },
-  };
+/**
+ * What sellers' pings are quoted on, read with the config snapshot (config-repo): each campaign's payout rule, and
+ * the sellers' ping limit overrides (a seller without a row has none).
+ */
+export interface PingTerms {
+  payouts: ReadonlyMap<string, PayoutRule>;
+  limits: ReadonlyMap<string, PingLimitOverrides>;
+}
+
+/** A campaigns row's payout rule (columns payout_cents, payout_percent, allow_negative_margin). */
+export function payoutRuleOf(r: { payout_cents: unknown; payout_percent: unknown; allow_negative_margin: unknown }): PayoutRule {
+  return { payoutCents: r.payout_cents === null ? null : Number(r.payout_cents), payoutPercent: r.payout_percent === null ? null : Number(r.payout_percent), allowNegativeMargin: r.allow_negative_margin === true };
+}
+
+/** An rtb_seller_ping_limits row's overrides. */
+export function pingLimitOverridesOf(r: { per_minute: number | null; per_hour: number | null; per_day: number | null }): PingLimitOverrides {
+  return { perMinute: r.per_minute, perHour: r.per_hour, perDay: r.per_day };
 }
 
 export async function loadPingLimits(pool: Pool, sellerAccountId: string): Promise<PingLimitOverrides> {
   const { rows } = await pool.query('SELECT per_minute, per_hour, per_day FROM rtb_seller_ping_limits WHERE seller_account_id = $1', [sellerAccountId]);
   const r = rows[0];
-  return r ? { perMinute: r.per_minute, perHour: r.per_hour, perDay: r.per_day } : NO_OVERRIDES;
+  return r ? pingLimitOverridesOf(r) : NO_OVERRIDES;
 }
 
 /** Sets the fields given (null: back to the default), keeps the others; answers the overrides now in force. */
@@ -54,8 +58,7 @@ export async function savePingLimits(pool: Pool, sellerAccountId: string, change
      RETURNING per_minute, per_hour, per_day`,
     [sellerAccountId, change.perMinute ?? null, change.perHour ?? null, change.perDay ?? null, has('perMinute'), has('perHour'), has('perDay')],
   );
-  const r = rows[0];
-  return { perMinute: r.per_minute, perHour: r.per_hour, perDay: r.per_day };
+  return pingLimitOverridesOf(rows[0]);
 }
 
 export interface IssuedSellerBid {

@@ -9,7 +9,10 @@
 import type { ExchangeNode } from '../../app/exchange-node';
 import { createApiKey } from '../../app/store/api-keys';
 import { blockNumber } from '../../app/store/compliance-repo';
-import { createTestInfra, eventually, type TestInfra } from '../support/infra';
+import { createRedis } from '../../app/cache/redis';
+import { SnapshotSource } from '../../app/exchange/snapshot-source';
+import { silentLogger } from '../../app/observability/logger';
+import { createTestInfra, eventually, TEST_REDIS_URL, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
 import { FreeSwitchHarness } from './freeswitch-harness';
 
@@ -201,6 +204,34 @@ it('answers a zero bid with the reason: a blocked caller, a paused campaign', as
   } finally {
     await http('PATCH', '/v1/campaigns/other', key.admin, { active: true });
   }
+});
+
+it('quotes pings on the payout and the limits changed through the API, on this node and on another', async () => {
+  // Another node's snapshot on the same Postgres and Redis: it hears the changes the way a second node does.
+  const subscriber = createRedis(TEST_REDIS_URL, infra.prefix, silentLogger(), 'other-node');
+  const other = new SnapshotSource(infra.pool, subscriber, infra.prefix, silentLogger());
+  await other.start();
+  try {
+    expect(other.current().payoutRule('rtb')).toEqual({ payoutCents: null, payoutPercent: 50, allowNegativeMargin: false });
+    expect((await http('PATCH', '/v1/campaigns/rtb', key.admin, { payoutPercent: 40 })).status).toBe(200);
+    // the campaign's payout moves with the rest of its config (the reload its change publishes), on every node
+    await eventually(async () => (await ping({ campaignId: 'rtb', zip: '60601' })).bidAmountCents === 800, 'the new payout to be quoted: 40% of 2000');
+    await eventually(async () => other.current().payoutRule('rtb')?.payoutPercent === 40, 'the other node to have the new payout');
+
+    // the seller's limits (it has pinged more than once today): held to at once by the node that saved them, and
+    // heard by the other
+    expect((await http('PATCH', '/v1/accounts/seller-r/rtb-ping-limits', key.admin, { perDay: 1 })).status).toBe(200);
+    expect(await ping({ campaignId: 'rtb', zip: '60601' })).toMatchObject({ bidId: null, rejectReason: 'rate_limited' });
+    await eventually(async () => other.current().pingLimitOverrides('seller-r').perDay === 1, 'the other node to have the new limits');
+    expect(other.current().pingLimitOverrides('seller-r')).toEqual({ perMinute: null, perHour: null, perDay: 1 });
+  } finally {
+    await http('PATCH', '/v1/accounts/seller-r/rtb-ping-limits', key.admin, { perMinute: null, perHour: null, perDay: null });
+    await http('PATCH', '/v1/campaigns/rtb', key.admin, { payoutPercent: 50 });
+    await other.stop();
+    subscriber.disconnect();
+  }
+  expect((await ping({ campaignId: 'rtb', zip: '60601' })).bidId).not.toBeNull();
+  await eventually(async () => (await ping({ campaignId: 'rtb', zip: '60601' })).bidAmountCents === 1000, 'the payout to be back at 50%');
 });
 
 it('rate limits a seller\'s pings with its own limits, and counts them for the seller to read', async () => {
