@@ -268,7 +268,8 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(openApiRoutes(apiRouteDocs, { title: 'callx pay-per-call exchange', version: '0.1.0' }));
   // The key first: a request without one gets 401 whatever its body, and no body is parsed for it. An address
   // that keeps failing is refused before its key is looked up.
-  const authFailures = authFailureLimit(redis, config.API_AUTH_FAILURES_PER_MINUTE, logger.child({ mod: 'api' }));
+  const authFailures = authFailureLimit(redis, config.API_AUTH_FAILURES_PER_MINUTE, logger.child({ mod: 'api' }), Date.now, { subscriber, prefix: config.REDIS_PREFIX });
+  await authFailures.counter.subscribed;
   const guard = [authFailures.gate, authenticate(principals), authFailures.count, rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), requireJsonBody(apiRouteDocs.filter((r) => r.textBody).map((r) => r.path)), express.json({ limit: '1mb' })];
   app.use('/v1', ...guard);
   app.use('/rtb', ...guard); // sellers' pings: the same keys, limits and body rules as /v1
