@@ -14,6 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
+import type { Pool } from 'pg';
 import path from 'node:path';
 import { loadConfig } from '../app/config';
 import { silentLogger } from '../app/observability/logger';
@@ -22,6 +23,7 @@ import { createApiKey } from '../app/store/api-keys';
 import { measureBidUpdates } from './load/bid-phase';
 import { freshBenchState } from './load/bench-state';
 import { parseArgs } from './load/bench-args';
+import { processCpuMs } from './load/proc-cpu';
 import { SteadyProfile } from './load/steady-profile';
 import { startBareApiServer, type CannedAnswers } from './load/bare-api-server';
 
@@ -89,6 +91,9 @@ async function main(): Promise<void> {
     const profiler = PROFILE_DIR ? new SteadyProfile(PROFILE_DIR, `api-${MIX}`) : undefined;
     // The server's CPU (this process: the node under test) from the end of the client's warm-up to its last answer.
     let cpu0: NodeJS.CpuUsage | undefined;
+    // And the node's Postgres backends' (what the node's queries cost on the other side; a floor run asks none).
+    let pg0 = new Map<number, number>();
+    let pg1 = new Map<number, number>();
     let cpu: NodeJS.CpuUsage | undefined;
     let out = '';
     let line = '';
@@ -99,10 +104,12 @@ async function main(): Promise<void> {
         line = line.slice(nl + 1);
         if (l === '{"phase":"steady"}') {
           cpu0 = process.cpuUsage();
+          pg0 = backendsCpuMs(node.pool);
           if (profiler) void profiler.start();
         }
         else if (l.trim()) {
           cpu = process.cpuUsage(cpu0);
+          pg1 = backendsCpuMs(node.pool);
           out = l;
         }
       }
@@ -118,6 +125,7 @@ async function main(): Promise<void> {
     const figures = [
       ['p50_ms', r.p50, 'ms'], ['p99_ms', r.p99, 'ms'], ['rps', Math.round(r.requests / r.seconds), 'requests/s'],
       ['server_cpu_us_per_request', Math.round(cpuUs / r.requests), 'us/request'],
+      ['postgres_cpu_us_per_request', Math.round((cpuMsBetween(pg0, pg1) * 1000) / r.requests), 'us/request'],
     ] as const;
     for (const [name, value, unit] of figures) {
       process.stdout.write(`${JSON.stringify({ name: `${FLOOR ? 'api_floor_' : 'api_'}${name}`, value, unit, ...cond })}\n`);
@@ -128,6 +136,24 @@ async function main(): Promise<void> {
   } finally {
     await node.stop();
   }
+}
+
+/** CPU (ms, user + system) used so far by each Postgres backend the pool holds, by pid (a bench-only peek into pg's Pool). */
+function backendsCpuMs(pool: Pool): Map<number, number> {
+  const clients = (pool as unknown as { _clients?: { processID?: number }[] })._clients ?? [];
+  const out = new Map<number, number>();
+  for (const c of clients) {
+    const ms = c.processID ? processCpuMs(c.processID) : undefined;
+    if (ms !== undefined) out.set(c.processID!, ms);
+  }
+  return out;
+}
+
+/** The backends' CPU between two readings; a backend opened in between counts from zero. */
+function cpuMsBetween(a: Map<number, number>, b: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, end] of b) ms += end - (a.get(pid) ?? 0);
+  return ms;
 }
 
 /** One real answer of each kind the load asks for, as the node gives them (the floor server replays them). */
