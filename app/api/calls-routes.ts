@@ -21,6 +21,7 @@ import { preparedJsonQuery } from '../store/pg-rows';
 import { isOperator, projectAttempts, projectBilling, projectCallRow, projectPostings, type AttemptRow, type BillingRow, type PostingRow, type Viewer } from './projections';
 import { ATTEMPT_COLUMNS, BILLING_COLUMNS, CALL_COLUMNS, CallDetailResource, CallResource, FRAUD_SCORE_COLUMNS, jsonObject, pageOf, selectList } from './resources';
 import { viewerOf } from './viewer';
+import { sendJsonText } from './json-answer';
 
 const E164_OR_PREFIX = /^\+[1-9]\d{0,14}\*$|^\+[1-9]\d{6,14}$/;
 const AccountId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, _ and - only (1-100)');
@@ -173,11 +174,11 @@ export function callsRoutes(pool: Pool): ExpressRouter {
       const pageOpts = { limit, ...(cursor ? { cursor } : {}) };
       if (isOperator(viewer)) {
         const { rows } = await pool.query<{ json: string; startedAt: string; id: string }>(operatorCallsQuery(principal, f, pageOpts));
-        res.type('application/json').send(`{"items":[${rows.map((r) => r.json).join(',')}],"nextCursor":${JSON.stringify(nextCallsCursor(rows, limit))}}`);
+        sendJsonText(req, res, `{"items":[${rows.map((r) => r.json).join(',')}],"nextCursor":${JSON.stringify(nextCallsCursor(rows, limit))}}`);
         return;
       }
       const { rows } = await pool.query<CallRow>(callsQuery(principal, f, pageOpts));
-      res.type('application/json').send(JSON.stringify({ items: rows.map((r) => projectCallRow(r, viewer)), nextCursor: nextCallsCursor(rows, limit) }));
+      sendJsonText(req, res, JSON.stringify({ items: rows.map((r) => projectCallRow(r, viewer)), nextCursor: nextCallsCursor(rows, limit) }));
     } catch (err) {
       next(err);
     }
@@ -200,16 +201,16 @@ export function callsRoutes(pool: Pool): ExpressRouter {
       if (operator) {
         // Operators see everything: the stored JSON is spliced into the answer unparsed (the trace is most of the bytes).
         const head = JSON.stringify(call);
-        res.type('application/json').send(`${head.slice(0, -1)},"attempts":${xAttempts},"billing":${xBilling ?? 'null'},"postings":${xPostings},"trace":${xTrace ?? 'null'},"fraud":${xFraud}}`);
+        sendJsonText(req, res, `${head.slice(0, -1)},"attempts":${xAttempts},"billing":${xBilling ?? 'null'},"postings":${xPostings},"trace":${xTrace ?? 'null'},"fraud":${xFraud}}`);
         return;
       }
       const viewer = await viewerOf(pool, principal);
-      res.json({
+      sendJsonText(req, res, JSON.stringify({
         ...projectCallRow(call, viewer),
         attempts: projectAttempts(JSON.parse(xAttempts) as AttemptRow[], viewer),
         billing: projectBilling(xBilling ? (JSON.parse(xBilling) as BillingRow) : null, viewer, call.winnerBuyerId),
         postings: projectPostings(JSON.parse(xPostings) as PostingRow[], viewer),
-      });
+      }));
     } catch (err) {
       next(err);
     }
