@@ -13,6 +13,8 @@
  * DATABASE_URL and the Redis prefix `bench:api:`.
  */
 import { spawn } from 'node:child_process';
+import os from 'node:os';
+import type { Pool } from 'pg';
 import path from 'node:path';
 import { loadConfig } from '../app/config';
 import { silentLogger } from '../app/observability/logger';
@@ -20,31 +22,32 @@ import { startExchangeNode } from '../app/exchange-node';
 import { createApiKey } from '../app/store/api-keys';
 import { measureBidUpdates } from './load/bid-phase';
 import { freshBenchState } from './load/bench-state';
+import { parseArgs } from './load/bench-args';
+import { processCpuMs } from './load/proc-cpu';
+import { SteadyProfile } from './load/steady-profile';
+import { startBareApiServer, type CannedAnswers } from './load/bare-api-server';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string): number => {
-  const i = args.indexOf(`--${name}`);
-  const v = Number(i >= 0 && args[i + 1] ? args[i + 1] : fallback);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
+const args = parseArgs(process.argv.slice(2));
+/** A whole-number flag, at least `min`. */
+const whole = (name: string, fallback: number, min = 1): number => {
+  const v = Number(args[name] ?? fallback);
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be a whole number, at least ${min}`);
   return v;
 };
-const RPS = arg('rps', '2000');
-const SECONDS = arg('seconds', '10');
-const BID_SECONDS = (() => {
-  const i = args.indexOf('--bid-seconds');
-  const v = Number(i >= 0 && args[i + 1] ? args[i + 1] : '10');
-  if (!Number.isInteger(v) || v < 0) throw new Error('--bid-seconds must be a whole number of seconds (0 skips the bid phase)');
-  return v;
-})();
+const RPS = whole('rps', 2000);
+const SECONDS = whole('seconds', 10);
+/** 0 skips the bid phase */
+const BID_SECONDS = whole('bid-seconds', 10, 0);
 const BID_BATCH = 1000;
 const BID_IN_FLIGHT = 2;
-const WARMUP = arg('warmup-seconds', '3');
-const MIX = (() => {
-  const i = args.indexOf('--mix');
-  const v = i >= 0 ? args[i + 1] : 'mixed';
-  if (!['mixed', 'list', 'detail', 'bid'].includes(v ?? '')) throw new Error('--mix must be mixed, list, detail or bid');
-  return v!;
-})();
+const WARMUP = whole('warmup-seconds', 3);
+const MIXES = ['mixed', 'list', 'detail', 'bid'];
+const MIX = args.mix ?? 'mixed';
+if (!MIXES.includes(MIX)) throw new Error('--mix must be mixed, list, detail or bid');
+/** BENCH_PROFILE_DIR=dir writes a CPU profile of the server (this process) over the steady window there. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+/** --floor: the same load against a bare node:http server answering with canned real answers (bare-api-server.ts). */
+const FLOOR = args.floor === 'true';
 const CALLS = 20_000;
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -80,11 +83,17 @@ async function main(): Promise<void> {
     const buyerKey = (await createApiKey(node.pool, { role: 'buyer', accountId: 'buyer' })).key;
     const callIds = Array.from({ length: 500 }, (_, i) => `call-${1 + i * 37}`).join(',');
     const targetIds = Array.from({ length: 200 }, (_, i) => `t${1 + i * 5}`).join(',');
-    const client = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load', 'api-client.ts'), `http://127.0.0.1:${node.httpPort}`, adminKey, buyerKey, callIds, targetIds, String(RPS), String(SECONDS), String(WARMUP), MIX], {
+    const nodeUrl = `http://127.0.0.1:${node.httpPort}`;
+    const bare = FLOOR ? await startBareApiServer(await captureAnswers(nodeUrl, adminKey, buyerKey)) : undefined;
+    const client = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'load', 'api-client.ts'), bare?.url ?? nodeUrl, adminKey, buyerKey, callIds, targetIds, String(RPS), String(SECONDS), String(WARMUP), MIX], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    const profiler = PROFILE_DIR ? new SteadyProfile(PROFILE_DIR, `api-${MIX}`) : undefined;
     // The server's CPU (this process: the node under test) from the end of the client's warm-up to its last answer.
     let cpu0: NodeJS.CpuUsage | undefined;
+    // And the node's Postgres backends' (what the node's queries cost on the other side; a floor run asks none).
+    let pg0 = new Map<number, number>();
+    let pg1 = new Map<number, number>();
     let cpu: NodeJS.CpuUsage | undefined;
     let out = '';
     let line = '';
@@ -93,32 +102,73 @@ async function main(): Promise<void> {
       for (let nl = line.indexOf('\n'); nl >= 0; nl = line.indexOf('\n')) {
         const l = line.slice(0, nl);
         line = line.slice(nl + 1);
-        if (l === '{"phase":"steady"}') cpu0 = process.cpuUsage();
+        if (l === '{"phase":"steady"}') {
+          cpu0 = process.cpuUsage();
+          pg0 = backendsCpuMs(node.pool);
+          if (profiler) void profiler.start();
+        }
         else if (l.trim()) {
           cpu = process.cpuUsage(cpu0);
+          pg1 = backendsCpuMs(node.pool);
           out = l;
         }
       }
     });
     const code = await new Promise<number | null>((resolve) => client.on('exit', resolve));
+    if (profiler) process.stderr.write(`CPU profile of the server: ${await profiler.stop()}\n`);
+    await bare?.close();
     if (code !== 0) throw new Error(`the API client exited with ${code}`);
     if (!cpu0 || !cpu) throw new Error('the API client never reported its steady phase');
     const r = JSON.parse(out) as { requests: number; seconds: number; p50: number; p99: number; statuses: Record<string, number> };
     const cpuUs = cpu.user + cpu.system;
-    const cond = { server_cpu_kernel_share: Math.round((cpu.system / cpuUs) * 100) / 100, target_rps: RPS, seconds: SECONDS, warmup_seconds: WARMUP, requests: r.requests, statuses: r.statuses, mix: MIX === 'mixed' ? 'list 45%, detail 45%, bid update 10%' : `${MIX} only`, calls_in_db: CALLS };
+    const cond = { server: FLOOR ? 'bare node:http, canned answers (floor)' : 'exchange node', load1: Math.round(os.loadavg()[0]! * 100) / 100, server_cpu_kernel_share: Math.round((cpu.system / cpuUs) * 100) / 100, target_rps: RPS, seconds: SECONDS, warmup_seconds: WARMUP, requests: r.requests, statuses: r.statuses, mix: MIX === 'mixed' ? 'list 45%, detail 45%, bid update 10%' : `${MIX} only`, calls_in_db: CALLS };
     const figures = [
-      ['api_p50_ms', r.p50, 'ms'], ['api_p99_ms', r.p99, 'ms'], ['api_rps', Math.round(r.requests / r.seconds), 'requests/s'],
-      ['api_server_cpu_us_per_request', Math.round(cpuUs / r.requests), 'us/request'],
+      ['p50_ms', r.p50, 'ms'], ['p99_ms', r.p99, 'ms'], ['rps', Math.round(r.requests / r.seconds), 'requests/s'],
+      ['server_cpu_us_per_request', Math.round(cpuUs / r.requests), 'us/request'],
+      ['postgres_cpu_us_per_request', Math.round((cpuMsBetween(pg0, pg1) * 1000) / r.requests), 'us/request'],
     ] as const;
     for (const [name, value, unit] of figures) {
-      process.stdout.write(`${JSON.stringify({ name, value, unit, ...cond })}\n`);
+      process.stdout.write(`${JSON.stringify({ name: `${FLOOR ? 'api_floor_' : 'api_'}${name}`, value, unit, ...cond })}\n`);
     }
-    if (BID_SECONDS > 0) {
+    if (BID_SECONDS > 0 && !FLOOR) {
       process.stdout.write(`${JSON.stringify(await measureBidUpdates(node, buyerKey, { targets: 1000, batch: BID_BATCH, seconds: BID_SECONDS, inFlight: BID_IN_FLIGHT }))}\n`);
     }
   } finally {
     await node.stop();
   }
+}
+
+/** CPU (ms, user + system) used so far by each Postgres backend the pool holds, by pid (a bench-only peek into pg's Pool). */
+function backendsCpuMs(pool: Pool): Map<number, number> {
+  const clients = (pool as unknown as { _clients?: { processID?: number }[] })._clients ?? [];
+  const out = new Map<number, number>();
+  for (const c of clients) {
+    const ms = c.processID ? processCpuMs(c.processID) : undefined;
+    if (ms !== undefined) out.set(c.processID!, ms);
+  }
+  return out;
+}
+
+/** The backends' CPU between two readings; a backend opened in between counts from zero. */
+function cpuMsBetween(a: Map<number, number>, b: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, end] of b) ms += end - (a.get(pid) ?? 0);
+  return ms;
+}
+
+/** One real answer of each kind the load asks for, as the node gives them (the floor server replays them). */
+async function captureAnswers(base: string, adminKey: string, buyerKey: string): Promise<CannedAnswers> {
+  const get = async (p: string, init: RequestInit): Promise<string> => {
+    const res = await fetch(`${base}${p}`, init);
+    if (res.status !== 200) throw new Error(`${p} answered ${res.status}`);
+    return res.text();
+  };
+  const admin = { authorization: `Bearer ${adminKey}` };
+  return {
+    list: await get('/v1/calls?limit=50', { headers: admin }),
+    detail: await get('/v1/calls/call-38', { headers: admin }),
+    bid: await get('/v1/targets/t1/bid', { method: 'PATCH', headers: { authorization: `Bearer ${buyerKey}`, 'content-type': 'application/json' }, body: '{"bidCents":1000}' }),
+  };
 }
 
 main().catch((err: Error) => {

@@ -10,6 +10,7 @@ import { requireRole } from './auth';
 import { ApiError, fromZod } from './errors';
 import type { RouteDoc } from './openapi';
 import { cents, MAX_BID_CENTS, text } from './schemas';
+import { sendJsonText } from './json-answer';
 
 const IdParam = z.object({ id: text({ max: 100 }) });
 const BidBody = z.object({ bidCents: cents({ max: MAX_BID_CENTS }) }).strict();
@@ -37,7 +38,7 @@ export function bidRoutes(writer: BidWriter): ExpressRouter {
       if (!b.success) throw fromZod(b.error);
       const [r] = await writer.submit(req.principal!, [{ targetId: p.data.id, bidCents: b.data.bidCents }]);
       if (!r || !r.ok) throw refusal(r?.error ?? 'not_found', b.data.bidCents);
-      res.json({ targetId: r.targetId, bidCents: r.bidCents });
+      sendJsonText(req, res, JSON.stringify({ targetId: r.targetId, bidCents: r.bidCents }));
     } catch (err) {
       next(err);
     }

@@ -6,6 +6,7 @@
  *   tsx bench/load/api-client.ts <base url> <admin key> <buyer key> <call ids, comma-separated> <target ids> <rps> <seconds> <warm-up seconds> [mixed|list|detail|bid]
  */
 import { RawHttpPool } from './raw-http';
+import { pct } from './bench-args';
 
 async function main(): Promise<void> {
   const [base, adminKey, buyerKey, callList, targetList, rpsArg, secondsArg, warmupArg, mixArg] = process.argv.slice(2) as [string, string, string, string, string, string, string, string, string | undefined];
@@ -64,8 +65,8 @@ async function main(): Promise<void> {
   pool.close();
   const elapsed = (performance.now() - started - warmupMs) / 1000;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]! * 100) / 100;
-  process.stdout.write(`${JSON.stringify({ requests: latencies.length, seconds: elapsed, p50: pct(0.5), p99: pct(0.99), statuses: Object.fromEntries(statuses) })}\n`);
+  const at = (p: number) => Math.round(pct(latencies, p) * 100) / 100;
+  process.stdout.write(`${JSON.stringify({ requests: latencies.length, seconds: elapsed, p50: at(0.5), p99: at(0.99), statuses: Object.fromEntries(statuses) })}\n`);
 }
 
 main().catch((err: Error) => {

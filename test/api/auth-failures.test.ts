@@ -64,3 +64,23 @@ it('is off with API_AUTH_FAILURES_PER_MINUTE=0', async () => {
     await other.cleanup();
   }
 });
+
+it('an address under the limit is not looked up in Redis on every request', async () => {
+  const other = await createTestInfra('api_auth_failures_cached');
+  const node = await startTestNode(other, { API_AUTH_FAILURES_PER_MINUTE: '10', BILLING_WORKER_ENABLED: 'false', FRAUD_WORKER_ENABLED: 'false', RECORDER_ENABLED: 'false' });
+  try {
+    const key = (await createApiKey(other.pool, { role: 'admin' })).key;
+    if (Date.now() % 60_000 > 55_000) await new Promise((r) => setTimeout(r, 60_000 - (Date.now() % 60_000) + 100));
+    const reads = jest.spyOn(node.redis, 'get');
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) expect((await get(node, key)).status).toBe(200);
+    const authReads = reads.mock.calls.filter(([k]) => String(k).startsWith('authfail:')).length;
+    // One read per second of requests at most (ALLOWED_TTL_MS), not one per request.
+    expect(authReads).toBeGreaterThanOrEqual(1);
+    expect(authReads).toBeLessThanOrEqual(1 + Math.floor((Date.now() - started) / 1000));
+    reads.mockRestore();
+  } finally {
+    await node.stop();
+    await other.cleanup();
+  }
+});
