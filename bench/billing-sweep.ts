@@ -19,17 +19,17 @@ import { silentLogger } from '../app/observability/logger';
 import { billingQueue } from '../app/jobs/queues';
 import { BillingSweep, SWEEP_STATE_KEY } from '../app/jobs/billing-sweep';
 import { freshBenchState } from './load/bench-state';
+import { parseArgs } from './load/bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string): number => {
-  const i = args.indexOf(`--${name}`);
-  const v = Number(i >= 0 && args[i + 1] ? args[i + 1] : fallback);
+const args = parseArgs(process.argv.slice(2));
+const arg = (name: string, fallback: number): number => {
+  const v = Number(args[name] ?? fallback);
   if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
   return v;
 };
-const CALLS = arg('calls', '200000');
-const LOST = arg('lost', '20');
-const RUNS = arg('runs', '3');
+const CALLS = arg('calls', 200_000);
+const LOST = arg('lost', 20);
+const RUNS = arg('runs', 3);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEMA = 'bench_billing_sweep';
