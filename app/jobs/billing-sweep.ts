@@ -71,6 +71,7 @@ const DAY_MS = 86_400_000;
 
 export class BillingSweep {
   private timer: NodeJS.Timeout | undefined;
+  private firstTimer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private readonly lockMs: number;
 
@@ -94,11 +95,13 @@ export class BillingSweep {
     };
     this.timer = setInterval(tick, this.opts.intervalMs);
     this.timer.unref();
-    setTimeout(tick, Math.min(this.opts.intervalMs, 1000)).unref();
+    this.firstTimer = setTimeout(tick, Math.min(this.opts.intervalMs, 1000));
+    this.firstTimer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.firstTimer);
     this.timer = undefined;
     await this.running;
   }
@@ -123,23 +126,29 @@ export class BillingSweep {
     const full = checkedTo === undefined || fullAt === undefined || now.getTime() - fullAt >= (this.opts.fullEveryMs ?? 3_600_000);
     const from = new Date(full ? oldest : Math.max(oldest, checkedTo! - (this.opts.lookbackMs ?? 15 * 60_000)));
 
-    // The backlog known so far: billed ones leave it; a full read rebuilds it.
-    if (full) await this.redis.del(UNBILLED_KEY);
-    else await this.forgetBilled(oldest);
-
-    let found = 0;
     let swept = 0;
     let oldestSwept: Date | undefined;
+    const enqueueLost = async (calls: readonly UnbilledCall[]): Promise<void> => {
+      const lost = await this.withoutJob(calls);
+      await enqueueBilling(this.queue, lost.map((c) => c.callId));
+      swept += lost.length;
+      for (const c of lost) if (!oldestSwept || c.endedAt < oldestSwept) oldestSwept = c.endedAt;
+    };
+
+    // The backlog known so far: a full read rebuilds it; otherwise billed ones leave it, and the others are checked
+    // for their jobs too (a queue emptied while Redis kept the sweep's state loses the jobs of calls older than
+    // this sweep's window).
+    if (full) await this.redis.del(UNBILLED_KEY);
+    else await enqueueLost(await this.stillUnbilled(oldest));
+
+    let found = 0;
     const pageSize = this.opts.pageSize ?? 1000;
     let after: UnbilledCall | undefined;
     for (;;) {
       const page = await unbilledCallsPage(this.pool, { from, to, after, limit: pageSize });
       if (page.length === 0) break;
       found += page.length;
-      const lost = await this.withoutJob(page);
-      await enqueueBilling(this.queue, lost.map((c) => c.callId));
-      swept += lost.length;
-      if (lost.length > 0 && !oldestSwept) oldestSwept = lost[0]!.endedAt;
+      await enqueueLost(page);
       await this.redis.zadd(UNBILLED_KEY, ...page.flatMap((c) => [String(c.endedAt.getTime()), c.callId]));
       if (page.length < pageSize) break;
       after = page[page.length - 1];
@@ -157,14 +166,20 @@ export class BillingSweep {
     return { full, found, swept, ...backlog };
   }
 
-  /** Drops the backlog's calls that are billed by now, or too old to sweep. */
-  private async forgetBilled(oldest: number): Promise<void> {
+  /** Drops the backlog's calls that are billed by now, or too old to sweep, and answers the others. */
+  private async stillUnbilled(oldest: number): Promise<UnbilledCall[]> {
     await this.redis.zremrangebyscore(UNBILLED_KEY, '-inf', `(${String(oldest)}`);
     const known = await this.redis.zrange(UNBILLED_KEY, 0, '-1');
+    const left: UnbilledCall[] = [];
     for (let i = 0; i < known.length; i += 1000) {
-      const billed = await billedAmong(this.pool, known.slice(i, i + 1000));
-      if (billed.length > 0) await this.redis.zrem(UNBILLED_KEY, ...billed);
+      const ids = known.slice(i, i + 1000);
+      const billed = new Set(await billedAmong(this.pool, ids));
+      if (billed.size > 0) await this.redis.zrem(UNBILLED_KEY, ...billed);
+      const unbilled = ids.filter((id) => !billed.has(id));
+      const ended = unbilled.length > 0 ? await this.redis.zmscore(UNBILLED_KEY, ...unbilled) : [];
+      unbilled.forEach((callId, j) => left.push({ callId, endedAt: new Date(Number(ended[j])) }));
     }
+    return left;
   }
 
   /**
