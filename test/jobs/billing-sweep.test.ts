@@ -110,16 +110,27 @@ it('a call whose billing job Redis lost is enqueued again by the sweep and bille
   expect(await balances(infra.pool)).toEqual(billedOnce);
 });
 
-it('an unbilled call whose job is still in Redis (waiting or retrying) is counted in the backlog, not swept', async () => {
+it('an unbilled call whose job is still in Redis (waiting or retrying) is counted in the backlog, not swept; once its job is lost it is, even after the sweeps moved past its end', async () => {
   const call = await recordedCall('+18135554603');
   expect(await queue.getJobState(call.id)).toBe('waiting');
-  const sweep = new BillingSweep(infra.pool, infra.redis, queue, silentLogger(), { intervalMs: 60_000, graceMs: GRACE_MS, maxAgeDays: 7 });
+  let swept = 0;
+  const sweep = new BillingSweep(infra.pool, infra.redis, queue, silentLogger(), { intervalMs: 60_000, graceMs: GRACE_MS, maxAgeDays: 7, onSwept: (n) => (swept += n) });
   await infra.redis.del(SWEEP_STATE_KEY); // a full read, as after Redis lost the sweep's state
-  const r = await sweep.sweep(new Date(call.endedAt.getTime() + GRACE_MS + 1000));
+  const now = call.endedAt.getTime() + GRACE_MS + 1000;
+  const r = await sweep.sweep(new Date(now));
   // the recent call of the first test is past its grace age now too, and its job is still gone
-  expect(r).toMatchObject({ full: true, found: 2, swept: 1 });
+  expect(r).toMatchObject({ full: true, found: 2, swept: 1, unbilled: 2 });
   expect(await infra.redis.zscore(UNBILLED_KEY, call.id)).toBe(String(call.endedAt.getTime()));
   expect((await queue.getJob(call.id))!.attemptsMade).toBe(0);
+
+  // Twenty minutes on, a sweep reads what ended since the last one's window less its 15 minutes' look-back (both
+  // calls still, with their jobs); the next reads only what ended after that, neither call. Then the queue is
+  // emptied while Redis keeps the sweep's state: the backlog's calls get their jobs again.
+  expect(await sweep.sweep(new Date(now + 20 * 60_000))).toMatchObject({ full: false, found: 2, swept: 0, unbilled: 2 });
+  await queue.obliterate({ force: true });
+  expect(await sweep.sweep(new Date(now + 20 * 60_000 + 1000))).toMatchObject({ full: false, found: 0, swept: 2, unbilled: 2 });
+  expect(swept).toBe(3);
+  expect(await queue.getJobState(call.id)).toBe('waiting');
 });
 
 it('a node that runs the billing worker sweeps by itself and counts what it swept in /metrics', async () => {
