@@ -27,6 +27,7 @@ export const SWEEP_LOCK_KEY = 'billing:sweep:lock';
 export const SWEEP_STATE_KEY = 'billing:sweep:state';
 /** sorted set: ended calls past the grace age without a call_billing row, scored by ended_at (ms) */
 export const UNBILLED_KEY = 'billing:unbilled';
+const REBUILT_KEY = 'billing:unbilled:rebuilt';
 
 export interface BillingSweepOptions {
   /** how often a process sweeps (BILLING_SWEEP_INTERVAL_MS) */
@@ -135,10 +136,11 @@ export class BillingSweep {
       for (const c of lost) if (!oldestSwept || c.endedAt < oldestSwept) oldestSwept = c.endedAt;
     };
 
-    // The backlog known so far: a full read rebuilds it; otherwise billed ones leave it, and the others are checked
-    // for their jobs too (a queue emptied while Redis kept the sweep's state loses the jobs of calls older than
-    // this sweep's window).
-    if (full) await this.redis.del(UNBILLED_KEY);
+    // The backlog known so far: a full read rebuilds it aside (the backlog shown meanwhile stays whole); otherwise
+    // billed ones leave it, and the others are checked for their jobs too (a queue emptied while Redis kept the
+    // sweep's state loses the jobs of calls older than this sweep's window).
+    const backlogKey = full ? REBUILT_KEY : UNBILLED_KEY;
+    if (full) await this.redis.del(REBUILT_KEY);
     else await enqueueLost(await this.stillUnbilled(oldest));
 
     let found = 0;
@@ -149,14 +151,15 @@ export class BillingSweep {
       if (page.length === 0) break;
       found += page.length;
       await enqueueLost(page);
-      await this.redis.zadd(UNBILLED_KEY, ...page.flatMap((c) => [String(c.endedAt.getTime()), c.callId]));
+      await this.redis.zadd(backlogKey, ...page.flatMap((c) => [String(c.endedAt.getTime()), c.callId]));
       if (page.length < pageSize) break;
       after = page[page.length - 1];
       await this.redis.eval(RENEW, 1, SWEEP_LOCK_KEY, token, this.lockMs);
     }
+    if (full) await (found > 0 ? this.redis.rename(REBUILT_KEY, UNBILLED_KEY) : this.redis.del(UNBILLED_KEY));
     await this.redis.hset(SWEEP_STATE_KEY, { checkedTo: to.getTime(), sweptAt: now.getTime(), ...(full ? { fullAt: now.getTime() } : {}) });
 
-    const backlog = await this.backlogNow();
+    const backlog = await readBillingBacklog(this.redis);
     if (swept > 0) {
       this.opts.onSwept?.(swept);
       this.log.warn({ swept, oldestEndedAt: oldestSwept, full, unbilled: backlog.unbilled }, 'billing sweep: ended calls had lost their billing jobs; enqueued again');
@@ -191,10 +194,6 @@ export class BillingSweep {
     // Usually none or a few (a whole page only after Redis lost its data); the commands share the connection.
     const states = await Promise.all(calls.map((c) => this.queue.getJobState(c.callId)));
     return calls.filter((_c, i) => states[i] === 'unknown');
-  }
-
-  private backlogNow(): Promise<BillingBacklog> {
-    return readBillingBacklog(this.redis);
   }
 }
 
