@@ -49,6 +49,12 @@ const EnvSchema = z.object({
   RECORDER_ENABLED: bool.default(true),
   BILLING_WORKER_ENABLED: bool.default(true),
   BILLING_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(200),
+  // The billing sweep (README "Billing and fraud"), run where the billing worker runs: how often it looks for ended
+  // calls whose billing job was lost (0: never), how long after its end a call is left to its own job, and how old
+  // a call may be and still be swept.
+  BILLING_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  BILLING_SWEEP_GRACE_MS: z.coerce.number().int().min(1000).max(86_400_000).default(120_000),
+  BILLING_SWEEP_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   FRAUD_WORKER_ENABLED: bool.default(true),
   // Signed webhooks (README "Webhooks"): the worker that fans call events out and sends them, how many attempts a
   // delivery gets (then it is dead), the first retry's delay (doubling after), and how long a receiver may take.
@@ -153,6 +159,12 @@ export function fraudRules(config: Config): FraudRules {
     sellerShortShare: config.FRAUD_SELLER_SHORT_SHARE,
     sellerMinCalls: config.FRAUD_SELLER_MIN_CALLS,
   };
+}
+
+/** The billing sweep's settings; undefined when it is off (BILLING_SWEEP_INTERVAL_MS=0). */
+export function billingSweepSettings(config: Config): { intervalMs: number; graceMs: number; maxAgeDays: number } | undefined {
+  if (config.BILLING_SWEEP_INTERVAL_MS === 0) return undefined;
+  return { intervalMs: config.BILLING_SWEEP_INTERVAL_MS, graceMs: config.BILLING_SWEEP_GRACE_MS, maxAgeDays: config.BILLING_SWEEP_MAX_AGE_DAYS };
 }
 
 /** The outbound frequency policy from the environment. */

@@ -61,11 +61,12 @@ import { RepeatCallers } from './cache/repeat-callers';
 import { rtbRouteDocs, rtbRoutes } from './api/rtb-routes';
 import { billingQueue, enqueueForCommitted, fraudQueue, webhookQueue } from './jobs/queues';
 import { BillingWorker } from './jobs/billing-worker';
+import { BillingSweep, readBillingBacklog } from './jobs/billing-sweep';
 import { FraudWorker } from './jobs/fraud-worker';
 import { WebhookWorker } from './jobs/webhook-worker';
 import { webhookRouteDocs, webhookRoutes } from './api/webhook-routes';
 import { SecretBox } from './util/secret-box';
-import { attestationTrust, fraudRules, frequencyPolicy, webhookRetry, sellerPingLimits } from './config';
+import { attestationTrust, billingSweepSettings, fraudRules, frequencyPolicy, webhookRetry, sellerPingLimits } from './config';
 import { NodeHeartbeat, newIncarnation } from './cache/node-heartbeat';
 import { LiveCallsRegistry } from './cache/live-calls-registry';
 import { CallSweeper } from './exchange/call-sweeper';
@@ -220,6 +221,14 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     ? new BillingWorker(pool, redis, logger.child({ mod: 'billing' }), { ...queueSettings, concurrency: config.BILLING_CONCURRENCY })
     : undefined;
   billingWorker?.start();
+  // Ended calls whose billing job Redis lost are enqueued again by a sweep where the billing worker runs.
+  const sweepSettings = billingWorker ? billingSweepSettings(config) : undefined;
+  const sweepQueue = sweepSettings ? (queues?.billing ?? billingQueue(queueSettings)) : undefined;
+  const billingSweep = sweepSettings && sweepQueue
+    ? new BillingSweep(pool, redis, sweepQueue, logger.child({ mod: 'billing-sweep' }), { ...sweepSettings, onSwept: (n) => metrics.billingSwept.inc(n) })
+    : undefined;
+  billingSweep?.start();
+  metrics.onBillingBacklog(() => readBillingBacklog(redis));
   const fraudWorker = config.FRAUD_WORKER_ENABLED
     ? new FraudWorker(pool, redis, logger.child({ mod: 'fraud' }), { ...queueSettings, rules: fraudRules(config) })
     : undefined;
@@ -284,7 +293,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   app.use(rtbSellerRoutes(sellerPings, sellerPingCounts, pool, sellerPingLimits(config), opts.clock));
   app.use(outboundRoutes(dialer, snapshots));
   app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
-  app.use(opsJobsRoutes(queues));
+  app.use(opsJobsRoutes(queues, () => readBillingBacklog(redis)));
   app.use(dncRoutes(pool, redis, logger.child({ mod: 'dnc' })));
   app.use(listsRoutes(pool, redis, logger.child({ mod: 'lists' }), { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS }));
   app.use(privacyRoutes(pool, redis));
@@ -332,10 +341,12 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
       await bidWriter.drain(); // batches already taken are written and answered before the pool closes
       await recorder?.stop();
       if (recorderRedis) await closeRedis(recorderRedis);
+      await billingSweep?.stop();
       await billingWorker?.stop();
       await fraudWorker?.stop();
       await webhookWorker?.stop();
       await queues?.billing.close();
+      if (sweepQueue && sweepQueue !== queues?.billing) await sweepQueue.close();
       await queues?.fraud.close();
       await queues?.webhooks.close();
       access.stop();

@@ -1,9 +1,11 @@
-import { ConfigError, fraudRules, loadConfig, webhookRetry } from './config';
+import { billingSweepSettings, ConfigError, fraudRules, loadConfig, webhookRetry } from './config';
 import { createLogger } from './observability/logger';
 import { createPool } from './store/db';
 import { migrate } from './store/migrate';
 import { createRedis } from './cache/redis';
 import { BillingWorker } from './jobs/billing-worker';
+import { BillingSweep } from './jobs/billing-sweep';
+import { billingQueue } from './jobs/queues';
 import { FraudWorker } from './jobs/fraud-worker';
 import { WebhookWorker } from './jobs/webhook-worker';
 import { SecretBox } from './util/secret-box';
@@ -12,7 +14,7 @@ import { SecretBox } from './util/secret-box';
  * A stand-alone job worker (`npm run worker`): settles ended calls from the billing queue, scores calls from
  * the fraud queue and sends webhooks in a process of its own, so call nodes can run with
  * BILLING_WORKER_ENABLED=false, FRAUD_WORKER_ENABLED=false and WEBHOOK_WORKER_ENABLED=false. Run as many as you
- * like: BullMQ shares the jobs.
+ * like: BullMQ shares the jobs, and one billing sweep runs at a time.
  */
 async function main(): Promise<void> {
   let config;
@@ -37,6 +39,11 @@ async function main(): Promise<void> {
     onBatch: (b) => (billed += b.calls),
   });
   worker.start();
+  // Ended calls whose billing job Redis lost (README "Billing and fraud"); one sweep at a time across processes.
+  const sweepSettings = billingSweepSettings(config);
+  const sweepQueue = sweepSettings ? billingQueue({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }) : undefined;
+  const sweep = sweepSettings && sweepQueue ? new BillingSweep(pool, redis, sweepQueue, logger.child({ mod: 'billing-sweep' }), sweepSettings) : undefined;
+  sweep?.start();
   let scored = 0;
   const fraud = new FraudWorker(pool, redis, logger.child({ mod: 'fraud' }), {
     redisUrl: config.REDIS_URL,
@@ -63,7 +70,7 @@ async function main(): Promise<void> {
   }, 60_000);
   progress.unref();
   const stop = (): void => {
-    Promise.all([worker.stop(), fraud.stop(), webhooks.stop()])
+    Promise.all([sweep?.stop().then(() => sweepQueue?.close()), worker.stop(), fraud.stop(), webhooks.stop()])
       .then(() => pool.end())
       .then(() => {
         redis.disconnect();

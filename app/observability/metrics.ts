@@ -19,7 +19,24 @@ export function createMetrics() {
       for (const [kind, age] of Object.entries(ages ?? {})) if (age) this.set({ registry: kind }, age.ageDays);
     },
   });
+  let billingBacklog: BillingBacklogSource | undefined;
+  const unbilledCalls = new client.Gauge({
+    name: 'callx_billing_unbilled_calls',
+    help: 'Ended calls past the billing sweep\'s grace age with no billing row, as the last sweep (any process\'s) left them; absent before the first sweep',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const b = billingBacklog ? await billingBacklog().catch(() => undefined) : undefined;
+      if (b?.sweptAt) this.set(b.unbilled);
+    },
+  });
   return {
+    /** Where the unbilled-calls gauge reads at each scrape (the node's Redis, written by the billing sweep). */
+    onBillingBacklog(source: BillingBacklogSource): void {
+      billingBacklog = source;
+    },
+    unbilledCalls,
+    billingSwept: new client.Counter({ name: 'callx_billing_swept_calls_total', help: 'Ended calls whose billing job was lost (Redis lost its data, a queue was emptied) and that this process\'s billing sweep enqueued again', registers: [registry] }),
     /** Where the registry age gauge reads at each scrape (the node's Redis). */
     onRegistryAges(source: RegistryAgesSource): void {
       registryAges = source;
@@ -41,5 +58,7 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+type BillingBacklogSource = () => Promise<{ unbilled: number; sweptAt: Date | null }>;
 
 type RegistryAgesSource = () => Promise<Record<string, { ageDays: number } | null>>;

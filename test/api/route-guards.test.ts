@@ -220,6 +220,10 @@ const CASES: Record<string, Case> = {
     invalid: { as: 'admin', url: '/v1/adjustments', body: { idempotencyKey: 'guards-0002', memo: 'top-up', postings: [{ accountId: 'buyer-a', amountCents: 100 }, { accountId: 'platform', amountCents: -99 }] }, field: 'postings' },
   },
   // ---- jobs, block list, privacy --------------------------------------------------------------------------------------
+  'get /v1/jobs/billing/backlog': {
+    ok: [{ as: 'admin', url: '/v1/jobs/billing/backlog', status: 200 }, { as: 'agent', url: '/v1/jobs/billing/backlog', status: 200 }],
+    invalid: 'takes no input',
+  },
   'get /v1/jobs/:queue/failed': {
     ok: [{ as: 'admin', url: '/v1/jobs/billing/failed', status: 200 }, { as: 'agent', url: '/v1/jobs/fraud/failed', status: 200 }],
     invalid: { as: 'admin', url: '/v1/jobs/nope/failed', field: 'queue' },

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { attestationTrust, ConfigError, loadConfig } from '../../app/config';
+import { attestationTrust, billingSweepSettings, ConfigError, loadConfig } from '../../app/config';
 
 describe('configuration from the environment', () => {
   it('applies documented defaults', () => {
@@ -21,6 +21,11 @@ describe('configuration from the environment', () => {
     expect(attestationTrust(c)).toEqual({ addresses: ['203.0.113.10'], trunks: ['callx_carriers'] });
   });
 
+  it('the billing sweep: every minute, 2 minutes of grace, 7 days back by default; 0 turns it off', () => {
+    expect(billingSweepSettings(loadConfig({}))).toEqual({ intervalMs: 60_000, graceMs: 120_000, maxAgeDays: 7 });
+    expect(billingSweepSettings(loadConfig({ BILLING_SWEEP_INTERVAL_MS: '0' }))).toBeUndefined();
+  });
+
   it.each([
     [{ HTTP_PORT: 'eighty' }, 'HTTP_PORT'],
     [{ FS_ESL_PORT: '70000' }, 'FS_ESL_PORT'],
@@ -29,6 +34,8 @@ describe('configuration from the environment', () => {
     [{ DATABASE_SCHEMA: 'x; drop table calls' }, 'DATABASE_SCHEMA'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ ATTESTATION_TRUSTED_CARRIERS: 'carrier.example.com' }, 'ATTESTATION_TRUSTED_CARRIERS'],
+    [{ BILLING_SWEEP_GRACE_MS: '10' }, 'BILLING_SWEEP_GRACE_MS'],
+    [{ BILLING_SWEEP_MAX_AGE_DAYS: '0' }, 'BILLING_SWEEP_MAX_AGE_DAYS'],
   ])('rejects %j naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(name));
