@@ -262,12 +262,16 @@ export class EslSocket {
       p.resolve({ headers: new EslHeaders(raw), body: body ?? '' });
       return;
     }
-    // The outbound connect reply is the channel data, every value URL-encoded (Reply-Text too: `%2BOK%0A`).
+    // The outbound connect reply is the channel data, every value URL-encoded (Reply-Text too: `%2BOK%0A`). The
+    // channel data's values are decoded as they are read: the leg reads a dozen of its ~160.
     if (raw['Event-Name'] === 'CHANNEL_DATA') {
       const reply: Record<string, string> = {};
       const data: Record<string, string> = {};
-      for (const name in raw) (CONNECT_REPLY_HEADERS.has(name) ? reply : data)[name] = unescapeValue(raw[name]!);
-      p.resolve({ headers: new EslHeaders(reply), data: new EslHeaders(data) });
+      for (const name in raw) {
+        if (CONNECT_REPLY_HEADERS.has(name)) reply[name] = unescapeValue(raw[name]!);
+        else data[name] = raw[name]!;
+      }
+      p.resolve({ headers: new EslHeaders(reply), data: new EslHeaders(data, unescapeValue) });
       return;
     }
     const headers = new EslHeaders(raw);

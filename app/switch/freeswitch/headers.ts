@@ -6,12 +6,20 @@ export class EslHeaders {
   /** The header names, listed once for the case-insensitive lookups (see caseless). */
   private names: string[] | undefined;
 
-  constructor(private readonly raw: Readonly<Record<string, string | undefined>>) {}
+  /**
+   * `decode`: values are kept as received and decoded when read (the connect reply's ~160 URL-encoded values, of
+   * which the leg reads a dozen).
+   */
+  constructor(
+    private readonly raw: Readonly<Record<string, string | undefined>>,
+    private readonly decode?: (value: string) => string,
+  ) {}
 
   get(name: string): string | undefined {
     const exact = this.raw[name];
-    if (exact !== undefined) return exact;
-    return this.caseless(name);
+    if (exact !== undefined) return this.decode ? this.decode(exact) : exact;
+    const found = this.caseless(name);
+    return found !== undefined && this.decode ? this.decode(found) : found;
   }
 
   /**
@@ -55,14 +63,16 @@ export class EslHeaders {
     for (let i = 0; i < names.length; i++) {
       const k = names[i]!;
       const v = this.raw[k];
-      if (v !== undefined && prefixes.some((p) => k.length >= p.length && startsWithIgnoringCase(k, p))) out.push([k, v]);
+      if (v !== undefined && prefixes.some((p) => k.length >= p.length && startsWithIgnoringCase(k, p))) out.push([k, this.decode ? this.decode(v) : v]);
     }
     return out;
   }
 
   /** Every entry, for logging or copying. */
   entries(): Array<[string, string]> {
-    return Object.entries(this.raw).filter((e): e is [string, string] => e[1] !== undefined);
+    const all = Object.entries(this.raw).filter((e): e is [string, string] => e[1] !== undefined);
+    const decode = this.decode;
+    return decode ? all.map(([k, v]) => [k, decode(v)]) : all;
   }
 
   /** A FreeSWITCH microsecond timestamp header as a Date (undefined when absent or zero). */
