@@ -127,7 +127,8 @@ export class JsonEventHeaders extends EslHeaders {
   override entries(): Array<[string, string]> {
     const out: Array<[string, string]> = [];
     const seen = new Map<string, number>();
-    // One entry per name, at its first place, with its last value: what Object.entries of JSON.parse's object gives.
+    // One entry per name, at its first place, with its last value: what Object.entries of JSON.parse's object gives
+    // (but for names that are array indices, which an object lists first; FreeSWITCH's names never are).
     for (let m = 0; m < this.spans.length / 4; m++) {
       const name = this.name(m);
       const at = seen.get(name);
