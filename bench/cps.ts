@@ -23,7 +23,8 @@
  * - `esl_commands_per_call`, `esl_events_per_call` and `esl_event_bytes_per_call` counted by the peer (Asterisk:
  *   `ari_requests_per_call`, `ari_events_per_call`, `ari_event_bytes_per_call`), `exchange_log_bytes_per_call`,
  *   `postgres_for_<process>_cpu_ms_per_call` (Postgres split by whose connections it served), and
- *   `exchange_wakeups_per_call` / `exchange_preemptions_per_call` (the node's voluntary / involuntary context switches);
+ *   `exchange_wakeups_per_call` / `exchange_preemptions_per_call` (the node's voluntary / involuntary context switches),
+ *   `exchange_read_syscalls_per_call` / `exchange_write_syscalls_per_call` (its socket reads and writes, from /proc/<pid>/io);
  * - `esl_call_setup_cps`, `esl_call_setup_p50_ms`, `esl_call_setup_p99_ms` (socket connect to the bridge command;
  *   Asterisk: `ari_...`, StasisStart to the first buyer originate);
  * - once per mode, before any measured call: `<process>_idle_cpu_ms_per_s`, each process's CPU per second with no
@@ -51,7 +52,7 @@ import type { CallRecord } from '../test/peers/freeswitch/session';
 import { CallDriver, percentile, type CallPlacer } from './load/call-driver';
 import { asteriskPlacer, freeswitchPlacer } from './load/placers';
 import { freshBenchState, untilReady } from './load/bench-state';
-import { connectedLocalPorts, contextSwitches, cpuBetween, pidsCpuMs, postgresClusterCpuMs, processCpuMs, sampleCpu, type CpuGroups } from './load/proc-cpu';
+import { connectedLocalPorts, contextSwitches, cpuBetween, ioSyscalls, pidsCpuMs, postgresClusterCpuMs, processCpuMs, sampleCpu, type CpuGroups } from './load/proc-cpu';
 import { BridgeOverlap } from './load/bridge-overlap';
 import { benchFlags } from './load/bench-args';
 
@@ -289,7 +290,8 @@ async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Reco
     }
   };
   const switches = () => contextSwitches(nodes.map((n) => n.child.pid));
-  return { nodes, all, groups, switches, stop };
+  const syscalls = () => ioSyscalls(nodes.map((n) => n.child.pid));
+  return { nodes, all, groups, switches, syscalls, stop };
 }
 
 let redisPid: number | undefined;
@@ -418,7 +420,7 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
       // The steady window: from when the first calls end (calls now end as fast as they start) to the last call placed.
       // Per call means per call finished in the window: in a steady phase as many end as start, and on a machine
       // too loaded to keep up, calls placed but not yet handled have cost nothing yet.
-      const mark = () => ({ cpu: sampleCpu(exchange.groups), cs: exchange.switches(), wire: peer.wire(), log: logBytes(exchange.all), placed: driver.stats.placed, finished: driver.stats.bridged + driver.stats.failed, at: Date.now() });
+      const mark = () => ({ cpu: sampleCpu(exchange.groups), cs: exchange.switches(), io: exchange.syscalls(), wire: peer.wire(), log: logBytes(exchange.all), placed: driver.stats.placed, finished: driver.stats.bridged + driver.stats.failed, at: Date.now() });
       const steady: { from?: ReturnType<typeof mark> } = {};
       await driver.runRate(cps, SECONDS, (sec) => {
         if (sec === STEADY_FROM_SEC) steady.from = mark();
@@ -456,6 +458,8 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
         emit('exchange_log_bytes_per_call', (end.log - window.log) / calls, 'bytes', cond);
         emit('exchange_wakeups_per_call', (end.cs.voluntary - window.cs.voluntary) / calls, 'voluntary context switches', cond);
         emit('exchange_preemptions_per_call', (end.cs.involuntary - window.cs.involuntary) / calls, 'involuntary context switches', cond);
+        emit('exchange_read_syscalls_per_call', (end.io.reads - window.io.reads) / calls, 'read system calls', cond);
+        emit('exchange_write_syscalls_per_call', (end.io.writes - window.io.writes) / calls, 'write system calls', cond);
       }
       emit(`${FIGURE}_call_setup_cps`, s.failed === 0 ? s.placed / placingSec : (s.bridged / s.placed) * (s.placed / placingSec), 'calls/s', cond);
       emit(`${FIGURE}_call_setup_p50_ms`, percentile(s.setupMs, 0.5), 'ms', cond);

@@ -152,3 +152,23 @@ export function contextSwitches(pids: Array<number | undefined>): { voluntary: n
   }
   return total;
 }
+
+/**
+ * Read and write system calls made by these processes so far (/proc/<pid>/io syscr, syscw: read/readv/... and
+ * write/writev/...). For a call node nearly all are socket reads and writes: one per round trip or batch, which
+ * costs the kernel's side of the delivery too, whatever the load on the machine.
+ */
+export function ioSyscalls(pids: Array<number | undefined>): { reads: number; writes: number } {
+  const total = { reads: 0, writes: 0 };
+  for (const pid of pids) {
+    if (pid === undefined) continue;
+    try {
+      const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+      total.reads += Number(/^syscr:\s+(\d+)/m.exec(io)?.[1] ?? 0);
+      total.writes += Number(/^syscw:\s+(\d+)/m.exec(io)?.[1] ?? 0);
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return total;
+}

@@ -32,10 +32,7 @@ export function callInfoFromChannelData(h: EslHeaders): CallInfo {
   const campaignId = h.variable(CALLX_VARS.campaignId);
 
   const extra: Record<string, string> = {};
-  for (const [name, value] of h.entries()) {
-    const lower = name.toLowerCase();
-    if (TRACE_PREFIXES.some((p) => lower.startsWith(p))) extra[name.slice('variable_'.length)] = value.slice(0, MAX_TRACE_VALUE);
-  }
+  for (const [name, value] of h.entriesStartingWith(TRACE_PREFIXES)) extra[name.slice('variable_'.length)] = value.slice(0, MAX_TRACE_VALUE);
   for (const v of TRACE_VARIABLES) {
     const value = h.variable(v);
     if (value !== undefined) extra[v] = value.slice(0, MAX_TRACE_VALUE);

@@ -12,6 +12,7 @@ import type { Socket } from 'node:net';
 import type { CallLogger } from '../../observability/logger';
 import { EslFramer, parseHeaderLines, unescapeValue, type EslFrame } from './esl-framer';
 import { EslHeaders } from './headers';
+import { jsonEventHeaders } from './json-event';
 
 /**
  * The only events the adapter reads on a call's socket: each one costs the switch and us several KB of JSON,
@@ -185,9 +186,11 @@ export class EslSocket {
       case 'api/response':
         this.reply('api', f.headers, f.body ?? '');
         return;
-      case 'text/event-plain':
-        this.event(parseHeaderLines(f.body ?? '', true));
+      case 'text/event-plain': {
+        const values = parseHeaderLines(f.body ?? '', true);
+        this.event(values['Event-Name'], values);
         return;
+      }
       case 'text/disconnect-notice':
         this.noticeHandler(f.headers['Content-Disposition'] ?? 'disconnect');
         return;
@@ -206,6 +209,12 @@ export class EslSocket {
   }
 
   private jsonEvent(body: string): void {
+    // FreeSWITCH's own form, read in place (json-event.ts); anything else goes through JSON.parse and its checks.
+    const fast = jsonEventHeaders(body);
+    if (fast) {
+      this.event(fast.member('Event-Name'), fast);
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
@@ -222,18 +231,19 @@ export class EslSocket {
       this.close('malformed ESL input: JSON event is not an object');
       return;
     }
-    this.event(parsed as Record<string, string>);
+    const values = parsed as Record<string, string>;
+    this.event(values['Event-Name'], values);
   }
 
-  private event(values: Record<string, string>): void {
-    const name = values['Event-Name'];
+  /** An event's headers: read in place (JSON events), or the values to wrap once the event is known to be ours. */
+  private event(name: unknown, headers: EslHeaders | Record<string, string>): void {
     if (typeof name !== 'string' || name === '') {
       this.close('malformed ESL input: event without a known Event-Name');
       return;
     }
     // Events of other kinds (a switch that ignores the subscription list) are not ours to read.
     if (!OUR_EVENTS.has(name)) return;
-    this.eventHandler(name as CallEventName, new EslHeaders(values));
+    this.eventHandler(name as CallEventName, headers instanceof EslHeaders ? headers : new EslHeaders(headers));
   }
 
   private reply(kind: Pending['kind'], raw: Record<string, string>, body: string | undefined): void {
@@ -252,12 +262,16 @@ export class EslSocket {
       p.resolve({ headers: new EslHeaders(raw), body: body ?? '' });
       return;
     }
-    // The outbound connect reply is the channel data, every value URL-encoded (Reply-Text too: `%2BOK%0A`).
+    // The outbound connect reply is the channel data, every value URL-encoded (Reply-Text too: `%2BOK%0A`). The
+    // channel data's values are decoded as they are read: the leg reads a dozen of its ~160.
     if (raw['Event-Name'] === 'CHANNEL_DATA') {
       const reply: Record<string, string> = {};
       const data: Record<string, string> = {};
-      for (const name in raw) (CONNECT_REPLY_HEADERS.has(name) ? reply : data)[name] = unescapeValue(raw[name]!);
-      p.resolve({ headers: new EslHeaders(reply), data: new EslHeaders(data) });
+      for (const name in raw) {
+        if (CONNECT_REPLY_HEADERS.has(name)) reply[name] = unescapeValue(raw[name]!);
+        else data[name] = raw[name]!;
+      }
+      p.resolve({ headers: new EslHeaders(reply), data: new EslHeaders(data, unescapeValue) });
       return;
     }
     const headers = new EslHeaders(raw);

@@ -34,6 +34,21 @@ describe('channel data -> CallInfo', () => {
     expect(ci.zip).toBe('10001');
   });
 
+  it('keeps X- and P- SIP headers for the trace, whatever their case, in the order the switch sent them', () => {
+    const ci = info({
+      'variable_sip_h_P-Charging-Vector': 'icid-value=1',
+      variable_sip_h_Other: 'dropped',
+      'VARIABLE_SIP_H_X-Campaign': 'c'.repeat(300),
+      'variable_sip_h_x-lead-id': 'L-9',
+      'variable_sip_h_X': 'too short for the prefix',
+    });
+    expect(Object.entries(ci.extra ?? {}).filter(([k]) => k.toLowerCase().startsWith('sip_h_'))).toEqual([
+      ['sip_h_P-Charging-Vector', 'icid-value=1'],
+      ['SIP_H_X-Campaign', 'c'.repeat(256)],
+      ['sip_h_x-lead-id', 'L-9'],
+    ]);
+  });
+
   it.each([
     [{ variable_sip_verstat_detailed: 'TN-Validation-Passed-B' }, 'B'],
     [{ variable_sip_verstat: 'TN-Validation-Passed' }, 'A'],
