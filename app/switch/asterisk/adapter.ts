@@ -138,13 +138,14 @@ export class AsteriskAdapter implements SwitchAdapter {
   }
 
   /** For metrics and tests: what the adapter tracks right now (`bridges`: in use by calls; `idleBridges`: pooled). */
-  stats(): { channels: number; bridges: number; idleBridges: number; rejectedFrames: number; connected: boolean } {
+  stats(): { channels: number; bridges: number; idleBridges: number; rejectedFrames: number; unreadFrames: number; connected: boolean } {
     const idle = this.ctx?.bridges.size ?? 0;
     return {
       channels: this.router.channelCount,
       bridges: this.router.bridgeCount - idle,
       idleBridges: idle,
       rejectedFrames: this.events?.rejectedFrames ?? 0,
+      unreadFrames: this.events?.unreadFrames ?? 0,
       connected: this.isConnected(),
     };
   }
