@@ -137,6 +137,8 @@ const EnvSchema = z.object({
   RTB_REPEAT_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   // ARI REST client: http (ours, over node:http) or ari-client (the npm library)
   ARI_REST_CLIENT: z.enum(['http', 'ari-client']).default('http'),
+  // Most empty bridges kept for the next call (0: a bridge per call, destroyed at its end); see bridge-pool.ts
+  ARI_BRIDGE_POOL: z.coerce.number().int().min(0).max(10_000).default(200),
   // Sound names of Asterisk's core sound pack, without extension.
   ARI_PROMPT_NO_BUYER: z.string().min(1).default('tt-allbusy'),
   ARI_PROMPT_NOT_IN_SERVICE: z.string().min(1).default('ss-noservice'),

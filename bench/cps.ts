@@ -47,7 +47,7 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import Redis from 'ioredis';
 import { FreeSwitchPeer } from '../test/peers/freeswitch';
-import { AsteriskPeer } from '../test/peers/asterisk';
+import { AsteriskPeer, confPeerOptions } from '../test/peers/asterisk';
 import type { CallRecord } from '../test/peers/freeswitch/session';
 import { CallDriver, percentile, type CallPlacer } from './load/call-driver';
 import { asteriskPlacer, freeswitchPlacer } from './load/placers';
@@ -203,7 +203,9 @@ const logBytes = (procs: Proc[]): number => procs.reduce((n, p) => n + (existsSy
 async function startPeer(onRecord: (r: CallRecord) => void) {
   if (SWITCH === 'asterisk') {
     // lean: no ChannelVarset/ConnectedLine chatter (full: as much as the recordings show a real Asterisk sending).
-    const peer = new AsteriskPeer({ app: 'callx', record: false, username: 'callx', password: 'bench', noise: PEER_DETAIL === 'full' });
+    // Configured as asterisk-conf/ tells an operator (ari.conf channelvars: without CALLX_CALL_ID in them, every
+    // sweep asks one GET .../variable per call in progress, ~0.4 requests a call at 50 calls/s).
+    const peer = new AsteriskPeer({ app: 'callx', record: false, username: 'callx', password: 'bench', noise: PEER_DETAIL === 'full', ...confPeerOptions() });
     peer.buyers.fallback = { kind: 'answer', afterMs: 20 };
     await peer.listen(0, '127.0.0.1');
     return {

@@ -49,6 +49,7 @@ export function createSwitchAdapters(config: Config, logger: Logger): SwitchAdap
           buyerTrunk: config.ARI_BUYER_TRUNK,
           consumerTrunk: config.ARI_CONSUMER_TRUNK,
           restClient: config.ARI_REST_CLIENT,
+          bridgePoolMax: config.ARI_BRIDGE_POOL,
           prompts: promptFiles(config, 'asterisk'),
           logger,
         });

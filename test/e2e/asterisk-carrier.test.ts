@@ -121,7 +121,7 @@ describe('asterisk: ring and reject like a carrier expects', () => {
     const row = await endedRow(ani);
     expect(row).toMatchObject({ outcome: 'bridged', winner_target_id: 'a' });
     expect(new Date(row.ended_at).getTime() - bridgedAt).toBeGreaterThanOrEqual(250);
-    await eventually(async () => harness.peer.channels().length === 0 && harness.peer.bridges().length === 0, 'buyer and bridge cleaned up after the end');
+    await eventually(async () => harness.nothingLeft(), 'buyer cleaned up after the end, the bridge emptied (kept for the next call)');
   });
 });
 

@@ -31,6 +31,8 @@ export class AsteriskHarness implements SwitchHarness {
   readonly peer = new AsteriskPeer({ app: 'callx', ...confPeerOptions(), playbackMs: 20 });
   /** every node started on this peer, stopped by stop() */
   private readonly nodes: ExchangeNode[] = [];
+  /** every adapter started on this peer */
+  private readonly adapters: AsteriskAdapter[] = [];
 
   /**
    * `env`: extra settings for the node (e.g. fraud thresholds), as FreeSwitchHarness takes them; `restClient`:
@@ -56,7 +58,7 @@ export class AsteriskHarness implements SwitchHarness {
     const node = await startTestNode(infra, { ...this.env, ...env }, {
       ...options,
       switches: (core) => [
-        new AsteriskAdapter({
+        this.adapter({
           url: this.peer.url,
           username: 'callx',
           password: 'secret',
@@ -72,6 +74,22 @@ export class AsteriskHarness implements SwitchHarness {
     });
     this.nodes.push(node);
     return node;
+  }
+
+  private adapter(cfg: ConstructorParameters<typeof AsteriskAdapter>[0]): AsteriskAdapter {
+    const adapter = new AsteriskAdapter(cfg);
+    this.adapters.push(adapter);
+    return adapter;
+  }
+
+  /**
+   * No channel left on the switch, and no bridge but the empty ones the adapters keep for the next call
+   * (bridge-pool.ts): as many as their pools hold, each with no channel in it.
+   */
+  nothingLeft(): boolean {
+    const idle = this.adapters.reduce((n, a) => n + a.stats().idleBridges, 0);
+    const bridges = this.peer.bridges();
+    return this.peer.channels().length === 0 && bridges.length === idle && bridges.every((b) => b.channels.length === 0);
   }
 
   async stop(): Promise<void> {

@@ -25,7 +25,7 @@ describe('asterisk: calls survive what ARI can do to them', () => {
     }, `the call from ${ani} to be recorded as ended`, 8_000);
 
   const nothingLeftOnTheSwitch = () =>
-    eventually(async () => harness.peer.channels().length === 0 && harness.peer.bridges().length === 0, 'no channel or bridge left on the switch');
+    eventually(async () => harness.nothingLeft(), 'no channel left on the switch, nor any bridge but empty idle ones');
 
   beforeAll(async () => {
     infra = await createTestInfra('e2e_asterisk_ari');

@@ -25,8 +25,9 @@ import type { AriRest } from './ari-rest';
 import { inboundCallInfo } from './call-info';
 import { AsteriskCallLeg } from './call-leg';
 import { ChannelRouter } from './channel-router';
-import { DEFAULT_TIMEOUTS, type AsteriskAdapterConfig, type AsteriskTimeouts } from './config';
+import { DEFAULT_BRIDGE_POOL_MAX, DEFAULT_TIMEOUTS, type AsteriskAdapterConfig, type AsteriskTimeouts } from './config';
 import { consumerEndpoint } from './dial';
+import { BridgePool } from './bridge-pool';
 import { AriEventStream } from './event-stream';
 import { IdFactory, logCleanupError, type LegContext } from './leg-context';
 import { OutboundCall } from './outbound-call';
@@ -112,6 +113,8 @@ export class AsteriskAdapter implements SwitchAdapter {
     this.pause.cancel();
     await this.connecting;
     await this.drainCalls();
+    await Promise.allSettled([...this.background]); // calls' clean-up, which may still give bridges back
+    await this.ctx?.bridges.close();
     await this.events?.stop();
     this.events = undefined;
     await Promise.allSettled([...this.background]);
@@ -134,12 +137,15 @@ export class AsteriskAdapter implements SwitchAdapter {
     await Promise.allSettled(inSetup.map((leg) => leg.releaseToFallback()));
   }
 
-  /** For metrics and tests: what the adapter tracks right now. */
-  stats(): { channels: number; bridges: number; rejectedFrames: number; connected: boolean } {
+  /** For metrics and tests: what the adapter tracks right now (`bridges`: in use by calls; `idleBridges`: pooled). */
+  stats(): { channels: number; bridges: number; idleBridges: number; rejectedFrames: number; unreadFrames: number; connected: boolean } {
+    const idle = this.ctx?.bridges.size ?? 0;
     return {
       channels: this.router.channelCount,
-      bridges: this.router.bridgeCount,
+      bridges: this.router.bridgeCount - idle,
+      idleBridges: idle,
       rejectedFrames: this.events?.rejectedFrames ?? 0,
+      unreadFrames: this.events?.unreadFrames ?? 0,
       connected: this.isConnected(),
     };
   }
@@ -238,6 +244,7 @@ export class AsteriskAdapter implements SwitchAdapter {
       timeouts: this.timeouts,
       buyerTrunk: this.cfg.buyerTrunk,
       prompts: this.cfg.prompts,
+      bridges: new BridgePool(rest, this.router, this.cfg.bridgePoolMax ?? DEFAULT_BRIDGE_POOL_MAX, (work) => this.track(work), this.log.child({ part: 'bridges' })),
       track: (work) => this.track(work),
     };
     this.events = new AriEventStream(
@@ -286,6 +293,7 @@ export class AsteriskAdapter implements SwitchAdapter {
             router: this.router,
             ids: this.ids,
             app: this.cfg.app,
+            pool: ctx.bridges,
             log: this.log.child({ part: 'reconcile' }),
             adopt: (ch, args) => this.acceptInbound(ch, args, new Date()),
           });

@@ -8,9 +8,10 @@
  * 500 `Allocation failed` on the originate itself: a buyer's fault when the buyer is a PJSIP endpoint of its own,
  * a switch fault when the leg goes out through the configured buyer trunk (the switch could not make a channel on
  * its own trunk: out of channels, or the trunk missing from pjsip.conf), which no other buyer would get past.
- * Connecting: a mixing bridge with our id, then both channels in one addChannel.
- * Bridged: the buyer leaving ends the call (the caller leg hangs up); teardown() hangs up the buyer and destroys
- * the bridge, whichever side ended first.
+ * Connecting: an idle bridge from the pool (bridge-pool.ts), else a new mixing bridge with our id; then both
+ * channels in one addChannel.
+ * Bridged: the buyer leaving ends the call (the caller leg hangs up); teardown() hangs up the buyer, whichever
+ * side ended first, and the bridge goes back to the pool once both legs are seen out of it (else it is destroyed).
  */
 import type { CallLogger } from '../../observability/logger';
 import type { BridgeOptions, BridgeOutcome, HangupCause } from '../port';
@@ -53,6 +54,9 @@ export class BridgeAttempt implements EventOwner {
   private deadline: NodeJS.Timeout | undefined;
   private stasisTimer: NodeJS.Timeout | undefined;
   private teardownDone: Promise<void> | undefined;
+  /** The buyer left Stasis, hence its bridge (StasisEnd or ChannelDestroyed seen, or it never got there). */
+  private buyerOut = false;
+  private buyerOutWaiters: Array<() => void> = [];
   private readonly log: CallLogger;
   /** When we learnt the buyer channel exists (originate answered, or one of its events). */
   private knownSince: number | undefined;
@@ -145,9 +149,11 @@ export class BridgeAttempt implements EventOwner {
       case 'StasisEnd':
         this.inStasis = false;
         this.leaving();
+        this.out();
         return;
       case 'ChannelDestroyed':
         this.destroyed(ev.cause);
+        this.out();
         return;
       default:
         return;
@@ -177,12 +183,12 @@ export class BridgeAttempt implements EventOwner {
     try {
       if (!(await this.caller.ensureAnswered())) return this.callerGone();
       if (this.phase !== 'connecting') return;
-      this.bridgeId = this.ctx.ids.next('br');
-      this.ctx.router.addBridge(this.bridgeId, this);
-      await this.ctx.rest.createBridge(this.bridgeId, this.ctx.app);
+      const pooled = this.ctx.bridges.take();
+      if (pooled) this.useBridge(pooled);
+      else await this.newBridge();
       if (this.caller.ended) return this.callerGone();
       if (this.buyerLeaving) return this.buyerLeftBeforeBridge();
-      await this.ctx.rest.addChannels(this.bridgeId, [this.caller.id, this.buyerId]);
+      await this.addBoth(pooled !== undefined);
       if (this.caller.ended) return this.callerGone();
       if (this.buyerLeaving) return this.buyerLeftBeforeBridge();
       if (this.phase !== 'connecting') return;
@@ -202,6 +208,30 @@ export class BridgeAttempt implements EventOwner {
       }
       this.log.error({ err: (err as Error).message, bridgeId: this.bridgeId }, 'bridge: could not bridge the answered buyer');
       this.fail({ status: 'failed', cause: 'NORMAL_TEMPORARY_FAILURE', detail: `bridge failed: ${(err as Error).message}` });
+    }
+  }
+
+  private useBridge(id: string): void {
+    this.bridgeId = id;
+    this.ctx.router.addBridge(id, this);
+  }
+
+  private async newBridge(): Promise<void> {
+    this.useBridge(this.ctx.ids.next('br'));
+    await this.ctx.rest.createBridge(this.bridgeId as string, this.ctx.app);
+  }
+
+  /** Both channels into the bridge; an idle bridge destroyed behind our back (404 Bridge not found) is replaced once. */
+  private async addBoth(pooled: boolean): Promise<void> {
+    try {
+      await this.ctx.rest.addChannels(this.bridgeId as string, [this.caller.id, this.buyerId]);
+    } catch (err) {
+      if (!pooled || !isAriError(err, 'not_found') || !/bridge not found/i.test(err.message)) throw err;
+      this.log.warn({ bridgeId: this.bridgeId }, 'bridge: the idle bridge is gone from the switch; creating a new one');
+      this.ctx.router.removeBridge(this.bridgeId as string, this);
+      await this.newBridge();
+      if (this.caller.ended || this.buyerLeaving) return;
+      await this.ctx.rest.addChannels(this.bridgeId as string, [this.caller.id, this.buyerId]);
     }
   }
 
@@ -260,24 +290,50 @@ export class BridgeAttempt implements EventOwner {
     this.ctx.track(this.teardown());
   }
 
-  /** Hangs up the buyer (unless it is gone) and destroys the bridge; idempotent, never rejects. */
-  teardown(): Promise<void> {
+  /**
+   * Hangs up the buyer (unless it is gone); idempotent, never rejects. The bridge goes back to the pool when
+   * `callerOut` (the caller is known to have left it) and the buyer is seen leaving Stasis within `hangupMs`;
+   * otherwise it is destroyed, which also takes out whatever is still in it.
+   */
+  teardown(callerOut = false): Promise<void> {
     if (this.teardownDone) return this.teardownDone;
     this.phase = 'done';
     clearTimeout(this.deadline);
     clearTimeout(this.stasisTimer);
-    const work: Array<Promise<void>> = [];
-    if (!this.buyerDestroyed) {
-      this.buyerHangupSent = true;
-      work.push(this.ctx.rest.hangup(this.buyerId, 'NORMAL_CLEARING').catch((err: unknown) => logCleanupError(this.log, 'hanging up the buyer leg', err)));
-    }
+    const hungUp = this.buyerDestroyed
+      ? Promise.resolve()
+      : ((this.buyerHangupSent = true), this.ctx.rest.hangup(this.buyerId, 'NORMAL_CLEARING').catch((err: unknown) => logCleanupError(this.log, 'hanging up the buyer leg', err)));
     const bridgeId = this.bridgeId;
-    if (bridgeId) work.push(this.ctx.rest.destroyBridge(bridgeId).catch((err: unknown) => logCleanupError(this.log, 'destroying the bridge', err)));
-    this.teardownDone = Promise.all(work).then(() => {
+    const released = bridgeId === undefined ? Promise.resolve() : this.releaseBridge(bridgeId, callerOut);
+    this.teardownDone = Promise.all([hungUp, released]).then(() => {
       this.ctx.router.removeChannel(this.buyerId, this);
-      if (bridgeId) this.ctx.router.removeBridge(bridgeId, this);
     });
     return this.teardownDone;
+  }
+
+  private async releaseBridge(bridgeId: string, callerOut: boolean): Promise<void> {
+    if (callerOut && (await this.waitBuyerOut(this.ctx.timeouts.hangupMs))) {
+      this.ctx.bridges.give(bridgeId); // the pool owns it from here (or destroys it)
+      return;
+    }
+    await this.ctx.rest.destroyBridge(bridgeId).catch((err: unknown) => logCleanupError(this.log, 'destroying the bridge', err));
+    this.ctx.router.removeBridge(bridgeId, this);
+  }
+
+  private out(): void {
+    this.buyerOut = true;
+    for (const w of this.buyerOutWaiters.splice(0)) w();
+  }
+
+  private waitBuyerOut(ms: number): Promise<boolean> {
+    if (this.buyerOut || this.buyerDestroyed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(this.buyerOut), ms);
+      this.buyerOutWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   /** Stop with the call bridged: forget the buyer and the bridge, leaving both on the switch. */

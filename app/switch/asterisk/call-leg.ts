@@ -28,8 +28,11 @@ const SAFE_CALL_ID = /^[A-Za-z0-9._:@+-]{1,128}$/;
 export interface BuyerConnection {
   readonly buyerId: string | undefined;
   readonly bridgeId: string | undefined;
-  /** Hangs up the buyer leg (unless gone) and destroys the bridge; never rejects. */
-  teardown(): Promise<void>;
+  /**
+   * Hangs up the buyer leg (unless gone) and lets go of the bridge; never rejects. `callerOut`: the caller is
+   * known to have left the bridge (its StasisEnd, or it is gone from the switch), so the bridge may be reused.
+   */
+  teardown(callerOut?: boolean): Promise<void>;
   /** Lets go of the buyer and the bridge without touching them (stop: the call stays on the switch). */
   detach(): void;
 }
@@ -230,7 +233,7 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
     await this.hangupSent;
     if (await this.waitEnd(this.ctx.timeouts.hangupMs)) return;
     this.log.error({ cause, waitedMs: this.ctx.timeouts.hangupMs }, 'hangup: no StasisEnd from the switch; reporting the leg ended');
-    this.finish(new Date());
+    this.finish(new Date(), false);
   }
 
   /**
@@ -255,7 +258,7 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
     }
     if (await this.waitEnd(this.ctx.timeouts.hangupMs)) return;
     this.log.warn({ waitedMs: this.ctx.timeouts.hangupMs }, 'continue: no StasisEnd from the switch; reporting the leg ended');
-    this.finish(new Date());
+    this.finish(new Date(), false);
   }
 
   /**
@@ -354,14 +357,15 @@ export class AsteriskCallLeg implements CallLeg, CallerSide, EventOwner {
     });
   }
 
-  private finish(at: Date): void {
+  /** `callerOut`: the caller's end was seen (or it is gone from the switch), so it is out of any bridge. */
+  private finish(at: Date, callerOut = true): void {
     if (this.endFired || this.detached) return;
     this.markGone();
     this.endFired = true;
     this.ctx.router.removeChannel(this.id, this);
     const connection = this.connection;
     this.connection = undefined;
-    if (connection) this.ctx.track(connection.teardown());
+    if (connection) this.ctx.track(connection.teardown(callerOut));
     const end: LegEnd = {
       endedAt: at,
       cause: this.buyerLeft ?? this.requested ?? this.consumerCause ?? 'NORMAL_CLEARING',

@@ -69,13 +69,17 @@ export interface Placement {
   bridgedAt?: Date;
 }
 
-/** The bridge holding `channelId`, and the other channel in it. */
-export function placementOf(channelId: string, bridges: AriBridge[]): Placement | undefined {
+/**
+ * The bridge holding `channelId`, and the other channel in it. Its creation time stands for the bridge time
+ * only if the bridge was made after the caller appeared (`callerSince`): a bridge reused from the pool
+ * (bridge-pool.ts) served earlier calls, and its creation says nothing of this one (unknown caller: nothing).
+ */
+export function placementOf(channelId: string, bridges: AriBridge[], callerSince?: Date): Placement | undefined {
   const bridge = bridges.find((b) => b.channels.includes(channelId));
   if (!bridge) return undefined;
   const placement: Placement = { bridgeId: bridge.id, buyerId: bridge.channels.find((c) => c !== channelId) };
   const at = ariTime(bridge.creationtime);
-  if (at) placement.bridgedAt = at;
+  if (at && callerSince && at.getTime() >= callerSince.getTime()) placement.bridgedAt = at;
   return placement;
 }
 
@@ -96,7 +100,7 @@ export async function listCallsInProgress(rest: AriRest, app: string, ids: IdFac
   for (const ch of callers) {
     const callId = callIds.get(ch.id);
     if (!callId) continue;
-    const placement = placementOf(ch.id, bridges);
+    const placement = placementOf(ch.id, bridges, ariTime(ch.creationtime));
     const bridged = placement?.buyerId !== undefined && live.has(placement.buyerId);
     const call: CallInProgress = { callId, switchCallId: ch.id, bridged };
     if (placement) placements.set(ch.id, placement);

@@ -69,6 +69,13 @@ export interface AsteriskAdapterConfig {
    * API from the switch's Swagger description (ARI_REST_CLIENT).
    */
   restClient?: AriRestClientName;
+  /**
+   * Most empty bridges kept for the next call (default DEFAULT_BRIDGE_POOL_MAX; 0: a bridge per call, destroyed
+   * at its end). A reused bridge saves the call `POST /bridges` and `DELETE /bridges` (bridge-pool.ts).
+   */
+  bridgePoolMax?: number;
 }
+
+export const DEFAULT_BRIDGE_POOL_MAX = 200;
 
 export type AriRestClientName = 'http' | 'ari-client';

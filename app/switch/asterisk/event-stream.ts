@@ -1,14 +1,15 @@
 /**
  * The `/ari/events` WebSocket, kept by us rather than by ari-client, whose handler parses frames without a guard
  * (one malformed event throws inside it) and reconnects on its own schedule. Here:
- * - every frame goes through parseEvent, and handler errors are caught and logged;
+ * - every frame goes through parseEvent, but those of a type the adapter never reads (ChannelVarset...), dropped
+ *   unparsed; handler errors are caught and logged;
  * - a dropped socket reconnects with Backoff; a socket that stops answering pings is dropped;
  * - `onOpen(reconnected)` tells the adapter when to reconcile (events missed meanwhile are not replayed).
  */
 import WebSocket from 'ws';
 import type { Logger } from '../../observability/logger';
 import { Backoff } from '../../util/backoff';
-import { parseEvent, type AriEvent } from './ari-model';
+import { isUnreadEvent, parseEvent, type AriEvent } from './ari-model';
 
 export interface EventStreamSettings {
   url: string;
@@ -40,6 +41,8 @@ export class AriEventStream {
   private openWaiters: Array<() => void> = [];
   /** Frames dropped by the guard (for metrics and tests). */
   rejectedFrames = 0;
+  /** Frames of a type the adapter never reads, dropped unparsed. */
+  unreadFrames = 0;
 
   constructor(
     private readonly s: EventStreamSettings,
@@ -138,6 +141,10 @@ export class AriEventStream {
   }
 
   private frame(text: string): void {
+    if (isUnreadEvent(text)) {
+      this.unreadFrames++;
+      return;
+    }
     const parsed = parseEvent(text);
     if (!parsed.ok) {
       this.rejectedFrames++;

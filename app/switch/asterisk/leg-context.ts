@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { CallLogger } from '../../observability/logger';
 import type { HangupCause } from '../port';
 import type { AriRest } from './ari-rest';
+import type { BridgePool } from './bridge-pool';
 import type { ChannelRouter } from './channel-router';
 import type { AsteriskTimeouts } from './config';
 
@@ -34,6 +35,8 @@ export interface LegContext {
   timeouts: AsteriskTimeouts;
   buyerTrunk: string | undefined;
   prompts: Record<string, string>;
+  /** Empty bridges kept for the next call. */
+  bridges: BridgePool;
   /** Keeps background work (cleanup after a call) visible to stop(). */
   track(work: Promise<unknown>): void;
 }

@@ -13,6 +13,7 @@
 import type { Logger } from '../../observability/logger';
 import type { AriChannel } from './ari-model';
 import type { AriRest } from './ari-rest';
+import type { BridgePool } from './bridge-pool';
 import { callerOfBuyer, callIdsOf, legRole, stasisOf } from './calls-on-switch';
 import type { ChannelRouter, EventOwner } from './channel-router';
 import { logCleanupError, type IdFactory } from './leg-context';
@@ -32,6 +33,8 @@ export interface ReconcileDeps {
   router: ChannelRouter;
   ids: IdFactory;
   app: string;
+  /** Idle bridges kept for reuse: checked against the listing. */
+  pool?: BridgePool;
   log: Logger;
   /** Hands a channel whose StasisStart we missed to the pipeline. */
   adopt(ch: AriChannel, args: string[]): void;
@@ -52,6 +55,7 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
   const snapshotAt = Date.now();
   const [channels, bridges] = await Promise.all([d.rest.listChannels(), d.rest.listBridges()]);
   const live = new Map(channels.map((c) => [c.id, c]));
+  d.pool?.checkAgainst(bridges);
   for (const owner of d.router.owners()) {
     if (!isReconcilable(owner)) continue;
     try {

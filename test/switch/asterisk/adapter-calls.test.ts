@@ -3,6 +3,7 @@
  * (answer -> bridge -> outcome), the peer's request log and event log show what happened on the switch, and
  * after each call nothing may be left on the switch or in the adapter's tables.
  */
+import { RawAri } from '../../peers/asterisk/raw-ari';
 import { CallQueue, expectNothingDangles, startRig, stopRig, waitFor, watchEnd, type Rig } from './helpers';
 
 const CALLER = { ani: '+12025550123', dnis: '+18005550100' };
@@ -78,8 +79,9 @@ describe('Asterisk adapter: calls', () => {
       'POST /ari/bridges 200',
       'POST /ari/bridges/{bridge}/addChannel 204',
     ]);
-    // The caller's BYE: the app hangs up the buyer and destroys the bridge (both at once).
-    expect(setup.slice(6).sort()).toEqual(['DELETE /ari/bridges/{bridge} 204', 'DELETE /ari/channels/{buyer} 204']);
+    // The caller's BYE: the app hangs up the buyer; the bridge, empty, is kept for the next call.
+    expect(setup.slice(6)).toEqual(['DELETE /ari/channels/{buyer} 204']);
+    expect(rig.adapter.stats().idleBridges).toBe(1);
     expect((await placed.finished).sip).toEqual([180, 200]);
     // Every leg carries the call id: the caller (POST variable) and the buyer (originate variables).
     expect(rig.peer.requests.some((r) => r.path === `/ari/channels/${placed.channelId}/variable?variable=CALLX_CALL_ID&value=c-1`)).toBe(true);
@@ -220,7 +222,7 @@ describe('Asterisk adapter: calls', () => {
     expect(end.count()).toBe(1);
   });
 
-  it('caller hangs up mid-bridge: the buyer leg is hung up and the bridge destroyed', async () => {
+  it('caller hangs up mid-bridge: the buyer leg is hung up, and the emptied bridge takes the next call; stop destroys it', async () => {
     rig.peer.buyers.set('buyer-a', { kind: 'answer', afterMs: 5 });
     const placed = rig.peer.placeCall(CALLER);
     const { leg, info } = await calls.next();
@@ -228,12 +230,60 @@ describe('Asterisk adapter: calls', () => {
     expect((await leg.bridge({ uri: 'buyer-a' }, { answerTimeoutSec: 5, callerIdNumber: info.ani })).status).toBe('bridged');
     expect(rig.peer.bridges()).toHaveLength(1);
     expect(rig.peer.bridges()[0]?.channels).toHaveLength(2);
+    const bridgeId = rig.peer.bridges()[0]?.id;
     placed.hangup();
     const legEnd = await end.ended;
     expect(legEnd).toEqual(expect.objectContaining({ hungUpBy: 'caller', cause: 'NORMAL_CLEARING' }));
     await expectNothingDangles(rig);
-    expect(rig.peer.events.filter((e) => e.event.type === 'BridgeDestroyed')).toHaveLength(1);
+    expect(rig.peer.bridges()).toEqual([expect.objectContaining({ id: bridgeId, channels: [] })]);
+    expect(rig.peer.events.filter((e) => e.event.type === 'BridgeDestroyed')).toHaveLength(0);
     expect(end.count()).toBe(1);
+
+    // The next call is bridged in the same bridge, with neither POST /bridges nor DELETE /bridges, to its own buyer only.
+    const before = rig.peer.requests.length;
+    const second = rig.peer.placeCall({ ani: '+12025550124', dnis: CALLER.dnis });
+    const next = await calls.next();
+    const secondEnd = watchEnd(next.leg);
+    expect((await next.leg.bridge({ uri: 'buyer-a' }, { answerTimeoutSec: 5, callerIdNumber: next.info.ani })).status).toBe('bridged');
+    expect(rig.peer.bridges()).toEqual([expect.objectContaining({ id: bridgeId, channels: [second.channelId, rig.peer.originated[1]?.channelId] })]);
+    second.hangup();
+    await secondEnd.ended;
+    await expectNothingDangles(rig);
+    const made = rig.peer.requests.slice(before).map((r) => `${r.method} ${r.path.split('?')[0]}`);
+    expect(made.filter((r) => r.includes('/ari/bridges') && !r.endsWith('/addChannel'))).toEqual([]);
+    expect(made.filter((r) => r.endsWith('/addChannel'))).toEqual([`POST /ari/bridges/${bridgeId}/addChannel`]);
+
+    await rig.adapter.stop();
+    expect(rig.peer.bridges()).toEqual([]);
+    expect(rig.peer.events.filter((e) => e.event.type === 'BridgeDestroyed')).toHaveLength(1);
+  });
+
+  it('a bridge destroyed behind the adapter while idle is replaced: the next call still bridges', async () => {
+    rig.peer.buyers.set('buyer-a', { kind: 'answer', afterMs: 5, hangupAfterMs: 50 });
+    rig.peer.placeCall(CALLER);
+    const first = await calls.next();
+    const firstEnd = watchEnd(first.leg);
+    expect((await first.leg.bridge({ uri: 'buyer-a' }, { answerTimeoutSec: 5, callerIdNumber: first.info.ani })).status).toBe('bridged');
+    await firstEnd.ended;
+    await expectNothingDangles(rig);
+    const [idle] = rig.peer.bridges();
+    // Destroyed without its BridgeDestroyed reaching the adapter (events lost, as in a socket gap).
+    const from = rig.peer.requests.length;
+    rig.peer.loseEvents(true);
+    expect((await new RawAri(rig.peer.url, { username: 'callx', password: 'secret' }).request('DELETE', `/ari/bridges/${idle?.id}`)).status).toBe(204);
+    rig.peer.loseEvents(false);
+    expect(rig.adapter.stats().idleBridges).toBe(1);
+    rig.peer.buyers.set('buyer-b', { kind: 'answer', afterMs: 5 });
+    const placed = rig.peer.placeCall({ ani: '+12025550125', dnis: CALLER.dnis });
+    const next = await calls.next();
+    const end = watchEnd(next.leg);
+    expect((await next.leg.bridge({ uri: 'buyer-b' }, { answerTimeoutSec: 5, callerIdNumber: next.info.ani })).status).toBe('bridged');
+    expect(rig.peer.bridges()).toEqual([expect.objectContaining({ channels: [placed.channelId, rig.peer.originated[1]?.channelId] })]);
+    expect(rig.peer.bridges()[0]?.id).not.toBe(idle?.id);
+    expect(rig.peer.requests.slice(from).filter((r) => r.path.startsWith(`/ari/bridges/${idle?.id}/addChannel`)).map((r) => r.status)).toEqual([404]);
+    placed.hangup();
+    await end.ended;
+    await expectNothingDangles(rig);
   });
 
   it('waits for the Up state change, not StasisStart, before treating a buyer as answered', async () => {

@@ -219,6 +219,28 @@ describe('Asterisk adapter: robustness', () => {
       expect((await placed.finished).endedBy).toBe('app');
       await expectNothingDangles(rig);
     });
+
+    it('drops the chatter it never reads unparsed, and nothing it reads', async () => {
+      rig.peer.buyers.set('buyer-a', { kind: 'answer', afterMs: 5, hangupAfterMs: 1000 });
+      // Not JSON past their type: dropped before any parse, so not counted as rejected.
+      rig.peer.sendRawEvent('{"variable":"BRIDGEPEER","value":"x","type":"ChannelVarset",');
+      rig.peer.sendRawEvent('{"type": "ChannelConnectedLine", broken');
+      // A variable whose value holds the text of an unread type is still read as what it is.
+      rig.peer.sendRawEvent('{"type":"StasisEnd","value":"\\"type\\":\\"ChannelVarset\\"","channel":{"name":"no id"}}');
+      await waitFor(() => rig.adapter.stats().rejectedFrames === 1, 1000, 'the StasisEnd frame to be parsed and rejected');
+      expect(rig.adapter.stats().unreadFrames).toBe(2);
+      const placed = rig.peer.placeCall(CALLER);
+      const { leg, info } = await rig.calls.next();
+      const end = watchEnd(leg);
+      expect((await leg.bridge({ uri: 'buyer-a' }, { answerTimeoutSec: 5, callerIdNumber: info.ani })).status).toBe('bridged');
+      expect((await end.ended).hungUpBy).toBe('buyer');
+      expect((await placed.finished).endedBy).toBe('app');
+      await expectNothingDangles(rig);
+      // The call's own chatter (the peer sends it as recorded) was dropped unparsed too.
+      const unread = rig.peer.events.filter((e) => /^(ChannelVarset|ChannelConnectedLine|ChannelLeftBridge)$/.test(e.event.type as string)).length;
+      expect(unread).toBeGreaterThan(0);
+      expect(rig.adapter.stats().unreadFrames).toBe(2 + unread);
+    });
   });
 
   it('starts while the switch is down, and connects once it is reachable', async () => {

@@ -91,3 +91,34 @@ describe('switch factory: ARI_REST_CLIENT', () => {
     expect(() => loadConfig({ ARI_REST_CLIENT: 'fetch' })).toThrow(/ARI_REST_CLIENT/);
   });
 });
+
+describe('switch factory: ARI_BRIDGE_POOL', () => {
+  it.each([
+    ['unset (200)', {}, 1, 0],
+    ['0', { ARI_BRIDGE_POOL: '0' }, 0, 1],
+  ])('%s: a finished call leaves its empty bridge for the next one, or destroys it', async (_name, extra, idle, destroyed) => {
+    const peer = new AsteriskPeer({ app: 'pool', username: 'ops', password: 'pw', timeScale: 0.2 });
+    await peer.listen();
+    const config = loadConfig({ SWITCHES: 'asterisk', ARI_URL: peer.url, ARI_USERNAME: 'ops', ARI_PASSWORD: 'pw', ARI_APP: 'pool', ...extra });
+    const adapter = createSwitchAdapters(config, silentLogger())[0] as AsteriskAdapter;
+    const calls = new CallQueue();
+    try {
+      await adapter.start(calls.handler);
+      peer.buyers.set('+15551230002', { kind: 'answer', afterMs: 5, hangupAfterMs: 50 });
+      peer.placeCall({ ani: '+18135550101', dnis: '+18885550401' });
+      const { leg } = await calls.next();
+      expect((await leg.bridge({ uri: '+15551230002' }, { answerTimeoutSec: 10, callerIdNumber: '+18135550101' })).status).toBe('bridged');
+      await waitFor(() => peer.channels().length === 0 && adapter.stats().bridges === 0, 3000, 'the call over');
+      await waitFor(() => peer.bridges().length === idle, 3000, `${idle} bridge left`);
+      expect(adapter.stats().idleBridges).toBe(idle);
+      expect(peer.requests.filter((r) => r.method === 'DELETE' && r.path.startsWith('/ari/bridges/'))).toHaveLength(destroyed);
+    } finally {
+      await adapter.stop();
+      await peer.close();
+    }
+  });
+
+  it('refuses a negative size, naming the variable', () => {
+    expect(() => loadConfig({ ARI_BRIDGE_POOL: '-1' })).toThrow(/ARI_BRIDGE_POOL/);
+  });
+});
