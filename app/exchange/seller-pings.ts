@@ -75,7 +75,8 @@ export class SellerPings {
     // The campaign's payout rule and the seller's limits, from the snapshot (no Postgres read on a ping).
     const snapshot = this.deps.snapshots.current();
     const payoutRule = snapshot.payoutRule(p.campaignId);
-    if (!payoutRule) return this.zero(p, 'disabled', nowMs);
+    // A paused campaign bids no more, a repeat of a bid it made before the pause included.
+    if (!payoutRule || !snapshot.campaigns.get(p.campaignId)?.active) return this.zero(p, 'disabled', nowMs);
     const admitted = await this.deps.counts.admit(p.sellerAccountId, effectiveLimits(snapshot.pingLimitOverrides(p.sellerAccountId), this.deps.limits), nowMs);
     if (!admitted.ok) return this.zero(p, 'rate_limited', nowMs, admitted.retryAfterSec);
     const trackingNumber = this.trackingNumberOf(p.campaignId);

@@ -198,6 +198,8 @@ it('answers a zero bid with the reason: a blocked caller, a paused campaign', as
   await blockNumber(infra.pool, infra.redis, '+13125550106', 'test');
   expect(await ping({ campaignId: 'rtb', callerId: '+13125550106', zip: '60601' })).toEqual({ bidId: null, bidAmountCents: 0, expireInSeconds: 0, rejectReason: 'caller_blocked' });
   expect(await concurrent('hi-t')).toBe(0);
+  // A bid made before the pause: its repeat must not outlive the pause.
+  expect((await ping({ campaignId: 'other', callerId: '+13125550107', zip: '60601' }, key.otherSeller)).bidId).not.toBeNull();
   expect((await http('PATCH', '/v1/campaigns/other', key.admin, { active: false })).status).toBe(200);
   try {
     await eventually(async () => (await ping({ campaignId: 'other', callerId: '+13125550107', zip: '60601' }, key.otherSeller)).rejectReason === 'disabled', 'the paused campaign to answer disabled');
