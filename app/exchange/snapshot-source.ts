@@ -58,10 +58,15 @@ export class SnapshotSource {
   private bidsApplied: Array<() => void> = [];
   private bidsTimer: NodeJS.Timeout | undefined;
   private version = 0;
+  /**
+   * Loads from Postgres completed. refreshNow waits on this, not on `version`: bids and ping limits applied in
+   * place also make a new version, and one of those made during a load that read the old rows must not count.
+   */
+  private loads = 0;
   private reloading: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
-  private readonly waiters = new Set<{ version: number; resolve: () => void }>();
+  private readonly waiters = new Set<{ loads: number; resolve: () => void }>();
   /** Buyers' available funds published by billing since the snapshot was loaded (newer than the snapshot's). */
   private readonly funds = new Map<string, number>();
 
@@ -115,11 +120,11 @@ export class SnapshotSource {
   /** Resolves once a snapshot loaded after this call is in place (tests and the API use it). */
   async refreshNow(): Promise<void> {
     // A load already under way may have read the old rows: wait for the one after it.
-    const target = this.version + (this.reloading ? 2 : 1);
+    const target = this.loads + (this.reloading ? 2 : 1);
     this.requestReload('explicit');
     await new Promise<void>((resolve) => {
-      if (this.version >= target) resolve();
-      else this.waiters.add({ version: target, resolve });
+      if (this.loads >= target) resolve();
+      else this.waiters.add({ loads: target, resolve });
     });
   }
 
@@ -245,13 +250,14 @@ export class SnapshotSource {
       this.limitsDuringReload = undefined;
       this.bidVersions = versions;
       this.version += 1;
+      this.loads += 1;
       this.rows = rows;
       this.snapshot = new ConfigSnapshot(rows, new Date(), this.version);
       // The new snapshot read the balances as of now: older published figures no longer add anything.
       this.funds.clear();
       this.logger.info({ why, version: this.version, campaigns: rows.campaigns.length, targets: rows.targets.length, ms: Date.now() - started }, 'config snapshot loaded');
       for (const w of this.waiters) {
-        if (this.version >= w.version) {
+        if (this.loads >= w.loads) {
           this.waiters.delete(w);
           w.resolve();
         }
