@@ -237,6 +237,34 @@ describe('Asterisk adapter: calls outlive the node', () => {
       await leg.hangup('NORMAL_CLEARING');
     });
 
+    it('a node that dies with idle bridges leaves nothing: the next node on its app destroys them and bridges in its own', async () => {
+      // Idle pooled bridges carry the app's id prefix and no channel. One app has one event socket (a second
+      // registration replaces the first), so whoever registers next is the dead node's successor: its reconcile
+      // takes them for orphans.
+      rig = await startRig();
+      rig.peer.buyers.set('buyer-a', { kind: 'answer', afterMs: 5, hangupAfterMs: 50 });
+      rig.peer.placeCall(CALLER);
+      const first = await rig.calls.next();
+      const firstEnd = watchEnd(first.leg);
+      expect((await first.leg.bridge({ uri: 'buyer-a' }, { answerTimeoutSec: 5, callerIdNumber: first.info.ani })).status).toBe('bridged');
+      await firstEnd.ended;
+      await waitFor(() => rig.adapter.stats().idleBridges === 1, 2000, 'the emptied bridge kept for reuse');
+      const idle = rig.peer.bridges()[0]?.id;
+      rig.peer.dropEventSockets(); // the node dies: no close frame, and its idle bridge stays on the switch
+      expect(rig.peer.bridges()).toEqual([expect.objectContaining({ id: idle, channels: [] })]);
+      const next = await secondAdapter();
+      await waitFor(() => rig.peer.bridges().length === 0, 2000, 'the dead node\'s idle bridge destroyed by reconcile');
+      rig.peer.buyers.set('buyer-b', { kind: 'answer', afterMs: 5 });
+      const placed = rig.peer.placeCall({ ani: '+12025550126', dnis: CALLER.dnis });
+      const call = await next.calls.next();
+      const end = watchEnd(call.leg);
+      expect((await call.leg.bridge({ uri: 'buyer-b' }, { answerTimeoutSec: 5, callerIdNumber: call.info.ani })).status).toBe('bridged');
+      expect(rig.peer.bridges()).toEqual([expect.objectContaining({ channels: [placed.channelId, expect.any(String)] })]);
+      expect(rig.peer.bridges()[0]?.id).not.toBe(idle);
+      placed.hangup();
+      await end.ended;
+    });
+
     it('a buyer leg whose caller is gone, and its bridge, are cleaned up by reconcile', async () => {
       rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
