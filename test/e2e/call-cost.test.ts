@@ -29,25 +29,27 @@ async function bridgedRow(infra: TestInfra, node: ExchangeNode, ani: string): Pr
   }, `the call from ${ani} to be recorded`);
 }
 
+/** A node on `harness`'s switch peer, with the campaign seeded and the buyer answering; started before the block's tests. */
+function nodeOn<H extends FreeSwitchHarness | AsteriskHarness>(name: string, harness: H): { harness: H; infra: () => TestInfra; node: () => ExchangeNode } {
+  let infra: TestInfra | undefined;
+  let node: ExchangeNode | undefined;
+  beforeAll(async () => {
+    infra = await createTestInfra(name);
+    await seed(infra);
+    node = await harness.start(infra);
+    await eventually(async () => node!.switches.every((s) => s.isConnected()), 'the switch control connection');
+    harness.setBuyer(BUYER, { kind: 'answer', afterMs: 20 });
+  });
+  afterAll(async () => {
+    await harness.stop();
+    await infra?.cleanup();
+  });
+  return { harness, infra: () => infra!, node: () => node! };
+}
+
 describe('what a bridged call costs the switch', () => {
   describe('FreeSWITCH (outbound ESL)', () => {
-    let infra: TestInfra;
-    let harness: FreeSwitchHarness;
-    let node: ExchangeNode;
-
-    beforeAll(async () => {
-      infra = await createTestInfra('call_cost_fs');
-      await seed(infra);
-      harness = new FreeSwitchHarness();
-      node = await harness.start(infra);
-      await eventually(async () => node.switches.every((s) => s.isConnected()), 'the switch control connection');
-      harness.setBuyer(BUYER, { kind: 'answer', afterMs: 20 });
-    });
-
-    afterAll(async () => {
-      await harness?.stop();
-      await infra?.cleanup();
-    });
+    const { harness, infra, node } = nodeOn('call_cost_fs', new FreeSwitchHarness());
 
     const place = (ani: string, variables: Record<string, string>) =>
       harness.peer.placeCall({ app: { host: '127.0.0.1', port: harness.adapter!.port }, ani, dnis: DID, hangupAfterBridgeMs: 300, variables });
@@ -60,7 +62,7 @@ describe('what a bridged call costs the switch', () => {
       const session = place(ani, withDialplan ? harness.dialplanVariables : {});
       const record = await session.finished;
       expect(record.bridges.map((b) => b.result)).toEqual(['SUCCESS']);
-      const row = await bridgedRow(infra, node, ani);
+      const row = await bridgedRow(infra(), node(), ani);
       expect(row).toMatchObject({ outcome: 'bridged', hung_up_by: 'caller' });
       const commands = session.commands.map((c) => c.line);
       const events = record.delivered.filter((name) => !name.endsWith('notice'));
@@ -70,23 +72,7 @@ describe('what a bridged call costs the switch', () => {
   });
 
   describe('Asterisk (ARI)', () => {
-    let infra: TestInfra;
-    let harness: AsteriskHarness;
-    let node: ExchangeNode;
-
-    beforeAll(async () => {
-      infra = await createTestInfra('call_cost_ari');
-      await seed(infra);
-      harness = new AsteriskHarness();
-      node = await harness.start(infra);
-      await eventually(async () => node.switches.every((s) => s.isConnected()), 'the switch control connection');
-      harness.setBuyer(BUYER, { kind: 'answer', afterMs: 20 });
-    });
-
-    afterAll(async () => {
-      await harness?.stop();
-      await infra?.cleanup();
-    });
+    const { harness, infra, node } = nodeOn('call_cost_ari', new AsteriskHarness());
 
     // Requests a call made, once its end is recorded and the adapter has cleaned up after it (the buyer leg hung
     // up, the bridge emptied); the sweeper's periodic listings (GET /channels, GET /bridges) are no call's.
@@ -94,7 +80,7 @@ describe('what a bridged call costs the switch', () => {
       const before = harness.peer.requests.length;
       const result = await harness.placeCall({ ani, dnis: DID, hangupAfterBridgeMs: 300 }).finished;
       expect(result.bridgedTo).toContain(BUYER);
-      const row = await bridgedRow(infra, node, ani);
+      const row = await bridgedRow(infra(), node(), ani);
       expect(row).toMatchObject({ outcome: 'bridged', hung_up_by: 'caller' });
       await eventually(async () => harness.nothingLeft(), 'the buyer leg hung up and the bridge emptied');
       return harness.peer.requests
