@@ -124,6 +124,28 @@ describe('GET /v1/calls', () => {
     expect((await get('/v1/calls?ani=+18135556001'.replace('+', '%2B'), keys.agent)).json.items).toHaveLength(1);
   });
 
+  it("pages an operator's calls one by one to the same calls, in the same order, as one page of all, and ends with no cursor", async () => {
+    const whole = await get('/v1/calls?limit=500', keys.admin);
+    expect(whole.json.nextCursor).toBeNull();
+    expect(whole.json.items.length).toBeGreaterThanOrEqual(3);
+    const paged: unknown[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 10; i++) {
+      const page: { json: { items: unknown[]; nextCursor: string | null } } = await get(`/v1/calls?limit=1${cursor ? `&cursor=${cursor}` : ''}`, keys.admin);
+      paged.push(...page.json.items);
+      cursor = page.json.nextCursor;
+      if (!cursor) break;
+    }
+    // A full last page still has a cursor (as for every role); the page after it is empty and has none.
+    expect(paged).toEqual(whole.json.items);
+    expect(cursor).toBeNull();
+    const exact = await get(`/v1/calls?limit=${whole.json.items.length}`, keys.agent);
+    expect(exact.json.items).toEqual(whole.json.items);
+    expect(exact.json.nextCursor).toEqual(expect.any(String));
+    expect((await get(`/v1/calls?limit=10&cursor=${exact.json.nextCursor}`, keys.agent)).json).toEqual({ items: [], nextCursor: null });
+    expect((await get('/v1/calls?campaignId=nothing-here', keys.admin)).json).toEqual({ items: [], nextCursor: null });
+  });
+
   it('searches by number (caller or number called, exact or prefix), campaign, buyer, seller, outcome, reason and period', async () => {
     type Row = { id: string; ani: string; dnis: string; campaignId: string; sellerAccountId: string; winnerBuyerId: string | null; outcome: string; rejectReason: string | null; endReason: string | null; startedAt: string };
     const all = (await get('/v1/calls?limit=500', keys.admin)).json.items as Row[];
