@@ -128,6 +128,8 @@ describe('GET /v1/calls', () => {
     const whole = await get('/v1/calls?limit=500', keys.admin);
     expect(whole.json.nextCursor).toBeNull();
     expect(whole.json.items.length).toBeGreaterThanOrEqual(3);
+    const starts = whole.json.items.map((c: { startedAt: string }) => new Date(c.startedAt).getTime());
+    expect(starts).toEqual([...starts].sort((a, b) => b - a)); // newest first
     const paged: unknown[] = [];
     let cursor: string | null = null;
     for (let i = 0; i < 10; i++) {
