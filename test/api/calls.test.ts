@@ -199,6 +199,11 @@ describe('GET /v1/calls/:id', () => {
     expect(r.json.trace.winnerTargetId).toBe('ta');
     expect(r.json.billing).toMatchObject({ reason: expect.any(String) });
     expect(Array.isArray(r.json.fraud)).toBe(true);
+    // The call's own fields as the list shows them, then its parts, in this order.
+    const item = list.items[0] as Record<string, unknown>;
+    expect(Object.keys(r.json)).toEqual([...Object.keys(item), 'attempts', 'billing', 'postings', 'trace', 'fraud']);
+    for (const [k, v] of Object.entries(item)) expect([k, r.json[k]]).toEqual([k, v]);
+    expect(Array.isArray(r.json.postings)).toBe(true);
   });
 
   it('a seller or buyer sees its own calls without the other buyers\' bids; anyone else gets 404', async () => {
