@@ -146,7 +146,7 @@ export function nextCallsCursor(rows: readonly { startedAt: string; id: string }
  * as Postgres documents; the search ends in ORDER BY ... LIMIT), so no aggregate sorts again.
  * Reading 50 rows of 22 columns into objects and writing them out again was most of the list's CPU on the node (a
  * page of 50, 1,000 times on one connection: 681 -> 327 us with a row of JSON per call); one row per page cut the
- * node's part again, 256 -> 176 us a page, with its backend at 363 -> 383 us (8 interleaved rounds each).
+ * node's part again, 256 -> 176 us a page, with its backend at 363 -> 383 us (7 interleaved rounds of 1,000 each).
  */
 function operatorCallsQuery(principal: ApiPrincipal, f: CallsFilter, page: { limit: number; cursor?: string }): QueryConfig {
   const q = callsQuery(principal, f, page);
