@@ -9,12 +9,14 @@
  * unacknowledged at a time, `--bid-seconds`, 0 to skip), as `npm run bench:bids` does.
  *
  * Prints JSON lines: api_p50_ms, api_p99_ms, api_rps, api_server_cpu_us_per_request (the server process's CPU,
- * user + system, over the steady window only, divided by the requests answered in it), bid_updates_per_s. Uses the schema `bench_api` of
+ * user + system, over the steady window only, divided by the requests answered in it), api_postgres_cpu_us_per_request,
+ * api_postgres_queries_per_request and api_redis_commands_per_request (the node's main client), bid_updates_per_s. Uses the schema `bench_api` of
  * DATABASE_URL and the Redis prefix `bench:api:`.
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import type { Pool } from 'pg';
+import type { Redis } from 'ioredis';
 import path from 'node:path';
 import { loadConfig } from '../app/config';
 import { silentLogger } from '../app/observability/logger';
@@ -22,32 +24,38 @@ import { startExchangeNode } from '../app/exchange-node';
 import { createApiKey } from '../app/store/api-keys';
 import { measureBidUpdates } from './load/bid-phase';
 import { freshBenchState } from './load/bench-state';
-import { parseArgs } from './load/bench-args';
+import { benchFlags } from './load/bench-args';
 import { processCpuMs } from './load/proc-cpu';
 import { SteadyProfile } from './load/steady-profile';
 import { startBareApiServer, type CannedAnswers } from './load/bare-api-server';
 
-const args = parseArgs(process.argv.slice(2));
-/** A whole-number flag, at least `min`. */
-const whole = (name: string, fallback: number, min = 1): number => {
-  const v = Number(args[name] ?? fallback);
-  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be a whole number, at least ${min}`);
-  return v;
-};
-const RPS = whole('rps', 2000);
-const SECONDS = whole('seconds', 10);
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['rps', 'seconds', 'warmup-seconds', 'bid-seconds', 'mix'],
+  switches: ['floor'],
+  usage: `npm run bench:api [-- options]
+
+  --rps <n>             requests per second, sent open loop (default 2000)
+  --seconds <n>         the steady window, after the warm-up (default 10)
+  --warmup-seconds <n>  requests sent but not counted first: JIT, connections, caches (default 3)
+  --mix <kind>          mixed (list 45%, detail 45%, bid update 10%), list, detail or bid (default mixed)
+  --bid-seconds <n>     then batched bid updates over socket.io for this long; 0 skips them (default 10)
+  --floor               the same load against a bare node:http server replaying real answers (api_floor_*)
+  --help                this text
+
+  BENCH_PROFILE_DIR=dir writes a CPU profile of the server over the steady window there.`,
+});
+const RPS = FLAGS.number('rps', 2000, { min: 1, integer: true });
+const SECONDS = FLAGS.number('seconds', 10, { min: 1, integer: true });
 /** 0 skips the bid phase */
-const BID_SECONDS = whole('bid-seconds', 10, 0);
+const BID_SECONDS = FLAGS.number('bid-seconds', 10, { min: 0, integer: true });
 const BID_BATCH = 1000;
 const BID_IN_FLIGHT = 2;
-const WARMUP = whole('warmup-seconds', 3);
-const MIXES = ['mixed', 'list', 'detail', 'bid'];
-const MIX = args.mix ?? 'mixed';
-if (!MIXES.includes(MIX)) throw new Error('--mix must be mixed, list, detail or bid');
+const WARMUP = FLAGS.number('warmup-seconds', 3, { min: 1, integer: true });
+const MIX = FLAGS.oneOf('mix', ['mixed', 'list', 'detail', 'bid'], 'mixed');
 /** BENCH_PROFILE_DIR=dir writes a CPU profile of the server (this process) over the steady window there. */
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 /** --floor: the same load against a bare node:http server answering with canned real answers (bare-api-server.ts). */
-const FLOOR = args.floor === 'true';
+const FLOOR = FLAGS.has('floor');
 const CALLS = 20_000;
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -95,6 +103,11 @@ async function main(): Promise<void> {
     let pg0 = new Map<number, number>();
     let pg1 = new Map<number, number>();
     let cpu: NodeJS.CpuUsage | undefined;
+    // Statements and Redis commands the node sends (counted on its own clients: both servers are shared).
+    const queries = countQueries(node.pool);
+    const commands = countCommands(node.redis);
+    let counts0 = { queries: 0, commands: 0 };
+    let counts1 = { queries: 0, commands: 0 };
     let out = '';
     let line = '';
     client.stdout.on('data', (d: Buffer) => {
@@ -105,11 +118,13 @@ async function main(): Promise<void> {
         if (l === '{"phase":"steady"}') {
           cpu0 = process.cpuUsage();
           pg0 = backendsCpuMs(node.pool);
+          counts0 = { queries: queries.count, commands: commands.count };
           if (profiler) void profiler.start();
         }
         else if (l.trim()) {
           cpu = process.cpuUsage(cpu0);
           pg1 = backendsCpuMs(node.pool);
+          counts1 = { queries: queries.count, commands: commands.count };
           out = l;
         }
       }
@@ -126,6 +141,8 @@ async function main(): Promise<void> {
       ['p50_ms', r.p50, 'ms'], ['p99_ms', r.p99, 'ms'], ['rps', Math.round(r.requests / r.seconds), 'requests/s'],
       ['server_cpu_us_per_request', Math.round(cpuUs / r.requests), 'us/request'],
       ['postgres_cpu_us_per_request', Math.round((cpuMsBetween(pg0, pg1) * 1000) / r.requests), 'us/request'],
+      ['postgres_queries_per_request', Math.round(((counts1.queries - counts0.queries) / r.requests) * 1000) / 1000, 'queries/request'],
+      ['redis_commands_per_request', Math.round(((counts1.commands - counts0.commands) / r.requests) * 1000) / 1000, 'commands/request'],
     ] as const;
     for (const [name, value, unit] of figures) {
       process.stdout.write(`${JSON.stringify({ name: `${FLOOR ? 'api_floor_' : 'api_'}${name}`, value, unit, ...cond })}\n`);
@@ -136,6 +153,28 @@ async function main(): Promise<void> {
   } finally {
     await node.stop();
   }
+}
+
+/** Counts the queries sent through a pool (a wrapper on pool.query; a floor run sends none). */
+function countQueries(pool: Pool): { count: number } {
+  const counter = { count: 0 };
+  const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
+  pool.query = ((...a: unknown[]) => {
+    counter.count += 1;
+    return query(...a);
+  }) as Pool['query'];
+  return counter;
+}
+
+/** Counts the commands a client sends (a wrapper on sendCommand, which auto-pipelined commands pass through too). */
+function countCommands(redis: Redis): { count: number } {
+  const counter = { count: 0 };
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((...a: Parameters<Redis['sendCommand']>) => {
+    counter.count += 1;
+    return send(...a);
+  }) as Redis['sendCommand'];
+  return counter;
 }
 
 /** CPU (ms, user + system) used so far by each Postgres backend the pool holds, by pid (a bench-only peek into pg's Pool). */

@@ -32,6 +32,14 @@ interface Pending {
 const MERGED_MAX = 20_000;
 
 /**
+ * Groups of up to this many updates (REST's one bid, small socket.io batches) go as a named statement: Postgres
+ * parses and plans the statement below once per connection instead of for every group, which halved its backend's
+ * CPU per group of 5 (1,295 -> 615 us, 5 interleaved rounds of 400). Bigger groups stay unnamed, planned for their
+ * size each time: a generic plan assumes a few rows, and its cost is spread over thousands of updates anyway.
+ */
+const PREPARED_MAX = 64;
+
+/**
  * One statement for a group of batches. Each update is checked in this order: its batch's key is still live (not
  * revoked, its account not paused: a batch sent just before a revocation reaches this node is refused here, not
  * applied), the target exists and is the batch's account's (admins: any), the bid is within the account's
@@ -141,10 +149,13 @@ export class BidWriter {
     const refusals = new Map<number, BidRefusal>();
     const versions = new Map<string, number>();
     try {
-      const { rows } = await this.pool.query<{ seq: number; status: 'ok' | BidRefusal; version: string | null }>(MERGED_SQL, [
+      const values = [
         ids, bids, scopes, seqs, batchOf,
         group.map((p) => p.principal.keyId), group.map((p) => p.principal.role), group.map((p) => p.principal.accountId ?? null),
-      ]);
+      ];
+      const { rows } = await this.pool.query<{ seq: number; status: 'ok' | BidRefusal; version: string | null }>(
+        ids.length <= PREPARED_MAX ? { name: 'bid_writer_group', text: MERGED_SQL, values } : { text: MERGED_SQL, values },
+      );
       for (const r of rows) {
         if (r.status !== 'ok') refusals.set(r.seq, r.status);
         else if (r.version !== null) {

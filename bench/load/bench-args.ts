@@ -106,8 +106,8 @@ function orList(choices: readonly string[]): string {
 }
 
 /**
- * `--name value` pairs and bare `--flag`s (as 'true'), unchecked: the older, lax form (bench/api.ts still reads its
- * flags so); every other bench reads them with benchFlags, which refuses what it does not know.
+ * `--name value` pairs and bare `--flag`s (as 'true'), unchecked: the older, lax form (bench/billing-sweep.ts still
+ * reads its flags so); every other bench reads them with benchFlags, which refuses what it does not know.
  */
 export function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};

@@ -174,7 +174,9 @@ async function whileWriterBlocked<T>(sendRest: () => Promise<T>, batches: number
     await eventually(async () => submit.mock.calls.length === 1 + batches, 'every batch to queue behind it');
     await lock.query('COMMIT');
     expect(await blocker).toEqual({ results: [{ targetId: 'tb3', ok: true, bidCents: 150 }] });
-    const merged = query.mock.calls.filter((c) => String(c[0]).includes('DISTINCT ON (id)')).length;
+    // The writer's statements, as text or as a (named) query config.
+    const textOf = (q: unknown): string => (typeof q === 'string' ? q : String((q as { text?: unknown } | undefined)?.text ?? ''));
+    const merged = query.mock.calls.filter((c) => textOf(c[0]).includes('DISTINCT ON (id)')).length;
     const arrivals = submit.mock.calls.slice(1).map(([p, updates]) => ({ scope: p.role === 'admin' ? 'admin' : p.accountId!, updates: [...updates] }));
     return { rest: await rest, statements: merged, arrivals };
   } finally {

@@ -124,6 +124,30 @@ describe('GET /v1/calls', () => {
     expect((await get('/v1/calls?ani=+18135556001'.replace('+', '%2B'), keys.agent)).json.items).toHaveLength(1);
   });
 
+  it("pages an operator's calls one by one to the same calls, in the same order, as one page of all, and ends with no cursor", async () => {
+    const whole = await get('/v1/calls?limit=500', keys.admin);
+    expect(whole.json.nextCursor).toBeNull();
+    expect(whole.json.items.length).toBeGreaterThanOrEqual(3);
+    const starts = whole.json.items.map((c: { startedAt: string }) => new Date(c.startedAt).getTime());
+    expect(starts).toEqual([...starts].sort((a, b) => b - a)); // newest first
+    const paged: unknown[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 10; i++) {
+      const page: { json: { items: unknown[]; nextCursor: string | null } } = await get(`/v1/calls?limit=1${cursor ? `&cursor=${cursor}` : ''}`, keys.admin);
+      paged.push(...page.json.items);
+      cursor = page.json.nextCursor;
+      if (!cursor) break;
+    }
+    // A full last page still has a cursor (as for every role); the page after it is empty and has none.
+    expect(paged).toEqual(whole.json.items);
+    expect(cursor).toBeNull();
+    const exact = await get(`/v1/calls?limit=${whole.json.items.length}`, keys.agent);
+    expect(exact.json.items).toEqual(whole.json.items);
+    expect(exact.json.nextCursor).toEqual(expect.any(String));
+    expect((await get(`/v1/calls?limit=10&cursor=${exact.json.nextCursor}`, keys.agent)).json).toEqual({ items: [], nextCursor: null });
+    expect((await get('/v1/calls?campaignId=nothing-here', keys.admin)).json).toEqual({ items: [], nextCursor: null });
+  });
+
   it('searches by number (caller or number called, exact or prefix), campaign, buyer, seller, outcome, reason and period', async () => {
     type Row = { id: string; ani: string; dnis: string; campaignId: string; sellerAccountId: string; winnerBuyerId: string | null; outcome: string; rejectReason: string | null; endReason: string | null; startedAt: string };
     const all = (await get('/v1/calls?limit=500', keys.admin)).json.items as Row[];
@@ -175,6 +199,11 @@ describe('GET /v1/calls/:id', () => {
     expect(r.json.trace.winnerTargetId).toBe('ta');
     expect(r.json.billing).toMatchObject({ reason: expect.any(String) });
     expect(Array.isArray(r.json.fraud)).toBe(true);
+    // The call's own fields as the list shows them, then its parts, in this order.
+    const item = list.items[0] as Record<string, unknown>;
+    expect(Object.keys(r.json)).toEqual([...Object.keys(item), 'attempts', 'billing', 'postings', 'trace', 'fraud']);
+    for (const [k, v] of Object.entries(item)) expect([k, r.json[k]]).toEqual([k, v]);
+    expect(Array.isArray(r.json.postings)).toBe(true);
   });
 
   it('a seller or buyer sees its own calls without the other buyers\' bids; anyone else gets 404', async () => {
