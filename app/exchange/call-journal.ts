@@ -126,7 +126,7 @@ export class RedisCallJournal implements CallJournal, BatchWriter {
   private enqueue(item: Pick<Queued, 'entry' | 'other'>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.queue.length === 0) process.nextTick(() => this.flush());
-      this.queue.push({ ...item, resolve, reject });
+      this.queue.push({ entry: item.entry, other: item.other, resolve, reject }); // not a spread: see decision-entry.ts
     });
   }
 

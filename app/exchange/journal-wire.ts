@@ -35,7 +35,7 @@ export function encodeJournalEntry(entry: JournalEntry): string {
     ranked: undefined,
   });
   const trace = withRawField(rest, 'ranked', rankedJson(t.ranked));
-  return withRawField(JSON.stringify({ ...entry, trace: undefined, traceForm: 'compact' }), 'trace', trace);
+  return withRawField(JSON.stringify({ traceForm: 'compact', ...entry, trace: undefined }), 'trace', trace); // spread last: see decision-entry.ts
 }
 
 /** A parsed stream entry as the journal's writer meant it: a compact trace restored whole. */

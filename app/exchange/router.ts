@@ -395,7 +395,9 @@ export class Router {
       return this.reject(started, trace, 'screened_out', PROMPTS.screened, screening.reasons.join(','), campaign);
     }
     // The rules that need no lookup: consent is taken as given here (the lookup judges it, and the lists with it).
-    const pure = screenCall({ caller, campaign: screenedAs, direction: info.direction, attestation: attested.level, facts: { ...NO_FACTS, consent: true, callingHours } });
+    // (Facts built as a literal the spreads go into: a spread first and fields added after gives each object a map
+    // of its own, ~0.5 KB per added field; see decision-entry.ts.)
+    const pure = screenCall({ caller, campaign: screenedAs, direction: info.direction, attestation: attested.level, facts: { callingHours, ...NO_FACTS, consent: true } });
     return { campaign, caller, callingHours, attestation: attested.level, pureRulesPass: pure.pass, screenedAs, trace, started };
   }
 
@@ -454,7 +456,7 @@ export class Router {
     const registry = info.direction === 'outbound' && kind
       ? judgeRegistryCopy({ kind, copy: facts.lists.registryCopy, areaCode: p.caller.areaCode, nowMs: now.getTime(), maxAgeDays: this.registry.maxAgeDays, required: this.registry.required })
       : undefined;
-    return screenCall({ caller: p.caller, campaign: p.screenedAs, direction: info.direction, attestation: p.attestation, facts: { ...facts, callingHours: p.callingHours, ...(registry ? { registry } : {}) } });
+    return screenCall({ caller: p.caller, campaign: p.screenedAs, direction: info.direction, attestation: p.attestation, facts: { callingHours: p.callingHours, ...facts, ...(registry ? { registry } : {}) } });
   }
 
   /** Discovery (standing bids, then real-time bids under the campaign's deadline) and the auction. */
