@@ -23,11 +23,14 @@ import { FREQUENCY_LUA, frequencySpec } from './frequency-counter';
 // fewer arguments is faster. A candidate with a hold has its buyer's two keys after its counters'.
 //
 // KEYS: 1-6 the compliance sets and the loaded marker, 7 the seller's DNC set, 8 the consumer's frequency count,
-// then every candidate's keys from 9, then the purchased lists' five keys (lists-lua.ts) last of all.
+// 9 a seller's bid's claim key (seller-bid-reservations.ts), then every candidate's keys from 10, then the purchased
+// lists' five keys (lists-lua.ts) last of all.
 // ARGV: 1 number, 2 now, 3 lease end, 4 call id, 5 may reserve, 6 consent required, 7 candidates, 8 outbound (0/1),
-// 9 frequency spec ('' = none), 10 the lists' packed argument.
+// 9 frequency spec ('' = none), 10 the lists' packed argument, 11 look the claim key up (0/1).
 // result: 1-6 the facts and loaded, 7 the candidate reserved, 8 seller DNC, 9 frequency (0 or the limit reached),
-// 10-15 the lists' six facts; skipped candidates follow from result[16] (res[15] in JS).
+// 10-15 the lists' six facts, 16 the seller's bid id (nil: none, or not asked); skipped candidates follow from
+// result[17] (res[16] in JS). The claim key is read first, whatever the screening says: a refused caller's bid is
+// given back at once (router.ts).
 const SCRIPT = `${FUNDS_LUA}${FREQUENCY_LUA}${LISTS_LUA}
 local n = ARGV[1]
 local now = tonumber(ARGV[2])
@@ -46,7 +49,9 @@ if consentUntil and tonumber(consentUntil) > now then consent = 1 end
 -- outbound only (ARGV[8] = '1'): the seller's internal DNC list, then the frequency limits (ARGV[9]), counted here
 local sd = 0
 if ARGV[8] == '1' then sd = redis.call('SISMEMBER', KEYS[7], n) end
-local result = {g, c, r, b, consent, loaded, 0, sd, 0, lf[1], lf[2], lf[3], lf[4], lf[5], lf[6]}
+local sellerBid = false
+if ARGV[11] == '1' then sellerBid = redis.call('GET', KEYS[9]) end
+local result = {g, c, r, b, consent, loaded, 0, sd, 0, lf[1], lf[2], lf[3], lf[4], lf[5], lf[6], sellerBid}
 if loaded == 0 or g == 1 or c == 1 or r == 1 or b == 1 or sd == 1 or (ARGV[6] == '1' and consent == 0) or listsBlock(lf, lopts, ARGV[6]) then
   return result
 end
@@ -57,7 +62,7 @@ local leaseUntil = tonumber(ARGV[3])
 local callId = ARGV[4]
 local spec = {}
 for field in string.gmatch(ARGV[7], '[^,]+') do spec[#spec + 1] = field end
-local ki = 9 -- the first candidate key, after the 8 fixed ones
+local ki = 10 -- the first candidate key, after the 9 fixed ones
 local si = 1
 local cand = 0
 while si <= #spec do
@@ -115,6 +120,8 @@ export interface ScreenAndReserveResult {
   reserved: number;
   /** for each candidate tried and skipped, in order: the counter that was full, or its buyer's funds */
   skipped: Shortfall[];
+  /** the id of the seller's bid under `sellerBidKey`, when asked and there is one */
+  sellerBidId?: string;
 }
 
 /** The frequency limits in force for an outbound call, and the subject its consumer's calls are counted under. */
@@ -124,7 +131,10 @@ export interface OutboundFrequency {
   retentionSec: number;
 }
 
-type Client = Redis & { callxScreenAndReserve(...args: Array<string | number>): Promise<number[]> };
+type Client = Redis & { callxScreenAndReserve(...args: Array<string | number>): Promise<Array<number | string | null>> };
+
+/** A claim key no bid is ever made under: KEYS[9] when the call does not ask (the script then does not read it). */
+const NO_SELLER_BID_KEY = 'rtbclaim:-';
 
 export class ScreenAndReserve {
   private readonly client: Client;
@@ -155,6 +165,11 @@ export class ScreenAndReserve {
     outbound?: { sellerId: string; frequency?: OutboundFrequency };
     /** when the reservation's concurrency slot and fund hold lapse; default a call's lease (a seller's bid: its expiry) */
     leaseUntilMs?: number;
+    /**
+     * a seller's bid's claim key to read in the same script (SellerBidReservations.claimKeyFor): an inbound call
+     * learns whether a bid awaits it without a command of its own
+     */
+    sellerBidKey?: string;
   }): Promise<ScreenAndReserveResult> {
     const freq = p.outbound?.frequency;
     const keys: string[] = [
@@ -166,6 +181,7 @@ export class ScreenAndReserve {
       COMPLIANCE_LOADED_KEY,
       complianceKeys.dncSeller(p.outbound?.sellerId ?? '-'),
       complianceKeys.frequency(freq?.subject ?? '-', p.e164),
+      p.sellerBidKey ?? NO_SELLER_BID_KEY,
     ];
     let spec = '';
     for (const cand of p.candidates) {
@@ -178,8 +194,10 @@ export class ScreenAndReserve {
     }
     keys.push(...listsKeys(p.campaignId, registryKindFor(p.country)));
     const args: Array<string | number> = [p.e164, p.nowMs, p.leaseUntilMs ?? p.nowMs + CONCURRENCY_LEASE_MS, p.callId, p.mayReserve ? '1' : '0', p.requireConsent ? '1' : '0', spec,
-      p.outbound ? '1' : '0', freq ? frequencySpec(freq.limits, freq.retentionSec) : '', listsArg(p.country, p.areaCode, p.nowMs, p.lists)];
-    const res = await this.client.callxScreenAndReserve(keys.length, ...keys, ...args);
+      p.outbound ? '1' : '0', freq ? frequencySpec(freq.limits, freq.retentionSec) : '', listsArg(p.country, p.areaCode, p.nowMs, p.lists), p.sellerBidKey ? '1' : '0'];
+    const reply = await this.client.callxScreenAndReserve(keys.length, ...keys, ...args);
+    const sellerBidId = reply[15];
+    const res = reply as number[]; // every other answer is a number
     if (res[5] !== 1) throw new ComplianceCacheNotLoaded();
     const facts: ComplianceFacts = {
       dnc: { global: res[0] === 1, campaign: res[1] === 1, registry: res[2] === 1, seller: res[7] === 1 },
@@ -188,8 +206,8 @@ export class ScreenAndReserve {
       lists: readListsFacts(res.slice(9, 15)),
     };
     if (freq && freq.limits.length > 0) facts.frequency = res[8] ? { allowed: false, limit: freq.limits[res[8] - 1]! } : { allowed: true };
-    const skipped = res.slice(15).map((counterIndex, i): Shortfall => (counterIndex < 0 ? { kind: 'funds' } : { kind: 'cap', counter: p.candidates[i]!.counters[counterIndex - 1]! }));
-    return { facts, reserved: (res[6] ?? 0) - 1, skipped };
+    const skipped = res.slice(16).map((counterIndex, i): Shortfall => (counterIndex < 0 ? { kind: 'funds' } : { kind: 'cap', counter: p.candidates[i]!.counters[counterIndex - 1]! }));
+    return { facts, reserved: (res[6] ?? 0) - 1, skipped, ...(typeof sellerBidId === 'string' ? { sellerBidId } : {}) };
   }
 
   /** Takes back an outbound call counted against a consumer's frequency limits that was never dialled. */

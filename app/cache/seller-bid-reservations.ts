@@ -124,9 +124,12 @@ export class SellerBidReservations {
     return JSON.parse(raw) as SellerBidReservation;
   }
 
-  /** The bid a call to `trackingNumber` from `callerE164` would claim, if one was made (one GET). */
-  async lookup(trackingNumber: string, callerE164: string): Promise<string | undefined> {
-    return (await this.client.get(claimKey(trackingNumber, callerE164))) ?? undefined;
+  /**
+   * Where the id of the bid a call to `trackingNumber` from `callerE164` would claim is kept: the call path reads it
+   * inside its screening script (screen-and-reserve.ts).
+   */
+  claimKeyFor(trackingNumber: string, callerE164: string): string {
+    return claimKey(trackingNumber, callerE164);
   }
 
   /**

@@ -4,6 +4,7 @@ import type { BridgeOutcome, CallInfo, CallLeg, LegEnd } from '../switch/port';
 import type { CapLedger } from '../cache/cap-ledger';
 import type { CapCounter } from '../domain/caps';
 import type { FundHold } from '../cache/fund-holds';
+import type { RankedBid } from '../domain/auction';
 import type { CallIdentity } from './call-journal';
 import type { Decision, ReservedBid, Router, SkippedBid } from './router';
 import type { CallEventBus } from './call-events';
@@ -73,7 +74,7 @@ export class BridgeLadder {
     unreleased: FundHold[],
     reg?: CallRegistration,
   ): Promise<BridgedCall | undefined> {
-    const ranked = [decision.winner.bid, ...decision.fallbacks];
+    let ranked: RankedBid[] | undefined; // the whole ranking, made only for a failover (most calls bridge at once)
     const sellerAccountId = decision.campaign.sellerAccountId;
     let current: ReservedBid | undefined = decision.winner;
     let attemptNo = 0;
@@ -122,6 +123,7 @@ export class BridgeLadder {
       }
       log.info({ targetId: bid.targetId, status: outcome.status, cause: outcome.cause }, 'bridge attempt failed; trying the next buyer');
       const skipped: Array<{ bid: ReservedBid['bid'] } & SkippedBid> = [];
+      ranked ??= [decision.winner.bid, ...decision.fallbacks];
       current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(bid) + 1, this.deps.clock(), decision.trace, (b, skip) => skipped.push({ bid: b, ...skip }));
       if (current) reg?.reserved(decision.campaign, current.bid, current.counters);
       // Buyers passed over for a full cap or short funds are not rung, but the call's record shows them, in order.

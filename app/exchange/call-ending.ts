@@ -57,8 +57,8 @@ export class CallEnding {
       priceCents: how.winner?.priceCents,
       ...(how.endUnknown ? { endIsLowerBound: true } : {}),
     });
+    // The identity spread last, as in decision-entry.ts (spread first, each entry cost ~8 KB of new maps).
     await this.append(log, {
-      ...identity,
       type: 'ended',
       outcome: how.outcome,
       rejectReason: how.rejectReason,
@@ -74,6 +74,7 @@ export class CallEnding {
       winnerBuyerId: how.winner?.buyerAccountId,
       priceCents: how.winner?.priceCents,
       ...(how.endUnknown ? { endIsLowerBound: true as const } : {}),
+      ...identity,
     });
   }
 
@@ -88,7 +89,6 @@ export class CallEnding {
     const { bid } = a;
     this.deps.events?.emit({ type: 'call.attempt', callId: identity.callId, at: endedAt, attemptNo: a.attemptNo, targetId: bid.targetId, buyerAccountId: bid.buyerAccountId, status: a.status, cause: a.cause, sellerAccountId });
     await this.append(log, {
-      ...identity,
       type: 'attempt',
       attemptNo: a.attemptNo,
       targetId: bid.targetId,
@@ -99,6 +99,7 @@ export class CallEnding {
       status: a.status,
       cause: a.cause,
       priceCents: bid.priceCents,
+      ...identity, // last: see recordEnd
     });
   }
 

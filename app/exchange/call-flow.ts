@@ -62,12 +62,15 @@ export class CallFlow {
   /** releases Redis refused, retried in the background */
   private readonly late: LateReleases;
   private readonly ladder: BridgeLadder;
+  /** calls in route() now: the active-calls gauge reads it at each scrape (an inc and a dec per call cost more) */
+  private routing = 0;
 
   constructor(private readonly deps: CallFlowDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.newCallId = deps.newCallId ?? randomUUID;
     this.ending = new CallEnding({ ...deps, clock: this.clock });
     this.late = new LateReleases(deps.caps);
+    deps.metrics?.onActiveCalls(() => this.routing);
     this.ladder = new BridgeLadder({
       ...deps,
       ending: this.ending,
@@ -169,7 +172,7 @@ export class CallFlow {
       switchCallId: info.switchCallId,
     };
     const reg = this.deps.registry ? new CallRegistration(this.deps.registry, identity) : undefined;
-    this.deps.metrics?.activeCalls.inc();
+    this.routing++;
     this.deps.events?.emit({ type: 'call.started', callId, at: identity.startedAt, direction: info.direction, ani: info.ani, dnis: info.dnis, switchName: info.switchName });
     try {
       // The decision (ranking, trace) lives in routeCall's frame only: once the call is bridged, what it needs
@@ -178,7 +181,7 @@ export class CallFlow {
       const bridged = await this.routeCall(leg, info, identity, startedAt, ended, log, reg, cleared);
       if (bridged) await this.talk(identity, ended, log, bridged, reg);
     } finally {
-      this.deps.metrics?.activeCalls.dec();
+      this.routing--;
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { DecisionTrace } from './trace';
+import { encodeJournalEntry } from './journal-wire';
 
 /**
  * The call journal: a write-ahead log of what happened to each call, in a Redis stream.
@@ -7,6 +8,7 @@ import type { DecisionTrace } from './trace';
  * (app/store/call-recorder.ts) copies entries into Postgres and only then acknowledges them. If the app
  * dies after a decision, the entries are still in the stream and the next recorder (any node) writes them.
  * Every entry carries the call's identity so entries can be applied in any order (see the recorder).
+ * Entries travel as JSON, a decision's trace in a compact form (journal-wire.ts).
  */
 export const JOURNAL_STREAM = 'journal:calls';
 export const JOURNAL_GROUP = 'recorder';
@@ -110,7 +112,7 @@ export class RedisCallJournal implements CallJournal, BatchWriter {
   constructor(private readonly redis: Redis) {}
 
   append(entry: JournalEntry): Promise<void> {
-    return this.enqueue({ entry: JSON.stringify(entry) });
+    return this.enqueue({ entry: encodeJournalEntry(entry) });
   }
 
   /**
@@ -124,7 +126,7 @@ export class RedisCallJournal implements CallJournal, BatchWriter {
   private enqueue(item: Pick<Queued, 'entry' | 'other'>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.queue.length === 0) process.nextTick(() => this.flush());
-      this.queue.push({ ...item, resolve, reject });
+      this.queue.push({ entry: item.entry, other: item.other, resolve, reject }); // not a spread: see decision-entry.ts
     });
   }
 

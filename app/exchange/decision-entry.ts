@@ -5,8 +5,9 @@ import type { Decision } from './router';
 /** The journal entry of a call's decision: the outcome, the winner and its price, the trace and the screening audit. */
 export function decisionEntry(identity: CallIdentity, info: CallInfo, d: Decision): JournalEntry {
   const screening = d.trace.screening;
+  // The identity spread last: spread first, V8 gives every entry a map of its own as the other fields are added
+  // (~7.5 KB allocated per entry instead of ~250 bytes). The same in call-ending.ts.
   return {
-    ...identity,
     type: 'decided',
     campaignId: d.campaign?.id,
     sellerAccountId: d.campaign?.sellerAccountId,
@@ -22,5 +23,6 @@ export function decisionEntry(identity: CallIdentity, info: CallInfo, d: Decisio
     trace: d.trace,
     // The audit's reasons and time are the trace's screening checks and decidedAt: the recorder reads them there.
     audit: screening ? { decision: screening.pass ? 'pass' : 'block' } : undefined,
+    ...identity,
   };
 }

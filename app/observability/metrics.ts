@@ -30,6 +30,15 @@ export function createMetrics() {
       if (b?.sweptAt) this.set(b.unbilled);
     },
   });
+  let activeCallsSource: (() => number) | undefined;
+  const activeCalls = new client.Gauge({
+    name: 'callx_active_calls',
+    help: 'Calls in progress on this node',
+    registers: [registry],
+    collect() {
+      if (activeCallsSource) this.set(activeCallsSource());
+    },
+  });
   return {
     /** Where the unbilled-calls gauge reads at each scrape (the node's Redis, written by the billing sweep). */
     onBillingBacklog(source: BillingBacklogSource): void {
@@ -46,7 +55,11 @@ export function createMetrics() {
     callsTotal: new client.Counter({ name: 'callx_calls_total', help: 'Calls handled, by direction and outcome', labelNames: ['direction', 'outcome', 'reason'] as const, registers: [registry] }),
     decisionSeconds: new client.Histogram({ name: 'callx_routing_decision_seconds', help: 'Time to decide a call (screening, discovery, auction)', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registers: [registry] }),
     bridgeAttempts: new client.Counter({ name: 'callx_bridge_attempts_total', help: 'Bridge attempts by status', labelNames: ['status'] as const, registers: [registry] }),
-    activeCalls: new client.Gauge({ name: 'callx_active_calls', help: 'Calls in progress on this node', registers: [registry] }),
+    activeCalls,
+    /** Where the active-calls gauge reads at each scrape (the call flow's count): nothing per call touches prom-client. */
+    onActiveCalls(source: () => number): void {
+      activeCallsSource = source;
+    },
     journalBacklog: new client.Gauge({ name: 'callx_journal_pending', help: 'Call journal entries not yet written to Postgres', registers: [registry] }),
     recorderWrites: new client.Counter({ name: 'callx_recorder_entries_total', help: 'Call journal entries written to Postgres', registers: [registry] }),
     rtbPings: new client.Counter({ name: 'callx_rtb_pings_total', help: 'RTB pings by buyer account and outcome (bid, no_bid, invalid, error, late, timeout, skipped_concurrency, skipped_breaker)', labelNames: ['buyer', 'outcome'] as const, registers: [registry] }),

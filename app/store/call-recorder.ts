@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { inTransaction } from './db';
 import type { Logger } from '../observability/logger';
 import { JOURNAL_GROUP, JOURNAL_STREAM, type JournalEntry } from '../exchange/call-journal';
+import { decodeJournalEntry } from '../exchange/journal-wire';
 import { Backoff, sleep } from '../util/backoff';
 
 export const JOURNAL_DEAD_STREAM = 'journal:calls:dead';
@@ -169,7 +170,7 @@ export class CallRecorder {
           await this.deadLetter(id, fields, 'not a journal entry (no callId or type)');
           continue;
         }
-        parsed.push({ id, entry });
+        parsed.push({ id, entry: decodeJournalEntry(entry) }); // either form: entries of an older node may still be here
       } catch (err) {
         await this.deadLetter(id, fields, `unparseable: ${(err as Error).message}`);
       }

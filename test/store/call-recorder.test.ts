@@ -3,7 +3,7 @@
  * and more than once, and one bad entry is set aside without holding back the rest of its batch.
  */
 import { CallRecorder, JOURNAL_DEAD_STREAM } from '../../app/store/call-recorder';
-import { JOURNAL_STREAM, type CallIdentity, type JournalEntry } from '../../app/exchange/call-journal';
+import { JOURNAL_STREAM, RedisCallJournal, type CallIdentity, type JournalEntry } from '../../app/exchange/call-journal';
 import { emptyExclusions, emptyRanking, type DecisionTrace } from '../../app/exchange/trace';
 import { silentLogger } from '../../app/observability/logger';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
@@ -188,4 +188,50 @@ it('entries read while Postgres refuses writes stay pending and are written once
   await loop.stop();
   expect(await call('r-pg-1')).toMatchObject({ outcome: 'bridged', winner_target_id: 't2', billable_sec: 60 });
   expect(await infra.redis.xlen(JOURNAL_DEAD_STREAM)).toBe(deadBefore);
+});
+
+/** A decision over a ranking as the router makes it: shared frozen columns, a winner, a candidate passed over. */
+const rankedTrace = (callId: string, sources: string[]): DecisionTrace => {
+  const n = sources.length;
+  const col = <T>(f: (i: number) => T): T[] => Object.freeze(Array.from({ length: n }, (_, i) => f(i))) as T[];
+  return {
+    ...trace(callId),
+    ranked: {
+      targetId: col((i) => `t${i}`), buyerAccountId: col((i) => `b${i}`), bidCents: col((i) => 2000 - i), score: col((i) => 1999.9 - i / 3),
+      priceCents: col((i) => 1900 - i), source: Object.freeze(sources.slice()) as string[],
+      status: Array.from({ length: n }, (_, i) => (i === 0 ? 'cap_reached' : i === 1 ? 'won' : 'lost')),
+      reason: Array.from({ length: n }, (_, i) => (i === 0 ? 'cap_concurrency' : null)),
+    },
+    excluded: { targetId: ['x1'], buyerAccountId: ['bx'], bidCents: [0], source: ['rtb'], reason: ['bid_timeout'], detail: ['no answer within 300 ms'] },
+    outcome: 'route',
+    winnerTargetId: 't1',
+    priceCents: 1899,
+  } as DecisionTrace;
+};
+
+it("a decision the call node journals (its trace sent compact) is stored with the same trace as one journaled whole by an older node", async () => {
+  const journal = new RedisCallJournal(infra.redis);
+  const sent = new Map<string, DecisionTrace>();
+  for (const [id, sources] of [['w-new', Array(40).fill('standing')], ['w-mixed', ['standing', 'rtb', 'standing']], ['w-empty', []]] as Array<[string, string[]]>) {
+    const t = rankedTrace(id, sources);
+    sent.set(id, t);
+    await journal.append({ ...(decided(id) as Extract<JournalEntry, { type: 'decided' }>), trace: t });
+  }
+  // The same decision twice over the same (cached) ranking columns: the second still carries its own marks.
+  const again = rankedTrace('w-again', Array(40).fill('standing'));
+  const again2 = { ...again, callId: 'w-again2', ranked: { ...sent.get('w-new')!.ranked, status: again.ranked.status.map((): DecisionTrace['ranked']['status'][number] => 'lost'), reason: again.ranked.reason.map(() => null) } };
+  again2.ranked.status[5] = 'won';
+  sent.set('w-again2', again2);
+  await journal.append({ ...(decided('w-again2') as Extract<JournalEntry, { type: 'decided' }>), trace: again2 });
+  // What an older node wrote: the whole trace in the entry.
+  sent.set('w-old', rankedTrace('w-old', Array(40).fill('standing')));
+  await append({ ...(decided('w-old') as Extract<JournalEntry, { type: 'decided' }>), trace: sent.get('w-old')! });
+
+  const raw = (await infra.redis.xrange(JOURNAL_STREAM, '-', '+')).map(([, f]) => f[1]!);
+  expect(raw[0]!.length).toBeLessThan(raw[4]!.length - 600); // the compact form is smaller (40 x "lost", "standing", null)
+  expect(await recorder.drain()).toBe(5);
+  const { rows } = await infra.pool.query<{ call_id: string; trace: DecisionTrace }>("SELECT call_id, trace FROM call_decisions WHERE call_id LIKE 'w-%'");
+  expect(rows).toHaveLength(5);
+  for (const r of rows) expect(r.trace).toEqual(JSON.parse(JSON.stringify(sent.get(r.call_id))));
+  expect(rows.find((r) => r.call_id === 'w-again2')!.trace.ranked.status.filter((s) => s !== 'lost')).toEqual(['won']);
 });
