@@ -66,7 +66,7 @@ import { FraudWorker } from './jobs/fraud-worker';
 import { WebhookWorker } from './jobs/webhook-worker';
 import { webhookRouteDocs, webhookRoutes } from './api/webhook-routes';
 import { SecretBox } from './util/secret-box';
-import { attestationTrust, billingSweepSettings, fraudRules, frequencyPolicy, webhookRetry, sellerPingLimits } from './config';
+import { attestationTrust, billingSweepSettings, fraudRules, frequencyPolicy, webhookRetentionDays, webhookRetry, sellerPingLimits } from './config';
 import { NodeHeartbeat, newIncarnation } from './cache/node-heartbeat';
 import { LiveCallsRegistry } from './cache/live-calls-registry';
 import { CallSweeper } from './exchange/call-sweeper';
@@ -234,8 +234,13 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     : undefined;
   fraudWorker?.start();
   const secretBox = SecretBox.fromKey(config.WEBHOOK_SECRET_KEY);
+  // Where webhooks are sent, old deliveries are deleted too (one process at a time).
+  const retentionDays = webhookRetentionDays(config);
   const webhookWorker = config.WEBHOOK_WORKER_ENABLED
-    ? new WebhookWorker(pool, logger.child({ mod: 'webhooks' }), { ...queueSettings, retry: webhookRetry(config), timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES, concurrency: config.WEBHOOK_CONCURRENCY, box: secretBox })
+    ? new WebhookWorker(pool, logger.child({ mod: 'webhooks' }), {
+        ...queueSettings, retry: webhookRetry(config), timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES, concurrency: config.WEBHOOK_CONCURRENCY, box: secretBox,
+        retention: retentionDays ? { redis, days: retentionDays, onPruned: (n) => metrics.webhookDeliveriesPruned.inc(n) } : undefined,
+      })
     : undefined;
   webhookWorker?.start();
 

@@ -245,6 +245,22 @@ export async function getDelivery(pool: Pool, id: string): Promise<(DeliveryView
   return rows[0] ? { ...deliveryOf(rows[0]), body: rows[0].body } : undefined;
 }
 
+/**
+ * Deletes up to `limit` deliveries that are done with (delivered or dead) and older than `before`, by their creation
+ * and their last attempt both (a dead one redelivered lately is kept), oldest first; answers how many went. Pending
+ * and retrying ones are never deleted: the conditions are checked again on the row deleted, so one reopened for a
+ * redelivery meanwhile stays.
+ */
+export async function pruneDeliveries(pool: Pool, before: Date, limit: number): Promise<number> {
+  const done = "status IN ('delivered', 'dead') AND created_at < $1 AND coalesce(last_attempt_at, created_at) < $1";
+  const { rowCount } = await pool.query(
+    `DELETE FROM webhook_deliveries
+     WHERE id = ANY(ARRAY(SELECT id FROM webhook_deliveries WHERE ${done} ORDER BY created_at LIMIT $2)) AND ${done}`,
+    [before, limit],
+  );
+  return rowCount ?? 0;
+}
+
 /** A dead delivery back to pending for another round of attempts; false when it is not dead (any more). */
 export async function reopenDeadDelivery(pool: Pool, id: string): Promise<{ attempts: number } | undefined> {
   const { rows } = await pool.query<{ attempts: number }>("UPDATE webhook_deliveries SET status = 'pending' WHERE id = $1 AND status = 'dead' RETURNING attempts", [id]);
