@@ -22,7 +22,7 @@ import type { SecretBox } from '../util/secret-box';
 import { WebhookHttp } from './webhook-http';
 import { WebhookDeliveryPruner, type DeliveryRetention } from './webhook-delivery-pruner';
 import {
-  deliveryToSend, insertDeliveries, recordDeliveryAttempt, signingSecrets, subscribedEndpoints, type NewDelivery,
+  deliveryToSend, insertDeliveries, recordDeliveryAttempt, subscribedEndpoints, type NewDelivery,
 } from '../store/webhook-repo';
 import { WEBHOOK_QUEUE, bullConnection, bullPrefix, enqueueDeliveries, webhookQueue, type QueueSettings, type WebhookItem, type WebhookRetry } from './queues';
 
@@ -158,12 +158,12 @@ export class WebhookWorker {
 
   /** One attempt of one delivery. */
   async deliver(job: Job): Promise<void> {
-    const d = await deliveryToSend(this.pool, String(job.data.deliveryId));
+    const now = this.now();
+    const d = await deliveryToSend(this.pool, this.opts.box, String(job.data.deliveryId), now);
     if (!d || d.status === 'delivered') return;
     const attemptNo = job.attemptsMade + 1;
     const last = attemptNo >= (job.opts.attempts ?? 1);
-    const now = this.now();
-    const secrets = await signingSecrets(this.pool, this.opts.box, d.accountId, now);
+    const secrets = d.secrets;
     let failure: { httpStatus?: number; error: string } | undefined;
     if (secrets.length === 0) failure = { error: 'the account has no webhook secret' };
     else {
