@@ -66,6 +66,8 @@ const EnvSchema = z.object({
   // Deliver to loopback, private and link-local addresses too (off: customers' URLs must not reach our own network).
   WEBHOOK_ALLOW_PRIVATE_ADDRESSES: bool.default(false),
   // Seals the accounts' webhook signing secrets at rest (AES-256-GCM): 32 bytes, 64 hex digits or base64.
+  // Deliveries delivered or dead are deleted once this many days old (0: kept for ever), by the webhook worker.
+  WEBHOOK_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
   WEBHOOK_SECRET_KEY: z.string().refine((k) => /^[0-9a-fA-F]{64}$/.test(k) || Buffer.from(k, 'base64').length === 32, 'must be 32 bytes: 64 hex digits or base64').optional(),
   // Per-consumer frequency limit on outbound calls, platform-wide, on top of the state rules (0: none but theirs).
   OUTBOUND_FREQUENCY_LIMIT: z.coerce.number().int().min(0).max(1000).default(DEFAULT_FREQUENCY_POLICY.platformDefault.limit),
@@ -177,6 +179,11 @@ export function frequencyPolicy(config: Config): FrequencyPolicy {
 /** How webhook deliveries are retried. */
 export function webhookRetry(config: Config): { attempts: number; backoffMs: number } {
   return { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS };
+}
+
+/** How long webhook deliveries are kept once done with; undefined when for ever (WEBHOOK_DELIVERY_RETENTION_DAYS=0). */
+export function webhookRetentionDays(config: Config): number | undefined {
+  return config.WEBHOOK_DELIVERY_RETENTION_DAYS === 0 ? undefined : config.WEBHOOK_DELIVERY_RETENTION_DAYS;
 }
 
 /** The deployment's default ping limits per seller (each seller's overrides go on top). */

@@ -67,11 +67,12 @@ import { FraudWorker } from './jobs/fraud-worker';
 import { WebhookWorker } from './jobs/webhook-worker';
 import { webhookRouteDocs, webhookRoutes } from './api/webhook-routes';
 import { SecretBox } from './util/secret-box';
-import { attestationTrust, billingSweepSettings, fraudRules, frequencyPolicy, webhookRetry, sellerPingLimits } from './config';
+import { attestationTrust, billingSweepSettings, fraudRules, frequencyPolicy, webhookRetentionDays, webhookRetry, sellerPingLimits } from './config';
 import { NodeHeartbeat, newIncarnation } from './cache/node-heartbeat';
 import { LiveCallsRegistry } from './cache/live-calls-registry';
 import { CallSweeper } from './exchange/call-sweeper';
 import { loadCallForAdoption } from './store/adoption-repo';
+import { UndoStack } from './util/undo-stack';
 
 /** Every /v1 route, as documented at /openapi.json (each route module lists its own). */
 export const apiRouteDocs: readonly RouteDoc[] = [
@@ -128,14 +129,32 @@ export interface NodeOptions {
   redisRefillCheckMs?: number;
 }
 
+/**
+ * Starts a node. If a step fails (the HTTP port taken, Redis down after Postgres is up, a migration...), what the
+ * steps before it opened is closed again, last first, and the error is thrown as "exchange node failed to start:
+ * ..." (the original as its cause): a caller that handles it is left with nothing open, and its process can exit.
+ */
 export async function startExchangeNode(config: Config, logger: Logger, opts: NodeOptions = {}): Promise<ExchangeNode> {
+  const started = new UndoStack();
+  try {
+    return await startNode(config, logger, opts, started);
+  } catch (err) {
+    await started.unwind((what, e) => logger.warn({ err: e.message, part: what }, 'closing a part of a node that failed to start failed'));
+    throw new Error(`exchange node failed to start: ${(err as Error).message ?? String(err)}`, { cause: err });
+  }
+}
+
+/** The start itself: each part that opens something pushes on `started` how to close it. */
+async function startNode(config: Config, logger: Logger, opts: NodeOptions, started: UndoStack): Promise<ExchangeNode> {
   const makeSwitches = opts.switches ?? (() => []);
   const metrics = createMetrics();
   const pool = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA }, logger.child({ mod: 'postgres' }));
+  started.push('postgres pool', () => pool.end());
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'main', { autoPipeline: true });
   // The call journal batches its own writes and must not be auto-pipelined (see RedisCallJournal).
   const journalRedis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'journal');
   const subscriber = createRedis(config.REDIS_URL, config.REDIS_PREFIX, logger.child({ mod: 'redis' }), 'config-subscriber');
+  started.push('redis clients', () => Promise.all([closeRedis(subscriber), closeRedis(redis), closeRedis(journalRedis)]));
 
   if (config.MIGRATE_ON_START) await migrate(pool, logger.child({ mod: 'migrate' }));
   // Redis may have restarted empty (it is a cache here): load the compliance lists before taking calls.
@@ -159,15 +178,18 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const fundHolds = new FundHolds(redis);
   const snapshots = new SnapshotSource(pool, subscriber, config.REDIS_PREFIX, logger.child({ mod: 'snapshot' }), { fundHolds });
   // The start-up load writes every buyer's funds figure (and the marker) before any call is taken.
+  started.push('config snapshots', () => snapshots.stop());
   await snapshots.start();
   // Both again whenever Redis comes back without them: the funds figures through a snapshot load, at once, not at
   // the next timed reload up to a minute later (holds of calls in progress are lost with the data; see README).
   const refill = new RedisRefill(redis, [compliance, frequencyCounts, { name: 'buyer funds figures', loaded: () => fundHolds.loaded(), load: () => snapshots.refreshNow() }], logger.child({ mod: 'redis' }), opts.redisRefillCheckMs);
   refill.start();
+  started.push('redis refill', () => refill.stop());
   // Keys as last read, shared by REST and socket.io; a revocation or a paused account heard here drops them at once.
   const principals = new PrincipalCache(pool);
   const access = new AccessInvalidation(subscriber, config.REDIS_PREFIX, logger.child({ mod: 'access' }));
   access.onChange((change) => principals.drop(change));
+  started.push('access invalidation', () => access.stop());
   await access.start();
 
   const journal = new RedisCallJournal(journalRedis);
@@ -181,6 +203,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
     allowPrivateAddresses: config.RTB_ALLOW_PRIVATE_ADDRESSES,
     metrics,
   });
+  started.push('rtb pinger', () => rtb.close());
   const sellerBids = new SellerBidReservations(redis);
   const router = new Router({
     snapshots,
@@ -198,6 +221,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const events = new CallEventBus();
   const incarnation = newIncarnation(config.NODE_ID);
   const heartbeat = new NodeHeartbeat(redis, incarnation, { ttlMs: config.NODE_HEARTBEAT_TTL_MS }, logger.child({ mod: 'heartbeat' }));
+  started.push('heartbeat', () => heartbeat.stop());
   await heartbeat.start();
   const registry = new LiveCallsRegistry(redis, incarnation, logger.child({ mod: 'registry' }), journal);
   await registry.join();
@@ -210,41 +234,59 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   // The recorder blocks on stream reads, so it gets a connection of its own.
   const recorderRedis = config.RECORDER_ENABLED ? redis.duplicate({ enableAutoPipelining: false, connectionName: 'recorder' }) : undefined;
   const queues = recorderRedis ? { billing: billingQueue(queueSettings), fraud: fraudQueue(queueSettings), webhooks: webhookQueue(queueSettings) } : undefined;
+  if (recorderRedis) started.push('recorder connection', () => closeRedis(recorderRedis));
+  if (queues) started.push('queues', () => Promise.all([queues.billing.close(), queues.fraud.close(), queues.webhooks.close()]));
   if (recorderRedis && queues) {
     recorder = new CallRecorder(pool, recorderRedis, logger.child({ mod: 'recorder' }), {
       consumer: config.NODE_ID,
       onWritten: (n) => metrics.recorderWrites.inc(n),
       onCommitted: (entries) => enqueueForCommitted(queues, entries),
     });
+    const recording = recorder;
+    started.push('recorder', () => recording.stop());
     await recorder.start();
   }
   const billingWorker = config.BILLING_WORKER_ENABLED
     ? new BillingWorker(pool, redis, logger.child({ mod: 'billing' }), { ...queueSettings, concurrency: config.BILLING_CONCURRENCY })
     : undefined;
   billingWorker?.start();
+  if (billingWorker) started.push('billing worker', () => billingWorker.stop());
   // Ended calls whose billing job Redis lost are enqueued again by a sweep where the billing worker runs.
   const sweepSettings = billingWorker ? billingSweepSettings(config) : undefined;
   const sweepQueue = sweepSettings ? (queues?.billing ?? billingQueue(queueSettings)) : undefined;
   const billingSweep = sweepSettings && sweepQueue
     ? new BillingSweep(pool, redis, sweepQueue, logger.child({ mod: 'billing-sweep' }), { ...sweepSettings, onSwept: (n) => metrics.billingSwept.inc(n) })
     : undefined;
+  if (sweepQueue && sweepQueue !== queues?.billing) started.push('billing sweep queue', () => sweepQueue.close());
   billingSweep?.start();
+  if (billingSweep) started.push('billing sweep', () => billingSweep.stop());
   metrics.onBillingBacklog(() => readBillingBacklog(redis));
   const fraudWorker = config.FRAUD_WORKER_ENABLED
     ? new FraudWorker(pool, redis, logger.child({ mod: 'fraud' }), { ...queueSettings, rules: fraudRules(config) })
     : undefined;
   fraudWorker?.start();
+  if (fraudWorker) started.push('fraud worker', () => fraudWorker.stop());
   const secretBox = SecretBox.fromKey(config.WEBHOOK_SECRET_KEY);
+  // Where webhooks are sent, old deliveries are deleted too (one process at a time).
+  const retentionDays = webhookRetentionDays(config);
   const webhookWorker = config.WEBHOOK_WORKER_ENABLED
-    ? new WebhookWorker(pool, logger.child({ mod: 'webhooks' }), { ...queueSettings, retry: webhookRetry(config), timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES, concurrency: config.WEBHOOK_CONCURRENCY, box: secretBox })
+    ? new WebhookWorker(pool, logger.child({ mod: 'webhooks' }), {
+        ...queueSettings, retry: webhookRetry(config), timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES, concurrency: config.WEBHOOK_CONCURRENCY, box: secretBox,
+        retention: retentionDays ? { redis, days: retentionDays, onPruned: (n) => metrics.webhookDeliveriesPruned.inc(n) } : undefined,
+      })
     : undefined;
   webhookWorker?.start();
+  if (webhookWorker) started.push('webhook worker', () => webhookWorker.stop());
 
   const core = { config, pool, redis, metrics, snapshots, router, flow, caps, fundHolds, recorder, events, heartbeat, registry };
   const switches = makeSwitches(core);
-  for (const sw of switches) await sw.start(flow.handle);
+  for (const sw of switches) {
+    started.push(`switch ${sw.name}`, () => sw.stop());
+    await sw.start(flow.handle);
+  }
   const sweeper = new CallSweeper({ registry, flow, switches, knownCall, logger: logger.child({ mod: 'sweeper' }), intervalMs: config.SWEEP_INTERVAL_MS });
   sweeper.start();
+  started.push('call sweeper', () => sweeper.stop());
   const sellerPingCounts = new SellerPingCounts(redis);
   const sellerPings = new SellerPings({
     router, snapshots, reservations: sellerBids, counts: sellerPingCounts, caps, pool,
@@ -255,6 +297,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   const sellerBidSweep = setInterval(() => {
     sellerPings.sweep().catch((err: Error) => logger.warn({ err: err.message }, 'sweep of expired sellers\' bids failed'));
   }, config.RTB_SELLER_SWEEP_MS).unref();
+  started.push("sellers' bid sweep", () => clearInterval(sellerBidSweep));
   const dialer = new OutboundDialer({ router, snapshots, journal, switches: () => switches, clearances, logger: logger.child({ mod: 'dialer' }), clock: opts.clock });
 
   // Switch connection state in the metrics even when nobody polls /ready (a Prometheus scrape alone sees it).
@@ -263,6 +306,7 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   };
   switchGauges();
   const switchGaugeTimer = switches.length > 0 ? setInterval(switchGauges, 1_000).unref() : undefined;
+  started.push('switch gauges', () => clearInterval(switchGaugeTimer));
   const checks: ReadinessCheck[] = [
     { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
     { name: 'redis', check: () => isRedisReady(redis) },
@@ -317,8 +361,9 @@ export async function startExchangeNode(config: Config, logger: Logger, opts: No
   }));
   const server = http.createServer(app);
   const live = attachLiveCalls(server, { pool, principals, access, bids: bidWriter, events, redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX, logger: logger.child({ mod: 'live' }), authFailures: authFailures.counter });
+  started.push('live calls', () => live.close());
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: Error) => reject(new Error(`cannot listen on HTTP ${config.HTTP_HOST}:${config.HTTP_PORT}: ${err.message}`, { cause: err })));
     server.listen(config.HTTP_PORT, config.HTTP_HOST, () => resolve());
   });
   const httpPort = (server.address() as AddressInfo).port;

@@ -1,4 +1,4 @@
-import { billingSweepSettings, ConfigError, fraudRules, loadConfig, webhookRetry } from './config';
+import { billingSweepSettings, ConfigError, fraudRules, loadConfig, webhookRetentionDays, webhookRetry } from './config';
 import { createLogger } from './observability/logger';
 import { createPool } from './store/db';
 import { migrate } from './store/migrate';
@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     onScored: () => (scored += 1),
   });
   fraud.start();
+  const retentionDays = webhookRetentionDays(config);
   const webhooks = new WebhookWorker(pool, logger.child({ mod: 'webhooks' }), {
     redisUrl: config.REDIS_URL,
     redisPrefix: config.REDIS_PREFIX,
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
     timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
     concurrency: config.WEBHOOK_CONCURRENCY,
     box: SecretBox.fromKey(config.WEBHOOK_SECRET_KEY),
+    // Old deliveries are deleted where webhooks are sent (one process at a time).
+    retention: retentionDays ? { redis, days: retentionDays } : undefined,
   });
   webhooks.start();
   logger.info({ concurrency: config.BILLING_CONCURRENCY }, 'billing, fraud and webhook workers started');

@@ -37,7 +37,8 @@
  * prints `calls_per_node`, `cap_overruns` (calls bridged to the capped target beyond its cap at once, as the peer
  * saw them) and `hold_overruns` (samples where that buyer's holds exceeded its funds, plus 1 if its balance ended
  * below zero); both must be 0.
- * Uses schema `bench_cps` of DATABASE_URL and the Redis prefix `bench:cps:`.
+ * Uses schema `bench_cps` of DATABASE_URL and the Redis prefix `bench:cps:` (both emptied first); --schema NAME
+ * uses schema NAME and prefix `bench:NAME:` instead, so two runs on one server do not clash.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync, statSync, rmSync } from 'node:fs';
@@ -57,7 +58,7 @@ import { BridgeOverlap } from './load/bridge-overlap';
 import { benchFlags } from './load/bench-args';
 
 const FLAGS = benchFlags(process.argv.slice(2), {
-  values: ['switch', 'cps', 'seconds', 'warmup-seconds', 'idle-seconds', 'mode', 'nodes', 'log-level', 'workers', 'peer-detail', 'concurrent', 'buyers', 'talk-ms'],
+  values: ['switch', 'cps', 'seconds', 'warmup-seconds', 'idle-seconds', 'mode', 'nodes', 'log-level', 'workers', 'peer-detail', 'concurrent', 'buyers', 'talk-ms', 'schema'],
   switches: ['split', 'dist'],
   usage: `npm run bench:cps [-- options]
 
@@ -76,6 +77,7 @@ const FLAGS = benchFlags(process.argv.slice(2), {
   --buyers <n>             buyer targets (default 50)
   --talk-ms <ms>           how long a bridged caller talks (default 1000)
   --dist                   run dist/app/main.js (after npm run build) instead of app/main.ts under tsx
+  --schema <name>          the Postgres schema, and Redis prefix bench:<name>: (default bench_cps, bench:cps:)
   --help                   this text`,
 });
 const SECONDS = FLAGS.number('seconds', 20, { min: 1 });
@@ -108,8 +110,10 @@ const STEADY_FROM_SEC = Math.max(1, Math.ceil(TALK_MS / 1000));
 if (SECONDS <= STEADY_FROM_SEC + 1) FLAGS.problem(`--seconds must be more than ${STEADY_FROM_SEC + 1} for a steady window (with --talk-ms ${TALK_MS})`);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const SCHEMA = 'bench_cps';
-const PREFIX = 'bench:cps:';
+const SCHEMA = FLAGS.string('schema', 'bench_cps');
+// Dropped and recreated by name: a plain identifier only.
+if (!/^[a-z_][a-z0-9_]{0,62}$/.test(SCHEMA)) FLAGS.problem(`--schema must be a lower-case SQL identifier (letters, digits, _), not "${SCHEMA}"`);
+const PREFIX = FLAGS.has('schema') ? `bench:${SCHEMA}:` : 'bench:cps:';
 const DIDS = ['+18885550500', '+18885550501', '+18885550502'];
 const bidOf = (g: number): number => 500 + ((g * 37) % 3000);
 /** Buyers by rank as seeded (bid x quality score, highest first): the auction's order for every call. */

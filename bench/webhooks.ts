@@ -9,6 +9,8 @@
  * Prints JSON lines:
  * - webhook_deliveries_per_s: deliveries done (2xx, verified by the receiver) per second, from the worker's start
  *   to the last one delivered (fan-out included);
+ * - webhook_postgres_statements_per_delivery: statements the webhook worker sent to Postgres over the run (fan-out
+ *   and deliveries, counted on its pool), per delivery: a count, not a time, so it holds on a busy machine;
  * - webhook_enqueue_redis_commands_per_batch: Redis commands the recorder sends to enqueue the webhook fan-out of a
  *   500-entry journal batch (250 bridges and their 250 ends): a count, not a time, so it holds on a busy machine.
  * Uses the schema `bench_webhooks` of DATABASE_URL and the Redis prefix `bench:webhooks:` (both emptied first).
@@ -116,7 +118,15 @@ async function main(): Promise<void> {
   for (let i = 0; i < items.length; i += 1000) await enqueueWebhookEvents(queue, items.slice(i, i + 1000));
   const expected = CALLS * 2;
   process.stderr.write(`enqueued ${CALLS} call ends (${expected} deliveries); delivering...\n`);
-  const worker = new WebhookWorker(pool, logger, { ...settings, retry: { attempts: 3, backoffMs: 1000 }, timeoutMs: 10_000, allowPrivate: true, concurrency: CONCURRENCY, box });
+  // The worker gets a pool of its own, so its statements are counted apart from this script's polling.
+  const workerPool = createPool({ url: DATABASE_URL, schema: SCHEMA, max: 10 }, logger);
+  let statements = 0;
+  const query = workerPool.query.bind(workerPool) as (...a: unknown[]) => unknown;
+  (workerPool as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+    statements += 1;
+    return query(...a);
+  };
+  const worker = new WebhookWorker(workerPool, logger, { ...settings, retry: { attempts: 3, backoffMs: 1000 }, timeoutMs: 10_000, allowPrivate: true, concurrency: CONCURRENCY, box });
   const started = Date.now();
   worker.start();
   let delivered = 0;
@@ -132,8 +142,10 @@ async function main(): Promise<void> {
   const counts = await receiver.stop();
   if (counts.refused > 0 || counts.verified < expected) throw new Error(`receiver check failed: ${JSON.stringify(counts)}`);
   process.stdout.write(`${JSON.stringify({ name: 'webhook_deliveries_per_s', value: Math.round(expected / seconds), unit: 'deliveries/s', calls: CALLS, deliveries: expected, concurrency: CONCURRENCY, receiver: 'another process, verifying signatures', cores: os.cpus().length, load_avg_1m: Number(os.loadavg()[0]!.toFixed(1)) })}\n`);
+  process.stdout.write(`${JSON.stringify({ name: 'webhook_postgres_statements_per_delivery', value: Number((statements / expected).toFixed(2)), unit: 'statements', statements, deliveries: expected, fanout_jobs: Math.ceil(CALLS / WEBHOOK_ITEMS_PER_JOB) })}\n`);
   await queue.obliterate({ force: true });
   await queue.close();
+  await workerPool.end();
   await pool.end();
 }
 

@@ -10,6 +10,8 @@
  *   (another status, a timeout, a refused connection, a redirect, an address that is not public unless
  *   WEBHOOK_ALLOW_PRIVATE_ADDRESSES) fails the attempt, which BullMQ retries with
  *   exponential backoff; after the last attempt the row is `dead` (the dead letter the API lists and redelivers).
+ * - with `retention`, deliveries done with and past WEBHOOK_DELIVERY_RETENTION_DAYS are deleted now and then (see
+ *   WebhookDeliveryPruner): whichever process sends webhooks keeps the table bounded.
  */
 import { Worker, type Job } from 'bullmq';
 import type { Pool } from 'pg';
@@ -18,8 +20,9 @@ import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signatureHeader, 
 import { projectWebhookCall, type Viewer } from '../api/projections';
 import type { SecretBox } from '../util/secret-box';
 import { WebhookHttp } from './webhook-http';
+import { WebhookDeliveryPruner, type DeliveryRetention } from './webhook-delivery-pruner';
 import {
-  deliveryToSend, insertDeliveries, recordDeliveryAttempt, signingSecrets, subscribedEndpoints, type NewDelivery,
+  deliveryToSend, insertDeliveries, recordDeliveryAttempt, subscribedEndpoints, type NewDelivery,
 } from '../store/webhook-repo';
 import { WEBHOOK_QUEUE, bullConnection, bullPrefix, enqueueDeliveries, webhookQueue, type QueueSettings, type WebhookItem, type WebhookRetry } from './queues';
 
@@ -32,6 +35,8 @@ export interface WebhookWorkerOptions extends QueueSettings {
   concurrency?: number;
   box: SecretBox;
   clock?: () => Date;
+  /** deletes old deliveries now and then (none without it: benches, tests of delivery) */
+  retention?: DeliveryRetention;
 }
 
 type CallRow = {
@@ -45,6 +50,7 @@ export class WebhookWorker {
   private worker: Worker | undefined;
   private readonly queue: ReturnType<typeof webhookQueue>;
   private readonly http: WebhookHttp;
+  private readonly pruner: WebhookDeliveryPruner | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -53,6 +59,7 @@ export class WebhookWorker {
   ) {
     this.queue = webhookQueue(opts);
     this.http = new WebhookHttp({ timeoutMs: opts.timeoutMs, allowPrivate: opts.allowPrivate });
+    this.pruner = opts.retention ? new WebhookDeliveryPruner(pool, log.child({ part: 'prune' }), opts.retention) : undefined;
   }
 
   start(): void {
@@ -66,9 +73,11 @@ export class WebhookWorker {
     this.worker.on('failed', (job, err) => {
       if (job?.name === 'fanout') this.log.warn({ job: job.id, events: (job.data.items as unknown[]).length, attempt: job.attemptsMade, err: err.message }, 'webhook fan-out failed; it will be retried');
     });
+    this.pruner?.start();
   }
 
   async stop(): Promise<void> {
+    await this.pruner?.stop();
     await this.worker?.close();
     await this.queue.close();
     this.http.close();
@@ -149,12 +158,12 @@ export class WebhookWorker {
 
   /** One attempt of one delivery. */
   async deliver(job: Job): Promise<void> {
-    const d = await deliveryToSend(this.pool, String(job.data.deliveryId));
+    const now = this.now();
+    const d = await deliveryToSend(this.pool, this.opts.box, String(job.data.deliveryId), now);
     if (!d || d.status === 'delivered') return;
     const attemptNo = job.attemptsMade + 1;
     const last = attemptNo >= (job.opts.attempts ?? 1);
-    const now = this.now();
-    const secrets = await signingSecrets(this.pool, this.opts.box, d.accountId, now);
+    const secrets = d.secrets;
     let failure: { httpStatus?: number; error: string } | undefined;
     if (secrets.length === 0) failure = { error: 'the account has no webhook secret' };
     else {

@@ -46,6 +46,7 @@ export function createMetrics() {
     },
     unbilledCalls,
     billingSwept: new client.Counter({ name: 'callx_billing_swept_calls_total', help: 'Ended calls whose billing job was lost (Redis lost its data, a queue was emptied) and that this process\'s billing sweep enqueued again', registers: [registry] }),
+    webhookDeliveriesPruned: new client.Counter({ name: 'callx_webhook_deliveries_pruned_total', help: 'Webhook deliveries (delivered or dead) deleted by this process once older than WEBHOOK_DELIVERY_RETENTION_DAYS', registers: [registry] }),
     /** Where the registry age gauge reads at each scrape (the node's Redis). */
     onRegistryAges(source: RegistryAgesSource): void {
       registryAges = source;

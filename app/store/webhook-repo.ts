@@ -58,14 +58,11 @@ export async function secretInfo(pool: Pool, accountId: string): Promise<SecretI
   return r ? { hint: r.hint, createdAt: r.created_at.toISOString(), rotatedAt: r.rotated_at?.toISOString() ?? null, previousValidUntil: r.previous_until?.toISOString() ?? null } : undefined;
 }
 
-/** The secrets that sign the account's deliveries now, in clear: the current one, then the previous while kept. */
-export async function signingSecrets(pool: Pool, box: SecretBox, accountId: string, now: Date): Promise<string[]> {
-  const { rows } = await pool.query<{ secret: string; previous_secret: string | null; previous_until: Date | null }>(
-    'SELECT secret, previous_secret, previous_until FROM webhook_secrets WHERE account_id = $1',
-    [accountId],
-  );
-  const r = rows[0];
-  if (!r) return [];
+type SecretColumns = { secret: string | null; previous_secret: string | null; previous_until: Date | null };
+
+/** The secrets that sign the account's deliveries now, in clear: the current one, then the previous while kept; none without a secret row. */
+function openSigningSecrets(box: SecretBox, r: SecretColumns | undefined, now: Date): string[] {
+  if (!r?.secret) return [];
   const keepPrevious = r.previous_secret !== null && r.previous_until !== null && r.previous_until > now;
   return keepPrevious ? [box.open(r.secret), box.open(r.previous_secret!)] : [box.open(r.secret)];
 }
@@ -176,15 +173,24 @@ export interface DeliveryToSend {
   body: string;
   status: DeliveryStatus;
   attempts: number;
+  /** the account's signing secrets at `now`, in clear: the current one, then the previous while kept; none without one */
+  secrets: string[];
 }
 
-export async function deliveryToSend(pool: Pool, id: string): Promise<DeliveryToSend | undefined> {
-  const { rows } = await pool.query<{ id: string; event_id: string; event_type: string; account_id: string; url: string; body: string; status: DeliveryStatus; attempts: number }>(
-    'SELECT id::text, event_id, event_type, account_id, url, body, status, attempts FROM webhook_deliveries WHERE id = $1',
+/**
+ * A delivery and its account's signing secrets, in one statement: the worker reads this once per attempt, so a
+ * second round trip for the secrets cost as much again.
+ */
+export async function deliveryToSend(pool: Pool, box: SecretBox, id: string, now: Date): Promise<DeliveryToSend | undefined> {
+  const { rows } = await pool.query<{ id: string; event_id: string; event_type: string; account_id: string; url: string; body: string; status: DeliveryStatus; attempts: number } & SecretColumns>(
+    `SELECT d.id::text, d.event_id, d.event_type, d.account_id, d.url, d.body, d.status, d.attempts, s.secret, s.previous_secret, s.previous_until
+     FROM webhook_deliveries d LEFT JOIN webhook_secrets s ON s.account_id = d.account_id WHERE d.id = $1`,
     [id],
   );
   const r = rows[0];
-  return r ? { id: r.id, eventId: r.event_id, eventType: r.event_type, accountId: r.account_id, url: r.url, body: r.body, status: r.status, attempts: r.attempts } : undefined;
+  return r
+    ? { id: r.id, eventId: r.event_id, eventType: r.event_type, accountId: r.account_id, url: r.url, body: r.body, status: r.status, attempts: r.attempts, secrets: openSigningSecrets(box, r, now) }
+    : undefined;
 }
 
 /** One attempt's outcome: delivered, or failed (retrying, or dead after the last attempt). */
@@ -243,6 +249,22 @@ export async function listDeliveries(pool: Pool, q: { accountId?: string; status
 export async function getDelivery(pool: Pool, id: string): Promise<(DeliveryView & { body: string }) | undefined> {
   const { rows } = await pool.query<DeliveryRow & { body: string }>(`SELECT ${DELIVERY_COLUMNS}, body FROM webhook_deliveries WHERE id = $1`, [id]);
   return rows[0] ? { ...deliveryOf(rows[0]), body: rows[0].body } : undefined;
+}
+
+/**
+ * Deletes up to `limit` deliveries that are done with (delivered or dead) and older than `before`, by their creation
+ * and their last attempt both (a dead one redelivered lately is kept), oldest first; answers how many went. Pending
+ * and retrying ones are never deleted: the conditions are checked again on the row deleted, so one reopened for a
+ * redelivery meanwhile stays.
+ */
+export async function pruneDeliveries(pool: Pool, before: Date, limit: number): Promise<number> {
+  const done = "status IN ('delivered', 'dead') AND created_at < $1 AND coalesce(last_attempt_at, created_at) < $1";
+  const { rowCount } = await pool.query(
+    `DELETE FROM webhook_deliveries
+     WHERE id = ANY(ARRAY(SELECT id FROM webhook_deliveries WHERE ${done} ORDER BY created_at LIMIT $2)) AND ${done}`,
+    [before, limit],
+  );
+  return rowCount ?? 0;
 }
 
 /** A dead delivery back to pending for another round of attempts; false when it is not dead (any more). */
