@@ -1,7 +1,7 @@
 /**
  * The Asterisk adapter's pure pieces: dial strings, causes, call info, the event guard.
  */
-import { parseEvent, eventTime } from '../../../app/switch/asterisk/ari-model';
+import { isUnreadEvent, parseEvent, eventTime } from '../../../app/switch/asterisk/ari-model';
 import { attestationOf, inboundCallInfo, readAttestation } from '../../../app/switch/asterisk/call-info';
 import { attemptStatus, callerHangupCause, causeName, hangupReason } from '../../../app/switch/asterisk/causes';
 import { buyerEndpoint, callerIdParam, consumerEndpoint, stasisArgs, tagVariables } from '../../../app/switch/asterisk/dial';
@@ -104,6 +104,28 @@ describe('Asterisk adapter pieces', () => {
     if (ok.ok) expect(eventTime(ok.event).toISOString()).toBe('2026-11-24T09:07:50.955Z');
     for (const bad of ['{', '[]', 'null', '{"type":""}', '{"type":"X","channel":{"state":"Up"}}', '{"type":"X","args":[1]}', '{"type":"X","cause":"17"}', '{"type":"X","bridge":{"id":"b"}}']) {
       expect(parseEvent(bad).ok).toBe(false);
+    }
+  });
+
+  it('tells chatter from the events it reads by the event type alone, wherever the type key sits', () => {
+    for (const unread of [
+      '{"type":"ChannelVarset","timestamp":"x"}',
+      '{"variable":"BRIDGEPEER","value":"x","type":"ChannelVarset"}',
+      '{\n  "variable": "type",\n  "type" :\n "BridgeCreated"\n}',
+      '{"type":"PlaybackStarted"',
+    ]) {
+      expect(isUnreadEvent(unread)).toBe(true);
+    }
+    for (const read of [
+      '{"type":"StasisStart","channel":{"id":"1","channelvars":{"CALLX_X":"\\"type\\":\\"ChannelVarset\\""}}}',
+      '{"type":"ChannelVarsetX"}',
+      '{"type":"StasisEnd","bridge":{"bridge_type":"ChannelVarset"}}',
+      '{"type":1,"x":"ChannelVarset"}',
+      '{"value":"type","x":"ChannelVarset"}',
+      '{"type":"ChannelVars',
+      '',
+    ]) {
+      expect(isUnreadEvent(read)).toBe(false);
     }
   });
 });
