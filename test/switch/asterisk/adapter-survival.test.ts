@@ -45,12 +45,12 @@ describe('Asterisk adapter: calls outlive the node', () => {
       return { callerId, finished: call.finished };
     }
     rig.peer.buyers.set('buyer-a', { kind: 'answer', afterMs: 5 });
-    const buyerId = `${APP}-b-dead-1`;
+    const buyerId = `${APP}-b-0000dead-0000-4000-8000-000000000001`;
     const vars = opts.callId ? { variables: { CALLX_CALL_ID: opts.callId } } : undefined;
     await ari.request('POST', `/ari/channels?endpoint=PJSIP%2Fbuyer-a%40buyers&app=${APP}&appArgs=buyer,${callerId}&channelId=${buyerId}`, { body: vars });
     await ws.waitFor((e) => e.type === 'StasisStart' && (e.channel as { id: string }).id === buyerId);
     await ari.request('POST', `/ari/channels/${callerId}/answer`);
-    const bridgeId = `${APP}-br-dead-1`;
+    const bridgeId = `${APP}-br-0000dead-0000-4000-8000-000000000002`;
     await ari.request('POST', `/ari/bridges?type=mixing&bridgeId=${bridgeId}`);
     await ari.request('POST', `/ari/bridges/${bridgeId}/addChannel?channel=${callerId},${buyerId}`);
     rig.peer.dropEventSockets(); // the node dies: no close frame
@@ -202,7 +202,7 @@ describe('Asterisk adapter: calls outlive the node', () => {
       rig.peer.consumers.set('+13055550111', { kind: 'answer', afterMs: 5 });
       const ari = new RawAri(rig.peer.url, CREDS);
       const ws = await ari.events(APP);
-      const consumerId = `${APP}-o-dead-1`;
+      const consumerId = `${APP}-o-0000dead-0000-4000-8000-000000000003`;
       await ari.request('POST', `/ari/channels?endpoint=PJSIP%2F%2B13055550111%40consumers&app=${APP}&appArgs=outbound,c-out,camp&channelId=${consumerId}`, { body: { variables: { CALLX_CALL_ID: 'c-out' } } });
       await ws.waitFor((e) => e.type === 'StasisStart' && (e.channel as { id: string }).id === consumerId);
       rig.peer.dropEventSockets();

@@ -4,6 +4,7 @@
 import { isUnreadEvent, parseEvent, eventTime } from '../../../app/switch/asterisk/ari-model';
 import { attestationOf, inboundCallInfo, readAttestation } from '../../../app/switch/asterisk/call-info';
 import { attemptStatus, callerHangupCause, causeName, hangupReason } from '../../../app/switch/asterisk/causes';
+import { IdFactory } from '../../../app/switch/asterisk/leg-context';
 import { buyerEndpoint, callerIdParam, consumerEndpoint, stasisArgs, tagVariables } from '../../../app/switch/asterisk/dial';
 
 describe('Asterisk adapter pieces', () => {
@@ -126,6 +127,21 @@ describe('Asterisk adapter pieces', () => {
       '',
     ]) {
       expect(isUnreadEvent(read)).toBe(false);
+    }
+  });
+
+  it('tells its own ids from those of an app named as its prefix, or named by its own name plus more', () => {
+    const callx = new IdFactory('callx');
+    const callxB = new IdFactory('callx-b');
+    const made = { callx: ['b', 'o', 'br', 'pb'].map((r) => callx.next(r as 'b')), callxB: ['b', 'o', 'br', 'pb'].map((r) => callxB.next(r as 'b')) };
+    for (const id of made.callx) expect([callx.isOurs(id), callxB.isOurs(id)]).toEqual([true, false]);
+    for (const id of made.callxB) expect([callx.isOurs(id), callxB.isOurs(id)]).toEqual([false, true]);
+    expect(made.callx.map((id) => callx.isBuyerLeg(id))).toEqual([true, false, false, false]);
+    expect(made.callxB.map((id) => callx.isBuyerLeg(id) || callxB.isBuyerLeg(id))).toEqual([true, false, false, false]);
+    // An id the previous version made (same shape) is still ours after an upgrade; near misses are not.
+    expect(callx.roleOf('callx-br-9f0c1b2a-3d4e-4f50-8a6b-7c8d9e0f1a2b')).toBe('br');
+    for (const id of ['callx-br-x', 'callx-b-b-9f0c1b2a-3d4e-4f50-8a6b-7c8d9e0f1a2b', 'callx-q-9f0c1b2a-3d4e-4f50-8a6b-7c8d9e0f1a2b', 'callx-b-9f0c1b2a-3d4e-4f50-8a6b-7c8d9e0f1a2bx', '1796656862.1', 'callx-']) {
+      expect(callx.isOurs(id)).toBe(false);
     }
   });
 });
