@@ -9,7 +9,7 @@
  * - each request has a deadline (`timeoutMs`, counted from the call, queueing included): past it its connection
  *   is destroyed and the request rejects with HttpTimeoutError;
  * - a request whose reused connection closes or resets before any byte of the response is sent once more, on
- *   another connection, within the same deadline (the server closed that idle connection as the request went out).
+ *   a new connection, within the same deadline (the server closed that idle connection as the request went out).
  * Other failures reject with the socket's error (its `code`: ECONNREFUSED, ECONNRESET...).
  *
  * Why not node:http: for six small requests a call, its per-request machinery (ClientRequest and IncomingMessage
@@ -203,10 +203,7 @@ class Connection {
     this.reset();
     this.served++;
     if (reusable) this.pool.release(this);
-    else {
-      this.done = true;
-      this.socket.destroy();
-    }
+    else this.drop();
     this.pool.settle(p, undefined, { status, text });
   }
 
@@ -233,8 +230,7 @@ class Connection {
     const responded = this.data !== undefined;
     const reused = this.served > 0;
     this.reset();
-    this.done = true;
-    this.socket.destroy();
+    this.drop();
     if (p === undefined || p.settled) return;
     const code = (err as NodeJS.ErrnoException).code;
     if (!responded && reused && !p.retried && (code === 'ECONNRESET' || code === 'EPIPE')) {
@@ -249,13 +245,22 @@ class Connection {
   /** Its deadline passed: the request is dropped with its connection. */
   abandon(): void {
     this.reset();
+    this.drop();
+  }
+
+  /**
+   * Destroys the socket and leaves the pool at once, not at its 'close' event: until then it would still count
+   * toward maxSockets, or sit in the idle list and take a request onto a destroyed socket.
+   */
+  private drop(): void {
+    if (this.done) return;
     this.done = true;
     this.socket.destroy();
+    this.pool.closed(this);
   }
 
   private onClose(): void {
-    if (!this.done || this.request !== undefined) this.fail(hangUp());
-    this.pool.closed(this);
+    if (!this.done) this.fail(hangUp());
   }
 }
 
@@ -334,6 +339,14 @@ export class KeepAlivePool {
   }
 
   private dispatch(p: Pending, first = false): void {
+    if (p.retried) {
+      // A retry goes out on a fresh connection: another idle one may be closing as well. At the cap, the oldest
+      // idle connection makes room; with none idle, it waits first in line.
+      if (this.all.size >= this.o.maxSockets && this.idle.length > 0) (this.idle.shift() as Connection).abandon();
+      if (this.all.size < this.o.maxSockets) this.connect().send(p);
+      else this.waiting.unshift(p);
+      return;
+    }
     const c = this.idle.pop() ?? (this.all.size < this.o.maxSockets ? this.connect() : undefined);
     if (c) c.send(p);
     else if (first) this.waiting.unshift(p);
@@ -351,6 +364,10 @@ export class KeepAlivePool {
 
   /** A connection done with its response: the next waiting request, else the idle list. */
   release(c: Connection): void {
+    if (this.waiting[0]?.retried) {
+      c.abandon(); // makes room for a fresh connection for the retry (closed() sends it)
+      return;
+    }
     const next = this.waiting.shift();
     if (next) {
       c.send(next);
@@ -368,7 +385,7 @@ export class KeepAlivePool {
     this.dispatch(p, true);
   }
 
-  /** A connection closed: forget it, and open another for a waiting request. */
+  /** A connection closed (called once): forget it, and open another for a waiting request. */
   closed(c: Connection): void {
     if (!this.all.delete(c)) return;
     const i = this.idle.indexOf(c);

@@ -123,6 +123,25 @@ describe('KeepAlivePool: the ARI client\'s HTTP/1.1', () => {
     }
   });
 
+  it('a server that closes each connection after its response, without saying so: every request still gets its answer', async () => {
+    const server = await rawServer((req) => {
+      req.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]');
+      setImmediate(() => req.socket.end());
+    });
+    const http = pool(server.port, { maxSockets: 2 });
+    try {
+      for (let i = 0; i < 20; i++) expect(await http.request('GET', `/${i}`, undefined, 1000)).toEqual({ status: 200, text: '[]' });
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setTimeout(r, i)); // now and then after the server's close has arrived
+        const burst = await Promise.all(Array.from({ length: 4 }, (_, k) => http.request('GET', `/b${i}-${k}`, undefined, 1000)));
+        expect(burst).toEqual(Array.from({ length: 4 }, () => ({ status: 200, text: '[]' })));
+      }
+    } finally {
+      http.close();
+      await server.close();
+    }
+  });
+
   it('opens at most maxSockets connections; further requests wait and go out in order as connections free up', async () => {
     const held: Seen[] = [];
     const server = await rawServer((req) => held.push(req));
