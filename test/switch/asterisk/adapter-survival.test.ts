@@ -251,6 +251,9 @@ describe('Asterisk adapter: calls outlive the node', () => {
       await waitFor(() => rig.adapter.stats().idleBridges === 1, 2000, 'the emptied bridge kept for reuse');
       const idle = rig.peer.bridges()[0]?.id;
       rig.peer.dropEventSockets(); // the node dies: no close frame, and its idle bridge stays on the switch
+      // ...and stays dead: left running, its events socket would reconnect and take the app back from the next node
+      // (one registration per app), which then never saw the next call (flaky: 2 runs of 6 failed).
+      await (rig.adapter as unknown as { events: { stop(): Promise<void> } }).events.stop();
       expect(rig.peer.bridges()).toEqual([expect.objectContaining({ id: idle, channels: [] })]);
       const next = await secondAdapter();
       await waitFor(() => rig.peer.bridges().length === 0, 2000, 'the dead node\'s idle bridge destroyed by reconcile');
