@@ -1,5 +1,5 @@
 /**
- * AriRest over node:http: one request per operation, on a keep-alive Agent, with nothing in between (no API
+ * AriRest over HTTP/1.1: one request per operation, on kept-alive connections, with nothing in between (no API
  * description to load, no per-operation objects). What it sends is what Asterisk 22 was recorded accepting
  * (test/fixtures/asterisk): paths under `/ari`, parameters in the query string, URL-encoded
  * (`endpoint=PJSIP%2Fbuyer&app=...`), except originate's `variables`, which go in a JSON body
