@@ -1,5 +1,5 @@
 /**
- * AriRest over node:http: one request per operation, on a keep-alive Agent, with nothing in between (no API
+ * AriRest over HTTP/1.1: one request per operation, on kept-alive connections, with nothing in between (no API
  * description to load, no per-operation objects). What it sends is what Asterisk 22 was recorded accepting
  * (test/fixtures/asterisk): paths under `/ari`, parameters in the query string, URL-encoded
  * (`endpoint=PJSIP%2Fbuyer&app=...`), except originate's `variables`, which go in a JSON body
@@ -14,16 +14,16 @@
  *   one (within the same deadline): the switch closed that idle connection as the request went out.
  * - `connect` checks the URL and the credentials with GET /ari/asterisk/info; 401 says the user was refused.
  *
- * Not fetch: undici's per-request machinery costs about three times the CPU of http.request here.
+ * The HTTP is http-keepalive.ts's: neither fetch (undici's per-request machinery cost about three times the CPU of
+ * http.request here) nor node:http (whose per-request objects and streams were still a fifth of the call node's CPU).
  */
-import http from 'node:http';
-import https from 'node:https';
 import type { Logger } from '../../observability/logger';
 import type { HangupCause } from '../port';
 import type { AriBridge, AriChannel } from './ari-model';
 import { bodyMessage, errorKind, plainBridge, plainChannel } from './ari-results';
 import { AriError, isVariableNotSet, type AriRest, type OriginateParams } from './ari-rest';
 import { causeCode, hangupReason } from './causes';
+import { HttpTimeoutError, KeepAlivePool, type HttpResponse } from './http-keepalive';
 
 export interface AriHttpOptions {
   /** ARI base URL (http.conf), e.g. http://127.0.0.1:8088; requests go to `<url>/ari/...`. */
@@ -46,11 +46,6 @@ export interface AriHttpOptions {
   idleMs?: number;
 }
 
-interface Response {
-  status: number;
-  text: string;
-}
-
 /** A query string from parameters in order, each value URL-encoded; undefined values are left out. */
 export function queryString(params: Array<[string, string | number | undefined]>): string {
   let q = '';
@@ -63,13 +58,16 @@ export function queryString(params: Array<[string, string | number | undefined]>
 
 const seg = encodeURIComponent;
 
+/** A request that got no HTTP response: AriError 'timeout' past its deadline, else 'other' with the socket's error. */
+function requestError(err: unknown, operation: string): AriError {
+  if (err instanceof HttpTimeoutError) return new AriError('timeout', operation, err.message);
+  const e = err as NodeJS.ErrnoException;
+  return new AriError('other', operation, e.code && !e.message.includes(e.code) ? `${e.code} ${e.message}` : e.message || 'request failed');
+}
+
 export class AriHttpRest implements AriRest {
-  private readonly agent: http.Agent;
-  private readonly transport: typeof http | typeof https;
-  private readonly hostname: string;
-  private readonly port: number;
+  private readonly http: KeepAlivePool;
   private readonly base: string;
-  private readonly authorization: string;
   private readonly restMs: number;
 
   constructor(opts: AriHttpOptions) {
@@ -81,15 +79,16 @@ export class AriHttpRest implements AriRest {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`ARI URL '${opts.url}' must be http:// or https://`);
     if (url.search !== '' || url.hash !== '') throw new Error(`ARI URL '${opts.url}' must not have a query or fragment`);
-    this.transport = url.protocol === 'https:' ? https : http;
-    this.hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    this.port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
     this.base = `${url.pathname.replace(/\/+$/, '')}/ari`;
-    this.authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
     this.restMs = opts.restMs;
-    // lifo: the most recently used socket goes out first, so spare ones age out instead of all staying warm.
-    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 64, timeout: opts.idleMs ?? 10_000, scheduling: 'lifo' as const };
-    this.agent = url.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
+    this.http = new KeepAlivePool({
+      protocol: url.protocol,
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port),
+      headers: `Authorization: Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}\r\n`,
+      maxSockets: opts.maxSockets ?? 64,
+      idleMs: opts.idleMs ?? 10_000,
+    });
   }
 
   /**
@@ -98,7 +97,7 @@ export class AriHttpRest implements AriRest {
    */
   static async connect(opts: AriHttpOptions & { connectMs: number }, log?: Logger): Promise<AriHttpRest> {
     const rest = new AriHttpRest(opts);
-    let res: Response;
+    let res: HttpResponse;
     try {
       res = await rest.send('GET', '/asterisk/info', 'GET /asterisk/info', undefined, opts.connectMs);
     } catch (err) {
@@ -117,63 +116,32 @@ export class AriHttpRest implements AriRest {
       rest.close();
       throw new Error(`ARI at ${opts.url} answered GET /ari/asterisk/info with something other than JSON`);
     }
-    log?.info({ url: opts.url, asterisk: version }, 'ARI REST reachable (node:http client)');
+    log?.info({ url: opts.url, asterisk: version }, 'ARI REST reachable (own HTTP client)');
     return rest;
   }
 
   /** Closes the kept-alive connections. */
   close(): void {
-    this.agent.destroy();
+    this.http.close();
   }
 
   /** Sends one request; resolves with any HTTP response, rejects with AriError 'timeout' or 'other' (network). */
-  private send(method: string, path: string, operation: string, body: string | undefined, timeoutMs = this.restMs, retried = false): Promise<Response> {
-    const deadline = Date.now() + timeoutMs;
-    return new Promise<Response>((resolve, reject) => {
-      const headers: http.OutgoingHttpHeaders = { Authorization: this.authorization };
-      if (body !== undefined) {
-        headers['Content-Type'] = 'application/json';
-        headers['Content-Length'] = Buffer.byteLength(body);
-      }
-      let settled = false;
-      let responded = false;
-      const req = this.transport.request({ agent: this.agent, host: this.hostname, port: this.port, method, path: this.base + path, headers });
-      const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        req.destroy();
-        reject(new AriError('timeout', operation, `timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
-      const fail = (err: NodeJS.ErrnoException): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (!retried && !responded && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-          this.send(method, path, operation, body, Math.max(1, deadline - Date.now()), true).then(resolve, reject);
-          return;
-        }
-        reject(new AriError('other', operation, err.code && !err.message.includes(err.code) ? `${err.code} ${err.message}` : err.message || 'request failed'));
-      };
-      req.on('response', (res: http.IncomingMessage) => {
-        responded = true;
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') });
-        });
-        res.on('error', fail);
-      });
-      req.on('error', fail);
-      req.end(body);
-    });
+  private async send(method: string, path: string, operation: string, body: string | undefined, timeoutMs: number): Promise<HttpResponse> {
+    try {
+      return await this.http.request(method, this.base + path, body, timeoutMs);
+    } catch (err) {
+      throw requestError(err, operation);
+    }
   }
 
   /** One operation: the parsed JSON of a 2xx response (undefined when empty), else an AriError of its kind. */
   private async call(method: string, path: string, operation: string, body?: string): Promise<unknown> {
-    const res = await this.send(method, path, operation, body);
+    let res: HttpResponse;
+    try {
+      res = await this.http.request(method, this.base + path, body, this.restMs);
+    } catch (err) {
+      throw requestError(err, operation);
+    }
     if (res.status >= 200 && res.status < 300) {
       if (res.text === '') return undefined;
       try {

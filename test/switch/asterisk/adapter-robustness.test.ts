@@ -185,16 +185,16 @@ describe('Asterisk adapter: robustness', () => {
       const raw = new RawAri(rig.peer.url, { username: 'callx', password: 'secret' });
       rig.peer.loseEvents(true);
       const placed = rig.peer.placeCall({ ...CALLER, channelVars: { CALLX_LEAD_ID: 'lead-3' } });
-      // Leftovers of an earlier run of the app: a buyer leg and a bridge with our id prefix.
-      expect((await raw.request('POST', '/ari/channels?endpoint=PJSIP%2Fbuyers&app=callx&appArgs=buyer&channelId=callx-b-stale')).status).toBe(200);
-      expect((await raw.request('POST', '/ari/bridges?type=mixing&bridgeId=callx-br-stale')).status).toBe(200);
+      // Leftovers of an earlier run of the app: a buyer leg and a bridge with ids of ours (`<app>-<role>-<uuid>`).
+      expect((await raw.request('POST', '/ari/channels?endpoint=PJSIP%2Fbuyers&app=callx&appArgs=buyer&channelId=callx-b-0000dead-0000-4000-8000-000000000001')).status).toBe(200);
+      expect((await raw.request('POST', '/ari/bridges?type=mixing&bridgeId=callx-br-0000dead-0000-4000-8000-000000000002')).status).toBe(200);
       await new Promise((r) => setTimeout(r, 50));
       rig.peer.dropEventSockets();
       rig.peer.loseEvents(false);
       const { leg, info } = await rig.calls.next();
       expect(leg.id).toBe(placed.channelId);
       expect(info).toEqual(expect.objectContaining({ direction: 'inbound', ani: CALLER.ani, dnis: CALLER.dnis, leadId: 'lead-3' }));
-      await waitFor(() => !rig.peer.channel('callx-b-stale') && rig.peer.bridges().length === 0, 2000, 'leftovers removed');
+      await waitFor(() => !rig.peer.channel('callx-b-0000dead-0000-4000-8000-000000000001') && rig.peer.bridges().length === 0, 2000, 'leftovers removed');
       const end = watchEnd(leg);
       await leg.hangup('NORMAL_CLEARING');
       expect((await end.ended).hungUpBy).toBe('system');

@@ -1,9 +1,10 @@
 /**
  * The Asterisk adapter's pure pieces: dial strings, causes, call info, the event guard.
  */
-import { parseEvent, eventTime } from '../../../app/switch/asterisk/ari-model';
+import { isUnreadEvent, parseEvent, eventTime } from '../../../app/switch/asterisk/ari-model';
 import { attestationOf, inboundCallInfo, readAttestation } from '../../../app/switch/asterisk/call-info';
 import { attemptStatus, callerHangupCause, causeName, hangupReason } from '../../../app/switch/asterisk/causes';
+import { IdFactory } from '../../../app/switch/asterisk/leg-context';
 import { buyerEndpoint, callerIdParam, consumerEndpoint, stasisArgs, tagVariables } from '../../../app/switch/asterisk/dial';
 
 describe('Asterisk adapter pieces', () => {
@@ -104,6 +105,43 @@ describe('Asterisk adapter pieces', () => {
     if (ok.ok) expect(eventTime(ok.event).toISOString()).toBe('2026-11-24T09:07:50.955Z');
     for (const bad of ['{', '[]', 'null', '{"type":""}', '{"type":"X","channel":{"state":"Up"}}', '{"type":"X","args":[1]}', '{"type":"X","cause":"17"}', '{"type":"X","bridge":{"id":"b"}}']) {
       expect(parseEvent(bad).ok).toBe(false);
+    }
+  });
+
+  it('tells chatter from the events it reads by the event type alone, wherever the type key sits', () => {
+    for (const unread of [
+      '{"type":"ChannelVarset","timestamp":"x"}',
+      '{"variable":"BRIDGEPEER","value":"x","type":"ChannelVarset"}',
+      '{\n  "variable": "type",\n  "type" :\n "BridgeCreated"\n}',
+      '{"type":"PlaybackStarted"',
+    ]) {
+      expect(isUnreadEvent(unread)).toBe(true);
+    }
+    for (const read of [
+      '{"type":"StasisStart","channel":{"id":"1","channelvars":{"CALLX_X":"\\"type\\":\\"ChannelVarset\\""}}}',
+      '{"type":"ChannelVarsetX"}',
+      '{"type":"StasisEnd","bridge":{"bridge_type":"ChannelVarset"}}',
+      '{"type":1,"x":"ChannelVarset"}',
+      '{"value":"type","x":"ChannelVarset"}',
+      '{"type":"ChannelVars',
+      '',
+    ]) {
+      expect(isUnreadEvent(read)).toBe(false);
+    }
+  });
+
+  it('tells its own ids from those of an app named as its prefix, or named by its own name plus more', () => {
+    const callx = new IdFactory('callx');
+    const callxB = new IdFactory('callx-b');
+    const made = { callx: ['b', 'o', 'br', 'pb'].map((r) => callx.next(r as 'b')), callxB: ['b', 'o', 'br', 'pb'].map((r) => callxB.next(r as 'b')) };
+    for (const id of made.callx) expect([callx.isOurs(id), callxB.isOurs(id)]).toEqual([true, false]);
+    for (const id of made.callxB) expect([callx.isOurs(id), callxB.isOurs(id)]).toEqual([false, true]);
+    expect(made.callx.map((id) => callx.isBuyerLeg(id))).toEqual([true, false, false, false]);
+    expect(made.callxB.map((id) => callx.isBuyerLeg(id) || callxB.isBuyerLeg(id))).toEqual([true, false, false, false]);
+    // An id the previous version made (same shape) is still ours after an upgrade; near misses are not.
+    expect(callx.roleOf('callx-br-9f0c1b2a-3d4e-4f50-8a6b-7c8d9e0f1a2b')).toBe('br');
+    for (const id of ['callx-br-x', 'callx-b-b-9f0c1b2a-3d4e-4f50-8a6b-7c8d9e0f1a2b', 'callx-q-9f0c1b2a-3d4e-4f50-8a6b-7c8d9e0f1a2b', 'callx-b-9f0c1b2a-3d4e-4f50-8a6b-7c8d9e0f1a2bx', '1796656862.1', 'callx-']) {
+      expect(callx.isOurs(id)).toBe(false);
     }
   });
 });
