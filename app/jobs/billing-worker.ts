@@ -50,7 +50,8 @@ export class BillingWorker {
     });
     this.worker.on('failed', (job, err) => {
       const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
-      this.log[final ? 'error' : 'warn']({ job: job?.id, calls: job ? billingCallsOf(job.data).length : undefined, attempt: job?.attemptsMade, err: err.message }, final ? 'billing job failed for good; it stays in the failed set' : 'billing job failed; it will be retried');
+      const calls = job ? billingCallsOf(job.data) : [];
+      this.log[final ? 'error' : 'warn']({ job: job?.id, calls: calls.length, callIds: calls.slice(0, 5), attempt: job?.attemptsMade, err: err.message }, final ? 'billing job failed for good; it stays in the failed set' : 'billing job failed; it will be retried');
     });
     this.worker.on('error', (err) => this.log.warn({ err: err.message }, 'billing worker error'));
   }
