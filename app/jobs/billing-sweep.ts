@@ -193,7 +193,12 @@ export class BillingSweep {
   private async withoutJob(calls: readonly UnbilledCall[]): Promise<UnbilledCall[]> {
     // Usually none or a few (a whole page only after Redis lost its data): one HMGET, one state lookup per job.
     const states = await billingJobStates(this.queue, calls.map((c) => c.callId));
-    return calls.filter((_c, i) => states[i] === 'unknown');
+    const lost = calls.filter((_c, i) => states[i] === 'unknown');
+    if (lost.length === 0) return lost;
+    // The worker takes a call off the index once it is billed: one billed since its page was read has no entry now,
+    // and is not lost. Asked after the index, this sees every such billing committed.
+    const billed = new Set(await billedAmong(this.pool, lost.map((c) => c.callId)));
+    return lost.filter((c) => !billed.has(c.callId));
   }
 }
 

@@ -9,6 +9,7 @@ import type { Queue } from 'bullmq';
 import type { ExchangeNode } from '../../app/exchange-node';
 import { billingJobOf, billingJobStates, billingQueue } from '../../app/jobs/queues';
 import { BillingWorker } from '../../app/jobs/billing-worker';
+import { billEndedCalls } from '../../app/store/ledger-repo';
 import { BillingSweep, readBillingBacklog, SWEEP_LOCK_KEY, SWEEP_STATE_KEY, UNBILLED_KEY } from '../../app/jobs/billing-sweep';
 import { silentLogger } from '../../app/observability/logger';
 import { createTestInfra, eventually, TEST_REDIS_URL, type TestInfra } from '../support/infra';
@@ -156,4 +157,26 @@ it('a node that runs the billing worker sweeps by itself and counts what it swep
   } finally {
     await worker.stop();
   }
+});
+
+it('a call billed while the sweep looks (its job done, its index entry gone) is not enqueued again nor counted as swept', async () => {
+  const id = await insertEndedCall(infra.pool, { campaignId: 'swept', sellerId: 'seller', ani: '+18135554605', startedAt: new Date(Date.now() - 600_000), billableSec: 30, targetId: 'buyer-t', buyerId: 'buyer', priceCents: 2000 });
+  // The worker commits the call's billing and takes it off the index between the sweep's read of unbilled calls and
+  // its look for their jobs: the look finds none.
+  const look = jest.spyOn(queue, 'getJobState').mockImplementation(async () => {
+    await billEndedCalls(infra.pool, [id]);
+    return 'unknown';
+  });
+  let swept = 0;
+  try {
+    const sweep = new BillingSweep(infra.pool, infra.redis, queue, silentLogger(), { intervalMs: 60_000, graceMs: GRACE_MS, maxAgeDays: 7, onSwept: (n) => (swept += n) });
+    await infra.redis.del(SWEEP_STATE_KEY);
+    expect(await sweep.sweep()).toMatchObject({ found: 1, swept: 0 });
+    expect(look).toHaveBeenCalled();
+  } finally {
+    look.mockRestore();
+  }
+  expect(swept).toBe(0);
+  expect(await jobState(id)).toBe('unknown');
+  expect(await count('SELECT count(*)::int AS n FROM call_billing WHERE call_id = $1', [id])).toBe(1);
 });
