@@ -6,6 +6,7 @@
  * each, the most of the fraud worker's Redis traffic per call. Same keys, same rules: the two must stay in step (a
  * candidate to fold into SellerCallWindows).
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SellerHour } from '../cache/seller-call-windows';
 
@@ -41,19 +42,22 @@ for i = 1, #KEYS / 2 do
 end
 return out`;
 
-type Client = Redis & { callxSellerHours(numKeys: number, ...args: string[]): Promise<number[]> };
+const SHA = createHash('sha1').update(RECORD_AND_COUNT).digest('hex');
 
 /** Records each call in its seller's hour and answers the hour each saw, in the order given. `redis` is the node's prefixed client. */
 export async function recordSellerHours(redis: Redis, calls: readonly SellerCall[]): Promise<SellerHour[]> {
   if (calls.length === 0) return [];
-  // Defined once per client: EVALSHA, with the script sent again only if Redis lost it.
-  if (!('callxSellerHours' in redis)) redis.defineCommand('callxSellerHours', { lua: RECORD_AND_COUNT });
   const keys: string[] = [];
   const args: string[] = [String(KEEP_MS)];
   for (const c of calls) {
     keys.push(`fraud:seller-ended:${c.sellerId}`, `fraud:seller-short:${c.sellerId}`);
     args.push(c.callId, String(c.startedAtMs), `(${String(c.startedAtMs - HOUR_MS)}`, `(${String(c.startedAtMs - KEEP_MS)}`, c.short ? '1' : '0');
   }
-  const counts = await (redis as Client).callxSellerHours(keys.length, ...keys, ...args);
+  // EVALSHA, and the whole script only when Redis does not have it yet. Not defineCommand: defining a command on a
+  // client that auto-pipelines (the node's) while one of its pipelines is open breaks that pipeline (ioredis#1931).
+  const counts = (await redis.evalsha(SHA, keys.length, ...keys, ...args).catch((err: Error) => {
+    if (!err.message.startsWith('NOSCRIPT')) throw err;
+    return redis.eval(RECORD_AND_COUNT, keys.length, ...keys, ...args);
+  })) as number[];
   return calls.map((_c, i) => ({ calls: Number(counts[2 * i]), short: Number(counts[2 * i + 1]) }));
 }
