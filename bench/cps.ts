@@ -189,8 +189,10 @@ interface Proc {
 function spawnApp(name: string, entry: 'main' | 'recorder-main' | 'worker-main', env: Record<string, string>): Proc {
   const logFile = path.join(os.tmpdir(), `callx-bench-cps-${process.pid}-${name}.log`);
   const fd = openSync(logFile, 'w');
-  // BENCH_PROFILE_DIR=dir writes a CPU profile of the exchange process there (for finding where time goes).
-  const profile = process.env.BENCH_PROFILE_DIR && entry === 'main' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  // BENCH_PROFILE_DIR=dir writes a CPU profile of the exchange process there (for finding where time goes);
+  // BENCH_PROFILE_PROCESSES (comma-separated: main, recorder-main, worker-main; default main) picks which processes.
+  const profiled = (process.env.BENCH_PROFILE_PROCESSES ?? 'main').split(',').map((e) => e.trim());
+  const profile = process.env.BENCH_PROFILE_DIR && profiled.includes(entry) ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const dist = path.join(__dirname, '..', 'dist', 'app', `${entry}.js`);
   const script = RUNTIME === 'dist' && existsSync(dist) ? [dist] : ['--import', 'tsx', path.join(__dirname, '..', 'app', `${entry}.ts`)];
   const child = spawn(process.execPath, [...profile, `--max-semi-space-size=${process.env.NODE_SEMI_SPACE_MB ?? '8'}`, ...script], {

@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../observability/logger';
 import { billedAmong, unbilledCallsPage, type UnbilledCall } from '../store/unbilled-calls-repo';
-import { enqueueBilling } from './queues';
+import { billingJobStates, enqueueBilling } from './queues';
 
 /** Keys under the node's REDIS_PREFIX (the client passed in adds it). */
 export const SWEEP_LOCK_KEY = 'billing:sweep:lock';
@@ -186,14 +186,19 @@ export class BillingSweep {
   }
 
   /**
-   * The calls that have no billing job in Redis. A call whose job is waiting, retrying, or failed for good (a dead
-   * letter, left to an operator: GET /v1/jobs/billing/failed) keeps it: adding the same job id again would do
-   * nothing, and counting it as swept would say a job was lost when it was not.
+   * The calls that have no billing job in Redis (by the billing index, queues.ts). A call whose job is waiting,
+   * retrying, or failed for good (a dead letter, left to an operator: GET /v1/jobs/billing/failed) keeps it:
+   * enqueuing it again would bill nothing more but count it as swept, saying a job was lost when it was not.
    */
   private async withoutJob(calls: readonly UnbilledCall[]): Promise<UnbilledCall[]> {
-    // Usually none or a few (a whole page only after Redis lost its data); the commands share the connection.
-    const states = await Promise.all(calls.map((c) => this.queue.getJobState(c.callId)));
-    return calls.filter((_c, i) => states[i] === 'unknown');
+    // Usually none or a few (a whole page only after Redis lost its data): one HMGET, one state lookup per job.
+    const states = await billingJobStates(this.queue, calls.map((c) => c.callId));
+    const lost = calls.filter((_c, i) => states[i] === 'unknown');
+    if (lost.length === 0) return lost;
+    // The worker takes a call off the index once it is billed: one billed since its page was read has no entry now,
+    // and is not lost. Asked after the index, this sees every such billing committed.
+    const billed = new Set(await billedAmong(this.pool, lost.map((c) => c.callId)));
+    return lost.filter((c) => !billed.has(c.callId));
   }
 }
 

@@ -3,15 +3,17 @@
  * the score, and acts on it: a caller over the block score is put on the block list screening reads (its next
  * call is refused), a seller whose traffic turns anomalous has the tracking number paused. Every action leaves an
  * audit row; a repeated job finds its score stored and does nothing again. A job's calls are loaded and their scores
- * stored one statement each, not one per call.
+ * stored one statement each, and its ended calls' seller hours counted in one Redis script (seller-hours.ts), not
+ * one per call.
  */
 import { Worker, type Job } from 'bullmq';
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
 import { scoreCall, type FraudRules, type FraudScore } from '../domain/fraud';
-import { blockCaller, fraudKey, loadFraudFacts, pauseNumber, saveFraudScores, type ScoredCall } from '../store/fraud-repo';
-import { SellerCallWindows } from '../cache/seller-call-windows';
+import { blockCaller, fraudKey, loadFraudFacts, pauseNumber, saveFraudScores, type FraudFactsRow, type ScoredCall } from '../store/fraud-repo';
+import type { SellerHour } from '../cache/seller-call-windows';
+import { recordSellerHours, type SellerCall } from './seller-hours';
 import { publishConfigChanged } from '../exchange/snapshot-source';
 import { FRAUD_QUEUE, bullConnection, bullPrefix, type FraudItem, type QueueSettings } from './queues';
 
@@ -26,7 +28,6 @@ export interface FraudWorkerOptions extends QueueSettings {
 
 export class FraudWorker {
   private worker: Worker | undefined;
-  private readonly sellerHours: SellerCallWindows;
 
   constructor(
     private readonly pool: Pool,
@@ -34,9 +35,7 @@ export class FraudWorker {
     private readonly redis: Redis,
     private readonly log: Logger,
     private readonly opts: FraudWorkerOptions,
-  ) {
-    this.sellerHours = new SellerCallWindows(redis);
-  }
+  ) {}
 
   start(): void {
     this.worker = new Worker(FRAUD_QUEUE, (job: Job<{ items: FraudItem[] }>) => this.scoreAll(job.data.items), {
@@ -63,6 +62,7 @@ export class FraudWorker {
     const items = [...new Map(job.map((i) => [fraudKey(i.callId, i.stage), i])).values()]; // a call's stage once
     const failures: string[] = [];
     const facts = await loadFraudFacts(this.pool, items);
+    const hours = await this.sellerHours(items, facts);
     const scored: Array<{ call: ScoredCall; score: FraudScore }> = [];
     const lanes = Math.min(this.opts.lanes ?? 8, items.length);
     let next = 0;
@@ -76,7 +76,7 @@ export class FraudWorker {
             failures.push(`${item.callId}/${item.stage}: call ${item.callId} is not recorded (${item.stage}) yet`);
             continue;
           }
-          await this.score(row.call)
+          await this.score(row.call, hours.get(item.callId))
             .then((score) => scored.push({ call: row.call, score }))
             .catch((err: Error) => failures.push(`${item.callId}/${item.stage}: ${err.message}`));
         }
@@ -87,14 +87,28 @@ export class FraudWorker {
     if (failures.length > 0) throw new Error(`${failures.length} of ${items.length} calls not scored: ${failures.slice(0, 3).join('; ')}`);
   }
 
-  /** Scores one call not scored before and acts on the score (the caller stores it). */
-  private async score(call: ScoredCall): Promise<FraudScore> {
+  /**
+   * The seller's hour of each ended call to score (with a seller and a start), counted in Redis for the whole job
+   * at once, in the job's order; each call is added to it there. If Redis refuses, the job fails and is retried
+   * (a call added twice counts once).
+   */
+  private async sellerHours(items: readonly FraudItem[], facts: ReadonlyMap<string, FraudFactsRow>): Promise<Map<string, SellerHour>> {
+    const calls: SellerCall[] = [];
+    for (const item of items) {
+      if (item.stage !== 'ended') continue;
+      const row = facts.get(fraudKey(item.callId, item.stage));
+      if (row?.state !== 'to_score' || !row.call.sellerAccountId || row.call.startedAtMs === undefined) continue;
+      const f = row.call.facts;
+      calls.push({ sellerId: row.call.sellerAccountId, callId: item.callId, startedAtMs: row.call.startedAtMs, short: f.bridged === true && (f.billableSec ?? 0) < this.opts.rules.shortCallSec });
+    }
+    const hours = await recordSellerHours(this.redis, calls);
+    return new Map(calls.map((c, i) => [c.callId, hours[i]!]));
+  }
+
+  /** Scores one call not scored before and acts on the score (the caller stores it); `hour` is its seller's hour (ended stage). */
+  private async score(call: ScoredCall, hour: SellerHour = { calls: 0, short: 0 }): Promise<FraudScore> {
     const { callId, facts: f } = call;
     if (f.stage === 'ended') {
-      const short = f.bridged === true && (f.billableSec ?? 0) < this.opts.rules.shortCallSec;
-      const hour = call.sellerAccountId && call.startedAtMs !== undefined
-        ? await this.sellerHours.recordAndCount(call.sellerAccountId, callId, call.startedAtMs, short)
-        : { calls: 0, short: 0 };
       f.sellerCallsLastHour = hour.calls;
       f.sellerShortCallsLastHour = hour.short;
     }

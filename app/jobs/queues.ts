@@ -3,7 +3,7 @@
  * `prefix` option (it does not work with ioredis' keyPrefix), so every queue of a node lives under
  * `<REDIS_PREFIX>bull:<queue>` and each test file or deployment stays apart.
  */
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import type { JournalEntry } from '../exchange/call-journal';
 
 export const BILLING_QUEUE = 'billing';
@@ -48,10 +48,63 @@ export function billingQueue(s: QueueSettings): Queue {
   return new Queue(BILLING_QUEUE, { connection: bullConnection(s), prefix: bullPrefix(s), defaultJobOptions: JOB_OPTIONS });
 }
 
-/** One billing job per ended call; the job id is the call id, so a call enqueued twice is one job. */
+/**
+ * Calls per billing job: adding, taking, locking and completing a BullMQ job costs tens of Redis commands (Lua
+ * scripts, events-stream entries) whatever it carries, so one job per call made billing most of the queues' Redis
+ * work. Billing each call once is Postgres's guarantee (one call_billing row, one posting per call), not the job's.
+ */
+export const BILLING_CALLS_PER_JOB = 100;
+
+/** Billing job data: many calls; `callId` is the one-call job of earlier versions (and of hand-made jobs), still billed. */
+export type BillingJobData = { callIds: string[] } | { callId: string };
+
+export const billingCallsOf = (data: BillingJobData): string[] => ('callIds' in data ? data.callIds : [data.callId]);
+
+/**
+ * The billing index: a hash under the billing queue's keys (`<REDIS_PREFIX>bull:billing:calls`), call id to the id
+ * of the job that carries it, from its enqueue until the worker has billed it. The sweep asks it which calls still
+ * have a job (a job id no longer answers that: it names a batch). Lost with the jobs when Redis loses its data; an
+ * emptied queue leaves entries that point at jobs gone, which the sweep reads as lost.
+ */
+export const BILLING_INDEX = 'calls';
+
+/**
+ * Billing jobs for ended calls, up to BILLING_CALLS_PER_JOB each, and their index entries. The job id is derived
+ * from the calls (the first one and how many), so the same calls enqueued again (a recorder retry) make no second
+ * job.
+ */
 export async function enqueueBilling(queue: Queue, callIds: readonly string[]): Promise<void> {
   if (callIds.length === 0) return;
-  await queue.addBulk(callIds.map((callId) => ({ name: 'call-ended', data: { callId }, opts: { jobId: callId } })));
+  const jobs = [];
+  const index: Record<string, string> = {};
+  for (let i = 0; i < callIds.length; i += BILLING_CALLS_PER_JOB) {
+    const chunk = callIds.slice(i, i + BILLING_CALLS_PER_JOB);
+    const jobId = `${chunk[0]!}-${chunk.length}`;
+    for (const id of chunk) index[id] = jobId;
+    jobs.push({ name: 'calls-ended', data: { callIds: chunk } satisfies BillingJobData, opts: { jobId } });
+  }
+  // Both at once: a job billed before its index entry lands leaves an entry for a billed call, which nothing reads.
+  const client = await queue.getBackend().client;
+  await Promise.all([client.hset(queue.toKey(BILLING_INDEX), index), queue.addBulk(jobs)]);
+}
+
+/**
+ * The state of each call's billing job ('unknown' when it has none): the job its index entry names, or for a call
+ * without one, a one-call job whose id is the call id (enqueued by an earlier version, or by hand).
+ */
+export async function billingJobStates(queue: Queue, callIds: readonly string[]): Promise<Array<Awaited<ReturnType<Queue['getJobState']>>>> {
+  if (callIds.length === 0) return [];
+  const client = await queue.getBackend().client;
+  const jobIds = (await client.hmget(queue.toKey(BILLING_INDEX), ...callIds)).map((j, i) => j ?? callIds[i]!);
+  const states = new Map<string, Promise<Awaited<ReturnType<Queue['getJobState']>>>>();
+  for (const j of jobIds) if (!states.has(j)) states.set(j, queue.getJobState(j));
+  return Promise.all(jobIds.map((j) => states.get(j)!));
+}
+
+/** The billing job that carries a call, if it has one (see billingJobStates). */
+export async function billingJobOf(queue: Queue, callId: string): Promise<Job<BillingJobData> | undefined> {
+  const client = await queue.getBackend().client;
+  return queue.getJob((await client.hget(queue.toKey(BILLING_INDEX), callId)) ?? callId);
 }
 
 export function fraudQueue(s: QueueSettings): Queue {

@@ -53,8 +53,6 @@ interface CallFacts {
 export async function billEndedCalls(pool: Pool, callIds: readonly string[]): Promise<BillBatchResult> {
   return inTransaction(pool, async (c) => {
     const result = await billInTransaction(c, callIds);
-    const notReady = new Set(result.notReady);
-    result.tried = await triedBuyers(c, [...new Set(callIds)].filter((id) => !notReady.has(id)));
     const buyers = [...new Set(result.settled.map((s) => s.buyerId))].filter((b) => !result.funds.has(b));
     if (buyers.length > 0) {
       const { rows } = await c.query("SELECT id, balance_cents + credit_limit_cents AS available, funds_version FROM accounts WHERE id = ANY($1::text[]) AND kind = 'buyer'", [buyers]);
@@ -64,18 +62,6 @@ export async function billEndedCalls(pool: Pool, callIds: readonly string[]): Pr
   });
 }
 
-/** The buyers the batch's ended calls rang without ending with them (skips for caps or funds held nothing). */
-async function triedBuyers(c: PoolClient, ended: readonly string[]): Promise<Array<{ callId: string; buyerId: string }>> {
-  if (ended.length === 0) return [];
-  const { rows } = await c.query(
-    `SELECT DISTINCT a.call_id, a.buyer_id FROM bridge_attempts a JOIN calls c ON c.id = a.call_id
-     WHERE a.call_id = ANY($1::text[]) AND a.status NOT IN ('bridged', 'insufficient_funds', 'cap_reached')
-       AND a.buyer_id IS DISTINCT FROM c.winner_buyer_id`,
-    [ended],
-  );
-  return rows.map((r) => ({ callId: r.call_id as string, buyerId: r.buyer_id as string }));
-}
-
 async function billInTransaction(c: PoolClient, callIds: readonly string[]): Promise<BillBatchResult> {
   const ids = [...new Set(callIds)];
   {
@@ -83,7 +69,11 @@ async function billInTransaction(c: PoolClient, callIds: readonly string[]): Pro
       `SELECT c.id, c.campaign_id, c.seller_account_id, c.ani, c.started_at, c.outcome, (c.bridged_at IS NOT NULL) AS bridged, c.billable_sec, c.winner_buyer_id,
               c.price_cents, c.ended_at, coalesce(t.convert_on_seconds, 0) AS convert_on_seconds, cp.payout_cents,
               cp.payout_percent, coalesce(cp.allow_negative_margin, false) AS allow_negative_margin, coalesce(cp.duplicate_window_days, 0) AS duplicate_window_days,
-              (b.call_id IS NOT NULL) AS billed
+              (b.call_id IS NOT NULL) AS billed,
+              -- the buyers it rang without ending with them (skips for caps or funds held nothing), see BillBatchResult.tried
+              ARRAY(SELECT DISTINCT a.buyer_id FROM bridge_attempts a
+                    WHERE a.call_id = c.id AND a.status NOT IN ('bridged', 'insufficient_funds', 'cap_reached')
+                      AND a.buyer_id IS DISTINCT FROM c.winner_buyer_id) AS tried
        FROM calls c
        LEFT JOIN campaigns cp ON cp.id = c.campaign_id
        LEFT JOIN buyer_targets t ON t.id = c.winner_target_id
@@ -102,6 +92,7 @@ async function billInTransaction(c: PoolClient, callIds: readonly string[]): Pro
       }
       // Ended, so whatever it held is settled here: charged now, charged earlier, or not charged at all.
       if (r.winner_buyer_id) result.settled.push({ callId: id, buyerId: r.winner_buyer_id });
+      for (const buyerId of r.tried as string[]) result.tried.push({ callId: id, buyerId });
       if (r.billed) result.alreadyBilled.push(id);
       else {
         todo.push({

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Queue } from 'bullmq';
 import { silentLogger } from '../../app/observability/logger';
-import { billingQueue, enqueueBilling } from '../../app/jobs/queues';
+import { billingJobOf, billingQueue, enqueueBilling } from '../../app/jobs/queues';
 import { BillingWorker } from '../../app/jobs/billing-worker';
 import { createTestInfra, eventually, TEST_REDIS_URL, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
@@ -33,6 +33,7 @@ it('a worker killed mid-job is replaced and the call is billed exactly once', as
   const before = await balances(infra.pool);
   const id = await insertEndedCall(infra.pool, { campaignId: 'camp', sellerId: 'seller', ani: '+12025550099', billableSec: 30, targetId: 't', buyerId: 'buyer', priceCents: 1500 });
   await enqueueBilling(queue, [id]);
+  const jobId = (await billingJobOf(queue, id))!.id!;
 
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'support', 'billing-crash-worker.ts'), infra.schema, infra.prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -44,12 +45,12 @@ it('a worker killed mid-job is replaced and the call is billed exactly once', as
   // Nothing of the dead worker's transaction is in the database; the job is still owed.
   expect((await infra.pool.query('SELECT count(*)::int AS n FROM call_billing')).rows[0].n).toBe(0);
   expect((await infra.pool.query('SELECT count(*)::int AS n FROM ledger_entries')).rows[0].n).toBe(0);
-  expect(await (await queue.getJob(id))!.isCompleted()).toBe(false);
+  expect(await (await queue.getJob(jobId))!.isCompleted()).toBe(false);
 
   const worker = new BillingWorker(infra.pool, infra.redis, silentLogger(), { redisUrl: TEST_REDIS_URL, redisPrefix: infra.prefix, lockDurationMs: 1000, stalledIntervalMs: 500 });
   worker.start();
   try {
-    await eventually(async () => (await queue.getJob(id))?.isCompleted(), 'the job to complete on the new worker', 15_000);
+    await eventually(async () => (await queue.getJob(jobId))?.isCompleted(), 'the job to complete on the new worker', 15_000);
   } finally {
     await worker.stop();
   }

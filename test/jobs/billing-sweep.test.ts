@@ -7,8 +7,9 @@
  */
 import type { Queue } from 'bullmq';
 import type { ExchangeNode } from '../../app/exchange-node';
-import { billingQueue } from '../../app/jobs/queues';
+import { billingJobOf, billingJobStates, billingQueue } from '../../app/jobs/queues';
 import { BillingWorker } from '../../app/jobs/billing-worker';
+import { billEndedCalls } from '../../app/store/ledger-repo';
 import { BillingSweep, readBillingBacklog, SWEEP_LOCK_KEY, SWEEP_STATE_KEY, UNBILLED_KEY } from '../../app/jobs/billing-sweep';
 import { silentLogger } from '../../app/observability/logger';
 import { createTestInfra, eventually, TEST_REDIS_URL, type TestInfra } from '../support/infra';
@@ -44,6 +45,9 @@ afterAll(async () => {
   await infra?.cleanup();
 });
 
+/** The state of the billing job that carries a call ('unknown': it has none). */
+const jobState = async (callId: string) => (await billingJobStates(queue, [callId]))[0];
+
 const count = async (sql: string, params: unknown[]): Promise<number> => (await infra.pool.query(sql, params)).rows[0].n;
 
 async function recordedCall(ani: string): Promise<{ id: string; endedAt: Date }> {
@@ -62,10 +66,10 @@ it('a call whose billing job Redis lost is enqueued again by the sweep and bille
   const recent = await recordedCall('+18135554602');
   expect(recent.endedAt.getTime()).toBeGreaterThan(old.endedAt.getTime());
   // The recorder enqueued both; Redis then loses them.
-  expect(await queue.getJobState(old.id)).toBe('waiting');
-  expect(await queue.getJobState(recent.id)).toBe('waiting');
+  expect(await jobState(old.id)).toBe('waiting');
+  expect(await jobState(recent.id)).toBe('waiting');
   await queue.obliterate({ force: true });
-  expect(await queue.getJobState(old.id)).toBe('unknown');
+  expect(await jobState(old.id)).toBe('unknown');
 
   // The sweep's clock: the older call ended more than the grace age ago, the recent one less.
   const now = new Date(old.endedAt.getTime() + GRACE_MS + (recent.endedAt.getTime() - old.endedAt.getTime()) / 2);
@@ -75,20 +79,21 @@ it('a call whose billing job Redis lost is enqueued again by the sweep and bille
   // Another process sweeping holds the lock: this one does nothing.
   await infra.redis.set(SWEEP_LOCK_KEY, 'another-process', 'PX', 60_000);
   expect(await sweep.sweep(now)).toBeUndefined();
-  expect(await queue.getJobState(old.id)).toBe('unknown');
+  expect(await jobState(old.id)).toBe('unknown');
   await infra.redis.del(SWEEP_LOCK_KEY);
 
   const first = await sweep.sweep(now);
   expect(first).toMatchObject({ full: true, found: 1, swept: 1, unbilled: 1, oldestEndedAt: old.endedAt });
   expect(swept).toBe(1);
-  expect(await queue.getJobState(old.id)).toBe('waiting');
-  expect(await queue.getJobState(recent.id)).toBe('unknown');
+  expect(await jobState(old.id)).toBe('waiting');
+  expect(await jobState(recent.id)).toBe('unknown');
   expect(await readBillingBacklog(infra.redis)).toEqual({ unbilled: 1, oldestEndedAt: old.endedAt, sweptAt: now });
 
+  const sweptJob = await billingJobOf(queue, old.id);
   const worker = new BillingWorker(infra.pool, infra.redis, silentLogger(), { redisUrl: TEST_REDIS_URL, redisPrefix: infra.prefix });
   worker.start();
   try {
-    await eventually(async () => (await queue.getJob(old.id))?.isCompleted(), 'the swept job to complete', 15_000);
+    await eventually(async () => (await queue.getJob(sweptJob!.id!))?.isCompleted(), 'the swept job to complete', 15_000);
   } finally {
     await worker.stop();
   }
@@ -105,14 +110,14 @@ it('a call whose billing job Redis lost is enqueued again by the sweep and bille
   const second = await sweep.sweep(new Date(now.getTime() + 1));
   expect(second).toMatchObject({ full: false, found: 0, swept: 0, unbilled: 0, oldestEndedAt: null });
   expect(swept).toBe(1);
-  expect(await queue.getJobState(recent.id)).toBe('unknown');
+  expect(await jobState(recent.id)).toBe('unknown');
   expect(await count('SELECT count(*)::int AS n FROM ledger_transactions WHERE call_id = $1', [old.id])).toBe(1);
   expect(await balances(infra.pool)).toEqual(billedOnce);
 });
 
 it('an unbilled call whose job is still in Redis (waiting or retrying) is counted in the backlog, not swept; once its job is lost it is, even after the sweeps moved past its end', async () => {
   const call = await recordedCall('+18135554603');
-  expect(await queue.getJobState(call.id)).toBe('waiting');
+  expect(await jobState(call.id)).toBe('waiting');
   let swept = 0;
   const sweep = new BillingSweep(infra.pool, infra.redis, queue, silentLogger(), { intervalMs: 60_000, graceMs: GRACE_MS, maxAgeDays: 7, onSwept: (n) => (swept += n) });
   await infra.redis.del(SWEEP_STATE_KEY); // a full read, as after Redis lost the sweep's state
@@ -121,7 +126,7 @@ it('an unbilled call whose job is still in Redis (waiting or retrying) is counte
   // the recent call of the first test is past its grace age now too, and its job is still gone
   expect(r).toMatchObject({ full: true, found: 2, swept: 1, unbilled: 2 });
   expect(await infra.redis.zscore(UNBILLED_KEY, call.id)).toBe(String(call.endedAt.getTime()));
-  expect((await queue.getJob(call.id))!.attemptsMade).toBe(0);
+  expect((await billingJobOf(queue, call.id))!.attemptsMade).toBe(0);
 
   // Twenty minutes on, a sweep reads what ended since the last one's window less its 15 minutes' look-back (both
   // calls still, with their jobs); the next reads only what ended after that, neither call. Then the queue is
@@ -130,7 +135,7 @@ it('an unbilled call whose job is still in Redis (waiting or retrying) is counte
   await queue.obliterate({ force: true });
   expect(await sweep.sweep(new Date(now + 20 * 60_000 + 1000))).toMatchObject({ full: false, found: 0, swept: 2, unbilled: 2 });
   expect(swept).toBe(3);
-  expect(await queue.getJobState(call.id)).toBe('waiting');
+  expect(await jobState(call.id)).toBe('waiting');
 });
 
 it('a node that runs the billing worker sweeps by itself and counts what it swept in /metrics', async () => {
@@ -152,4 +157,26 @@ it('a node that runs the billing worker sweeps by itself and counts what it swep
   } finally {
     await worker.stop();
   }
+});
+
+it('a call billed while the sweep looks (its job done, its index entry gone) is not enqueued again nor counted as swept', async () => {
+  const id = await insertEndedCall(infra.pool, { campaignId: 'swept', sellerId: 'seller', ani: '+18135554605', startedAt: new Date(Date.now() - 600_000), billableSec: 30, targetId: 'buyer-t', buyerId: 'buyer', priceCents: 2000 });
+  // The worker commits the call's billing and takes it off the index between the sweep's read of unbilled calls and
+  // its look for their jobs: the look finds none.
+  const look = jest.spyOn(queue, 'getJobState').mockImplementation(async () => {
+    await billEndedCalls(infra.pool, [id]);
+    return 'unknown';
+  });
+  let swept = 0;
+  try {
+    const sweep = new BillingSweep(infra.pool, infra.redis, queue, silentLogger(), { intervalMs: 60_000, graceMs: GRACE_MS, maxAgeDays: 7, onSwept: (n) => (swept += n) });
+    await infra.redis.del(SWEEP_STATE_KEY);
+    expect(await sweep.sweep()).toMatchObject({ found: 1, swept: 0 });
+    expect(look).toHaveBeenCalled();
+  } finally {
+    look.mockRestore();
+  }
+  expect(swept).toBe(0);
+  expect(await jobState(id)).toBe('unknown');
+  expect(await count('SELECT count(*)::int AS n FROM call_billing WHERE call_id = $1', [id])).toBe(1);
 });

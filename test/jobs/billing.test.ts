@@ -5,7 +5,8 @@
  */
 import type { Queue } from 'bullmq';
 import { silentLogger } from '../../app/observability/logger';
-import { billingQueue, enqueueBilling } from '../../app/jobs/queues';
+import { randomUUID } from 'node:crypto';
+import { BILLING_INDEX, billingJobOf, billingQueue, enqueueBilling } from '../../app/jobs/queues';
 import { BillingWorker } from '../../app/jobs/billing-worker';
 import { billEndedCalls } from '../../app/store/ledger-repo';
 import { CapLedger } from '../../app/cache/cap-ledger';
@@ -164,13 +165,46 @@ it('the database refuses a transaction that does not balance, and any edit of th
 it('a job for a call not recorded as ended fails with a reason and is retried, never marked done', async () => {
   await enqueueBilling(queue, ['no-such-call']);
   const job = await eventually(async () => {
-    const j = await queue.getJob('no-such-call');
+    const j = await billingJobOf(queue, 'no-such-call');
     return j && j.attemptsMade >= 1 ? j : undefined;
   }, 'the job to fail once');
   expect(job.failedReason).toMatch(/not recorded as ended/);
   expect(await job.isCompleted()).toBe(false);
   await job.remove();
 });
+
+it('calls enqueued together ride in shared jobs of up to 100 calls, each billed once; billed calls leave the billing index', async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 250; i++) ids.push(await insertEndedCall(infra.pool, { campaignId: 'fixed', sellerId: 'seller', ani: `+1404555${String(1000 + i)}`, billableSec: 90, targetId: 'ta', buyerId: 'buyer-a', priceCents: 2500 }));
+  const before = await balances(infra.pool);
+  await enqueueBilling(queue, ids);
+  const jobs = new Set(await Promise.all(ids.map(async (id) => (await billingJobOf(queue, id))?.id)));
+  expect(jobs.size).toBe(3);
+  await billed(ids);
+  for (const jobId of jobs) await eventually(async () => (await queue.getJob(jobId!))?.isCompleted(), `job ${jobId} to complete`);
+  expect((await infra.pool.query('SELECT count(*)::int AS n FROM ledger_transactions WHERE call_id = ANY($1)', [ids])).rows[0].n).toBe(250);
+  expect((await balances(infra.pool))['buyer-a']! - before['buyer-a']!).toBe(-250 * 2500);
+  expect(await infra.redis.hmget(`bull:billing:${BILLING_INDEX}`, ...ids)).toEqual(ids.map(() => null));
+});
+
+it('a job whose calls are not all recorded yet bills the others once, fails, and its retry bills the late one', async () => {
+  const early = await insertEndedCall(infra.pool, { campaignId: 'share', sellerId: 'seller', ani: '+12025550011', billableSec: 40, targetId: 'tb', buyerId: 'buyer-b', priceCents: 3000 });
+  const late = randomUUID();
+  const before = await balances(infra.pool);
+  await enqueueBilling(queue, [early, late]);
+  const job = await eventually(async () => {
+    const j = await billingJobOf(queue, late);
+    return j && j.attemptsMade >= 1 ? j : undefined;
+  }, 'the job to fail once');
+  expect(job.failedReason).toBe(`call ${late} is not recorded as ended yet`);
+  expect((await infra.pool.query('SELECT count(*)::int AS n FROM call_billing WHERE call_id = $1', [early])).rows[0].n).toBe(1);
+  expect(await billingJobOf(queue, late)).toBeDefined(); // the late call keeps its job for the sweep to see
+  await insertEndedCall(infra.pool, { id: late, campaignId: 'share', sellerId: 'seller', ani: '+12025550012', billableSec: 40, targetId: 'tb', buyerId: 'buyer-b', priceCents: 3000 });
+  await billed([early, late]);
+  await eventually(async () => (await queue.getJob(job.id!))?.isCompleted(), 'the retried job to complete', 20_000);
+  expect((await infra.pool.query('SELECT count(*)::int AS n FROM ledger_transactions WHERE call_id = ANY($1)', [[early, late]])).rows[0].n).toBe(2);
+  expect((await balances(infra.pool))['buyer-b']! - before['buyer-b']!).toBe(-6000);
+}, 30_000);
 
 it('a call rejected before any campaign was known (unknown number) is settled as not billable, not retried forever', async () => {
   const id = await insertEndedCall(infra.pool, { campaignId: 'fixed', sellerId: 'seller', ani: '+12025550005', bridged: false, billableSec: 0 });
