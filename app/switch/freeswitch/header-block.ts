@@ -1,0 +1,70 @@
+/**
+ * An ESL header block (`Name: value` lines) read in place: one pass notes where each name and value lies, and a
+ * value becomes a string when it is read (span-headers.ts). The outbound connect reply is a block of ~160 lines of
+ * channel data; building an object of it (two strings and a dictionary entry per line), then copying it into the
+ * reply's and the channel's headers, was ~6% of the call node's busy time at 300 calls/s.
+ *
+ * Lines are read as parseHeaderLines reads them (esl-framer.ts): a line without `: ` is a name with an empty value,
+ * blank lines are skipped, and a name repeated keeps its first place and its last value.
+ */
+import { SpanHeaders } from './span-headers';
+
+export class HeaderBlock extends SpanHeaders {
+  /** `decode`: values are kept as received and decoded when read (the connect reply's URL-encoded values). */
+  constructor(
+    text: string,
+    spans: readonly number[],
+    private readonly decodeValue?: (value: string) => string,
+  ) {
+    super(text, spans);
+  }
+
+  /** The lines of `text` (no final blank line), without decoding. */
+  static parse(text: string): HeaderBlock {
+    return new HeaderBlock(text, lineSpans(text));
+  }
+
+  protected value(m: number): string {
+    return this.decodeValue ? this.decodeValue(this.rawValue(m)) : this.rawValue(m);
+  }
+
+  /**
+   * The members whose name is (`keep` true) or is not (false) exactly one of `names`, over the same text, values
+   * decoded with `decode` when read.
+   */
+  select(names: ReadonlySet<string>, keep: boolean, decode?: (value: string) => string): HeaderBlock {
+    const s = this.spans;
+    const out: number[] = [];
+    for (let m = 0; m < this.count; m++) if (this.isOneOf(m, names) === keep) out.push(s[4 * m]!, s[4 * m + 1]!, s[4 * m + 2]!, s[4 * m + 3]!);
+    return new HeaderBlock(this.text, out, decode);
+  }
+
+  /** The object parseHeaderLines would have made of the block (values decoded as read): for tests and logs. */
+  toRecord(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (let m = 0; m < this.count; m++) out[this.name(m)] = this.value(m);
+    return out;
+  }
+
+  private isOneOf(m: number, names: ReadonlySet<string>): boolean {
+    for (const name of names) if (this.matches(m, name, false)) return true;
+    return false;
+  }
+}
+
+/** Where each line's name and value lie: [nameStart, nameEnd, valueStart, valueEnd] per non-blank line. */
+function lineSpans(text: string): number[] {
+  const spans: number[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    if (end > start) {
+      const sep = text.indexOf(': ', start);
+      if (sep >= 0 && sep < end) spans.push(start, sep, sep + 2, end);
+      else spans.push(start, end, end, end);
+    }
+    start = end + 1;
+  }
+  return spans;
+}
