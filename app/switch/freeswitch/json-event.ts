@@ -14,8 +14,12 @@ import { SpanHeaders } from './span-headers';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+/**
+ * No control character anywhere. Written as a whole-text match of allowed characters: V8 runs it about twice as fast
+ * as searching for a control character (/[\x00-\x1f]/), which was 1.3% of the call node's busy time at 300 calls/s.
+ */
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f]/;
+const NO_CONTROL = /^[^\x00-\x1f]*$/;
 
 /** Where the members lie in the text: for member i, name [4i, 4i+1) and value [4i+2, 4i+3). */
 function scan(text: string): number[] | undefined {
@@ -23,7 +27,7 @@ function scan(text: string): number[] | undefined {
   if (n < 2 || text.charCodeAt(0) !== 0x7b || text.charCodeAt(n - 1) !== 0x7d) return undefined;
   // A control character is never valid in this form (the JSON.parse way forgives some). Then a string ends at the
   // next quote that no backslash escapes: found with indexOf, and only backslashes are looked at one by one.
-  if (CONTROL.test(text)) return undefined;
+  if (!NO_CONTROL.test(text)) return undefined;
   const strings = new StringEnds(text);
   // A plain array of small integers: allocated in the young generation, unlike a typed array's backing store.
   const spans: number[] = [];
