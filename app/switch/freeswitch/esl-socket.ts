@@ -266,7 +266,8 @@ export class EslSocket {
     // The outbound connect reply is the channel data, every value URL-encoded (Reply-Text too: `%2BOK%0A`). Both
     // parts are read in place over the frame's text, values decoded as they are read: the leg reads a dozen of ~160.
     if (head.member('Event-Name') === 'CHANNEL_DATA') {
-      p.resolve({ headers: head.select(CONNECT_REPLY_HEADERS, true, unescapeValue), data: head.select(CONNECT_REPLY_HEADERS, false, unescapeValue) });
+      const [headers, data] = head.split(CONNECT_REPLY_HEADERS, unescapeValue);
+      p.resolve({ headers, data });
       return;
     }
     const text = head.get('Reply-Text') ?? '';

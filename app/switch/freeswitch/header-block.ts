@@ -29,14 +29,15 @@ export class HeaderBlock extends SpanHeaders {
   }
 
   /**
-   * The members whose name is (`keep` true) or is not (false) exactly one of `names`, over the same text, values
-   * decoded with `decode` when read.
+   * The members whose name is exactly one of `names`, and the others, each over the same text, values decoded with
+   * `decode` when read.
    */
-  select(names: ReadonlySet<string>, keep: boolean, decode?: (value: string) => string): HeaderBlock {
+  split(names: ReadonlySet<string>, decode?: (value: string) => string): [named: HeaderBlock, others: HeaderBlock] {
     const s = this.spans;
-    const out: number[] = [];
-    for (let m = 0; m < this.count; m++) if (this.isOneOf(m, names) === keep) out.push(s[4 * m]!, s[4 * m + 1]!, s[4 * m + 2]!, s[4 * m + 3]!);
-    return new HeaderBlock(this.text, out, decode);
+    const named: number[] = [];
+    const others: number[] = [];
+    for (let m = 0; m < this.count; m++) (this.isOneOf(m, names) ? named : others).push(s[4 * m]!, s[4 * m + 1]!, s[4 * m + 2]!, s[4 * m + 3]!);
+    return [new HeaderBlock(this.text, named, decode), new HeaderBlock(this.text, others, decode)];
   }
 
   /** The object parseHeaderLines would have made of the block (values decoded as read): for tests and logs. */

@@ -18,13 +18,18 @@ import { EslHeaders } from './headers';
 const NONE: Readonly<Record<string, string>> = Object.freeze({});
 /** Names this long or longer share the last length bucket (the comparison checks the exact length anyway). */
 const LENGTH_BUCKETS = 64;
-/** Blocks this small are searched from end to end: an index would cost more than it saves. */
-const INDEX_FROM = 12;
+/**
+ * The first lookups search from end to end; the index is built for the next ones. Building it costs about as much
+ * as three searches of a channel's ~160 members: a frame's own headers are looked up three times (Content-Length,
+ * Content-Type, Event-Name), a connect reply's channel data ~25 times, an event ~5-15 times.
+ */
+const SEARCHES_BEFORE_INDEX = 3;
 
 export abstract class SpanHeaders extends EslHeaders {
   /** Member numbers ordered by name-length bucket (in member order within one), and where each bucket starts. */
   private order: number[] | undefined;
   private bucketStart: number[] | undefined;
+  private searches = 0;
 
   constructor(
     protected readonly text: string,
@@ -72,7 +77,9 @@ export abstract class SpanHeaders extends EslHeaders {
     const out: Array<[string, string]> = [];
     let seen: Set<string> | undefined;
     for (let m = 0; m < this.count; m++) {
-      if (!prefixes.some((p) => this.startsWith(m, p))) continue;
+      let match = false;
+      for (let p = 0; p < prefixes.length && !match; p++) match = this.startsWith(m, prefixes[p]!);
+      if (!match) continue;
       const name = this.name(m);
       if (seen?.has(name)) continue;
       (seen ??= new Set()).add(name);
@@ -92,7 +99,7 @@ export abstract class SpanHeaders extends EslHeaders {
   /** The last member whose name is exactly `name`, or -1. */
   private find(name: string): number {
     const len = name.length;
-    if (this.count < INDEX_FROM) {
+    if (this.order === undefined && this.searches++ < SEARCHES_BEFORE_INDEX) {
       for (let m = this.count - 1; m >= 0; m--) if (this.matches(m, name, false)) return m;
       return -1;
     }
@@ -108,7 +115,8 @@ export abstract class SpanHeaders extends EslHeaders {
    */
   private caselessValue(name: string): string | undefined {
     let matches: number[] | undefined;
-    if (this.count < INDEX_FROM) {
+    if (this.order === undefined) {
+      // (find, just before, built the index unless it searched from end to end)
       for (let m = 0; m < this.count; m++) if (this.matches(m, name, true)) (matches ??= []).push(m);
     } else {
       const [order, starts] = this.index();
@@ -155,14 +163,17 @@ export abstract class SpanHeaders extends EslHeaders {
     return true;
   }
 
-  /** Is member m's name `name` (ASCII letters in any case when `caseless`)? */
+  /**
+   * Is member m's name `name` (ASCII letters in any case when `caseless`)? Compared from the end: FreeSWITCH's names
+   * of one length mostly share their start (`variable_`, `Caller-`), so the end tells them apart sooner.
+   */
   protected matches(m: number, name: string, caseless: boolean): boolean {
     const s = this.spans;
     const t = this.text;
     const start = s[4 * m]!;
     const len = name.length;
     if (s[4 * m + 1]! - start !== len) return false;
-    for (let k = 0; k < len; k++) {
+    for (let k = len - 1; k >= 0; k--) {
       const x = t.charCodeAt(start + k);
       const y = name.charCodeAt(k);
       if (x === y) continue;
