@@ -182,12 +182,15 @@ export abstract class SpanHeaders extends EslHeaders {
     return true;
   }
 
-  /** Does member m's name start with `prefix` (lower case), ASCII letters compared in any case? */
+  /**
+   * Does member m's name start with `prefix` (lower case), ASCII letters compared in any case? From the prefix's end,
+   * as in matches: most names share the start of `variable_sip_h_x-`.
+   */
   private startsWith(m: number, prefix: string): boolean {
     const s = this.spans;
     const start = s[4 * m]!;
     if (s[4 * m + 1]! - start < prefix.length) return false;
-    for (let k = 0; k < prefix.length; k++) {
+    for (let k = prefix.length - 1; k >= 0; k--) {
       const x = this.text.charCodeAt(start + k);
       const y = prefix.charCodeAt(k);
       if (x === y) continue;
