@@ -51,6 +51,7 @@ export interface PendingReply {
 const OUR_EVENTS: ReadonlySet<string> = new Set<string>([...CALL_EVENTS, 'CHANNEL_HANGUP', 'CHANNEL_HANGUP_COMPLETE']);
 /** The headers FreeSWITCH appends to the CHANNEL_DATA of the outbound `connect` reply; the rest is channel data. */
 const CONNECT_REPLY_HEADERS = new Set(['Content-Type', 'Reply-Text', 'Socket-Mode', 'Control']);
+const LINE_BREAK = /[\r\n]/;
 
 export class EslSocket {
   private readonly framer = new EslFramer();
@@ -149,9 +150,15 @@ export class EslSocket {
 
   private send(kind: Pending['kind'], line: string, headers: Record<string, string>, timeoutMs: number): Promise<PendingReply> {
     if (this.closedReason !== undefined) return Promise.reject(new EslCommandError(`connection closed (${this.closedReason})`));
-    for (const [k, v] of [[line, ''], ...Object.entries(headers)] as Array<[string, string]>) {
-      if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) return Promise.reject(new EslCommandError(`refusing a line break in '${line}'`));
+    // The command's text, refused whole if any part holds a line break (it would end the command early).
+    let text = `${line}\n`;
+    let bad = LINE_BREAK.test(line);
+    for (const name in headers) {
+      const value = headers[name]!;
+      bad ||= LINE_BREAK.test(name) || LINE_BREAK.test(value);
+      text += `${name}: ${value}\n`;
     }
+    if (bad) return Promise.reject(new EslCommandError(`refusing a line break in '${line}'`));
     return new Promise<PendingReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         // Replies come in order: a missing one leaves the connection unusable.
@@ -167,8 +174,6 @@ export class EslSocket {
           this.socket.uncork();
         });
       }
-      let text = `${line}\n`;
-      for (const name in headers) text += `${name}: ${headers[name]}\n`;
       this.socket.write(`${text}\n`);
     });
   }
