@@ -57,7 +57,13 @@ export class EslSocket {
   private readonly framer = new EslFramer();
   private readonly pending: Pending[] = [];
   private closedReason: string | undefined;
-  private corked = false;
+  /** Commands of this turn not yet written: one string and one write (a corked socket's writev made arrays per batch). */
+  private outgoing = '';
+  private readonly flush = (): void => {
+    const text = this.outgoing;
+    this.outgoing = '';
+    if (!this.socket.destroyed) this.socket.write(text);
+  };
   /** Events that arrive before the leg is attached (e.g. in the same packet as the subscription reply). */
   private early: Array<[CallEventName, EslHeaders]> | undefined = [];
   private eventHandler: (name: CallEventName, h: EslHeaders) => void = (name, h) => this.early?.push([name, h]);
@@ -165,16 +171,9 @@ export class EslSocket {
         this.close(`no reply to '${line.slice(0, 60)}' within ${timeoutMs} ms`);
       }, timeoutMs);
       this.pending.push({ kind, what: line, resolve, reject, timer });
-      // Commands issued in the same turn (a pipelined handshake, multiset + bridge) leave in one packet.
-      if (!this.corked) {
-        this.corked = true;
-        this.socket.cork();
-        process.nextTick(() => {
-          this.corked = false;
-          this.socket.uncork();
-        });
-      }
-      this.socket.write(`${text}\n`);
+      // Commands issued in the same turn (a pipelined handshake, uuid_setvar_multi + bridge) leave in one write.
+      if (this.outgoing === '') process.nextTick(this.flush);
+      this.outgoing += `${text}\n`;
     });
   }
 
