@@ -7,7 +7,9 @@
  * Lines are read as parseHeaderLines reads them (esl-framer.ts): a line without `: ` is a name with an empty value,
  * blank lines are skipped, and a name repeated keeps its first place and its last value.
  */
-import { SpanHeaders } from './span-headers';
+import { SpanCollector, SpanHeaders } from './span-headers';
+
+const POSITIONS = new SpanCollector();
 
 export class HeaderBlock extends SpanHeaders {
   /** `decode`: values are kept as received and decoded when read (the connect reply's URL-encoded values). */
@@ -35,9 +37,13 @@ export class HeaderBlock extends SpanHeaders {
   split(names: ReadonlySet<string>, decode?: (value: string) => string): [named: HeaderBlock, others: HeaderBlock] {
     const s = this.spans;
     const named: number[] = [];
-    const others: number[] = [];
-    for (let m = 0; m < this.count; m++) (this.isOneOf(m, names) ? named : others).push(s[4 * m]!, s[4 * m + 1]!, s[4 * m + 2]!, s[4 * m + 3]!);
-    return [new HeaderBlock(this.text, named, decode), new HeaderBlock(this.text, others, decode)];
+    const others = POSITIONS;
+    others.start();
+    for (let m = 0; m < this.count; m++) {
+      if (this.isOneOf(m, names)) named.push(s[4 * m]!, s[4 * m + 1]!, s[4 * m + 2]!, s[4 * m + 3]!);
+      else others.add(s[4 * m]!, s[4 * m + 1]!, s[4 * m + 2]!, s[4 * m + 3]!);
+    }
+    return [new HeaderBlock(this.text, named, decode), new HeaderBlock(this.text, others.take(), decode)];
   }
 
   /** The object parseHeaderLines would have made of the block (values decoded as read): for tests and logs. */
@@ -55,17 +61,18 @@ export class HeaderBlock extends SpanHeaders {
 
 /** Where each line's name and value lie: [nameStart, nameEnd, valueStart, valueEnd] per non-blank line. */
 function lineSpans(text: string): number[] {
-  const spans: number[] = [];
+  const spans = POSITIONS;
+  spans.start();
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     if (end > start) {
       const sep = text.indexOf(': ', start);
-      if (sep >= 0 && sep < end) spans.push(start, sep, sep + 2, end);
-      else spans.push(start, end, end, end);
+      if (sep >= 0 && sep < end) spans.add(start, sep, sep + 2, end);
+      else spans.add(start, end, end, end);
     }
     start = end + 1;
   }
-  return spans;
+  return spans.take();
 }

@@ -10,7 +10,7 @@
  * means exactly what JSON.parse would make of it. Anything else (whitespace, a number, a name with an escape, a
  * malformed text) answers undefined, and the caller goes the JSON.parse way, with its checks and error messages.
  */
-import { SpanHeaders } from './span-headers';
+import { SpanCollector, SpanHeaders } from './span-headers';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -21,6 +21,8 @@ const BACKSLASH = 0x5c;
 // eslint-disable-next-line no-control-regex
 const NO_CONTROL = /^[^\x00-\x1f]*$/;
 
+const POSITIONS = new SpanCollector();
+
 /** Where the members lie in the text: for member i, name [4i, 4i+1) and value [4i+2, 4i+3). */
 function scan(text: string): number[] | undefined {
   const n = text.length;
@@ -29,10 +31,11 @@ function scan(text: string): number[] | undefined {
   // next quote that no backslash escapes: found with indexOf, and only backslashes are looked at one by one.
   if (!NO_CONTROL.test(text)) return undefined;
   const strings = new StringEnds(text);
-  // A plain array of small integers: allocated in the young generation, unlike a typed array's backing store.
-  const spans: number[] = [];
+  // Plain arrays of small integers: allocated in the young generation, unlike a typed array's backing store.
+  const spans = POSITIONS;
+  spans.start();
   let i = 1;
-  if (n === 2) return spans;
+  if (n === 2) return spans.take();
   for (;;) {
     // "name"
     if (text.charCodeAt(i) !== QUOTE) return undefined;
@@ -44,13 +47,13 @@ function scan(text: string): number[] | undefined {
     const valueStart = nameEnd + 3;
     const valueEnd = strings.end(valueStart, true);
     if (valueEnd < 0) return undefined;
-    spans.push(nameStart, nameEnd, valueStart, valueEnd);
+    spans.add(nameStart, nameEnd, valueStart, valueEnd);
     const next = text.charCodeAt(valueEnd + 1);
     if (next === 0x2c) {
       i = valueEnd + 2;
       continue;
     }
-    if (next === 0x7d && valueEnd + 2 === n) return spans;
+    if (next === 0x7d && valueEnd + 2 === n) return spans.take();
     return undefined;
   }
 }

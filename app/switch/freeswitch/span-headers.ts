@@ -25,6 +25,37 @@ const LENGTH_BUCKETS = 64;
  */
 const SEARCHES_BEFORE_INDEX = 3;
 
+/**
+ * Gathers a message's positions in one array reused from message to message, and hands them out at their exact
+ * size: an array grown member by member for each message was copied ~8 times on the way to an event's ~650 positions
+ * (bench:esl-read: 60% more young-generation collections than the typed arrays it replaced).
+ */
+export class SpanCollector {
+  private readonly scratch: number[] = [];
+  private n = 0;
+
+  start(): void {
+    this.n = 0;
+  }
+
+  add(nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
+    const s = this.scratch;
+    const n = this.n;
+    if (n < s.length) {
+      s[n] = nameStart;
+      s[n + 1] = nameEnd;
+      s[n + 2] = valueStart;
+      s[n + 3] = valueEnd;
+    } else s.push(nameStart, nameEnd, valueStart, valueEnd);
+    this.n = n + 4;
+  }
+
+  /** The positions added since start(), in a new array. */
+  take(): number[] {
+    return this.scratch.slice(0, this.n);
+  }
+}
+
 export abstract class SpanHeaders extends EslHeaders {
   /** Member numbers ordered by name-length bucket (in member order within one), and where each bucket starts. */
   private order: number[] | undefined;
@@ -135,15 +166,13 @@ export abstract class SpanHeaders extends EslHeaders {
     if (this.order && this.bucketStart) return [this.order, this.bucketStart];
     const s = this.spans;
     const count = this.count;
-    const starts: number[] = [];
-    for (let b = 0; b < LENGTH_BUCKETS + 2; b++) starts.push(0);
+    const starts = new Array<number>(LENGTH_BUCKETS + 2).fill(0);
     for (let m = 0; m < count; m++) {
       const len = s[4 * m + 1]! - s[4 * m]!;
       starts[(len < LENGTH_BUCKETS ? len : LENGTH_BUCKETS) + 1]!++;
     }
     for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
-    const order: number[] = [];
-    for (let m = 0; m < count; m++) order.push(0);
+    const order = new Array<number>(count).fill(0);
     const next = starts.slice(0, LENGTH_BUCKETS + 1);
     for (let m = 0; m < count; m++) {
       const len = s[4 * m + 1]! - s[4 * m]!;
