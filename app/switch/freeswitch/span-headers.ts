@@ -8,8 +8,8 @@
  * JSON.parse and a header-line parser build) answers: the last value of a name; else, among names equal in any
  * ASCII case, the one whose first member comes last (the object's key order), with its last value.
  *
- * The members are indexed by name length on the first lookup (a counting sort: no name is read to build it), since
- * only names of the query's length can match in any case; a lookup compares a few names instead of all of them.
+ * After the first few lookups the members are indexed by name length (a counting sort: no name is read to build it),
+ * since only names of the query's length can match in any case; a lookup compares a few names instead of all of them.
  * Positions are kept in plain arrays of small integers: a typed array's separate backing store cost more to
  * allocate and collect than the young-generation array.
  */
