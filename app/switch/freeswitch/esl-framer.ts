@@ -7,8 +7,10 @@
  *
  * Why not the `esl` package's parser here: it concatenates the whole pending buffer on every chunk and builds a
  * message object plus a debug-log object per frame; at hundreds of calls per second it was a quarter of the
- * app's CPU (bench/cps.ts profile). Each frame's text is decoded once here and nowhere else.
+ * app's CPU (bench/cps.ts profile). Each frame's text is decoded once here and nowhere else; its header lines are
+ * indexed in place (header-block.ts), not copied into an object.
  */
+import { HeaderBlock } from './header-block';
 
 export interface FrameLimits {
   maxHeaderBytes: number;
@@ -22,11 +24,18 @@ export const DEFAULT_FRAME_LIMITS: FrameLimits = {
   maxBodyBytes: 10 * 1024 * 1024,
 };
 
-export interface EslFrame {
-  /** Header values exactly as on the wire (not URL-decoded). */
-  headers: Record<string, string>;
-  /** The Content-Length bytes as UTF-8 text, when the frame has a body. */
-  body: string | undefined;
+export class EslFrame {
+  constructor(
+    /** The header lines, read in place; values exactly as on the wire (not URL-decoded). */
+    readonly head: HeaderBlock,
+    /** The Content-Length bytes as UTF-8 text, when the frame has a body. */
+    readonly body: string | undefined,
+  ) {}
+
+  /** The headers as an object (made on each call: the socket reads `head`). */
+  get headers(): Record<string, string> {
+    return this.head.toRecord();
+  }
 }
 
 const LF = 0x0a;
@@ -69,7 +78,7 @@ export class EslFramer {
   /** Where to resume looking for the end of headers within the pending bytes. */
   private scanFrom = 0;
   /** The headers of a frame whose body is still arriving. */
-  private headers: Record<string, string> | undefined;
+  private headers: HeaderBlock | undefined;
   private bodyLength = 0;
   /** When the frame in progress started arriving (0 when between frames). */
   private partialSince = 0;
@@ -103,11 +112,11 @@ export class EslFramer {
           break;
         }
         this.scanFrom = 0;
-        const headers = parseHeaderLines(buf.toString('utf8', i, end));
+        const headers = HeaderBlock.parse(buf.toString('utf8', i, end));
         i = end + 2;
-        const length = headers['Content-Length'];
+        const length = headers.member('Content-Length');
         if (length === undefined) {
-          onFrame({ headers, body: undefined });
+          onFrame(new EslFrame(headers, undefined));
           continue;
         }
         if (!/^\d+$/.test(length)) return this.fail(`bad Content-Length '${length.slice(0, 20)}'`);
@@ -117,7 +126,7 @@ export class EslFramer {
         this.bodyLength = n;
       }
       if (buf.length - i < this.bodyLength) break;
-      const frame = { headers: this.headers, body: buf.toString('utf8', i, i + this.bodyLength) };
+      const frame = new EslFrame(this.headers, buf.toString('utf8', i, i + this.bodyLength));
       i += this.bodyLength;
       this.headers = undefined;
       this.bodyLength = 0;

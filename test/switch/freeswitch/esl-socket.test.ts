@@ -15,12 +15,17 @@ describe('EslSocket', () => {
   let server: Server;
   let conn: EslSocket;
   let fs: Socket;
+  /** Our end of the connection (the one EslSocket writes to). */
+  let ours: Socket;
   let received = '';
 
   beforeEach(async () => {
     received = '';
     const accepted = new Promise<EslSocket>((resolve) => {
-      server = createServer((s) => resolve(new EslSocket(s, silentLogger())));
+      server = createServer((s) => {
+        ours = s;
+        resolve(new EslSocket(s, silentLogger()));
+      });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     fs = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' });
@@ -92,6 +97,24 @@ describe('EslSocket', () => {
     for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(seen).toEqual(['CHANNEL_HANGUP_COMPLETE:USER_BUSY']);
     expect(conn.isClosed).toBe(false);
+  });
+
+  it('sends the commands of one turn in one write, in order, and a refused one not at all', async () => {
+    const writes = jest.spyOn(ours, 'write');
+    void conn.command('connect', {}, 1000).catch(() => undefined);
+    const refused = conn.execute('u1', 'playback', 'a.wav\napi hupall', 'e0', 1000);
+    void conn.command('linger', {}, 1000).catch(() => undefined);
+    await expect(refused).rejects.toThrow('refusing a line break');
+    await waitFor('linger');
+    expect(writes.mock.calls.map((c) => c[0])).toEqual(['connect\n\nlinger\n\n']);
+    void conn.api('uuid_setvar_multi u1 a=b', 1000).catch(() => undefined);
+    void conn.execute('u1', 'bridge', 'sofia/x', 'e1', 1000).catch(() => undefined);
+    await waitFor('bridge');
+    expect(writes.mock.calls.map((c) => c[0])).toEqual([
+      'connect\n\nlinger\n\n',
+      'api uuid_setvar_multi u1 a=b\n\nsendmsg u1\ncall-command: execute\nexecute-app-name: bridge\nexecute-app-arg: sofia/x\nevent-uuid: e1\n\n',
+    ]);
+    expect(received).toBe(writes.mock.calls.map((c) => c[0]).join(''));
   });
 
   it('refuses to send a line break inside a command', async () => {
