@@ -235,6 +235,27 @@ function addEnd(ended: Map<string, Ended>, e: Ended): void {
   if (!had || had.endReason === 'node_lost') ended.set(e.callId, e);
 }
 type Attempt = Extract<JournalEntry, { type: 'attempt' }>;
+
+/** A \u0000 escape not preceded by an escaped backslash: text jsonb cannot hold. */
+const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+
+/**
+ * The decisions' traces as one JSON array. A trace with a \u0000 in a string is refused as bad data (SQLSTATE
+ * 22P05, as jsonb refused it before migration 024): json would store it, but the privacy erasure edits traces as
+ * jsonb and would then fail for that number; so the entry goes to the dead-letter stream, as it always did.
+ */
+function tracesJson(decided: readonly Decided[]): string {
+  let out = '[';
+  for (let i = 0; i < decided.length; i++) {
+    const e = decided[i]!;
+    const json = JSON.stringify(e.trace);
+    if (json.includes('\\u0000') && NUL_ESCAPE.test(json)) {
+      throw Object.assign(new Error(`the decision trace of call ${e.callId} holds a \\u0000, which jsonb cannot store`), { code: '22P05' });
+    }
+    out += i === 0 ? json : `,${json}`;
+  }
+  return `${out}]`;
+}
 type Ended = Extract<JournalEntry, { type: 'ended' }>;
 
 /**
@@ -308,10 +329,15 @@ async function applyBatch(c: PoolClient, batch: readonly JournalEntry[]): Promis
     );
   }
   if (decided.length > 0) {
+    // The traces go as one JSON array, not as a text[] whose every quote pg would escape in JS (a 4 KB trace is
+    // mostly quotes); json_array_elements hands each element's text on unchanged, matched to its call by position.
     await c.query(
       `INSERT INTO call_decisions (call_id, decided_at, trace)
-       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::jsonb[]) ON CONFLICT (call_id) DO NOTHING`,
-      columns(decided, [(e) => e.callId, (e) => e.decidedAt, (e) => JSON.stringify(e.trace)]),
+       SELECT d.call_id, d.decided_at, t.trace
+       FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS d(call_id, decided_at, n)
+         JOIN json_array_elements($3::json) WITH ORDINALITY AS t(trace, n) USING (n)
+       ON CONFLICT (call_id) DO NOTHING`,
+      [...columns(decided, [(e) => e.callId, (e) => e.decidedAt]), tracesJson(decided)],
     );
     // A call that claimed a seller's bid: the bid names its call (once; a replayed entry changes nothing).
     const claims = decided.filter((e) => e.trace.sellerBid);
