@@ -8,6 +8,7 @@
 -- machine under load. Calls do not wait for it (they journal to Redis; the recorder catches up once the lock goes),
 -- but the recorder's writes and the operators' call detail do: on a large call_decisions, run migrations at a quiet
 -- hour. Changing the type resets the column's compression: lz4 is set again in the same rewrite (migration 023).
+-- Recorders from before and after this work with either type (json and jsonb convert on assignment): upgrade in any order.
 DO $$
 BEGIN
   ALTER TABLE call_decisions ALTER COLUMN trace TYPE json USING trace::json, ALTER COLUMN trace SET COMPRESSION lz4;
