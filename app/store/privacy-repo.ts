@@ -40,7 +40,8 @@ export async function eraseNumber(pool: Pool, redis: Redis, e164: string, reason
     await c.query('BEGIN');
     const run = async (sql: string, params: unknown[] = [e164, token]) => (await c.query(sql, params)).rowCount ?? 0;
     const counts: Record<string, number> = {
-      decisions: await run(`UPDATE call_decisions d SET trace = jsonb_set(jsonb_set(d.trace, '{ani}', to_jsonb($2::text)), '{caller}', jsonb_build_object('ok', true, 'erased', true))
+      // The trace is stored as json (migration 024): edited as jsonb, stored back as json.
+      decisions: await run(`UPDATE call_decisions d SET trace = jsonb_set(jsonb_set(d.trace::jsonb, '{ani}', to_jsonb($2::text)), '{caller}', jsonb_build_object('ok', true, 'erased', true))::json
                             FROM calls c WHERE c.id = d.call_id AND c.ani = $1`),
       // Before calls: found through the call's number. The body is JSON text in which the number is a plain string.
       webhookDeliveries: await run('UPDATE webhook_deliveries w SET body = replace(w.body, $1, $2) FROM calls c WHERE c.id = w.call_id AND c.ani = $1'),

@@ -33,9 +33,9 @@ const SUMMARY_SQL = `
 WITH run AS (SELECT id, outcome, reject_reason, end_reason, ended_at FROM calls WHERE started_at >= $1),
 decisions AS (SELECT d.trace FROM call_decisions d JOIN run ON run.id = d.call_id),
 skipped AS (
-  SELECT r AS reason FROM decisions, jsonb_array_elements_text(coalesce(trace #> '{excluded,reason}', '[]')) r
+  SELECT r AS reason FROM decisions, json_array_elements_text(coalesce(trace #> '{excluded,reason}', '[]')) r
   UNION ALL
-  SELECT r FROM decisions, jsonb_array_elements_text(coalesce(trace #> '{ranked,reason}', '[]')) r
+  SELECT r FROM decisions, json_array_elements_text(coalesce(trace #> '{ranked,reason}', '[]')) r
   UNION ALL
   SELECT a.status FROM bridge_attempts a JOIN run ON run.id = a.call_id WHERE a.status IN ('busy', 'no_answer', 'failed')
 ),

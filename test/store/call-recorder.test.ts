@@ -170,6 +170,23 @@ it('a bad entry goes to the dead-letter stream and the rest of its batch is writ
   expect(await infra.redis.xlen(JOURNAL_STREAM)).toBe(0);
 });
 
+it('a trace holding a NUL character is set aside, as when traces were jsonb; text that only reads \\u0000 is stored as sent', async () => {
+  const deadBefore = await infra.redis.xlen(JOURNAL_DEAD_STREAM);
+  const withNul = decided('nul1') as Extract<JournalEntry, { type: 'decided' }>;
+  const looksLikeNul = decided('nul2') as Extract<JournalEntry, { type: 'decided' }>;
+  await append(
+    { ...withNul, trace: { ...withNul.trace, caller: { ok: true, e164: '+12025550123', name: 'A\u0000B' } } as DecisionTrace },
+    { ...looksLikeNul, trace: { ...looksLikeNul.trace, caller: { ok: true, e164: '+12025550123', name: 'A\\u0000B' } } as DecisionTrace },
+    decided('nul3'),
+  );
+  expect(await recorder.drain()).toBe(3);
+  const dead = (await infra.redis.xrange(JOURNAL_DEAD_STREAM, '-', '+')).slice(deadBefore);
+  expect(dead).toHaveLength(1);
+  expect(dead[0]![1][dead[0]![1].indexOf('why') + 1]).toMatch(/nul1.*u0000/);
+  const { rows } = await infra.pool.query<{ call_id: string; name: string | null }>("SELECT call_id, trace->'caller'->>'name' AS name FROM call_decisions WHERE call_id IN ('nul1', 'nul2', 'nul3') ORDER BY call_id");
+  expect(rows).toEqual([{ call_id: 'nul2', name: 'A\\u0000B' }, { call_id: 'nul3', name: null }]);
+});
+
 it('entries read while Postgres refuses writes stay pending and are written once it accepts them again', async () => {
   const loop = new CallRecorder(infra.pool, infra.redis, silentLogger(), { consumer: 'loop', batchSize: 100, blockMs: 50, gatherMs: 1 });
   const deadBefore = await infra.redis.xlen(JOURNAL_DEAD_STREAM);
