@@ -10,14 +10,15 @@
  * - Errors are mapped as in ari-client-rest.ts (ari-results.ts): 404 or `... not found` -> not_found,
  *   `not in Stasis` -> not_in_stasis, `Allocation failed` -> allocation_failed, `already exists` -> conflict,
  *   anything else (and a refused or reset connection) -> other; the message is the body's `message` or `error`.
- * - A request that fails with a reset on a kept-alive socket, before any response, is sent once more on a fresh
- *   one (within the same deadline): the switch closed that idle connection as the request went out.
+ * - A request that fails with a reset or close on a reused connection, before any response, is sent once more
+ *   (within the same deadline): the switch closed that idle connection as the request went out.
  * - `connect` checks the URL and the credentials with GET /ari/asterisk/info; 401 says the user was refused.
  *
  * The HTTP is undici's Pool (ari-http-pool.ts), the Node.js project's own HTTP client, driven through
- * `Pool#dispatch` with a small handler: neither fetch (its per-request machinery cost about three times the CPU of
- * http.request here) nor node:http (whose per-request objects and streams were a fifth of the call node's CPU).
- * FIGURES
+ * `Pool#dispatch` with a small handler: a kept library rather than HTTP code of our own. Not fetch (its per-request
+ * machinery cost about three times the CPU of http.request here), nor node:http (whose per-request objects and
+ * streams were a fifth of the call node's CPU: 47-56 us of CPU per request in `npm run bench:ari-rest`). Through
+ * the Pool: 22.7-25.0 us, against 15.7-16.6 us for the hand-written HTTP/1.1 client it replaced (alternated pairs).
  */
 import type { Logger } from '../../observability/logger';
 import type { HangupCause } from '../port';
