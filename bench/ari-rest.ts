@@ -14,14 +14,18 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { AriHttpRest } from '../app/switch/asterisk/ari-http-rest';
+import { benchFlags } from './load/bench-args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
-};
-const CALLS = arg('calls', 10_000);
-const ROUNDS = arg('rounds', 4);
+const FLAGS = benchFlags(process.argv.slice(2), {
+  values: ['calls', 'rounds'],
+  usage: `npm run bench:ari-rest [-- options]
+
+  --calls <n>   bridged calls per round, six requests each (default 10000)
+  --rounds <n>  rounds, the first warms up (default 4)
+  --help        this text`,
+});
+const CALLS = FLAGS.number('calls', 10_000, { min: 1, integer: true });
+const ROUNDS = FLAGS.number('rounds', 4, { min: 1, integer: true });
 const AT_ONCE = 8;
 const REQUESTS_PER_CALL = 6;
 

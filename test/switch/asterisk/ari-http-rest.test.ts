@@ -1,12 +1,14 @@
 /**
  * AriHttpRest against the Asterisk peer over real HTTP: each operation as the peer receives it (paths and
  * URL-encoded query strings as recorded from Asterisk 22), results reduced to the plain shapes, each error kind,
- * the connect check, a request deadline against a server that never answers, and kept-alive connections.
+ * the connect check, a request deadline against a server that never answers, and the connections (kept alive,
+ * capped, closed when idle, a reused one closed under a request retried once, close()).
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { silentLogger } from '../../../app/observability/logger';
 import { AriClientRest } from '../../../app/switch/asterisk/ari-client-rest';
+import { AriHttpPool, HttpTimeoutError } from '../../../app/switch/asterisk/ari-http-pool';
 import { AriHttpRest, queryString } from '../../../app/switch/asterisk/ari-http-rest';
 import { AriError, isAriError, type AriRest } from '../../../app/switch/asterisk/ari-rest';
 import { AsteriskPeer } from '../../peers/asterisk';
@@ -331,6 +333,105 @@ describe('AriHttpRest: deadlines and connections', () => {
       await rest.listChannels();
       await expect(rest.listBridges()).resolves.toEqual([]);
       expect(n).toBe(3);
+      expect(server.sockets).toHaveLength(2);
+    } finally {
+      rest.close();
+      await server.close();
+    }
+  });
+
+  it('a connection closed under its first request is not retried: the request fails', async () => {
+    let n = 0;
+    const server = await bareServer((req) => {
+      n++;
+      req.socket.destroy();
+    });
+    const rest = new AriHttpRest({ url: server.url, ...CREDS, restMs: 1000 });
+    try {
+      expect(await rejection(rest.listChannels())).toMatchObject({ kind: 'other', operation: 'GET /channels' });
+      expect(n).toBe(1);
+    } finally {
+      rest.close();
+      await server.close();
+    }
+  });
+
+  it('opens at most maxSockets connections; further requests wait and go out in order as connections free up', async () => {
+    const held: Array<{ url: string; res: http.ServerResponse }> = [];
+    const server = await bareServer((req, res) => held.push({ url: req.url ?? '', res }));
+    const rest = new AriHttpRest({ url: server.url, ...CREDS, restMs: 5000, maxSockets: 2 });
+    try {
+      const ids = ['c-1', 'c-2', 'c-3', 'c-4', 'c-5'];
+      const all = ids.map((id) => rest.getChannel(id));
+      await waitFor(() => held.length === 2, 1000, 'two requests at the server');
+      const order: string[] = [];
+      while (order.length < ids.length) {
+        await waitFor(() => held.length > 0, 1000, 'the next request');
+        const { url, res } = held.shift()!;
+        order.push(url);
+        expect(server.sockets).toHaveLength(2);
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ id: url.split('/').pop(), name: 'PJSIP/x', state: 'Up', caller: { name: '', number: '' }, dialplan: {}, channelvars: {}, creationtime: 'T' }));
+      }
+      expect((await Promise.all(all)).map((c) => c.id)).toEqual(ids);
+      expect(order).toEqual(ids.map((id) => `/ari/channels/${id}`));
+      expect(server.sockets).toHaveLength(2);
+    } finally {
+      rest.close();
+      await server.close();
+    }
+  });
+
+  it('closes a connection idle for idleMs', async () => {
+    const server = await bareServer((_req, res) => res.end('[]'));
+    const rest = new AriHttpRest({ url: server.url, ...CREDS, restMs: 1000, idleMs: 100 });
+    try {
+      await rest.listChannels();
+      const started = Date.now();
+      await new Promise<void>((r) => server.sockets[0]!.once('close', () => r()));
+      expect(Date.now() - started).toBeLessThan(2000); // the client's idle close, not the server's (5 s)
+      expect(await rest.listChannels()).toEqual([]);
+      expect(server.sockets).toHaveLength(2);
+    } finally {
+      rest.close();
+      await server.close();
+    }
+  });
+
+  it('a request waiting for a connection past its deadline times out without being sent', async () => {
+    const seen: string[] = [];
+    const server = await bareServer((req, res) => {
+      seen.push(req.url ?? '');
+      if (req.url === '/fast') res.end('ok');
+    });
+    const http = new AriHttpPool({ origin: server.url, headers: [], maxSockets: 1, idleMs: 10_000 });
+    try {
+      const slow = http.request('GET', '/slow', undefined, 150);
+      const waiting = http.request('GET', '/waiting', undefined, 100);
+      await expect(waiting).rejects.toThrow(new HttpTimeoutError(100));
+      await expect(slow).rejects.toThrow('timed out after 150 ms');
+      expect(await http.request('GET', '/fast', undefined, 1000)).toEqual({ status: 200, text: 'ok' });
+      expect(seen).toEqual(['/slow', '/fast']);
+    } finally {
+      http.close();
+      await server.close();
+    }
+  });
+
+  it('close() fails the requests in flight and closes every connection; later requests open new ones', async () => {
+    let answer = false;
+    const server = await bareServer((_req, res) => {
+      if (answer) res.end('[]');
+    });
+    const rest = new AriHttpRest({ url: server.url, ...CREDS, restMs: 5000 });
+    try {
+      const inFlight = rejection(rest.listChannels());
+      await waitFor(() => server.sockets.length === 1, 1000, 'the request at the server');
+      rest.close();
+      expect(await inFlight).toMatchObject({ kind: 'other', operation: 'GET /channels' });
+      await waitFor(() => server.sockets.every((s) => s.destroyed), 1000, 'the connection closed');
+      answer = true;
+      expect(await rest.listChannels()).toEqual([]);
       expect(server.sockets).toHaveLength(2);
     } finally {
       rest.close();
