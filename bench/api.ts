@@ -16,7 +16,6 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import type { Pool } from 'pg';
-import type { Redis } from 'ioredis';
 import path from 'node:path';
 import { loadConfig } from '../app/config';
 import { silentLogger } from '../app/observability/logger';
@@ -24,6 +23,7 @@ import { startExchangeNode } from '../app/exchange-node';
 import { createApiKey } from '../app/store/api-keys';
 import { measureBidUpdates } from './load/bid-phase';
 import { freshBenchState } from './load/bench-state';
+import { countCommands, countQueries } from './load/client-counters';
 import { benchFlags } from './load/bench-args';
 import { processCpuMs } from './load/proc-cpu';
 import { SteadyProfile } from './load/steady-profile';
@@ -155,27 +155,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** Counts the queries sent through a pool (a wrapper on pool.query; a floor run sends none). */
-function countQueries(pool: Pool): { count: number } {
-  const counter = { count: 0 };
-  const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
-  pool.query = ((...a: unknown[]) => {
-    counter.count += 1;
-    return query(...a);
-  }) as Pool['query'];
-  return counter;
-}
 
-/** Counts the commands a client sends (a wrapper on sendCommand, which auto-pipelined commands pass through too). */
-function countCommands(redis: Redis): { count: number } {
-  const counter = { count: 0 };
-  const send = redis.sendCommand.bind(redis);
-  redis.sendCommand = ((...a: Parameters<Redis['sendCommand']>) => {
-    counter.count += 1;
-    return send(...a);
-  }) as Redis['sendCommand'];
-  return counter;
-}
 
 /** CPU (ms, user + system) used so far by each Postgres backend the pool holds, by pid (a bench-only peek into pg's Pool). */
 function backendsCpuMs(pool: Pool): Map<number, number> {

@@ -12,8 +12,6 @@
  * Uses schema `bench_seller_pings` in DATABASE_URL and Redis prefix `bench:seller-pings:` (both recreated).
  */
 import os from 'node:os';
-import type { Redis } from 'ioredis';
-import type { Pool } from 'pg';
 import { createPool } from '../app/store/db';
 import { migrate } from '../app/store/migrate';
 import { createRedis } from '../app/cache/redis';
@@ -28,6 +26,7 @@ import { Router } from '../app/exchange/router';
 import { SellerPings } from '../app/exchange/seller-pings';
 import { createLogger } from '../app/observability/logger';
 import { freshBenchState } from './load/bench-state';
+import { countCommands, countQueries } from './load/client-counters';
 import { benchFlags, pct } from './load/bench-args';
 
 const FLAGS = benchFlags(process.argv.slice(2), {
@@ -56,27 +55,7 @@ function emit(name: string, value: number, unit: string, extra: Record<string, u
 
 const caller = (i: number): string => `+1312${String(2000000 + i).padStart(7, '0')}`;
 
-/** Counts the commands a client sends (a wrapper on sendCommand): Redis is shared, so its own stats would mix others'. */
-function countCommands(redis: Redis): { count: number } {
-  const counter = { count: 0 };
-  const send = redis.sendCommand.bind(redis);
-  redis.sendCommand = ((...a: Parameters<Redis['sendCommand']>) => {
-    counter.count += 1;
-    return send(...a);
-  }) as Redis['sendCommand'];
-  return counter;
-}
 
-/** Counts the queries sent through a pool (a wrapper on pool.query): Postgres is shared, so its own stats would mix others'. */
-function countQueries(pool: Pool): { count: number } {
-  const counter = { count: 0 };
-  const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
-  pool.query = ((...a: unknown[]) => {
-    counter.count += 1;
-    return query(...a);
-  }) as Pool['query'];
-  return counter;
-}
 
 async function main(): Promise<void> {
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
