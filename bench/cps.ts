@@ -56,6 +56,8 @@ import { freshBenchState, untilReady } from './load/bench-state';
 import { connectedLocalPorts, contextSwitches, cpuBetween, ioSyscalls, pidsCpuMs, postgresClusterCpuMs, processCpuMs, sampleCpu, type CpuGroups } from './load/proc-cpu';
 import { BridgeOverlap } from './load/bridge-overlap';
 import { benchFlags } from './load/bench-args';
+import { startStallProbe } from './load/stall-probe';
+import { SlowSetups } from './load/slow-setups';
 
 const FLAGS = benchFlags(process.argv.slice(2), {
   values: ['switch', 'cps', 'seconds', 'warmup-seconds', 'idle-seconds', 'mode', 'nodes', 'log-level', 'workers', 'peer-detail', 'concurrent', 'buyers', 'talk-ms', 'schema'],
@@ -195,8 +197,11 @@ function spawnApp(name: string, entry: 'main' | 'recorder-main' | 'worker-main',
   const profile = process.env.BENCH_PROFILE_DIR && profiled.includes(entry) ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const dist = path.join(__dirname, '..', 'dist', 'app', `${entry}.js`);
   const script = RUNTIME === 'dist' && existsSync(dist) ? [dist] : ['--import', 'tsx', path.join(__dirname, '..', 'app', `${entry}.ts`)];
-  const child = spawn(process.execPath, [...profile, `--max-semi-space-size=${process.env.NODE_SEMI_SPACE_MB ?? '8'}`, ...script], {
-    env: { ...process.env, ...commonEnv(), ...env },
+  // BENCH_STALL_DIR=dir: each process records its event-loop stalls and GC pauses (bench/load/stall-probe.ts).
+  const stallFile = process.env.BENCH_STALL_DIR ? path.join(process.env.BENCH_STALL_DIR, `${name}.stalls.jsonl`) : undefined;
+  const probe = stallFile ? ['--import', 'tsx', '--import', path.join(__dirname, 'load', 'stall-probe.ts')] : [];
+  const child = spawn(process.execPath, [...profile, ...probe, `--max-semi-space-size=${process.env.NODE_SEMI_SPACE_MB ?? '8'}`, ...script], {
+    env: { ...process.env, ...commonEnv(), ...env, ...(stallFile ? { BENCH_STALL_FILE: stallFile } : {}) },
     stdio: ['ignore', fd, 'inherit'],
   });
   closeSync(fd);
@@ -320,7 +325,7 @@ function watchPostgresBackends(owners: Record<string, number | undefined>): { pi
   let running = true;
   const loop = (async () => {
     while (running) {
-      const ports = Object.entries(owners).map(([owner, pid]) => [owner, connectedLocalPorts([pid], pgPort)] as const);
+      const ports = await Promise.all(Object.entries(owners).map(async ([owner, pid]) => [owner, await connectedLocalPorts([pid], pgPort)] as const));
       const { rows } = await pool.query<{ pid: number; client_port: number | null; backend_type: string }>('SELECT pid, client_port, backend_type FROM pg_stat_activity WHERE pid <> pg_backend_pid()');
       for (const r of rows) {
         const owner = r.backend_type !== 'client backend' ? 'background' : ports.find(([, p]) => r.client_port !== null && p.has(r.client_port))?.[0];
@@ -423,7 +428,8 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
     callsPerNode.clear();
     const holds = NODES > 1 ? watchHolds() : undefined;
     for (const cps of RATES) {
-      const driver = new CallDriver(peer.placer, { dnis: DIDS, talkMs: TALK_MS, firstAni: 3_000_000 + cps * 1000 });
+      const slow = process.env.BENCH_STALL_DIR ? new SlowSetups(peer.placer, startStallProbe()) : undefined;
+      const driver = new CallDriver(slow ?? peer.placer, { dnis: DIDS, talkMs: TALK_MS, firstAni: 3_000_000 + cps * 1000 });
       const started = Date.now();
       // The steady window: from when the first calls end (calls now end as fast as they start) to the last call placed.
       // Per call means per call finished in the window: in a steady phase as many end as start, and on a machine
@@ -473,6 +479,7 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
       emit(`${FIGURE}_call_setup_p50_ms`, percentile(s.setupMs, 0.5), 'ms', cond);
       emit(`${FIGURE}_call_setup_p99_ms`, percentile(s.setupMs, 0.99), 'ms', cond);
       if (s.failed || s.errors.size) process.stderr.write(`failures at ${cps} cps (${mode}): ${JSON.stringify(Object.fromEntries(s.errors))}\n`);
+      slow?.save(path.join(process.env.BENCH_STALL_DIR!, `setups-${mode}-${cps}.json`), started);
     }
 
     if (holds) {

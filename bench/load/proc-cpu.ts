@@ -2,7 +2,12 @@
  * CPU used by processes, read from /proc (Linux): the CPS benchmark takes one sample at the start of its steady
  * window and one at the end, and divides each process group's difference by the calls placed in between.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 const USER_HZ = 100; // clock ticks per second of /proc/<pid>/stat times (100 on Linux)
 
@@ -96,15 +101,20 @@ export function pidsCpuMs(pids: Array<number | undefined>): number | undefined {
   return total;
 }
 
-/** Local TCP ports of the sockets the given processes hold that are connected to `remotePort` (from /proc). */
-export function connectedLocalPorts(pids: Array<number | undefined>, remotePort: number): Set<number> {
+/**
+ * Local TCP ports of the sockets the given processes hold that are connected to `remotePort`. Asynchronous, and
+ * without reading /proc/net/tcp when `ss` is there: with a bench's tens of thousands of TIME_WAIT sockets that
+ * table takes 50-150 ms to produce and parse, which stalled the bench process (the switch peer, which times call
+ * setups) every 500 ms and made most of the setup p99. `ss` asks the kernel for established sockets only.
+ */
+export async function connectedLocalPorts(pids: Array<number | undefined>, remotePort: number): Promise<Set<number>> {
   const inodes = new Set<string>();
   for (const pid of pids) {
     if (pid === undefined) continue;
     try {
-      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      for (const fd of await readdir(`/proc/${pid}/fd`)) {
         try {
-          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          const m = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/${pid}/fd/${fd}`));
           if (m) inodes.add(m[1]!);
         } catch {
           /* closed meanwhile */
@@ -115,22 +125,41 @@ export function connectedLocalPorts(pids: Array<number | undefined>, remotePort:
     }
   }
   const ports = new Set<number>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10) continue;
-      const local = f[1]!.split(':')[1];
-      const remote = f[2]!.split(':')[1];
-      if (remote && parseInt(remote, 16) === remotePort && inodes.has(f[9]!) && local) ports.add(parseInt(local, 16));
-    }
-  }
+  for (const [local, inode] of await connectedSockets(remotePort)) if (inodes.has(inode)) ports.add(local);
   return ports;
+}
+
+/** [local port, socket inode] of the established TCP sockets connected to `remotePort`: from `ss`, else /proc/net/tcp{,6}. */
+async function connectedSockets(remotePort: number): Promise<Array<[number, string]>> {
+  try {
+    const { stdout } = await execFileAsync('ss', ['-Htne', 'state', 'established', 'dport', '=', `:${remotePort}`]);
+    const out: Array<[number, string]> = [];
+    for (const line of stdout.split('\n')) {
+      // e.g. "0 0 127.0.0.1:43046 127.0.0.1:5432 timer:(...) ino:1166474 sk:1a66 ..."
+      const local = /^\s*\d+\s+\d+\s+\S*:(\d+)\s/.exec(line);
+      const ino = /\bino:(\d+)/.exec(line);
+      if (local && ino) out.push([Number(local[1]), ino[1]!]);
+    }
+    return out;
+  } catch {
+    const out: Array<[number, string]> = [];
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      let text = '';
+      try {
+        text = await readFile(table, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f.length < 10) continue;
+        const local = f[1]!.split(':')[1];
+        const remote = f[2]!.split(':')[1];
+        if (remote && parseInt(remote, 16) === remotePort && local) out.push([parseInt(local, 16), f[9]!]);
+      }
+    }
+    return out;
+  }
 }
 
 /**
