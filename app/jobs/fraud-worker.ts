@@ -3,7 +3,7 @@
  * the score, and acts on it: a caller over the block score is put on the block list screening reads (its next
  * call is refused), a seller whose traffic turns anomalous has the tracking number paused. Every action leaves an
  * audit row; a repeated job finds its score stored and does nothing again. A job's calls are loaded and their scores
- * stored one statement each, and its ended calls' seller hours counted in one Redis script (seller-hours.ts), not
+ * stored one statement each, and its ended calls' seller hours counted in one Redis script (SellerCallWindows), not
  * one per call.
  */
 import { Worker, type Job } from 'bullmq';
@@ -12,8 +12,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
 import { scoreCall, type FraudRules, type FraudScore } from '../domain/fraud';
 import { blockCaller, fraudKey, loadFraudFacts, pauseNumber, saveFraudScores, type FraudFactsRow, type ScoredCall } from '../store/fraud-repo';
-import type { SellerHour } from '../cache/seller-call-windows';
-import { recordSellerHours, type SellerCall } from './seller-hours';
+import { SellerCallWindows, type SellerCall, type SellerHour } from '../cache/seller-call-windows';
 import { publishConfigChanged } from '../exchange/snapshot-source';
 import { FRAUD_QUEUE, bullConnection, bullPrefix, type FraudItem, type QueueSettings } from './queues';
 
@@ -101,7 +100,7 @@ export class FraudWorker {
       const f = row.call.facts;
       calls.push({ sellerId: row.call.sellerAccountId, callId: item.callId, startedAtMs: row.call.startedAtMs, short: f.bridged === true && (f.billableSec ?? 0) < this.opts.rules.shortCallSec });
     }
-    const hours = await recordSellerHours(this.redis, calls);
+    const hours = await new SellerCallWindows(this.redis).recordAndCount(calls);
     return new Map(calls.map((c, i) => [c.callId, hours[i]!]));
   }
 
