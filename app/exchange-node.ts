@@ -228,13 +228,13 @@ async function startNode(config: Config, logger: Logger, opts: NodeOptions, star
   await heartbeat.start();
   const registry = new LiveCallsRegistry(redis, incarnation, logger.child({ mod: 'registry' }), journal);
   await registry.join();
-  // A call longer than its slot's lease keeps the slot (and its buyer's hold): renewed while the registry lists it.
-  const leaseRenewal = new LeaseRenewal(registry, caps, logger.child({ mod: 'leases' }), { everyMs: opts.leaseRenewEveryMs, clock: opts.clock });
-  leaseRenewal.start();
-  started.push('lease renewal', () => leaseRenewal.stop());
   const clearances = new OutboundClearances();
   const knownCall = (callId: string) => loadCallForAdoption(pool, callId);
   const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clearances, clock: opts.clock, registry, knownCall, fundHolds });
+  // A call longer than its slot's lease keeps the slot (and its buyer's hold): renewed while its flow runs here.
+  const leaseRenewal = new LeaseRenewal(registry, caps, logger.child({ mod: 'leases' }), { everyMs: opts.leaseRenewEveryMs, clock: opts.clock, isRunning: (callId) => flow.isRunning(callId) });
+  leaseRenewal.start();
+  started.push('lease renewal', () => leaseRenewal.stop());
 
   const queueSettings = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   let recorder: CallRecorder | undefined;

@@ -9,13 +9,19 @@ export interface LeaseRenewalOptions {
   everyMs?: number;
   /** the node's clock, the one its reservations are made on */
   clock?: () => Date;
+  /**
+   * Whether a call's flow still runs on this node. An entry the node no longer runs (one whose removal Redis refused,
+   * one claimed from a dead node and not settled yet) is not renewed: its lease lapses as before, so a stray entry
+   * never holds a slot for the node's whole life.
+   */
+  isRunning?: (callId: string) => boolean;
 }
 
 /**
  * Keeps the leases of this node's calls alive while they are up (a call may outlast CONCURRENCY_LEASE_MS): on one
  * unref'd timer per node, not one per call, it reads the node's own live-call registry entries (every call it routes
- * or adopted, from reservation to journaled end, with the counters and the buyer it holds) and renews their
- * concurrency slots and fund holds. A node that dies renews nothing: its calls' slots come back through the sweeper,
+ * or adopted, from reservation to journaled end, with the counters and the buyer it holds) and renews the
+ * concurrency slots and fund holds of those whose flow still runs here. A node that dies renews nothing: its calls' slots come back through the sweeper,
  * or with the lease.
  */
 export class LeaseRenewal {
@@ -51,7 +57,8 @@ export class LeaseRenewal {
 
   /** One round: every call this node holds gets a lease of `leaseMs` from now. Answers how many leases moved. */
   async renew(): Promise<number> {
-    const calls = await this.registry.own();
+    const isRunning = this.opts.isRunning;
+    const calls = (await this.registry.own()).filter((c) => !isRunning || isRunning(c.callId));
     if (calls.length === 0) return 0;
     const untilMs = this.clock().getTime() + this.leaseMs;
     const moved = await this.caps.renewLeases(calls.map((c) => ({ callId: c.callId, counters: c.counters, holdBuyerId: c.winner?.buyerAccountId })), untilMs);

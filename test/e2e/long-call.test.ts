@@ -5,6 +5,7 @@
  */
 import type { ExchangeNode } from '../../app/exchange-node';
 import { CONCURRENCY_LEASE_MS } from '../../app/cache/cap-ledger';
+import { concurrencyCapKey } from '../../app/domain/caps';
 import { traceBuyers } from '../../app/exchange/trace';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 import { seedAccount, seedCampaign, seedTarget } from '../support/seed';
@@ -53,10 +54,18 @@ it('a call that talks past its lease keeps its buyer\'s concurrency slot and fun
   await eventually(async () => (await node.caps.concurrentCalls('solo-t', clock().getTime())) === 1 || undefined, 'the long call to hold solo\'s slot');
   expect(await node.fundHolds.heldFor('solo')).toBe(2000);
 
+  // A stray registry entry (a call whose removal Redis refused: no flow runs it here) holding a slot of its own.
+  const strayCounters = [{ kind: 'concurrency' as const, key: concurrencyCapKey('stray-t'), limit: 5, ttlSec: 0 }];
+  expect((await node.caps.reserve('stray-call', strayCounters, clock().getTime())).ok).toBe(true);
+  node.registry.put({ callId: 'stray-call', switchName: 'freeswitch', switchCallId: 'gone', state: 'bridged', direction: 'inbound', ani: '+13125550189', dnis: DID, startedAt: clock().toISOString(), counters: strayCounters });
+  await eventually(async () => (await node.registry.own()).some((c) => c.callId === 'stray-call') || undefined, 'the stray entry');
+
   // Three hours in, the node has renewed the call's leases; five hours in (past the first lease), they still stand.
   offsetMs = 3 * HOUR;
   const renewedPast = clock().getTime() + CONCURRENCY_LEASE_MS - HOUR;
   await eventually(async () => (await node.caps.concurrentCalls('solo-t', renewedPast)) === 1 || undefined, 'the slot\'s lease to be renewed');
+  // The stray entry's slot is not renewed: it lapses with its lease, as it did before renewals.
+  expect(await node.caps.concurrentCalls('stray-t', renewedPast)).toBe(0);
   offsetMs = 5 * HOUR;
 
   const ani = '+13125550182';
