@@ -21,8 +21,8 @@ export interface LeaseRenewalOptions {
  * Keeps the leases of this node's calls alive while they are up (a call may outlast CONCURRENCY_LEASE_MS): on one
  * unref'd timer per node, not one per call, it reads the node's own live-call registry entries (every call it routes
  * or adopted, from reservation to journaled end, with the counters and the buyer it holds) and renews the
- * concurrency slots and fund holds of those whose flow still runs here. A node that dies renews nothing: its calls' slots come back through the sweeper,
- * or with the lease.
+ * concurrency slots and fund holds of those whose flow still runs here. A node that dies renews nothing: its calls'
+ * slots come back through the sweeper, or with the lease.
  */
 export class LeaseRenewal {
   private timer: NodeJS.Timeout | undefined;

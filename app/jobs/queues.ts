@@ -122,11 +122,12 @@ export async function pruneBillingIndex(queue: Queue, pageSize = 1000): Promise<
     if (err) throw err;
     const [next, flat] = page as [string, string[]];
     cursor = next;
-    const jobs = new Map<string, Promise<Awaited<ReturnType<Queue['getJobState']>>>>();
-    for (let i = 1; i < flat.length; i += 2) if (!jobs.has(flat[i]!)) jobs.set(flat[i]!, queue.getJobState(flat[i]!));
+    const jobIds = new Set<string>();
+    for (let i = 1; i < flat.length; i += 2) jobIds.add(flat[i]!);
+    const states = new Map(await Promise.all([...jobIds].map(async (j) => [j, await queue.getJobState(j)] as const)));
     const stale: string[] = [];
     for (let i = 0; i < flat.length; i += 2) {
-      const state = await jobs.get(flat[i + 1]!)!;
+      const state = states.get(flat[i + 1]!);
       if (state === 'completed' || state === 'unknown') stale.push(flat[i]!, flat[i + 1]!);
     }
     if (stale.length > 0) pruned += (await client.runCommand('callxUnindexIfSame', [key, ...stale])) as number;
