@@ -70,6 +70,7 @@ import { SecretBox } from './util/secret-box';
 import { attestationTrust, billingSweepSettings, fraudRules, frequencyPolicy, webhookRetentionDays, webhookRetry, sellerPingLimits } from './config';
 import { NodeHeartbeat, newIncarnation } from './cache/node-heartbeat';
 import { LiveCallsRegistry } from './cache/live-calls-registry';
+import { LeaseRenewal } from './cache/lease-renewal';
 import { CallSweeper } from './exchange/call-sweeper';
 import { loadCallForAdoption } from './store/adoption-repo';
 import { UndoStack } from './util/undo-stack';
@@ -127,6 +128,8 @@ export interface NodeOptions {
   clock?: () => Date;
   /** how often a connected node looks for what Redis must hold (REFILL_CHECK_MS; tests lengthen it to see the reconnect path alone) */
   redisRefillCheckMs?: number;
+  /** how often the leases of this node's live calls are renewed (default a quarter of CONCURRENCY_LEASE_MS; tests shorten it) */
+  leaseRenewEveryMs?: number;
 }
 
 /**
@@ -228,6 +231,10 @@ async function startNode(config: Config, logger: Logger, opts: NodeOptions, star
   const clearances = new OutboundClearances();
   const knownCall = (callId: string) => loadCallForAdoption(pool, callId);
   const flow = new CallFlow({ router, journal, caps, logger: logger.child({ mod: 'call' }), metrics, events, clearances, clock: opts.clock, registry, knownCall, fundHolds });
+  // A call longer than its slot's lease keeps the slot (and its buyer's hold): renewed while its flow runs here.
+  const leaseRenewal = new LeaseRenewal(registry, caps, logger.child({ mod: 'leases' }), { everyMs: opts.leaseRenewEveryMs, clock: opts.clock, isRunning: (callId) => flow.isRunning(callId) });
+  leaseRenewal.start();
+  started.push('lease renewal', () => leaseRenewal.stop());
 
   const queueSettings = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   let recorder: CallRecorder | undefined;
@@ -384,6 +391,7 @@ async function startNode(config: Config, logger: Logger, opts: NodeOptions, star
       const left = flow.letGo();
       if (left > 0) logger.info({ calls: left }, 'calls left on the switch for another node (or this one restarted) to adopt');
       await flow.settle();
+      await leaseRenewal.stop();
       await live.close(); // closes the HTTP server too
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await bidWriter.drain(); // batches already taken are written and answered before the pool closes

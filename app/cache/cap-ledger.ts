@@ -74,8 +74,23 @@ export type Shortfall = { kind: 'cap'; counter: CapCounter } | { kind: 'funds' }
 
 export type Reservation = { ok: true; counters: CapCounter[]; hold?: FundHold } | { ok: false; short: Shortfall };
 
-/** A concurrency lease outlives any sane call; a crashed node's slots come back after it. */
+/**
+ * A concurrency lease (and a call's fund hold's) is a safety net: a node's slots come back through its registry
+ * entries when it dies, and this lease catches what those miss. A call still up has its lease renewed (LeaseRenewal,
+ * every quarter lease), so a call longer than this keeps its slot.
+ */
 export const CONCURRENCY_LEASE_MS = 4 * 3600 * 1000;
+
+/** What a live call holds that a lease guards: its concurrency slots (other counters are ignored) and its buyer's hold. */
+export interface LeasedCall {
+  callId: string;
+  counters: readonly CapCounter[];
+  /** the buyer whose funds hold the call's price, if any */
+  holdBuyerId?: string;
+}
+
+/** Commands per pipeline when leases are renewed: a node's thousands of calls never make one huge batch. */
+const RENEW_BATCH = 1_000;
 
 /**
  * Where a bridged call's end sends its slot's release: the call journal's batch (see RedisCallJournal.write), so
@@ -135,6 +150,28 @@ export class CapLedger {
     // A concurrency slot's release is a ZREM (the release script's whole work for it): it can ride a batch.
     if (this.endWriter) await Promise.all(slots.map((c) => this.endWriter!.write({ op: 'zrem', key: c.key, member: callId })));
     else await this.release(callId, slots);
+  }
+
+  /**
+   * Extends the leases of calls still up to `untilMs`: their concurrency slots and fund holds. ZADD XX GT: a slot or
+   * hold given back meanwhile is not taken again, and a lease is never shortened. Answers how many leases moved.
+   */
+  async renewLeases(calls: readonly LeasedCall[], untilMs: number): Promise<number> {
+    const leases: Array<[key: string, callId: string]> = [];
+    for (const c of calls) {
+      for (const counter of c.counters) if (counter.kind === 'concurrency') leases.push([counter.key, c.callId]);
+      if (c.holdBuyerId) leases.push([fundKeys(c.holdBuyerId)[1], c.callId]);
+    }
+    let moved = 0;
+    for (let i = 0; i < leases.length; i += RENEW_BATCH) {
+      const pipeline = this.client.pipeline();
+      for (const [key, callId] of leases.slice(i, i + RENEW_BATCH)) pipeline.zadd(key, 'XX', 'GT', 'CH', untilMs, callId);
+      for (const [err, n] of (await pipeline.exec()) ?? []) {
+        if (err) throw err;
+        moved += n as number;
+      }
+    }
+    return moved;
   }
 
   async concurrentCalls(targetId: string, nowMs: number): Promise<number> {

@@ -45,7 +45,9 @@ export function fundKeys(buyerId: string): [string, string] {
 /**
  * Lua shared by every script that touches holds. `fk`/`lk` are a buyer's two keys.
  * fundsShort answers true when the call cannot be held (it sweeps expired leases first); fundsHold takes the hold
- * (call it only after fundsShort said false, in the same script).
+ * (call it only after fundsShort said false, in the same script). A call holds once per buyer: holding again sets
+ * the hold to the new price (a failover to another target of the same buyer whose first hold Redis refused to
+ * release), and needs funds only for what it adds.
  */
 export const FUNDS_LUA = `
 local function fundsRelease(fk, lk, callId)
@@ -62,12 +64,17 @@ end
 local function fundsShort(fk, lk, now, callId, cents)
   fundsSweep(fk, lk, now)
   local f = redis.call('HMGET', fk, 'a', 'held', 'h:' .. callId)
-  if f[3] then return false end
+  local mine = tonumber(f[3] or '0')
+  if f[3] and cents <= mine then return false end
   if not f[1] then return true end
-  return tonumber(f[1]) - tonumber(f[2] or '0') < cents
+  return tonumber(f[1]) - tonumber(f[2] or '0') + mine < cents
 end
 local function fundsHold(fk, lk, leaseUntil, callId, cents)
-  if redis.call('HSETNX', fk, 'h:' .. callId, cents) == 1 then redis.call('HINCRBY', fk, 'held', cents) end
+  local mine = redis.call('HGET', fk, 'h:' .. callId)
+  if not mine or tonumber(mine) ~= cents then
+    redis.call('HSET', fk, 'h:' .. callId, cents)
+    redis.call('HINCRBY', fk, 'held', cents - tonumber(mine or '0'))
+  end
   redis.call('ZADD', lk, leaseUntil, callId)
 end
 local function fundsSet(fk, cents, version)

@@ -13,6 +13,8 @@ export interface Bid {
   answerTimeoutSec: number;
   /** 'standing' or the real-time bidder's name */
   source: string;
+  /** a real-time bid that says how long it stands (expiresInSeconds): when it stops standing, ms since the epoch */
+  expiresAtMs?: number;
 }
 
 export interface RankedBid extends Bid {
@@ -117,6 +119,7 @@ function rankedBid(b: Bid, rank: number, score: number, priceCents: number): Ran
     destination: b.destination,
     answerTimeoutSec: b.answerTimeoutSec,
     source: b.source,
+    expiresAtMs: b.expiresAtMs, // always set (undefined for most bids): one object shape for every ranked bid
     rank,
     score,
     priceCents,

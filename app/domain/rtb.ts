@@ -108,6 +108,19 @@ export function judgeRtbAnswer(raw: unknown, target: Pick<BuyerTarget, 'destinat
   return { kind: 'bid', bidCents: a.bidCents, destination, ...(a.expiresInSeconds !== undefined ? { expiresInSeconds: a.expiresInSeconds } : {}) };
 }
 
+/**
+ * When a real-time bid that says how long it stands stops standing, counted from when its ping was sent: the buyer
+ * made the bid after that, so the exchange never dials a bid the buyer's own clock has already let go.
+ */
+export function rtbBidExpiresAtMs(pingSentAtMs: number, expiresInSeconds: number | undefined): number | undefined {
+  return expiresInSeconds === undefined ? undefined : pingSentAtMs + expiresInSeconds * 1000;
+}
+
+/** Whether a bid no longer stands at `nowMs` (to be checked when it is about to be dialled); a bid without an expiry stands for its call. */
+export function bidExpired(bid: { expiresAtMs?: number }, nowMs: number): boolean {
+  return bid.expiresAtMs !== undefined && nowMs >= bid.expiresAtMs;
+}
+
 // ---- circuit breaker -------------------------------------------------------------------------------------------
 
 export interface BreakerSettings {

@@ -5,6 +5,7 @@ import type { CapLedger } from '../cache/cap-ledger';
 import type { CapCounter } from '../domain/caps';
 import type { FundHold } from '../cache/fund-holds';
 import type { RankedBid } from '../domain/auction';
+import { bidExpired } from '../domain/rtb';
 import type { CallIdentity } from './call-journal';
 import type { Decision, ReservedBid, Router, SkippedBid } from './router';
 import type { CallEventBus } from './call-events';
@@ -89,6 +90,15 @@ export class BridgeLadder {
       attemptNo += 1;
       const bid = current.bid;
       const attemptStartedAt = this.deps.clock();
+      if (bidExpired(bid, attemptStartedAt.getTime())) {
+        // A real-time bid the buyer said stands for less time than the call took to reach it (failover after a
+        // long ring): the buyer no longer honours that price, so it is not dialled; the attempt says why.
+        log.info({ targetId: bid.targetId, expiredAt: new Date(bid.expiresAtMs!).toISOString() }, 'the buyer\'s real-time bid expired before it was dialled; trying the next buyer');
+        await this.deps.ending.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid, status: 'bid_expired', cause: 'bid_expired', startedAt: attemptStartedAt });
+        await this.release(log, identity.callId, current, unreleased, reg);
+        ({ current, attemptNo, ranked } = await this.next(identity, log, sellerAccountId, decision, ranked, bid, attemptNo, reg));
+        continue;
+      }
       let outcome: BridgeOutcome;
       try {
         outcome = await leg.bridge({ uri: bid.destination }, { answerTimeoutSec: bid.answerTimeoutSec, callerIdNumber: info.ani, tags: { callx_call_id: identity.callId, callx_target_id: bid.targetId } });
@@ -122,20 +132,37 @@ export class BridgeLadder {
         return undefined;
       }
       log.info({ targetId: bid.targetId, status: outcome.status, cause: outcome.cause }, 'bridge attempt failed; trying the next buyer');
-      const skipped: Array<{ bid: ReservedBid['bid'] } & SkippedBid> = [];
-      ranked ??= [decision.winner.bid, ...decision.fallbacks];
-      current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(bid) + 1, this.deps.clock(), decision.trace, (b, skip) => skipped.push({ bid: b, ...skip }));
-      if (current) reg?.reserved(decision.campaign, current.bid, current.counters);
-      // Buyers passed over for a full cap or short funds are not rung, but the call's record shows them, in order.
-      for (const s of skipped) {
-        attemptNo += 1;
-        await this.deps.ending.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid: s.bid, status: s.status, cause: s.cause, startedAt: this.deps.clock() });
-      }
+      ({ current, attemptNo, ranked } = await this.next(identity, log, sellerAccountId, decision, ranked, bid, attemptNo, reg));
     }
     // Nobody took the call: tell the caller, end it with a reason.
     if (!leg.ended) await safely(log, 'play no-buyer prompt', () => leg.playAndHangup(decision.campaign.noBuyerPrompt, 'NORMAL_TEMPORARY_FAILURE'));
     await this.deps.finish(identity, ended, log, { outcome: 'no_buyer_answered', endReason: 'all_buyers_failed', rejectReason: 'no_eligible_buyer', sellerAccountId }, reg);
     return undefined;
+  }
+
+  /**
+   * Reserves the first bid ranked after `after` that has room and funds. Buyers passed over for a full cap or short
+   * funds are not rung, but the call's record shows them, in order, as attempts.
+   */
+  private async next(
+    identity: CallIdentity,
+    log: CallLogger,
+    sellerAccountId: string,
+    decision: Extract<Decision, { outcome: 'route' }>,
+    ranked: RankedBid[] | undefined,
+    after: RankedBid,
+    attemptNo: number,
+    reg?: CallRegistration,
+  ): Promise<{ current: ReservedBid | undefined; attemptNo: number; ranked: RankedBid[] }> {
+    const skipped: Array<{ bid: ReservedBid['bid'] } & SkippedBid> = [];
+    ranked ??= [decision.winner.bid, ...decision.fallbacks]; // the whole ranking, made only for a failover
+    const current = await this.deps.router.reserveNext(identity.callId, ranked, ranked.indexOf(after) + 1, this.deps.clock(), decision.trace, (b, skip) => skipped.push({ bid: b, ...skip }));
+    if (current) reg?.reserved(decision.campaign, current.bid, current.counters);
+    for (const s of skipped) {
+      attemptNo += 1;
+      await this.deps.ending.recordAttempt(identity, log, sellerAccountId, { attemptNo, bid: s.bid, status: s.status, cause: s.cause, startedAt: this.deps.clock() });
+    }
+    return { current, attemptNo, ranked };
   }
 
   /**

@@ -16,7 +16,7 @@ import type { Bid } from '../domain/auction';
 import type { BuyerTarget } from '../domain/model';
 import { isPrivateHost } from '../domain/address-scope';
 import { publicOnlyLookup } from '../util/public-only-lookup';
-import { breakerAllows, breakerPhase, breakerRecord, judgeRtbAnswer, newBreaker, type BreakerPhase, type BreakerSettings, type BreakerState, type RtbPingBody } from '../domain/rtb';
+import { breakerAllows, breakerPhase, breakerRecord, judgeRtbAnswer, newBreaker, rtbBidExpiresAtMs, type BreakerPhase, type BreakerSettings, type BreakerState, type RtbPingBody } from '../domain/rtb';
 import type { Metrics } from '../observability/metrics';
 import type { Bidder } from './bidders';
 
@@ -227,7 +227,7 @@ export class RtbPinger {
           const verdict = judgeRtbAnswer(json, target);
           if (verdict.kind === 'no_bid') return finish('no_bid', { bids: [] });
           if (verdict.kind === 'invalid') return finish('invalid', { error: new RtbPingError('bid_invalid', verdict.detail) });
-          finish('bid', { bids: [rtbBid(target, verdict.bidCents, verdict.destination)] });
+          finish('bid', { bids: [rtbBid(target, verdict.bidCents, verdict.destination, rtbBidExpiresAtMs(startedAt, verdict.expiresInSeconds))] });
         });
       });
       req.end(payload);
@@ -295,8 +295,8 @@ export class RtbPinger {
 
 export const rtbBidderName = (targetId: string): string => `rtb:${targetId}`;
 
-/** An RTB answer as an auction bid: the target's ranking settings, the answer's amount and destination. */
-function rtbBid(target: BuyerTarget, bidCents: number, destination: string): Bid {
+/** An RTB answer as an auction bid: the target's ranking settings, the answer's amount, destination and expiry. */
+function rtbBid(target: BuyerTarget, bidCents: number, destination: string, expiresAtMs: number | undefined): Bid {
   return {
     targetId: target.id,
     buyerAccountId: target.buyerAccountId,
@@ -307,6 +307,7 @@ function rtbBid(target: BuyerTarget, bidCents: number, destination: string): Bid
     destination,
     answerTimeoutSec: target.answerTimeoutSec,
     source: 'rtb',
+    expiresAtMs,
   };
 }
 

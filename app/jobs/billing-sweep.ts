@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../observability/logger';
 import { billedAmong, unbilledCallsPage, type UnbilledCall } from '../store/unbilled-calls-repo';
-import { billingJobStates, enqueueBilling } from './queues';
+import { billingJobStates, enqueueBilling, pruneBillingIndex } from './queues';
 
 /** Keys under the node's REDIS_PREFIX (the client passed in adds it). */
 export const SWEEP_LOCK_KEY = 'billing:sweep:lock';
@@ -55,6 +55,8 @@ export interface SweepResult {
   /** the backlog after the sweep: unbilled calls past the grace age, and the oldest one's end */
   unbilled: number;
   oldestEndedAt: Date | null;
+  /** billing index entries no job will act on, taken off (full sweeps only: see pruneBillingIndex) */
+  indexPruned: number;
 }
 
 export interface BillingBacklog {
@@ -157,6 +159,8 @@ export class BillingSweep {
       await this.redis.eval(RENEW, 1, SWEEP_LOCK_KEY, token, this.lockMs);
     }
     if (full) await (found > 0 ? this.redis.rename(REBUILT_KEY, UNBILLED_KEY) : this.redis.del(UNBILLED_KEY));
+    // Once an hour, with the full read: the index's entries for calls re-enqueued after their job completed.
+    const indexPruned = full ? await pruneBillingIndex(this.queue, pageSize) : 0;
     await this.redis.hset(SWEEP_STATE_KEY, { checkedTo: to.getTime(), sweptAt: now.getTime(), ...(full ? { fullAt: now.getTime() } : {}) });
 
     const backlog = await readBillingBacklog(this.redis);
@@ -166,7 +170,8 @@ export class BillingSweep {
     } else if (found > 0) {
       this.log.info({ found, full, unbilled: backlog.unbilled, oldestEndedAt: backlog.oldestEndedAt }, 'billing sweep: unbilled calls past the grace age still have their jobs (retrying or failed)');
     }
-    return { full, found, swept, ...backlog };
+    if (indexPruned > 0) this.log.info({ indexPruned }, 'billing sweep: took off the billing index the entries of calls whose jobs are done or gone');
+    return { full, found, swept, ...backlog, indexPruned };
   }
 
   /** Drops the backlog's calls that are billed by now, or too old to sweep, and answers the others. */

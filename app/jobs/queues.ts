@@ -64,7 +64,9 @@ export const billingCallsOf = (data: BillingJobData): string[] => ('callIds' in 
  * The billing index: a hash under the billing queue's keys (`<REDIS_PREFIX>bull:billing:calls`), call id to the id
  * of the job that carries it, from its enqueue until the worker has billed it. The sweep asks it which calls still
  * have a job (a job id no longer answers that: it names a batch). Lost with the jobs when Redis loses its data; an
- * emptied queue leaves entries that point at jobs gone, which the sweep reads as lost.
+ * emptied queue leaves entries that point at jobs gone, which the sweep reads as lost. A call enqueued again after
+ * its job completed (a recorder retry: the same job id, so no new job) gets an entry no worker takes off: the
+ * sweep's hourly full read prunes those (pruneBillingIndex).
  */
 export const BILLING_INDEX = 'calls';
 
@@ -83,9 +85,54 @@ export async function enqueueBilling(queue: Queue, callIds: readonly string[]): 
     for (const id of chunk) index[id] = jobId;
     jobs.push({ name: 'calls-ended', data: { callIds: chunk } satisfies BillingJobData, opts: { jobId } });
   }
-  // Both at once: a job billed before its index entry lands leaves an entry for a billed call, which nothing reads.
+  // The jobs first: an entry then always names a job that was added, so one whose job is gone is of no use
+  // (pruneBillingIndex). A job billed before its entry lands leaves an entry for a completed job: pruned too.
+  await queue.addBulk(jobs);
   const client = await queue.getBackend().client;
-  await Promise.all([client.hset(queue.toKey(BILLING_INDEX), index), queue.addBulk(jobs)]);
+  await client.hset(queue.toKey(BILLING_INDEX), index);
+}
+
+const scriptsDefined = new WeakSet<object>();
+
+/** Deletes each (call, job) pair's entry only if it still names that job (a call enqueued again meanwhile keeps its new one). */
+const UNINDEX_IF_SAME = `local n = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then n = n + redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return n`;
+
+/**
+ * Takes off the billing index the entries no job will act on: their job completed (a completed job billed its
+ * calls; the entry came back with a re-enqueue, or landed after the worker took it off) or is gone (removed after
+ * completing, or lost: for the sweep a call without an entry has no job either). Entries of jobs still to run,
+ * retrying or failed for good (dead letters) stay. Read with HSCAN, `pageSize` entries a step, one state lookup
+ * per job named and one script per page. Answers how many entries went.
+ */
+export async function pruneBillingIndex(queue: Queue, pageSize = 1000): Promise<number> {
+  const client = await queue.getBackend().client;
+  if (!scriptsDefined.has(client)) {
+    client.defineCommand('callxUnindexIfSame', { numberOfKeys: 1, lua: UNINDEX_IF_SAME });
+    scriptsDefined.add(client);
+  }
+  const key = queue.toKey(BILLING_INDEX);
+  let cursor = '0';
+  let pruned = 0;
+  do {
+    const [err, page] = ((await client.pipeline().hscan(key, cursor, { COUNT: pageSize }).exec()) ?? [])[0] ?? [new Error('no answer to HSCAN')];
+    if (err) throw err;
+    const [next, flat] = page as [string, string[]];
+    cursor = next;
+    const jobIds = new Set<string>();
+    for (let i = 1; i < flat.length; i += 2) jobIds.add(flat[i]!);
+    const states = new Map(await Promise.all([...jobIds].map(async (j) => [j, await queue.getJobState(j)] as const)));
+    const stale: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const state = states.get(flat[i + 1]!);
+      if (state === 'completed' || state === 'unknown') stale.push(flat[i]!, flat[i + 1]!);
+    }
+    if (stale.length > 0) pruned += (await client.runCommand('callxUnindexIfSame', [key, ...stale])) as number;
+  } while (cursor !== '0');
+  return pruned;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BuyerTarget, Campaign } from '../../app/domain/model';
-import { breakerAllows, breakerPhase, breakerRecord, judgeRtbAnswer, newBreaker, rtbPingBody, type RtbCallFacts } from '../../app/domain/rtb';
+import { bidExpired, breakerAllows, breakerPhase, breakerRecord, judgeRtbAnswer, newBreaker, rtbBidExpiresAtMs, rtbPingBody, type RtbCallFacts } from '../../app/domain/rtb';
 
 const target = (t: Partial<Pick<BuyerTarget, 'destination' | 'rtb'>> = {}): Pick<BuyerTarget, 'destination' | 'rtb'> => ({ rtb: { url: 'http://b.example/bid', minBidCents: 200, maxBidCents: 5000 }, ...t });
 
@@ -90,5 +90,16 @@ describe('the circuit breaker', () => {
     expect(breakerPhase(b, 1500, cfg)).toBe('open');
     expect(breakerAllows(b, 2049, cfg)).toBe(false);
     expect(breakerAllows(b, 2050, cfg)).toBe(true);
+  });
+});
+
+describe('a real-time bid\'s expiry', () => {
+  it('counts expiresInSeconds from when the ping was sent; the bid stands until then, not at that moment; a bid that gives none never expires', () => {
+    const at = rtbBidExpiresAtMs(10_000, 2);
+    expect(at).toBe(12_000);
+    expect(bidExpired({ expiresAtMs: at }, 11_999)).toBe(false);
+    expect(bidExpired({ expiresAtMs: at }, 12_000)).toBe(true);
+    expect(rtbBidExpiresAtMs(10_000, undefined)).toBeUndefined();
+    expect(bidExpired({}, Number.MAX_SAFE_INTEGER)).toBe(false);
   });
 });

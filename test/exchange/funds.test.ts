@@ -21,6 +21,7 @@ let nodes: ExchangeNode[] = [];
 const THIN_DID = '+18885550300';
 const FAILOVER_DID = '+18885550301';
 const TWIN_DID = '+18885550302';
+const RISING_DID = '+18885550303';
 
 beforeAll(async () => {
   infra = await createTestInfra('funds');
@@ -40,6 +41,11 @@ beforeAll(async () => {
   await seedCampaign(infra.pool, { id: 'twin-c', sellerId: 's', dids: [TWIN_DID], routing: 'first_price' });
   await seedTarget(infra.pool, { id: 'twin-a', buyerId: 'twin', campaignId: 'twin-c', bidCents: 1500, capConcurrency: 1 });
   await seedTarget(infra.pool, { id: 'twin-b', buyerId: 'twin', campaignId: 'twin-c', bidCents: 1000 });
+  // One buyer whose second target, ranked lower (its quality halves its score), costs more than the first.
+  await seedAccount(infra.pool, { id: 'rising', kind: 'buyer' });
+  await seedCampaign(infra.pool, { id: 'rising-c', sellerId: 's', dids: [RISING_DID], routing: 'first_price' });
+  await seedTarget(infra.pool, { id: 'rising-lo', buyerId: 'rising', campaignId: 'rising-c', bidCents: 1000, qualityScore: 1 });
+  await seedTarget(infra.pool, { id: 'rising-hi', buyerId: 'rising', campaignId: 'rising-c', bidCents: 1800, qualityScore: 0.5 });
   const env = { BILLING_WORKER_ENABLED: 'false' };
   nodes = [await startTestNode(infra, env), await startTestNode(infra, env)];
 });
@@ -140,13 +146,40 @@ it('a release Redis refused is not retried against the hold of the buyer the cal
     // The first target's slot comes back; the buyer's hold stays with the bridged call after the retries' window.
     await eventually(async () => (await node.caps.concurrentCalls('twin-a', Date.now())) === 0, 'the slot to be given back', 3_000);
     await new Promise((r) => setTimeout(r, 1_000));
-    expect(await node.fundHolds.heldFor('twin')).toBeGreaterThan(0);
+    expect(await node.fundHolds.heldFor('twin')).toBe(1000); // the price bridged (twin-b's), not twin-a's 1500
     leg.hangupByCaller();
     await run;
   } finally {
     release.mockRestore();
   }
   await node.recorder!.drain();
+});
+
+it('failing over to another target of the same buyer at a higher price, the buyer\'s hold is the price bridged, whether Redis gave the first hold back or refused to', async () => {
+  const node = nodes[0]!;
+  const place = async (name: string, ani: string, refuseRelease: boolean): Promise<void> => {
+    const release = refuseRelease ? jest.spyOn(node.caps, 'release').mockRejectedValueOnce(new Error('Connection is closed.')) : undefined;
+    const leg = new ScriptedLeg(name, (uri) => (uri.includes('rising-lo') ? { kind: 'busy' } : { kind: 'hold' }));
+    try {
+      const run = node.flow.run(leg, info(leg, ani, RISING_DID));
+      await eventually(async () => leg.bridged.length > 0, 'the call to be bridged');
+      expect(leg.attempts.map((a) => a.uri)).toEqual(['sip:rising-lo@buyers.example', 'sip:rising-hi@buyers.example']);
+      if (release) expect(release).toHaveBeenCalled();
+      await new Promise((r) => setTimeout(r, 500)); // past any background retry of the refused release
+      expect(await node.fundHolds.heldFor('rising')).toBe(1800);
+      leg.hangupByCaller();
+      await run;
+    } finally {
+      release?.mockRestore();
+    }
+    await node.recorder!.drain();
+    const call = (await infra.pool.query('SELECT id, winner_target_id, price_cents::int AS price_cents FROM calls WHERE ani = $1', [ani])).rows[0];
+    expect(call).toMatchObject({ winner_target_id: 'rising-hi', price_cents: 1800 });
+    await node.fundHolds.release(call.id, 'rising'); // as billing would
+    expect(await node.fundHolds.heldFor('rising')).toBe(0);
+  };
+  await place('rising-released', '+18135587005', false);
+  await place('rising-refused', '+18135587006', true);
 });
 
 it('a failed bridge whose release Redis keeps refusing does not keep its buyer\'s funds held: billing releases every buyer the call rang', async () => {

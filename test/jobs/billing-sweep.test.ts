@@ -7,7 +7,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { ExchangeNode } from '../../app/exchange-node';
-import { billingJobOf, billingJobStates, billingQueue } from '../../app/jobs/queues';
+import { BILLING_INDEX, billingJobOf, billingJobStates, billingQueue, enqueueBilling } from '../../app/jobs/queues';
 import { BillingWorker } from '../../app/jobs/billing-worker';
 import { billEndedCalls } from '../../app/store/ledger-repo';
 import { BillingSweep, readBillingBacklog, SWEEP_LOCK_KEY, SWEEP_STATE_KEY, UNBILLED_KEY } from '../../app/jobs/billing-sweep';
@@ -179,4 +179,52 @@ it('a call billed while the sweep looks (its job done, its index entry gone) is 
   expect(swept).toBe(0);
   expect(await jobState(id)).toBe('unknown');
   expect(await count('SELECT count(*)::int AS n FROM call_billing WHERE call_id = $1', [id])).toBe(1);
+});
+
+it('index entries no job will act on (a call enqueued again after its job completed, a job since removed) are pruned by the full sweep, page by page; entries of jobs still to run stay', async () => {
+  const indexed = (callId: string) => infra.redis.hget(`bull:billing:${BILLING_INDEX}`, callId);
+  const done = await recordedCall('+18135554606');
+  const gone = await recordedCall('+18135554607');
+  const doneJob = (await billingJobOf(queue, done.id))!.id!;
+  const goneJob = (await billingJobOf(queue, gone.id))!.id!;
+  const worker = new BillingWorker(infra.pool, infra.redis, silentLogger(), { redisUrl: TEST_REDIS_URL, redisPrefix: infra.prefix });
+  worker.start();
+  try {
+    for (const j of [doneJob, goneJob]) await eventually(async () => (await queue.getJob(j))?.isCompleted(), `job ${j} to complete`, 15_000);
+  } finally {
+    await worker.stop();
+  }
+  expect(await indexed(done.id)).toBeNull(); // billed: the worker took it off
+
+  // The recorder enqueues both again (its acknowledgement was lost): the same jobs, already done, so no worker will
+  // take the entries off. One job is then removed, as removeOnComplete does an hour on.
+  await enqueueBilling(queue, [done.id]);
+  await enqueueBilling(queue, [gone.id]);
+  expect(await indexed(done.id)).toBe(doneJob);
+  expect(await indexed(gone.id)).toBe(goneJob);
+  expect(await jobState(done.id)).toBe('completed');
+  await (await queue.getJob(goneJob))!.remove();
+  expect(await jobState(gone.id)).toBe('unknown');
+  // A call whose job is still to run (no worker now) keeps its entry.
+  const waiting = await recordedCall('+18135554608');
+  const waitingJob = (await billingJobOf(queue, waiting.id))!.id!;
+  expect(await jobState(waiting.id)).toBe('waiting');
+
+  const sweep = new BillingSweep(infra.pool, infra.redis, queue, silentLogger(), { intervalMs: 60_000, graceMs: GRACE_MS, maxAgeDays: 7, pageSize: 1 });
+  await infra.redis.del(SWEEP_STATE_KEY); // the next sweep is a full one
+  const full = await sweep.sweep();
+  expect(full).toMatchObject({ full: true });
+  expect(await indexed(done.id)).toBeNull();
+  expect(await indexed(gone.id)).toBeNull();
+  expect(full!.indexPruned).toBeGreaterThanOrEqual(2);
+  expect(await indexed(waiting.id)).toBe(waitingJob);
+  expect(await jobState(waiting.id)).toBe('waiting');
+  // The calls stay billed once; the pruned ones are not taken for lost.
+  expect(await count('SELECT count(*)::int AS n FROM ledger_transactions WHERE call_id = ANY($1)', [[done.id, gone.id]])).toBe(2);
+  expect(full!.swept).toBe(0);
+  // What is left is only entries of jobs still to run.
+  const left = await infra.redis.hgetall(`bull:billing:${BILLING_INDEX}`);
+  for (const callId of Object.keys(left)) expect(['completed', 'unknown']).not.toContain(await jobState(callId));
+  // Between full reads the index is not scanned.
+  expect(await sweep.sweep(new Date(Date.now() + 1000))).toMatchObject({ full: false, indexPruned: 0 });
 });
