@@ -28,8 +28,9 @@ import { AccessInvalidation } from './api/access-invalidation';
 import { auditRouteDocs, auditRoutes } from './api/audit-routes';
 import { rateLimit } from './api/rate-limit';
 import { guardOf } from './api/guard';
+import { oneRouter } from './api/one-router';
 import { authFailureLimit } from './api/auth-failure-limit';
-import { errorHandler, loggablePath, maskDigits, requireJsonBody } from './api/errors';
+import { errorHandler, loggablePath, maskDigits, requireJsonBody, whenBody } from './api/errors';
 import { outboundRouteDocs, outboundRoutes } from './api/outbound-routes';
 import { openApiRoutes, type RouteDoc } from './api/openapi';
 import { moneyRouteDocs, moneyRoutes } from './api/money-routes';
@@ -330,32 +331,35 @@ async function startNode(config: Config, logger: Logger, opts: NodeOptions, star
   const authFailures = authFailureLimit(redis, config.API_AUTH_FAILURES_PER_MINUTE, logger.child({ mod: 'api' }), Date.now, { subscriber, prefix: config.REDIS_PREFIX });
   await authFailures.counter.subscribed;
   // One layer for the six steps (app/api/guard.ts): express matches and trims the mount path once, not six times.
-  const guard = guardOf([authFailures.gate, authenticate(principals), authFailures.count, rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), requireJsonBody(apiRouteDocs.filter((r) => r.textBody).map((r) => r.path)), express.json({ limit: '1mb' })]);
+  const guard = guardOf([authFailures.gate, authenticate(principals), authFailures.count, rateLimit(redis, config.API_RATE_LIMIT_PER_SECOND, logger.child({ mod: 'api' })), requireJsonBody(apiRouteDocs.filter((r) => r.textBody).map((r) => r.path)), whenBody(express.json({ limit: '1mb' }))]);
   app.use('/v1', guard);
   app.use('/rtb', guard); // sellers' pings: the same keys, limits and body rules as /v1
-  // The busiest routes first: express walks every router mounted before the one that answers, for every request.
-  // No two routers answer the same method and path, so the order changes nothing else (ops, dashboard and the
+  // The busiest routes first: express tries every route before the one that answers, for every request.
+  // No two modules answer the same method and path, so the order changes nothing else (ops, dashboard and the
   // API description, outside /v1 and /rtb, come after the API's routers: an API request no longer walks them).
-  app.use(callsExportRoutes(pool)); // before /v1/calls/:id, which would take export.csv for an id
-  app.use(callsRoutes(pool));
   // One per node: REST and socket.io share its group commit.
   const bidWriter = new BidWriter(pool, redis, config.REDIS_PREFIX, { applyLocally: (bids) => snapshots.applyCommittedBids(bids), logger: logger.child({ mod: 'bids' }) });
-  app.use(bidRoutes(bidWriter));
-  app.use(rtbSellerRoutes(sellerPings, sellerPingCounts, pool, sellerPingLimits(config), opts.clock));
-  app.use(outboundRoutes(dialer, snapshots));
-  app.use(moneyRoutes(pool, redis, config.REDIS_PREFIX));
-  app.use(opsJobsRoutes(queues, () => readBillingBacklog(redis)));
-  app.use(dncRoutes(pool, redis, logger.child({ mod: 'dnc' })));
-  app.use(listsRoutes(pool, redis, logger.child({ mod: 'lists' }), { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS }));
-  app.use(privacyRoutes(pool, redis));
-  app.use(configRoutes(pool, redis, config.REDIS_PREFIX, { rtbAllowPrivateAddresses: config.RTB_ALLOW_PRIVATE_ADDRESSES }));
-  app.use(rtbRoutes(pool, rtb));
-  app.use(reportRoutes(pool));
-  app.use(consentRoutes(pool, redis, { validityDays: config.CONSENT_VALIDITY_DAYS, logger: logger.child({ mod: 'consent' }) }));
-  app.use(blockRoutes(pool, redis));
-  app.use(pausedNumberRoutes(pool, redis, config.REDIS_PREFIX, logger.child({ mod: 'fraud-api' })));
-  app.use(auditRoutes(pool));
-  app.use(webhookRoutes({ pool, box: secretBox, retry: webhookRetry(config), queue: queues?.webhooks }));
+  // One router for the API's modules (app/api/one-router.ts): a request is matched in one dispatch, not one per module.
+  app.use(oneRouter([
+    callsExportRoutes(pool), // before /v1/calls/:id, which would take export.csv for an id
+    callsRoutes(pool),
+    bidRoutes(bidWriter),
+    rtbSellerRoutes(sellerPings, sellerPingCounts, pool, sellerPingLimits(config), opts.clock),
+    outboundRoutes(dialer, snapshots),
+    moneyRoutes(pool, redis, config.REDIS_PREFIX),
+    opsJobsRoutes(queues, () => readBillingBacklog(redis)),
+    dncRoutes(pool, redis, logger.child({ mod: 'dnc' })),
+    listsRoutes(pool, redis, logger.child({ mod: 'lists' }), { maxAgeDays: config.DNC_REGISTRY_MAX_AGE_DAYS }),
+    privacyRoutes(pool, redis),
+    configRoutes(pool, redis, config.REDIS_PREFIX, { rtbAllowPrivateAddresses: config.RTB_ALLOW_PRIVATE_ADDRESSES }),
+    rtbRoutes(pool, rtb),
+    reportRoutes(pool),
+    consentRoutes(pool, redis, { validityDays: config.CONSENT_VALIDITY_DAYS, logger: logger.child({ mod: 'consent' }) }),
+    blockRoutes(pool, redis),
+    pausedNumberRoutes(pool, redis, config.REDIS_PREFIX, logger.child({ mod: 'fraud-api' })),
+    auditRoutes(pool),
+    webhookRoutes({ pool, box: secretBox, retry: webhookRetry(config), queue: queues?.webhooks }),
+  ]));
   app.use(opsRoutes(checks, metrics.registry, (name, up) => metrics.dependencyUp.set({ dependency: name }, up ? 1 : 0), async () => ({ dncRegistry: await registryAges() })));
   app.use(dashboardRoutes(config.DASHBOARD_DIR, logger.child({ mod: 'dashboard' })));
   app.use(openApiRoutes(apiRouteDocs, { title: 'callx pay-per-call exchange', version: '0.1.0' }));

@@ -10,7 +10,8 @@
  *
  * Prints JSON lines: api_p50_ms, api_p99_ms, api_rps, api_server_cpu_us_per_request (the server process's CPU,
  * user + system, over the steady window only, divided by the requests answered in it), api_postgres_cpu_us_per_request,
- * api_postgres_queries_per_request and api_redis_commands_per_request (the node's main client), bid_updates_per_s. Uses the schema `bench_api` of
+ * api_postgres_queries_per_request and api_redis_commands_per_request (the node's main client),
+ * api_heap_allocated_bytes_per_request (the node's V8 heap over the steady window), bid_updates_per_s. Uses the schema `bench_api` of
  * DATABASE_URL and the Redis prefix `bench:api:`.
  */
 import { spawn } from 'node:child_process';
@@ -27,6 +28,8 @@ import { countCommands, countQueries } from './load/client-counters';
 import { benchFlags } from './load/bench-args';
 import { processCpuMs } from './load/proc-cpu';
 import { SteadyProfile } from './load/steady-profile';
+import { HeapAllocations } from './load/heap-allocations';
+import { SteadyHeapProfile } from './load/steady-heap-profile';
 import { startBareApiServer, type CannedAnswers } from './load/bare-api-server';
 
 const FLAGS = benchFlags(process.argv.slice(2), {
@@ -42,7 +45,8 @@ const FLAGS = benchFlags(process.argv.slice(2), {
   --floor               the same load against a bare node:http server replaying real answers (api_floor_*)
   --help                this text
 
-  BENCH_PROFILE_DIR=dir writes a CPU profile of the server over the steady window there.`,
+  BENCH_PROFILE_DIR=dir writes a CPU profile of the server over the steady window there.
+  BENCH_HEAP_PROFILE_DIR=dir writes a sampling heap profile of the server (where it allocates) over it there.`,
 });
 const RPS = FLAGS.number('rps', 2000, { min: 1, integer: true });
 const SECONDS = FLAGS.number('seconds', 10, { min: 1, integer: true });
@@ -54,6 +58,8 @@ const WARMUP = FLAGS.number('warmup-seconds', 3, { min: 1, integer: true });
 const MIX = FLAGS.oneOf('mix', ['mixed', 'list', 'detail', 'bid'], 'mixed');
 /** BENCH_PROFILE_DIR=dir writes a CPU profile of the server (this process) over the steady window there. */
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+/** BENCH_HEAP_PROFILE_DIR=dir writes a sampling heap profile (where the server allocates) over the steady window there. */
+const HEAP_PROFILE_DIR = process.env.BENCH_HEAP_PROFILE_DIR;
 /** --floor: the same load against a bare node:http server answering with canned real answers (bare-api-server.ts). */
 const FLOOR = FLAGS.has('floor');
 const CALLS = 20_000;
@@ -97,6 +103,7 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const profiler = PROFILE_DIR ? new SteadyProfile(PROFILE_DIR, `api-${MIX}`) : undefined;
+    const heapProfiler = HEAP_PROFILE_DIR ? new SteadyHeapProfile(HEAP_PROFILE_DIR, `api-${MIX}`) : undefined;
     // The server's CPU (this process: the node under test) from the end of the client's warm-up to its last answer.
     let cpu0: NodeJS.CpuUsage | undefined;
     // And the node's Postgres backends' (what the node's queries cost on the other side; a floor run asks none).
@@ -106,6 +113,9 @@ async function main(): Promise<void> {
     // Statements and Redis commands the node sends (counted on its own clients: both servers are shared).
     const queries = countQueries(node.pool);
     const commands = countCommands(node.redis);
+    // Bytes the node allocates on its heap over the same window (the garbage collector's work; load-independent).
+    const heap = new HeapAllocations();
+    let heapBytes = 0;
     let counts0 = { queries: 0, commands: 0 };
     let counts1 = { queries: 0, commands: 0 };
     let out = '';
@@ -119,18 +129,22 @@ async function main(): Promise<void> {
           cpu0 = process.cpuUsage();
           pg0 = backendsCpuMs(node.pool);
           counts0 = { queries: queries.count, commands: commands.count };
+          heap.start();
           if (profiler) void profiler.start();
+          if (heapProfiler) void heapProfiler.start();
         }
         else if (l.trim()) {
           cpu = process.cpuUsage(cpu0);
           pg1 = backendsCpuMs(node.pool);
           counts1 = { queries: queries.count, commands: commands.count };
+          heapBytes = heap.stop();
           out = l;
         }
       }
     });
     const code = await new Promise<number | null>((resolve) => client.on('exit', resolve));
     if (profiler) process.stderr.write(`CPU profile of the server: ${await profiler.stop()}\n`);
+    if (heapProfiler) process.stderr.write(`heap profile of the server: ${await heapProfiler.stop()}\n`);
     await bare?.close();
     if (code !== 0) throw new Error(`the API client exited with ${code}`);
     if (!cpu0 || !cpu) throw new Error('the API client never reported its steady phase');
@@ -142,6 +156,7 @@ async function main(): Promise<void> {
       ['server_cpu_us_per_request', Math.round(cpuUs / r.requests), 'us/request'],
       ['postgres_cpu_us_per_request', Math.round((cpuMsBetween(pg0, pg1) * 1000) / r.requests), 'us/request'],
       ['postgres_queries_per_request', Math.round(((counts1.queries - counts0.queries) / r.requests) * 1000) / 1000, 'queries/request'],
+      ['heap_allocated_bytes_per_request', Math.round(heapBytes / r.requests), 'bytes/request'],
       ['redis_commands_per_request', Math.round(((counts1.commands - counts0.commands) / r.requests) * 1000) / 1000, 'commands/request'],
     ] as const;
     for (const [name, value, unit] of figures) {

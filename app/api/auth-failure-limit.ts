@@ -32,6 +32,11 @@ export interface AuthFailureCounter {
    * undefined when it may try (limit off, under it, or Redis not answering: the limit must not take the service down).
    */
   refusal(address: string): Promise<{ error: ApiError; retryAfterSec: number } | undefined>;
+  /**
+   * What this node already knows without asking Redis: the 429 for an address refused this window, ALLOWED for one
+   * trusted to be under the limit, or undefined when only `refusal` can tell.
+   */
+  known(address: string): { error: ApiError; retryAfterSec: number } | typeof ALLOWED | undefined;
   /** Counts one failed authentication (a key sent, and unknown or revoked). Never rejects. */
   record(address: string): Promise<void>;
   /** Settles once this node listens for addresses other nodes announce as over the limit. */
@@ -50,6 +55,9 @@ export interface AuthFailureLimit {
  * announcement (its subscriber dropped and has not yet come back) keeps letting the address try.
  */
 export const ALLOWED_TTL_MS = 1_000;
+
+/** `known`: the address may try, as far as this node knows. */
+export const ALLOWED = 'allowed';
 
 /** Redis pub/sub: an address that just reached the limit, for the rest of a window (prefixed by hand). */
 export const authRefusedChannel = (prefix: string): string => `${prefix}auth-refused`;
@@ -105,17 +113,27 @@ export function authFailureCounter(redis: Redis, perMinute: number, log: Logger,
       (err: Error) => log.warn({ err: err.message }, 'could not subscribe to auth failure announcements; addresses are checked in Redis every second'),
     );
   }
+  const knownNow = (address: string): ReturnType<AuthFailureCounter['known']> => {
+    if (perMinute <= 0) return ALLOWED;
+    const at = now();
+    const window = Math.floor(at / WINDOW_MS);
+    const known = seen.get(address);
+    if (known && known.window === window) {
+      if (known.refused) return refusalOf(at, window);
+      if (channel && at - known.checkedAt < ALLOWED_TTL_MS) return ALLOWED;
+    }
+    return undefined;
+  };
+
   return {
     subscribed,
+    known: knownNow,
+
     async refusal(address) {
-      if (perMinute <= 0) return undefined;
+      const known = knownNow(address);
+      if (known !== undefined) return known === ALLOWED ? undefined : known;
       const at = now();
       const window = Math.floor(at / WINDOW_MS);
-      const known = seen.get(address);
-      if (known && known.window === window) {
-        if (known.refused) return refusalOf(at, window);
-        if (channel && at - known.checkedAt < ALLOWED_TTL_MS) return undefined;
-      }
       let value: string | null;
       try {
         value = await redis.get(counterKey(address, window));
@@ -160,14 +178,19 @@ export function authFailureLimit(redis: Redis, perMinute: number, log: Logger, n
     counter,
 
     gate(req, res, next) {
-      void counter.refusal(address(req)).then((refused) => {
+      const refuse = (refused: { error: ApiError; retryAfterSec: number } | undefined): void => {
         if (!refused) {
           next();
           return;
         }
         res.setHeader('Retry-After', String(refused.retryAfterSec));
         next(refused.error);
-      });
+      };
+      // Almost every request comes from an address this node already knows: answered at once, no promise.
+      const ip = address(req);
+      const known = counter.known(ip);
+      if (known !== undefined) refuse(known === ALLOWED ? undefined : known);
+      else void counter.refusal(ip).then(refuse);
     },
 
     count(err, req, _res, next) {

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { ApiPrincipal, KeyHolder, Role } from '../store/api-keys';
 import { ApiError } from './errors';
-import type { PrincipalCache } from './principal-cache';
+import { NOT_CACHED, type PrincipalCache } from './principal-cache';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -19,24 +19,36 @@ export function keyRefusal(holder: KeyHolder | undefined): ApiError | undefined 
   return undefined;
 }
 
+const BEARER = /^Bearer\s+(\S+)$/i;
+
 /**
  * Authenticates `Authorization: Bearer <api key>`. Lookups are cached (PrincipalCache) so a busy key costs no query
  * per request; a revoked key or a paused account is refused on every node as soon as the change is published.
+ * A cached key is answered at once (no promise): this runs on every API request.
  */
 export function authenticate(principals: PrincipalCache) {
-  return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
-    try {
-      const header = req.get('authorization') ?? '';
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (!match) throw new ApiError(401, 'unauthenticated', 'missing API key: send Authorization: Bearer <key>');
-      const holder = await principals.lookup(match[1]!);
-      const refused = keyRefusal(holder);
-      if (refused) throw refused;
-      req.principal = holder!.principal;
-      next();
-    } catch (err) {
-      next(err);
+  const admit = (holder: KeyHolder | undefined, req: Request, next: NextFunction): void => {
+    const refused = keyRefusal(holder);
+    if (refused) {
+      next(refused);
+      return;
     }
+    req.principal = holder!.principal;
+    next();
+  };
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const match = BEARER.exec(req.headers.authorization ?? '');
+    if (!match) {
+      next(new ApiError(401, 'unauthenticated', 'missing API key: send Authorization: Bearer <key>'));
+      return;
+    }
+    const key = match[1]!;
+    const hit = principals.cached(key);
+    if (hit !== NOT_CACHED) {
+      admit(hit, req, next);
+      return;
+    }
+    principals.lookup(key).then((holder) => admit(holder, req, next)).catch(next);
   };
 }
 

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ZodError } from 'zod';
 
 /** Every API error is JSON with a stable code, a message, and the field at fault when there is one. */
@@ -88,6 +88,18 @@ export function requireJsonBody(textPaths: readonly string[]) {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (JSON_TYPE.test(type)) return next();
     next(new ApiError(415, 'unsupported_media_type', 'send JSON (Content-Type: application/json)'));
+  };
+}
+
+/**
+ * A body parser run only for requests that may have a body (a Transfer-Encoding or a Content-Length header: the
+ * parser's own test is narrower, so it still decides for those). Every API request passes the parser; the GETs,
+ * most of them, now skip its checks and the `req.body = undefined` it would set (express leaves it undefined too).
+ */
+export function whenBody(parser: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    if (req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined) return parser(req, res, next);
+    next();
   };
 }
 

@@ -24,6 +24,11 @@ return n`;
 /** A chunk is this fraction of the per-second limit: 2% per other node is the most a key can be refused early. */
 const LEASE_DIVISOR = 50;
 
+/** takeNow: over the limit for the rest of this second. */
+const REFUSED = Symbol('refused');
+/** takeNow: this node's lease is used up; lease more from Redis first. */
+const LEASE = Symbol('lease');
+
 type Client = Redis & { callxRateLease(key: string, chunk: number): Promise<number> };
 
 /** One key's lease on this node for one second. */
@@ -43,6 +48,7 @@ export function rateLimit(redis: Redis, perSecond: number, log: Logger, now: () 
   const client = redis as Client;
   const chunk = Math.max(1, Math.floor(perSecond / LEASE_DIVISOR));
   const windows = new Map<string, Window>();
+  const limitHeader = String(perSecond);
 
   const lease = async (keyId: string, w: Window): Promise<void> => {
     try {
@@ -56,20 +62,30 @@ export function rateLimit(redis: Redis, perSecond: number, log: Logger, now: () 
     }
   };
 
-  /** Takes one request from the key's budget: how many remain, or undefined when over the limit. */
-  const take = async (keyId: string, second: number): Promise<number | undefined> => {
+  /**
+   * Takes one request from the key's budget without waiting: how many remain, REFUSED when over the limit, or LEASE
+   * when this node must lease more first (the only case that waits on Redis).
+   */
+  const takeNow = (keyId: string, second: number): number | typeof REFUSED | typeof LEASE => {
+    let w = windows.get(keyId);
+    if (!w || w.second < second) {
+      if (windows.size > 10_000) windows.clear(); // old keys' windows; a guard, not a cache policy
+      w = { second, left: 0, total: 0, refused: false };
+      windows.set(keyId, w);
+    }
+    if (w.left > 0) {
+      w.left--;
+      return Math.max(0, perSecond - w.total) + w.left;
+    }
+    return w.refused ? REFUSED : LEASE;
+  };
+
+  /** takeNow, leasing (once for all the requests waiting on this key) until it answers. */
+  const take = async (keyId: string, second: number): Promise<number | typeof REFUSED> => {
     for (;;) {
-      let w = windows.get(keyId);
-      if (!w || w.second < second) {
-        if (windows.size > 10_000) windows.clear(); // old keys' windows; a guard, not a cache policy
-        w = { second, left: 0, total: 0, refused: false };
-        windows.set(keyId, w);
-      }
-      if (w.left > 0) {
-        w.left--;
-        return Math.max(0, perSecond - w.total) + w.left;
-      }
-      if (w.refused) return undefined;
+      const r = takeNow(keyId, second);
+      if (r !== LEASE) return r;
+      const w = windows.get(keyId)!;
       // Requests arriving while a lease is on its way wait for it instead of leasing again.
       w.lease ??= lease(keyId, w);
       await w.lease;
@@ -82,21 +98,27 @@ export function rateLimit(redis: Redis, perSecond: number, log: Logger, now: () 
       next();
       return;
     }
-    take(keyId, Math.floor(now() / 1000)).then(
-      (remaining) => {
-        res.setHeader('RateLimit-Limit', String(perSecond));
-        res.setHeader('RateLimit-Remaining', String(remaining ?? 0));
-        if (remaining === undefined) {
-          res.setHeader('Retry-After', '1');
-          next(new ApiError(429, 'rate_limited', `more than ${perSecond} requests in a second with this API key; retry after a second`));
-          return;
-        }
-        next();
-      },
-      (err: unknown) => {
-        log.warn({ err: (err as Error).message }, 'rate limit check failed; letting the request through');
-        next();
-      },
-    );
+    const answer = (remaining: number | typeof REFUSED): void => {
+      res.setHeader('RateLimit-Limit', limitHeader);
+      if (remaining === REFUSED) {
+        res.setHeader('RateLimit-Remaining', '0');
+        res.setHeader('Retry-After', '1');
+        next(new ApiError(429, 'rate_limited', `more than ${perSecond} requests in a second with this API key; retry after a second`));
+        return;
+      }
+      res.setHeader('RateLimit-Remaining', String(remaining));
+      next();
+    };
+    const second = Math.floor(now() / 1000);
+    // Most requests are served from this node's lease: answered at once, no promise.
+    const r = takeNow(keyId, second);
+    if (r !== LEASE) {
+      answer(r);
+      return;
+    }
+    take(keyId, second).then(answer, (err: unknown) => {
+      log.warn({ err: (err as Error).message }, 'rate limit check failed; letting the request through');
+      next();
+    });
   };
 }
