@@ -92,24 +92,6 @@ redis.call('HSET', KEYS[2], ARGV[1], e)
 return e`;
 
 /**
- * Marks a call's entry bridged in place: the entry, written whole at the reservation, gets its state and bridge
- * time, and nothing else is sent again. Answers 1, or 0 when the call has no entry in setup here (its first write
- * was lost), so the caller writes it whole. The entry is JSON.stringify's, so `"state":"setup"` occurs once, as the
- * top-level key (a quote inside a string value is always escaped).
- * KEYS: this node's hash. ARGV: call id, the bridge time as a JSON string.
- */
-const BRIDGED_SCRIPT = {
-  name: 'callxLiveBridged',
-  lua: `
-local e = redis.call('HGET', KEYS[1], ARGV[1])
-if not e then return 0 end
-local i, j = string.find(e, '"state":"setup"', 1, true)
-if not i then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], string.sub(e, 1, i - 1) .. '"state":"bridged","bridgedAt":' .. ARGV[2] .. string.sub(e, j + 1))
-return 1`,
-} as const;
-
-/**
  * Takes an incarnation out of the node set, with its last beat, if it holds no entries (a node whose start failed
  * before it took a call): one that holds some stays, for the sweepers to claim them once its heartbeat is gone.
  * KEYS: its hash, node set, last beats. ARGV: incarnation.
@@ -123,20 +105,18 @@ return 1`;
 /** Where the call path's registry writes go: the call journal's batches (see RedisCallJournal.write). */
 export interface RegistryWriter {
   write(w: { op: 'hset'; key: string; field: string; value: string } | { op: 'hdel'; key: string; field: string }): Promise<void>;
-  script(script: { name: string; lua: string }, keys: readonly string[], args: readonly string[]): Promise<unknown>;
 }
 
 type RegistryClient = Redis & {
   callxLiveClaim(...args: Array<string | number>): Promise<string[]>;
   callxLiveTake(...args: Array<string | number>): Promise<string | null>;
-  callxLiveBridged(...args: Array<string | number>): Promise<number>;
   callxLiveLeave(...args: Array<string | number>): Promise<number>;
 };
 
 /**
  * The live-call registry in Redis: every call this node routes, from its reservation to its journaled end, in
- * one hash per node incarnation (field: call id). The call path's writes (put, bridged, remove) are single commands
- * sent with the call's journal entries when a writer is given (else on the node's connection); it never waits for them.
+ * one hash per node incarnation (field: call id). The call path's writes (put, remove) are single commands sent
+ * with the call's journal entries when a writer is given (else on the node's connection); it never waits for them.
  */
 export class LiveCallsRegistry {
   private readonly client: RegistryClient;
@@ -150,7 +130,6 @@ export class LiveCallsRegistry {
     if (!('callxLiveClaim' in redis)) {
       redis.defineCommand('callxLiveClaim', { lua: CLAIM_SCRIPT });
       redis.defineCommand('callxLiveTake', { lua: TAKE_SCRIPT });
-      redis.defineCommand(BRIDGED_SCRIPT.name, { lua: BRIDGED_SCRIPT.lua });
       redis.defineCommand('callxLiveLeave', { lua: LEAVE_SCRIPT });
     }
     this.client = redis as RegistryClient;
@@ -176,26 +155,6 @@ export class LiveCallsRegistry {
     const written = this.writer ? this.writer.write({ op: 'hset', key, field: call.callId, value }) : this.client.hset(key, call.callId, value);
     written.catch((err: Error) =>
       this.logger.error({ err: err.message, callId: call.callId }, 'live-call registry write failed; if this node dies the call is found only on the switch'),
-    );
-  }
-
-  /**
-   * Marks a call of this node bridged (`call`: its entry as bridged): only the state and bridge time are sent, the
-   * entry having been written at the reservation. Should that entry be missing (its write was lost), the call is
-   * written whole, unless `current()` says the call has moved on since (its end journaled and its entry removed).
-   * Not awaited on the call path; failures are logged.
-   */
-  bridged(call: LiveCall, current: () => boolean): void {
-    const key = callsKey(this.incarnation);
-    const args = [call.callId, JSON.stringify(call.bridgedAt)];
-    const updated = this.writer ? this.writer.script(BRIDGED_SCRIPT, [key], args) : this.client.callxLiveBridged(1, key, ...args);
-    updated.then(
-      (reply) => {
-        if (reply === 1 || !current()) return;
-        this.logger.warn({ callId: call.callId }, 'live-call registry entry missing at the bridge; written whole');
-        this.put(call);
-      },
-      (err: Error) => this.logger.error({ err: err.message, callId: call.callId }, 'live-call registry write failed; if this node dies the call is found only on the switch'),
     );
   }
 

@@ -99,23 +99,12 @@ export type BatchedWrite =
   | { op: 'hdel'; key: string; field: string }
   | { op: 'zrem'; key: string; member: string };
 
-/** A Lua script that can ride a batch (the registry's partial update of an entry): defined once per connection. */
-export interface BatchScript {
-  /** the command name ioredis defines for it (unique per script) */
-  readonly name: string;
-  readonly lua: string;
-}
-
 /** Anything that takes BatchedWrites (the journal): the registry and the cap ledger write through it. */
 export interface BatchWriter {
   write(w: BatchedWrite): Promise<void>;
-  /** Runs a script in the next batch: answers its reply. */
-  script(script: BatchScript, keys: readonly string[], args: readonly string[]): Promise<unknown>;
 }
 
-type ScriptRun = { script: BatchScript; keys: readonly string[]; args: readonly string[] };
-type Queued = { entry?: string; other?: BatchedWrite; run?: ScriptRun; resolve(reply: unknown): void; reject(err: Error): void };
-type ScriptClient = Record<string, (...args: Array<string | number>) => unknown>;
+type Queued = { entry?: string; other?: BatchedWrite; resolve(): void; reject(err: Error): void };
 
 export class RedisCallJournal implements CallJournal, BatchWriter {
   private queue: Queued[] = [];
@@ -123,7 +112,7 @@ export class RedisCallJournal implements CallJournal, BatchWriter {
   constructor(private readonly redis: Redis) {}
 
   append(entry: JournalEntry): Promise<void> {
-    return this.enqueue({ entry: encodeJournalEntry(entry) }) as Promise<void>;
+    return this.enqueue({ entry: encodeJournalEntry(entry) });
   }
 
   /**
@@ -131,18 +120,13 @@ export class RedisCallJournal implements CallJournal, BatchWriter {
    * attempt, end), so the two share one pipeline and one socket write instead of the registry costing its own.
    */
   write(other: BatchedWrite): Promise<void> {
-    return this.enqueue({ other }) as Promise<void>;
+    return this.enqueue({ other });
   }
 
-  script(script: BatchScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    if (!(script.name in this.redis)) this.redis.defineCommand(script.name, { lua: script.lua });
-    return this.enqueue({ run: { script, keys, args } });
-  }
-
-  private enqueue(item: Pick<Queued, 'entry' | 'other' | 'run'>): Promise<unknown> {
-    return new Promise<unknown>((resolve, reject) => {
+  private enqueue(item: Pick<Queued, 'entry' | 'other'>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       if (this.queue.length === 0) process.nextTick(() => this.flush());
-      this.queue.push({ entry: item.entry, other: item.other, run: item.run, resolve, reject }); // not a spread: see decision-entry.ts
+      this.queue.push({ entry: item.entry, other: item.other, resolve, reject }); // not a spread: see decision-entry.ts
     });
   }
 
@@ -152,13 +136,12 @@ export class RedisCallJournal implements CallJournal, BatchWriter {
     this.queue = [];
     if (batch.length === 1 && batch[0]!.entry !== undefined) {
       const one = batch[0]!;
-      this.redis.xadd(JOURNAL_STREAM, '*', 'e', one.entry!).then(() => one.resolve(undefined), one.reject);
+      this.redis.xadd(JOURNAL_STREAM, '*', 'e', one.entry!).then(() => one.resolve(), one.reject);
       return;
     }
     const pipeline = this.redis.pipeline();
-    for (const { entry, other, run } of batch) {
+    for (const { entry, other } of batch) {
       if (entry !== undefined) pipeline.xadd(JOURNAL_STREAM, '*', 'e', entry);
-      else if (run) (pipeline as unknown as ScriptClient)[run.script.name]!(run.keys.length, ...run.keys, ...run.args);
       else if (other!.op === 'hset') pipeline.hset(other!.key, other!.field, other!.value);
       else if (other!.op === 'hdel') pipeline.hdel(other!.key, other!.field);
       else pipeline.zrem(other!.key, other!.member);
@@ -166,9 +149,9 @@ export class RedisCallJournal implements CallJournal, BatchWriter {
     pipeline.exec().then(
       (results) => {
         batch.forEach((b, i) => {
-          const [err, reply] = results?.[i] ?? [];
+          const err = results?.[i]?.[0];
           if (err) b.reject(err);
-          else b.resolve(reply);
+          else b.resolve();
         });
       },
       (err: Error) => {

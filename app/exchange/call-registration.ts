@@ -5,8 +5,8 @@ import type { Winner } from './call-ending';
 
 /**
  * One call's entry in the live-call registry, kept current as the call moves: written when its reservation is
- * taken (whole), on failover to another buyer (whole), on the bridge (state and bridge time only), removed once
- * its end is journaled. Each write is one command in the call journal's batch, not awaited (see LiveCallsRegistry).
+ * taken, on failover to another buyer and on the bridge, removed once its end is journaled. Each write is one
+ * command on the node's auto-pipelined connection, not awaited (see LiveCallsRegistry).
  */
 export class CallRegistration {
   private entry: LiveCall | undefined;
@@ -37,12 +37,10 @@ export class CallRegistration {
     this.registry.put(this.entry);
   }
 
-  /** The buyer answered: the entry written at the reservation is updated in place (state and bridge time only). */
   bridged(at: Date): void {
     if (!this.entry) return;
-    const entry: LiveCall = { ...this.entry, state: 'bridged', bridgedAt: at.toISOString() };
-    this.entry = entry;
-    this.registry.bridged(entry, () => this.entry === entry);
+    this.entry = { ...this.entry, state: 'bridged', bridgedAt: at.toISOString() };
+    this.registry.put(this.entry);
   }
 
   /** The call's end is journaled: nobody else has anything to finish. */

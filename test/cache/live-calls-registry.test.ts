@@ -3,7 +3,6 @@ import pino from 'pino';
 import os from 'node:os';
 import { silentLogger } from '../../app/observability/logger';
 import { LiveCallsRegistry, type LiveCall } from '../../app/cache/live-calls-registry';
-import { RedisCallJournal } from '../../app/exchange/call-journal';
 import { LAST_BEAT_KEY, NodeHeartbeat, heartbeatKey, newIncarnation } from '../../app/cache/node-heartbeat';
 import { createTestInfra, eventually, type TestInfra } from '../support/infra';
 
@@ -167,31 +166,6 @@ it('takes one call from a dead owner but never from a live one; a call no regist
 
   const results = await Promise.all([me.markAdopting('y'), registry('other:1').markAdopting('y')]);
   expect(results.filter(Boolean)).toHaveLength(1);
-});
-
-it("a call's bridge updates its entry in place through the journal's batch: every other field as written at the reservation; a lost entry is written whole, unless the call has ended since", async () => {
-  const me = new LiveCallsRegistry(infra.redis, 'bridger:1', silentLogger(), new RedisCallJournal(infra.redis));
-  const setup: LiveCall = { ...entry('p'), state: 'setup', bridgedAt: undefined };
-  me.put(setup);
-  const bridged: LiveCall = { ...setup, state: 'bridged', bridgedAt: '2026-12-07T18:00:00.123Z' };
-  me.bridged(bridged, () => true);
-  await eventually(async () => (await me.own())[0]?.state === 'bridged', 'the entry to be marked bridged');
-  expect(await me.own()).toEqual([bridged]);
-
-  // Its reservation's write was lost: the bridge writes the entry whole, for an adopter to find.
-  const lost: LiveCall = { ...entry('q'), bridgedAt: '2026-12-07T18:00:01.000Z' };
-  me.bridged(lost, () => true);
-  await eventually(async () => (await me.own()).some((e) => e.callId === 'q'), 'the lost entry to be written whole');
-  expect((await me.own()).find((e) => e.callId === 'q')).toEqual(lost);
-
-  // Ended (its entry removed) before the answer came back: nothing is written again.
-  me.remove('q');
-  me.remove('p');
-  me.bridged({ ...entry('r'), bridgedAt: '2026-12-07T18:00:02.000Z' }, () => false);
-  me.put({ ...entry('s'), state: 'setup', bridgedAt: undefined }); // a write queued behind, to wait for
-  await eventually(async () => (await me.own()).some((e) => e.callId === 's'), 'the later write');
-  await new Promise((r) => setTimeout(r, 50));
-  expect((await me.own()).map((e) => e.callId)).toEqual(['s']);
 });
 
 it('a node whose start failed leaves the node set with its last beat, but not while it holds calls (the sweepers must find them)', async () => {
