@@ -224,10 +224,14 @@ async function startNode(config: Config, logger: Logger, opts: NodeOptions, star
   });
   const events = new CallEventBus();
   const incarnation = newIncarnation(config.NODE_ID);
+  const registry = new LiveCallsRegistry(redis, incarnation, logger.child({ mod: 'registry' }), journal);
+  // A start that fails from here takes the incarnation out of the node set and its last beat out again (unless it
+  // holds calls), once its heartbeat is stopped (undone after it, so no beat lands behind): else it stays listed
+  // until another node's sweeper finds it dead and empty.
+  started.push('live-call registry', () => registry.leave());
   const heartbeat = new NodeHeartbeat(redis, incarnation, { ttlMs: config.NODE_HEARTBEAT_TTL_MS }, logger.child({ mod: 'heartbeat' }));
   started.push('heartbeat', () => heartbeat.stop());
   await heartbeat.start();
-  const registry = new LiveCallsRegistry(redis, incarnation, logger.child({ mod: 'registry' }), journal);
   await registry.join();
   const clearances = new OutboundClearances();
   const knownCall = (callId: string) => loadCallForAdoption(pool, callId);

@@ -91,6 +91,17 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], e)
 return e`;
 
+/**
+ * Takes an incarnation out of the node set, with its last beat, if it holds no entries (a node whose start failed
+ * before it took a call): one that holds some stays, for the sweepers to claim them once its heartbeat is gone.
+ * KEYS: its hash, node set, last beats. ARGV: incarnation.
+ */
+const LEAVE_SCRIPT = `
+if redis.call('HLEN', KEYS[1]) > 0 then return 0 end
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return 1`;
+
 /** Where the call path's registry writes go: the call journal's batches (see RedisCallJournal.write). */
 export interface RegistryWriter {
   write(w: { op: 'hset'; key: string; field: string; value: string } | { op: 'hdel'; key: string; field: string }): Promise<void>;
@@ -99,6 +110,7 @@ export interface RegistryWriter {
 type RegistryClient = Redis & {
   callxLiveClaim(...args: Array<string | number>): Promise<string[]>;
   callxLiveTake(...args: Array<string | number>): Promise<string | null>;
+  callxLiveLeave(...args: Array<string | number>): Promise<number>;
 };
 
 /**
@@ -118,6 +130,7 @@ export class LiveCallsRegistry {
     if (!('callxLiveClaim' in redis)) {
       redis.defineCommand('callxLiveClaim', { lua: CLAIM_SCRIPT });
       redis.defineCommand('callxLiveTake', { lua: TAKE_SCRIPT });
+      redis.defineCommand('callxLiveLeave', { lua: LEAVE_SCRIPT });
     }
     this.client = redis as RegistryClient;
   }
@@ -125,6 +138,14 @@ export class LiveCallsRegistry {
   /** Announces this incarnation as a holder of entries (once, at start). */
   async join(): Promise<void> {
     await this.client.sadd(NODES_KEY, this.incarnation);
+  }
+
+  /**
+   * Undoes join() for a node whose start failed: answers whether it left (it does not while it holds entries: a
+   * switch took calls before the start failed, and the sweepers must find them).
+   */
+  async leave(): Promise<boolean> {
+    return (await this.client.callxLiveLeave(3, callsKey(this.incarnation), NODES_KEY, LAST_BEAT_KEY, this.incarnation)) === 1;
   }
 
   /** Records or updates a call of this node (not awaited on the call path; failures are logged). */

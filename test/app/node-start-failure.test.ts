@@ -1,7 +1,8 @@
 /**
  * A node whose start fails part-way (here: its HTTP port is taken, after Postgres, Redis, the queues and the
- * workers are up) closes what it had opened and says why: its Postgres connections are gone, and a process that
- * handles the error exits on its own instead of hanging on open connections and workers.
+ * workers are up) closes what it had opened and says why: its Postgres connections are gone, its incarnation is
+ * out of the live-call registry's node set (no sweep looks it up again), and a process that handles the error exits
+ * on its own instead of hanging on open connections and workers.
  */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import { createTestInfra, eventually, TEST_DATABASE_URL, type TestInfra } from '../support/infra';
 import { startTestNode } from '../support/node';
+import { LAST_BEAT_KEY } from '../../app/cache/node-heartbeat';
 
 let infra: TestInfra;
 let blocker: net.Server;
@@ -20,6 +22,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   port = (blocker.address() as net.AddressInfo).port;
 });
+
+/** The incarnations the registry lists as holders of calls, and those with a last beat: none but live nodes'. */
+const registered = async () => ({ nodes: await infra.redis.smembers('live:nodes'), lastBeats: await infra.redis.hkeys(LAST_BEAT_KEY) });
 
 afterAll(async () => {
   await new Promise((resolve) => blocker?.close(resolve));
@@ -36,6 +41,7 @@ it('fails with the taken port in its error, and closes its Postgres connections'
     expect(failure?.message).toEqual(expect.any(String)); // it failed (Error from another realm: no toBeInstanceOf)
     await eventually(async () => (await connections()) === 0, () => "the failed node's Postgres connections to close", 5_000);
     expect(failure!.message).toMatch(new RegExp(`^exchange node failed to start: cannot listen on HTTP 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+    expect(await registered()).toEqual({ nodes: [], lastBeats: [] });
   } finally {
     await admin.end();
   }
@@ -52,4 +58,5 @@ it('leaves nothing open: a process that handles the error exits by itself', asyn
   expect(out).toContain('FAILED ');
   expect(code).toBe(0); // not killed: it had nothing left to wait for
   expect(out).toContain(`FAILED exchange node failed to start: cannot listen on HTTP 127.0.0.1:${port}`);
+  expect(await registered()).toEqual({ nodes: [], lastBeats: [] });
 }, 40_000);

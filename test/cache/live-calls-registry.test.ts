@@ -167,3 +167,20 @@ it('takes one call from a dead owner but never from a live one; a call no regist
   const results = await Promise.all([me.markAdopting('y'), registry('other:1').markAdopting('y')]);
   expect(results.filter(Boolean)).toHaveLength(1);
 });
+
+it('a node whose start failed leaves the node set with its last beat, but not while it holds calls (the sweepers must find them)', async () => {
+  const hb = new NodeHeartbeat(infra.redis, 'leaver:1', { ttlMs: 10_000 }, silentLogger());
+  await hb.start();
+  const me = registry('leaver:1');
+  await me.join();
+  me.put(entry('held'));
+  await eventually(async () => (await me.own()).length === 1, 'the entry to be written');
+  await hb.stop();
+  expect(await me.leave()).toBe(false);
+  expect(await me.nodes()).toContain('leaver:1');
+  me.remove('held');
+  await eventually(async () => (await me.own()).length === 0, 'the entry to be removed');
+  expect(await me.leave()).toBe(true);
+  expect(await me.nodes()).not.toContain('leaver:1');
+  expect(await infra.redis.hexists(LAST_BEAT_KEY, 'leaver:1')).toBe(0);
+});
