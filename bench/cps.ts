@@ -58,6 +58,7 @@ import { BridgeOverlap } from './load/bridge-overlap';
 import { benchFlags } from './load/bench-args';
 import { startStallProbe } from './load/stall-probe';
 import { SlowSetups } from './load/slow-setups';
+import { startHeapWindow, type HeapWindow } from './load/heap-allocation';
 
 const FLAGS = benchFlags(process.argv.slice(2), {
   values: ['switch', 'cps', 'seconds', 'warmup-seconds', 'idle-seconds', 'mode', 'nodes', 'log-level', 'workers', 'peer-detail', 'concurrent', 'buyers', 'talk-ms', 'schema'],
@@ -435,11 +436,14 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
       // Per call means per call finished in the window: in a steady phase as many end as start, and on a machine
       // too loaded to keep up, calls placed but not yet handled have cost nothing yet.
       const mark = () => ({ cpu: sampleCpu(exchange.groups), cs: exchange.switches(), io: exchange.syscalls(), wire: peer.wire(), log: logBytes(exchange.all), placed: driver.stats.placed, finished: driver.stats.bridged + driver.stats.failed, at: Date.now() });
-      const steady: { from?: ReturnType<typeof mark> } = {};
+      const steady: { from?: ReturnType<typeof mark>; heap?: ReturnType<typeof startHeapWindow> } = {};
       await driver.runRate(cps, SECONDS, (sec) => {
-        if (sec === STEADY_FROM_SEC) steady.from = mark();
+        if (sec !== STEADY_FROM_SEC) return;
+        steady.from = mark();
+        steady.heap = startHeapWindow();
       });
       const end = mark();
+      const heap: HeapWindow | undefined = steady.heap?.stop();
       const window = steady.from;
       const placingSec = (end.at - started) / 1000;
       await driver.settle();
@@ -470,6 +474,11 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
         emit(`${FIGURE}_events_per_call`, (end.wire.events - window.wire.events) / calls, 'events', cond);
         emit(`${FIGURE}_event_bytes_per_call`, (end.wire.eventBytes - window.wire.eventBytes) / calls, 'bytes', cond);
         emit('exchange_log_bytes_per_call', (end.log - window.log) / calls, 'bytes', cond);
+        if (heap) {
+          // The peer's (this process's) JS heap allocation and GC pauses: what its garbage collector has to do.
+          emit('peer_allocated_kb_per_call', heap.allocatedBytes / 1024 / calls, 'KB', cond);
+          emit('peer_gc_pause_ms_per_call', heap.pauseMs / calls, 'ms', { ...cond, collections: heap.collections, scavenges: heap.scavenges, max_pause_ms: Math.round(heap.maxPauseMs * 10) / 10 });
+        }
         emit('exchange_wakeups_per_call', (end.cs.voluntary - window.cs.voluntary) / calls, 'voluntary context switches', cond);
         emit('exchange_preemptions_per_call', (end.cs.involuntary - window.cs.involuntary) / calls, 'involuntary context switches', cond);
         emit('exchange_read_syscalls_per_call', (end.io.reads - window.io.reads) / calls, 'read system calls', cond);
