@@ -6,8 +6,14 @@
  * bare app, whose share does not change with the peer's renderer), `peer_cost_allocated_kb_per_call` (JS heap
  * allocated) and `peer_cost_gc_pause_ms_per_call`. The first round warms up.
  *
- *   npx tsx bench/load/peer-cost.ts [--calls 2000 --rounds 4 --concurrent 50 --peer-detail full|lean]
+ *   npx tsx bench/load/peer-cost.ts [--calls 2000 --rounds 4 --concurrent 50 --peer-detail full|lean --heap-profile file]
+ *
+ * `--heap-profile file` writes a sampling heap profile of the last round that keeps collected objects (where the
+ * allocation goes, garbage included; open it in Chrome DevTools' Memory tab). For CPU, run under
+ * `node --cpu-prof --import tsx`.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
 import { FreeSwitchPeer } from '../../test/peers/freeswitch';
@@ -16,7 +22,7 @@ import { benchFlags } from './bench-args';
 import { startHeapWindow } from './heap-allocation';
 
 const FLAGS = benchFlags(process.argv.slice(2), {
-  values: ['calls', 'rounds', 'concurrent', 'peer-detail'],
+  values: ['calls', 'rounds', 'concurrent', 'peer-detail', 'heap-profile'],
   switches: [],
   usage: `npx tsx bench/load/peer-cost.ts [-- options]
 
@@ -24,12 +30,14 @@ const FLAGS = benchFlags(process.argv.slice(2), {
   --rounds <n>             rounds, the first a warm-up (default 4)
   --concurrent <n>         calls in flight at once (default 50)
   --peer-detail <detail>   full (default: events as big as a real switch's) or lean
+  --heap-profile <file>    a sampling heap profile of the last round, collected objects included
   --help                   this text`,
 });
 const CALLS = FLAGS.number('calls', 2000, { min: 1, integer: true });
 const ROUNDS = FLAGS.number('rounds', 4, { min: 1, integer: true });
 const CONCURRENT = FLAGS.number('concurrent', 50, { min: 1, integer: true });
 const DETAIL = FLAGS.oneOf('peer-detail', ['full', 'lean'], 'full');
+const HEAP_PROFILE = FLAGS.has('heap-profile') ? FLAGS.string('heap-profile', '') : undefined;
 
 const CALL_EVENTS = 'CHANNEL_BRIDGE CHANNEL_UNBRIDGE CHANNEL_EXECUTE_COMPLETE';
 
@@ -69,6 +77,11 @@ async function main(): Promise<void> {
     if (!record.bridges.some((b) => b.result === 'SUCCESS')) throw new Error(`a call did not bridge: ${JSON.stringify(record)}`);
   };
   for (let round = 0; round < ROUNDS; round++) {
+    const session = HEAP_PROFILE && round === ROUNDS - 1 ? new Session() : undefined;
+    if (session) {
+      session.connect();
+      await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    }
     const heap = startHeapWindow();
     const cpu0 = process.cpuUsage();
     let next = 0;
@@ -82,6 +95,11 @@ async function main(): Promise<void> {
     );
     const cpu = process.cpuUsage(cpu0);
     const h = heap.stop();
+    if (session && HEAP_PROFILE) {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(HEAP_PROFILE, JSON.stringify(profile));
+      session.disconnect();
+    }
     const extra = { round, warmup: round === 0, calls: CALLS, concurrent: CONCURRENT, peer_detail: DETAIL, loadavg: os.loadavg()[0]?.toFixed(1) };
     const line = (name: string, value: number, unit: string, more: Record<string, unknown> = {}): void => {
       process.stdout.write(`${JSON.stringify({ name, value: Math.round(value * 1000) / 1000, unit, ...extra, ...more })}\n`);
