@@ -25,8 +25,12 @@
  *   `postgres_for_<process>_cpu_ms_per_call` (Postgres split by whose connections it served), and
  *   `exchange_wakeups_per_call` / `exchange_preemptions_per_call` (the node's voluntary / involuntary context switches),
  *   `exchange_read_syscalls_per_call` / `exchange_write_syscalls_per_call` (its socket reads and writes, from /proc/<pid>/io);
- * - `esl_call_setup_cps`, `esl_call_setup_p50_ms`, `esl_call_setup_p99_ms` (socket connect to the bridge command;
- *   Asterisk: `ari_...`, StasisStart to the first buyer originate);
+ * - `peer_allocated_kb_per_call` and `peer_gc_pause_ms_per_call`: this process's JS heap allocation and GC pauses
+ *   over the steady window (V8's GC profiler; the line carries the collections and the longest pause). The peer is
+ *   the clock of the setup figures below, so its pauses land in their p99; allocation is a count the load does not move;
+ * - `esl_call_setup_cps`, `esl_call_setup_p50_ms`, `esl_call_setup_p99_ms` (from the moment the peer places the call,
+ *   just before the `socket` application's TCP connect, to the peer handling the bridge command, both read on this
+ *   process's clock; Asterisk: `ari_...`, StasisStart to the first buyer originate);
  * - once per mode, before any measured call: `<process>_idle_cpu_ms_per_s`, each process's CPU per second with no
  *   calls (timers, heartbeats, queue polling: the fixed cost that low rates divide among few calls; Postgres and
  *   Redis are shared with whatever else runs on the machine, so theirs is also the noise floor);
