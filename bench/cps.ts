@@ -57,12 +57,13 @@ import type { CallRecord } from '../test/peers/freeswitch/session';
 import { CallDriver, percentile, type CallPlacer } from './load/call-driver';
 import { asteriskPlacer, freeswitchPlacer } from './load/placers';
 import { freshBenchState, untilReady } from './load/bench-state';
-import { connectedLocalPorts, contextSwitches, cpuBetween, ioSyscalls, pidsCpuMs, postgresClusterCpuMs, processCpuMs, sampleCpu, type CpuGroups } from './load/proc-cpu';
+import { contextSwitches, cpuBetween, ioSyscalls, pidsCpuMs, postgresClusterCpuMs, processCpuMs, sampleCpu, type CpuGroups } from './load/proc-cpu';
 import { BridgeOverlap } from './load/bridge-overlap';
 import { benchFlags } from './load/bench-args';
 import { startStallProbe } from './load/stall-probe';
 import { SlowSetups } from './load/slow-setups';
 import { startHeapWindow, type HeapWindow } from './load/heap-allocation';
+import { startPostgresBackendWatcher } from './load/pg-backend-watcher';
 
 const FLAGS = benchFlags(process.argv.slice(2), {
   values: ['switch', 'cps', 'seconds', 'warmup-seconds', 'idle-seconds', 'mode', 'nodes', 'log-level', 'workers', 'peer-detail', 'concurrent', 'buyers', 'talk-ms', 'schema'],
@@ -286,7 +287,13 @@ async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Reco
   const all = [...nodes, ...(side ? [side.recorder, side.worker] : [])];
   const owners: Record<string, number | undefined> = Object.fromEntries(nodes.map((n, i) => [nodes.length > 1 ? `exchange${i + 1}` : 'exchange', n.child.pid]));
   if (side) Object.assign(owners, { recorder: side.recorder.child.pid, worker: side.worker.child.pid });
-  const pg = watchPostgresBackends(owners);
+  // The Postgres processes that work for this exchange: the backends of its processes' connections (matched by
+  // client port) and the cluster's background processes (WAL writer, checkpointer, ...), which its writes keep busy;
+  // not the backends of whatever else uses the same server (other tests and benchmarks on a shared machine). Found
+  // every 500 ms by a watcher process of its own, off the peer's event loop (the peer times the setups); the sets
+  // only grow, and a backend that exits loses what it used in the window (pools keep theirs open while busy).
+  // `postgres_cluster` counts every process of the cluster instead.
+  const pg = startPostgresBackendWatcher(owners, DATABASE_URL);
   const groups: CpuGroups = {
     exchange: () => pidsCpuMs(nodes.map((n) => n.child.pid)),
     ...(side ? { recorder: () => processCpuMs(side.recorder.child.pid), worker: () => processCpuMs(side.worker.child.pid) } : {}),
@@ -295,7 +302,8 @@ async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Reco
     ...Object.fromEntries([...pg.byOwner.keys()].map((o) => [`postgres_for_${o}`, () => pidsCpuMs([...(pg.byOwner.get(o) ?? [])])])),
     postgres_cluster: postgresClusterCpuMs,
     redis: () => processCpuMs(redisPid),
-    peer: () => processCpuMs(process.pid),
+    // The peer and load generator: this process, plus the bench's Postgres-backend watcher (which ran in it before).
+    peer: () => pidsCpuMs([process.pid, pg.watcherPid]),
   };
   const stop = async (): Promise<void> => {
     await pg.stop();
@@ -313,44 +321,6 @@ async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Reco
 }
 
 let redisPid: number | undefined;
-
-/**
- * The Postgres processes that work for this exchange: the backends of its processes' connections (matched by
- * client port) and the cluster's background processes (WAL writer, checkpointer, ...), which its writes keep busy;
- * not the backends of whatever else uses the same server (other tests and benchmarks on a shared machine). The set
- * is refreshed every 500 ms and only grows; a backend that exits loses what it used in the window (pools keep
- * theirs open while busy). `postgres_cluster` counts every process of the cluster instead.
- */
-function watchPostgresBackends(owners: Record<string, number | undefined>): { pids: Set<number>; byOwner: Map<string, Set<number>>; stop(): Promise<void> } {
-  const pool = new Pool({ connectionString: DATABASE_URL, max: 1 });
-  const pids = new Set<number>();
-  /** whose connections the backends serve: a process name, or `background` */
-  const byOwner = new Map<string, Set<number>>([['background', new Set()], ...Object.keys(owners).map((o) => [o, new Set<number>()] as [string, Set<number>])]);
-  const pgPort = Number(new URL(DATABASE_URL).port || 5432);
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const ports = await Promise.all(Object.entries(owners).map(async ([owner, pid]) => [owner, await connectedLocalPorts([pid], pgPort)] as const));
-      const { rows } = await pool.query<{ pid: number; client_port: number | null; backend_type: string }>('SELECT pid, client_port, backend_type FROM pg_stat_activity WHERE pid <> pg_backend_pid()');
-      for (const r of rows) {
-        const owner = r.backend_type !== 'client backend' ? 'background' : ports.find(([, p]) => r.client_port !== null && p.has(r.client_port))?.[0];
-        if (owner === undefined) continue;
-        pids.add(r.pid);
-        byOwner.get(owner)?.add(r.pid);
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  })().catch(() => undefined);
-  return {
-    pids,
-    byOwner,
-    async stop() {
-      running = false;
-      await loop;
-      await pool.end();
-    },
-  };
-}
 
 async function readRedisPid(): Promise<number | undefined> {
   const redis = new Redis(REDIS_URL);
