@@ -25,8 +25,12 @@
  *   `postgres_for_<process>_cpu_ms_per_call` (Postgres split by whose connections it served), and
  *   `exchange_wakeups_per_call` / `exchange_preemptions_per_call` (the node's voluntary / involuntary context switches),
  *   `exchange_read_syscalls_per_call` / `exchange_write_syscalls_per_call` (its socket reads and writes, from /proc/<pid>/io);
- * - `esl_call_setup_cps`, `esl_call_setup_p50_ms`, `esl_call_setup_p99_ms` (socket connect to the bridge command;
- *   Asterisk: `ari_...`, StasisStart to the first buyer originate);
+ * - `peer_allocated_kb_per_call` and `peer_gc_pause_ms_per_call`: this process's JS heap allocation and GC pauses
+ *   over the steady window (V8's GC profiler; the line carries the collections and the longest pause). The peer is
+ *   the clock of the setup figures below, so its pauses land in their p99; allocation is a count the load does not move;
+ * - `esl_call_setup_cps`, `esl_call_setup_p50_ms`, `esl_call_setup_p99_ms` (from the moment the peer places the call,
+ *   just before the `socket` application's TCP connect, to the peer handling the bridge command, both read on this
+ *   process's clock; Asterisk: `ari_...`, StasisStart to the first buyer originate);
  * - once per mode, before any measured call: `<process>_idle_cpu_ms_per_s`, each process's CPU per second with no
  *   calls (timers, heartbeats, queue polling: the fixed cost that low rates divide among few calls; Postgres and
  *   Redis are shared with whatever else runs on the machine, so theirs is also the noise floor);
@@ -53,11 +57,13 @@ import type { CallRecord } from '../test/peers/freeswitch/session';
 import { CallDriver, percentile, type CallPlacer } from './load/call-driver';
 import { asteriskPlacer, freeswitchPlacer } from './load/placers';
 import { freshBenchState, untilReady } from './load/bench-state';
-import { connectedLocalPorts, contextSwitches, cpuBetween, ioSyscalls, pidsCpuMs, postgresClusterCpuMs, processCpuMs, sampleCpu, type CpuGroups } from './load/proc-cpu';
+import { contextSwitches, cpuBetween, ioSyscalls, pidsCpuMs, postgresClusterCpuMs, processCpuMs, sampleCpu, type CpuGroups } from './load/proc-cpu';
 import { BridgeOverlap } from './load/bridge-overlap';
 import { benchFlags } from './load/bench-args';
 import { startStallProbe } from './load/stall-probe';
 import { SlowSetups } from './load/slow-setups';
+import { startHeapWindow, type HeapWindow } from './load/heap-allocation';
+import { startPostgresBackendWatcher } from './load/pg-backend-watcher';
 
 const FLAGS = benchFlags(process.argv.slice(2), {
   values: ['switch', 'cps', 'seconds', 'warmup-seconds', 'idle-seconds', 'mode', 'nodes', 'log-level', 'workers', 'peer-detail', 'concurrent', 'buyers', 'talk-ms', 'schema'],
@@ -281,7 +287,13 @@ async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Reco
   const all = [...nodes, ...(side ? [side.recorder, side.worker] : [])];
   const owners: Record<string, number | undefined> = Object.fromEntries(nodes.map((n, i) => [nodes.length > 1 ? `exchange${i + 1}` : 'exchange', n.child.pid]));
   if (side) Object.assign(owners, { recorder: side.recorder.child.pid, worker: side.worker.child.pid });
-  const pg = watchPostgresBackends(owners);
+  // The Postgres processes that work for this exchange: the backends of its processes' connections (matched by
+  // client port) and the cluster's background processes (WAL writer, checkpointer, ...), which its writes keep busy;
+  // not the backends of whatever else uses the same server (other tests and benchmarks on a shared machine). Found
+  // every 500 ms by a watcher process of its own, off the peer's event loop (the peer times the setups); the sets
+  // only grow, and a backend that exits loses what it used in the window (pools keep theirs open while busy).
+  // `postgres_cluster` counts every process of the cluster instead.
+  const pg = startPostgresBackendWatcher(owners, DATABASE_URL);
   const groups: CpuGroups = {
     exchange: () => pidsCpuMs(nodes.map((n) => n.child.pid)),
     ...(side ? { recorder: () => processCpuMs(side.recorder.child.pid), worker: () => processCpuMs(side.worker.child.pid) } : {}),
@@ -290,7 +302,8 @@ async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Reco
     ...Object.fromEntries([...pg.byOwner.keys()].map((o) => [`postgres_for_${o}`, () => pidsCpuMs([...(pg.byOwner.get(o) ?? [])])])),
     postgres_cluster: postgresClusterCpuMs,
     redis: () => processCpuMs(redisPid),
-    peer: () => processCpuMs(process.pid),
+    // The peer and load generator: this process, plus the bench's Postgres-backend watcher (which ran in it before).
+    peer: () => pidsCpuMs([process.pid, pg.watcherPid]),
   };
   const stop = async (): Promise<void> => {
     await pg.stop();
@@ -308,44 +321,6 @@ async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Reco
 }
 
 let redisPid: number | undefined;
-
-/**
- * The Postgres processes that work for this exchange: the backends of its processes' connections (matched by
- * client port) and the cluster's background processes (WAL writer, checkpointer, ...), which its writes keep busy;
- * not the backends of whatever else uses the same server (other tests and benchmarks on a shared machine). The set
- * is refreshed every 500 ms and only grows; a backend that exits loses what it used in the window (pools keep
- * theirs open while busy). `postgres_cluster` counts every process of the cluster instead.
- */
-function watchPostgresBackends(owners: Record<string, number | undefined>): { pids: Set<number>; byOwner: Map<string, Set<number>>; stop(): Promise<void> } {
-  const pool = new Pool({ connectionString: DATABASE_URL, max: 1 });
-  const pids = new Set<number>();
-  /** whose connections the backends serve: a process name, or `background` */
-  const byOwner = new Map<string, Set<number>>([['background', new Set()], ...Object.keys(owners).map((o) => [o, new Set<number>()] as [string, Set<number>])]);
-  const pgPort = Number(new URL(DATABASE_URL).port || 5432);
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const ports = await Promise.all(Object.entries(owners).map(async ([owner, pid]) => [owner, await connectedLocalPorts([pid], pgPort)] as const));
-      const { rows } = await pool.query<{ pid: number; client_port: number | null; backend_type: string }>('SELECT pid, client_port, backend_type FROM pg_stat_activity WHERE pid <> pg_backend_pid()');
-      for (const r of rows) {
-        const owner = r.backend_type !== 'client backend' ? 'background' : ports.find(([, p]) => r.client_port !== null && p.has(r.client_port))?.[0];
-        if (owner === undefined) continue;
-        pids.add(r.pid);
-        byOwner.get(owner)?.add(r.pid);
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  })().catch(() => undefined);
-  return {
-    pids,
-    byOwner,
-    async stop() {
-      running = false;
-      await loop;
-      await pool.end();
-    },
-  };
-}
 
 async function readRedisPid(): Promise<number | undefined> {
   const redis = new Redis(REDIS_URL);
@@ -435,11 +410,14 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
       // Per call means per call finished in the window: in a steady phase as many end as start, and on a machine
       // too loaded to keep up, calls placed but not yet handled have cost nothing yet.
       const mark = () => ({ cpu: sampleCpu(exchange.groups), cs: exchange.switches(), io: exchange.syscalls(), wire: peer.wire(), log: logBytes(exchange.all), placed: driver.stats.placed, finished: driver.stats.bridged + driver.stats.failed, at: Date.now() });
-      const steady: { from?: ReturnType<typeof mark> } = {};
+      const steady: { from?: ReturnType<typeof mark>; heap?: ReturnType<typeof startHeapWindow> } = {};
       await driver.runRate(cps, SECONDS, (sec) => {
-        if (sec === STEADY_FROM_SEC) steady.from = mark();
+        if (sec !== STEADY_FROM_SEC) return;
+        steady.from = mark();
+        steady.heap = startHeapWindow();
       });
       const end = mark();
+      const heap: HeapWindow | undefined = steady.heap?.stop();
       const window = steady.from;
       const placingSec = (end.at - started) / 1000;
       await driver.settle();
@@ -470,6 +448,11 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
         emit(`${FIGURE}_events_per_call`, (end.wire.events - window.wire.events) / calls, 'events', cond);
         emit(`${FIGURE}_event_bytes_per_call`, (end.wire.eventBytes - window.wire.eventBytes) / calls, 'bytes', cond);
         emit('exchange_log_bytes_per_call', (end.log - window.log) / calls, 'bytes', cond);
+        if (heap) {
+          // The peer's (this process's) JS heap allocation and GC pauses: what its garbage collector has to do.
+          emit('peer_allocated_kb_per_call', heap.allocatedBytes / 1024 / calls, 'KB', cond);
+          emit('peer_gc_pause_ms_per_call', heap.pauseMs / calls, 'ms', { ...cond, collections: heap.collections, scavenges: heap.scavenges, max_pause_ms: Math.round(heap.maxPauseMs * 10) / 10 });
+        }
         emit('exchange_wakeups_per_call', (end.cs.voluntary - window.cs.voluntary) / calls, 'voluntary context switches', cond);
         emit('exchange_preemptions_per_call', (end.cs.involuntary - window.cs.involuntary) / calls, 'involuntary context switches', cond);
         emit('exchange_read_syscalls_per_call', (end.io.reads - window.io.reads) / calls, 'read system calls', cond);

@@ -4,7 +4,7 @@
  * recorded 1.10.12 sessions.
  */
 import { randomUUID } from 'node:crypto';
-import { jsonMembers, plainLines, type Header } from './wire';
+import { jsonMembers, plainLines, plainTail, putPlainLines, putVariables, type Header } from './wire';
 
 /**
  * An event split in three: headers before the variables, the channel whose variables follow (serialized once
@@ -222,8 +222,6 @@ export class PeerChannel {
   readonly uuid: string;
   readonly profile: CallerProfile;
   readonly vars = new Map<string, string>();
-  private varsVersion = 0;
-  private varsCache: { version: number; plain?: string; json?: string } = { version: -1 };
   private profileCache: { key: string; plain?: string; json?: string } = { key: '' };
   readonly times: ChannelTimes;
   state = 'CS_EXECUTE';
@@ -254,22 +252,8 @@ export class PeerChannel {
 
   /** Like switch_channel_set_variable: a re-set variable moves to the end of the list. */
   setVar(name: string, value: string | undefined): void {
-    const had = this.vars.delete(name);
+    this.vars.delete(name);
     if (value !== undefined && value !== '') this.vars.set(name, value);
-    else if (!had) return;
-    this.varsVersion++;
-  }
-
-  /** The variables as serialized header lines (plain) or JSON members, cached until a variable changes. */
-  variableBlock(format: 'plain' | 'json'): string {
-    if (this.varsCache.version !== this.varsVersion) this.varsCache = { version: this.varsVersion };
-    const cached = this.varsCache[format];
-    if (cached !== undefined) return cached;
-    const headers: Header[] = [];
-    this.variableHeaders(headers);
-    const text = format === 'plain' ? plainLines(headers) : jsonMembers(headers);
-    this.varsCache[format] = text;
-    return text;
   }
 
   /** Sets a variable only in the full detail profile (cosmetic variables the app never reads). */
@@ -285,8 +269,9 @@ export class PeerChannel {
   profileHeaders(prefix: string, out: Header[]): void {
     const p = this.profile;
     const t = this.times;
+    const names = prefixedNames(prefix);
     const add = (name: string, value: string | undefined): void => {
-      if (value !== undefined && value !== '') out.push([`${prefix}-${name}`, value]);
+      if (value !== undefined && value !== '') out.push([names(name), value]);
     };
     add('Direction', p.direction);
     add('Logical-Direction', p.logicalDirection ?? p.direction);
@@ -461,21 +446,49 @@ export class PeerChannel {
     };
   }
 
-  /** The `connect` reply of an outbound socket: CHANNEL_DATA with the Channel- profile, then the reply headers. */
-  channelDataHeaders(ident: SwitchIdentity, seq: number, socketMode: 'async' | 'static', control: 'full' | 'single-channel'): Header[] {
+  /**
+   * The `connect` reply of an outbound socket, serialized as switch_event_serialize writes it (URL-encoded lines):
+   * CHANNEL_DATA with the Channel- profile, basic data, Caller-/Other-Leg- profiles and variables, then the reply
+   * headers. Rendered as pieces and joined once; the variables go straight from the channel to their cached lines.
+   */
+  channelDataPlain(ident: SwitchIdentity, seq: number, socketMode: 'async' | 'static', control: 'full' | 'single-channel'): string {
+    const head = this.channelDataHead(ident, seq);
+    const tail = connectReplyTail(socketMode, control);
+    const out = new Array<string>(head.length + 1 + this.vars.size + tail.length + 1);
+    let n = putPlainLines(out, 0, head);
+    out[n++] = this.profileBlock('plain');
+    n = putVariables(out, n, this.vars, 'plain');
+    n = putPlainLines(out, n, tail);
+    out[n] = plainTail();
+    return out.join('');
+  }
+
+  private channelDataHead(ident: SwitchIdentity, seq: number): Header[] {
     const out = eventBase(ident, 'CHANNEL_DATA', seq);
     this.profileHeaders('Channel', out);
     this.basicHeaders(out);
-    out.push(...this.profileList());
-    this.variableHeaders(out);
-    out.push(
-      ['Content-Type', 'command/reply'],
-      ['Reply-Text', '+OK\n'],
-      ['Socket-Mode', socketMode],
-      ['Control', control],
-    );
     return out;
   }
+}
+
+const connectReplyTail = (socketMode: string, control: string): Header[] => [
+  ['Content-Type', 'command/reply'],
+  ['Reply-Text', '+OK\n'],
+  ['Socket-Mode', socketMode],
+  ['Control', control],
+];
+
+/** `<prefix>-<name>` header names, made once per prefix and name rather than per event. */
+const PREFIXED = new Map<string, Map<string, string>>();
+function prefixedNames(prefix: string): (name: string) => string {
+  let names = PREFIXED.get(prefix);
+  if (!names) PREFIXED.set(prefix, (names = new Map()));
+  const table = names;
+  return (name) => {
+    let full = table.get(name);
+    if (full === undefined) table.set(name, (full = `${prefix}-${name}`));
+    return full;
+  };
 }
 
 /** The headers every event starts with. */

@@ -4,7 +4,7 @@
  * own session. Events are built lazily and serialized once per format, so a channel nobody listens to costs little.
  */
 import type { EventParts } from './channel';
-import { eventFrame, jsonBodyMembers, jsonMembers, plainLines, plainTail, type EventFormat, type Header } from './wire';
+import { eventFrameHead, jsonBodyMembers, plainTail, putJsonMembers, putPlainLines, putVariables, type EventFormat, type Header } from './wire';
 
 export interface Subscription {
   /** LFLAG_EVENTS: set by the first `event`/`myevents`. */
@@ -27,10 +27,16 @@ export const newSubscription = (): Subscription => ({
   filters: [],
 });
 
+/** A rendered event frame: its header block and its body, written one after the other. */
+export interface EventFrame {
+  head: string;
+  body: string;
+}
+
 export interface EventSink {
   readonly subscription: Subscription;
   /** Called with a ready frame and the event's name. */
-  deliver(frame: string, eventName: string): void;
+  deliver(frame: EventFrame, eventName: string): void;
 }
 
 /** An event about to be fired: its name, the ids the bus indexes on, and a builder for its parts. */
@@ -42,25 +48,35 @@ export interface PendingEvent {
   body?: string;
 }
 
+/**
+ * The serialized event (switch_event_serialize / _json), rendered as pieces (each header's text is kept once per
+ * name and value, see wire.ts) and joined into one string: no per-event block strings, one copy of the bytes.
+ */
 function serialize(parts: EventParts, format: EventFormat, body: string | undefined): string {
   const ch = parts.channel;
+  const vars = ch && parts.withVars ? ch.vars : undefined;
+  const out = new Array<string>(parts.head.length + (ch ? 1 : 0) + (vars?.size ?? 0) + parts.tail.length + 1);
+  let n: number;
   if (format === 'json') {
-    const members = [
-      jsonMembers(parts.head),
-      ch?.profileBlock('json') ?? '',
-      ch && parts.withVars ? ch.variableBlock('json') : '',
-      jsonMembers(parts.tail),
-      jsonBodyMembers(body),
-    ];
-    return `{${members.filter((m) => m !== '').join(',')}}`;
+    n = putJsonMembers(out, 0, parts.head);
+    if (ch) out[n++] = ch.profileBlock('json');
+    if (vars) n = putVariables(out, n, vars, 'json');
+    n = putJsonMembers(out, n, parts.tail);
+    const bodyMembers = jsonBodyMembers(body);
+    if (bodyMembers !== '') out[n++] = bodyMembers;
+    if (n === 0) return '{}';
+    out.length = n;
+    out[0] = `{${out[0] as string}`;
+    out[n - 1] = `${out[n - 1] as string}}`;
+    return out.join(',');
   }
-  return (
-    plainLines(parts.head) +
-    (ch?.profileBlock('plain') ?? '') +
-    (ch && parts.withVars ? ch.variableBlock('plain') : '') +
-    plainLines(parts.tail) +
-    plainTail(body)
-  );
+  n = putPlainLines(out, 0, parts.head);
+  if (ch) out[n++] = ch.profileBlock('plain');
+  if (vars) n = putVariables(out, n, vars, 'plain');
+  n = putPlainLines(out, n, parts.tail);
+  out[n++] = plainTail(body);
+  out.length = n;
+  return out.join('');
 }
 
 const INDEXED_HEADERS = new Set(['unique-id', 'job-owner-uuid']);
@@ -116,7 +132,7 @@ export class EventBus {
     }
     if (candidates.length === 0) return;
     let parts: EventParts | undefined;
-    const frames: Partial<Record<EventFormat, string>> = {};
+    const frames: Partial<Record<EventFormat, EventFrame>> = {};
     for (const sink of candidates) {
       const sub = sink.subscription;
       if (!sub.all && !sub.names.has(ev.name)) continue;
@@ -124,7 +140,10 @@ export class EventBus {
       if (!passes(sub, parts)) continue;
       const format = sub.format === 'xml' ? 'plain' : sub.format;
       let frame = frames[format];
-      if (frame === undefined) frame = frames[format] = eventFrame(format, serialize(parts, format, ev.body));
+      if (frame === undefined) {
+        const serialized = serialize(parts, format, ev.body);
+        frame = frames[format] = { head: eventFrameHead(format, serialized), body: serialized };
+      }
       sink.deliver(frame, ev.name);
     }
   }

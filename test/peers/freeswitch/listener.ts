@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { eventBase } from './channel';
 import { CommandReader, header, type EslCommand } from './commands';
 import type { PeerCore } from './core';
-import { newSubscription, type EventSink } from './event-bus';
+import { newSubscription, type EventFrame, type EventSink } from './event-bus';
 import { executeApi } from './api';
 import { apiResponse, commandReply, disconnectNotice, type Header } from './wire';
 
@@ -95,40 +95,38 @@ export abstract class EslListener implements EventSink {
     return !this.closed;
   }
 
-  deliver(frame: string, _eventName: string): void {
+  deliver(frame: EventFrame, _eventName: string): void {
     if (this.stalled) return;
     this.core.wire.events++;
-    this.core.wire.eventBytes += frame.length;
-    this.write(frame);
+    this.core.wire.eventBytes += frame.head.length + frame.body.length;
+    this.write(frame.head);
+    this.write(frame.body);
   }
 
   /**
    * Writes bytes (tests also use it to inject garbage). Writes made in one turn of the event loop go out as one
-   * socket write; order is kept.
+   * socket write (the socket is corked until the next tick, so the pieces are not copied into one string first);
+   * order is kept.
    */
   write(data: string | Buffer): void {
     const s = this.socket;
     if (this.closed || !s || s.destroyed) return;
-    if (typeof data !== 'string') {
-      this.flush();
-      s.write(data);
-      return;
+    if (!this.corked) {
+      this.corked = true;
+      s.cork();
+      process.nextTick(() => this.flush());
     }
-    this.outbox.push(data);
-    if (this.outbox.length === 1) process.nextTick(() => this.flush());
+    s.write(data);
   }
 
-  private readonly outbox: string[] = [];
+  private corked = false;
 
   protected flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
     const s = this.socket;
-    if (this.outbox.length === 0 || !s || s.destroyed) {
-      this.outbox.length = 0;
-      return;
-    }
-    const text = this.outbox.length === 1 ? (this.outbox[0] as string) : this.outbox.join('');
-    this.outbox.length = 0;
-    s.write(text);
+    if (!s || s.destroyed) return;
+    s.uncork();
     const limit = this.core.options.maxQueuedBytes ?? 64 * 1024 * 1024;
     if (s.writableLength > limit) this.kill('killed listener because of lost events\n');
   }

@@ -10,9 +10,10 @@ import { PeerChannel, Q850, dialStatus, hangupCauseToSip, localStamp, nowMicros,
 import { header, type EslCommand } from './commands';
 import type { PeerCore } from './core';
 import { endpointUser, parseDialString } from './dial-string';
+import type { EventFrame } from './event-bus';
 import { EslListener, MYEVENTS_NAMES } from './listener';
 import { Originate, hangupOutgoingLeg } from './originate';
-import { lingerNotice, serializePlain, type Header } from './wire';
+import { lingerNotice, type Header } from './wire';
 
 export type HangupBy = 'caller' | 'app' | 'switch' | 'buyer' | 'killed' | 'dialplan' | 'park_timeout';
 
@@ -251,12 +252,10 @@ export class CallSession extends EslListener {
     this.hangupChannel(cause ?? (answered ? 'NORMAL_CLEARING' : 'ORIGINATOR_CANCEL'), answered ? 'recv_bye' : 'recv_cancel', 'caller');
   }
 
-  override deliver(frame: string, eventName: string): void {
+  override deliver(frame: EventFrame, eventName: string): void {
     if (this.stalled) return;
-    this.core.wire.events++;
-    this.core.wire.eventBytes += frame.length;
     if (this.core.options.record !== false) this.record.delivered.push(eventName);
-    this.write(frame);
+    super.deliver(frame, eventName);
   }
 
   private after(ms: number, fn: () => void): void {
@@ -277,7 +276,7 @@ export class CallSession extends EslListener {
     switch (verb) {
       case 'connect':
         this.record.connected = true;
-        this.write(serializePlain(this.channel.channelDataHeaders(this.core.identity, this.core.nextSequence(), 'async', 'full')));
+        this.write(this.channel.channelDataPlain(this.core.identity, this.core.nextSequence(), 'async', 'full'));
         this.startPark();
         this.connectedD.resolve();
         return true;

@@ -22,15 +22,24 @@ const isUpperHex = (b: number | undefined): boolean =>
  * existing %XX escape (upper-case hex) is left alone rather than double-encoded.
  */
 export function fsUrlEncode(value: string): string {
-  let safe = true;
+  // ASCII (the usual case): a character is its UTF-8 byte, so safe runs are copied as slices.
+  let out = '';
+  let from = 0;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c > 0x7e || UNSAFE[c] === 1) {
-      safe = false;
-      break;
-    }
+    if (c > 0x7e) return fsUrlEncodeBytes(value);
+    if (UNSAFE[c] !== 1) continue;
+    if (c === 0x25 && isUpperHexCode(value.charCodeAt(i + 1)) && isUpperHexCode(value.charCodeAt(i + 2))) continue;
+    out += `${value.slice(from, i)}%${HEX[c >> 4]}${HEX[c & 0x0f]}`;
+    from = i + 1;
   }
-  if (safe) return value;
+  return from === 0 ? value : out + value.slice(from);
+}
+
+const isUpperHexCode = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46);
+
+/** fsUrlEncode over the UTF-8 bytes of a value with non-ASCII characters. */
+function fsUrlEncodeBytes(value: string): string {
   const bytes = Buffer.from(value, 'utf8');
   let out = '';
   for (let i = 0; i < bytes.length; i++) {
@@ -67,28 +76,84 @@ export function headerLines(headers: readonly Header[]): string {
   return s;
 }
 
+/**
+ * Rendered `name`/`value` pairs, kept per name and value: most of an event's headers and variables repeat from
+ * one event and one call to the next (the switch's identity, codecs, SIP ports, the dialplan's variables), so each
+ * is escaped once and the rendered text reused. A name that takes more than VALUES_PER_NAME distinct values (uuids,
+ * timestamps, sequence numbers) stops keeping them and renders each time, from its rendered name kept once; memory
+ * stays bounded.
+ */
+class RenderedPairs {
+  private static readonly VALUES_PER_NAME = 32;
+  private static readonly NAMES = 20_000;
+  private readonly byName = new Map<string, { prefix: string; values: Map<string, string> | null }>();
+
+  constructor(
+    private readonly renderName: (name: string) => string,
+    private readonly renderValue: (prefix: string, value: string) => string,
+  ) {}
+
+  get(name: string, value: string): string {
+    let entry = this.byName.get(name);
+    if (entry === undefined) {
+      if (this.byName.size >= RenderedPairs.NAMES) return this.renderValue(this.renderName(name), value);
+      this.byName.set(name, (entry = { prefix: this.renderName(name), values: new Map() }));
+    }
+    const values = entry.values;
+    if (values === null) return this.renderValue(entry.prefix, value);
+    let text = values.get(value);
+    if (text === undefined) {
+      text = this.renderValue(entry.prefix, value);
+      if (values.size >= RenderedPairs.VALUES_PER_NAME) entry.values = null;
+      else values.set(value, text);
+    }
+    return text;
+  }
+}
+
+const plainValue = (prefix: string, value: string): string => `${prefix}${value === '' ? '_undef_' : fsUrlEncode(value)}\n`;
+const jsonValue = (prefix: string, value: string): string => prefix + JSON.stringify(value);
+const plainPairs = new RenderedPairs((name) => `${name}: `, plainValue);
+const jsonPairs = new RenderedPairs((name) => `${JSON.stringify(name)}:`, jsonValue);
+const plainVariables = new RenderedPairs((name) => `variable_${name}: `, plainValue);
+const jsonVariables = new RenderedPairs((name) => `${JSON.stringify(`variable_${name}`)}:`, jsonValue);
+
 /** URL-encoded `Name: value\n` lines as switch_event_serialize writes them (an empty value becomes `_undef_`). */
 export function plainLines(headers: readonly Header[]): string {
-  let s = '';
-  for (const [name, value] of headers) s += `${name}: ${value === '' ? '_undef_' : fsUrlEncode(value)}\n`;
-  return s;
+  const lines = new Array<string>(headers.length);
+  putPlainLines(lines, 0, headers);
+  return lines.join('');
 }
 
 /** `"Name":"value"` members joined by commas (no braces), as switch_event_serialize_json writes them. */
 export function jsonMembers(headers: readonly Header[]): string {
-  let s = '';
-  for (const [name, value] of headers) s += `${s === '' ? '' : ','}${quotedName(name)}:${JSON.stringify(value)}`;
-  return s;
+  const members = new Array<string>(headers.length);
+  putJsonMembers(members, 0, headers);
+  return members.join(',');
 }
 
-const quoted = new Map<string, string>();
-function quotedName(name: string): string {
-  let q = quoted.get(name);
-  if (q === undefined) {
-    q = JSON.stringify(name);
-    if (quoted.size < 10_000) quoted.set(name, q);
-  }
-  return q;
+/*
+ * An event is rendered as pieces into an array sized beforehand (no regrowing), then joined once. Each `put`
+ * writes from index `at` and returns the next free index.
+ */
+
+/** Each header's plain line. */
+export function putPlainLines(out: string[], at: number, headers: readonly Header[]): number {
+  for (const [name, value] of headers) out[at++] = plainPairs.get(name, value);
+  return at;
+}
+
+/** Each header's JSON member. */
+export function putJsonMembers(out: string[], at: number, headers: readonly Header[]): number {
+  for (const [name, value] of headers) out[at++] = jsonPairs.get(name, value);
+  return at;
+}
+
+/** A channel's variables as `variable_<name>` lines (plain) or members (json), in their order. */
+export function putVariables(out: string[], at: number, vars: ReadonlyMap<string, string>, format: 'plain' | 'json'): number {
+  const pairs = format === 'plain' ? plainVariables : jsonVariables;
+  for (const [name, value] of vars) out[at++] = pairs.get(name, value);
+  return at;
 }
 
 /** The end of a plain event: a blank line, or its own Content-Length and body. */
@@ -103,22 +168,14 @@ export function jsonBodyMembers(body?: string): string {
   return '';
 }
 
-/** switch_event_serialize: URL-encoded header lines; empty values become `_undef_`; optional body. */
-export function serializePlain(headers: readonly Header[], body?: string): string {
-  return plainLines(headers) + plainTail(body);
-}
-
-/** switch_event_serialize_json: one flat object, every value a string, the body in `_body` after Content-Length. */
-export function serializeJson(headers: readonly Header[], body?: string): string {
-  // Built by hand: an event may repeat a header name (CHANNEL_HANGUP_COMPLETE has Hangup-Cause twice).
-  return `{${[jsonMembers(headers), jsonBodyMembers(body)].filter((p) => p !== '').join(',')}}`;
-}
-
 export type EventFormat = 'plain' | 'json' | 'xml';
 
-/** An event frame: Content-Length first, then Content-Type, then the serialized event. */
-export function eventFrame(format: EventFormat, serialized: string): string {
-  return `Content-Length: ${Buffer.byteLength(serialized, 'utf8')}\nContent-Type: text/event-${format}\n\n${serialized}`;
+/**
+ * The header block of an event frame (Content-Length first, then Content-Type) whose body is `serialized`; the
+ * two are written one after the other, not copied into one string.
+ */
+export function eventFrameHead(format: EventFormat, serialized: string): string {
+  return `Content-Length: ${Buffer.byteLength(serialized, 'utf8')}\nContent-Type: text/event-${format}\n\n`;
 }
 
 export function commandReply(replyText: string, extra: readonly Header[] = []): string {
