@@ -28,7 +28,7 @@ import { countCommands, countQueries } from './load/client-counters';
 import { benchFlags } from './load/bench-args';
 import { processCpuMs } from './load/proc-cpu';
 import { SteadyProfile } from './load/steady-profile';
-import { HeapAllocations } from './load/heap-allocations';
+import { startHeapWindow } from './load/heap-allocation';
 import { SteadyHeapProfile } from './load/steady-heap-profile';
 import { startBareApiServer, type CannedAnswers } from './load/bare-api-server';
 
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     const queries = countQueries(node.pool);
     const commands = countCommands(node.redis);
     // Bytes the node allocates on its heap over the same window (the garbage collector's work; load-independent).
-    const heap = new HeapAllocations();
+    let heap: ReturnType<typeof startHeapWindow> | undefined;
     let heapBytes = 0;
     let counts0 = { queries: 0, commands: 0 };
     let counts1 = { queries: 0, commands: 0 };
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
           cpu0 = process.cpuUsage();
           pg0 = backendsCpuMs(node.pool);
           counts0 = { queries: queries.count, commands: commands.count };
-          heap.start();
+          heap = startHeapWindow();
           if (profiler) void profiler.start();
           if (heapProfiler) void heapProfiler.start();
         }
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
           cpu = process.cpuUsage(cpu0);
           pg1 = backendsCpuMs(node.pool);
           counts1 = { queries: queries.count, commands: commands.count };
-          heapBytes = heap.stop();
+          heapBytes = heap?.stop().allocatedBytes ?? 0;
           out = l;
         }
       }
