@@ -76,7 +76,7 @@ async function billInTransaction(c: PoolClient, callIds: readonly string[]): Pro
   {
     const { rows } = await c.query(named('load_calls',
       `SELECT c.id, c.campaign_id, c.seller_account_id, c.ani, c.started_at, c.outcome, (c.bridged_at IS NOT NULL) AS bridged, c.billable_sec, c.winner_buyer_id,
-              c.price_cents, c.ended_at, coalesce(t.convert_on_seconds, 0) AS convert_on_seconds, cp.payout_cents,
+              c.price_cents, (c.ended_at IS NOT NULL) AS ended, coalesce(t.convert_on_seconds, 0) AS convert_on_seconds, cp.payout_cents,
               cp.payout_percent, coalesce(cp.allow_negative_margin, false) AS allow_negative_margin, coalesce(cp.duplicate_window_days, 0) AS duplicate_window_days,
               (b.call_id IS NOT NULL) AS billed,
               -- the buyers it rang without ending with them (skips for caps or funds held nothing), see BillBatchResult.tried
@@ -95,7 +95,7 @@ async function billInTransaction(c: PoolClient, callIds: readonly string[]): Pro
     const todo: CallFacts[] = [];
     for (const id of ids) {
       const r = found.get(id);
-      if (!r || !r.ended_at) {
+      if (!r || !r.ended) {
         result.notReady.push(id);
         continue;
       }
