@@ -112,12 +112,13 @@ export class FraudWorker {
       f.sellerShortCallsLastHour = hour.short;
     }
     const score = scoreCall(f, this.opts.rules);
-    const log = this.log.child({ callId, stage: f.stage, ani: f.ani, score: score.score, reasons: score.reasons });
+    // The logger's child only when there is something to log: built for every call, it was most of this method's time.
+    const log = () => this.log.child({ callId, stage: f.stage, ani: f.ani, score: score.score, reasons: score.reasons });
     if (score.action === 'block_caller') {
-      if (await blockCaller(this.pool, this.redis, call, score)) log.warn('caller blocked by fraud rules');
+      if (await blockCaller(this.pool, this.redis, call, score)) log().warn('caller blocked by fraud rules');
     } else if (score.action === 'pause_number' && (await pauseNumber(this.pool, call, score))) {
       await publishConfigChanged(this.redis, this.opts.redisPrefix, `fraud paused ${call.dnis}`);
-      log.warn({ dnis: call.dnis }, 'tracking number paused by fraud rules');
+      log().warn({ dnis: call.dnis }, 'tracking number paused by fraud rules');
     }
     return score;
   }

@@ -35,14 +35,17 @@ export type FraudFactsRow =
  * Redis (app/cache/seller-call-windows.ts), since counting it here walked every call of the seller's hour.
  */
 export async function loadFraudFacts(pool: Pool, items: ReadonlyArray<{ callId: string; stage: 'screening' | 'ended' }>): Promise<Map<string, FraudFactsRow>> {
-  const { rows } = await pool.query<FactsRow>(
+  const { rows } = await pool.query<FactsRow>({
+    // Named (prepared once per connection, as the recorder's statements): planning this statement cost about as
+    // much as running it. Its plan does not depend on the job's size (one index probe per item, see below).
+    name: 'fraud_load_facts',
     // Each item is looked up by its keys (the OFFSET 0 keeps the lookup a per-item index probe: joined or hashed, the
     // planner may read all of calls and fraud_scores when their statistics are stale or the tables still small).
-    `SELECT i.call_id, i.stage, c.scored, c.id IS NOT NULL AS recorded, c.ani, c.dnis, c.seller_account_id, c.attestation,
-       c.started_at, c.ended_at, c.billable_sec, c.bridged, w.per_minute, w.per_hour, w.per_day, w.sellers
+    text: `SELECT i.call_id, i.stage, c.scored, c.id IS NOT NULL AS recorded, c.ani, c.dnis, c.seller_account_id, c.attestation,
+       floor(extract(epoch FROM c.started_at) * 1000)::float8 AS started_ms, c.ended, c.billable_sec, c.bridged, w.per_minute, w.per_hour, w.per_day, w.sellers
      FROM unnest($1::text[], $2::text[]) AS i(call_id, stage)
      LEFT JOIN LATERAL (
-       SELECT c.id, c.ani, c.dnis, c.seller_account_id, c.attestation, c.started_at, c.ended_at, c.billable_sec, (c.bridged_at IS NOT NULL) AS bridged,
+       SELECT c.id, c.ani, c.dnis, c.seller_account_id, c.attestation, c.started_at, (c.ended_at IS NOT NULL) AS ended, c.billable_sec, (c.bridged_at IS NOT NULL) AS bridged,
          coalesce((SELECT true FROM fraud_scores f WHERE f.call_id = c.id AND f.stage = i.stage), false) AS scored
        FROM calls c WHERE c.id = i.call_id OFFSET 0) c ON true
      LEFT JOIN LATERAL (
@@ -51,14 +54,14 @@ export async function loadFraudFacts(pool: Pool, items: ReadonlyArray<{ callId: 
               count(*)::int AS per_day,
               count(DISTINCT x.seller_account_id)::int AS sellers
        FROM calls x WHERE x.ani = c.ani AND x.started_at > c.started_at - interval '1 day' AND x.started_at <= c.started_at) w ON NOT c.scored`,
-    [items.map((i) => i.callId), items.map((i) => i.stage)],
-  );
+    values: [items.map((i) => i.callId), items.map((i) => i.stage)],
+  });
   const out = new Map<string, FraudFactsRow>();
   for (const r of rows) {
     const stage = r.stage as 'screening' | 'ended';
     const key = fraudKey(r.call_id, stage);
     if (r.scored) out.set(key, { state: 'scored' });
-    else if (!r.recorded || (stage === 'ended' && !r.ended_at)) out.set(key, { state: 'not_recorded' });
+    else if (!r.recorded || (stage === 'ended' && !r.ended)) out.set(key, { state: 'not_recorded' });
     else out.set(key, { state: 'to_score', call: scoredCall(r, stage) });
   }
   return out;
@@ -75,8 +78,9 @@ interface FactsRow {
   dnis: string;
   seller_account_id: string | null;
   attestation: 'A' | 'B' | 'C' | null;
-  started_at: Date;
-  ended_at: Date | null;
+  /** the start in epoch milliseconds, and whether the call has ended: no timestamps to parse into Dates per row */
+  started_ms: number;
+  ended: boolean | null;
   billable_sec: number | null;
   bridged: boolean;
   per_minute: number;
@@ -101,21 +105,22 @@ function scoredCall(r: FactsRow, stage: 'screening' | 'ended'): ScoredCall {
     facts.bridged = r.bridged;
     facts.billableSec = r.billable_sec ?? 0;
   }
-  return { callId: r.call_id, dnis: r.dnis, sellerAccountId: r.seller_account_id, startedAtMs: new Date(r.started_at).getTime(), facts };
+  return { callId: r.call_id, dnis: r.dnis, sellerAccountId: r.seller_account_id, startedAtMs: r.started_ms, facts };
 }
 
 /** Stores the scores of many calls in one statement, each once per (call, stage): a repeated job's rows change nothing. */
 export async function saveFraudScores(pool: Pool, scored: ReadonlyArray<{ call: ScoredCall; score: FraudScore }>): Promise<void> {
   if (scored.length === 0) return;
-  await pool.query(
-    `INSERT INTO fraud_scores (call_id, stage, ani, seller_account_id, score, reasons, action)
+  await pool.query({
+    name: 'fraud_save_scores',
+    text: `INSERT INTO fraud_scores (call_id, stage, ani, seller_account_id, score, reasons, action)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::jsonb[], $7::text[])
      ON CONFLICT (call_id, stage) DO NOTHING`,
-    [
+    values: [
       scored.map((s) => s.call.callId), scored.map((s) => s.call.facts.stage), scored.map((s) => s.call.facts.ani), scored.map((s) => s.call.sellerAccountId),
       scored.map((s) => s.score.score), scored.map((s) => JSON.stringify(s.score.reasons)), scored.map((s) => s.score.action),
     ],
-  );
+  });
 }
 
 /**

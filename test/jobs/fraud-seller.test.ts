@@ -87,3 +87,24 @@ it("scores a job's calls on their caller's windows, fails the job for a call not
   const blocks = await infra.pool.query("SELECT call_id FROM fraud_actions WHERE action = 'block_caller' AND subject = $1", [ani]);
   expect(blocks.rows).toEqual([{ call_id: ids[5] }]);
 });
+
+it("fails a call's end stage until its end is recorded, then scores it once, counted in its seller's hour at its start", async () => {
+  await seedAccount(infra.pool, { id: 'later', kind: 'seller' });
+  const started = new Date(Date.now() - 90_000);
+  const id = await insertEndedCall(infra.pool, { campaignId: 'camp', sellerId: 'later', ani: '+13035559200', startedAt: started, billableSec: 40 });
+  const ended = (await infra.pool.query('SELECT ended_at FROM calls WHERE id = $1', [id])).rows[0].ended_at as Date;
+  await infra.pool.query('UPDATE calls SET ended_at = NULL WHERE id = $1', [id]);
+  const items = [{ callId: id, stage: 'screening' as const }, { callId: id, stage: 'ended' as const }];
+  // Recorded but not ended: the screening stage is scored, the end stage waits for its retry.
+  await expect(worker.scoreAll(items)).rejects.toThrow(`1 of 2 calls not scored: ${id}/ended: call ${id} is not recorded (ended) yet`);
+  const stages = async () => (await infra.pool.query('SELECT stage FROM fraud_scores WHERE call_id = $1 ORDER BY stage', [id])).rows.map((r) => r.stage);
+  expect(await stages()).toEqual(['screening']);
+  expect(await infra.redis.zscore('fraud:seller-ended:later', id)).toBeNull();
+
+  await infra.pool.query('UPDATE calls SET ended_at = $2 WHERE id = $1', [id, ended]);
+  await worker.scoreAll(items);
+  expect(await stages()).toEqual(['ended', 'screening']);
+  expect(await reasonsOf(id)).not.toContain('seller_short_calls');
+  // The seller's hour holds the call at its start, to the millisecond.
+  expect(Number(await infra.redis.zscore('fraud:seller-ended:later', id))).toBe(started.getTime());
+});

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
     const query = client.query.bind(client) as (...a: unknown[]) => Promise<unknown>;
     (client as unknown as { query: (...a: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
       const result = await query(...args);
-      if (typeof args[0] === 'string' && args[0].includes('INSERT INTO ledger_entries')) {
+      // Plain text or a named statement's config (billing's statements are prepared).
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+      if (text?.includes('INSERT INTO ledger_entries')) {
         process.stdout.write('DYING\n');
         process.kill(process.pid, 'SIGKILL');
       }
