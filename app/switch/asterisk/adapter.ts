@@ -106,6 +106,8 @@ export class AsteriskAdapter implements SwitchAdapter {
     await Promise.race([this.connecting, new Promise((r) => (timer = setTimeout(r, this.timeouts.startWaitMs)))]);
     clearTimeout(timer);
     if (this.events) await this.events.waitOpen(Math.max(0, deadline - Date.now()));
+    // So that the first calls already come filtered; a failing filter request is not waited for (it retries).
+    if (this.events?.isOpen()) await this.filter?.firstAttempt(Math.max(0, deadline - Date.now()));
     if (!this.isConnected()) this.log.warn({ url: this.cfg.url }, 'not connected to ARI yet; retrying in the background');
   }
 

@@ -39,6 +39,8 @@ export interface EventFilterDeps {
 export class EventFilterSetter {
   private generation = 0;
   private warned = false;
+  /** Resolved once the current connection's first attempt has an answer (set, unsupported or failed). */
+  private firstAnswer: Promise<void> = Promise.resolve();
   state: EventFilterState = 'pending';
 
   constructor(private readonly d: EventFilterDeps) {}
@@ -47,10 +49,19 @@ export class EventFilterSetter {
   onOpen(): void {
     const generation = ++this.generation;
     this.state = 'pending';
-    this.d.track(this.run(generation));
+    let answered: () => void = () => undefined;
+    this.firstAnswer = new Promise((resolve) => (answered = resolve));
+    this.d.track(this.run(generation, answered).finally(answered));
   }
 
-  private async run(generation: number): Promise<void> {
+  /** Waits (at most `ms`) for the first answer to the current connection's filter request; retries are not waited for. */
+  async firstAttempt(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.firstAnswer, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+
+  private async run(generation: number, answered: () => void): Promise<void> {
     const backoff = new Backoff(this.d.backoff);
     const current = (): boolean => generation === this.generation && this.d.isOpen();
     while (current()) {
@@ -71,6 +82,7 @@ export class EventFilterSetter {
           this.warned = true;
           return;
         }
+        answered();
         const delay = backoff.next();
         this.d.log.warn({ app: this.d.app, status: e.status, err: e.message, retryInMs: delay }, 'setting the ARI event filter failed; retrying (events come unfiltered meanwhile)');
         await this.d.wait(delay);
