@@ -126,7 +126,8 @@ describe('Asterisk adapter: the event filter', () => {
     const from = rig.peer.events.length;
     placed.hangup();
     expect(await end.ended).toEqual(expect.objectContaining({ hungUpBy: 'caller' }));
-    await waitFor(() => rig.peer.channels().length === 0 && rig.peer.bridges().length === 0, 2000, 'buyer and bridge cleaned up');
+    await waitFor(() => rig.peer.channels().length === 0 && next.adapter.stats().idleBridges === 1, 2000, 'buyer hung up and the emptied bridge pooled');
+    expect(rig.peer.bridges()).toEqual([expect.objectContaining({ channels: [] })]);
     const sent = rig.peer.events.slice(from);
     expect(sent.filter((e) => e.delivered && !HANDLED.has(e.event.type))).toEqual([]);
     expect(sent.filter((e) => !e.delivered).map((e) => e.event.type)).toContain('ChannelVarset');
