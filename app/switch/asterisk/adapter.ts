@@ -30,7 +30,7 @@ import { DEFAULT_BRIDGE_POOL_MAX, DEFAULT_TIMEOUTS, type AsteriskAdapterConfig, 
 import { consumerEndpoint } from './dial';
 import { BridgePool } from './bridge-pool';
 import { AriEventStream } from './event-stream';
-import { EventFilterSetter } from './event-filter';
+import { EventFilterSetter, type EventFilterState } from './event-filter';
 import { IdFactory, logCleanupError, type LegContext } from './leg-context';
 import { OutboundCall } from './outbound-call';
 import { reconcile } from './reconcile';
@@ -147,7 +147,7 @@ export class AsteriskAdapter implements SwitchAdapter {
   }
 
   /** For metrics and tests: what the adapter tracks right now (`bridges`: in use by calls; `idleBridges`: pooled). */
-  stats(): { channels: number; bridges: number; idleBridges: number; rejectedFrames: number; unreadFrames: number; connected: boolean; eventFilter: string } {
+  stats(): { channels: number; bridges: number; idleBridges: number; rejectedFrames: number; unreadFrames: number; connected: boolean; eventFilter: EventFilterState } {
     const idle = this.ctx?.bridges.size ?? 0;
     return {
       channels: this.router.channelCount,
