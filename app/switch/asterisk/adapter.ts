@@ -6,7 +6,8 @@
  *
  * Connection: the REST API (our client over node:http, or ari-client, see config `restClient`) and our own
  * events WebSocket both come back with backoff; on every (re)open the adapter reconciles with GET /channels and GET /bridges,
- * since events missed meanwhile are not replayed. Calls already bridged keep going on the switch throughout.
+ * since events missed meanwhile are not replayed, and sets the app's event filter to the types it reads
+ * (event-filter.ts). Calls already bridged keep going on the switch throughout.
  *
  * Calls outlive the node: every leg carries CALLX_CALL_ID, callsInProgress() lists the calls on the switch that
  * carry one, adopt() takes over a bridged one (its real end, then the buyer and bridge cleaned up), and
@@ -29,6 +30,7 @@ import { DEFAULT_BRIDGE_POOL_MAX, DEFAULT_TIMEOUTS, type AsteriskAdapterConfig, 
 import { consumerEndpoint } from './dial';
 import { BridgePool } from './bridge-pool';
 import { AriEventStream } from './event-stream';
+import { EventFilterSetter, type EventFilterState } from './event-filter';
 import { IdFactory, logCleanupError, type LegContext } from './leg-context';
 import { OutboundCall } from './outbound-call';
 import { reconcile } from './reconcile';
@@ -43,21 +45,25 @@ export const ariClientFactory: RestFactory = (cfg, t, log) => AriClientRest.conn
 
 const configuredFactory: RestFactory = (cfg, t, log) => (cfg.restClient === 'ari-client' ? ariClientFactory : httpRestFactory)(cfg, t, log);
 
-/** A delay that stop() can cut short. */
+/** Delays that stop() can cut short (several may run at once: connect, reconcile, the event filter). */
 class Pause {
-  private timer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
+  private readonly waiting = new Map<() => void, NodeJS.Timeout>();
 
   wait(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      this.wake = resolve;
-      this.timer = setTimeout(resolve, ms);
+      const wake = (): void => {
+        this.waiting.delete(wake);
+        resolve();
+      };
+      this.waiting.set(wake, setTimeout(wake, ms));
     });
   }
 
   cancel(): void {
-    clearTimeout(this.timer);
-    this.wake?.();
+    for (const [wake, timer] of this.waiting) {
+      clearTimeout(timer);
+      wake();
+    }
   }
 }
 
@@ -71,6 +77,7 @@ export class AsteriskAdapter implements SwitchAdapter {
   private readonly pause = new Pause();
   private ctx: LegContext | undefined;
   private events: AriEventStream | undefined;
+  private filter: EventFilterSetter | undefined;
   private handler: InboundCallHandler | undefined;
   private stopped = true;
   private connecting: Promise<void> | undefined;
@@ -99,6 +106,8 @@ export class AsteriskAdapter implements SwitchAdapter {
     await Promise.race([this.connecting, new Promise((r) => (timer = setTimeout(r, this.timeouts.startWaitMs)))]);
     clearTimeout(timer);
     if (this.events) await this.events.waitOpen(Math.max(0, deadline - Date.now()));
+    // So that the first calls already come filtered; a failing filter request is not waited for (it retries).
+    if (this.events?.isOpen()) await this.filter?.firstAttempt(Math.max(0, deadline - Date.now()));
     if (!this.isConnected()) this.log.warn({ url: this.cfg.url }, 'not connected to ARI yet; retrying in the background');
   }
 
@@ -138,7 +147,7 @@ export class AsteriskAdapter implements SwitchAdapter {
   }
 
   /** For metrics and tests: what the adapter tracks right now (`bridges`: in use by calls; `idleBridges`: pooled). */
-  stats(): { channels: number; bridges: number; idleBridges: number; rejectedFrames: number; unreadFrames: number; connected: boolean } {
+  stats(): { channels: number; bridges: number; idleBridges: number; rejectedFrames: number; unreadFrames: number; connected: boolean; eventFilter: EventFilterState } {
     const idle = this.ctx?.bridges.size ?? 0;
     return {
       channels: this.router.channelCount,
@@ -147,6 +156,7 @@ export class AsteriskAdapter implements SwitchAdapter {
       rejectedFrames: this.events?.rejectedFrames ?? 0,
       unreadFrames: this.events?.unreadFrames ?? 0,
       connected: this.isConnected(),
+      eventFilter: this.filter?.state ?? 'pending',
     };
   }
 
@@ -247,6 +257,16 @@ export class AsteriskAdapter implements SwitchAdapter {
       bridges: new BridgePool(rest, this.router, this.cfg.bridgePoolMax ?? DEFAULT_BRIDGE_POOL_MAX, (work) => this.track(work), this.log.child({ part: 'bridges' })),
       track: (work) => this.track(work),
     };
+    this.filter = new EventFilterSetter({
+      rest,
+      app: this.cfg.app,
+      url: this.cfg.url,
+      isOpen: () => !this.stopped && this.events?.isOpen() === true,
+      wait: (ms) => this.pause.wait(ms),
+      track: (work) => this.track(work),
+      backoff: { initialMs: this.timeouts.reconnectInitialMs, maxMs: this.timeouts.reconnectMaxMs },
+      log: this.log.child({ part: 'event-filter' }),
+    });
     this.events = new AriEventStream(
       {
         url: this.cfg.url,
@@ -261,7 +281,10 @@ export class AsteriskAdapter implements SwitchAdapter {
       },
       {
         onEvent: (ev) => this.onEvent(ev),
-        onOpen: () => this.scheduleReconcile(),
+        onOpen: () => {
+          this.filter?.onOpen();
+          this.scheduleReconcile();
+        },
         onClose: () => this.log.warn({ tracked: this.router.channelCount }, 'events socket lost; calls in progress go on on the switch'),
       },
       this.log.child({ part: 'events' }),

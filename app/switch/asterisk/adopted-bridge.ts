@@ -1,8 +1,11 @@
 /**
  * The buyer side of a call adopted from the switch (set up by another node, or by this one before a restart): the
  * buyer leg and the mixing bridge found there. While the call talks they are never touched. The buyer hanging
- * up ends the call (the caller leg hangs up the caller); after the caller leaves, teardown() hangs up the buyer and
- * destroys the bridge, which Asterisk would otherwise keep (fact 15: the buyer stays bridged until the app acts).
+ * up ends the call (the caller leg hangs up the caller); after the caller leaves, teardown() hangs up the buyer,
+ * which Asterisk would otherwise keep bridged (fact 15: the buyer stays until the app acts). The bridge then goes to
+ * the pool for the next call, as a bridge of our own calls does (bridge-attempt.ts), when it is known empty: it has
+ * our app's id shape, held just the caller and the buyer when found, the caller's end was seen and the buyer is seen
+ * leaving Stasis within `hangupMs`. Otherwise it is destroyed.
  */
 import type { CallLogger } from '../../observability/logger';
 import type { HangupCause } from '../port';
@@ -17,6 +20,9 @@ export class AdoptedBridge implements BuyerConnection, EventOwner {
   private hangupSent = false;
   private requestCause: number | undefined;
   private teardownDone: Promise<void> | undefined;
+  /** The buyer was seen leaving Stasis (so it is out of the bridge). */
+  private buyerOut = false;
+  private buyerOutWaiters: Array<() => void> = [];
 
   constructor(
     private readonly ctx: LegContext,
@@ -24,8 +30,13 @@ export class AdoptedBridge implements BuyerConnection, EventOwner {
     readonly buyerId: string | undefined,
     readonly bridgeId: string | undefined,
     private readonly log: CallLogger,
+    /** Channels in the bridge when the call was found: only a bridge of exactly the caller and buyer is reused. */
+    private readonly members = 2,
   ) {
-    if (buyerId === undefined) this.buyerGone = true;
+    if (buyerId === undefined) {
+      this.buyerGone = true;
+      this.buyerOut = true;
+    }
   }
 
   /** Routes the buyer's and the bridge's events here. */
@@ -41,10 +52,12 @@ export class AdoptedBridge implements BuyerConnection, EventOwner {
         this.buyerLeft(causeName(this.requestCause));
         return;
       case 'StasisEnd':
+        this.out();
         this.buyerLeft(causeName(this.requestCause));
         return;
       case 'ChannelDestroyed':
         this.buyerGone = true;
+        this.out();
         if (this.buyerId) this.ctx.router.removeChannel(this.buyerId, this);
         this.buyerLeft(causeName(ev.cause ?? this.requestCause));
         return;
@@ -56,6 +69,7 @@ export class AdoptedBridge implements BuyerConnection, EventOwner {
   /** The buyer was found gone (no event seen): the call is over on its side. */
   buyerMissing(): void {
     this.buyerGone = true;
+    this.out();
     if (this.buyerId) this.ctx.router.removeChannel(this.buyerId, this);
     this.buyerLeft('NORMAL_CLEARING');
   }
@@ -65,16 +79,42 @@ export class AdoptedBridge implements BuyerConnection, EventOwner {
     this.caller.buyerEnded(cause);
   }
 
-  teardown(): Promise<void> {
+  /** `callerOut`: the caller's end was seen (or it is gone from the switch), so it is out of the bridge. */
+  teardown(callerOut = false): Promise<void> {
     if (this.teardownDone) return this.teardownDone;
     this.hangupSent = true;
     const work: Array<Promise<void>> = [];
     const buyerId = this.buyerId;
     if (buyerId && !this.buyerGone) work.push(this.ctx.rest.hangup(buyerId, 'NORMAL_CLEARING').catch((err: unknown) => logCleanupError(this.log, 'hanging up the adopted buyer leg', err)));
     const bridgeId = this.bridgeId;
-    if (bridgeId) work.push(this.ctx.rest.destroyBridge(bridgeId).catch((err: unknown) => logCleanupError(this.log, 'destroying the adopted bridge', err)));
+    if (bridgeId) work.push(this.releaseBridge(bridgeId, callerOut));
     this.teardownDone = Promise.all(work).then(() => this.unregister());
     return this.teardownDone;
+  }
+
+  private async releaseBridge(bridgeId: string, callerOut: boolean): Promise<void> {
+    const reusable = callerOut && this.members <= 2 && this.ctx.ids.isOurs(bridgeId);
+    if (reusable && (await this.waitBuyerOut(this.ctx.timeouts.hangupMs))) {
+      this.ctx.bridges.give(bridgeId); // the pool owns it from here (or destroys it)
+      return;
+    }
+    await this.ctx.rest.destroyBridge(bridgeId).catch((err: unknown) => logCleanupError(this.log, 'destroying the adopted bridge', err));
+  }
+
+  private out(): void {
+    this.buyerOut = true;
+    for (const w of this.buyerOutWaiters.splice(0)) w();
+  }
+
+  private waitBuyerOut(ms: number): Promise<boolean> {
+    if (this.buyerOut) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(this.buyerOut), ms);
+      this.buyerOutWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   detach(): void {

@@ -3,7 +3,8 @@
  * caller leg becomes an AsteriskCallLeg again, already bridged to an AdoptedBridge (the buyer leg and the bridge,
  * never touched while the call talks). Its events are routed to them first; then the switch is asked whether the
  * channels are still there, since an end between the listing and now would otherwise go unseen:
- * - the caller gone: the call is over; its buyer leg and bridge are cleaned up and undefined is returned;
+ * - the caller gone: the call is over; its buyer leg is hung up, its bridge pooled or destroyed (adopted-bridge.ts),
+ *   and undefined is returned;
  * - the buyer gone: the buyer hung up unseen; the caller is hung up and the leg reports it (hungUpBy buyer).
  */
 import type { CallLogger } from '../../observability/logger';
@@ -21,7 +22,7 @@ export async function adoptCall(ctx: LegContext, call: CallInProgress, placement
   // for both when the call does not say.
   const bridgedAt = call.bridgedAt ?? where?.bridgedAt;
   const leg = new AsteriskCallLeg(call.switchCallId, ctx, log, { answeredAt: call.answeredAt ?? bridgedAt, bridgedAt, callIdTagged: true });
-  const buyer = where ? new AdoptedBridge(ctx, leg, where.buyerId, where.bridgeId, log) : undefined;
+  const buyer = where ? new AdoptedBridge(ctx, leg, where.buyerId, where.bridgeId, log, where.members) : undefined;
   ctx.router.addChannel(call.switchCallId, leg);
   if (buyer) {
     leg.attachAdopted(buyer);
@@ -30,7 +31,7 @@ export async function adoptCall(ctx: LegContext, call: CallInProgress, placement
   if (!(await stillThere(ctx, call.switchCallId))) {
     log.info('adopt: the caller is gone already; cleaning up its buyer leg and bridge');
     ctx.router.removeChannel(call.switchCallId, leg);
-    await buyer?.teardown();
+    await buyer?.teardown(true); // the caller is gone from the switch, so out of the bridge
     return undefined;
   }
   if (!buyer) {

@@ -15,7 +15,7 @@ import type { HangupCause } from '../port';
 import type { AriBridge, AriChannel } from './ari-model';
 import { bodyMessage, errorKind, plainBridge, plainChannel } from './ari-results';
 import { causeCode, hangupReason } from './causes';
-import { AriError, isVariableNotSet, type AriRest, type OriginateParams } from './ari-rest';
+import { AriError, eventFilterBody, isVariableNotSet, type AriRest, type OriginateParams } from './ari-rest';
 
 type AriClientModule = typeof import('ari-client');
 
@@ -142,5 +142,14 @@ export class AriClientRest implements AriRest {
 
   async destroyBridge(bridgeId: string): Promise<void> {
     await this.call(`DELETE /bridges/${bridgeId}`, () => this.client.bridges.destroy({ bridgeId }));
+  }
+
+  /** ari-client builds its operations from the switch's api-docs: an Asterisk without eventFilter has no `filter`. */
+  async setEventFilter(app: string, allowed: readonly string[]): Promise<void> {
+    const operation = `PUT /applications/${app}/eventFilter`;
+    const ops = this.client.applications;
+    const filter = typeof ops?.filter === 'function' ? ops.filter.bind(ops) : undefined;
+    if (!filter) throw new AriError('unsupported', operation, 'not in the switch\'s API description (Asterisk older than 13.26 / 16.3)');
+    await this.call(operation, () => filter({ applicationName: app, filter: eventFilterBody(allowed) }));
   }
 }

@@ -3,7 +3,7 @@
  * returns a (bluebird) promise; rejections carry the response body as the error message (the status is lost).
  */
 declare module 'ari-client' {
-  type Params = Record<string, string | number | boolean | Record<string, string> | undefined>;
+  type Params = Record<string, string | number | boolean | Record<string, string> | { allowed: Array<{ type: string }>; disallowed: unknown[] } | undefined>;
   type Operation = (params?: Params) => PromiseLike<unknown>;
 
   export interface AriClient {
@@ -25,6 +25,10 @@ declare module 'ari-client' {
       create: Operation;
       addChannel: Operation;
       destroy: Operation;
+    };
+    /** `filter` only when the switch's api-docs have it (Asterisk 13.26 / 16.3 and later). */
+    applications?: {
+      filter?: Operation;
     };
   }
 

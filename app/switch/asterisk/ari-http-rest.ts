@@ -24,7 +24,7 @@ import type { Logger } from '../../observability/logger';
 import type { HangupCause } from '../port';
 import type { AriBridge, AriChannel } from './ari-model';
 import { bodyMessage, errorKind, plainBridge, plainChannel } from './ari-results';
-import { AriError, isVariableNotSet, type AriRest, type OriginateParams } from './ari-rest';
+import { AriError, eventFilterBody, isVariableNotSet, type AriRest, type OriginateParams } from './ari-rest';
 import { causeCode, hangupReason } from './causes';
 import { AriHttpPool, HttpTimeoutError, type HttpResponse } from './ari-http-pool';
 
@@ -68,7 +68,7 @@ function requestError(err: unknown, operation: string): AriError {
   return new AriError('other', operation, e.code && !e.message.includes(e.code) ? `${e.code} ${e.message}` : e.message || 'request failed');
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export class AriHttpRest implements AriRest {
   private readonly http: AriHttpPool;
@@ -154,7 +154,7 @@ export class AriHttpRest implements AriRest {
       }
     }
     const message = res.text === '' ? `HTTP ${res.status}` : bodyMessage(res.text);
-    throw new AriError(errorKind(message, res.status), operation, message);
+    throw new AriError(errorKind(message, res.status), operation, message, res.status);
   }
 
   async listChannels(): Promise<AriChannel[]> {
@@ -234,5 +234,10 @@ export class AriHttpRest implements AriRest {
 
   async destroyBridge(bridgeId: string): Promise<void> {
     await this.call('DELETE', `/bridges/${seg(bridgeId)}`, `DELETE /bridges/${bridgeId}`);
+  }
+
+  async setEventFilter(app: string, allowed: readonly string[]): Promise<void> {
+    const body = JSON.stringify(eventFilterBody(allowed));
+    await this.call('PUT', `/applications/${seg(app)}/eventFilter`, `PUT /applications/${app}/eventFilter`, body);
   }
 }

@@ -64,7 +64,9 @@ function channelProblem(v: unknown): string | undefined {
 /**
  * Events no part of the adapter reads: the chatter a real switch sends about every channel (recording A-happy: 33
  * ChannelVarset, 1 ChannelConnectedLine and 2 ChannelLeftBridge of its 52 events; BRIDGEPEER, RTPAUDIOQOS... at
- * each bridge and hangup), and the bridge and dialplan moves it learns from other events.
+ * each bridge and hangup), and the bridge and dialplan moves it learns from other events. Once the app's event
+ * filter is set (event-filter.ts) they no longer come; this is for an Asterisk without it (older than 16.3), and
+ * for the moments before the filter is set.
  */
 const UNREAD_TYPES = /"type"\s*:\s*"(?:ChannelVarset|ChannelConnectedLine|ChannelLeftBridge|ChannelDialplan|ChannelCallerId|BridgeCreated|PlaybackStarted)"/;
 

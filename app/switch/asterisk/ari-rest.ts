@@ -15,6 +15,8 @@ export type AriErrorKind =
   | 'allocation_failed'
   /** 409 already exists. */
   | 'conflict'
+  /** The switch has no such operation: an Asterisk older than the one that added it. */
+  | 'unsupported'
   | 'timeout'
   | 'other';
 
@@ -22,7 +24,10 @@ export class AriError extends Error {
   constructor(
     readonly kind: AriErrorKind,
     readonly operation: string,
-    detail: string,
+    /** What the switch said (the error body's message), or what went wrong on the way. */
+    readonly detail: string,
+    /** The HTTP status, when the client knows it (ari-client does not). */
+    readonly status?: number,
   ) {
     super(`${operation}: ${detail}`);
     this.name = 'AriError';
@@ -66,6 +71,17 @@ export interface AriRest {
   createBridge(bridgeId: string, name: string): Promise<AriBridge>;
   addChannels(bridgeId: string, channelIds: string[]): Promise<void>;
   destroyBridge(bridgeId: string): Promise<void>;
+  /**
+   * `PUT /applications/{app}/eventFilter` (Asterisk 13.26 / 16.3 and later): only events of these types go to the
+   * app's WebSocket from now on (the disallowed list is emptied). The app exists while its WebSocket is connected,
+   * so this is set after each connect.
+   */
+  setEventFilter(app: string, allowed: readonly string[]): Promise<void>;
   /** Lets go of the connections it keeps, if any (the adapter stopped). */
   close?(): void;
+}
+
+/** The eventFilter body: the allowed types, and an empty disallowed list (nothing we read kept from us). */
+export function eventFilterBody(allowed: readonly string[]): { allowed: Array<{ type: string }>; disallowed: [] } {
+  return { allowed: allowed.map((type) => ({ type })), disallowed: [] };
 }

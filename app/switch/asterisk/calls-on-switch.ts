@@ -67,6 +67,8 @@ export interface Placement {
   bridgeId: string;
   buyerId: string | undefined;
   bridgedAt?: Date;
+  /** How many channels the bridge held when listed (a call's bridge: the caller and its buyer). */
+  members: number;
 }
 
 /**
@@ -77,7 +79,7 @@ export interface Placement {
 export function placementOf(channelId: string, bridges: AriBridge[], callerSince?: Date): Placement | undefined {
   const bridge = bridges.find((b) => b.channels.includes(channelId));
   if (!bridge) return undefined;
-  const placement: Placement = { bridgeId: bridge.id, buyerId: bridge.channels.find((c) => c !== channelId) };
+  const placement: Placement = { bridgeId: bridge.id, buyerId: bridge.channels.find((c) => c !== channelId), members: bridge.channels.length };
   const at = ariTime(bridge.creationtime);
   if (at && callerSince && at.getTime() >= callerSince.getTime()) placement.bridgedAt = at;
   return placement;

@@ -6,6 +6,25 @@
  */
 import { eventChannel, type AriEvent } from './ari-model';
 
+/**
+ * Every ARI event type some part of the adapter reads: the adapter's own onEvent (StasisStart, ApplicationReplaced)
+ * and the owners this router delivers to (call-leg, bridge-attempt, outbound-call, adopted-bridge, bridge-pool).
+ * The adapter asks Asterisk for these types only (event-filter.ts), so a type handled anywhere must be listed
+ * here or its events never arrive; test/switch/asterisk/event-types.test.ts checks the sources against it.
+ */
+export const HANDLED_EVENT_TYPES = [
+  'StasisStart',
+  'StasisEnd',
+  'ChannelStateChange',
+  'Dial',
+  'ChannelEnteredBridge',
+  'ChannelHangupRequest',
+  'ChannelDestroyed',
+  'BridgeDestroyed',
+  'PlaybackFinished',
+  'ApplicationReplaced',
+] as const;
+
 export interface EventOwner {
   onEvent(ev: AriEvent): void;
 }

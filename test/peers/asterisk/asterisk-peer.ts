@@ -29,6 +29,12 @@ export interface AsteriskPeerOptions extends Partial<SwitchOptions> {
   record?: boolean;
   /** Events sent in one turn of the event loop share a TCP write (default: when not recording, i.e. load runs). */
   coalesceEvents?: boolean;
+  /**
+   * `PUT /applications/{app}/eventFilter` exists (default true, as in Asterisk 13.26 / 16.3 and later). False plays
+   * an older Asterisk: the path is unknown (404 `Resource not found`), the api-docs lack it, and every event goes
+   * to the app.
+   */
+  eventFilter?: boolean;
 }
 
 const RECORDED = join(__dirname, '..', '..', 'fixtures', 'asterisk', 'recorded.json');
@@ -61,8 +67,9 @@ export class AsteriskPeer {
     this.hub = new EventHub(creds, switchOptions.asteriskId);
     this.state = new SwitchState(switchOptions, this.hub);
     this.scenarios = new Scenarios(this.state);
-    const handlers = new RestHandlers(this.state, this.scenarios, recordedInfo(switchOptions.asteriskId));
-    this.http = new AriHttpServer(ariRoutes(handlers), new ApiDocs(), creds, this.hub);
+    const eventFilter = options.eventFilter ?? true;
+    const handlers = new RestHandlers(this.state, this.scenarios, recordedInfo(switchOptions.asteriskId), eventFilter);
+    this.http = new AriHttpServer(ariRoutes(handlers, eventFilter), new ApiDocs(undefined, eventFilter), creds, this.hub);
     const record = options.record ?? true;
     this.hub.record = record;
     this.http.record = record;
@@ -173,7 +180,8 @@ export class AsteriskPeer {
     return this.http.requests;
   }
 
-  get events(): Array<{ app: string; event: EventJson }> {
+  /** Every event emitted for an app; `delivered`: it went on the app's socket (connected, and its filter allows it). */
+  get events(): Array<{ app: string; event: EventJson; delivered: boolean }> {
     return this.hub.sent;
   }
 

@@ -1,11 +1,16 @@
 /**
  * The `/ari/events` WebSocket: upgrade checks as Asterisk 22 does them (400 text/html without `app`, 401 JSON
  * without valid credentials), one registration per Stasis application, and event delivery. Events for an app
- * with no socket are dropped, as Asterisk does not replay them.
+ * with no socket are dropped, as Asterisk does not replay them, and so are those of a type the app's event
+ * filter (`PUT /applications/{app}/eventFilter`, event-filter.ts) keeps from it. The filter belongs to the
+ * registered app: a new socket replacing the app's keeps it; the app's last socket closing drops it (Asterisk
+ * may keep an app with calls in it across a reconnect, filter and all; a client sets it again on each
+ * connection either way).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
+import { AppEventFilter } from './event-filter';
 import type { EventJson } from './wire-format';
 
 export interface Credentials {
@@ -45,13 +50,17 @@ function rawResponse(socket: Duplex, status: string, contentType: string, body: 
 export class EventHub {
   private readonly wss = new WebSocket.Server({ noServer: true, perMessageDeflate: false });
   private readonly byApp = new Map<string, Set<WebSocket>>();
+  private readonly filters = new Map<string, AppEventFilter>();
   private readonly all = new Set<WebSocket>();
   /** While set, upgrade requests are reset (the switch is unreachable). */
   refusing = false;
   /** While set, events are lost on the way although the app stays registered (a socket dying unnoticed). */
   discarding = false;
-  /** Every event sent, with the app it went to (for assertions; off for load runs). */
-  readonly sent: Array<{ app: string; event: EventJson }> = [];
+  /**
+   * Every event the switch emitted for an app, with the app (for assertions; off for load runs), and whether it
+   * went on a socket (`delivered`: the app was connected and its event filter let the type through).
+   */
+  readonly sent: Array<{ app: string; event: EventJson; delivered: boolean }> = [];
   record = true;
   /**
    * Load runs: the events a socket is sent in one turn of the event loop leave in one write (the socket is corked
@@ -100,14 +109,18 @@ export class EventHub {
       const existing = this.byApp.get(app);
       if (existing) {
         // A second registration replaces the first one (Asterisk sends it ApplicationReplaced).
-        for (const old of existing) this.sendTo(old, { type: 'ApplicationReplaced', timestamp: new Date().toISOString(), application: app });
+        // It goes through the app's event filter like any other message (res_ari's stasis_app_message_handler).
+        if (this.wants(app, 'ApplicationReplaced')) for (const old of existing) this.sendTo(old, { type: 'ApplicationReplaced', timestamp: new Date().toISOString(), application: app });
         existing.clear();
       }
       this.byApp.set(app, new Set([ws]));
     }
     ws.on('close', () => {
       this.all.delete(ws);
-      for (const set of this.byApp.values()) set.delete(ws);
+      for (const [app, set] of this.byApp) {
+        set.delete(ws);
+        if (set.size === 0) this.filters.delete(app);
+      }
     });
     ws.on('error', () => ws.terminate());
   }
@@ -116,15 +129,32 @@ export class EventHub {
     return (this.byApp.get(app)?.size ?? 0) > 0;
   }
 
+  /** The event filter of a connected app, made on first use; undefined when the app is not registered. */
+  filterOf(app: string): AppEventFilter | undefined {
+    if (!this.isActive(app)) return undefined;
+    let filter = this.filters.get(app);
+    if (!filter) {
+      filter = new AppEventFilter();
+      this.filters.set(app, filter);
+    }
+    return filter;
+  }
+
+  /** Whether an event of `type` for `app` would go on a socket: the app is connected and its filter allows it. */
+  wants(app: string, type: string): boolean {
+    return this.isActive(app) && (this.filters.get(app)?.allows(type) ?? true);
+  }
+
   get asterisk(): string {
     return this.asteriskId;
   }
 
   send(app: string, event: EventJson): void {
     if (this.discarding) return;
-    if (this.record) this.sent.push({ app, event });
-    const sockets = this.byApp.get(app);
-    if (!sockets || sockets.size === 0) return;
+    const delivered = this.wants(app, event.type);
+    if (this.record) this.sent.push({ app, event, delivered });
+    if (!delivered) return;
+    const sockets = this.byApp.get(app) as Set<WebSocket>;
     const text = JSON.stringify(event);
     for (const ws of sockets) {
       if (ws.readyState !== WebSocket.OPEN) continue;
@@ -160,6 +190,7 @@ export class EventHub {
     const sockets = [...this.all];
     this.all.clear();
     this.byApp.clear();
+    this.filters.clear();
     for (const ws of sockets) ws.terminate();
   }
 

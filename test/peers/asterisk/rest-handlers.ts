@@ -60,6 +60,8 @@ export class RestHandlers {
     private readonly s: SwitchState,
     private readonly scenarios: Scenarios,
     private readonly asteriskInfo: Record<string, unknown>,
+    /** Asterisk 13.26 / 16.3 and later: the Application model shows the app's event filter. */
+    private readonly eventFilters = true,
   ) {}
 
   private channel(id: string | undefined): PeerChannel | undefined {
@@ -292,7 +294,10 @@ export class RestHandlers {
   private applicationJson(name: string): Record<string, unknown> {
     const channelIds = [...this.s.channels.values()].filter((c) => c.subscribedApp === name).map((c) => c.id);
     const bridgeIds = [...this.s.bridges.values()].filter((b) => b.app === name).map((b) => b.id);
-    return { name, channel_ids: channelIds, bridge_ids: bridgeIds, endpoint_ids: [], device_names: [], events_allowed: [], events_disallowed: [] };
+    const app: Record<string, unknown> = { name, channel_ids: channelIds, bridge_ids: bridgeIds, endpoint_ids: [], device_names: [] };
+    if (!this.eventFilters) return app; // the model before 13.26 / 16.3 had no filter fields
+    const filter = this.s.hub.filterOf(name)?.json();
+    return { ...app, events_allowed: filter?.events_allowed ?? [], events_disallowed: filter?.events_disallowed ?? [] };
   }
 
   listApplications = (): RestResult => ({ status: 200, body: this.s.hub.isActive(this.s.options.app) ? [this.applicationJson(this.s.options.app)] : [] });
@@ -300,5 +305,14 @@ export class RestHandlers {
   getApplication = (req: RestRequest): RestResult => {
     const name = req.params[0] ?? '';
     return this.s.hub.isActive(name) ? { status: 200, body: this.applicationJson(name) } : message(404, 'Application not found');
+  };
+
+  /** `PUT /applications/{app}/eventFilter` (13.26 / 16.3 and later): the body is the filter (event-filter.ts). */
+  setEventFilter = (req: RestRequest): RestResult => {
+    const name = req.params[0] ?? '';
+    const filter = this.s.hub.filterOf(name);
+    if (!filter) return message(404, 'Application not found');
+    const result = filter.set(req.body);
+    return result.ok ? { status: 200, body: this.applicationJson(name) } : message(400, result.message);
   };
 }

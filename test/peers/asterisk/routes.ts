@@ -6,7 +6,9 @@ import type { RestHandlers } from './rest-handlers';
 
 const ID = '([^/]+)';
 
-export function ariRoutes(h: RestHandlers): Route[] {
+/** `eventFilters` false: an Asterisk older than 13.26 / 16.3, which has no eventFilter route (404 as any unknown path). */
+export function ariRoutes(h: RestHandlers, eventFilters = true): Route[] {
+  const filterRoute: Route[] = eventFilters ? [{ pattern: new RegExp(`^/applications/${ID}/eventFilter$`), methods: { PUT: h.setEventFilter } }] : [];
   return [
     { pattern: /^\/channels$/, methods: { GET: h.listChannels, POST: h.originate } },
     { pattern: new RegExp(`^/channels/${ID}$`), methods: { GET: h.getChannel, POST: h.originate, DELETE: h.hangup } },
@@ -26,5 +28,6 @@ export function ariRoutes(h: RestHandlers): Route[] {
     { pattern: /^\/asterisk\/ping$/, methods: { GET: h.ping } },
     { pattern: /^\/applications$/, methods: { GET: h.listApplications } },
     { pattern: new RegExp(`^/applications/${ID}$`), methods: { GET: h.getApplication } },
+    ...filterRoute,
   ];
 }

@@ -85,7 +85,7 @@ export class SwitchState {
   ): void {
     const app = opts.app ?? ch.subscribedApp;
     if (app === undefined) return;
-    if (!this.hub.record && !this.hub.isActive(app)) return; // nobody listens: skip building the JSON
+    if (!this.hub.record && !this.hub.wants(app, type)) return; // nobody listens, or the app filters it out: skip building the JSON
     this.hub.send(
       app,
       eventJson(type, { ...fields, [opts.key ?? 'channel']: this.snapshot(ch) }, { application: app, asteriskId: this.options.asteriskId, leading: opts.leading }),
@@ -97,12 +97,12 @@ export class SwitchState {
   }
 
   emitBridge(bridge: PeerBridge, type: string): void {
-    if (!this.hub.record && !this.hub.isActive(bridge.app)) return;
+    if (!this.hub.record && !this.hub.wants(bridge.app, type)) return;
     this.hub.send(bridge.app, eventJson(type, { bridge: bridge.json() }, { application: bridge.app, asteriskId: this.options.asteriskId }));
   }
 
   emitPlayback(pb: PeerPlayback, type: string): void {
-    if (!this.hub.record && !this.hub.isActive(pb.app)) return;
+    if (!this.hub.record && !this.hub.wants(pb.app, type)) return;
     this.hub.send(pb.app, eventJson(type, { playback: pb.json() }, { application: pb.app, asteriskId: this.options.asteriskId }));
   }
 
@@ -265,6 +265,8 @@ export class SwitchState {
     const bridge = ch.bridgeId ? this.bridges.get(ch.bridgeId) : undefined;
     const partnerId = bridge?.channels.find((id) => id !== ch.id);
     const partner = partnerId ? this.channels.get(partnerId) : undefined;
+    const heard = (c: PeerChannel | undefined): boolean => c?.subscribedApp !== undefined && this.hub.wants(c.subscribedApp, 'ChannelVarset');
+    if (!this.hub.record && !heard(ch) && !heard(partner)) return; // filtered out or unheard: skip building the figures
     for (const [name, value] of rtpStatistics(ch)) {
       this.emitVarset(ch, name, value);
       if (partner) this.emitVarset(partner, `${name}BRIDGED`, value);

@@ -7,13 +7,14 @@
  */
 import type { CallLeg } from '../../../app/switch/port';
 import type { InboundCall } from '../../peers/asterisk/scenarios';
-import { APP, attachAdapter, sleep, startRig, waitFor, type Rig } from './helpers';
+import { APP, attachAdapter, isEventFilterRequest, sleep, startRig, waitFor, type Rig } from './helpers';
 
 const CALLER = { ani: '+12025550123', dnis: '+18005550100' };
 const OTHER_APP = `${APP}-b`;
 
 /** Requests that change something on the switch (anything but GET), from index `from` on. */
-const changes = (rig: Rig, from: number): string[] => rig.peer.requests.slice(from).filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
+/** Requests that change something about calls (anything but GET and each app's event filter, set again on reconnect). */
+const changes = (rig: Rig, from: number): string[] => rig.peer.requests.slice(from).filter((r) => r.method !== 'GET' && !isEventFilterRequest(r)).map((r) => `${r.method} ${r.path}`);
 
 describe('Asterisk adapter: two Stasis apps, one named as the prefix of the other', () => {
   let a: Rig;
@@ -80,6 +81,8 @@ describe('Asterisk adapter: two Stasis apps, one named as the prefix of the othe
     await waitFor(() => peer.requests.slice(from).filter((r) => r.path === '/ari/bridges').length === 2, 3000, 'both adapters to reconcile');
     await sleep(200);
     expect(changes(a, from)).toEqual([]);
+    // Each app's event filter set again for its new socket, by its own adapter.
+    expect(peer.requests.slice(from).filter(isEventFilterRequest).map((r) => `${r.path} ${r.status}`).sort()).toEqual([`/ari/applications/${APP}/eventFilter 200`, `/ari/applications/${OTHER_APP}/eventFilter 200`].sort());
     expect(peer.channels().map((c) => c.id).sort()).toEqual(channels);
     expect(peer.bridges().map((br) => [br.id, br.channels])).toEqual(bridges);
     expect(a.adapter.stats()).toMatchObject({ idleBridges: 1, channels: 4 });

@@ -4,7 +4,7 @@
  * after each call nothing may be left on the switch or in the adapter's tables.
  */
 import { RawAri } from '../../peers/asterisk/raw-ari';
-import { CallQueue, expectNothingDangles, startRig, stopRig, waitFor, watchEnd, type Rig } from './helpers';
+import { CallQueue, expectNothingDangles, isEventFilterRequest, startRig, stopRig, waitFor, watchEnd, type Rig } from './helpers';
 
 const CALLER = { ani: '+12025550123', dnis: '+18005550100' };
 
@@ -68,7 +68,11 @@ describe('Asterisk adapter: calls', () => {
     expect(buyer?.endedBy).toBe('app');
     const buyerId = buyer?.channelId as string;
     expect(buyerId.startsWith('callx-b-')).toBe(true);
-    const setup = requests()
+    // Before the call: the app's event filter, set once as the adapter connected.
+    expect(rig.peer.requests.filter(isEventFilterRequest).map((r) => r.status)).toEqual([200]);
+    const setup = rig.peer.requests
+      .filter((r) => !isEventFilterRequest(r))
+      .map((r) => `${r.method} ${decodeURIComponent(r.path.split('?')[0] ?? '')} ${r.status}`)
       .filter((r) => !r.startsWith('GET'))
       .map((r) => r.replace(buyerId, '{buyer}').replace(placed.channelId, '{caller}').replace(/callx-br-[0-9a-f-]+/, '{bridge}'));
     // The call id goes on the caller and the caller hears ringing as the buyer is dialled (all three at once); the

@@ -6,13 +6,13 @@
  */
 import type { CallInProgress } from '../../../app/switch/port';
 import { RawAri, type EventSocket } from '../../peers/asterisk/raw-ari';
-import { APP, CONF, attachAdapter, expectNothingDangles, sleep, startRig, stopRig, waitFor, watchEnd, type Rig } from './helpers';
+import { APP, CONF, attachAdapter, expectNothingDangles, isEventFilterRequest, sleep, startRig, stopRig, waitFor, watchEnd, type Rig } from './helpers';
 
 const CALLER = { ani: '+12025550123', dnis: '+18005550100' };
 const CREDS = { username: 'callx', password: 'secret' };
 
-/** Requests that change something on the switch (anything but GET), from index `from` on. */
-const changes = (rig: Rig, from = 0): string[] => rig.peer.requests.slice(from).filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
+/** Requests that change something about calls on the switch (anything but GET and the app's event filter), from index `from` on. */
+const changes = (rig: Rig, from = 0): string[] => rig.peer.requests.slice(from).filter((r) => r.method !== 'GET' && !isEventFilterRequest(r)).map((r) => `${r.method} ${r.path}`);
 
 describe('Asterisk adapter: calls outlive the node', () => {
   let rig: Rig;
@@ -116,7 +116,7 @@ describe('Asterisk adapter: calls outlive the node', () => {
       expect(rig.peer.bridges()).toEqual([expect.objectContaining({ id: dead.bridgeId, channels: [dead.callerId, dead.buyerId] })]);
     });
 
-    it('callsInProgress lists it; adopt reports the caller\'s real end, then hangs up the buyer and destroys the bridge', async () => {
+    it('callsInProgress lists it; adopt reports the caller\'s real end, then hangs up the buyer and keeps the emptied bridge for the next call', async () => {
       rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
       await rig.adapter.start(rig.calls.handler);
@@ -136,6 +136,10 @@ describe('Asterisk adapter: calls outlive the node', () => {
       expect(legEnd.bridgedAt).toBeInstanceOf(Date);
       expect(legEnd.endedAt.getTime() - (legEnd.bridgedAt as Date).getTime()).toBeGreaterThanOrEqual(140);
       await expectNothingDangles(rig);
+      // The dead node's bridge (our app's id, just the caller and buyer in it) is empty now, and pooled, not destroyed.
+      expect(rig.peer.bridges()).toEqual([expect.objectContaining({ id: dead.bridgeId, channels: [] })]);
+      expect(rig.adapter.stats().idleBridges).toBe(1);
+      expect(changes(rig, from).filter((r) => r.startsWith('DELETE /ari/bridges'))).toEqual([]);
       expect(rig.peer.originated.find((o) => o.channelId === dead.buyerId)?.endedBy).toBe('app');
       expect(rig.calls.all).toEqual([]);
       expect(end.count()).toBe(1);
@@ -165,7 +169,7 @@ describe('Asterisk adapter: calls outlive the node', () => {
       await expectNothingDangles(rig);
     });
 
-    it('a call a stopped adapter left bridged is adopted by the next one, which sees its end', async () => {
+    it('a call a stopped adapter left bridged is adopted by the next one, which sees its end and bridges its next call in the same bridge', async () => {
       rig = await startRig({ adapter: { timeouts: { stopDrainMs: 100 } } });
       rig.peer.buyers.set('buyer-a', { kind: 'answer', afterMs: 5 });
       const placed = rig.peer.placeCall(CALLER);
@@ -180,7 +184,24 @@ describe('Asterisk adapter: calls outlive the node', () => {
       placed.hangup();
       expect(await end.ended).toEqual(expect.objectContaining({ hungUpBy: 'caller' }));
       expect(next.calls.all).toEqual([]);
-      await waitFor(() => rig.peer.channels().length === 0 && rig.peer.bridges().length === 0, 2000, 'buyer and bridge cleaned up');
+      const [bridge] = rig.peer.bridges();
+      // The buyer hung up; the bridge, emptied, waits in the new node's pool instead of being destroyed.
+      await waitFor(() => rig.peer.channels().length === 0 && next.adapter.stats().idleBridges === 1, 2000, 'buyer hung up and the bridge pooled');
+      expect(rig.peer.bridges()).toEqual([expect.objectContaining({ id: bridge?.id, channels: [] })]);
+      expect(rig.peer.events.filter((e) => e.event.type === 'BridgeDestroyed')).toEqual([]);
+      // The new node's next call goes into that bridge: no POST /bridges, no DELETE /bridges.
+      const from = rig.peer.requests.length;
+      const second = rig.peer.placeCall({ ani: '+12025550124', dnis: CALLER.dnis });
+      const call = await next.calls.next();
+      const secondEnd = watchEnd(call.leg);
+      expect((await call.leg.bridge({ uri: 'buyer-a' }, { answerTimeoutSec: 5, callerIdNumber: call.info.ani })).status).toBe('bridged');
+      expect(rig.peer.bridges()).toEqual([expect.objectContaining({ id: bridge?.id, channels: [second.channelId, expect.any(String)] })]);
+      second.hangup();
+      await secondEnd.ended;
+      await expectNothingDangles(next);
+      expect(changes(rig, from).filter((r) => r.includes('/ari/bridges') && !r.includes('/addChannel'))).toEqual([]);
+      await next.adapter.stop();
+      expect(rig.peer.bridges()).toEqual([]);
     });
 
     it('an unbridged call with a call id is listed as such and releaseToFallback sends it on in the dialplan, unanswered', async () => {

@@ -2,8 +2,11 @@
  * Test helpers for driving the Asterisk adapter through the Asterisk peer: a started pair, a queue of handed-over
  * calls standing in for the pipeline, and small waits.
  */
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { createLogger, silentLogger, type Logger } from '../../../app/observability/logger';
 import { AsteriskAdapter, type AsteriskAdapterConfig } from '../../../app/switch/asterisk';
+import type { RestFactory } from '../../../app/switch/asterisk/adapter';
 import type { CallInfo, CallLeg, LegEnd } from '../../../app/switch/port';
 import { AsteriskPeer, confPeerOptions, type AsteriskPeerOptions } from '../../peers/asterisk';
 
@@ -88,7 +91,7 @@ export interface Rig {
 }
 
 export async function startRig(
-  opts: { peer?: AsteriskPeerOptions; adapter?: Partial<AsteriskAdapterConfig>; logger?: Logger; start?: boolean } = {},
+  opts: { peer?: AsteriskPeerOptions; adapter?: Partial<AsteriskAdapterConfig>; logger?: Logger; start?: boolean; restFactory?: RestFactory } = {},
 ): Promise<Rig> {
   const peer = new AsteriskPeer({ app: APP, ...CONF, endpoints: ['carrier', 'buyers', 'consumers'], timeScale: 0.2, ...opts.peer });
   await peer.listen();
@@ -96,7 +99,10 @@ export async function startRig(
 }
 
 /** An adapter (and its call queue) on an existing peer: a second node, or the same node restarted. */
-export async function attachAdapter(peer: AsteriskPeer, opts: { adapter?: Partial<AsteriskAdapterConfig>; logger?: Logger; start?: boolean } = {}): Promise<Rig> {
+export async function attachAdapter(
+  peer: AsteriskPeer,
+  opts: { adapter?: Partial<AsteriskAdapterConfig>; logger?: Logger; start?: boolean; restFactory?: RestFactory } = {},
+): Promise<Rig> {
   const calls = new CallQueue();
   const adapter = new AsteriskAdapter({
     url: peer.url,
@@ -109,7 +115,7 @@ export async function attachAdapter(peer: AsteriskPeer, opts: { adapter?: Partia
     logger: opts.logger ?? (process.env.ARI_TEST_LOG ? createLogger(process.env.ARI_TEST_LOG) : silentLogger()),
     ...opts.adapter,
     timeouts: { ...FAST_TIMEOUTS, ...opts.adapter?.timeouts },
-  });
+  }, opts.restFactory);
   if (opts.start !== false) await adapter.start(calls.handler);
   return { peer, adapter, calls };
 }
@@ -128,3 +134,18 @@ export async function stopRig(rig: Rig): Promise<void> {
   await rig.adapter.stop();
   await rig.peer.close();
 }
+
+/** A logger whose lines (parsed JSON) the test can read. */
+export function capturingLogger(level = 'info'): { logger: Logger; lines: () => Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: pino({ level }, stream), lines: () => lines };
+}
+
+/** The app's event filter request, made on every connect: about the Stasis app, touching no call. */
+export const isEventFilterRequest = (r: { method: string; path: string }): boolean => r.method === 'PUT' && /^\/ari\/applications\/[^/?]+\/eventFilter(\?|$)/.test(r.path);
