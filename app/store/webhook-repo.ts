@@ -121,10 +121,12 @@ export async function updateEndpoint(pool: Pool, id: string, p: { url?: string; 
 /** The active endpoints of these accounts that subscribe to the event. */
 export async function subscribedEndpoints(pool: Pool, accountIds: readonly string[], event: WebhookEventType): Promise<Array<Pick<Endpoint, 'id' | 'accountId' | 'url'>>> {
   if (accountIds.length === 0) return [];
-  const { rows } = await pool.query<{ id: string; account_id: string; url: string }>(
-    'SELECT id, account_id, url FROM webhook_endpoints WHERE active AND account_id = ANY($1) AND $2 = ANY(events)',
-    [accountIds, event],
-  );
+  // Named: the worker's fan-out runs it for every batch of ended calls, so it is planned once per connection.
+  const { rows } = await pool.query<{ id: string; account_id: string; url: string }>({
+    name: 'webhook_subscribed_endpoints',
+    text: 'SELECT id, account_id, url FROM webhook_endpoints WHERE active AND account_id = ANY($1) AND $2 = ANY(events)',
+    values: [accountIds, event],
+  });
   return rows.map((r) => ({ id: r.id, accountId: r.account_id, url: r.url }));
 }
 
