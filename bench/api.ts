@@ -27,9 +27,8 @@ import { freshBenchState } from './load/bench-state';
 import { countCommands, countQueries } from './load/client-counters';
 import { benchFlags } from './load/bench-args';
 import { processCpuMs } from './load/proc-cpu';
-import { SteadyProfile } from './load/steady-profile';
+import { SteadyHeapProfile, SteadyProfile } from './load/steady-profile';
 import { startHeapWindow } from './load/heap-allocation';
-import { SteadyHeapProfile } from './load/steady-heap-profile';
 import { startBareApiServer, type CannedAnswers } from './load/bare-api-server';
 
 const FLAGS = benchFlags(process.argv.slice(2), {

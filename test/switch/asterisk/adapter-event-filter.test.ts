@@ -9,7 +9,8 @@ import { AriError } from '../../../app/switch/asterisk/ari-rest';
 import { HANDLED_EVENT_TYPES } from '../../../app/switch/asterisk/channel-router';
 import type { CallInProgress } from '../../../app/switch/port';
 import { RawAri } from '../../peers/asterisk/raw-ari';
-import { APP, attachAdapter, capturingLogger, expectNothingDangles, startRig, stopRig, waitFor, watchEnd, type Rig } from './helpers';
+import { APP, attachAdapter, expectNothingDangles, startRig, stopRig, waitFor, watchEnd, type Rig } from './helpers';
+import { captureLogger, ERROR, WARN } from '../../support/log-capture';
 
 const CALLER = { ani: '+12025550123', dnis: '+18005550100' };
 const CREDS = { username: 'callx', password: 'secret' };
@@ -134,7 +135,7 @@ describe('Asterisk adapter: the event filter', () => {
   });
 
   it('an Asterisk without eventFilter (older than 16.3): one warning, calls go as before, unread events dropped unparsed', async () => {
-    const log = capturingLogger('info');
+    const log = captureLogger('info');
     rig = await startRig({ peer: { eventFilter: false }, logger: log.logger });
     await waitFor(() => rig.adapter.stats().eventFilter === 'unsupported', 2000, 'the filter to be found unsupported');
     const call = await failoverCall(rig);
@@ -145,9 +146,9 @@ describe('Asterisk adapter: the event filter', () => {
     rig.peer.dropEventSockets();
     await waitFor(() => filterPuts(rig).length === 2 && rig.adapter.stats().eventFilter === 'unsupported', 3000, 'a second try after the reconnect');
     expect(filterPuts(rig)).toEqual([404, 404]);
-    const warnings = log.lines().filter((l) => l.level === 40 && /event filter/i.test(String(l.msg)));
+    const warnings = log.lines.filter((l) => l.level === WARN && /event filter/i.test(String(l.msg)));
     expect(warnings).toEqual([expect.objectContaining({ app: APP, url: rig.peer.url, status: 404, err: expect.stringContaining('Resource not found') })]);
-    expect(log.lines().filter((l) => (l.level as number) >= 50)).toEqual([]);
+    expect(log.lines.filter((l) => l.level >= ERROR)).toEqual([]);
   });
 
   it.each([
@@ -163,7 +164,7 @@ describe('Asterisk adapter: the event filter', () => {
   });
 
   it('a filter request that fails is retried with backoff, and calls go on meanwhile', async () => {
-    const log = capturingLogger('info');
+    const log = captureLogger('info');
     let failing = true;
     const flaky: RestFactory = async (cfg, t, l) => {
       const rest = await httpRestFactory(cfg, t, l);
@@ -188,7 +189,7 @@ describe('Asterisk adapter: the event filter', () => {
     await waitFor(() => rig.adapter.stats().eventFilter === 'set', 3000, 'the filter to be set after the failures');
     expect(filterPuts(rig)).toEqual([200]);
     expect(await appFilter(rig)).toEqual(filterSet);
-    const retries = log.lines().filter((l) => /setting the ARI event filter failed/.test(String(l.msg)));
+    const retries = log.lines.filter((l) => /setting the ARI event filter failed/.test(String(l.msg)));
     expect(retries.length).toBeGreaterThanOrEqual(1);
     expect(retries.every((l) => l.status === 500 && typeof l.retryInMs === 'number')).toBe(true);
     await expectNothingDangles(rig);

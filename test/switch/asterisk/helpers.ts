@@ -2,8 +2,6 @@
  * Test helpers for driving the Asterisk adapter through the Asterisk peer: a started pair, a queue of handed-over
  * calls standing in for the pipeline, and small waits.
  */
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { createLogger, silentLogger, type Logger } from '../../../app/observability/logger';
 import { AsteriskAdapter, type AsteriskAdapterConfig } from '../../../app/switch/asterisk';
 import type { RestFactory } from '../../../app/switch/asterisk/adapter';
@@ -133,18 +131,6 @@ export async function expectNothingDangles(rig: Rig): Promise<void> {
 export async function stopRig(rig: Rig): Promise<void> {
   await rig.adapter.stop();
   await rig.peer.close();
-}
-
-/** A logger whose lines (parsed JSON) the test can read. */
-export function capturingLogger(level = 'info'): { logger: Logger; lines: () => Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level }, stream), lines: () => lines };
 }
 
 /** The app's event filter request, made on every connect: about the Stasis app, touching no call. */
