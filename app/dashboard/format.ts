@@ -121,6 +121,7 @@ export function attemptWords(status: string): string {
     case 'switch_fault': return 'not rung (the switch refused the leg)';
     case 'cap_reached': return 'skipped: cap reached';
     case 'insufficient_funds': return 'skipped: not enough funds';
+    case 'bid_expired': return 'skipped: its real-time bid had expired';
     default: return words(status);
   }
 }

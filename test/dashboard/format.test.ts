@@ -5,13 +5,21 @@
  * (a "null" buyer, the auction winner shown as the buyer on the line, "won by" a buyer that refused, ended calls
  * left "bridged", raw cents and scores) each have a row here.
  */
-import { applyEvent, detailWords, dollars, stateOfCall, sumBy, total, traceLines, traceSummary, type CallDetail, type LiveRow, type ReportRowView } from '../../app/dashboard/format';
+import { applyEvent, attemptWords, detailWords, dollars, stateOfCall, sumBy, total, traceLines, traceSummary, type CallDetail, type LiveRow, type ReportRowView } from '../../app/dashboard/format';
 import { pageOf, resource } from '../../app/dashboard/api';
 
 describe('dollars', () => {
   it.each<[number | null | undefined, string]>([
     [1250, '$12.50'], [0, '$0.00'], [5, '$0.05'], [100_000_00, '$100,000.00'], [-350, '-$3.50'], [null, ''], [undefined, ''],
   ])('%p cents is %p', (cents, text) => expect(dollars(cents)).toBe(text));
+});
+
+describe('what a buyer did with the call offered to it', () => {
+  it.each<[string, string]>([
+    ['bridged', 'answered'], ['busy', 'refused (busy)'], ['cap_reached', 'skipped: cap reached'],
+    ['insufficient_funds', 'skipped: not enough funds'], ['bid_expired', 'skipped: its real-time bid had expired'],
+    ['some_new_status', 'some new status'],
+  ])('%p reads %p', (status, text) => expect(attemptWords(status)).toBe(text));
 });
 
 const call = (over: Partial<CallDetail>): CallDetail => ({ id: 'c1', ani: '+18135550001', dnis: '+18885550100', startedAt: '2026-12-07T10:00:00Z', ...over });
