@@ -14,6 +14,7 @@ import type { BuyerConnection } from './call-leg';
 import { causeName } from './causes';
 import type { EventOwner } from './channel-router';
 import { logCleanupError, type LegContext } from './leg-context';
+import { Latch } from '../../util/latch';
 
 export class AdoptedBridge implements BuyerConnection, EventOwner {
   private buyerGone = false;
@@ -21,8 +22,7 @@ export class AdoptedBridge implements BuyerConnection, EventOwner {
   private requestCause: number | undefined;
   private teardownDone: Promise<void> | undefined;
   /** The buyer was seen leaving Stasis (so it is out of the bridge). */
-  private buyerOut = false;
-  private buyerOutWaiters: Array<() => void> = [];
+  private readonly buyerOut = new Latch();
 
   constructor(
     private readonly ctx: LegContext,
@@ -35,7 +35,7 @@ export class AdoptedBridge implements BuyerConnection, EventOwner {
   ) {
     if (buyerId === undefined) {
       this.buyerGone = true;
-      this.buyerOut = true;
+      this.buyerOut.open();
     }
   }
 
@@ -52,12 +52,12 @@ export class AdoptedBridge implements BuyerConnection, EventOwner {
         this.buyerLeft(causeName(this.requestCause));
         return;
       case 'StasisEnd':
-        this.out();
+        this.buyerOut.open();
         this.buyerLeft(causeName(this.requestCause));
         return;
       case 'ChannelDestroyed':
         this.buyerGone = true;
-        this.out();
+        this.buyerOut.open();
         if (this.buyerId) this.ctx.router.removeChannel(this.buyerId, this);
         this.buyerLeft(causeName(ev.cause ?? this.requestCause));
         return;
@@ -69,7 +69,7 @@ export class AdoptedBridge implements BuyerConnection, EventOwner {
   /** The buyer was found gone (no event seen): the call is over on its side. */
   buyerMissing(): void {
     this.buyerGone = true;
-    this.out();
+    this.buyerOut.open();
     if (this.buyerId) this.ctx.router.removeChannel(this.buyerId, this);
     this.buyerLeft('NORMAL_CLEARING');
   }
@@ -94,27 +94,11 @@ export class AdoptedBridge implements BuyerConnection, EventOwner {
 
   private async releaseBridge(bridgeId: string, callerOut: boolean): Promise<void> {
     const reusable = callerOut && this.members <= 2 && this.ctx.ids.isOurs(bridgeId);
-    if (reusable && (await this.waitBuyerOut(this.ctx.timeouts.hangupMs))) {
+    if (reusable && (await this.buyerOut.wait(this.ctx.timeouts.hangupMs))) {
       this.ctx.bridges.give(bridgeId); // the pool owns it from here (or destroys it)
       return;
     }
     await this.ctx.rest.destroyBridge(bridgeId).catch((err: unknown) => logCleanupError(this.log, 'destroying the adopted bridge', err));
-  }
-
-  private out(): void {
-    this.buyerOut = true;
-    for (const w of this.buyerOutWaiters.splice(0)) w();
-  }
-
-  private waitBuyerOut(ms: number): Promise<boolean> {
-    if (this.buyerOut) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(this.buyerOut), ms);
-      this.buyerOutWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
   }
 
   detach(): void {

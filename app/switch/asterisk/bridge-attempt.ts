@@ -21,6 +21,7 @@ import { attemptStatus, causeName } from './causes';
 import type { EventOwner } from './channel-router';
 import { callerIdParam, stasisArgs, tagVariables } from './dial';
 import { logCleanupError, type LegContext } from './leg-context';
+import { Latch } from '../../util/latch';
 
 /** What the attempt needs from the caller leg. */
 export interface CallerSide {
@@ -55,8 +56,7 @@ export class BridgeAttempt implements EventOwner {
   private stasisTimer: NodeJS.Timeout | undefined;
   private teardownDone: Promise<void> | undefined;
   /** The buyer left Stasis, hence its bridge (StasisEnd or ChannelDestroyed seen, or it never got there). */
-  private buyerOut = false;
-  private buyerOutWaiters: Array<() => void> = [];
+  private readonly buyerOut = new Latch();
   private readonly log: CallLogger;
   /** When we learnt the buyer channel exists (originate answered, or one of its events). */
   private knownSince: number | undefined;
@@ -149,11 +149,11 @@ export class BridgeAttempt implements EventOwner {
       case 'StasisEnd':
         this.inStasis = false;
         this.leaving();
-        this.out();
+        this.buyerOut.open();
         return;
       case 'ChannelDestroyed':
         this.destroyed(ev.cause);
-        this.out();
+        this.buyerOut.open();
         return;
       default:
         return;
@@ -312,28 +312,12 @@ export class BridgeAttempt implements EventOwner {
   }
 
   private async releaseBridge(bridgeId: string, callerOut: boolean): Promise<void> {
-    if (callerOut && (await this.waitBuyerOut(this.ctx.timeouts.hangupMs))) {
+    if (callerOut && (this.buyerDestroyed || (await this.buyerOut.wait(this.ctx.timeouts.hangupMs)))) {
       this.ctx.bridges.give(bridgeId); // the pool owns it from here (or destroys it)
       return;
     }
     await this.ctx.rest.destroyBridge(bridgeId).catch((err: unknown) => logCleanupError(this.log, 'destroying the bridge', err));
     this.ctx.router.removeBridge(bridgeId, this);
-  }
-
-  private out(): void {
-    this.buyerOut = true;
-    for (const w of this.buyerOutWaiters.splice(0)) w();
-  }
-
-  private waitBuyerOut(ms: number): Promise<boolean> {
-    if (this.buyerOut || this.buyerDestroyed) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(this.buyerOut), ms);
-      this.buyerOutWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
   }
 
   /** Stop with the call bridged: forget the buyer and the bridge, leaving both on the switch. */
