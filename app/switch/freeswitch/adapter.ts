@@ -7,7 +7,7 @@
 import type { Logger } from '../../observability/logger';
 import type { CallInProgress, CallLeg, InboundCallHandler, OriginateRequest, OriginateResult, SwitchAdapter } from '../port';
 import { AdoptedCallLeg } from './adopted-leg';
-import { SAFE_UUID, listCallsInProgress } from './calls-in-progress';
+import { ChannelCallIds, SAFE_UUID, listCallsInProgress } from './calls-in-progress';
 import { DEFAULT_TIMEOUTS, socketAddressFor, type FreeSwitchAdapterConfig, type FreeSwitchTimeouts } from './config';
 import { originateCommand } from './dial-string';
 import { InboundApiError, InboundEslClient, InboundNotConnectedError } from './inbound-client';
@@ -25,6 +25,8 @@ export class FreeSwitchAdapter implements SwitchAdapter {
   private listeningPort = 0;
   /** Adopted calls by caller uuid, followed over the inbound connection until they end. */
   private readonly adopted = new Map<string, AdoptedCallLeg>();
+  /** Call ids of the channels listed so far: this node's own from their legs, the others' asked once each. */
+  private readonly callIds: ChannelCallIds;
   private stopping = false;
 
   constructor(private readonly cfg: FreeSwitchAdapterConfig) {
@@ -39,6 +41,7 @@ export class FreeSwitchAdapter implements SwitchAdapter {
       },
       this.log.child({ part: 'outbound' }),
     );
+    this.callIds = new ChannelCallIds((uuid) => this.server.callIdOf(uuid));
     this.inbound = new InboundEslClient(cfg.inbound, this.timeouts, this.log.child({ part: 'inbound' }));
     this.inbound.onEvent((name, h) => {
       const uuid = h.get('Unique-ID');
@@ -84,9 +87,12 @@ export class FreeSwitchAdapter implements SwitchAdapter {
     await this.inbound.stop();
   }
 
-  /** Every call in progress on the switch that carries an exchange call id (show channels, then uuid_getvar). */
+  /**
+   * Every call in progress on the switch that carries an exchange call id: `show channels`, then `uuid_getvar` for
+   * each caller leg whose id is not known yet (see ChannelCallIds).
+   */
   async callsInProgress(): Promise<CallInProgress[]> {
-    return listCallsInProgress((command) => this.inbound.api(command, this.timeouts.commandMs), isGone);
+    return listCallsInProgress((command) => this.inbound.api(command, this.timeouts.commandMs), isGone, this.callIds);
   }
 
   /**

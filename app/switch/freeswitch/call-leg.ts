@@ -88,6 +88,8 @@ export class FreeSwitchCallLeg implements CallLeg {
   private readonly setupDeadline: number | undefined;
   /** The caller carries our call id (callx_call_id), so any node can recognise the call later. */
   private callIdSet = false;
+  /** That id, once the switch has it (the sweep need not ask the switch for it). */
+  private taggedWith: string | undefined;
   private answeredAt: Date | undefined;
   private bridgedAt: Date | undefined;
   private wasBridged = false;
@@ -114,7 +116,8 @@ export class FreeSwitchCallLeg implements CallLeg {
     this.answeredAt = channelData.micros('Caller-Channel-Answered-Time');
     // The dialplan may already have set the failover variables (ours does); then no multiset is needed.
     this.failoverSet = CALLER_VARIABLES.every(([k, v]) => channelData.variable(k) === v);
-    this.callIdSet = channelData.variable('callx_call_id') !== undefined;
+    this.taggedWith = channelData.variable('callx_call_id');
+    this.callIdSet = this.taggedWith !== undefined;
     const parkSec = Number.parseInt(channelData.variable('park_timeout') ?? '', 10);
     // One second for FreeSWITCH's whole-second clock, half a second for the time between its park and our handover.
     if (Number.isFinite(parkSec) && parkSec > 0) this.setupDeadline = Date.now() + (parkSec - 1) * 1000 - 500;
@@ -122,6 +125,11 @@ export class FreeSwitchCallLeg implements CallLeg {
 
   get ended(): boolean {
     return this.endedFlag;
+  }
+
+  /** The call id the caller leg carries on the switch (callx_call_id), when this leg knows it is set. */
+  get taggedCallId(): string | undefined {
+    return this.taggedWith;
   }
 
   private get t(): FreeSwitchTimeouts {
@@ -186,8 +194,14 @@ export class FreeSwitchCallLeg implements CallLeg {
       // application it fires no EXECUTE/EXECUTE_COMPLETE (nor needs a filter to drop them).
       const send = async (): Promise<void> => {
         const sent: Array<Promise<unknown>> = [];
-        const assignments = this.callerAssignments(opts.tags?.callx_call_id);
-        if (assignments !== '') sent.push(this.setVariables(assignments));
+        const { assignments, tagging } = this.callerAssignments(opts.tags?.callx_call_id);
+        if (assignments !== '') {
+          sent.push(
+            this.setVariables(assignments).then(() => {
+              if (tagging !== undefined) this.taggedWith = tagging;
+            }),
+          );
+        }
         sent.push(this.transport.execute(this.id, 'bridge', arg.value, eventUuid, this.t.commandMs));
         await Promise.all(sent);
       };
@@ -210,8 +224,12 @@ export class FreeSwitchCallLeg implements CallLeg {
     if (!body.startsWith('+OK')) throw new Error(`uuid_setvar_multi: ${body.trim().slice(0, 80)}`);
   }
 
-  /** What the caller still needs before a bridge: the failover variables and our call id, as `k=v;k=v`. */
-  private callerAssignments(callId: string | undefined): string {
+  /**
+   * What the caller still needs before a bridge: the failover variables and our call id, as `k=v;k=v`, and the
+   * call id when it is among them.
+   */
+  private callerAssignments(callId: string | undefined): { assignments: string; tagging: string | undefined } {
+    let tagging: string | undefined;
     const parts: string[] = [];
     if (!this.failoverSet) {
       this.failoverSet = true;
@@ -219,10 +237,12 @@ export class FreeSwitchCallLeg implements CallLeg {
     }
     if (!this.callIdSet && callId !== undefined) {
       this.callIdSet = true;
-      if (SAFE_CALL_ID.test(callId)) parts.push(`callx_call_id=${callId}`);
-      else this.log.warn('bridge: call id has unsafe characters; the caller leg is not tagged with it');
+      if (SAFE_CALL_ID.test(callId)) {
+        parts.push(`callx_call_id=${callId}`);
+        tagging = callId;
+      } else this.log.warn('bridge: call id has unsafe characters; the caller leg is not tagged with it');
     }
-    return parts.join(';');
+    return { assignments: parts.join(';'), tagging };
   }
 
   async playAndHangup(prompt: string, cause: HangupCause): Promise<void> {

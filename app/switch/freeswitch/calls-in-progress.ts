@@ -56,24 +56,65 @@ export function callerLegs(rows: ChannelRow[]): Array<{ uuid: string; bridged: b
 export const UNDEFINED_VARIABLE = '_undef_';
 
 /**
+ * What a sweep already knows of channels' call ids, so that it asks `uuid_getvar` once per channel, not once per
+ * channel per sweep (every node sweeps every few seconds, and each api command costs the switch a thread). A
+ * caller leg's callx_call_id is set once, before its first bridge, and never changes; a caller leg seen bridged
+ * without one is not ours and never will be (`NOT_OURS`). `own` answers for the calls this node drives itself:
+ * their id once the switch has it, else NOT_OURS (only this node sets it, and it drives them itself).
+ */
+export class ChannelCallIds {
+  /** A caller leg that carries no call id of ours. */
+  static readonly NOT_OURS = '';
+  private readonly learnt = new Map<string, string>();
+
+  constructor(private readonly own: (uuid: string) => string | undefined = () => undefined) {}
+
+  /** The call id, NOT_OURS, or undefined when the switch must be asked. */
+  get(uuid: string): string | undefined {
+    return this.own(uuid) ?? this.learnt.get(uuid);
+  }
+
+  remember(uuid: string, callId: string): void {
+    this.learnt.set(uuid, callId);
+  }
+
+  /** Forgets the channels that are no longer listed. */
+  keepOnly(listed: ReadonlySet<string>): void {
+    for (const uuid of this.learnt.keys()) if (!listed.has(uuid)) this.learnt.delete(uuid);
+  }
+
+  get size(): number {
+    return this.learnt.size;
+  }
+}
+
+/**
  * The calls in progress carrying our id. `api` runs one inbound `api` command; a channel that is gone between the
- * listing and its getvar (`-ERR No such channel!`) is left out; any other failure rejects the whole listing.
+ * listing and its getvar (`-ERR No such channel!`) is left out; any other failure rejects the whole listing. Only
+ * channels that `known` cannot answer for are asked.
  */
 export async function listCallsInProgress(
   api: (command: string) => Promise<string>,
   isGone: (err: unknown) => boolean,
+  known: ChannelCallIds = new ChannelCallIds(),
 ): Promise<CallInProgress[]> {
   const callers = callerLegs(parseChannelListing(await api('show channels as json')));
+  known.keepOnly(new Set(callers.map((c) => c.uuid)));
   const found: CallInProgress[] = [];
   for (const c of callers) {
-    let callId: string;
-    try {
-      callId = (await api(`uuid_getvar ${c.uuid} callx_call_id`)).trim();
-    } catch (err) {
-      if (isGone(err)) continue;
-      throw err;
+    let callId = known.get(c.uuid);
+    if (callId === undefined) {
+      try {
+        callId = (await api(`uuid_getvar ${c.uuid} callx_call_id`)).trim();
+      } catch (err) {
+        if (isGone(err)) continue;
+        throw err;
+      }
+      if (callId === UNDEFINED_VARIABLE) callId = ChannelCallIds.NOT_OURS;
+      // Unset on a leg in setup may still change (our id is set just before the bridge); on a bridged leg it will not.
+      if (callId !== ChannelCallIds.NOT_OURS || c.bridged) known.remember(c.uuid, callId);
     }
-    if (callId === '' || callId === UNDEFINED_VARIABLE) continue;
+    if (callId === ChannelCallIds.NOT_OURS) continue;
     found.push({ callId, switchCallId: c.uuid, bridged: c.bridged });
   }
   return found;

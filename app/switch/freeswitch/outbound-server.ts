@@ -7,6 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { lazyChild, type Logger } from '../../observability/logger';
 import type { InboundCallHandler } from '../port';
 import { FreeSwitchCallLeg, type LegSettings } from './call-leg';
+import { ChannelCallIds } from './calls-in-progress';
 import { callInfoFromChannelData } from './channel-data';
 import { CALL_EVENTS, EslSocket } from './esl-socket';
 import type { EslHeaders } from './headers';
@@ -15,6 +16,8 @@ export class OutboundSocketServer {
   private server: Server | undefined;
   private readonly sockets = new Set<EslSocket>();
   private readonly legs = new Map<EslSocket, FreeSwitchCallLeg>();
+  /** The same legs by channel uuid. */
+  private readonly legsByUuid = new Map<string, FreeSwitchCallLeg>();
   private sweep: NodeJS.Timeout | undefined;
 
   constructor(
@@ -43,6 +46,15 @@ export class OutboundSocketServer {
     const address = server.address() as AddressInfo;
     this.log.info({ host: address.address, port: address.port }, 'outbound socket server listening');
     return address;
+  }
+
+  /**
+   * For a channel driven over this server: the call id it carries, or NOT_OURS while it carries none (only its
+   * leg sets one). Undefined for any other channel.
+   */
+  callIdOf(uuid: string): string | undefined {
+    const leg = this.legsByUuid.get(uuid);
+    return leg === undefined ? undefined : (leg.taggedCallId ?? ChannelCallIds.NOT_OURS);
   }
 
   get connectionCount(): number {
@@ -104,7 +116,11 @@ export class OutboundSocketServer {
     const info = callInfoFromChannelData(ready.data);
     const leg = new FreeSwitchCallLeg(ready.uuid, conn, this.settings, log, ready.data);
     this.legs.set(conn, leg);
-    conn.onClose(() => this.legs.delete(conn));
+    this.legsByUuid.set(ready.uuid, leg);
+    conn.onClose(() => {
+      this.legs.delete(conn);
+      if (this.legsByUuid.get(ready.uuid) === leg) this.legsByUuid.delete(ready.uuid);
+    });
     conn.onEvent((name, h) => leg.handleEvent(name, h));
     conn.onNotice((disposition) => log.debug({ disposition }, 'disconnect notice'));
     conn.onClose((reason) => leg.handleClosed(reason));

@@ -149,6 +149,40 @@ describe('FreeSWITCH adapter: graceful stop and adoption', () => {
     await waitFor(() => [...peer.inbound.connections].some((c) => c.commands.some((cmd) => cmd.line === 'nixevent CHANNEL_HANGUP_COMPLETE CHANNEL_BRIDGE CHANNEL_UNBRIDGE')), 2000, 'the events to be dropped once no call is adopted');
   });
 
+  it("a sweep asks the switch for a call's id once: never for this node's own calls, once for another node's", async () => {
+    const ownCalls = new CallQueue();
+    const owner = await startAdapter(ownCalls);
+    const otherCalls = new CallQueue();
+    const other = await startAdapter(otherCalls);
+    const { session } = await bridgedCall(owner, ownCalls, 'call-6');
+    const inSetup = place(other.port); // on the other node, not bridged, no id yet
+    await otherCalls.next();
+    const ownInSetup = place(owner.port);
+    await ownCalls.next();
+    const getvars = (uuid: string) =>
+      [...peer.inbound.connections].flatMap((c) => c.commands).filter((cmd) => cmd.line === `api uuid_getvar ${uuid} callx_call_id`).length;
+    const listed = [{ callId: 'call-6', switchCallId: session.channel.uuid, bridged: true }];
+
+    expect(await owner.callsInProgress()).toEqual(listed);
+    expect(await owner.callsInProgress()).toEqual(listed);
+    expect(getvars(session.channel.uuid)).toBe(0);
+    expect(await other.callsInProgress()).toEqual(listed);
+    expect(await other.callsInProgress()).toEqual(listed);
+    expect(getvars(session.channel.uuid)).toBe(1);
+    // A caller leg in setup on another node may still be tagged (our id is set just before its bridge): each node
+    // asks for the other's at every sweep, and never for its own, which it knows untagged.
+    expect(getvars(inSetup.channel.uuid)).toBe(2);
+    expect(getvars(ownInSetup.channel.uuid)).toBe(2);
+
+    // Once the owner stops, its call is still known by the other node without asking again; once it ends, no more.
+    await owner.stop();
+    expect(await other.callsInProgress()).toEqual(listed);
+    expect(getvars(session.channel.uuid)).toBe(1);
+    session.callerHangup();
+    await session.finished;
+    expect(await other.callsInProgress()).toEqual([]);
+  });
+
   it('calls without our id are not listed', async () => {
     const calls = new CallQueue();
     const adapter = await startAdapter(calls);
