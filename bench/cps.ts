@@ -21,7 +21,10 @@
  *   when the first calls end, a talk time after the rate starts, to its last call placed) divided by the calls that
  *   finished in it;
  * - `esl_commands_per_call`, `esl_events_per_call` and `esl_event_bytes_per_call` counted by the peer (Asterisk:
- *   `ari_requests_per_call`, `ari_events_per_call`, `ari_event_bytes_per_call`), `exchange_log_bytes_per_call`,
+ *   `ari_requests_per_call`, `ari_events_per_call`, `ari_event_bytes_per_call`) over the whole rate, from its first
+ *   call to the end of its last, divided by its calls (exact, where a window's edges are not), so they include the
+ *   node's periodic commands and the ramp at each end (Asterisk: the bridge pool growing and shrinking);
+ *   `exchange_log_bytes_per_call`,
  *   `postgres_for_<process>_cpu_ms_per_call` (Postgres split by whose connections it served), and
  *   `exchange_wakeups_per_call` / `exchange_preemptions_per_call` (the node's voluntary / involuntary context switches),
  *   `exchange_read_syscalls_per_call` / `exchange_write_syscalls_per_call` (its socket reads and writes, from /proc/<pid>/io);
@@ -406,6 +409,7 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
       const slow = process.env.BENCH_STALL_DIR ? new SlowSetups(peer.placer, startStallProbe()) : undefined;
       const driver = new CallDriver(slow ?? peer.placer, { dnis: DIDS, talkMs: TALK_MS, firstAni: 3_000_000 + cps * 1000 });
       const started = Date.now();
+      const wireAtStart = peer.wire();
       // The steady window: from when the first calls end (calls now end as fast as they start) to the last call placed.
       // Per call means per call finished in the window: in a steady phase as many end as start, and on a machine
       // too loaded to keep up, calls placed but not yet handled have cost nothing yet.
@@ -421,6 +425,7 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
       const window = steady.from;
       const placingSec = (end.at - started) / 1000;
       await driver.settle();
+      const wireSettled = peer.wire(); // every call of this rate has ended
       const s = driver.stats;
       const cond = {
         ...cond0,
@@ -443,10 +448,13 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
         const platform = ['exchange', 'recorder', 'worker', 'postgres', 'redis'].reduce((t, g) => t + (used[g] ?? 0), 0);
         // postgres_cluster_cpu_ms_per_call (every process of the cluster, others' work included) is printed for comparison.
         emit('platform_cpu_ms_per_call', platform / calls, 'ms', { ...cond, of: 'exchange+recorder+worker+postgres+redis' });
+        // Counts, unlike CPU, are taken over the whole rate, from its first call to the end of its last: a window's
+        // edges would count commands of calls placed in it whose end falls after it (or the reverse for events).
         const unitNames = SWITCH === 'asterisk' ? ['requests', 'events', 'event_bytes'] : ['commands', 'events', 'event_bytes'];
-        emit(`${FIGURE}_${unitNames[0]}_per_call`, (end.wire.commands - window.wire.commands) / calls, SWITCH === 'asterisk' ? 'requests' : 'commands', cond);
-        emit(`${FIGURE}_events_per_call`, (end.wire.events - window.wire.events) / calls, 'events', cond);
-        emit(`${FIGURE}_event_bytes_per_call`, (end.wire.eventBytes - window.wire.eventBytes) / calls, 'bytes', cond);
+        const counted = { ...cond, counted_over: 'every call of the rate, until the last ended', counted_calls: s.placed };
+        emit(`${FIGURE}_${unitNames[0]}_per_call`, (wireSettled.commands - wireAtStart.commands) / s.placed, SWITCH === 'asterisk' ? 'requests' : 'commands', counted);
+        emit(`${FIGURE}_events_per_call`, (wireSettled.events - wireAtStart.events) / s.placed, 'events', counted);
+        emit(`${FIGURE}_event_bytes_per_call`, (wireSettled.eventBytes - wireAtStart.eventBytes) / s.placed, 'bytes', counted);
         emit('exchange_log_bytes_per_call', (end.log - window.log) / calls, 'bytes', cond);
         if (heap) {
           // The peer's (this process's) JS heap allocation and GC pauses: what its garbage collector has to do.
