@@ -78,7 +78,8 @@ const FLAGS = benchFlags(process.argv.slice(2), {
   --seconds <n>            how long each rate runs (default 20; more than the steady window's start + 1)
   --warmup-seconds <n>     warm-up at the highest rate before measuring (default 5)
   --idle-seconds <n>       how long each process's idle CPU is sampled (default 5)
-  --mode <mode>            both (default), inprocess or split
+  --mode <mode>            both (default), inprocess, split, or bare (FreeSWITCH: a bare app that only speaks the
+                           exchange's ESL for each call, in place of the exchange: the floor of its CPU per call)
   --split                  short for --mode split
   --nodes <n>              1 (default) or 2 exchange nodes (2: FreeSWITCH only)
   --log-level <level>      the nodes' LOG_LEVEL (default info)
@@ -98,8 +99,10 @@ const TALK_MS = FLAGS.number('talk-ms', 1000, { min: 0 });
 const SWITCH = FLAGS.oneOf('switch', ['freeswitch', 'asterisk'], 'freeswitch');
 const RATES = FLAGS.numbers('cps', [300], { min: 0.1 });
 /** `--split` is short for `--mode split`. */
-const MODE = FLAGS.has('split') ? 'split' : FLAGS.oneOf('mode', ['both', 'inprocess', 'split'], 'both');
-const MODES: Array<'inprocess' | 'split'> = MODE === 'both' ? ['inprocess', 'split'] : [MODE];
+const MODE = FLAGS.has('split') ? 'split' : FLAGS.oneOf('mode', ['both', 'inprocess', 'split', 'bare'], 'both');
+type Mode = 'inprocess' | 'split' | 'bare';
+const MODES: Mode[] = MODE === 'both' ? ['inprocess', 'split'] : [MODE];
+if (MODE === 'bare' && (SWITCH !== 'freeswitch' || FLAGS.has('nodes'))) FLAGS.problem('--mode bare runs one bare app behind the FreeSWITCH peer: no --switch asterisk, no --nodes');
 const NODES = FLAGS.number('nodes', 1, { min: 1, max: 2, integer: true });
 if (NODES > 1 && SWITCH !== 'freeswitch') FLAGS.problem('--nodes 2 needs --switch freeswitch (the peer lists both nodes as socket destinations)');
 if (NODES > 1 && BUYERS < 2) FLAGS.problem('--nodes 2 needs --buyers 2 or more (a capped target and a held buyer)');
@@ -197,7 +200,7 @@ interface Proc {
   logFile: string;
 }
 
-function spawnApp(name: string, entry: 'main' | 'recorder-main' | 'worker-main', env: Record<string, string>): Proc {
+function spawnApp(name: string, entry: 'main' | 'recorder-main' | 'worker-main' | 'bare', env: Record<string, string>): Proc {
   const logFile = path.join(os.tmpdir(), `callx-bench-cps-${process.pid}-${name}.log`);
   const fd = openSync(logFile, 'w');
   // BENCH_PROFILE_DIR=dir writes a CPU profile of the exchange process there (for finding where time goes);
@@ -205,7 +208,12 @@ function spawnApp(name: string, entry: 'main' | 'recorder-main' | 'worker-main',
   const profiled = (process.env.BENCH_PROFILE_PROCESSES ?? 'main').split(',').map((e) => e.trim());
   const profile = process.env.BENCH_PROFILE_DIR && profiled.includes(entry) ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const dist = path.join(__dirname, '..', 'dist', 'app', `${entry}.js`);
-  const script = RUNTIME === 'dist' && existsSync(dist) ? [dist] : ['--import', 'tsx', path.join(__dirname, '..', 'app', `${entry}.ts`)];
+  const script =
+    entry === 'bare'
+      ? ['--import', 'tsx', path.join(__dirname, 'load', 'bare-esl-app.ts')]
+      : RUNTIME === 'dist' && existsSync(dist)
+        ? [dist]
+        : ['--import', 'tsx', path.join(__dirname, '..', 'app', `${entry}.ts`)];
   // BENCH_STALL_DIR=dir: each process records its event-loop stalls and GC pauses (bench/load/stall-probe.ts).
   const stallFile = process.env.BENCH_STALL_DIR ? path.join(process.env.BENCH_STALL_DIR, `${name}.stalls.jsonl`) : undefined;
   const probe = stallFile ? ['--import', 'tsx', '--import', path.join(__dirname, 'load', 'stall-probe.ts')] : [];
@@ -265,12 +273,12 @@ async function startPeer(onRecord: (r: CallRecord) => void) {
 }
 
 /** The exchange's processes for one mode: node(s), and in split mode a recorder and a worker. */
-async function startExchange(mode: 'inprocess' | 'split', switchEnvs: Array<Record<string, string>>) {
+async function startExchange(mode: Mode, switchEnvs: Array<Record<string, string>>) {
   const nodes: Proc[] = [];
   for (const [i, switchEnv] of switchEnvs.entries()) {
     const httpPort = await freePort();
     const inProcess = mode === 'inprocess';
-    const node = spawnApp(`node${i + 1}`, 'main', {
+    const node = spawnApp(`node${i + 1}`, mode === 'bare' ? 'bare' : 'main', {
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: String(httpPort),
       NODE_ID: `bench-node-${i + 1}`,
@@ -361,7 +369,7 @@ function watchHolds(): { stop(): Promise<{ overruns: number; peakHeld: number; s
   };
 }
 
-async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void> {
+async function runMode(mode: Mode, last: boolean): Promise<void> {
   await freshBenchState({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, schema: SCHEMA, prefix: PREFIX });
   const overlap = new BridgeOverlap();
   const callsPerNode = new Map<string, number>();
@@ -371,14 +379,16 @@ async function runMode(mode: 'inprocess' | 'split', last: boolean): Promise<void
   });
   const exchange = await startExchange(mode, peer.switchEnvs);
   await peer.connected();
-  const cond0 = { mode, workers: mode === 'split' ? 'own process' : WORKERS ? 'in process' : 'off' };
+  const cond0 = { mode, workers: mode === 'split' ? 'own process' : WORKERS && mode !== 'bare' ? 'in process' : 'off' };
   try {
-    await seedRows();
-    // Seeded after start (migrations ran in the child): reload through the API-less path, a config-changed message.
-    const redis = new Redis(REDIS_URL);
-    await redis.publish(`${PREFIX}config-changed`, JSON.stringify({ what: 'bench seed' }));
-    redis.disconnect();
-    await new Promise((r) => setTimeout(r, 500));
+    if (mode !== 'bare') {
+      await seedRows();
+      // Seeded after start (migrations ran in the child): reload through the API-less path, a config-changed message.
+      const redis = new Redis(REDIS_URL);
+      await redis.publish(`${PREFIX}config-changed`, JSON.stringify({ what: 'bench seed' }));
+      redis.disconnect();
+      await new Promise((r) => setTimeout(r, 500));
+    }
 
     const warm = new CallDriver(peer.placer, { dnis: DIDS, talkMs: 50, firstAni: 1_000_000 });
     await warm.runRate(Math.min(200, Math.max(...RATES)), 3); // not above the measured rates: a loaded peer would time out
