@@ -4,14 +4,15 @@
  * call of each process, over the steady phase only, with setup latency at the rate it ran.
  *
  *   npm run bench:cps [-- --switch freeswitch|asterisk --cps 300 --seconds 20 --warmup-seconds 5 --idle-seconds 5
- *                        --mode both|inprocess|split (--split: split only) --nodes 1|2 --log-level info --workers on|off
+ *                        --mode both|inprocess|split|bare (--split: split only) --nodes 1|2 --log-level info --workers on|off
  *                        --peer-detail full|lean --concurrent 10000 --buyers 50]
  *
  * Modes: `inprocess` runs one node as `npm start` does by default (app/main.ts: recorder, billing and fraud
  * workers in the process, LOG_LEVEL info), under tsx (`node --import tsx app/main.ts`, the same code `npm start`
  * runs compiled; `--dist` runs dist/app/main.js if built); `split` runs the node with RECORDER_ENABLED,
  * BILLING_WORKER_ENABLED and FRAUD_WORKER_ENABLED false, plus `npm run recorder` and `npm run worker` processes.
- * `both` (the default) runs one then the other, each on a fresh schema.
+ * `both` (the default) runs one then the other, each on a fresh schema. `bare` (FreeSWITCH) runs
+ * bench/load/bare-esl-app.ts in place of the exchange: the protocol alone, the floor under the exchange's figure.
  *
  * Per mode and rate, one JSON line per figure, each with `mode` and the run's conditions:
  * - `exchange_cpu_ms_per_call`, `recorder_cpu_ms_per_call`, `worker_cpu_ms_per_call` (split only: in-process they
