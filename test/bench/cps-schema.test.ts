@@ -1,7 +1,8 @@
 /**
  * bench:cps on a schema and Redis prefix of its own (`--schema NAME`: schema NAME, prefix `bench:NAME:`), so two
  * runs on one server do not clash: a short real run (one node, the FreeSWITCH peer, 2 calls/s) writes its calls
- * and keys there. A bad name is refused before anything is touched.
+ * and keys there. A bad name is refused before anything is touched. `--mode bare` runs the bare ESL app in place of
+ * the exchange: exactly the exchange's six commands and four events a bridged call, counted over the whole rate.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -65,4 +66,24 @@ it('refuses a schema name that is not a plain identifier, before touching anythi
   const run = await runBench(['--schema', 'x; DROP SCHEMA public']);
   expect(run.code).toBe(2);
   expect(run.stderr).toContain('--schema must be a lower-case SQL identifier');
+}, 60_000);
+
+it('--mode bare: the bare app bridges every call with the exchange\'s six commands and four events, counted exactly', async () => {
+  const run = await runBench(['--schema', SCHEMA, '--mode', 'bare', '--cps', '20', '--seconds', '3', '--warmup-seconds', '0', '--idle-seconds', '0', '--concurrent', '0']);
+  expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
+  const figures = new Map(run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => {
+    const f = JSON.parse(l) as { name: string; value: number; mode: string; bridged?: number; calls?: number };
+    return [f.name, f];
+  }));
+  expect(figures.get('esl_commands_per_call')).toEqual(expect.objectContaining({ value: 6, mode: 'bare' }));
+  expect(figures.get('esl_events_per_call')).toEqual(expect.objectContaining({ value: 4 }));
+  const cpu = figures.get('exchange_cpu_ms_per_call');
+  expect(cpu?.value).toBeGreaterThan(0);
+  expect(cpu?.bridged).toBe(cpu?.calls);
+}, 180_000);
+
+it('refuses --mode bare with Asterisk', async () => {
+  const run = await runBench(['--mode', 'bare', '--switch', 'asterisk']);
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain('--mode bare runs one bare app behind the FreeSWITCH peer');
 }, 60_000);
