@@ -24,7 +24,7 @@
  * - `esl_commands_per_call`, `esl_events_per_call` and `esl_event_bytes_per_call` counted by the peer (Asterisk:
  *   `ari_requests_per_call`, `ari_events_per_call`, `ari_event_bytes_per_call`) over the whole rate, from its first
  *   call to the end of its last, divided by its calls (exact, where a window's edges are not), so they include the
- *   node's periodic commands and the ramp at each end (Asterisk: the bridge pool growing and shrinking);
+ *   node's periodic commands (and, on Asterisk, bridges made for a rate that needs more than the pool kept);
  *   `exchange_log_bytes_per_call`,
  *   `postgres_for_<process>_cpu_ms_per_call` (Postgres split by whose connections it served), and
  *   `exchange_wakeups_per_call` / `exchange_preemptions_per_call` (the node's voluntary / involuntary context switches),

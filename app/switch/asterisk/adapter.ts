@@ -254,7 +254,7 @@ export class AsteriskAdapter implements SwitchAdapter {
       timeouts: this.timeouts,
       buyerTrunk: this.cfg.buyerTrunk,
       prompts: this.cfg.prompts,
-      bridges: new BridgePool(rest, this.router, this.cfg.bridgePoolMax ?? DEFAULT_BRIDGE_POOL_MAX, (work) => this.track(work), this.log.child({ part: 'bridges' })),
+      bridges: new BridgePool(rest, this.router, this.cfg.bridgePoolMax ?? DEFAULT_BRIDGE_POOL_MAX, (work) => this.track(work), this.log.child({ part: 'bridges' }), this.timeouts.bridgeLingerMs),
       track: (work) => this.track(work),
     };
     this.filter = new EventFilterSetter({

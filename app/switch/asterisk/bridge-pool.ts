@@ -5,6 +5,11 @@
  * needs neither `POST /bridges` nor, at its end, `DELETE /bridges`. Only a bridge known empty comes back (both
  * legs seen leaving Stasis); anything in doubt is destroyed instead.
  *
+ * Beyond its size the pool still keeps what a burst of calls gives back, for as long as it is needed: every
+ * `lingerMs` it destroys the bridges beyond its size that were never needed in that period (the fewest idle at any
+ * moment of it). So calls at a steady level above the size, or a dip and a rise within the period, cost no
+ * `POST /bridges` and `DELETE /bridges`; after a peak the pool shrinks back to its size within two periods.
+ *
  * The idle bridges are registered with the router as ours, so reconciliation does not take them for orphans;
  * after a reconnect, those the switch no longer lists (or lists with channels in them) are dropped. stop()
  * destroys them; a node that dies leaves them to the next one's reconciliation (our id prefix, nothing in them).
@@ -19,15 +24,24 @@ export class BridgePool implements EventOwner {
   /** Idle bridge ids, oldest first. */
   private readonly idle = new Set<string>();
   private closed = false;
+  /** The fewest idle bridges at any moment of the current period: those beyond it were not needed in it. */
+  private lowWater = 0;
+  private readonly trimTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly rest: AriRest,
     private readonly router: ChannelRouter,
-    /** Most idle bridges kept; a bridge given back beyond it is destroyed. 0: no pooling. */
+    /** Most idle bridges kept longer than a period; 0: no pooling (a bridge given back is destroyed). */
     private readonly max: number,
     private readonly track: (work: Promise<unknown>) => void,
     private readonly log: Logger,
-  ) {}
+    lingerMs: number,
+  ) {
+    if (max > 0) {
+      this.trimTimer = setInterval(() => this.trim(), lingerMs);
+      this.trimTimer.unref();
+    }
+  }
 
   get size(): number {
     return this.idle.size;
@@ -37,19 +51,34 @@ export class BridgePool implements EventOwner {
   take(): string | undefined {
     for (const id of this.idle) {
       this.idle.delete(id);
+      if (this.idle.size < this.lowWater) this.lowWater = this.idle.size;
       return id;
     }
+    this.lowWater = 0;
     return undefined;
   }
 
-  /** A bridge both legs of a call have left: kept for the next call, or destroyed when the pool is full. */
+  /** A bridge both legs of a call have left: kept for the next call (see trim), or destroyed with no pool. */
   give(bridgeId: string): void {
-    if (this.closed || this.idle.size >= this.max) {
+    if (this.closed || this.max === 0) {
       this.destroy(bridgeId);
       return;
     }
     this.idle.add(bridgeId);
     this.router.addBridge(bridgeId, this);
+  }
+
+  /** End of a period: destroys the bridges beyond the pool's size that no call needed in it, oldest first. */
+  private trim(): void {
+    let surplus = Math.min(this.lowWater, this.idle.size - this.max);
+    this.lowWater = this.idle.size - Math.max(0, surplus);
+    if (surplus <= 0) return;
+    this.log.debug({ idle: this.idle.size, destroying: surplus }, 'bridge pool: destroying bridges no call needed');
+    for (const id of this.idle) {
+      if (surplus-- <= 0) break;
+      this.idle.delete(id);
+      this.destroy(id);
+    }
   }
 
   /** Destroys a bridge that is not to be reused (its state in doubt, or the pool full). */
@@ -80,6 +109,7 @@ export class BridgePool implements EventOwner {
   /** stop(): no more reuse; the idle bridges are destroyed. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.trimTimer);
     const ids = [...this.idle];
     this.idle.clear();
     await Promise.all(
@@ -94,6 +124,7 @@ export class BridgePool implements EventOwner {
 
   private forget(id: string): void {
     if (!this.idle.delete(id)) return;
+    if (this.idle.size < this.lowWater) this.lowWater = this.idle.size;
     this.router.removeBridge(id, this);
   }
 }

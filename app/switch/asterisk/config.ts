@@ -27,6 +27,11 @@ export interface AsteriskTimeouts {
   originateMarginMs: number;
   /** How long start() waits for the first connection before returning (it keeps trying afterwards). */
   startWaitMs: number;
+  /**
+   * How long the bridge pool keeps empty bridges beyond its size that a burst of calls left: a bridge still unused
+   * over a whole period is destroyed (bridge-pool.ts).
+   */
+  bridgeLingerMs: number;
   reconnectInitialMs: number;
   reconnectMaxMs: number;
 }
@@ -44,6 +49,7 @@ export const DEFAULT_TIMEOUTS: AsteriskTimeouts = {
   stopDrainMs: 10_000,
   originateMarginMs: 5_000,
   startWaitMs: 10_000,
+  bridgeLingerMs: 60_000,
   reconnectInitialMs: 500,
   reconnectMaxMs: 30_000,
 };
@@ -70,8 +76,9 @@ export interface AsteriskAdapterConfig {
    */
   restClient?: AriRestClientName;
   /**
-   * Most empty bridges kept for the next call (default DEFAULT_BRIDGE_POOL_MAX; 0: a bridge per call, destroyed
-   * at its end). A reused bridge saves the call `POST /bridges` and `DELETE /bridges` (bridge-pool.ts).
+   * Most empty bridges kept for the next call for longer than `bridgeLingerMs` (default DEFAULT_BRIDGE_POOL_MAX;
+   * 0: a bridge per call, destroyed at its end). A reused bridge saves the call `POST /bridges` and
+   * `DELETE /bridges` (bridge-pool.ts).
    */
   bridgePoolMax?: number;
 }

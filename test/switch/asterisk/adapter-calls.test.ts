@@ -339,3 +339,51 @@ describe('Asterisk adapter: calls', () => {
     await expectNothingDangles(rig);
   });
 });
+
+describe('Asterisk adapter: the bridge pool beyond its size', () => {
+  const LINGER_MS = 1000;
+  let rig: Rig;
+
+  beforeEach(async () => {
+    rig = await startRig({ adapter: { bridgePoolMax: 1, timeouts: { bridgeLingerMs: LINGER_MS } } });
+  });
+
+  afterEach(async () => {
+    await stopRig(rig);
+  });
+
+  const bridgeRequests = (from: number): string[] =>
+    rig.peer.requests.slice(from).map((r) => `${r.method} ${r.path.split('?')[0]}`).filter((r) => r.startsWith('POST /ari/bridges') && !r.endsWith('/addChannel') || r.startsWith('DELETE /ari/bridges'));
+
+  /** Three calls up at once, then all three ended by their callers. */
+  async function threeCalls(round: number): Promise<void> {
+    rig.peer.buyers.fallback = { kind: 'answer', afterMs: 5 };
+    const placed = [0, 1, 2].map((i) => rig.peer.placeCall({ ani: `+120255502${round}${i}`, dnis: CALLER.dnis }));
+    const ends: Array<Promise<unknown>> = [];
+    for (let i = 0; i < placed.length; i++) {
+      const { leg, info } = await rig.calls.next();
+      ends.push(watchEnd(leg).ended);
+      expect((await leg.bridge({ uri: `+1555123000${i}` }, { answerTimeoutSec: 5, callerIdNumber: info.ani })).status).toBe('bridged');
+    }
+    for (const p of placed) p.hangup();
+    await Promise.all(ends);
+    await waitFor(() => rig.peer.channels().length === 0 && rig.adapter.stats().bridges === 0, 3000, 'the calls over');
+  }
+
+  it('keeps what a burst gave back while calls need it, then shrinks back to its size once a period passes unused', async () => {
+    await threeCalls(1);
+    expect(rig.adapter.stats().idleBridges).toBe(3);
+    expect(bridgeRequests(0)).toEqual(['POST /ari/bridges', 'POST /ari/bridges', 'POST /ari/bridges']);
+
+    // The next burst comes within the period: the three bridges take it, none made or destroyed.
+    const before = rig.peer.requests.length;
+    await threeCalls(2);
+    expect(bridgeRequests(before)).toEqual([]);
+    expect(rig.adapter.stats().idleBridges).toBe(3);
+
+    // No call for two periods: the two beyond the size go, the oldest first.
+    await waitFor(() => rig.adapter.stats().idleBridges === 1 && rig.peer.bridges().length === 1, 3 * LINGER_MS, 'the pool back to its size');
+    expect(bridgeRequests(before)).toEqual(['DELETE /ari/bridges', 'DELETE /ari/bridges'].map((r) => expect.stringMatching(new RegExp(`^${r}/`))));
+    await expectNothingDangles(rig);
+  }, 15_000);
+});
