@@ -26,6 +26,7 @@ import type { AriRest } from './ari-rest';
 import { inboundCallInfo } from './call-info';
 import { AsteriskCallLeg } from './call-leg';
 import { ChannelRouter } from './channel-router';
+import { ChannelCallIds } from '../channel-call-ids';
 import { DEFAULT_BRIDGE_POOL_MAX, DEFAULT_TIMEOUTS, type AsteriskAdapterConfig, type AsteriskTimeouts } from './config';
 import { consumerEndpoint } from './dial';
 import { BridgePool } from './bridge-pool';
@@ -85,6 +86,8 @@ export class AsteriskAdapter implements SwitchAdapter {
   private reconcileAgain = false;
   /** Where the buyers of the calls last listed by callsInProgress() are, so adopt() need not list bridges again. */
   private placements = new Map<string, Placement>();
+  /** Call ids asked for by earlier sweeps (when ari.conf lists no channelvars), by channel. */
+  private readonly callIds = new ChannelCallIds();
 
   constructor(
     private readonly cfg: AsteriskAdapterConfig,
@@ -164,7 +167,7 @@ export class AsteriskAdapter implements SwitchAdapter {
 
   async callsInProgress(): Promise<CallInProgress[]> {
     const ctx = this.requireContext('callsInProgress');
-    const { calls, placements } = await listCallsInProgress(ctx.rest, this.cfg.app, this.ids);
+    const { calls, placements } = await listCallsInProgress(ctx.rest, this.cfg.app, this.ids, this.callIds);
     this.placements = placements;
     return calls;
   }
@@ -317,6 +320,7 @@ export class AsteriskAdapter implements SwitchAdapter {
             ids: this.ids,
             app: this.cfg.app,
             pool: ctx.bridges,
+            callIds: this.callIds,
             log: this.log.child({ part: 'reconcile' }),
             adopt: (ch, args) => this.acceptInbound(ch, args, new Date()),
           });

@@ -3,6 +3,7 @@
  * caller and which a buyer leg, the exchange call id each carries (CALLX_CALL_ID, from the snapshot's
  * `channelvars` when ari.conf lists it, else GET .../variable), and the calls in progress built from them.
  */
+import type { ChannelCallIds } from '../channel-call-ids';
 import type { CallInProgress } from '../port';
 import { ariTime, type AriBridge, type AriChannel } from './ari-model';
 import { isAriError, type AriRest } from './ari-rest';
@@ -36,15 +37,18 @@ export function callerOfBuyer(ch: AriChannel): string | undefined {
 /**
  * CALLX_CALL_ID of each channel given ('' or absent: none). Channels gone meanwhile are left out. At most
  * `parallel` variable requests at once, so a node coming back to thousands of calls does not flood the switch.
+ * Without `channelvars`, a channel `known` has an id for is not asked again, and what is learnt is noted there.
  */
-export async function callIdsOf(rest: AriRest, channels: AriChannel[], parallel = 16): Promise<Map<string, string>> {
+export async function callIdsOf(rest: AriRest, channels: AriChannel[], parallel = 16, known?: ChannelCallIds): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   const ask: AriChannel[] = [];
   for (const ch of channels) {
     const vars = ch.channelvars;
+    const learnt = known?.get(ch.id);
     if (vars && CALL_ID_VAR in vars) {
       if (vars[CALL_ID_VAR]) ids.set(ch.id, vars[CALL_ID_VAR] as string);
-    } else ask.push(ch);
+    } else if (learnt) ids.set(ch.id, learnt);
+    else ask.push(ch);
   }
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -52,7 +56,10 @@ export async function callIdsOf(rest: AriRest, channels: AriChannel[], parallel 
       const ch = ask[next++] as AriChannel;
       try {
         const value = await rest.getVariable(ch.id, CALL_ID_VAR);
-        if (value) ids.set(ch.id, value);
+        if (value) {
+          ids.set(ch.id, value);
+          known?.remember(ch.id, value); // unset may still change: only an id is noted
+        }
       } catch (err) {
         if (!isAriError(err, 'not_found', 'not_in_stasis')) throw err;
       }
@@ -91,12 +98,16 @@ export interface SwitchCalls {
   placements: Map<string, Placement>;
 }
 
-/** Every caller leg in our app that carries a call id, ours or another node's; bridged when a buyer shares its bridge. */
-export async function listCallsInProgress(rest: AriRest, app: string, ids: IdFactory): Promise<SwitchCalls> {
+/**
+ * Every caller leg in our app that carries a call id, ours or another node's; bridged when a buyer shares its
+ * bridge. `known` keeps the ids asked for across sweeps (without ari.conf `channelvars`).
+ */
+export async function listCallsInProgress(rest: AriRest, app: string, ids: IdFactory, known?: ChannelCallIds): Promise<SwitchCalls> {
   const [channels, bridges] = await Promise.all([rest.listChannels(), rest.listBridges()]);
   const callers = channels.filter((ch) => legRole(ch, app, ids) === 'caller');
-  const callIds = await callIdsOf(rest, callers);
   const live = new Set(channels.map((c) => c.id));
+  known?.keepOnly(live);
+  const callIds = await callIdsOf(rest, callers, undefined, known);
   const calls: CallInProgress[] = [];
   const placements = new Map<string, Placement>();
   for (const ch of callers) {

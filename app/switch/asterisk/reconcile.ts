@@ -15,6 +15,7 @@ import type { AriChannel } from './ari-model';
 import type { AriRest } from './ari-rest';
 import type { BridgePool } from './bridge-pool';
 import { callerOfBuyer, callIdsOf, legRole, stasisOf } from './calls-on-switch';
+import type { ChannelCallIds } from '../channel-call-ids';
 import type { ChannelRouter, EventOwner } from './channel-router';
 import { logCleanupError, type IdFactory } from './leg-context';
 
@@ -35,6 +36,8 @@ export interface ReconcileDeps {
   app: string;
   /** Idle bridges kept for reuse: checked against the listing. */
   pool?: BridgePool;
+  /** Call ids already asked for (without ari.conf channelvars), shared with the sweeps. */
+  callIds?: ChannelCallIds;
   log: Logger;
   /** Hands a channel whose StasisStart we missed to the pipeline. */
   adopt(ch: AriChannel, args: string[]): void;
@@ -66,7 +69,7 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
   }
   const report: ReconcileReport = { channels: channels.length, bridges: bridges.length, adopted: 0, inProgress: 0, orphanChannels: 0, orphanBridges: 0 };
   const untracked = channels.filter((ch) => !d.router.isTracked(ch.id) && !d.router.endedRecently(ch.id) && legRole(ch, d.app, d.ids) !== undefined);
-  const callIds = await callIdsOf(d.rest, untracked);
+  const callIds = await callIdsOf(d.rest, untracked, undefined, d.callIds);
   // Call ids of the callers on the switch (tracked or not): their buyer legs are not orphans.
   const liveCallIds = new Set<string>();
   for (const ch of untracked) if (legRole(ch, d.app, d.ids) === 'caller' && callIds.has(ch.id)) liveCallIds.add(callIds.get(ch.id) as string);

@@ -7,7 +7,8 @@
 import type { Logger } from '../../observability/logger';
 import type { CallInProgress, CallLeg, InboundCallHandler, OriginateRequest, OriginateResult, SwitchAdapter } from '../port';
 import { AdoptedCallLeg } from './adopted-leg';
-import { ChannelCallIds, SAFE_UUID, listCallsInProgress } from './calls-in-progress';
+import { ChannelCallIds } from '../channel-call-ids';
+import { SAFE_UUID, listCallsInProgress } from './calls-in-progress';
 import { DEFAULT_TIMEOUTS, socketAddressFor, type FreeSwitchAdapterConfig, type FreeSwitchTimeouts } from './config';
 import { originateCommand } from './dial-string';
 import { InboundApiError, InboundEslClient, InboundNotConnectedError } from './inbound-client';

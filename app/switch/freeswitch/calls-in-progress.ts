@@ -6,6 +6,7 @@
  * to it.
  */
 import { z } from 'zod';
+import { ChannelCallIds } from '../channel-call-ids';
 import type { CallInProgress } from '../port';
 
 const row = z
@@ -54,39 +55,6 @@ export function callerLegs(rows: ChannelRow[]): Array<{ uuid: string; bridged: b
 
 /** What `uuid_getvar` answers for a variable that is not set. */
 export const UNDEFINED_VARIABLE = '_undef_';
-
-/**
- * What a sweep already knows of channels' call ids, so that it asks `uuid_getvar` once per channel, not once per
- * channel per sweep (every node sweeps every few seconds, and each api command costs the switch a thread). A
- * caller leg's callx_call_id is set once, before its first bridge, and never changes; a caller leg seen bridged
- * without one is not ours and never will be (`NOT_OURS`). `own` answers for the calls this node drives itself:
- * their id once the switch has it, else NOT_OURS (only this node sets it, and it drives them itself).
- */
-export class ChannelCallIds {
-  /** A caller leg that carries no call id of ours. */
-  static readonly NOT_OURS = '';
-  private readonly learnt = new Map<string, string>();
-
-  constructor(private readonly own: (uuid: string) => string | undefined = () => undefined) {}
-
-  /** The call id, NOT_OURS, or undefined when the switch must be asked. */
-  get(uuid: string): string | undefined {
-    return this.own(uuid) ?? this.learnt.get(uuid);
-  }
-
-  remember(uuid: string, callId: string): void {
-    this.learnt.set(uuid, callId);
-  }
-
-  /** Forgets the channels that are no longer listed. */
-  keepOnly(listed: ReadonlySet<string>): void {
-    for (const uuid of this.learnt.keys()) if (!listed.has(uuid)) this.learnt.delete(uuid);
-  }
-
-  get size(): number {
-    return this.learnt.size;
-  }
-}
 
 /**
  * The calls in progress carrying our id. `api` runs one inbound `api` command; a channel that is gone between the

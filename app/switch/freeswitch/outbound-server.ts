@@ -7,7 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { lazyChild, type Logger } from '../../observability/logger';
 import type { InboundCallHandler } from '../port';
 import { FreeSwitchCallLeg, type LegSettings } from './call-leg';
-import { ChannelCallIds } from './calls-in-progress';
+import { ChannelCallIds } from '../channel-call-ids';
 import { callInfoFromChannelData } from './channel-data';
 import { CALL_EVENTS, EslSocket } from './esl-socket';
 import type { EslHeaders } from './headers';

@@ -145,6 +145,20 @@ describe('Asterisk adapter: calls outlive the node', () => {
       expect(end.count()).toBe(1);
     });
 
+    it('sweeps ask the switch for a channel\'s call id at most once, not at every sweep', async () => {
+      rig = await startRig({ start: false, peer: { channelvars } });
+      const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
+      const from = rig.peer.requests.length;
+      await rig.adapter.start(rig.calls.handler);
+      await waitFor(() => rig.peer.requests.slice(from).some((r) => r.path === '/ari/bridges'), 2000, 'reconcile');
+      await sleep(100);
+      // The reconcile at connect asked (without channelvars); the sweeps after it do not ask again.
+      const listed = [{ callId: 'c-dead', switchCallId: dead.callerId, bridged: true, bridgedAt: expect.any(Date) }];
+      for (let sweep = 0; sweep < 3; sweep++) expect(await rig.adapter.callsInProgress()).toEqual(listed);
+      const asked = rig.peer.requests.slice(from).filter((r) => r.method === 'GET' && r.path.startsWith(`/ari/channels/${dead.callerId}/variable`));
+      expect(asked).toHaveLength(channelvars?.length ? 0 : 1);
+    });
+
     it('an adopted call whose buyer hangs up first: the caller is hung up and the leg says the buyer ended it', async () => {
       rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
