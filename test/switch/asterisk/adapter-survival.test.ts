@@ -104,7 +104,7 @@ describe('Asterisk adapter: calls outlive the node', () => {
     ['with CALLX_CALL_ID in channelvars', CONF.channelvars],
     ['without channelvars', []],
   ])('a restarted node, or another one (%s)', (_name, channelvars) => {
-    it('reconcile leaves a bridged call carrying a call id alone: not handed over as new, its buyer and bridge untouched', async () => {
+    it('reconcile leaves a bridged call carrying a call id alone: not handed over as new, its buyer and bridge untouched; sweeps do not ask its id again', async () => {
       rig = await startRig({ start: false, peer: { channelvars } });
       const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
       const from = rig.peer.requests.length;
@@ -114,6 +114,11 @@ describe('Asterisk adapter: calls outlive the node', () => {
       expect(rig.calls.all).toEqual([]);
       expect(changes(rig, from)).toEqual([]);
       expect(rig.peer.bridges()).toEqual([expect.objectContaining({ id: dead.bridgeId, channels: [dead.callerId, dead.buyerId] })]);
+      // The reconcile asked for the caller's call id (without channelvars); sweeps after it do not ask again.
+      const listed = [{ callId: 'c-dead', switchCallId: dead.callerId, bridged: true, bridgedAt: expect.any(Date) }];
+      for (let sweep = 0; sweep < 3; sweep++) expect(await rig.adapter.callsInProgress()).toEqual(listed);
+      const asked = rig.peer.requests.slice(from).filter((r) => r.method === 'GET' && r.path.startsWith(`/ari/channels/${dead.callerId}/variable`));
+      expect(asked).toHaveLength(channelvars?.length ? 0 : 1);
     });
 
     it('callsInProgress lists it; adopt reports the caller\'s real end, then hangs up the buyer and keeps the emptied bridge for the next call', async () => {
@@ -143,20 +148,6 @@ describe('Asterisk adapter: calls outlive the node', () => {
       expect(rig.peer.originated.find((o) => o.channelId === dead.buyerId)?.endedBy).toBe('app');
       expect(rig.calls.all).toEqual([]);
       expect(end.count()).toBe(1);
-    });
-
-    it('sweeps ask the switch for a channel\'s call id at most once, not at every sweep', async () => {
-      rig = await startRig({ start: false, peer: { channelvars } });
-      const dead = await callOfADeadNode({ bridged: true, callId: 'c-dead' });
-      const from = rig.peer.requests.length;
-      await rig.adapter.start(rig.calls.handler);
-      await waitFor(() => rig.peer.requests.slice(from).some((r) => r.path === '/ari/bridges'), 2000, 'reconcile');
-      await sleep(100);
-      // The reconcile at connect asked (without channelvars); the sweeps after it do not ask again.
-      const listed = [{ callId: 'c-dead', switchCallId: dead.callerId, bridged: true, bridgedAt: expect.any(Date) }];
-      for (let sweep = 0; sweep < 3; sweep++) expect(await rig.adapter.callsInProgress()).toEqual(listed);
-      const asked = rig.peer.requests.slice(from).filter((r) => r.method === 'GET' && r.path.startsWith(`/ari/channels/${dead.callerId}/variable`));
-      expect(asked).toHaveLength(channelvars?.length ? 0 : 1);
     });
 
     it('an adopted call whose buyer hangs up first: the caller is hung up and the leg says the buyer ended it', async () => {
