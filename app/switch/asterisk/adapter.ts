@@ -15,6 +15,7 @@
  */
 import { lazyChild, type Logger } from '../../observability/logger';
 import { Backoff, sleep } from '../../util/backoff';
+import { ChannelCallIds } from '../channel-call-ids';
 import type { CallInProgress, CallLeg, CallInfo, InboundCallHandler, OriginateRequest, OriginateResult, SwitchAdapter } from '../port';
 import { adoptCall } from './adoption';
 import { isAriError } from './ari-rest';
@@ -26,7 +27,6 @@ import type { AriRest } from './ari-rest';
 import { inboundCallInfo } from './call-info';
 import { AsteriskCallLeg } from './call-leg';
 import { ChannelRouter } from './channel-router';
-import { ChannelCallIds } from '../channel-call-ids';
 import { DEFAULT_BRIDGE_POOL_MAX, DEFAULT_TIMEOUTS, type AsteriskAdapterConfig, type AsteriskTimeouts } from './config';
 import { consumerEndpoint } from './dial';
 import { BridgePool } from './bridge-pool';

@@ -81,7 +81,7 @@ export class BridgePool implements EventOwner {
     }
   }
 
-  /** Destroys a bridge that is not to be reused (its state in doubt, or the pool full). */
+  /** Destroys a bridge that is not to be reused (its state in doubt, no pool, or no call needed it). */
   destroy(bridgeId: string): void {
     this.track(
       this.rest
