@@ -110,6 +110,7 @@ return n`;
  */
 export async function pruneBillingIndex(queue: Queue, pageSize = 1000): Promise<number> {
   const client = await queue.getBackend().client;
+  // Defined here, at the first full sweep: safe on BullMQ's connection, which does not auto-pipeline (ioredis#1931).
   if (!scriptsDefined.has(client)) {
     client.defineCommand('callxUnindexIfSame', { numberOfKeys: 1, lua: UNINDEX_IF_SAME });
     scriptsDefined.add(client);
@@ -118,6 +119,7 @@ export async function pruneBillingIndex(queue: Queue, pageSize = 1000): Promise<
   let cursor = '0';
   let pruned = 0;
   do {
+    // BullMQ's client type (IRedisClient) has no hscan; a pipeline of one command reaches it.
     const [err, page] = ((await client.pipeline().hscan(key, cursor, { COUNT: pageSize }).exec()) ?? [])[0] ?? [new Error('no answer to HSCAN')];
     if (err) throw err;
     const [next, flat] = page as [string, string[]];

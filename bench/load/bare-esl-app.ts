@@ -12,11 +12,13 @@
  */
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
+import { CALLER_VARIABLES } from '../../app/switch/freeswitch/call-leg';
 import { EslFramer, type EslFrame } from '../../app/switch/freeswitch/esl-framer';
 import { CALL_EVENTS } from '../../app/switch/freeswitch/esl-socket';
 
 const SUBSCRIBE = `event json ${CALL_EVENTS.join(' ')}`;
-const CALLER_VARIABLES = 'continue_on_fail=true;hangup_after_bridge=true;sip_ignore_remote_cause=true;socket_resume=true';
+/** What the adapter sets on a caller whose dialplan did not (the bench's peer sets none), before its call id. */
+const ASSIGNMENTS = CALLER_VARIABLES.map(([k, v]) => `${k}=${v}`).join(';');
 let calls = 0;
 
 function serveCall(sock: Socket): void {
@@ -34,7 +36,7 @@ function serveCall(sock: Socket): void {
       setImmediate(() => {
         if (sock.destroyed) return;
         sock.write(
-          `api uuid_setvar_multi ${id} ${CALLER_VARIABLES};callx_call_id=${callId}\n\n` +
+          `api uuid_setvar_multi ${id} ${ASSIGNMENTS};callx_call_id=${callId}\n\n` +
             `sendmsg ${id}\ncall-command: execute\nexecute-app-name: bridge\nexecute-app-arg: {callx_call_id=${callId}}sofia/gateway/buyers/+15551230001\nevent-uuid: ${id.slice(0, 8)}-e000-4000-8000-000000000001\n\n`,
         );
       });

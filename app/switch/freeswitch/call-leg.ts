@@ -47,7 +47,7 @@ export interface LegSettings {
  * cause we hang up with rather than the last buyer's SIP status (sofia otherwise relays
  * last_bridge_proto_specific_hangup_cause: a 486 after every buyer was busy, issue 12 point 7).
  */
-const CALLER_VARIABLES: ReadonlyArray<readonly [string, string]> = [
+export const CALLER_VARIABLES: ReadonlyArray<readonly [string, string]> = [
   ['continue_on_fail', 'true'],
   ['hangup_after_bridge', 'true'],
   ['sip_ignore_remote_cause', 'true'],
